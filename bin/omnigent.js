@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+'use strict';
+// Entry point for `omnigent` and `npm start`. The compiled code imports `src/...` absolutely
+// (style rule 3); tsc does not rewrite those specifiers, so resolve them from dist/ here,
+// once, before anything else is loaded.
+const path = require('node:path');
+const fs = require('node:fs');
+const Module = require('node:module');
+
+const distDir = path.join(__dirname, '..', 'dist');
+const cliMain = path.join(distDir, 'src', 'cli', 'main.js');
+if (!fs.existsSync(cliMain)) {
+  process.stderr.write(
+    'omnigent: the server is not built yet. Run `npm run build` (or `npm start`) in ' +
+      path.join(__dirname, '..') +
+      ' first.\n',
+  );
+  process.exit(1);
+}
+process.env.NODE_PATH = [distDir, process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
+Module._initPaths();
+require(cliMain);

@@ -1,0 +1,26 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+
+import { AuthGuard } from 'src/common/auth/auth.guard';
+import { AuthModule } from 'src/common/auth/auth.module';
+import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
+import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
+import { AppConfig } from 'src/config/app-config';
+import { ConfigModule } from 'src/config/config.module';
+import { DatabaseModule } from 'src/database/database.module';
+import { SystemModule } from 'src/modules/system/system.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      imports: [AuthModule, ConfigModule.forRoot(config), DatabaseModule, SystemModule],
+      module: AppModule,
+      providers: [
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_PIPE, useClass: AppValidationPipe },
+      ],
+    };
+  }
+}

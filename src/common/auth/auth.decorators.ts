@@ -1,0 +1,50 @@
+import {
+  applyDecorators,
+  createParamDecorator,
+  ExecutionContext,
+  SetMetadata,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+
+import { AuthPrincipal } from 'src/common/auth/auth-principal';
+
+export enum AuthRequirement {
+  Public = 'public',
+  Authenticated = 'authenticated',
+  Admin = 'admin',
+}
+
+export const AUTH_REQUIREMENT = 'omnigent:auth-requirement';
+
+/** No credential needed. Only for /health, /api/version, /openapi.json, /docs and /v1/info. */
+export const Public = () => SetMetadata(AUTH_REQUIREMENT, AuthRequirement.Public);
+
+/** Any authenticated user (resource checks happen in services). */
+export const Authenticated = () =>
+  applyDecorators(
+    SetMetadata(AUTH_REQUIREMENT, AuthRequirement.Authenticated),
+    ApiBearerAuth(),
+    ApiUnauthorizedResponse({ description: 'No or invalid credential.' }),
+  );
+
+/** Server admins only: 401 without a credential, 403 for other users. */
+export const AdminOnly = () =>
+  applyDecorators(
+    SetMetadata(AUTH_REQUIREMENT, AuthRequirement.Admin),
+    ApiBearerAuth(),
+    ApiUnauthorizedResponse({ description: 'No or invalid credential.' }),
+    ApiForbiddenResponse({ description: 'The caller is not an admin.' }),
+  );
+
+export interface RequestWithPrincipal {
+  principal?: AuthPrincipal;
+}
+
+/** The caller. Fails loudly if the guard did not run, rather than acting as nobody. */
+export const Auth = createParamDecorator((_data: unknown, ctx: ExecutionContext): AuthPrincipal => {
+  const principal = ctx.switchToHttp().getRequest<RequestWithPrincipal>().principal;
+  if (!principal) {
+    throw new Error('@Auth() used on a route the AuthGuard did not authenticate');
+  }
+  return principal;
+});

@@ -1,0 +1,16 @@
+import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+
+import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
+import { TokenSigner } from 'src/common/auth/token-signer';
+import { UserEntity } from 'src/common/auth/user.entity';
+import { UsersRepository } from 'src/common/auth/users.repository';
+import { UsersService } from 'src/common/auth/users.service';
+
+@Global()
+@Module({
+  exports: [JwtVerifierService, TokenSigner, UsersService],
+  imports: [TypeOrmModule.forFeature([UserEntity])],
+  providers: [JwtVerifierService, TokenSigner, UsersRepository, UsersService],
+})
+export class AuthModule {}

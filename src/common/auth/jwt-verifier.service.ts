@@ -1,0 +1,190 @@
+import { IncomingMessage } from 'node:http';
+
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { decode, JwtPayload } from 'jsonwebtoken';
+import passport from 'passport';
+import { ExtractJwt, Strategy, StrategyOptionsWithoutRequest } from 'passport-jwt';
+
+import { AuthPrincipal, RESERVED_USER_IDS } from 'src/common/auth/auth-principal';
+import { JwksKeyProvider } from 'src/common/auth/jwks-key.provider';
+import { DomainError } from 'src/common/errors/domain.error';
+import { ErrorCode } from 'src/common/errors/error-code';
+import type { AppConfig } from 'src/config/app-config';
+import { APP_CONFIG } from 'src/config/config.constants';
+
+/** Audience of runner tokens minted by `POST /v1/runners/{id}/token`. */
+export const RUNNER_TOKEN_AUDIENCE = 'omnigent-runner';
+const MAX_TOKEN_BYTES = 8 * 1024;
+
+export interface TokenClaims extends JwtPayload {
+  typ?: string;
+  runner_id?: string;
+}
+
+/**
+ * Verifies Bearer JWTs with passport-jwt (spec/auth.md §5.2). Each key source pins its own
+ * algorithms: the HS256 secret accepts only HS256, the JWKS only RS/PS/ES, so a token's `alg`
+ * header can never pick the family. Strategies are instances passed to passport directly, not
+ * registered globally, so several apps with different keys can live in one process.
+ */
+@Injectable()
+export class JwtVerifierService {
+  private readonly logger = new Logger('Auth');
+  private readonly strategies: Strategy[] = [];
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    const { auth } = config;
+    const common = {
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      issuer: auth.issuer,
+      audience: auth.audience,
+      jsonWebTokenOptions: { clockTolerance: auth.clockSkewS },
+    };
+    const verify = (
+      payload: TokenClaims,
+      done: (err: unknown, user?: unknown, info?: unknown) => void,
+    ) => {
+      const problem = this.claimProblem(payload);
+      return problem ? done(null, false, new Error(problem)) : done(null, payload);
+    };
+    if (auth.jwtSecret) {
+      this.strategies.push(
+        new Strategy(
+          {
+            ...common,
+            secretOrKey: auth.jwtSecret,
+            algorithms: ['HS256'],
+          } as StrategyOptionsWithoutRequest,
+          verify,
+        ),
+      );
+    }
+    if (auth.jwksUrl) {
+      const jwks = new JwksKeyProvider(auth.jwksUrl);
+      this.strategies.push(
+        new Strategy(
+          {
+            ...common,
+            algorithms: auth.jwksAlgorithms,
+            secretOrKeyProvider: (
+              _req: unknown,
+              raw: string,
+              done: (err: unknown, key?: unknown) => void,
+            ) => {
+              const header = decode(raw, { complete: true })?.header;
+              jwks.getKey(header?.kid).then(
+                (key) => done(null, key.export({ format: 'pem', type: 'spki' })),
+                (err: unknown) => done(err),
+              );
+            },
+          } as StrategyOptionsWithoutRequest,
+          verify,
+        ),
+      );
+    }
+  }
+
+  /** Authenticates a request by its Bearer token; throws 401 (or 403 for runner tokens). */
+  async authenticate(req: IncomingMessage): Promise<AuthPrincipal> {
+    const claims = await this.verifyRequest(req);
+    if (claims.typ === 'runner') {
+      throw new DomainError(
+        ErrorCode.Forbidden,
+        'Runner tokens are only accepted on the runner channel',
+      );
+    }
+    return this.toPrincipal(claims);
+  }
+
+  /** Verifies the Bearer token of a request and returns its claims; throws 401. */
+  async verifyRequest(req: IncomingMessage): Promise<TokenClaims> {
+    const header = req.headers.authorization;
+    if (!header) {
+      throw this.unauthorized('missing Authorization header');
+    }
+    if (header.length > MAX_TOKEN_BYTES) {
+      throw this.unauthorized('token too large');
+    }
+    if (this.strategies.length === 0) {
+      throw this.unauthorized('no JWT key source configured');
+    }
+    return new Promise<TokenClaims>((resolve, reject) => {
+      // passport accepts strategy instances in place of names; its typings only know names.
+      const handler = passport.authenticate(
+        this.strategies as unknown as string[],
+        { session: false },
+        (err: unknown, claims: TokenClaims | false, info: unknown) => {
+          if (err || !claims) {
+            reject(this.unauthorized(this.reason(err ?? info)));
+            return;
+          }
+          resolve(claims);
+        },
+      ) as (req: unknown, res: unknown, next: (err?: unknown) => void) => void;
+      handler(req, {}, (err?: unknown) => reject(this.unauthorized(this.reason(err))));
+    });
+  }
+
+  toPrincipal(claims: TokenClaims): AuthPrincipal {
+    const userId = claims.sub as string;
+    return {
+      kind: claims.typ === 'runner' ? 'runner' : 'user',
+      userId,
+      isAdmin: claims.typ !== 'runner' && this.isAdmin(claims),
+      runnerId: claims.typ === 'runner' ? claims.runner_id : undefined,
+    };
+  }
+
+  private isAdmin(claims: TokenClaims): boolean {
+    const { adminClaim, adminValue, admins } = this.config.auth;
+    if (admins.includes(claims.sub as string)) {
+      return true;
+    }
+    let value: unknown = claims;
+    for (const part of adminClaim.split('.')) {
+      value =
+        value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+    }
+    if (Array.isArray(value)) {
+      return value.includes(adminValue);
+    }
+    if (typeof value === 'string') {
+      return value.split(' ').includes(adminValue);
+    }
+    return value === true;
+  }
+
+  private claimProblem(claims: TokenClaims): string | null {
+    if (typeof claims.exp !== 'number') {
+      return 'token has no exp claim';
+    }
+    const sub = claims.sub;
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) {
+      return 'token sub must be a non-empty string of at most 256 characters';
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(sub)) {
+      return 'token sub contains control characters';
+    }
+    if (RESERVED_USER_IDS.includes(sub)) {
+      return `token sub '${sub}' is reserved`;
+    }
+    if (claims.typ === 'runner' && typeof claims.runner_id !== 'string') {
+      return 'runner token has no runner_id';
+    }
+    return null;
+  }
+
+  private reason(info: unknown): string {
+    if (Array.isArray(info)) {
+      return info.map((i) => this.reason(i)).join('; ');
+    }
+    return info instanceof Error ? info.message : String(info ?? 'invalid token');
+  }
+
+  private unauthorized(reason: string): DomainError {
+    // The reason goes to the log only: the client learns nothing about which check failed.
+    this.logger.debug(`Rejected credential: ${reason}`);
+    return new DomainError(ErrorCode.Unauthorized, 'Authentication required');
+  }
+}

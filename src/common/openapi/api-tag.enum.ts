@@ -1,0 +1,6 @@
+export enum ApiTag {
+  Agents = 'agents',
+  Runners = 'runners',
+  Sessions = 'sessions',
+  System = 'system',
+}

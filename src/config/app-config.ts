@@ -1,0 +1,159 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+
+import { EnvDto } from 'src/config/env.dto';
+
+export type AuthMode = 'none' | 'jwt';
+export type LogLevel = EnvDto['OMNIGENT_LOG_LEVEL'];
+
+export interface AppConfig {
+  version: string;
+  http: { host: string; port: number; bodyLimit: number; allowedHosts: string[] };
+  database: {
+    url?: string;
+    embedded: boolean;
+    embeddedTemplate?: string;
+    dataDir: string;
+    migrate: boolean;
+    poolSize: number;
+  };
+  auth: {
+    mode: AuthMode;
+    allowRemoteNoAuth: boolean;
+    jwtSecret?: string;
+    jwksUrl?: string;
+    jwksAlgorithms: ('RS256' | 'PS256' | 'ES256')[];
+    issuer?: string;
+    audience?: string;
+    clockSkewS: number;
+    adminClaim: string;
+    adminValue: string;
+    admins: string[];
+  };
+  bus: { redisUrl?: string };
+  sse: { heartbeatMs: number; maxPendingDataLength: number; retention: number };
+  agents: { bundleMaxBytes: number; builtinDir: string };
+  runners: {
+    local: 'auto' | 'on' | 'off';
+    graceMs: number;
+    heartbeatMs: number;
+    livenessTtlMs: number;
+    sweeperIntervalMs: number;
+  };
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const ROOT_DIR = resolve(
+  __dirname,
+  '..',
+  '..',
+  ...(__dirname.includes(`${join('dist', 'src')}`) ? ['..'] : []),
+);
+
+/** The repository (or installed package) root: holds package.json and agents/. */
+export function packageRoot(): string {
+  return ROOT_DIR;
+}
+
+export function packageVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(join(ROOT_DIR, 'package.json')) as { version: string }).version;
+}
+
+function flatten(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) =>
+    Object.values(e.constraints ?? {}).map((msg) =>
+      msg.startsWith(e.property) ? msg : `${e.property}: ${msg}`,
+    ),
+  );
+}
+
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+
+/** Validates the environment once and returns the typed, grouped config (style rule 16). */
+export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const input = Object.fromEntries(
+    Object.entries(env).filter(
+      ([k]) => k.startsWith('OMNIGENT_') || k === 'DATABASE_URL' || k === 'REDIS_URL',
+    ),
+  );
+  const dto = plainToInstance(EnvDto, input, { exposeDefaultValues: true });
+  const problems = flatten(validateSync(dto, { forbidUnknownValues: false }));
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  const dataDir = resolve(dto.OMNIGENT_DATA_DIR ?? join(homedir(), '.omnigent'));
+  return {
+    version: packageVersion(),
+    http: {
+      host: dto.OMNIGENT_HOST,
+      port: dto.OMNIGENT_PORT,
+      bodyLimit: dto.OMNIGENT_BODY_LIMIT,
+      allowedHosts: list(dto.OMNIGENT_ALLOWED_HOSTS),
+    },
+    database: {
+      url: dto.DATABASE_URL,
+      embedded: !dto.DATABASE_URL,
+      embeddedTemplate: dto.OMNIGENT_PGLITE_TEMPLATE,
+      dataDir,
+      migrate: dto.OMNIGENT_DB_MIGRATE,
+      poolSize: dto.OMNIGENT_DB_POOL_SIZE,
+    },
+    auth: {
+      mode: dto.OMNIGENT_AUTH,
+      allowRemoteNoAuth: dto.OMNIGENT_ALLOW_REMOTE_NOAUTH,
+      jwtSecret: dto.OMNIGENT_JWT_SECRET,
+      jwksUrl: dto.OMNIGENT_JWKS_URL,
+      jwksAlgorithms: list(dto.OMNIGENT_JWT_ALGORITHMS) as AppConfig['auth']['jwksAlgorithms'],
+      issuer: dto.OMNIGENT_JWT_ISSUER,
+      audience: dto.OMNIGENT_JWT_AUDIENCE,
+      clockSkewS: dto.OMNIGENT_JWT_CLOCK_SKEW_S,
+      adminClaim: dto.OMNIGENT_ADMIN_CLAIM,
+      adminValue: dto.OMNIGENT_ADMIN_VALUE,
+      admins: list(dto.OMNIGENT_ADMINS),
+    },
+    bus: { redisUrl: dto.REDIS_URL },
+    sse: {
+      heartbeatMs: dto.OMNIGENT_SSE_HEARTBEAT_MS,
+      maxPendingDataLength: dto.OMNIGENT_SSE_MAX_PENDING,
+      retention: dto.OMNIGENT_EVENT_LOG_RETENTION,
+    },
+    agents: { bundleMaxBytes: dto.OMNIGENT_BUNDLE_MAX_BYTES, builtinDir: join(ROOT_DIR, 'agents') },
+    runners: {
+      local:
+        dto.OMNIGENT_LOCAL_RUNNER === 'auto'
+          ? 'auto'
+          : dto.OMNIGENT_LOCAL_RUNNER === '1'
+            ? 'on'
+            : 'off',
+      graceMs: dto.OMNIGENT_RUNNER_GRACE_MS,
+      heartbeatMs: dto.OMNIGENT_RUNNER_HEARTBEAT_MS,
+      livenessTtlMs: dto.OMNIGENT_RUNNER_LIVENESS_TTL_MS,
+      sweeperIntervalMs: dto.OMNIGENT_SWEEPER_INTERVAL_MS,
+    },
+    logLevel: dto.OMNIGENT_LOG_LEVEL,
+  };
+}
+
+/**
+ * Read at import time by the `@Sse()` decorator, which takes its limit as a literal. Falls back to
+ * the default when the variable is invalid; getConfig() reports the problem at boot.
+ */
+export function sseMaxPendingFromEnv(): number {
+  const raw = Number(process.env.OMNIGENT_SSE_MAX_PENDING);
+  return Number.isInteger(raw) && raw >= 1024 ? raw : new EnvDto().OMNIGENT_SSE_MAX_PENDING;
+}

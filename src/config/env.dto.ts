@@ -1,0 +1,205 @@
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') {
+    return value;
+  }
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) {
+    return true;
+  }
+  if (['0', 'false', 'no', 'off'].includes(v)) {
+    return false;
+  }
+  return value;
+};
+const blankToUndefined = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/**
+ * Every environment variable the server reads, with its default. Documented in README.md
+ * ("Configuration"); keep the two in step.
+ */
+export class EnvDto {
+  /** Interface to bind. Loopback by default; `none` auth refuses anything else unless allowed. */
+  @IsString()
+  OMNIGENT_HOST = '127.0.0.1';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  OMNIGENT_PORT = 6767;
+
+  /** PostgreSQL connection string. Unset: embedded PostgreSQL (PGlite) under the data dir. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  /** Where embedded data lives: PGlite files, runner workspaces. Default ~/.omnigent. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  OMNIGENT_DATA_DIR?: string;
+
+  /** Test hook: boot the embedded database in memory from this migrated dump. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  OMNIGENT_PGLITE_TEMPLATE?: string;
+
+  /** Run pending migrations at start-up. */
+  @Transform(toBool)
+  @IsBoolean()
+  OMNIGENT_DB_MIGRATE = true;
+
+  /** Connection pool size on real PostgreSQL (the embedded database always uses 1). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  OMNIGENT_DB_POOL_SIZE = 10;
+
+  @IsIn(['none', 'jwt'])
+  OMNIGENT_AUTH: 'none' | 'jwt' = 'none';
+
+  /** Lets `none` auth bind a non-loopback address. Anyone who can reach it is the admin. */
+  @Transform(toBool)
+  @IsBoolean()
+  OMNIGENT_ALLOW_REMOTE_NOAUTH = false;
+
+  /** HS256 secret (secret). Required in jwt mode unless OMNIGENT_JWKS_URL is set. */
+  @Transform(blankToUndefined)
+  @ValidateIf((env: EnvDto) => env.OMNIGENT_AUTH === 'jwt' && !env.OMNIGENT_JWKS_URL)
+  @IsString({
+    message: 'OMNIGENT_JWT_SECRET is required when OMNIGENT_AUTH=jwt and no JWKS URL is set',
+  })
+  @MinLength(32, { message: 'OMNIGENT_JWT_SECRET must be at least 32 characters' })
+  OMNIGENT_JWT_SECRET?: string;
+
+  /** JWKS endpoint for RS256/ES256 tokens from an identity provider. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['https', 'http'], require_protocol: true })
+  OMNIGENT_JWKS_URL?: string;
+
+  /** Algorithms accepted from the JWKS (comma-separated subset of RS256, PS256, ES256). */
+  @Matches(/^(RS256|PS256|ES256)(,(RS256|PS256|ES256))*$/, {
+    message: 'OMNIGENT_JWT_ALGORITHMS must be a comma-separated subset of RS256,PS256,ES256',
+  })
+  OMNIGENT_JWT_ALGORITHMS = 'RS256,ES256';
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  OMNIGENT_JWT_ISSUER?: string;
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  OMNIGENT_JWT_AUDIENCE?: string;
+
+  /** Allowed clock skew for exp/nbf, in seconds (at most 60). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60)
+  OMNIGENT_JWT_CLOCK_SKEW_S = 30;
+
+  /** Claim that marks an admin (dotted path, e.g. realm_access.roles); holds ADMIN_VALUE or true. */
+  @IsString()
+  @MaxLength(200)
+  OMNIGENT_ADMIN_CLAIM = 'roles';
+
+  @IsString()
+  OMNIGENT_ADMIN_VALUE = 'admin';
+
+  /** Comma-separated user ids that are always admins. */
+  @IsString()
+  OMNIGENT_ADMINS = '';
+
+  /** Extra Host names accepted in `none` mode besides localhost / 127.0.0.1 / [::1]. */
+  @IsString()
+  OMNIGENT_ALLOWED_HOSTS = '';
+
+  /** Redis for the multi-replica event bus (not used yet: the in-memory bus serves one process). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// URL' })
+  REDIS_URL?: string;
+
+  @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
+  OMNIGENT_LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  /** JSON body limit in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  OMNIGENT_BODY_LIMIT = 1024 * 1024;
+
+  /** Agent bundle upload limit in bytes (compressed). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  OMNIGENT_BUNDLE_MAX_BYTES = 10 * 1024 * 1024;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  OMNIGENT_SSE_HEARTBEAT_MS = 15_000;
+
+  /** Characters of events queued for a client that stops reading before it is dropped. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  OMNIGENT_SSE_MAX_PENDING = 4 * 1024 * 1024;
+
+  /** Durable stream events kept per session for Last-Event-ID replay. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  OMNIGENT_EVENT_LOG_RETENTION = 5000;
+
+  /** Start a local runner with the server: auto (on in none mode), 1, or 0. */
+  @IsIn(['auto', '0', '1'])
+  OMNIGENT_LOCAL_RUNNER: 'auto' | '0' | '1' = 'auto';
+
+  /** A runner that drops mid-turn has this long to come back before its turn fails. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  OMNIGENT_RUNNER_GRACE_MS = 10_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  OMNIGENT_RUNNER_HEARTBEAT_MS = 15_000;
+
+  /** A connected runner not heard from for this long counts as offline. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  OMNIGENT_RUNNER_LIVENESS_TTL_MS = 60_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  OMNIGENT_SWEEPER_INTERVAL_MS = 5_000;
+}

@@ -1,0 +1,62 @@
+import { AddressInfo } from 'node:net';
+
+import { Logger } from '@nestjs/common';
+import { NestExpressApplication } from '@nestjs/platform-express';
+
+import { createApplication } from 'src/app.factory';
+import { isLoopbackAddress } from 'src/common/auth/local-origin';
+import { AppConfig } from 'src/config/app-config';
+
+export interface RunningServer {
+  app: NestExpressApplication;
+  url: string;
+}
+
+function assertSafeBind(config: AppConfig): void {
+  const loopback = isLoopbackAddress(config.http.host) || config.http.host === 'localhost';
+  if (config.auth.mode === 'none' && !loopback && !config.auth.allowRemoteNoAuth) {
+    throw new Error(
+      `Refusing to listen on ${config.http.host} without authentication: anyone who can reach it ` +
+        'would act as the admin. Use OMNIGENT_AUTH=jwt, bind to 127.0.0.1, or set ' +
+        'OMNIGENT_ALLOW_REMOTE_NOAUTH=1 if you really mean it.',
+    );
+  }
+}
+
+/** Boots the server and listens (`omnigent serve`, `npm start`). */
+export async function startServer(config: AppConfig): Promise<RunningServer> {
+  const logger = new Logger('Omnigent');
+  assertSafeBind(config);
+  const app = await createApplication(config);
+  app.enableShutdownHooks();
+  await app.listen(config.http.port, config.http.host);
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+  const url = `http://${host}:${port}`;
+  const database = config.database.embedded
+    ? `embedded PostgreSQL (PGlite) in ${config.database.dataDir}`
+    : `PostgreSQL ${redactUrl(config.database.url as string)}`;
+  logger.log(
+    `Listening on ${url} | auth: ${config.auth.mode} | database: ${database} | docs: ${url}/docs`,
+  );
+  if (config.auth.mode === 'none') {
+    logger.warn(
+      isLoopbackAddress(config.http.host) || config.http.host === 'localhost'
+        ? 'Auth is off (OMNIGENT_AUTH=none): every request acts as the local admin; loopback only.'
+        : `Auth is off and the server listens on ${config.http.host}: anyone who can reach it is the admin.`,
+    );
+  }
+  return { app, url };
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) {
+      parsed.password = '***';
+    }
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}

@@ -1,0 +1,68 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { NestExpressApplication } from '@nestjs/platform-express';
+import request from 'supertest';
+import TestAgent from 'supertest/lib/agent';
+
+import { createApplication } from 'src/app.factory';
+import { AppConfig, getConfig } from 'src/config/app-config';
+
+export type TestDatabase = 'pglite' | 'postgres';
+export const DATABASES: TestDatabase[] = ['pglite', 'postgres'];
+
+export interface TestApp {
+  app: NestExpressApplication;
+  config: AppConfig;
+  http: TestAgent;
+  /** Base URL once `listen()` was called. */
+  url?: string;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The env of a test server: quiet logs, its own data dir, no local runner. */
+export function testEnv(
+  database: TestDatabase,
+  env: Record<string, string> = {},
+): Record<string, string> {
+  const base: Record<string, string> = {
+    OMNIGENT_LOG_LEVEL: 'error',
+    OMNIGENT_DATA_DIR: mkdtempSync(join(tmpdir(), 'omnigent-e2e-')),
+    OMNIGENT_LOCAL_RUNNER: '0',
+  };
+  if (database === 'postgres') {
+    base.DATABASE_URL = process.env.OMNIGENT_TEST_DATABASE_URL as string;
+    base.OMNIGENT_DB_MIGRATE = 'false';
+  } else {
+    base.OMNIGENT_PGLITE_TEMPLATE = process.env.OMNIGENT_TEST_PGLITE_TEMPLATE as string;
+  }
+  return { ...base, ...env };
+}
+
+/**
+ * The real AppModule over supertest (style rule 21). PGlite starts from the migrated template in
+ * memory; PostgreSQL is the run's shared test database, so tests use their own users and names.
+ */
+export async function createTestApp(
+  database: TestDatabase = 'pglite',
+  env: Record<string, string> = {},
+): Promise<TestApp> {
+  const config = getConfig(testEnv(database, env));
+  const app = await createApplication(config);
+  await app.init();
+  const testApp: TestApp = {
+    app,
+    config,
+    http: request(app.getHttpServer()),
+    async listen() {
+      await app.listen(0, '127.0.0.1');
+      const { port } = app.getHttpServer().address() as { port: number };
+      testApp.url = `http://127.0.0.1:${port}`;
+      return testApp.url;
+    },
+    close: () => app.close(),
+  };
+  return testApp;
+}

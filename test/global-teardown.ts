@@ -1,0 +1,15 @@
+import { rmSync } from 'node:fs';
+
+import { dropTestDatabase } from 'test/utils/test-database';
+
+export default async function globalTeardown(): Promise<void> {
+  const name = process.env.OMNIGENT_TEST_DATABASE;
+  if (!name || process.env.OMNIGENT_TEST_TORN_DOWN) {
+    return;
+  }
+  process.env.OMNIGENT_TEST_TORN_DOWN = '1';
+  await dropTestDatabase(name);
+  if (process.env.OMNIGENT_TEST_TMP) {
+    rmSync(process.env.OMNIGENT_TEST_TMP, { recursive: true, force: true });
+  }
+}
