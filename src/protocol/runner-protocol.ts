@@ -1,0 +1,204 @@
+/**
+ * The runner channel (spec/runner-protocol.md §3–§6): methods, params and results shared by the
+ * server's gateway and the reference runner.
+ */
+import { FlatItem } from 'src/protocol/items';
+import { StreamEvent } from 'src/protocol/stream-events';
+
+export const RUNNER_PROTOCOL_VERSION = 1;
+export const RUNNER_SUBPROTOCOL = 'omnigent.runner.v1';
+
+export enum CloseCode {
+  Replaced = 4000,
+  ProtocolError = 4001,
+  UnsupportedVersion = 4002,
+  HeartbeatTimeout = 4003,
+  AuthFailure = 4004,
+  ServerShutdown = 4005,
+}
+
+/** The runner stops reconnecting on these; anything else means "reconnect with backoff". */
+export const FATAL_CLOSE_CODES: readonly number[] = [
+  CloseCode.ProtocolError,
+  CloseCode.UnsupportedVersion,
+  CloseCode.AuthFailure,
+];
+
+/** `error.data.code` values (spec/runner-protocol.md §5). */
+export enum RunnerErrorCode {
+  SessionUnknown = 'session_unknown',
+  Busy = 'busy',
+  NotSupported = 'not_supported',
+  StaleEpoch = 'stale_epoch',
+  HarnessNotConfigured = 'harness_not_configured',
+  WorkspaceMissing = 'workspace_missing',
+  SpawnFailed = 'spawn_failed',
+}
+
+export const RUNNER_RPC_ERROR: Record<RunnerErrorCode, number> = {
+  [RunnerErrorCode.SessionUnknown]: 1001,
+  [RunnerErrorCode.Busy]: 1002,
+  [RunnerErrorCode.NotSupported]: 1003,
+  [RunnerErrorCode.StaleEpoch]: 1004,
+  [RunnerErrorCode.HarnessNotConfigured]: 1100,
+  [RunnerErrorCode.WorkspaceMissing]: 1101,
+  [RunnerErrorCode.SpawnFailed]: 1102,
+};
+
+export const Methods = {
+  // runner → server
+  hello: 'runner.hello',
+  sessionHistory: 'session.history',
+  toolAuthorize: 'tool.authorize',
+  sessionEvent: 'session.event',
+  heartbeat: '$/heartbeat',
+  // server → runner
+  sessionInit: 'session.init',
+  sessionUpdate: 'session.update',
+  turnStart: 'turn.start',
+  turnCancel: 'turn.cancel',
+  clientToolResult: 'client_tool.result',
+  sessionClose: 'session.close',
+  sessionAck: 'session.ack',
+  runnerShutdown: 'runner.shutdown',
+} as const;
+
+/** Timers (spec/runner-protocol.md §11). */
+export const Timeouts = {
+  helloMs: 10_000,
+  sessionInitMs: 30_000,
+  turnStartMs: 15_000,
+  turnCancelMs: 5_000,
+  toolAuthorizeMs: 10_000,
+  clientToolResultMs: 10_000,
+  sessionCloseMs: 5_000,
+};
+
+export interface HelloSession {
+  session_id: string;
+  next_seq: number;
+  turn?: { turn_id: string; state: 'running' | 'waiting_approval' };
+  parked_elicitations: string[];
+}
+
+export interface HelloParams {
+  protocol: number;
+  runner_version: string;
+  capabilities: { harnesses: string[]; tools: string[]; max_sessions?: number };
+  sessions: HelloSession[];
+}
+
+export interface HelloResult {
+  server_version: string;
+  connection_id: string;
+  epoch: number;
+  heartbeat_s: number;
+  runner_id: string;
+  sessions: { session_id: string; last_acked_seq: number; action: 'keep' | 'drop' | 'reinit' }[];
+  verdicts: { elicitation_id: string; action: string; content?: unknown }[];
+}
+
+/** A client-side tool the agent may call; the client answers with `function_call_output`. */
+export interface ClientToolSpec {
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+}
+
+export interface SessionInitParams {
+  session_id: string;
+  agent: { id: string; name: string; version: number; spec: Record<string, unknown> };
+  snapshot: {
+    workspace: string | null;
+    labels: Record<string, string>;
+    model_override: string | null;
+    reasoning_effort: string | null;
+    parent_session_id: string | null;
+  };
+  history?: FlatItem[];
+  /** True when `history` is incomplete and the rest must be fetched with `session.history`. */
+  history_truncated?: boolean;
+  next_seq: number;
+  policy: { tool_call: boolean; tool_result: boolean };
+}
+
+export interface SessionInitResult {
+  status: 'idle' | 'running';
+}
+
+export interface TurnStartParams {
+  session_id: string;
+  turn_id: string;
+  input: { item_id: string; role: 'user'; content: unknown[] };
+  overrides?: { model?: string | null; reasoning_effort?: string | null };
+  client_tools?: ClientToolSpec[];
+  /**
+   * Our extension: the server already published `session.status running` for this turn (it
+   * does so when the session was idle, so the stream shows it before `session.input.consumed`).
+   * When false and the runner is idle, the runner publishes it itself.
+   */
+  running_published: boolean;
+}
+
+export interface TurnStartResult {
+  disposition: 'started' | 'queued';
+}
+
+export interface TurnCancelParams {
+  session_id: string;
+  turn_id?: string | null;
+  reason: 'user_interrupt' | 'stop' | 'superseded';
+}
+
+export interface ClientToolResultParams {
+  session_id: string;
+  call_id: string;
+  output: string;
+}
+
+export interface SessionCloseParams {
+  session_id: string;
+  reason: 'deleted' | 'stopped' | 'rebound';
+}
+
+export interface SessionEventParams {
+  session_id: string;
+  seq: number;
+  turn_id?: string | null;
+  durable: boolean;
+  event: StreamEvent;
+}
+
+export interface SessionAckParams {
+  session_id: string;
+  seq: number;
+}
+
+export interface ToolAuthorizeParams {
+  session_id: string;
+  turn_id: string;
+  call_id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+export type ToolAuthorizeResult =
+  | { decision: 'allow'; arguments?: Record<string, unknown> }
+  | { decision: 'deny'; reason: string; output: string }
+  | { decision: 'ask'; elicitation_id: string; expires_at: number };
+
+export interface SessionHistoryParams {
+  session_id: string;
+  after?: string;
+  limit?: number;
+}
+
+export interface SessionHistoryResult {
+  items: FlatItem[];
+  has_more: boolean;
+}
+
+/** Derives the runner id bound to a binding token (upstream's derivation, spec/auth.md §2.5). */
+export function runnerIdForBindingToken(token: string, sha256hex: (s: string) => string): string {
+  return `runner_token_${sha256hex(`omnigent-runner:${token}`).slice(0, 32)}`;
+}
