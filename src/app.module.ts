@@ -3,18 +3,31 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 
 import { AuthGuard } from 'src/common/auth/auth.guard';
 import { AuthModule } from 'src/common/auth/auth.module';
+import { BusModule } from 'src/common/bus/bus.module';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 import { AppConfig } from 'src/config/app-config';
 import { ConfigModule } from 'src/config/config.module';
 import { DatabaseModule } from 'src/database/database.module';
+import { RegistryModule } from 'src/modules/registry/registry.module';
+import { RunnersModule } from 'src/modules/runners/runners.module';
+import { SessionsModule } from 'src/modules/sessions/sessions.module';
 import { SystemModule } from 'src/modules/system/system.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
-      imports: [AuthModule, ConfigModule.forRoot(config), DatabaseModule, SystemModule],
+      imports: [
+        AuthModule,
+        BusModule,
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        RegistryModule,
+        RunnersModule,
+        SessionsModule,
+        SystemModule,
+      ],
       module: AppModule,
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -6,6 +6,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { createApplication } from 'src/app.factory';
 import { isLoopbackAddress } from 'src/common/auth/local-origin';
 import { AppConfig } from 'src/config/app-config';
+import { LocalRunnerService } from 'src/modules/runners/local-runner.service';
 
 export interface RunningServer {
   app: NestExpressApplication;
@@ -46,6 +47,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
         : `Auth is off and the server listens on ${config.http.host}: anyone who can reach it is the admin.`,
     );
   }
+  await app.get(LocalRunnerService).start(url);
   return { app, url };
 }
 

@@ -1,13 +1,22 @@
 import 'reflect-metadata';
 
+import { chatCommand } from 'src/cli/chat.command';
 import { CliCommand, UsageError } from 'src/cli/cli-command';
 import { migrateCommand } from 'src/cli/migrate.command';
+import { runnerCommand } from 'src/cli/runner.command';
 import { serveCommand } from 'src/cli/serve.command';
 import { syncOpenApiCommand } from 'src/cli/sync-openapi.command';
 import { tokenCommand } from 'src/cli/token.command';
 import { ConfigError, packageVersion } from 'src/config/app-config';
 
-const COMMANDS: CliCommand[] = [serveCommand, tokenCommand, migrateCommand, syncOpenApiCommand];
+const COMMANDS: CliCommand[] = [
+  serveCommand,
+  runnerCommand,
+  chatCommand,
+  tokenCommand,
+  migrateCommand,
+  syncOpenApiCommand,
+];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

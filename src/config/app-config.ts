@@ -37,7 +37,9 @@ export interface AppConfig {
   sse: { heartbeatMs: number; maxPendingDataLength: number; retention: number };
   agents: { bundleMaxBytes: number; builtinDir: string };
   runners: {
-    local: 'auto' | 'on' | 'off';
+    /** Start a runner with the server (resolved: auto means on in none mode). */
+    local: boolean;
+    localUser: string;
     graceMs: number;
     heartbeatMs: number;
     livenessTtlMs: number;
@@ -135,11 +137,9 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     agents: { bundleMaxBytes: dto.OMNIGENT_BUNDLE_MAX_BYTES, builtinDir: join(ROOT_DIR, 'agents') },
     runners: {
       local:
-        dto.OMNIGENT_LOCAL_RUNNER === 'auto'
-          ? 'auto'
-          : dto.OMNIGENT_LOCAL_RUNNER === '1'
-            ? 'on'
-            : 'off',
+        dto.OMNIGENT_LOCAL_RUNNER === '1' ||
+        (dto.OMNIGENT_LOCAL_RUNNER === 'auto' && dto.OMNIGENT_AUTH === 'none'),
+      localUser: dto.OMNIGENT_AUTH === 'none' ? 'local' : (dto.OMNIGENT_LOCAL_RUNNER_USER ?? ''),
       graceMs: dto.OMNIGENT_RUNNER_GRACE_MS,
       heartbeatMs: dto.OMNIGENT_RUNNER_HEARTBEAT_MS,
       livenessTtlMs: dto.OMNIGENT_RUNNER_LIVENESS_TTL_MS,

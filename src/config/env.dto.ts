@@ -181,6 +181,14 @@ export class EnvDto {
   @IsIn(['auto', '0', '1'])
   OMNIGENT_LOCAL_RUNNER: 'auto' | '0' | '1' = 'auto';
 
+  /** In jwt mode with OMNIGENT_LOCAL_RUNNER=1: the user who owns the local runner. */
+  @Transform(blankToUndefined)
+  @ValidateIf((env: EnvDto) => env.OMNIGENT_AUTH === 'jwt' && env.OMNIGENT_LOCAL_RUNNER === '1')
+  @IsString({
+    message: 'OMNIGENT_LOCAL_RUNNER_USER is required when OMNIGENT_LOCAL_RUNNER=1 in jwt mode',
+  })
+  OMNIGENT_LOCAL_RUNNER_USER?: string;
+
   /** A runner that drops mid-turn has this long to come back before its turn fails. */
   @Transform(toInt)
   @IsInt()

@@ -259,7 +259,7 @@ export interface ResponseObject {
   conversation: { id: string } | null;
   instructions: string | null;
   reasoning: Record<string, string> | null;
-  error: Required<ErrorDetail> | null;
+  error: ErrorDetail | null;
   incomplete_details: { reason: string } | null;
 }
 

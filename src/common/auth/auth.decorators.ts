@@ -12,6 +12,8 @@ export enum AuthRequirement {
   Public = 'public',
   Authenticated = 'authenticated',
   Admin = 'admin',
+  /** A machine credential (e.g. a runner binding token) the service itself verifies. */
+  Machine = 'machine',
 }
 
 export const AUTH_REQUIREMENT = 'omnigent:auth-requirement';
@@ -34,6 +36,16 @@ export const AdminOnly = () =>
     ApiBearerAuth(),
     ApiUnauthorizedResponse({ description: 'No or invalid credential.' }),
     ApiForbiddenResponse({ description: 'The caller is not an admin.' }),
+  );
+
+/**
+ * The route authenticates with a machine credential in a header (a runner binding token), which
+ * its service verifies and answers 401 for; no user token is involved.
+ */
+export const MachineCredential = (header: string) =>
+  applyDecorators(
+    SetMetadata(AUTH_REQUIREMENT, AuthRequirement.Machine),
+    ApiUnauthorizedResponse({ description: `Missing or invalid ${header} header.` }),
   );
 
 export interface RequestWithPrincipal {

@@ -38,7 +38,7 @@ export class AuthGuard implements CanActivate {
       AUTH_REQUIREMENT,
       [context.getHandler(), context.getClass()],
     );
-    if (requirement === AuthRequirement.Public) {
+    if (requirement === AuthRequirement.Public || requirement === AuthRequirement.Machine) {
       return true;
     }
     if (!requirement) {

@@ -1,7 +1,7 @@
 import { IncomingMessage } from 'node:http';
 
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { decode, JwtPayload } from 'jsonwebtoken';
+import { decode, JwtPayload, verify } from 'jsonwebtoken';
 import passport from 'passport';
 import { ExtractJwt, Strategy, StrategyOptionsWithoutRequest } from 'passport-jwt';
 
@@ -123,6 +123,38 @@ export class JwtVerifierService {
       ) as (req: unknown, res: unknown, next: (err?: unknown) => void) => void;
       handler(req, {}, (err?: unknown) => reject(this.unauthorized(this.reason(err))));
     });
+  }
+
+  /**
+   * Verifies a runner token (minted by `POST /v1/runners/{id}/token`): HS256 with our secret and
+   * the runner audience, whatever audience user tokens carry. Returns null when the Bearer token
+   * is not one (then it is checked as a user token).
+   */
+  verifyRunnerToken(req: IncomingMessage): TokenClaims | null {
+    const raw = ExtractJwt.fromAuthHeaderAsBearerToken()(req as never);
+    const unverified = raw ? (decode(raw) as TokenClaims | null) : null;
+    if (!raw || unverified?.typ !== 'runner') {
+      return null;
+    }
+    const { jwtSecret, issuer, clockSkewS } = this.config.auth;
+    if (!jwtSecret || raw.length > MAX_TOKEN_BYTES) {
+      throw this.unauthorized('runner token cannot be verified');
+    }
+    try {
+      const claims = verify(raw, jwtSecret, {
+        algorithms: ['HS256'],
+        audience: RUNNER_TOKEN_AUDIENCE,
+        issuer,
+        clockTolerance: clockSkewS,
+      }) as TokenClaims;
+      const problem = this.claimProblem(claims);
+      if (problem) {
+        throw new Error(problem);
+      }
+      return claims;
+    } catch (error) {
+      throw this.unauthorized((error as Error).message);
+    }
   }
 
   toPrincipal(claims: TokenClaims): AuthPrincipal {

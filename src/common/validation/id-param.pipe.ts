@@ -2,7 +2,7 @@ import { Injectable, PipeTransform } from '@nestjs/common';
 
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
-import { IdPrefix, normalizeId } from 'src/common/ids/ids';
+import { IdPrefix, isRunnerId, normalizeId } from 'src/common/ids/ids';
 
 /**
  * Path ids: our prefixed form or upstream's bare/dashed forms, normalised; anything malformed is a
@@ -22,3 +22,16 @@ export class IdParamPipe implements PipeTransform<string, string> {
 }
 
 export const SessionIdPipe = new IdParamPipe(IdPrefix.Session);
+
+/** Runner ids are validated, not normalised (`runner_<32hex>` or `runner_token_<32hex>`). */
+@Injectable()
+export class RunnerIdParamPipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!isRunnerId(value)) {
+      throw new DomainError(ErrorCode.NotFound, 'Not found.');
+    }
+    return value;
+  }
+}
+
+export const RunnerIdPipe = new RunnerIdParamPipe();

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { CliCommand, UsageError } from 'src/cli/cli-command';
+import { defaultRunnerWorkspace, defaultServerUrl, defaultToken } from 'src/cli/cli-env';
+import { isRunnerId } from 'src/common/ids/ids';
+import { packageVersion } from 'src/config/app-config';
+import { runnerIdForBindingToken } from 'src/protocol/runner-protocol';
+import { Runner } from 'src/runner/runner';
+
+const sha256hex = (value: string) => createHash('sha256').update(value).digest('hex');
+
+function log(message: string): void {
+  process.stderr.write(`${new Date().toISOString()} [runner] ${message}\n`);
+}
+
+export const runnerCommand: CliCommand = {
+  name: 'runner',
+  summary: 'Run agent turns for sessions, connected to a server',
+  usage:
+    'omnigent runner --server URL [--token T | --binding-token B] [--runner-id ID] [--workspace DIR]\n\n' +
+    '  --server         server base URL (default $OMNIGENT_SERVER_URL or http://127.0.0.1:6767)\n' +
+    '  --token          bearer token (default $OMNIGENT_TOKEN); not needed against a local server\n' +
+    '  --binding-token  binding token of a launched runner (the runner id derives from it)\n' +
+    '  --runner-id      runner_<32 hex> to reuse (default: a new id)\n' +
+    '  --workspace      root of the session workspaces (default ~/.omnigent/workspaces)',
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        server: { type: 'string' },
+        token: { type: 'string' },
+        'binding-token': { type: 'string' },
+        'runner-id': { type: 'string' },
+        workspace: { type: 'string' },
+      },
+    });
+    const bindingToken =
+      values['binding-token'] ?? process.env.OMNIGENT_RUNNER_TUNNEL_BINDING_TOKEN;
+    const token = values.token ?? defaultToken();
+    if (bindingToken && values.token) {
+      throw new UsageError('use either --token or --binding-token, not both');
+    }
+    let runnerId = values['runner-id'] ?? process.env.OMNIGENT_RUNNER_ID;
+    if (bindingToken) {
+      const derived = runnerIdForBindingToken(bindingToken, sha256hex);
+      if (runnerId && runnerId !== derived) {
+        throw new UsageError(`--runner-id does not match the binding token (expected ${derived})`);
+      }
+      runnerId = derived;
+    }
+    runnerId ??= `runner_${randomBytes(16).toString('hex')}`;
+    if (!isRunnerId(runnerId)) {
+      throw new UsageError('--runner-id must be runner_<32 hex characters>');
+    }
+    const server = values.server ?? defaultServerUrl();
+    try {
+      new URL(server);
+    } catch {
+      throw new UsageError(`--server '${server}' is not a URL`);
+    }
+    const workspaceRoot = resolve(
+      values.workspace ?? process.env.OMNIGENT_RUNNER_WORKSPACE ?? defaultRunnerWorkspace(),
+    );
+    let announced = false;
+    const runner = new Runner({
+      serverUrl: server,
+      runnerId,
+      token: bindingToken ? undefined : token,
+      bindingToken,
+      workspaceRoot,
+      env: process.env,
+      version: packageVersion(),
+      log,
+      onConnected: () => {
+        if (!announced) {
+          announced = true;
+          process.stdout.write(
+            `Runner ${runnerId} connected to ${server} (workspaces in ${workspaceRoot})\n`,
+          );
+        } else {
+          log('reconnected');
+        }
+      },
+      onFatal: () => {
+        process.exitCode = 1;
+      },
+    });
+    process.stdout.write(`Runner id: ${runnerId}\n`);
+    runner.start();
+    const shutdown = (signal: string) => {
+      log(`${signal}: stopping`);
+      runner.stop();
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  },
+};

@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, normalize } from 'node:path';
+
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+
+import type { AuthPrincipal } from 'src/common/auth/auth-principal';
+import { DomainError } from 'src/common/errors/domain.error';
+import { ErrorCode } from 'src/common/errors/error-code';
+import { IdPrefix, newId } from 'src/common/ids/ids';
+import {
+  ListEnvelope,
+  listEnvelope,
+  ListQueryDto,
+  pageRequest,
+} from 'src/common/pagination/pagination';
+import type { AppConfig } from 'src/config/app-config';
+import { APP_CONFIG } from 'src/config/config.constants';
+import { AgentEntity } from 'src/modules/registry/agent.entity';
+import {
+  AgentSpec,
+  AgentSpecError,
+  agentSpecToJson,
+  parseAgentSpec,
+} from 'src/modules/registry/agent-spec';
+import { AgentsRepository } from 'src/modules/registry/agents.repository';
+import { BundleError, extractBundle } from 'src/modules/registry/bundle-extractor';
+import { loadBuiltinAgents } from 'src/modules/registry/builtin-agents';
+import { AgentResponseDto, toAgentResponse } from 'src/modules/registry/dto/agent-response.dto';
+
+/** Built-in ids are derived from the name, so they are the same on every server and restart. */
+export function builtinAgentId(name: string): string {
+  return `${IdPrefix.Agent}_${createHash('sha256').update(`builtin:${name}`).digest('hex').slice(0, 32)}`;
+}
+
+export interface PreparedBundle {
+  spec: AgentSpec;
+  yaml: string;
+  bundle: Buffer;
+}
+
+@Injectable()
+export class AgentsService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Agents');
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly agents: AgentsRepository,
+  ) {}
+
+  /** Registers the agents shipped in `agents/` (idempotent; ids are stable). */
+  async onApplicationBootstrap(): Promise<void> {
+    const builtins = loadBuiltinAgents(this.config.agents.builtinDir);
+    for (const { spec, yaml } of builtins) {
+      await this.agents.upsertBuiltin({
+        id: builtinAgentId(spec.name),
+        name: spec.name,
+        description: spec.description,
+        harness: spec.executor.harness,
+        spec: agentSpecToJson(spec),
+        yaml,
+      });
+    }
+    this.logger.log(
+      `Registered ${builtins.length} built-in agent(s): ${builtins.map((b) => b.spec.name).join(', ')}`,
+    );
+  }
+
+  async list(_auth: AuthPrincipal, query: ListQueryDto): Promise<ListEnvelope<AgentResponseDto>> {
+    const page = await this.agents.listCatalog(pageRequest(query));
+    if (!page) {
+      throw new DomainError(ErrorCode.InvalidInput, 'Unknown pagination cursor');
+    }
+    return listEnvelope(page.rows.map(toAgentResponse), page.hasMore, (a) => a.id);
+  }
+
+  /**
+   * An agent a session may be created on: a catalog agent, or a session-scoped agent whose
+   * session the caller can use (checked by the caller through `canUseSession`).
+   */
+  async getUsable(
+    id: string,
+    canUseSession: (sessionId: string) => Promise<boolean>,
+  ): Promise<AgentEntity> {
+    const agent = await this.agents.getById(id);
+    if (!agent || (agent.ownerSessionId && !(await canUseSession(agent.ownerSessionId)))) {
+      throw new DomainError(ErrorCode.NotFound, `Agent not found: '${id}'`);
+    }
+    return agent;
+  }
+
+  getById(id: string): Promise<AgentEntity | null> {
+    return this.agents.getById(id);
+  }
+
+  /** Validates an uploaded bundle: safe extraction, then the spec in its config.yaml. */
+  async prepareBundle(bundle: Buffer): Promise<PreparedBundle> {
+    if (bundle.length > this.config.agents.bundleMaxBytes) {
+      throw new DomainError(
+        ErrorCode.PayloadTooLarge,
+        `Bundle exceeds the limit of ${this.config.agents.bundleMaxBytes} bytes`,
+      );
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'omnigent-bundle-'));
+    try {
+      const { configYaml, files } = await extractBundle(bundle, dir);
+      const texts = new Map<string, string>();
+      for (const file of files) {
+        // Instruction files are small text files; read them now so parsing stays synchronous.
+        texts.set(normalize(file), await readFile(join(dir, file), 'utf8').catch(() => ''));
+      }
+      const spec = parseAgentSpec(configYaml, {
+        readBundleFile: (rel) => texts.get(normalize(rel)),
+      });
+      return { spec, yaml: configYaml, bundle };
+    } catch (error) {
+      if (error instanceof BundleError || error instanceof AgentSpecError) {
+        throw new DomainError(ErrorCode.InvalidInput, `Invalid agent bundle: ${error.message}`);
+      }
+      throw error;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Inside the session-create transaction: the session-scoped agent of an uploaded bundle. */
+  createSessionAgent(
+    manager: EntityManager,
+    prepared: PreparedBundle,
+    sessionId: string,
+    ownerId: string,
+  ): Promise<AgentEntity> {
+    return this.agents.insertWith(manager, {
+      id: newId(IdPrefix.Agent),
+      name: prepared.spec.name,
+      description: prepared.spec.description,
+      harness: prepared.spec.executor.harness,
+      spec: agentSpecToJson(prepared.spec),
+      yaml: prepared.yaml,
+      bundle: prepared.bundle,
+      builtin: false,
+      ownerSessionId: sessionId,
+      ownerId,
+    });
+  }
+
+  /** Inside the fork transaction: session-scoped agents are copied, catalog agents shared. */
+  async agentForFork(
+    manager: EntityManager,
+    source: AgentEntity,
+    forkId: string,
+    ownerId: string,
+  ): Promise<string> {
+    if (!source.ownerSessionId) {
+      return source.id;
+    }
+    const copy = await this.agents.cloneWith(
+      manager,
+      source,
+      newId(IdPrefix.Agent),
+      forkId,
+      ownerId,
+    );
+    return copy.id;
+  }
+
+  deleteSessionAgents(manager: EntityManager, sessionIds: string[]): Promise<void> {
+    return this.agents.deleteOwnedBy(manager, sessionIds);
+  }
+}

@@ -1,0 +1,323 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { IncomingMessage } from 'node:http';
+import { Duplex } from 'node:stream';
+
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { WebSocketServer } from 'ws';
+
+import { LOCAL_USER_ID } from 'src/common/auth/auth-principal';
+import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
+import { isLoopbackAddress, isTrustedLocalOrigin } from 'src/common/auth/local-origin';
+import { DomainError } from 'src/common/errors/domain.error';
+import { isRunnerId } from 'src/common/ids/ids';
+import type { AppConfig } from 'src/config/app-config';
+import { APP_CONFIG } from 'src/config/config.constants';
+import { methodNotFound, RunnerConnection } from 'src/modules/runners/runner-connection';
+import { RunnerHooks } from 'src/modules/runners/runner-hooks';
+import { RunnersRepository } from 'src/modules/runners/runners.repository';
+import { RPC_INVALID_PARAMS, RpcError } from 'src/protocol/json-rpc';
+import {
+  CloseCode,
+  HelloParams,
+  HelloResult,
+  Methods,
+  RUNNER_PROTOCOL_VERSION,
+  RUNNER_SUBPROTOCOL,
+  runnerIdForBindingToken,
+  SessionEventParams,
+  SessionHistoryParams,
+  Timeouts,
+  ToolAuthorizeParams,
+} from 'src/protocol/runner-protocol';
+
+const CHANNEL_PATH = /^\/v1\/runners\/([^/]+)\/channel$/;
+const TUNNEL_TOKEN_HEADER = 'x-omnigent-runner-tunnel-token';
+
+export const sha256hex = (value: string) => createHash('sha256').update(value).digest('hex');
+
+class UpgradeRefusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The runner channel endpoint `GET /v1/runners/{id}/channel` (spec/runner-protocol.md §3): the
+ * WebSocket upgrade is authorised first and refused with a real HTTP status; then the runner
+ * must say `runner.hello` within 10 s. Holds this replica's live runner connections.
+ */
+@Injectable()
+export class RunnerGatewayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly replicaId = randomUUID();
+  private readonly logger = new Logger('RunnerGateway');
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 16 * 1024 * 1024,
+    handleProtocols: (protocols) =>
+      protocols.has(RUNNER_SUBPROTOCOL) ? RUNNER_SUBPROTOCOL : false,
+  });
+  private readonly connections = new Map<string, RunnerConnection>();
+  private readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    void this.handleUpgrade(req, socket, head);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly jwt: JwtVerifierService,
+    private readonly runners: RunnersRepository,
+    private readonly hooks: RunnerHooks,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const server = this.adapterHost.httpAdapter?.getHttpServer();
+    server?.on('upgrade', this.upgradeListener);
+  }
+
+  beforeApplicationShutdown(): void {
+    this.adapterHost.httpAdapter?.getHttpServer()?.off('upgrade', this.upgradeListener);
+    for (const connection of this.connections.values()) {
+      connection.close(CloseCode.ServerShutdown, 'server shutting down');
+    }
+    this.wss.close();
+  }
+
+  /** This replica's open connection for the runner, if it holds one. */
+  local(runnerId: string): RunnerConnection | undefined {
+    const connection = this.connections.get(runnerId);
+    return connection?.isOpen && connection.hello ? connection : undefined;
+  }
+
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const match = CHANNEL_PATH.exec(path);
+    try {
+      if (!match) {
+        throw new UpgradeRefusal(404, 'Not found');
+      }
+      const runnerId = decodeURIComponent(match[1]);
+      if (!isRunnerId(runnerId)) {
+        throw new UpgradeRefusal(404, 'Not found');
+      }
+      const ownerId = await this.authorize(req, runnerId);
+      const existing = await this.runners.getById(runnerId);
+      if (existing && existing.ownerId !== ownerId) {
+        throw new UpgradeRefusal(409, 'This runner id is registered to another user');
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, runnerId, ownerId));
+    } catch (error) {
+      const refusal =
+        error instanceof UpgradeRefusal
+          ? error
+          : error instanceof DomainError && error.code === 'unauthorized'
+            ? new UpgradeRefusal(401, 'Authentication required')
+            : error instanceof DomainError && error.code === 'forbidden'
+              ? new UpgradeRefusal(403, error.message)
+              : new UpgradeRefusal(500, 'An internal error occurred.');
+      if (refusal.status === 500) {
+        this.logger.error(`Upgrade failed: ${(error as Error).message}`, (error as Error).stack);
+      }
+      refuse(socket, refusal.status, refusal.message);
+    }
+  }
+
+  /** Who owns the connecting runner (spec/runner-protocol.md §3, spec/auth.md §5.4). */
+  private async authorize(req: IncomingMessage, runnerId: string): Promise<string> {
+    const origin = req.headers.origin;
+    if (origin !== undefined && !isTrustedLocalOrigin(origin) && this.config.auth.mode === 'none') {
+      throw new UpgradeRefusal(
+        403,
+        'Cross-site WebSocket connections are not allowed in local mode',
+      );
+    }
+    const bindingToken = req.headers[TUNNEL_TOKEN_HEADER];
+    if (typeof bindingToken === 'string' && bindingToken.length > 0) {
+      if (runnerIdForBindingToken(bindingToken, sha256hex) !== runnerId) {
+        throw new UpgradeRefusal(401, 'The binding token does not match this runner id');
+      }
+      const launch = await this.runners.getLaunch(runnerId);
+      if (
+        !launch ||
+        !safeEqual(launch.tokenHash, sha256hex(bindingToken)) ||
+        launch.expiresAt < new Date()
+      ) {
+        throw new UpgradeRefusal(401, 'Unknown or expired binding token');
+      }
+      return launch.ownerId;
+    }
+    if (this.config.auth.mode === 'none') {
+      if (!isLoopbackAddress(req.socket.remoteAddress)) {
+        throw new UpgradeRefusal(401, 'Runners must connect from this machine in local mode');
+      }
+      return LOCAL_USER_ID;
+    }
+    const runnerClaims = this.jwt.verifyRunnerToken(req);
+    if (runnerClaims) {
+      if (runnerClaims.runner_id !== runnerId) {
+        throw new UpgradeRefusal(403, 'This runner token is for another runner');
+      }
+      return runnerClaims.sub as string;
+    }
+    return this.jwt.toPrincipal(await this.jwt.verifyRequest(req)).userId;
+  }
+
+  private accept(ws: import('ws').WebSocket, runnerId: string, ownerId: string): void {
+    const connection = new RunnerConnection(ws, {
+      runnerId,
+      ownerId,
+      heartbeatMs: this.config.runners.heartbeatMs,
+      onRequest: (conn, method, params) => this.onRequest(conn, method, params),
+      onNotification: (conn, method, params) => this.onNotification(conn, method, params),
+      onClose: (conn, code) => void this.onClose(conn, code),
+    });
+    const helloTimer = setTimeout(() => {
+      if (!connection.hello) {
+        connection.close(CloseCode.ProtocolError, 'expected runner.hello');
+      }
+    }, Timeouts.helloMs);
+    helloTimer.unref();
+  }
+
+  private async onRequest(
+    connection: RunnerConnection,
+    method: string,
+    params: unknown,
+  ): Promise<unknown> {
+    if (method === Methods.hello) {
+      return this.hello(connection, params as HelloParams);
+    }
+    if (!connection.hello) {
+      setImmediate(() => connection.close(CloseCode.ProtocolError, 'expected runner.hello first'));
+      throw new RpcError(RPC_INVALID_PARAMS, 'runner.hello must come first');
+    }
+    switch (method) {
+      case Methods.toolAuthorize:
+        return this.hooks.session.onToolAuthorize(connection, params as ToolAuthorizeParams);
+      case Methods.sessionHistory:
+        return this.hooks.session.onSessionHistory(connection, params as SessionHistoryParams);
+      default:
+        throw methodNotFound(method);
+    }
+  }
+
+  private onNotification(connection: RunnerConnection, method: string, params: unknown): void {
+    if (!connection.hello) {
+      connection.close(CloseCode.ProtocolError, 'expected runner.hello first');
+      return;
+    }
+    if (method === Methods.sessionEvent) {
+      this.hooks.session.onSessionEvent(connection, params as SessionEventParams);
+    }
+  }
+
+  private async hello(connection: RunnerConnection, params: HelloParams): Promise<HelloResult> {
+    if (connection.hello) {
+      throw new RpcError(RPC_INVALID_PARAMS, 'runner.hello was already received');
+    }
+    if (!params || params.protocol !== RUNNER_PROTOCOL_VERSION) {
+      setImmediate(() =>
+        connection.close(CloseCode.UnsupportedVersion, 'unsupported protocol version'),
+      );
+      throw new RpcError(
+        RPC_INVALID_PARAMS,
+        `Unsupported protocol ${params?.protocol}; this server speaks ${RUNNER_PROTOCOL_VERSION}`,
+      );
+    }
+    const hello: HelloParams = {
+      ...params,
+      sessions: Array.isArray(params.sessions) ? params.sessions : [],
+    };
+    connection.epoch = await this.runners.register(
+      connection.runnerId,
+      connection.ownerId,
+      this.replicaId,
+      {
+        runner_version: hello.runner_version,
+        capabilities: hello.capabilities,
+      },
+    );
+    connection.hello = hello;
+    const previous = this.connections.get(connection.runnerId);
+    this.connections.set(connection.runnerId, connection);
+    if (previous && previous !== connection) {
+      // Newest connection wins (spec/runner-protocol.md §9).
+      previous.close(CloseCode.Replaced, 'replaced by a newer connection');
+    }
+    this.logger.log(
+      `Runner ${connection.runnerId} connected (owner ${connection.ownerId}, epoch ${connection.epoch}, ` +
+        `harnesses ${hello.capabilities?.harnesses?.join(',') ?? '-'})`,
+    );
+    const touch = setInterval(() => {
+      if (!connection.isOpen) {
+        clearInterval(touch);
+        return;
+      }
+      this.runners
+        .touch(connection.runnerId, connection.epoch)
+        .catch((error: Error) =>
+          this.logger.warn(`Could not record ${connection.runnerId} as alive: ${error.message}`),
+        );
+    }, this.config.runners.heartbeatMs);
+    touch.unref();
+    const actions = await this.hooks.session.onHello(connection, hello);
+    setImmediate(() => this.hooks.session.afterHello(connection));
+    return {
+      server_version: this.config.version,
+      connection_id: connection.connectionId,
+      epoch: connection.epoch,
+      heartbeat_s: this.config.runners.heartbeatMs / 1000,
+      runner_id: connection.runnerId,
+      ...actions,
+    };
+  }
+
+  private async onClose(connection: RunnerConnection, code: number): Promise<void> {
+    if (this.connections.get(connection.runnerId) === connection) {
+      this.connections.delete(connection.runnerId);
+    }
+    if (!connection.hello) {
+      return;
+    }
+    this.logger.log(
+      `Runner ${connection.runnerId} disconnected (code ${code}, epoch ${connection.epoch})`,
+    );
+    try {
+      await this.runners.markDisconnected(connection.runnerId, connection.epoch);
+    } catch (error) {
+      this.logger.warn(
+        `Could not record ${connection.runnerId} as disconnected: ${(error as Error).message}`,
+      );
+    }
+    this.hooks.session.onDisconnect(connection);
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Answers an upgrade request with a plain HTTP error and our JSON error body. */
+function refuse(socket: Duplex, status: number, message: string): void {
+  const code =
+    { 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict' }[status] ??
+    'internal_error';
+  const body = JSON.stringify({ code, message, error: { code, message } });
+  const reason =
+    { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict' }[status] ??
+    'Internal Server Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n${status === 401 ? 'WWW-Authenticate: Bearer error="invalid_token"\r\n' : ''}\r\n${body}`,
+  );
+}

@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+
+import type { RunnerConnection } from 'src/modules/runners/runner-connection';
+import {
+  HelloParams,
+  HelloResult,
+  SessionEventParams,
+  SessionHistoryParams,
+  SessionHistoryResult,
+  ToolAuthorizeParams,
+  ToolAuthorizeResult,
+} from 'src/protocol/runner-protocol';
+
+/** What the sessions feature does with runner traffic (it registers itself at start-up). */
+export interface RunnerSessionHandler {
+  /** Per-session actions for `runner.hello`; may start follow-up work (session.init) itself. */
+  onHello(
+    connection: RunnerConnection,
+    params: HelloParams,
+  ): Promise<Pick<HelloResult, 'sessions' | 'verdicts'>>;
+  /** Called once the hello answer is on the wire. */
+  afterHello(connection: RunnerConnection): void;
+  onSessionEvent(connection: RunnerConnection, params: SessionEventParams): void;
+  onToolAuthorize(
+    connection: RunnerConnection,
+    params: ToolAuthorizeParams,
+  ): Promise<ToolAuthorizeResult>;
+  onSessionHistory(
+    connection: RunnerConnection,
+    params: SessionHistoryParams,
+  ): Promise<SessionHistoryResult>;
+  onDisconnect(connection: RunnerConnection): void;
+}
+
+/**
+ * The runners feature owns the channel; the sessions feature owns what the messages mean. This
+ * registry keeps the dependency one-way (sessions → runners), as style rule 20 asks.
+ */
+@Injectable()
+export class RunnerHooks {
+  private handler?: RunnerSessionHandler;
+
+  register(handler: RunnerSessionHandler): void {
+    this.handler = handler;
+  }
+
+  get session(): RunnerSessionHandler {
+    if (!this.handler) {
+      throw new Error('No runner session handler registered');
+    }
+    return this.handler;
+  }
+}

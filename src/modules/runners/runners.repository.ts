@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+
+import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
+import { RunnerLaunchEntity } from 'src/modules/runners/runner-launch.entity';
+
+@Injectable()
+export class RunnersRepository {
+  constructor(
+    @InjectRepository(RunnerConnectionEntity)
+    private readonly connections: Repository<RunnerConnectionEntity>,
+    @InjectRepository(RunnerLaunchEntity) private readonly launches: Repository<RunnerLaunchEntity>,
+  ) {}
+
+  getById(runnerId: string): Promise<RunnerConnectionEntity | null> {
+    return this.connections.findOneBy({ runnerId });
+  }
+
+  /**
+   * Records a new connection for the runner: the epoch goes up, so writes of any older
+   * connection (on this or another replica) are ignored from now on. Returns the new epoch.
+   */
+  async register(
+    runnerId: string,
+    ownerId: string,
+    replicaId: string,
+    hello: unknown,
+  ): Promise<number> {
+    const rows: { epoch: string }[] = await this.connections.query(
+      `INSERT INTO runner_connections (runner_id, owner_id, replica_id, epoch, connected, connected_at, last_seen_at, hello)
+       VALUES ($1, $2, $3, 1, true, now(), now(), $4)
+       ON CONFLICT (runner_id) DO UPDATE SET
+         owner_id = EXCLUDED.owner_id, replica_id = EXCLUDED.replica_id,
+         epoch = runner_connections.epoch + 1, connected = true, connected_at = now(),
+         last_seen_at = now(), disconnected_at = NULL, hello = EXCLUDED.hello,
+         exit_error = NULL, exit_error_at = NULL
+       RETURNING epoch`,
+      [runnerId, ownerId, replicaId, JSON.stringify(hello)],
+    );
+    return Number(rows[0].epoch);
+  }
+
+  async touch(runnerId: string, epoch: number): Promise<void> {
+    await this.connections.query(
+      `UPDATE runner_connections SET last_seen_at = now() WHERE runner_id = $1 AND epoch = $2 AND connected`,
+      [runnerId, epoch],
+    );
+  }
+
+  async markDisconnected(runnerId: string, epoch: number): Promise<void> {
+    await this.connections.query(
+      `UPDATE runner_connections SET connected = false, disconnected_at = now()
+       WHERE runner_id = $1 AND epoch = $2 AND connected`,
+      [runnerId, epoch],
+    );
+  }
+
+  /** Connected runners heard from within the TTL; all owners when ownerId is null. */
+  listOnline(ownerId: string | null, ttlMs: number): Promise<RunnerConnectionEntity[]> {
+    const qb = this.connections
+      .createQueryBuilder('r')
+      .where('r.connected = true')
+      .andWhere(`r.lastSeenAt > now() - make_interval(secs => :ttl)`, { ttl: ttlMs / 1000 })
+      .orderBy('r.connectedAt', 'DESC');
+    if (ownerId !== null) {
+      qb.andWhere('r.ownerId = :ownerId', { ownerId });
+    }
+    return qb.getMany();
+  }
+
+  /** Which of these runners are online (connected and fresh). */
+  async onlineAmong(runnerIds: string[], ttlMs: number): Promise<Set<string>> {
+    if (runnerIds.length === 0) {
+      return new Set();
+    }
+    const rows: { runner_id: string }[] = await this.connections.query(
+      `SELECT runner_id FROM runner_connections
+       WHERE runner_id = ANY($1) AND connected AND last_seen_at > now() - make_interval(secs => $2)`,
+      [runnerIds, ttlMs / 1000],
+    );
+    return new Set(rows.map((r) => r.runner_id));
+  }
+
+  /**
+   * Claims dead runners whose death was not handled yet (spec/runner-protocol.md F7): dropped
+   * longer than the grace ago, or "connected" but silent past the TTL (their replica died).
+   * SKIP LOCKED lets several replicas sweep without doing the work twice.
+   */
+  async claimDead(graceMs: number, ttlMs: number): Promise<{ runnerId: string; epoch: number }[]> {
+    return this.connections.manager.transaction(async (manager) => {
+      const rows: { runner_id: string; epoch: string }[] = await manager.query(
+        `SELECT runner_id, epoch FROM runner_connections
+         WHERE death_handled_epoch < epoch
+           AND ((NOT connected AND disconnected_at < now() - make_interval(secs => $1))
+             OR (connected AND last_seen_at < now() - make_interval(secs => $2)))
+         FOR UPDATE SKIP LOCKED`,
+        [graceMs / 1000, ttlMs / 1000],
+      );
+      for (const row of rows) {
+        await manager.query(
+          `UPDATE runner_connections SET death_handled_epoch = epoch, connected = false,
+             disconnected_at = coalesce(disconnected_at, now())
+           WHERE runner_id = $1 AND epoch = $2`,
+          [row.runner_id, row.epoch],
+        );
+      }
+      return rows.map((r) => ({ runnerId: r.runner_id, epoch: Number(r.epoch) }));
+    });
+  }
+
+  getLaunch(runnerId: string): Promise<RunnerLaunchEntity | null> {
+    return this.launches.findOneBy({ runnerId });
+  }
+
+  async saveLaunch(launch: Partial<RunnerLaunchEntity>): Promise<void> {
+    await this.launches.save(this.launches.create(launch));
+  }
+}

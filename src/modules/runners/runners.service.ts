@@ -1,0 +1,126 @@
+import { timingSafeEqual } from 'node:crypto';
+
+import { Inject, Injectable } from '@nestjs/common';
+
+import type { AuthPrincipal } from 'src/common/auth/auth-principal';
+import { RUNNER_TOKEN_AUDIENCE } from 'src/common/auth/jwt-verifier.service';
+import { TokenSigner } from 'src/common/auth/token-signer';
+import { DomainError } from 'src/common/errors/domain.error';
+import { ErrorCode } from 'src/common/errors/error-code';
+import type { AppConfig } from 'src/config/app-config';
+import { APP_CONFIG } from 'src/config/config.constants';
+import {
+  RunnerListResponseDto,
+  RunnerStatusResponseDto,
+  RunnerTokenResponseDto,
+  toRunnerSummary,
+} from 'src/modules/runners/dto/runner-response.dto';
+import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
+import { sha256hex } from 'src/modules/runners/runner-gateway.service';
+import { RunnersRepository } from 'src/modules/runners/runners.repository';
+import { runnerIdForBindingToken } from 'src/protocol/runner-protocol';
+
+const RUNNER_TOKEN_TTL_S = 1800;
+
+@Injectable()
+export class RunnersService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly runners: RunnersRepository,
+    private readonly signer: TokenSigner,
+  ) {}
+
+  private get ttlMs(): number {
+    return this.config.runners.livenessTtlMs;
+  }
+
+  isOnlineRow(row: RunnerConnectionEntity | null): boolean {
+    return Boolean(
+      row?.connected && row.lastSeenAt && Date.now() - row.lastSeenAt.getTime() < this.ttlMs,
+    );
+  }
+
+  async list(auth: AuthPrincipal): Promise<RunnerListResponseDto> {
+    const rows = await this.runners.listOnline(auth.userId, this.ttlMs);
+    return { data: rows.map(toRunnerSummary) };
+  }
+
+  /** Another user's runner reads as offline: no enumeration (spec/auth.md §4). */
+  async status(auth: AuthPrincipal, runnerId: string): Promise<RunnerStatusResponseDto> {
+    const row = await this.runners.getById(runnerId);
+    const visible = row && (row.ownerId === auth.userId || auth.isAdmin);
+    const online = Boolean(visible && this.isOnlineRow(row));
+    return {
+      runner_id: runnerId,
+      online,
+      ...(visible && !online && row.exitError ? { error: row.exitError } : {}),
+    };
+  }
+
+  /** Trades a binding token for a short-lived runner bearer (spec/auth.md §5.4). */
+  async mintToken(
+    runnerId: string,
+    bindingToken: string | undefined,
+  ): Promise<RunnerTokenResponseDto> {
+    if (!this.signer.canSign()) {
+      throw new DomainError(
+        ErrorCode.InvalidInput,
+        'This server cannot mint tokens (auth mode none or no JWT secret)',
+      );
+    }
+    if (!bindingToken || runnerIdForBindingToken(bindingToken, sha256hex) !== runnerId) {
+      throw new DomainError(ErrorCode.Unauthorized, 'unauthenticated');
+    }
+    const launch = await this.runners.getLaunch(runnerId);
+    const expected = Buffer.from(launch?.tokenHash ?? '');
+    const actual = Buffer.from(sha256hex(bindingToken));
+    if (
+      !launch ||
+      expected.length !== actual.length ||
+      !timingSafeEqual(expected, actual) ||
+      launch.expiresAt < new Date()
+    ) {
+      throw new DomainError(ErrorCode.Unauthorized, 'unauthenticated');
+    }
+    const { token, expiresAt } = this.signer.mint({
+      sub: launch.ownerId,
+      ttlSeconds: RUNNER_TOKEN_TTL_S,
+      audience: RUNNER_TOKEN_AUDIENCE,
+      extra: {
+        typ: 'runner',
+        runner_id: runnerId,
+        sid: launch.sessionId ? [launch.sessionId] : [],
+      },
+    });
+    return { token, expires_at: expiresAt };
+  }
+
+  /** The caller's connected runner, for binding: 400 when unknown or offline, 403 when not theirs. */
+  async requireBindable(auth: AuthPrincipal, runnerId: string): Promise<RunnerConnectionEntity> {
+    const row = await this.runners.getById(runnerId);
+    if (!row || !this.isOnlineRow(row)) {
+      throw new DomainError(ErrorCode.InvalidInput, `runner '${runnerId}' is not registered`);
+    }
+    if (row.ownerId !== auth.userId && !auth.isAdmin) {
+      throw new DomainError(ErrorCode.Forbidden, `runner '${runnerId}' belongs to another user`);
+    }
+    return row;
+  }
+
+  async isOnline(runnerId: string | null): Promise<boolean> {
+    return runnerId ? this.isOnlineRow(await this.runners.getById(runnerId)) : false;
+  }
+
+  onlineAmong(runnerIds: string[]): Promise<Set<string>> {
+    return this.runners.onlineAmong(runnerIds, this.ttlMs);
+  }
+
+  /** The caller's online runners (for binding a new session automatically). */
+  listOnlineFor(userId: string): Promise<RunnerConnectionEntity[]> {
+    return this.runners.listOnline(userId, this.ttlMs);
+  }
+
+  claimDead(): Promise<{ runnerId: string; epoch: number }[]> {
+    return this.runners.claimDead(this.config.runners.graceMs, this.ttlMs);
+  }
+}

@@ -1,0 +1,237 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsArray, IsObject, ValidateNested } from 'class-validator';
+
+import { ListQueryDto } from 'src/common/pagination/pagination';
+import {
+  Optional,
+  ValidateBoolean,
+  ValidateEnum,
+  ValidateString,
+  ValidateStringArray,
+  ValidateStringMap,
+} from 'src/common/validation/validation.decorators';
+
+export const REASONING_EFFORTS = [
+  'none',
+  'minimal',
+  'low',
+  'medium',
+  'high',
+  'xhigh',
+  'max',
+  'ultra',
+] as const;
+export const ON_OFF = ['on', 'off'] as const;
+
+/** One event for `POST /v1/sessions/{id}/events` (upstream's SessionEventInput). */
+export class SessionEventInputDto {
+  @ValidateString({
+    notEmpty: true,
+    maxLength: 100,
+    description: 'Event type, e.g. message, interrupt.',
+  })
+  type: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Type-specific payload.',
+  })
+  @Optional()
+  @IsObject()
+  data?: Record<string, unknown>;
+
+  @ValidateString({ optional: true, nullable: true, maxLength: 200 })
+  model_override?: string | null;
+
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object' }, nullable: true })
+  @Optional({ nullable: true })
+  @IsArray()
+  @IsObject({ each: true })
+  tools?: Record<string, unknown>[] | null;
+
+  @ValidateString({ optional: true, nullable: true, maxLength: 256 })
+  created_by?: string | null;
+}
+
+export class SessionGitOptionsDto {
+  @ValidateString({ maxLength: 255 }) branch_name: string;
+  @ValidateString({ optional: true, nullable: true, maxLength: 255 }) base_branch?: string | null;
+  @ValidateBoolean({ optional: true }) existing_worktree?: boolean;
+}
+
+/** `POST /v1/sessions` with JSON (upstream's SessionCreateRequest). */
+export class CreateSessionDto {
+  @ValidateString({ notEmpty: true, maxLength: 200, description: 'Agent id from GET /v1/agents.' })
+  agent_id: string;
+
+  @ApiPropertyOptional({ type: [SessionEventInputDto] })
+  @Optional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => SessionEventInputDto)
+  initial_items?: SessionEventInputDto[];
+
+  @ValidateString({ optional: true, nullable: true, maxLength: 500 }) title?: string | null;
+  @ValidateStringMap({ optional: true }) labels?: Record<string, string>;
+  @ValidateString({ optional: true, nullable: true, maxLength: 200 }) parent_session_id?:
+    string | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 200 }) sub_agent_name?:
+    string | null;
+  @ValidateEnum(['external', 'managed'] as const, 'HostType', { optional: true })
+  host_type?: 'external' | 'managed';
+  @ValidateString({ optional: true, nullable: true, maxLength: 200 }) host_id?: string | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 200 }) sandbox_provider?:
+    string | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 4096 }) workspace?: string | null;
+
+  @ApiPropertyOptional({ type: SessionGitOptionsDto, nullable: true })
+  @Optional({ nullable: true })
+  @ValidateNested()
+  @Type(() => SessionGitOptionsDto)
+  git?: SessionGitOptionsDto | null;
+
+  @ValidateStringArray({ optional: true, nullable: true }) terminal_launch_args?: string[] | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 200 }) model_override?:
+    string | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 50 }) reasoning_effort?:
+    string | null;
+  @ValidateEnum(ON_OFF, 'OnOff', { optional: true, nullable: true })
+  cost_control_mode_override?: 'on' | 'off' | null;
+  @ValidateEnum(ON_OFF, 'OnOff', { optional: true, nullable: true })
+  subagent_routing_override?: 'on' | 'off' | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 100 }) harness_override?:
+    string | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 10_000 }) smart_routing_message?:
+    string | null;
+}
+
+/** The `metadata` part of a multipart create (upstream's SessionCreateMetadata). */
+export class CreateSessionMetadataDto {
+  @ValidateString({ optional: true, nullable: true, maxLength: 500 }) title?: string | null;
+  @ValidateStringMap({ optional: true }) labels?: Record<string, string>;
+  @ValidateString({ optional: true, nullable: true, maxLength: 50 }) reasoning_effort?:
+    string | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 200 }) host_id?: string | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 4096 }) workspace?: string | null;
+  @ValidateStringArray({ optional: true, nullable: true }) terminal_launch_args?: string[] | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 200 }) parent_session_id?:
+    string | null;
+}
+
+export class CreateSessionMultipartDto {
+  @ApiProperty({
+    type: 'string',
+    description: 'JSON object: title, labels, reasoning_effort, workspace, …',
+  })
+  metadata: string;
+
+  @ApiProperty({
+    type: 'string',
+    format: 'binary',
+    description: 'Agent bundle (.tar.gz with config.yaml).',
+  })
+  bundle: unknown;
+}
+
+/** `PATCH /v1/sessions/{id}` (upstream's UpdateSessionRequest; unknown keys are a 422). */
+export class UpdateSessionDto {
+  @ValidateString({
+    optional: true,
+    nullable: true,
+    maxLength: 200,
+    description: 'Bind a connected runner; "" unbinds; null/omitted leaves it.',
+  })
+  runner_id?: string | null;
+
+  @ValidateString({ optional: true, nullable: true, maxLength: 500 }) title?: string | null;
+  @ValidateStringMap({ optional: true, nullable: true }) labels?: Record<string, string> | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 50 }) reasoning_effort?:
+    string | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 200 }) model_override?:
+    string | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 50 }) collaboration_mode?:
+    string | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 50 }) permission_mode?:
+    string | null;
+  @ValidateEnum(ON_OFF, 'OnOff', { optional: true, nullable: true })
+  cost_control_mode_override?: 'on' | 'off' | null;
+  @ValidateEnum(ON_OFF, 'OnOff', { optional: true, nullable: true })
+  subagent_routing_override?: 'on' | 'off' | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 500 }) external_session_id?:
+    string | null;
+  @ValidateStringArray({ optional: true, nullable: true }) terminal_launch_args?: string[] | null;
+  @ValidateBoolean({ optional: true, nullable: true }) archived?: boolean | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 200 }) project_id?: string | null;
+  @ValidateBoolean({ optional: true }) silent?: boolean;
+}
+
+export class ForkSessionDto {
+  @ValidateString({ optional: true, nullable: true, maxLength: 500 }) title?: string | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 200 }) agent_id?: string | null;
+  @ValidateString({ optional: true, nullable: true, maxLength: 200 }) up_to_response_id?:
+    string | null;
+}
+
+export class ListSessionsQueryDto extends ListQueryDto {
+  @ValidateEnum(['created_at', 'updated_at'] as const, 'SessionSortBy', {
+    optional: true,
+    default: 'created_at',
+  })
+  sort_by?: 'created_at' | 'updated_at';
+  @ValidateString({ optional: true, maxLength: 200 }) agent_id?: string;
+  @ValidateString({ optional: true, maxLength: 200 }) agent_name?: string;
+  @ValidateString({
+    optional: true,
+    maxLength: 500,
+    description: 'Words matched against titles and message text.',
+  })
+  search_query?: string;
+  @ValidateBoolean({ optional: true }) include_archived?: boolean;
+  @ValidateEnum(['default', 'sub_agent', 'any'] as const, 'SessionKindFilter', {
+    optional: true,
+    default: 'default',
+  })
+  kind?: 'default' | 'sub_agent' | 'any';
+  @ValidateString({
+    optional: true,
+    maxLength: 200,
+    description: 'Accepted for compatibility; projects are not supported.',
+  })
+  project?: string;
+  @ValidateBoolean({
+    optional: true,
+    description: 'Accepted for compatibility; pins are not supported.',
+  })
+  pinned?: boolean;
+}
+
+export class GetSessionQueryDto {
+  @ValidateBoolean({ optional: true, description: 'false → items: [] (default true).' })
+  include_items?: boolean;
+  @ValidateBoolean({ optional: true, description: 'false → runner_online/host_online null.' })
+  include_liveness?: boolean;
+  @ValidateBoolean({ optional: true, description: 'Accepted for compatibility.' })
+  refresh_state?: boolean;
+}
+
+export class ListItemsQueryDto extends ListQueryDto {}
+
+export class ListChildSessionsQueryDto extends ListQueryDto {
+  @ValidateString({ optional: true, maxLength: 200 }) tool?: string;
+  @ValidateString({ optional: true, maxLength: 200 }) session_name?: string;
+}
+
+export class DeleteSessionQueryDto {
+  @ValidateBoolean({
+    optional: true,
+    description: 'Accepted for compatibility (no worktrees here).',
+  })
+  delete_branch?: boolean;
+}
+
+export class StreamQueryDto {
+  @ValidateBoolean({ optional: true, description: 'The client tab is in the background.' })
+  idle?: boolean;
+}

@@ -1,0 +1,156 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+
+import { keysetPage, PageRequest } from 'src/common/pagination/pagination';
+import { toUnixSeconds } from 'src/database/transformers';
+import { messageText, StoredItem } from 'src/protocol/items';
+import { ItemEntity } from 'src/modules/sessions/item.entity';
+
+export function toStoredItem(item: ItemEntity): StoredItem {
+  return {
+    id: item.id,
+    response_id: item.responseId,
+    type: item.type,
+    status: item.status,
+    created_at: toUnixSeconds(item.createdAt),
+    created_by: item.createdBy,
+    data: item.data,
+  };
+}
+
+export type NewItem = Omit<StoredItem, 'created_at'>;
+
+@Injectable()
+export class ItemsRepository {
+  constructor(@InjectRepository(ItemEntity) private readonly items: Repository<ItemEntity>) {}
+
+  /**
+   * Inserts items; an item whose id already exists in the session is updated in place (runner
+   * events are at-least-once, and a function call's status can change) if it is the same item:
+   * same type, turn and author. Returns the rows stored.
+   */
+  async upsert(manager: EntityManager, sessionId: string, items: NewItem[]): Promise<StoredItem[]> {
+    const stored: StoredItem[] = [];
+    for (const item of items) {
+      const rows: { created_at: Date }[] = await manager.query(
+        `INSERT INTO items (session_id, id, response_id, type, status, data, created_by, text_content)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (session_id, id) DO UPDATE SET
+           status = EXCLUDED.status, data = EXCLUDED.data, text_content = EXCLUDED.text_content
+         WHERE items.type = EXCLUDED.type AND items.response_id = EXCLUDED.response_id
+           AND items.created_by IS NOT DISTINCT FROM EXCLUDED.created_by
+         RETURNING created_at`,
+        [
+          sessionId,
+          item.id,
+          item.response_id,
+          item.type,
+          item.status,
+          JSON.stringify(item.data),
+          item.created_by,
+          item.type === 'message' ? messageText(item.data) || null : null,
+        ],
+      );
+      // No row: the id belongs to a different item (another type, turn or author): not ours to change.
+      if (rows.length > 0) {
+        stored.push({ ...item, created_at: toUnixSeconds(rows[0].created_at) });
+      }
+    }
+    return stored;
+  }
+
+  async listAll(
+    sessionId: string,
+    limit: number,
+    manager: EntityManager = this.items.manager,
+  ): Promise<StoredItem[]> {
+    const rows = await manager
+      .getRepository(ItemEntity)
+      .createQueryBuilder('i')
+      .where('i.sessionId = :sessionId', { sessionId })
+      .orderBy('i.position', 'ASC')
+      .limit(limit)
+      .getMany();
+    return rows.map(toStoredItem);
+  }
+
+  /** A page of a session's items in conversation order; null when the cursor is unknown. */
+  async page(
+    sessionId: string,
+    page: PageRequest,
+  ): Promise<{ rows: StoredItem[]; hasMore: boolean } | null> {
+    const cursorId = page.after ?? page.before;
+    let cursor: { sort: number; id: string } | undefined;
+    if (cursorId) {
+      const row = await this.items.findOneBy({ sessionId, id: cursorId });
+      if (!row) {
+        return null;
+      }
+      cursor = { sort: row.position, id: row.id };
+    }
+    const qb = this.items.createQueryBuilder('i').where('i.sessionId = :sessionId', { sessionId });
+    const { rows, hasMore } = await keysetPage(qb, {
+      sortColumn: 'i.position',
+      idColumn: 'i.id',
+      page,
+      cursor,
+      cursorIsBefore: !page.after && Boolean(page.before),
+    });
+    return { rows: rows.map(toStoredItem), hasMore };
+  }
+
+  /** Position of the last item of a response, or null when the session has no such response. */
+  async lastPositionOfResponse(sessionId: string, responseId: string): Promise<number | null> {
+    const row: { max: string | null }[] = await this.items.query(
+      `SELECT max(position) AS max FROM items WHERE session_id = $1 AND response_id = $2`,
+      [sessionId, responseId],
+    );
+    return row[0]?.max === null || row[0]?.max === undefined ? null : Number(row[0].max);
+  }
+
+  /** Copies a session's items (up to a position) into another session, keeping ids and order. */
+  async copy(
+    manager: EntityManager,
+    fromSessionId: string,
+    toSessionId: string,
+    upToPosition: number | null,
+  ): Promise<void> {
+    await manager.query(
+      `INSERT INTO items (session_id, id, response_id, type, status, data, created_by, text_content, created_at)
+       SELECT $2, id, response_id, type, status, data, created_by, text_content, created_at
+       FROM items WHERE session_id = $1 AND ($3::bigint IS NULL OR position <= $3::bigint)
+       ORDER BY position`,
+      [fromSessionId, toSessionId, upToPosition],
+    );
+  }
+
+  /** The latest message text of each session (child session previews). */
+  async lastMessageTexts(sessionIds: string[]): Promise<Map<string, string>> {
+    if (sessionIds.length === 0) {
+      return new Map();
+    }
+    const rows: { session_id: string; text_content: string }[] = await this.items.query(
+      `SELECT DISTINCT ON (session_id) session_id, text_content FROM items
+       WHERE session_id = ANY($1) AND type = 'message' AND text_content IS NOT NULL
+       ORDER BY session_id, position DESC`,
+      [sessionIds],
+    );
+    return new Map(rows.map((r) => [r.session_id, r.text_content]));
+  }
+
+  /** Snippets of matching message text for search results (first hit per session). */
+  async searchSnippets(sessionIds: string[], tsQuery: string): Promise<Map<string, string>> {
+    if (sessionIds.length === 0) {
+      return new Map();
+    }
+    const rows: { session_id: string; text_content: string }[] = await this.items.query(
+      `SELECT DISTINCT ON (session_id) session_id, text_content FROM items
+       WHERE session_id = ANY($1) AND text_content IS NOT NULL
+         AND to_tsvector('simple', text_content) @@ to_tsquery('simple', $2)
+       ORDER BY session_id, position`,
+      [sessionIds, tsQuery],
+    );
+    return new Map(rows.map((r) => [r.session_id, r.text_content]));
+  }
+}

@@ -1,0 +1,197 @@
+import { Injectable, Logger } from '@nestjs/common';
+
+import { DomainError } from 'src/common/errors/domain.error';
+import { ErrorCode } from 'src/common/errors/error-code';
+import { flattenItem } from 'src/protocol/items';
+import { RpcError } from 'src/protocol/json-rpc';
+import {
+  ClientToolResultParams,
+  Methods,
+  RunnerErrorCode,
+  SessionCloseParams,
+  SessionInitParams,
+  SessionInitResult,
+  Timeouts,
+  TurnCancelParams,
+  TurnStartParams,
+  TurnStartResult,
+} from 'src/protocol/runner-protocol';
+import { AgentsService } from 'src/modules/registry/agents.service';
+import { RunnerRpcService } from 'src/modules/runners/runner-rpc.service';
+import { ItemsRepository } from 'src/modules/sessions/items.repository';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
+
+/** History inlined in `session.init`; the runner pages through the rest with `session.history`. */
+const INIT_HISTORY_LIMIT = 1000;
+
+/**
+ * Server → runner calls about sessions (spec/runner-protocol.md §5): init, turns, cancels,
+ * client-tool results, close. Best-effort calls log instead of failing the request that caused
+ * them (a PATCH binding still answers 200 if the init fails: the first message retries it).
+ */
+@Injectable()
+export class RunnerLink {
+  private readonly logger = new Logger('RunnerLink');
+
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly items: ItemsRepository,
+    private readonly rpc: RunnerRpcService,
+    private readonly sessions: SessionsRepository,
+  ) {}
+
+  isReachable(runnerId: string | null): runnerId is string {
+    return Boolean(runnerId && this.rpc.isConnectedHere(runnerId));
+  }
+
+  async buildInit(session: SessionEntity): Promise<SessionInitParams> {
+    const [agent, items, fresh] = await Promise.all([
+      this.agents.getById(session.agentId),
+      this.items.listAll(session.id, INIT_HISTORY_LIMIT + 1),
+      this.sessions.getById(session.id),
+    ]);
+    if (!agent) {
+      throw new DomainError(ErrorCode.InvalidInput, 'The session has no agent');
+    }
+    const current = fresh ?? session;
+    return {
+      session_id: session.id,
+      agent: { id: agent.id, name: agent.name, version: agent.version, spec: agent.spec },
+      snapshot: {
+        workspace: current.workspace,
+        labels: current.labels,
+        model_override: current.modelOverride,
+        reasoning_effort: current.reasoningEffort,
+        parent_session_id: current.parentSessionId,
+      },
+      history: items.slice(-INIT_HISTORY_LIMIT).map(flattenItem),
+      history_truncated: items.length > INIT_HISTORY_LIMIT,
+      next_seq: current.eventSeq + 1,
+      // Until the policy engine lands every tool call is sent through tool.authorize, which allows it.
+      policy: { tool_call: true, tool_result: false },
+    };
+  }
+
+  async init(session: SessionEntity): Promise<SessionInitResult> {
+    const runnerId = session.runnerId as string;
+    return this.rpc.call<SessionInitResult>(
+      runnerId,
+      Methods.sessionInit,
+      await this.buildInit(session),
+      Timeouts.sessionInitMs,
+    );
+  }
+
+  initInBackground(session: SessionEntity): void {
+    if (!this.isReachable(session.runnerId)) {
+      return;
+    }
+    this.init(session).catch((error: Error) =>
+      this.logger.warn(
+        `session.init of ${session.id} on ${session.runnerId} failed: ${error.message}`,
+      ),
+    );
+  }
+
+  /** After a PATCH runner_id: the old runner lets go, the new one (if any) is initialised. */
+  rebound(previousRunnerId: string | null, session: SessionEntity): void {
+    if (previousRunnerId && previousRunnerId !== session.runnerId) {
+      this.closeOn(previousRunnerId, { session_id: session.id, reason: 'rebound' });
+    }
+    if (session.runnerId) {
+      this.initInBackground(session);
+    }
+  }
+
+  snapshotChanged(session: SessionEntity): void {
+    if (!this.isReachable(session.runnerId)) {
+      return;
+    }
+    this.rpc
+      .call(
+        session.runnerId,
+        Methods.sessionUpdate,
+        {
+          session_id: session.id,
+          snapshot: {
+            model_override: session.modelOverride,
+            reasoning_effort: session.reasoningEffort,
+          },
+        },
+        Timeouts.sessionInitMs,
+      )
+      .catch((error: Error) =>
+        this.logger.warn(`session.update of ${session.id} failed: ${error.message}`),
+      );
+  }
+
+  closed(session: SessionEntity, reason: SessionCloseParams['reason']): void {
+    if (session.runnerId) {
+      this.closeOn(session.runnerId, { session_id: session.id, reason });
+    }
+  }
+
+  /** `turn.start`; a runner that no longer knows the session is initialised and asked again once. */
+  async startTurn(session: SessionEntity, params: TurnStartParams): Promise<TurnStartResult> {
+    const runnerId = session.runnerId as string;
+    try {
+      return await this.rpc.call<TurnStartResult>(
+        runnerId,
+        Methods.turnStart,
+        params,
+        Timeouts.turnStartMs,
+      );
+    } catch (error) {
+      if (!(error instanceof RpcError) || error.dataCode !== RunnerErrorCode.SessionUnknown) {
+        throw error;
+      }
+      await this.init(session);
+      return this.rpc.call<TurnStartResult>(
+        runnerId,
+        Methods.turnStart,
+        params,
+        Timeouts.turnStartMs,
+      );
+    }
+  }
+
+  async cancelTurn(session: SessionEntity, params: TurnCancelParams): Promise<boolean> {
+    if (!this.isReachable(session.runnerId)) {
+      return false;
+    }
+    try {
+      const result = await this.rpc.call<{ cancelled: boolean }>(
+        session.runnerId,
+        Methods.turnCancel,
+        params,
+        Timeouts.turnCancelMs,
+      );
+      return Boolean(result?.cancelled);
+    } catch (error) {
+      this.logger.warn(`turn.cancel of ${session.id} failed: ${(error as Error).message}`);
+      return false;
+    }
+  }
+
+  async clientToolResult(session: SessionEntity, params: ClientToolResultParams): Promise<boolean> {
+    const result = await this.rpc.call<{ delivered: boolean }>(
+      session.runnerId as string,
+      Methods.clientToolResult,
+      params,
+      Timeouts.clientToolResultMs,
+    );
+    return Boolean(result?.delivered);
+  }
+
+  private closeOn(runnerId: string, params: SessionCloseParams): void {
+    if (!this.isReachable(runnerId)) {
+      return;
+    }
+    this.rpc
+      .call(runnerId, Methods.sessionClose, params, Timeouts.sessionCloseMs)
+      .catch((error: Error) =>
+        this.logger.warn(`session.close of ${params.session_id} failed: ${error.message}`),
+      );
+  }
+}

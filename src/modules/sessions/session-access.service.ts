@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+
+import type { AuthPrincipal } from 'src/common/auth/auth-principal';
+import { DomainError } from 'src/common/errors/domain.error';
+import { ErrorCode } from 'src/common/errors/error-code';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
+
+/** Permission levels (spec/auth.md §2.4). */
+export enum SessionLevel {
+  Read = 1,
+  Edit = 2,
+  Manage = 3,
+  Owner = 4,
+}
+
+/**
+ * The one place session access is decided (spec/auth.md §5.5). Today a session belongs to its
+ * creator: the owner and admins have every level, anyone else gets a 404 indistinguishable from
+ * a missing session. Grants (sharing) would slot in here and produce 403s for too-low levels.
+ */
+@Injectable()
+export class SessionAccessService {
+  constructor(private readonly sessions: SessionsRepository) {}
+
+  levelOf(principal: AuthPrincipal, session: SessionEntity): number | null {
+    if (principal.isAdmin || session.ownerId === principal.userId) {
+      return SessionLevel.Owner;
+    }
+    return null;
+  }
+
+  /** Loads the session and checks the caller's level: 404 without access, 403 when too low. */
+  async require(
+    principal: AuthPrincipal,
+    sessionId: string,
+    level: SessionLevel,
+  ): Promise<SessionEntity> {
+    const session = await this.sessions.getById(sessionId);
+    const granted = session ? this.levelOf(principal, session) : null;
+    if (!session || granted === null) {
+      throw new DomainError(ErrorCode.NotFound, `Session ${sessionId} does not exist`);
+    }
+    if (granted < level) {
+      throw new DomainError(
+        ErrorCode.Forbidden,
+        `'${principal.userId}' needs ${SessionLevel[level].toLowerCase()} permission on session '${sessionId}'`,
+      );
+    }
+    return session;
+  }
+}

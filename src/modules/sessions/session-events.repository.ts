@@ -1,0 +1,101 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+
+import { affectedOf, rowsOf } from 'src/database/transformers';
+import { StreamEvent } from 'src/protocol/stream-events';
+import { SessionEventEntity } from 'src/modules/sessions/session-event.entity';
+
+export interface LoggedEvent {
+  seq: number;
+  event: StreamEvent;
+}
+
+@Injectable()
+export class SessionEventsRepository {
+  constructor(
+    @InjectRepository(SessionEventEntity) private readonly log: Repository<SessionEventEntity>,
+  ) {}
+
+  /**
+   * Inside the caller's transaction: gives each event the next stream seq of the session
+   * (`sessions.log_seq`, row-locked by the UPDATE) and logs it. Also bumps `updated_at`.
+   */
+  async append(
+    manager: EntityManager,
+    sessionId: string,
+    events: StreamEvent[],
+  ): Promise<LoggedEvent[]> {
+    if (events.length === 0) {
+      return [];
+    }
+    const rows = rowsOf<{ log_seq: string }>(
+      await manager.query(
+        `UPDATE sessions SET log_seq = log_seq + $2, updated_at = now() WHERE id = $1 RETURNING log_seq`,
+        [sessionId, events.length],
+      ),
+    );
+    if (rows.length === 0) {
+      return [];
+    }
+    const last = Number(rows[0].log_seq);
+    const logged = events.map((event, i) => ({ seq: last - events.length + 1 + i, event }));
+    await manager.query(
+      `INSERT INTO session_event_log (session_id, seq, type, payload)
+       SELECT $1, x.seq, x.type, x.payload FROM jsonb_to_recordset($2::jsonb) AS x(seq bigint, type text, payload jsonb)`,
+      [
+        sessionId,
+        JSON.stringify(logged.map((l) => ({ seq: l.seq, type: l.event.type, payload: l.event }))),
+      ],
+    );
+    return logged;
+  }
+
+  async currentSeq(sessionId: string): Promise<number | null> {
+    const rows: { log_seq: string }[] = await this.log.query(
+      `SELECT log_seq FROM sessions WHERE id = $1`,
+      [sessionId],
+    );
+    return rows.length === 0 ? null : Number(rows[0].log_seq);
+  }
+
+  /** Logged events with `after < seq <= upTo`, in order, at most `limit`. */
+  async range(
+    sessionId: string,
+    after: number,
+    upTo: number,
+    limit: number,
+  ): Promise<LoggedEvent[]> {
+    const rows = await this.log
+      .createQueryBuilder('e')
+      .where('e.sessionId = :sessionId AND e.seq > :after AND e.seq <= :upTo', {
+        sessionId,
+        after,
+        upTo,
+      })
+      .orderBy('e.seq', 'ASC')
+      .limit(limit)
+      .getMany();
+    return rows.map((r) => ({ seq: r.seq, event: r.payload as StreamEvent }));
+  }
+
+  /** The oldest seq still kept, or null when nothing is logged. */
+  async oldestSeq(sessionId: string): Promise<number | null> {
+    const rows: { min: string | null }[] = await this.log.query(
+      `SELECT min(seq) AS min FROM session_event_log WHERE session_id = $1`,
+      [sessionId],
+    );
+    return rows[0]?.min === null || rows[0]?.min === undefined ? null : Number(rows[0].min);
+  }
+
+  /** Keeps the newest `retention` events of every session; returns how many rows went. */
+  async prune(retention: number): Promise<number> {
+    return affectedOf(
+      await this.log.query(
+        `DELETE FROM session_event_log l USING sessions s
+         WHERE l.session_id = s.id AND s.log_seq > $1 AND l.seq <= s.log_seq - $1`,
+        [retention],
+      ),
+    );
+  }
+}

@@ -1,0 +1,257 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Header,
+  Headers,
+  HttpCode,
+  MessageEvent,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  Sse,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Request } from 'express';
+import { Observable } from 'rxjs';
+
+import type { AuthPrincipal } from 'src/common/auth/auth-principal';
+import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
+import { ApiTag } from 'src/common/openapi/api-tag.enum';
+import { Endpoint, SseResponse } from 'src/common/openapi/endpoint.decorator';
+import { ListEnvelope } from 'src/common/pagination/pagination';
+import { SessionIdPipe } from 'src/common/validation/id-param.pipe';
+import { sseMaxPendingFromEnv } from 'src/config/app-config';
+import { FlatItem } from 'src/protocol/items';
+import { SessionAgentResponseDto } from 'src/modules/registry/dto/agent-response.dto';
+import { SessionCreateService } from 'src/modules/sessions/session-create.service';
+import {
+  CreateSessionDto,
+  DeleteSessionQueryDto,
+  ForkSessionDto,
+  GetSessionQueryDto,
+  ListChildSessionsQueryDto,
+  ListItemsQueryDto,
+  ListSessionsQueryDto,
+  SessionEventInputDto,
+  StreamQueryDto,
+  UpdateSessionDto,
+} from 'src/modules/sessions/dto/session-request.dto';
+import {
+  ChildSessionListResponseDto,
+  ChildSessionSummaryDto,
+  CreatedSessionResponseDto,
+  EventAckResponseDto,
+  ItemListResponseDto,
+  SessionDeletedResponseDto,
+  SessionListItemDto,
+  SessionListResponseDto,
+  SessionResponseDto,
+} from 'src/modules/sessions/dto/session-response.dto';
+import { SessionDispatchService } from 'src/modules/sessions/session-dispatch.service';
+import { SessionEventsService } from 'src/modules/sessions/session-events.service';
+import { SessionsService } from 'src/modules/sessions/sessions.service';
+
+@ApiTags(ApiTag.Sessions)
+@Controller('v1/sessions')
+export class SessionsController {
+  constructor(
+    private readonly create: SessionCreateService,
+    private readonly dispatch: SessionDispatchService,
+    private readonly events: SessionEventsService,
+    private readonly sessions: SessionsService,
+  ) {}
+
+  @Post()
+  @Authenticated()
+  @ApiConsumes('application/json', 'multipart/form-data')
+  @ApiBody({
+    type: CreateSessionDto,
+    description: 'JSON, or multipart with `metadata` (JSON text) and `bundle` (.tar.gz).',
+  })
+  @Endpoint({
+    summary: 'Create a session',
+    description:
+      'JSON binds an existing agent (answers the session); multipart uploads an agent bundle ' +
+      "(answers {session_id, agent_id, agent_name}). A new session is bound to the caller's runner " +
+      'when they have exactly one connected.',
+  })
+  @ApiCreatedResponse({ type: SessionResponseDto })
+  createSession(
+    @Auth() auth: AuthPrincipal,
+    @Req() req: Request,
+  ): Promise<SessionResponseDto | CreatedSessionResponseDto> {
+    return this.create.create(auth, req);
+  }
+
+  @Get()
+  @Authenticated()
+  @Endpoint({
+    summary: 'List sessions',
+    description:
+      "The caller's sessions, newest first. Cursor pagination (limit/after/before/order), sort_by, " +
+      'agent_id/agent_name filters, search_query over titles and message text, include_archived, kind.',
+  })
+  @ApiOkResponse({ type: SessionListResponseDto })
+  list(
+    @Auth() auth: AuthPrincipal,
+    @Query() query: ListSessionsQueryDto,
+  ): Promise<ListEnvelope<SessionListItemDto>> {
+    return this.sessions.list(auth, query);
+  }
+
+  @Get(':session_id')
+  @Authenticated()
+  @Header('Cache-Control', 'no-store')
+  @Endpoint({
+    summary: 'Get a session',
+    description: 'The snapshot: every field, with its items (nested shape).',
+  })
+  @ApiOkResponse({ type: SessionResponseDto })
+  get(
+    @Auth() auth: AuthPrincipal,
+    @Param('session_id', SessionIdPipe) id: string,
+    @Query() query: GetSessionQueryDto,
+  ): Promise<SessionResponseDto> {
+    return this.sessions.get(auth, id, query);
+  }
+
+  @Patch(':session_id')
+  @Authenticated()
+  @Endpoint({
+    summary: 'Update a session',
+    description:
+      'Title, labels (merged), archived, model_override, reasoning_effort, runner_id ("" unbinds), …',
+  })
+  @ApiOkResponse({ type: SessionResponseDto })
+  update(
+    @Auth() auth: AuthPrincipal,
+    @Param('session_id', SessionIdPipe) id: string,
+    @Body() dto: UpdateSessionDto,
+  ): Promise<SessionResponseDto> {
+    return this.sessions.update(auth, id, dto);
+  }
+
+  @Delete(':session_id')
+  @Authenticated()
+  @Endpoint({
+    summary: 'Delete a session',
+    description: 'Owner only. Removes its items, sub-agent sessions and uploaded agent.',
+  })
+  @ApiOkResponse({ type: SessionDeletedResponseDto })
+  delete(
+    @Auth() auth: AuthPrincipal,
+    @Param('session_id', SessionIdPipe) id: string,
+    @Query() query: DeleteSessionQueryDto,
+  ): Promise<SessionDeletedResponseDto> {
+    return this.sessions.delete(auth, id, query);
+  }
+
+  @Post(':session_id/fork')
+  @Authenticated()
+  @Endpoint({
+    summary: 'Fork a session',
+    description:
+      'Copies the history (optionally up to a response) into a new idle session owned by the caller.',
+  })
+  @ApiCreatedResponse({ type: SessionResponseDto })
+  fork(
+    @Auth() auth: AuthPrincipal,
+    @Param('session_id', SessionIdPipe) id: string,
+    @Body() dto: ForkSessionDto,
+  ): Promise<SessionResponseDto> {
+    return this.sessions.fork(auth, id, dto);
+  }
+
+  @Get(':session_id/items')
+  @Authenticated()
+  @Endpoint({
+    summary: 'List items',
+    description: 'Flattened conversation items, oldest first (limit 100 by default).',
+  })
+  @ApiOkResponse({ type: ItemListResponseDto })
+  items(
+    @Auth() auth: AuthPrincipal,
+    @Param('session_id', SessionIdPipe) id: string,
+    @Query() query: ListItemsQueryDto,
+  ): Promise<ListEnvelope<FlatItem>> {
+    return this.sessions.listItems(auth, id, query);
+  }
+
+  @Get(':session_id/child_sessions')
+  @Authenticated()
+  @Endpoint({
+    summary: 'List sub-agent sessions',
+    description: 'Children of a session, newest first.',
+  })
+  @ApiOkResponse({ type: ChildSessionListResponseDto })
+  children(
+    @Auth() auth: AuthPrincipal,
+    @Param('session_id', SessionIdPipe) id: string,
+    @Query() query: ListChildSessionsQueryDto,
+  ): Promise<ListEnvelope<ChildSessionSummaryDto>> {
+    return this.sessions.listChildren(auth, id, query);
+  }
+
+  @Get(':session_id/agent')
+  @Authenticated()
+  @Endpoint({
+    summary: "The session's agent",
+    description: 'AgentObject plus its policies and tools ([{name, runtime}]).',
+  })
+  @ApiOkResponse({ type: SessionAgentResponseDto })
+  agent(
+    @Auth() auth: AuthPrincipal,
+    @Param('session_id', SessionIdPipe) id: string,
+  ): Promise<SessionAgentResponseDto> {
+    return this.sessions.getAgent(auth, id);
+  }
+
+  @Post(':session_id/events')
+  @HttpCode(202)
+  @Authenticated()
+  @Endpoint({
+    summary: 'Post an event',
+    description:
+      'message (a user message starts a turn on the bound runner; 503 runner_unavailable without one), ' +
+      'function_call_output (client tool result), compaction, interrupt, stop_session, retry_session.',
+  })
+  @ApiAcceptedResponse({ type: EventAckResponseDto })
+  postEvent(
+    @Auth() auth: AuthPrincipal,
+    @Param('session_id', SessionIdPipe) id: string,
+    @Body() dto: SessionEventInputDto,
+  ): Promise<EventAckResponseDto> {
+    return this.dispatch.post(auth, id, dto);
+  }
+
+  /** The one route with more than one statement is allowed here (style rule 6): the stream. */
+  @Sse(':session_id/stream', { maxPendingDataLength: sseMaxPendingFromEnv() })
+  @Authenticated()
+  @SseResponse(
+    'Server-Sent Events: `session.heartbeat` first, then live events (upstream ServerStreamEvent). ' +
+      'Durable events carry `id: <seq>`; send Last-Event-ID to resume; `data: [DONE]` ends a clean close.',
+  )
+  @Endpoint({
+    summary: 'Stream session events',
+    description: 'Live tail of the session, resumable with Last-Event-ID.',
+  })
+  stream(
+    @Auth() auth: AuthPrincipal,
+    @Param('session_id', SessionIdPipe) id: string,
+    @Query() _query: StreamQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+  ): Promise<Observable<MessageEvent>> {
+    return this.events.openStream(auth, id, { lastEventId });
+  }
+}

@@ -1,0 +1,210 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+
+import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/pagination';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
+
+export interface SessionListFilters {
+  ownerId: string;
+  sortBy: 'created_at' | 'updated_at';
+  agentId?: string;
+  agentName?: string;
+  /** Already turned into a tsquery (`word:* & word:*`). */
+  tsQuery?: string;
+  includeArchived: boolean;
+  kind: 'default' | 'sub_agent' | 'any';
+}
+
+/** Writable columns (relations excluded). */
+export type SessionFields = Partial<Omit<SessionEntity, 'agent'>>;
+
+export interface SessionRow {
+  session: SessionEntity;
+  agentName: string | null;
+}
+
+@Injectable()
+export class SessionsRepository {
+  constructor(
+    @InjectRepository(SessionEntity) private readonly sessions: Repository<SessionEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  /** Runs `work` in one transaction. Inside it, use only the given manager (pool of 1: stack.md §3.2). */
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  getById(
+    id: string,
+    manager: EntityManager = this.sessions.manager,
+  ): Promise<SessionEntity | null> {
+    return manager.getRepository(SessionEntity).findOneBy({ id });
+  }
+
+  /** Locks the session row for the rest of the transaction (serialises writers of one session). */
+  lockById(manager: EntityManager, id: string): Promise<SessionEntity | null> {
+    return manager
+      .getRepository(SessionEntity)
+      .createQueryBuilder('s')
+      .setLock('pessimistic_write')
+      .where('s.id = :id', { id })
+      .getOne();
+  }
+
+  insert(manager: EntityManager, session: SessionFields): Promise<SessionEntity> {
+    const repo = manager.getRepository(SessionEntity);
+    return repo.save(repo.create(session));
+  }
+
+  async update(
+    id: string,
+    fields: SessionFields,
+    manager: EntityManager = this.sessions.manager,
+  ): Promise<void> {
+    await manager.getRepository(SessionEntity).update({ id }, fields as never);
+  }
+
+  /**
+   * Updates the session only when `expected` still holds (compare-and-set); returns whether it
+   * did. Lets concurrent writers race without locks (e.g. binding a runner).
+   */
+  async updateWhere(id: string, expected: SessionFields, fields: SessionFields): Promise<boolean> {
+    const result = await this.sessions.update({ id, ...expected } as never, fields as never);
+    return (result.affected ?? 0) > 0;
+  }
+
+  async list(
+    filters: SessionListFilters,
+    page: PageRequest,
+  ): Promise<{ rows: SessionRow[]; hasMore: boolean } | null> {
+    const sortColumn = filters.sortBy === 'updated_at' ? 's.updatedAt' : 's.createdAt';
+    const cursorId = page.after ?? page.before;
+    let cursor: Cursor | undefined;
+    if (cursorId) {
+      const row = await this.sessions.findOneBy({ id: cursorId, ownerId: filters.ownerId });
+      if (!row) {
+        return null;
+      }
+      cursor = {
+        sort: filters.sortBy === 'updated_at' ? row.updatedAt : row.createdAt,
+        id: row.id,
+      };
+    }
+    const qb = this.sessions
+      .createQueryBuilder('s')
+      .leftJoin('s.agent', 'a')
+      .addSelect(['a.id', 'a.name'])
+      .where('s.ownerId = :ownerId', { ownerId: filters.ownerId });
+    if (!filters.includeArchived) {
+      qb.andWhere('s.archived = false');
+    }
+    if (filters.kind !== 'any') {
+      qb.andWhere('s.kind = :kind', { kind: filters.kind });
+    }
+    if (filters.agentId) {
+      qb.andWhere('s.agentId = :agentId', { agentId: filters.agentId });
+    }
+    if (filters.agentName) {
+      qb.andWhere('a.name = :agentName', { agentName: filters.agentName });
+    }
+    if (filters.tsQuery) {
+      // Both expressions match the GIN indexes ix_sessions_title_search / ix_items_text_search.
+      qb.andWhere(
+        `(to_tsvector('simple', coalesce(s.title, '')) @@ to_tsquery('simple', :tsq)
+          OR s.id IN (SELECT i.session_id FROM items i
+                      WHERE i.text_content IS NOT NULL
+                        AND to_tsvector('simple', i.text_content) @@ to_tsquery('simple', :tsq)))`,
+        { tsq: filters.tsQuery },
+      );
+    }
+    const { rows, hasMore } = await keysetPage(qb, {
+      sortColumn,
+      idColumn: 's.id',
+      page,
+      cursor,
+      cursorIsBefore: !page.after && Boolean(page.before),
+    });
+    return { rows: rows.map((s) => ({ session: s, agentName: s.agent?.name ?? null })), hasMore };
+  }
+
+  async listChildren(
+    parentId: string,
+    page: PageRequest,
+    title?: string,
+  ): Promise<{ rows: SessionRow[]; hasMore: boolean } | null> {
+    const cursorId = page.after ?? page.before;
+    let cursor: Cursor | undefined;
+    if (cursorId) {
+      const row = await this.sessions.findOneBy({ id: cursorId, parentSessionId: parentId });
+      if (!row) {
+        return null;
+      }
+      cursor = { sort: row.createdAt, id: row.id };
+    }
+    const qb = this.sessions
+      .createQueryBuilder('s')
+      .leftJoin('s.agent', 'a')
+      .addSelect(['a.id', 'a.name'])
+      .where('s.parentSessionId = :parentId', { parentId });
+    if (title !== undefined) {
+      qb.andWhere('s.title = :title', { title });
+    }
+    const { rows, hasMore } = await keysetPage(qb, {
+      sortColumn: 's.createdAt',
+      idColumn: 's.id',
+      page,
+      cursor,
+      cursorIsBefore: !page.after && Boolean(page.before),
+    });
+    return { rows: rows.map((s) => ({ session: s, agentName: s.agent?.name ?? null })), hasMore };
+  }
+
+  /** The session and all its descendants (sub-agent children), deepest last. */
+  async treeIds(manager: EntityManager, id: string): Promise<string[]> {
+    const rows: { id: string }[] = await manager.query(
+      `WITH RECURSIVE tree(id) AS (
+         SELECT id FROM sessions WHERE id = $1
+         UNION ALL
+         SELECT s.id FROM sessions s JOIN tree t ON s.parent_session_id = t.id
+       ) SELECT id FROM tree`,
+      [id],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Deletes sessions; items, event logs and children go with them (ON DELETE CASCADE). */
+  async deleteMany(manager: EntityManager, ids: string[]): Promise<void> {
+    if (ids.length > 0) {
+      await manager.getRepository(SessionEntity).delete(ids);
+    }
+  }
+
+  listBoundToRunner(runnerId: string): Promise<SessionEntity[]> {
+    return this.sessions.findBy({ runnerId });
+  }
+
+  /** Sessions bound to a runner that are mid-turn (running or waiting). */
+  listBusyOnRunner(runnerId: string): Promise<SessionEntity[]> {
+    return this.sessions
+      .createQueryBuilder('s')
+      .where('s.runnerId = :runnerId', { runnerId })
+      .andWhere(`s.liveStatus IN ('running', 'waiting')`)
+      .getMany();
+  }
+
+  getMany(ids: string[]): Promise<SessionEntity[]> {
+    return this.getManyWith(this.sessions.manager, ids);
+  }
+
+  getManyWith(manager: EntityManager, ids: string[]): Promise<SessionEntity[]> {
+    return ids.length === 0
+      ? Promise.resolve([])
+      : manager
+          .getRepository(SessionEntity)
+          .createQueryBuilder('s')
+          .where('s.id IN (:...ids)', { ids })
+          .getMany();
+  }
+}

@@ -1,0 +1,499 @@
+import { Injectable, Logger } from '@nestjs/common';
+
+import type { AuthPrincipal } from 'src/common/auth/auth-principal';
+import { DomainError } from 'src/common/errors/domain.error';
+import { ErrorCode } from 'src/common/errors/error-code';
+import { IdPrefix, isRunnerId, newId, normalizeId } from 'src/common/ids/ids';
+import { ListEnvelope, listEnvelope, pageRequest } from 'src/common/pagination/pagination';
+import { flattenItem, FlatItem } from 'src/protocol/items';
+import { AgentEntity } from 'src/modules/registry/agent.entity';
+import { AgentsService } from 'src/modules/registry/agents.service';
+import {
+  SessionAgentResponseDto,
+  toSessionAgentResponse,
+} from 'src/modules/registry/dto/agent-response.dto';
+import { RunnersService } from 'src/modules/runners/runners.service';
+import {
+  CreateSessionDto,
+  CreateSessionMetadataDto,
+  DeleteSessionQueryDto,
+  ForkSessionDto,
+  GetSessionQueryDto,
+  ListChildSessionsQueryDto,
+  ListItemsQueryDto,
+  ListSessionsQueryDto,
+  UpdateSessionDto,
+} from 'src/modules/sessions/dto/session-request.dto';
+import {
+  ChildSessionSummaryDto,
+  CreatedSessionResponseDto,
+  SessionDeletedResponseDto,
+  SessionListItemDto,
+  SessionResponseDto,
+  toChildSessionSummary,
+  toSessionListItem,
+  toSessionResponse,
+} from 'src/modules/sessions/dto/session-response.dto';
+import { ItemsRepository } from 'src/modules/sessions/items.repository';
+import { RunnerLink } from 'src/modules/sessions/runner-link.service';
+import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
+import { SessionEventsService } from 'src/modules/sessions/session-events.service';
+import {
+  checkLabels,
+  checkModelOverride,
+  checkReasoningEffort,
+  checkTerminalLaunchArgs,
+  checkWorkspace,
+  toTsQuery,
+} from 'src/modules/sessions/session-rules';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { SessionFields, SessionsRepository } from 'src/modules/sessions/sessions.repository';
+
+/** Items returned in a snapshot; longer histories are read page by page from `…/items`. */
+export const SNAPSHOT_ITEM_LIMIT = 10_000;
+
+const invalid = (message: string) => new DomainError(ErrorCode.InvalidInput, message);
+const SNIPPET_LENGTH = 200;
+
+@Injectable()
+export class SessionsService {
+  private readonly logger = new Logger('Sessions');
+
+  constructor(
+    private readonly access: SessionAccessService,
+    private readonly agents: AgentsService,
+    private readonly events: SessionEventsService,
+    private readonly items: ItemsRepository,
+    private readonly runnerLink: RunnerLink,
+    private readonly runners: RunnersService,
+    private readonly sessions: SessionsRepository,
+  ) {}
+
+  async create(auth: AuthPrincipal, dto: CreateSessionDto): Promise<SessionEntity> {
+    this.refuseUnsupported(dto);
+    checkLabels(dto.labels);
+    checkWorkspace(dto.workspace);
+    checkTerminalLaunchArgs(dto.terminal_launch_args);
+    const modelOverride = checkModelOverride(dto.model_override, false) ?? null;
+    const reasoningEffort = checkReasoningEffort(dto.reasoning_effort, false) ?? null;
+    const agentId = normalizeId(IdPrefix.Agent, dto.agent_id);
+    if (!agentId) {
+      throw new DomainError(ErrorCode.NotFound, `Agent not found: '${dto.agent_id}'`);
+    }
+    const agent = await this.agents.getUsable(agentId, (sid) => this.canUse(auth, sid));
+    const parent = dto.parent_session_id
+      ? await this.requireParent(auth, dto.parent_session_id)
+      : null;
+    const runnerId = parent ? parent.runnerId : await this.autoBindRunner(auth);
+    const id = newId(IdPrefix.Session);
+    const session = await this.sessions.transaction((manager) =>
+      this.sessions.insert(manager, {
+        id,
+        ownerId: auth.userId,
+        agentId: agent.id,
+        title: dto.title ?? null,
+        labels: dto.labels ?? {},
+        kind: parent ? 'sub_agent' : 'default',
+        parentSessionId: parent?.id ?? null,
+        subAgentName: dto.sub_agent_name ?? null,
+        runnerId,
+        workspace: dto.workspace ?? null,
+        modelOverride,
+        reasoningEffort,
+        costControlModeOverride: dto.cost_control_mode_override ?? null,
+        subagentRoutingOverride: dto.subagent_routing_override ?? null,
+        terminalLaunchArgs: dto.terminal_launch_args ?? null,
+      }),
+    );
+    this.logger.log(
+      `Session ${id} created on agent ${agent.name} by ${auth.userId}${runnerId ? ` (runner ${runnerId})` : ''}`,
+    );
+    if (runnerId) {
+      this.runnerLink.initInBackground(session);
+    }
+    return session;
+  }
+
+  /** Multipart create: the bundle becomes a session-scoped agent of the new session. */
+  async createFromBundle(
+    auth: AuthPrincipal,
+    metadata: CreateSessionMetadataDto,
+    bundle: Buffer,
+  ): Promise<CreatedSessionResponseDto> {
+    checkLabels(metadata.labels);
+    checkWorkspace(metadata.workspace);
+    checkTerminalLaunchArgs(metadata.terminal_launch_args);
+    if (metadata.host_id) {
+      throw invalid('invalid session metadata: hosts are not supported by this server yet');
+    }
+    const reasoningEffort = checkReasoningEffort(metadata.reasoning_effort, false) ?? null;
+    const prepared = await this.agents.prepareBundle(bundle);
+    const parent = metadata.parent_session_id
+      ? await this.requireParent(auth, metadata.parent_session_id)
+      : null;
+    const runnerId = parent ? parent.runnerId : await this.autoBindRunner(auth);
+    const id = newId(IdPrefix.Session);
+    const { session, agent } = await this.sessions.transaction(async (manager) => {
+      const agent = await this.agents.createSessionAgent(manager, prepared, id, auth.userId);
+      const session = await this.sessions.insert(manager, {
+        id,
+        ownerId: auth.userId,
+        agentId: agent.id,
+        title: metadata.title ?? null,
+        labels: metadata.labels ?? {},
+        kind: parent ? 'sub_agent' : 'default',
+        parentSessionId: parent?.id ?? null,
+        runnerId,
+        workspace: metadata.workspace ?? null,
+        reasoningEffort,
+        terminalLaunchArgs: metadata.terminal_launch_args ?? null,
+      });
+      return { session, agent };
+    });
+    this.logger.log(
+      `Session ${id} created from an uploaded bundle (agent ${agent.name}) by ${auth.userId}`,
+    );
+    if (runnerId) {
+      this.runnerLink.initInBackground(session);
+    }
+    return { session_id: session.id, agent_id: agent.id, agent_name: agent.name };
+  }
+
+  async list(
+    auth: AuthPrincipal,
+    query: ListSessionsQueryDto,
+  ): Promise<ListEnvelope<SessionListItemDto>> {
+    const tsQuery = toTsQuery(query.search_query);
+    const agentId = query.agent_id ? normalizeId(IdPrefix.Agent, query.agent_id) : undefined;
+    if (agentId === null) {
+      // A malformed id matches no session.
+      return listEnvelope<SessionListItemDto>([], false, (s) => s.id);
+    }
+    const page = await this.sessions.list(
+      {
+        ownerId: auth.userId,
+        sortBy: query.sort_by ?? 'created_at',
+        agentId,
+        agentName: query.agent_name,
+        tsQuery,
+        includeArchived: query.include_archived ?? false,
+        kind: query.kind ?? 'default',
+      },
+      pageRequest(query),
+    );
+    if (!page) {
+      throw invalid('Unknown pagination cursor');
+    }
+    const snippets = tsQuery
+      ? await this.items.searchSnippets(
+          page.rows.map((r) => r.session.id),
+          tsQuery,
+        )
+      : new Map<string, string>();
+    const data = page.rows.map((r) =>
+      toSessionListItem(
+        r.session,
+        r.agentName,
+        snippets.get(r.session.id)?.slice(0, SNIPPET_LENGTH),
+      ),
+    );
+    return listEnvelope(data, page.hasMore, (s) => s.id);
+  }
+
+  async get(
+    auth: AuthPrincipal,
+    id: string,
+    query: GetSessionQueryDto = {},
+  ): Promise<SessionResponseDto> {
+    const session = await this.access.require(auth, id, SessionLevel.Read);
+    return this.snapshot(auth, session, query);
+  }
+
+  async snapshot(
+    auth: AuthPrincipal,
+    session: SessionEntity,
+    query: GetSessionQueryDto = {},
+  ): Promise<SessionResponseDto> {
+    const [agent, items, runnerOnline] = await Promise.all([
+      this.agents.getById(session.agentId),
+      query.include_items === false
+        ? Promise.resolve([])
+        : this.items.listAll(session.id, SNAPSHOT_ITEM_LIMIT),
+      query.include_liveness === false
+        ? Promise.resolve(null)
+        : this.runners.isOnline(session.runnerId),
+    ]);
+    return toSessionResponse(
+      session,
+      agent,
+      items,
+      { runnerOnline, hostOnline: null },
+      this.access.levelOf(auth, session),
+    );
+  }
+
+  async update(
+    auth: AuthPrincipal,
+    id: string,
+    dto: UpdateSessionDto,
+  ): Promise<SessionResponseDto> {
+    const owner =
+      dto.archived !== undefined || (dto.runner_id !== undefined && dto.runner_id !== null);
+    const session = await this.access.require(
+      auth,
+      id,
+      owner ? SessionLevel.Owner : SessionLevel.Edit,
+    );
+    const fields = this.updatedFields(session, dto);
+    if (dto.runner_id !== undefined && dto.runner_id !== null) {
+      fields.runnerId = await this.bindRunner(auth, dto.runner_id);
+    }
+    if (Object.keys(fields).length > 0) {
+      await this.sessions.update(id, fields);
+    }
+    const updated = { ...session, ...fields } as SessionEntity;
+    if (fields.runnerId !== undefined) {
+      this.runnerLink.rebound(session.runnerId, updated);
+    } else if (
+      !dto.silent &&
+      (fields.modelOverride !== undefined || fields.reasoningEffort !== undefined)
+    ) {
+      this.runnerLink.snapshotChanged(updated);
+    }
+    return this.get(auth, id);
+  }
+
+  private updatedFields(session: SessionEntity, dto: UpdateSessionDto): SessionFields {
+    const fields: SessionFields = {};
+    if (dto.collaboration_mode !== undefined && dto.collaboration_mode !== null) {
+      throw invalid('collaboration_mode applies only to codex-native sessions');
+    }
+    if (dto.permission_mode !== undefined && dto.permission_mode !== null) {
+      throw invalid('permission_mode applies only to claude-native sessions');
+    }
+    if (dto.project_id === null) {
+      throw invalid('project_id cannot be null; use "" to unfile');
+    }
+    if (dto.project_id) {
+      throw invalid('Projects are not supported by this server');
+    }
+    if (dto.title !== undefined && dto.title !== null) {
+      fields.title = dto.title;
+    }
+    if (dto.labels) {
+      checkLabels(dto.labels);
+      fields.labels = { ...session.labels, ...dto.labels };
+    }
+    const effort = checkReasoningEffort(dto.reasoning_effort, true);
+    if (effort !== undefined && dto.reasoning_effort !== null) {
+      fields.reasoningEffort = effort;
+    }
+    const model = checkModelOverride(dto.model_override, true);
+    if (model !== undefined && dto.model_override !== null) {
+      fields.modelOverride = model;
+    }
+    if (dto.cost_control_mode_override !== undefined) {
+      fields.costControlModeOverride = dto.cost_control_mode_override;
+    }
+    if (dto.subagent_routing_override !== undefined) {
+      fields.subagentRoutingOverride = dto.subagent_routing_override;
+    }
+    if (dto.external_session_id !== undefined && dto.external_session_id !== null) {
+      if (session.externalSessionId && session.externalSessionId !== dto.external_session_id) {
+        throw invalid('external_session_id is already set and cannot be changed');
+      }
+      fields.externalSessionId = dto.external_session_id;
+    }
+    if (dto.terminal_launch_args !== undefined) {
+      checkTerminalLaunchArgs(dto.terminal_launch_args);
+      fields.terminalLaunchArgs = dto.terminal_launch_args;
+    }
+    if (dto.archived !== undefined && dto.archived !== null) {
+      fields.archived = dto.archived;
+    }
+    return fields;
+  }
+
+  /** Validates and applies a runner binding change (PATCH runner_id): "" unbinds. */
+  private async bindRunner(auth: AuthPrincipal, runnerId: string): Promise<string | null> {
+    if (runnerId === '') {
+      return null;
+    }
+    if (!isRunnerId(runnerId)) {
+      throw invalid(`runner '${runnerId}' is not registered`);
+    }
+    await this.runners.requireBindable(auth, runnerId);
+    return runnerId;
+  }
+
+  async delete(
+    auth: AuthPrincipal,
+    id: string,
+    _query: DeleteSessionQueryDto = {},
+  ): Promise<SessionDeletedResponseDto> {
+    await this.access.require(auth, id, SessionLevel.Owner);
+    const removed = await this.sessions.transaction(async (manager) => {
+      const ids = await this.sessions.treeIds(manager, id);
+      const tree = await this.sessions.getManyWith(manager, ids);
+      await this.sessions.deleteMany(manager, ids);
+      await this.agents.deleteSessionAgents(manager, ids);
+      return tree;
+    });
+    for (const gone of removed) {
+      this.events.closeStreams(gone.id);
+      this.runnerLink.closed(gone, 'deleted');
+    }
+    this.logger.log(
+      `Session ${id} deleted by ${auth.userId} (${removed.length} session(s) with children)`,
+    );
+    return { id, object: 'conversation.deleted', deleted: true };
+  }
+
+  async fork(
+    auth: AuthPrincipal,
+    sourceId: string,
+    dto: ForkSessionDto,
+  ): Promise<SessionResponseDto> {
+    const source = await this.access.require(auth, sourceId, SessionLevel.Read);
+    let upTo: number | null = null;
+    if (dto.up_to_response_id) {
+      upTo = await this.items.lastPositionOfResponse(source.id, dto.up_to_response_id);
+      if (upTo === null) {
+        throw invalid(
+          `up_to_response_id '${dto.up_to_response_id}' is not a response of this session`,
+        );
+      }
+    }
+    let targetAgent: AgentEntity | null = null;
+    if (dto.agent_id) {
+      const agentId = normalizeId(IdPrefix.Agent, dto.agent_id);
+      const agent = agentId ? await this.agents.getById(agentId) : null;
+      if (!agent || agent.ownerSessionId) {
+        throw new DomainError(ErrorCode.NotFound, `Agent not found: '${dto.agent_id}'`);
+      }
+      targetAgent = agent;
+    }
+    const sourceAgent = await this.agents.getById(source.agentId);
+    if (!sourceAgent) {
+      throw invalid('The source session has no agent');
+    }
+    const id = newId(IdPrefix.Session);
+    const fork = await this.sessions.transaction(async (manager) => {
+      const agentId =
+        targetAgent?.id ?? (await this.agents.agentForFork(manager, sourceAgent, id, auth.userId));
+      const created = await this.sessions.insert(manager, {
+        id,
+        ownerId: auth.userId,
+        agentId,
+        title: dto.title ?? `Fork of ${source.title ?? 'untitled session'}`,
+        labels: source.labels,
+        kind: 'default',
+        workspace: source.workspace,
+        modelOverride: source.modelOverride,
+        reasoningEffort: source.reasoningEffort,
+        costControlModeOverride: source.costControlModeOverride,
+        subagentRoutingOverride: source.subagentRoutingOverride,
+      });
+      await this.items.copy(manager, source.id, id, upTo);
+      return created;
+    });
+    this.logger.log(`Session ${source.id} forked into ${id} by ${auth.userId}`);
+    return this.snapshot(auth, fork);
+  }
+
+  async listItems(
+    auth: AuthPrincipal,
+    id: string,
+    query: ListItemsQueryDto,
+  ): Promise<ListEnvelope<FlatItem>> {
+    await this.access.require(auth, id, SessionLevel.Read);
+    const page = await this.items.page(id, pageRequest(query, { limit: 100, order: 'asc' }));
+    if (!page) {
+      throw invalid('Unknown pagination cursor');
+    }
+    return listEnvelope(page.rows.map(flattenItem), page.hasMore, (i) => i.id);
+  }
+
+  async listChildren(
+    auth: AuthPrincipal,
+    id: string,
+    query: ListChildSessionsQueryDto,
+  ): Promise<ListEnvelope<ChildSessionSummaryDto>> {
+    await this.access.require(auth, id, SessionLevel.Read);
+    const title =
+      query.tool !== undefined && query.session_name !== undefined
+        ? `${query.tool}:${query.session_name}`
+        : undefined;
+    const page = await this.sessions.listChildren(id, pageRequest(query), title);
+    if (!page) {
+      throw invalid('Unknown pagination cursor');
+    }
+    const previews = await this.items.lastMessageTexts(page.rows.map((r) => r.session.id));
+    const data = page.rows.map((r) =>
+      toChildSessionSummary(
+        r.session,
+        r.agentName,
+        previews.get(r.session.id)?.slice(0, 150) ?? null,
+      ),
+    );
+    return listEnvelope(data, page.hasMore, (c) => c.id);
+  }
+
+  async getAgent(auth: AuthPrincipal, id: string): Promise<SessionAgentResponseDto> {
+    const session = await this.access.require(auth, id, SessionLevel.Read);
+    const agent = await this.agents.getById(session.agentId);
+    if (!agent) {
+      throw new DomainError(ErrorCode.NotFound, 'Agent not found');
+    }
+    return toSessionAgentResponse(agent);
+  }
+
+  /** `runner_online` per session for `/health` (unknown ids read as upstream: online). */
+  async liveness(ids: string[]): Promise<Map<string, boolean>> {
+    const sessions = await this.sessions.getMany(ids);
+    const online = await this.runners.onlineAmong(
+      sessions.map((s) => s.runnerId).filter((r): r is string => Boolean(r)),
+    );
+    return new Map(sessions.map((s) => [s.id, Boolean(s.runnerId && online.has(s.runnerId))]));
+  }
+
+  private refuseUnsupported(dto: CreateSessionDto): void {
+    if (dto.host_type === 'managed' || dto.sandbox_provider) {
+      throw invalid('Managed sandboxes are not supported by this server');
+    }
+    if (dto.git) {
+      throw invalid('git options require host_id');
+    }
+    if (dto.host_id) {
+      throw invalid('Hosts are not supported by this server yet; bind a runner instead');
+    }
+    if (dto.harness_override) {
+      throw invalid(`harness_override '${dto.harness_override}' is not supported`);
+    }
+  }
+
+  private async canUse(auth: AuthPrincipal, sessionId: string): Promise<boolean> {
+    const session = await this.sessions.getById(sessionId);
+    return Boolean(session && this.access.levelOf(auth, session) !== null);
+  }
+
+  private async requireParent(
+    auth: AuthPrincipal,
+    parentSessionId: string,
+  ): Promise<SessionEntity> {
+    const parentId = normalizeId(IdPrefix.Session, parentSessionId);
+    if (!parentId) {
+      throw new DomainError(ErrorCode.NotFound, `Session ${parentSessionId} does not exist`);
+    }
+    return this.access.require(auth, parentId, SessionLevel.Edit);
+  }
+
+  /**
+   * A new session with no runner is bound to the caller's runner when they have exactly one
+   * online (typically the local runner `npm start` launches).
+   */
+  private async autoBindRunner(auth: AuthPrincipal): Promise<string | null> {
+    const online = await this.runners.listOnlineFor(auth.userId);
+    return online.length === 1 ? online[0].runnerId : null;
+  }
+}

@@ -1,0 +1,27 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+
+import { Public } from 'src/common/auth/auth.decorators';
+import { ApiTag } from 'src/common/openapi/api-tag.enum';
+import { Endpoint } from 'src/common/openapi/endpoint.decorator';
+import { HealthResponseDto } from 'src/modules/system/dto/system-response.dto';
+import { HealthQueryDto } from 'src/modules/system/dto/health-query.dto';
+import { HealthService } from 'src/modules/system/health.service';
+
+@ApiTags(ApiTag.System)
+@Controller('health')
+export class HealthController {
+  constructor(private readonly health: HealthService) {}
+
+  @Get()
+  @Public()
+  @Endpoint({
+    summary: 'Liveness',
+    description:
+      'Always {"status":"ok"}; with session_id / session_ids also whether their runners are online.',
+  })
+  @ApiOkResponse({ type: HealthResponseDto })
+  get(@Query() query: HealthQueryDto): Promise<HealthResponseDto> {
+    return this.health.health(query);
+  }
+}
