@@ -105,7 +105,7 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       host: dto.OMNIGENT_HOST,
       port: dto.OMNIGENT_PORT,
       bodyLimit: dto.OMNIGENT_BODY_LIMIT,
-      allowedHosts: list(dto.OMNIGENT_ALLOWED_HOSTS),
+      allowedHosts: list(dto.OMNIGENT_ALLOWED_HOSTS.toLowerCase()),
     },
     database: {
       url: dto.DATABASE_URL,

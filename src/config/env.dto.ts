@@ -10,7 +10,7 @@ import {
   Max,
   MaxLength,
   Min,
-  MinLength,
+  ValidateBy,
   ValidateIf,
 } from 'class-validator';
 
@@ -85,13 +85,27 @@ export class EnvDto {
   @IsBoolean()
   OMNIGENT_ALLOW_REMOTE_NOAUTH = false;
 
-  /** HS256 secret (secret). Required in jwt mode unless OMNIGENT_JWKS_URL is set. */
+  /**
+   * HS256 secret (secret). Required in jwt mode unless OMNIGENT_JWKS_URL is set; whenever it is
+   * set it must be at least 32 characters, since it signs tokens too.
+   */
   @Transform(blankToUndefined)
-  @ValidateIf((env: EnvDto) => env.OMNIGENT_AUTH === 'jwt' && !env.OMNIGENT_JWKS_URL)
-  @IsString({
-    message: 'OMNIGENT_JWT_SECRET is required when OMNIGENT_AUTH=jwt and no JWKS URL is set',
+  @ValidateBy({
+    name: 'jwtSecret',
+    validator: {
+      validate: (value: unknown, args) => {
+        const env = args?.object as EnvDto;
+        if (value === undefined) {
+          return !(env.OMNIGENT_AUTH === 'jwt' && !env.OMNIGENT_JWKS_URL);
+        }
+        return typeof value === 'string' && value.length >= 32;
+      },
+      defaultMessage: (args) =>
+        args?.value === undefined
+          ? 'OMNIGENT_JWT_SECRET is required when OMNIGENT_AUTH=jwt and no JWKS URL is set'
+          : 'OMNIGENT_JWT_SECRET must be at least 32 characters',
+    },
   })
-  @MinLength(32, { message: 'OMNIGENT_JWT_SECRET must be at least 32 characters' })
   OMNIGENT_JWT_SECRET?: string;
 
   /** JWKS endpoint for RS256/ES256 tokens from an identity provider. */

@@ -71,18 +71,25 @@ export class JwksKeyProvider {
       }
       const body = (await res.json()) as { keys?: Jwk[] };
       const keys = new Map<string, KeyObject>();
-      for (const [index, jwk] of (body.keys ?? []).entries()) {
-        if (jwk.use && jwk.use !== 'sig') {
+      for (const [index, jwk] of (Array.isArray(body.keys) ? body.keys : []).entries()) {
+        if ((jwk.use && jwk.use !== 'sig') || (jwk.kty !== 'RSA' && jwk.kty !== 'EC')) {
           continue;
         }
-        if (jwk.kty !== 'RSA' && jwk.kty !== 'EC') {
-          continue;
+        try {
+          keys.set(jwk.kid ?? `#${index}`, createPublicKey({ key: jwk, format: 'jwk' }));
+        } catch (error) {
+          // One bad key must not take the good ones down with it.
+          this.logger.warn(
+            `Ignoring JWKS key ${jwk.kid ?? `#${index}`}: ${(error as Error).message}`,
+          );
         }
-        keys.set(jwk.kid ?? `#${index}`, createPublicKey({ key: jwk, format: 'jwk' }));
       }
       this.keys = keys;
       this.loadedAt = Date.now();
     } catch (error) {
+      // Keep the keys we had and wait a cooldown before asking again, so an unreachable IdP
+      // does not cost every request a fetch.
+      this.loadedAt = Date.now() - CACHE_MAX_AGE_MS + UNKNOWN_KID_COOLDOWN_MS;
       this.logger.warn(`Could not load JWKS from ${this.url}: ${(error as Error).message}`);
     }
   }

@@ -2,7 +2,7 @@ import { IncomingMessage } from 'node:http';
 
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { decode, JwtPayload, verify } from 'jsonwebtoken';
-import passport from 'passport';
+import { Authenticator } from 'passport';
 import { ExtractJwt, Strategy, StrategyOptionsWithoutRequest } from 'passport-jwt';
 
 import { AuthPrincipal, RESERVED_USER_IDS } from 'src/common/auth/auth-principal';
@@ -30,7 +30,11 @@ export interface TokenClaims extends JwtPayload {
 @Injectable()
 export class JwtVerifierService {
   private readonly logger = new Logger('Auth');
-  private readonly strategies: Strategy[] = [];
+  // A private authenticator with named strategies: passport then runs a fresh copy of the
+  // strategy per request. (Passing shared instances lets concurrent requests, e.g. during an
+  // async JWKS fetch, receive each other's results.)
+  private readonly passport = new Authenticator();
+  private readonly strategies: string[] = [];
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     const { auth } = config;
@@ -48,7 +52,9 @@ export class JwtVerifierService {
       return problem ? done(null, false, new Error(problem)) : done(null, payload);
     };
     if (auth.jwtSecret) {
-      this.strategies.push(
+      this.strategies.push('jwt-hs');
+      this.passport.use(
+        'jwt-hs',
         new Strategy(
           {
             ...common,
@@ -61,7 +67,9 @@ export class JwtVerifierService {
     }
     if (auth.jwksUrl) {
       const jwks = new JwksKeyProvider(auth.jwksUrl);
-      this.strategies.push(
+      this.strategies.push('jwt-jwks');
+      this.passport.use(
+        'jwt-jwks',
         new Strategy(
           {
             ...common,
@@ -71,8 +79,14 @@ export class JwtVerifierService {
               raw: string,
               done: (err: unknown, key?: unknown) => void,
             ) => {
-              const header = decode(raw, { complete: true })?.header;
-              jwks.getKey(header?.kid).then(
+              let kid: string | undefined;
+              try {
+                kid = decode(raw, { complete: true })?.header.kid;
+              } catch {
+                done(new Error('token header cannot be decoded'));
+                return;
+              }
+              jwks.getKey(kid).then(
                 (key) => done(null, key.export({ format: 'pem', type: 'spki' })),
                 (err: unknown) => done(err),
               );
@@ -86,7 +100,8 @@ export class JwtVerifierService {
 
   /** Authenticates a request by its Bearer token; throws 401 (or 403 for runner tokens). */
   async authenticate(req: IncomingMessage): Promise<AuthPrincipal> {
-    const claims = await this.verifyRequest(req);
+    // Runner tokens carry their own audience: recognise them first so they get a clear 403.
+    const claims = this.verifyRunnerToken(req) ?? (await this.verifyRequest(req));
     if (claims.typ === 'runner') {
       throw new DomainError(
         ErrorCode.Forbidden,
@@ -109,9 +124,8 @@ export class JwtVerifierService {
       throw this.unauthorized('no JWT key source configured');
     }
     return new Promise<TokenClaims>((resolve, reject) => {
-      // passport accepts strategy instances in place of names; its typings only know names.
-      const handler = passport.authenticate(
-        this.strategies as unknown as string[],
+      const handler = this.passport.authenticate(
+        this.strategies,
         { session: false },
         (err: unknown, claims: TokenClaims | false, info: unknown) => {
           if (err || !claims) {
@@ -132,7 +146,7 @@ export class JwtVerifierService {
    */
   verifyRunnerToken(req: IncomingMessage): TokenClaims | null {
     const raw = ExtractJwt.fromAuthHeaderAsBearerToken()(req as never);
-    const unverified = raw ? (decode(raw) as TokenClaims | null) : null;
+    const unverified = raw ? safeDecode(raw) : null;
     if (!raw || unverified?.typ !== 'runner') {
       return null;
     }
@@ -190,6 +204,9 @@ export class JwtVerifierService {
     if (typeof claims.exp !== 'number') {
       return 'token has no exp claim';
     }
+    if (typeof claims.iat !== 'number') {
+      return 'token has no iat claim';
+    }
     const sub = claims.sub;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) {
       return 'token sub must be a non-empty string of at most 256 characters';
@@ -218,5 +235,15 @@ export class JwtVerifierService {
     // The reason goes to the log only: the client learns nothing about which check failed.
     this.logger.debug(`Rejected credential: ${reason}`);
     return new DomainError(ErrorCode.Unauthorized, 'Authentication required');
+  }
+}
+
+/** The unverified claims, or null when the token cannot even be decoded. */
+function safeDecode(raw: string): TokenClaims | null {
+  try {
+    const decoded = decode(raw);
+    return decoded && typeof decoded === 'object' ? (decoded as TokenClaims) : null;
+  } catch {
+    return null;
   }
 }

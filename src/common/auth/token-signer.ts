@@ -49,11 +49,13 @@ export function mintToken(
   if (options.admin) {
     setClaim(payload, auth.adminClaim, [auth.adminValue]);
   }
+  const audience = options.audience ?? auth.audience;
+  // jsonwebtoken rejects issuer/audience options that are present but undefined.
   const token = sign(payload, auth.jwtSecret, {
     algorithm: 'HS256',
     expiresIn: options.ttlSeconds,
-    issuer: auth.issuer,
-    audience: options.audience ?? auth.audience,
+    ...(auth.issuer ? { issuer: auth.issuer } : {}),
+    ...(audience ? { audience } : {}),
   });
   return { token, expiresAt: now + options.ttlSeconds };
 }

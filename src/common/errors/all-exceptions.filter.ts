@@ -72,6 +72,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
             : undefined,
       };
     }
+    // Express's adapter wraps body-parser errors in an HttpException: map the original.
+    const parserError =
+      this.bodyParserError(exception) ?? this.bodyParserError((exception as Error)?.cause);
+    if (parserError) {
+      return parserError;
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const code = codeForStatus(status);
@@ -83,10 +89,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
         );
       }
       return { status, body: errorBody(code, message) };
-    }
-    const parserError = this.bodyParserError(exception);
-    if (parserError) {
-      return parserError;
     }
     if (this.isUniqueViolation(exception)) {
       return {
@@ -123,7 +125,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       case 'entity.parse.failed':
         return {
           status: HttpStatus.BAD_REQUEST,
-          body: errorBody(ErrorCode.InvalidInput, `Malformed JSON body: ${err.message}`),
+          // The parser's own message can quote the body: keep it out of the answer.
+          body: errorBody(ErrorCode.InvalidInput, 'Malformed JSON in the request body'),
         };
       case 'entity.too.large':
         return {
