@@ -11,7 +11,6 @@ const swc = {
 
 const base = {
   testEnvironment: 'node',
-  testTimeout: 30000,
   transform: { '^.+\\.(t|j|mj|cj)s$': ['@swc/jest', swc] },
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
   moduleNameMapper: {
@@ -23,6 +22,8 @@ const base = {
 };
 
 module.exports = {
+  // Global options: Jest ignores these inside projects.
+  testTimeout: 30000,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {

@@ -192,6 +192,13 @@ export class RunnerChannel {
         this.stop();
         return;
       }
+      if (code === CloseCode.Replaced) {
+        // Another process now holds this runner id (newest wins). Reconnecting would evict it in
+        // turn and the two would take the id from each other forever, so this one steps aside.
+        this.options.onFatal('another runner connected with the same runner id (newest wins)');
+        this.stop();
+        return;
+      }
       this.scheduleReconnect(code);
     });
   }

@@ -44,7 +44,7 @@ const REPLAY_PAGE = 500;
 @Injectable()
 export class SessionEventsService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('SessionStreams');
-  private readonly openStreams = new Set<() => void>();
+  private readonly openStreams = new Set<() => Promise<void>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -95,11 +95,11 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     this.publish(sessionId, { kind: 'close', reason: 'deleted' });
   }
 
-  beforeApplicationShutdown(): void {
-    // Streams end cleanly with [DONE] so the HTTP server can drain.
-    for (const finish of [...this.openStreams]) {
-      finish();
-    }
+  async beforeApplicationShutdown(): Promise<void> {
+    // Streams end cleanly with [DONE] before the HTTP server closes, so their connections are
+    // idle by then and close at once instead of waiting out the keep-alive timeout.
+    await Promise.all([...this.openStreams].map((finish) => finish()));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
   private publish(sessionId: string, message: StreamBusMessage): void {
@@ -150,12 +150,14 @@ export class SessionEventsService implements BeforeApplicationShutdown {
           this.config.sse.heartbeatMs,
         );
       };
-      const finish = () =>
+      const finish = () => {
         enqueue(() => {
           subscriber.next({ data: '[DONE]', id: String(last) });
           subscriber.complete();
           closed = true;
         });
+        return chain;
+      };
       // Frames are produced one at a time, in order, even when one needs a database read.
       const enqueue = (step: () => void | Promise<void>) => {
         chain = chain

@@ -1,0 +1,142 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'omnigent.js');
+
+export interface ManagedProcess {
+  proc: ChildProcess;
+  /** Everything the process printed (stdout + stderr). */
+  output(): string;
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** SIGTERM, then SIGKILL after a grace; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** SIGKILL at once (a crash). */
+  kill(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+function manage(proc: ChildProcess): ManagedProcess {
+  let output = '';
+  const waiters = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString();
+    waiters.forEach((w) => w());
+  };
+  proc.stdout?.on('data', onData);
+  proc.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => resolve(code)),
+  );
+  return {
+    proc,
+    exited,
+    output: () => output,
+    waitForOutput(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const match = output.match(pattern);
+          if (match) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(match);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(
+            new Error(`timed out waiting for ${pattern}; output so far:\n${output.slice(-4000)}`),
+          );
+        }, timeoutMs);
+        waiters.add(check);
+        void exited.then(() => {
+          if (waiters.has(check)) {
+            check();
+            if (waiters.has(check)) {
+              waiters.delete(check);
+              clearTimeout(timer);
+              reject(
+                new Error(`process exited before ${pattern}; output:\n${output.slice(-4000)}`),
+              );
+            }
+          }
+        });
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        return proc.exitCode;
+      }
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      proc.kill(signal);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+/** Runs the built CLI (`bin/omnigent.js`), as a user would. */
+export function spawnCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): ManagedProcess {
+  return manage(
+    spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }),
+  );
+}
+
+export interface ServerProcess extends ManagedProcess {
+  url: string;
+  dataDir: string;
+}
+
+/**
+ * Starts `omnigent serve` on a random port. Embedded PGlite by default (from the migrated test
+ * template when `template` is true, else a fresh data dir), or `DATABASE_URL` when given.
+ */
+export async function startServer(
+  env: Record<string, string | undefined> = {},
+): Promise<ServerProcess> {
+  const dataDir = env.OMNIGENT_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'omnigent-srv-'));
+  const server = spawnCli(['serve'], {
+    OMNIGENT_PORT: '0',
+    OMNIGENT_LOG_LEVEL: 'log',
+    OMNIGENT_DATA_DIR: dataDir,
+    OMNIGENT_LOCAL_RUNNER: '0',
+    ...env,
+  });
+  const match = await server.waitForOutput(/Listening on (http:\/\/[0-9.:[\]]+)/, 60_000);
+  return { ...server, url: match[1], dataDir };
+}
+
+export interface RunnerProcess extends ManagedProcess {
+  runnerId: string;
+}
+
+export async function startRunner(
+  serverUrl: string,
+  args: string[] = [],
+  env: Record<string, string | undefined> = {},
+): Promise<RunnerProcess> {
+  const workspace = mkdtempSync(join(tmpdir(), 'omnigent-ws-'));
+  const runner = spawnCli(
+    ['runner', '--server', serverUrl, '--workspace', workspace, ...args],
+    env,
+  );
+  const match = await runner.waitForOutput(/Runner (runner_\S+) connected/, 30_000);
+  return { ...runner, runnerId: match[1] };
+}

@@ -1,0 +1,43 @@
+import net from 'node:net';
+
+export interface TcpProxy {
+  url: string;
+  /** Severs every open connection (as a network drop would); new ones still go through. */
+  cut(): void;
+  close(): Promise<void>;
+}
+
+/** A loopback TCP proxy to `target` (host:port), to drop a runner's connection on demand. */
+export function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
+  const target = new URL(targetUrl);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    sockets.add(client);
+    sockets.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        cut: () => sockets.forEach((s) => s.destroy()),
+        close: () =>
+          new Promise<void>((done) => {
+            sockets.forEach((s) => s.destroy());
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
