@@ -44,6 +44,7 @@ export class CreateAgentsAndSessions1764300000001 implements MigrationInterface 
           CONSTRAINT ck_sessions_live_status CHECK (live_status IN ('idle', 'running', 'waiting', 'failed')),
         kind text NOT NULL DEFAULT 'default' CONSTRAINT ck_sessions_kind CHECK (kind IN ('default', 'sub_agent')),
         parent_session_id text CONSTRAINT sessions_parent_session_id_fkey REFERENCES sessions (id) ON DELETE CASCADE,
+        root_session_id text,
         sub_agent_name text,
         archived boolean NOT NULL DEFAULT false,
         runner_id text,

@@ -20,18 +20,22 @@ async function migrate(url: string | undefined, port?: number): Promise<void> {
 }
 
 /**
- * Once per run: a fresh `omnigent_test_<random>` database on the machine's PostgreSQL and a
- * migrated PGlite dump that each test restores in memory (spec/stack.md §5). Both projects
- * (integration, e2e) share them; the second call finds them ready.
+ * Once per run: fresh `omnigent_test_<random>` databases on the machine's PostgreSQL (one for
+ * e2e, one for integration, whose fixtures insert catalog rows the e2e lists must not see) and
+ * a migrated PGlite dump that each test restores in memory (spec/stack.md §5). The second
+ * project's call finds them ready.
  */
 export default async function globalSetup(): Promise<void> {
   if (process.env.OMNIGENT_TEST_DATABASE) {
     return;
   }
   const name = await createTestDatabase();
-  process.env.OMNIGENT_TEST_DATABASE = name;
+  const integration = await createTestDatabase();
+  process.env.OMNIGENT_TEST_DATABASE = `${name},${integration}`;
   process.env.OMNIGENT_TEST_DATABASE_URL = databaseUrl(name);
+  process.env.OMNIGENT_TEST_INTEGRATION_DATABASE_URL = databaseUrl(integration);
   await migrate(process.env.OMNIGENT_TEST_DATABASE_URL);
+  await migrate(process.env.OMNIGENT_TEST_INTEGRATION_DATABASE_URL);
 
   const dir = mkdtempSync(join(tmpdir(), 'omnigent-test-'));
   const template = join(dir, 'pglite-template.tar');

@@ -8,7 +8,9 @@ export default async function globalTeardown(): Promise<void> {
     return;
   }
   process.env.OMNIGENT_TEST_TORN_DOWN = '1';
-  await dropTestDatabase(name);
+  for (const database of name.split(',')) {
+    await dropTestDatabase(database);
+  }
   if (process.env.OMNIGENT_TEST_TMP) {
     rmSync(process.env.OMNIGENT_TEST_TMP, { recursive: true, force: true });
   }

@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 import { ApiClient, ApiError, SseFrame } from 'src/cli/api-client';
@@ -279,25 +279,22 @@ async function converse(api: ApiClient, session: Session, message: string): Prom
       output: process.stdout,
       terminal: process.stdin.isTTY,
     });
+    rl.setPrompt('> ');
     let turning = false;
     rl.on('SIGINT', () => (turning ? void interrupt() : rl.close()));
-    for (;;) {
-      let line: string;
-      try {
-        line = await rl.question('> ');
-      } catch {
-        break;
+    rl.prompt();
+    // Iterating buffers lines that arrive during a turn (piped input), unlike question().
+    for await (const line of rl) {
+      if (line.trim()) {
+        turning = true;
+        await send(line);
+        code = (await printTurn(queue)) ? 0 : 1;
+        turning = false;
+        if (queue.closed) {
+          break;
+        }
       }
-      if (!line.trim()) {
-        continue;
-      }
-      turning = true;
-      await send(line);
-      code = (await printTurn(queue)) ? 0 : 1;
-      turning = false;
-      if (queue.closed) {
-        break;
-      }
+      rl.prompt();
     }
     rl.close();
     resume();

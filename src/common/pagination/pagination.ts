@@ -82,10 +82,16 @@ export function listEnvelope<T>(
   };
 }
 
-/** The sort key of the cursor row (a value of the sort column and the row id). */
+/**
+ * The cursor row: its id, and its sort key either as a value or as SQL that reads it from the
+ * table. Timestamps must be read in SQL: PostgreSQL keeps microseconds, a JS Date only
+ * milliseconds, so a Date would land between rows and skip or repeat them.
+ */
 export interface Cursor {
-  sort: unknown;
   id: string;
+  sort?: unknown;
+  /** A scalar subquery for the sort key; may use :cursorId. */
+  sortSql?: string;
 }
 
 /**
@@ -108,7 +114,8 @@ export async function keysetPage<T extends ObjectLiteral>(
   const ascending = (page.order === 'asc') !== backwards;
   if (cursor) {
     const op = ascending ? '>' : '<';
-    qb.andWhere(`(${sortColumn}, ${idColumn}) ${op} (:cursorSort, :cursorId)`, {
+    const sortKey = cursor.sortSql ? `(${cursor.sortSql})` : ':cursorSort';
+    qb.andWhere(`(${sortColumn}, ${idColumn}) ${op} (${sortKey}, :cursorId)`, {
       cursorSort: cursor.sort,
       cursorId: cursor.id,
     });

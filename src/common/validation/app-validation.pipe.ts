@@ -1,7 +1,18 @@
 import { ArgumentMetadata, Injectable, ValidationPipe } from '@nestjs/common';
+import type { ValidationError, ValidatorOptions } from 'class-validator';
 
 import { RequestValidationError } from 'src/common/validation/request-validation.error';
 import { validationExceptionFactory } from 'src/common/validation/validation-exception.factory';
+
+const ALLOW_UNKNOWN_FIELDS = 'omnigent:allow-unknown-fields';
+
+/**
+ * Unknown keys of this body are dropped instead of rejected with a 422: for request models
+ * upstream does not declare `extra=forbid` (session create, posted events), which clients may
+ * send with extra keys (spec/api-reference.md §1.1).
+ */
+export const AllowUnknownFields = (): ClassDecorator => (target) =>
+  Reflect.defineMetadata(ALLOW_UNKNOWN_FIELDS, true, target);
 
 const LOC_PREFIX: Record<ArgumentMetadata['type'], string> = {
   body: 'body',
@@ -62,6 +73,17 @@ export class AppValidationPipe extends ValidationPipe {
       }
       throw error;
     }
+  }
+
+  protected override validate(
+    object: object,
+    validatorOptions?: ValidatorOptions,
+  ): Promise<ValidationError[]> | ValidationError[] {
+    const lenient = Reflect.getMetadata(ALLOW_UNKNOWN_FIELDS, object.constructor) === true;
+    return super.validate(
+      object,
+      lenient ? { ...validatorOptions, forbidNonWhitelisted: false } : validatorOptions,
+    );
   }
 
   private isPrimitiveOrBuiltin(metatype: unknown): boolean {

@@ -60,7 +60,7 @@ export class AgentsRepository {
       if (!row || row.ownerSessionId) {
         return null;
       }
-      cursor = { sort: row.createdAt, id: row.id };
+      cursor = { id: row.id, sortSql: 'SELECT c.created_at FROM agents c WHERE c.id = :cursorId' };
     }
     const qb = this.agents.createQueryBuilder('a').where('a.ownerSessionId IS NULL');
     return keysetPage(qb, {
@@ -107,14 +107,17 @@ export class AgentsRepository {
     });
   }
 
+  /**
+   * Deletes the session-scoped agents of deleted sessions, except those another session still
+   * runs on (a session may be created on another session's agent); those stay until unused.
+   */
   async deleteOwnedBy(manager: EntityManager, sessionIds: string[]): Promise<void> {
     if (sessionIds.length > 0) {
-      await manager
-        .getRepository(AgentEntity)
-        .createQueryBuilder()
-        .delete()
-        .where('owner_session_id IN (:...ids)', { ids: sessionIds })
-        .execute();
+      await manager.query(
+        `DELETE FROM agents a WHERE a.owner_session_id = ANY($1)
+           AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.agent_id = a.id)`,
+        [sessionIds],
+      );
     }
   }
 }

@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 
-import { keysetPage, PageRequest } from 'src/common/pagination/pagination';
+import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/pagination';
 import { toUnixSeconds } from 'src/database/transformers';
 import { messageText, StoredItem } from 'src/protocol/items';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
+import { prefixTsQuery } from 'src/modules/sessions/session-rules';
 
 export function toStoredItem(item: ItemEntity): StoredItem {
   return {
@@ -81,13 +82,13 @@ export class ItemsRepository {
     page: PageRequest,
   ): Promise<{ rows: StoredItem[]; hasMore: boolean } | null> {
     const cursorId = page.after ?? page.before;
-    let cursor: { sort: number; id: string } | undefined;
+    let cursor: Cursor | undefined;
     if (cursorId) {
       const row = await this.items.findOneBy({ sessionId, id: cursorId });
       if (!row) {
         return null;
       }
-      cursor = { sort: row.position, id: row.id };
+      cursor = { id: row.id, sort: row.position };
     }
     const qb = this.items.createQueryBuilder('i').where('i.sessionId = :sessionId', { sessionId });
     const { rows, hasMore } = await keysetPage(qb, {
@@ -140,16 +141,16 @@ export class ItemsRepository {
   }
 
   /** Snippets of matching message text for search results (first hit per session). */
-  async searchSnippets(sessionIds: string[], tsQuery: string): Promise<Map<string, string>> {
+  async searchSnippets(sessionIds: string[], search: string): Promise<Map<string, string>> {
     if (sessionIds.length === 0) {
       return new Map();
     }
     const rows: { session_id: string; text_content: string }[] = await this.items.query(
       `SELECT DISTINCT ON (session_id) session_id, text_content FROM items
        WHERE session_id = ANY($1) AND text_content IS NOT NULL
-         AND to_tsvector('simple', text_content) @@ to_tsquery('simple', $2)
+         AND to_tsvector('simple', text_content) @@ ${prefixTsQuery('$2')}
        ORDER BY session_id, position`,
-      [sessionIds, tsQuery],
+      [sessionIds, search],
     );
     return new Map(rows.map((r) => [r.session_id, r.text_content]));
   }

@@ -23,6 +23,11 @@ export enum SessionLevel {
 export class SessionAccessService {
   constructor(private readonly sessions: SessionsRepository) {}
 
+  /** The level shown as `permission_level`: null in local mode, where permissions are off. */
+  displayLevel(principal: AuthPrincipal, session: SessionEntity): number | null {
+    return principal.kind === 'local' ? null : this.levelOf(principal, session);
+  }
+
   levelOf(principal: AuthPrincipal, session: SessionEntity): number | null {
     if (principal.isAdmin || session.ownerId === principal.userId) {
       return SessionLevel.Owner;

@@ -5,7 +5,7 @@ import {
   checkReasoningEffort,
   checkTerminalLaunchArgs,
   checkWorkspace,
-  toTsQuery,
+  searchText,
 } from 'src/modules/sessions/session-rules';
 
 describe('session rules', () => {
@@ -44,10 +44,10 @@ describe('session rules', () => {
     expect(() => checkWorkspace('C:\\work')).not.toThrow();
   });
 
-  it('should build a prefix tsquery from free text, ignoring punctuation', () => {
-    expect(toTsQuery('Hello, World!')).toBe('hello:* & world:*');
-    expect(toTsQuery("it's & | !")).toBe('it:* & s:*');
-    expect(toTsQuery('   ')).toBeUndefined();
-    expect(toTsQuery(undefined)).toBeUndefined();
+  it('should trim search text and treat blank as no search', () => {
+    expect(searchText('  Hello, World! ')).toBe('Hello, World!');
+    expect(searchText('   ')).toBeUndefined();
+    expect(searchText(undefined)).toBeUndefined();
+    expect(searchText('x'.repeat(600))).toHaveLength(500);
   });
 });

@@ -64,6 +64,17 @@ export function checkModelOverride(
   return value;
 }
 
+/** `"on"` / `"off"`, or null (clears). */
+export function checkOnOff(
+  field: string,
+  value: string | null | undefined,
+): 'on' | 'off' | null | undefined {
+  if (value === undefined || value === null || value === 'on' || value === 'off') {
+    return value;
+  }
+  throw invalid(`${field} must be "on", "off" or null`);
+}
+
 export function checkTerminalLaunchArgs(args: string[] | null | undefined): void {
   if (args && (args.length > 256 || args.some((a) => a.length > 4096))) {
     throw invalid('terminal_launch_args allows at most 256 entries of at most 4096 characters');
@@ -82,13 +93,19 @@ export function checkWorkspace(workspace: string | null | undefined): void {
   }
 }
 
-/** `word:* & word:*` for to_tsquery('simple', …): every word must match (by prefix). */
-export function toTsQuery(search: string | undefined): string | undefined {
-  const words = (search ?? '').toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? [];
-  return words.length > 0
-    ? words
-        .slice(0, 16)
-        .map((w) => `${w}:*`)
-        .join(' & ')
-    : undefined;
+/**
+ * The words to search for, or undefined for no search. PostgreSQL splits them into lexemes
+ * (PREFIX_TSQUERY), so `bob@example.com` or `1.5` stay whole, as they are in the index.
+ */
+export function searchText(search: string | undefined): string | undefined {
+  const text = (search ?? '').trim();
+  return text.length > 0 ? text.slice(0, 500) : undefined;
+}
+
+/**
+ * SQL for a tsquery that matches every lexeme of `param` by prefix, tokenised by the same
+ * `simple` parser as the indexed text.
+ */
+export function prefixTsQuery(param: string): string {
+  return `(SELECT to_tsquery('simple', string_agg(quote_literal(t.lexeme) || ':*', ' & ')) FROM unnest(to_tsvector('simple', ${param})) t)`;
 }

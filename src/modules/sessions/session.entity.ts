@@ -51,6 +51,10 @@ export class SessionEntity {
   @Column({ name: 'parent_session_id', type: 'text', nullable: true })
   parentSessionId: string | null;
 
+  /** The top-level ancestor of a sub-agent session (null for a top-level session). */
+  @Column({ name: 'root_session_id', type: 'text', nullable: true })
+  rootSessionId: string | null;
+
   @Column({ name: 'sub_agent_name', type: 'text', nullable: true })
   subAgentName: string | null;
 

@@ -3,6 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 
 import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/pagination';
+import { prefixTsQuery } from 'src/modules/sessions/session-rules';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 
 export interface SessionListFilters {
@@ -10,8 +11,8 @@ export interface SessionListFilters {
   sortBy: 'created_at' | 'updated_at';
   agentId?: string;
   agentName?: string;
-  /** Already turned into a tsquery (`word:* & word:*`). */
-  tsQuery?: string;
+  /** Words that must all match (by prefix) the title or a message of the session. */
+  search?: string;
   includeArchived: boolean;
   kind: 'default' | 'sub_agent' | 'any';
 }
@@ -87,10 +88,8 @@ export class SessionsRepository {
       if (!row) {
         return null;
       }
-      cursor = {
-        sort: filters.sortBy === 'updated_at' ? row.updatedAt : row.createdAt,
-        id: row.id,
-      };
+      const column = filters.sortBy === 'updated_at' ? 'updated_at' : 'created_at';
+      cursor = { id: row.id, sortSql: `SELECT c.${column} FROM sessions c WHERE c.id = :cursorId` };
     }
     const qb = this.sessions
       .createQueryBuilder('s')
@@ -109,14 +108,16 @@ export class SessionsRepository {
     if (filters.agentName) {
       qb.andWhere('a.name = :agentName', { agentName: filters.agentName });
     }
-    if (filters.tsQuery) {
-      // Both expressions match the GIN indexes ix_sessions_title_search / ix_items_text_search.
+    if (filters.search) {
+      // Both to_tsvector expressions match the GIN indexes ix_sessions_title_search and
+      // ix_items_text_search.
+      const query = prefixTsQuery(':search');
       qb.andWhere(
-        `(to_tsvector('simple', coalesce(s.title, '')) @@ to_tsquery('simple', :tsq)
+        `(to_tsvector('simple', coalesce(s.title, '')) @@ ${query}
           OR s.id IN (SELECT i.session_id FROM items i
                       WHERE i.text_content IS NOT NULL
-                        AND to_tsvector('simple', i.text_content) @@ to_tsquery('simple', :tsq)))`,
-        { tsq: filters.tsQuery },
+                        AND to_tsvector('simple', i.text_content) @@ ${query}))`,
+        { search: filters.search },
       );
     }
     const { rows, hasMore } = await keysetPage(qb, {
@@ -141,7 +142,10 @@ export class SessionsRepository {
       if (!row) {
         return null;
       }
-      cursor = { sort: row.createdAt, id: row.id };
+      cursor = {
+        id: row.id,
+        sortSql: 'SELECT c.created_at FROM sessions c WHERE c.id = :cursorId',
+      };
     }
     const qb = this.sessions
       .createQueryBuilder('s')

@@ -40,11 +40,12 @@ import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session
 import { SessionEventsService } from 'src/modules/sessions/session-events.service';
 import {
   checkLabels,
+  checkOnOff,
   checkModelOverride,
   checkReasoningEffort,
   checkTerminalLaunchArgs,
   checkWorkspace,
-  toTsQuery,
+  searchText,
 } from 'src/modules/sessions/session-rules';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionFields, SessionsRepository } from 'src/modules/sessions/sessions.repository';
@@ -95,6 +96,7 @@ export class SessionsService {
         labels: dto.labels ?? {},
         kind: parent ? 'sub_agent' : 'default',
         parentSessionId: parent?.id ?? null,
+        rootSessionId: parent ? (parent.rootSessionId ?? parent.id) : null,
         subAgentName: dto.sub_agent_name ?? null,
         runnerId,
         workspace: dto.workspace ?? null,
@@ -143,6 +145,7 @@ export class SessionsService {
         labels: metadata.labels ?? {},
         kind: parent ? 'sub_agent' : 'default',
         parentSessionId: parent?.id ?? null,
+        rootSessionId: parent ? (parent.rootSessionId ?? parent.id) : null,
         runnerId,
         workspace: metadata.workspace ?? null,
         reasoningEffort,
@@ -163,7 +166,7 @@ export class SessionsService {
     auth: AuthPrincipal,
     query: ListSessionsQueryDto,
   ): Promise<ListEnvelope<SessionListItemDto>> {
-    const tsQuery = toTsQuery(query.search_query);
+    const search = searchText(query.search_query);
     const agentId = query.agent_id ? normalizeId(IdPrefix.Agent, query.agent_id) : undefined;
     if (agentId === null) {
       // A malformed id matches no session.
@@ -175,7 +178,7 @@ export class SessionsService {
         sortBy: query.sort_by ?? 'created_at',
         agentId,
         agentName: query.agent_name,
-        tsQuery,
+        search,
         includeArchived: query.include_archived ?? false,
         kind: query.kind ?? 'default',
       },
@@ -184,16 +187,17 @@ export class SessionsService {
     if (!page) {
       throw invalid('Unknown pagination cursor');
     }
-    const snippets = tsQuery
+    const snippets = search
       ? await this.items.searchSnippets(
           page.rows.map((r) => r.session.id),
-          tsQuery,
+          search,
         )
       : new Map<string, string>();
     const data = page.rows.map((r) =>
       toSessionListItem(
         r.session,
         r.agentName,
+        this.access.displayLevel(auth, r.session),
         snippets.get(r.session.id)?.slice(0, SNIPPET_LENGTH),
       ),
     );
@@ -228,7 +232,7 @@ export class SessionsService {
       agent,
       items,
       { runnerOnline, hostOnline: null },
-      this.access.levelOf(auth, session),
+      this.access.displayLevel(auth, session),
     );
   }
 
@@ -293,10 +297,16 @@ export class SessionsService {
       fields.modelOverride = model;
     }
     if (dto.cost_control_mode_override !== undefined) {
-      fields.costControlModeOverride = dto.cost_control_mode_override;
+      fields.costControlModeOverride = checkOnOff(
+        'cost_control_mode_override',
+        dto.cost_control_mode_override,
+      );
     }
     if (dto.subagent_routing_override !== undefined) {
-      fields.subagentRoutingOverride = dto.subagent_routing_override;
+      fields.subagentRoutingOverride = checkOnOff(
+        'subagent_routing_override',
+        dto.subagent_routing_override,
+      );
     }
     if (dto.external_session_id !== undefined && dto.external_session_id !== null) {
       if (session.externalSessionId && session.externalSessionId !== dto.external_session_id) {

@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import { IsArray, IsObject, ValidateNested } from 'class-validator';
 
 import { ListQueryDto } from 'src/common/pagination/pagination';
+import { AllowUnknownFields } from 'src/common/validation/app-validation.pipe';
 import {
   Optional,
   ValidateBoolean,
@@ -25,6 +26,7 @@ export const REASONING_EFFORTS = [
 export const ON_OFF = ['on', 'off'] as const;
 
 /** One event for `POST /v1/sessions/{id}/events` (upstream's SessionEventInput). */
+@AllowUnknownFields()
 export class SessionEventInputDto {
   @ValidateString({
     notEmpty: true,
@@ -62,6 +64,7 @@ export class SessionGitOptionsDto {
 }
 
 /** `POST /v1/sessions` with JSON (upstream's SessionCreateRequest). */
+@AllowUnknownFields()
 export class CreateSessionDto {
   @ValidateString({ notEmpty: true, maxLength: 200, description: 'Agent id from GET /v1/agents.' })
   agent_id: string;
@@ -155,10 +158,21 @@ export class UpdateSessionDto {
     string | null;
   @ValidateString({ optional: true, nullable: true, maxLength: 50 }) permission_mode?:
     string | null;
-  @ValidateEnum(ON_OFF, 'OnOff', { optional: true, nullable: true })
-  cost_control_mode_override?: 'on' | 'off' | null;
-  @ValidateEnum(ON_OFF, 'OnOff', { optional: true, nullable: true })
-  subagent_routing_override?: 'on' | 'off' | null;
+  // Checked by the service: upstream answers other values with 400, not 422.
+  @ValidateString({
+    optional: true,
+    nullable: true,
+    maxLength: 10,
+    description: '"on", "off", or null to clear.',
+  })
+  cost_control_mode_override?: string | null;
+  @ValidateString({
+    optional: true,
+    nullable: true,
+    maxLength: 10,
+    description: '"on", "off", or null to clear.',
+  })
+  subagent_routing_override?: string | null;
   @ValidateString({ optional: true, nullable: true, maxLength: 500 }) external_session_id?:
     string | null;
   @ValidateStringArray({ optional: true, nullable: true }) terminal_launch_args?: string[] | null;

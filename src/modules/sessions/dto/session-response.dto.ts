@@ -225,7 +225,7 @@ export function toSessionResponse(
     items: items.map(toConversationItem),
     kind: session.kind,
     parent_session_id: session.parentSessionId,
-    root_conversation_id: session.parentSessionId ? null : session.id,
+    root_conversation_id: session.rootSessionId ?? session.id,
     sub_agent_name: session.subAgentName,
     runner_id: session.runnerId,
     runner_online: liveness.runnerOnline,
@@ -237,7 +237,7 @@ export function toSessionResponse(
     archived: session.archived,
     project_id: null,
     permission_level: permissionLevel,
-    llm_model: session.modelOverride ?? agentModel(agent),
+    llm_model: agentModel(agent),
     harness: agent?.harness ?? null,
     model_override: session.modelOverride,
     reasoning_effort: session.reasoningEffort,
@@ -266,6 +266,7 @@ export function toSessionResponse(
 export function toSessionListItem(
   session: SessionEntity,
   agentName: string | null,
+  permissionLevel: number | null,
   searchSnippet?: string | null,
 ): SessionListItemDto {
   const row: Record<string, unknown> = {
@@ -285,7 +286,7 @@ export function toSessionListItem(
     parent_session_id: session.parentSessionId,
     reasoning_effort: session.reasoningEffort,
     external_session_id: session.externalSessionId,
-    permission_level: 4,
+    permission_level: permissionLevel,
     pending_elicitations_count: 0,
     comments_count: 0,
     viewer_unread: false,

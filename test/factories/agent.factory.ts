@@ -1,0 +1,41 @@
+import { IdPrefix, newId } from 'src/common/ids/ids';
+import { AgentEntity } from 'src/modules/registry/agent.entity';
+
+/** The columns an agent is created with (what `insertWith` and `upsertBuiltin` take). */
+export type AgentFields = Pick<
+  AgentEntity,
+  | 'builtin'
+  | 'description'
+  | 'harness'
+  | 'id'
+  | 'name'
+  | 'ownerId'
+  | 'ownerSessionId'
+  | 'spec'
+  | 'version'
+  | 'yaml'
+>;
+
+/**
+ * A valid catalog agent on the echo harness. Names are unique per call: built-in names are unique
+ * in the whole database (`uq_agents_builtin_name`), which the PostgreSQL test database shares.
+ */
+export function agentFactory(
+  overrides: Partial<AgentEntity> = {},
+): AgentFields & Partial<AgentEntity> {
+  const id = overrides.id ?? newId(IdPrefix.Agent);
+  const name = overrides.name ?? `agent-${id.slice(-12)}`;
+  return {
+    id,
+    name,
+    version: 1,
+    description: `Test agent ${name}`,
+    harness: 'echo',
+    spec: { name, executor: { harness: 'echo' } },
+    yaml: `name: ${name}\nexecutor:\n  harness: echo\n`,
+    builtin: false,
+    ownerSessionId: null,
+    ownerId: null,
+    ...overrides,
+  };
+}

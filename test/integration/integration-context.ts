@@ -1,0 +1,128 @@
+import { Logger } from '@nestjs/common';
+import { DataSource, DataSourceOptions } from 'typeorm';
+
+import { getConfig } from 'src/config/app-config';
+import { EmbeddedPostgres, startEmbeddedPostgres } from 'src/database/embedded-postgres';
+import { typeOrmOptions } from 'src/database/typeorm-options';
+import { AgentEntity } from 'src/modules/registry/agent.entity';
+import { AgentsRepository } from 'src/modules/registry/agents.repository';
+import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
+import { RunnerLaunchEntity } from 'src/modules/runners/runner-launch.entity';
+import { RunnersRepository } from 'src/modules/runners/runners.repository';
+import { ItemEntity } from 'src/modules/sessions/item.entity';
+import { ItemsRepository, NewItem } from 'src/modules/sessions/items.repository';
+import { SessionEventEntity } from 'src/modules/sessions/session-event.entity';
+import { SessionEventsRepository } from 'src/modules/sessions/session-events.repository';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { SessionFields, SessionsRepository } from 'src/modules/sessions/sessions.repository';
+import { StoredItem } from 'src/protocol/items';
+import { agentFactory, itemFactory, sessionFactory } from 'test/factories';
+
+export type IntegrationDatabase = 'pglite' | 'postgres';
+
+/** Every integration spec runs once per database (`describe.each(INTEGRATION_DATABASES)`). */
+export const INTEGRATION_DATABASES: IntegrationDatabase[] = ['postgres', 'pglite'];
+
+export interface IntegrationContext {
+  kind: IntegrationDatabase;
+  dataSource: DataSource;
+  agents: AgentsRepository;
+  events: SessionEventsRepository;
+  items: ItemsRepository;
+  runners: RunnersRepository;
+  sessions: SessionsRepository;
+  /** Inserts a catalog agent (or whatever the overrides make it) through `AgentsRepository`. */
+  newAgent(overrides?: Partial<AgentEntity>): Promise<AgentEntity>;
+  /** Inserts a session of a fresh owner (unless given) on this context's default agent. */
+  newSession(overrides?: SessionFields): Promise<SessionEntity>;
+  /** Upserts one item (a user message unless overridden); fails when the upsert stored nothing. */
+  newItem(sessionId: string, overrides?: Partial<NewItem>): Promise<StoredItem>;
+  close(): Promise<void>;
+}
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set: run the integration project (test/global-setup.ts)`);
+  }
+  return value;
+}
+
+/**
+ * Real repositories over a migrated database, without Nest (style rule 21). PostgreSQL is the
+ * run's shared database, so fixtures default to fresh owners and names; PGlite is a private copy
+ * of the migrated template, in memory, with the production pool of one connection.
+ */
+export async function createIntegrationContext(
+  kind: IntegrationDatabase,
+): Promise<IntegrationContext> {
+  // The embedded database announces itself at `log` level once per file.
+  Logger.overrideLogger(['error', 'warn']);
+  let embedded: EmbeddedPostgres | undefined;
+  let options: DataSourceOptions;
+  if (kind === 'postgres') {
+    options = typeOrmOptions(
+      getConfig({ DATABASE_URL: requiredEnv('OMNIGENT_TEST_INTEGRATION_DATABASE_URL') }),
+    );
+  } else {
+    embedded = await startEmbeddedPostgres({
+      dataDir: 'memory://',
+      loadDataDir: requiredEnv('OMNIGENT_TEST_PGLITE_TEMPLATE'),
+    });
+    options = typeOrmOptions(getConfig({}), embedded.port);
+  }
+  let dataSource: DataSource;
+  try {
+    dataSource = await new DataSource(options).initialize();
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+
+  const agents = new AgentsRepository(dataSource.getRepository(AgentEntity));
+  const events = new SessionEventsRepository(dataSource.getRepository(SessionEventEntity));
+  const items = new ItemsRepository(dataSource.getRepository(ItemEntity));
+  const runners = new RunnersRepository(
+    dataSource.getRepository(RunnerConnectionEntity),
+    dataSource.getRepository(RunnerLaunchEntity),
+  );
+  const sessions = new SessionsRepository(dataSource.getRepository(SessionEntity), dataSource);
+
+  const newAgent = (overrides: Partial<AgentEntity> = {}): Promise<AgentEntity> =>
+    agents.insertWith(dataSource.manager, agentFactory(overrides));
+
+  let defaultAgent: Promise<AgentEntity> | undefined;
+  const newSession = async (overrides: SessionFields = {}): Promise<SessionEntity> => {
+    const agentId = overrides.agentId ?? (await (defaultAgent ??= newAgent())).id;
+    return sessions.insert(dataSource.manager, sessionFactory({ agentId, ...overrides }));
+  };
+
+  const newItem = async (sessionId: string, overrides: Partial<NewItem> = {}) => {
+    const item = itemFactory(overrides);
+    const [stored] = await items.upsert(dataSource.manager, sessionId, [item]);
+    if (!stored) {
+      throw new Error(`item ${item.id} already exists in ${sessionId} as a different item`);
+    }
+    return stored;
+  };
+
+  return {
+    kind,
+    dataSource,
+    agents,
+    events,
+    items,
+    runners,
+    sessions,
+    newAgent,
+    newSession,
+    newItem,
+    async close() {
+      try {
+        await dataSource.destroy();
+      } finally {
+        await embedded?.stop();
+      }
+    },
+  };
+}
