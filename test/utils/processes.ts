@@ -18,7 +18,28 @@ export interface ManagedProcess {
   exited: Promise<number | null>;
 }
 
+const alive = new Set<ChildProcess>();
+
+/**
+ * Kills every child still running. A test that fails half-way must not leave servers and
+ * runners behind, nor keep Jest waiting on their pipes (test/e2e/setup-after-env.ts).
+ */
+export async function killAllProcesses(): Promise<void> {
+  await Promise.all(
+    [...alive].map(
+      (proc) =>
+        new Promise<void>((resolve) => {
+          proc.once('exit', () => resolve());
+          proc.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+process.once('exit', () => alive.forEach((proc) => proc.kill('SIGKILL')));
+
 function manage(proc: ChildProcess): ManagedProcess {
+  alive.add(proc);
+  proc.once('exit', () => alive.delete(proc));
   let output = '';
   const waiters = new Set<() => void>();
   const onData = (chunk: Buffer) => {
@@ -119,8 +140,13 @@ export async function startServer(
     OMNIGENT_LOCAL_RUNNER: '0',
     ...env,
   });
-  const match = await server.waitForOutput(/Listening on (http:\/\/[0-9.:[\]]+)/, 60_000);
-  return { ...server, url: match[1], dataDir };
+  try {
+    const match = await server.waitForOutput(/Listening on (http:\/\/[0-9.:[\]]+)/, 60_000);
+    return { ...server, url: match[1], dataDir };
+  } catch (error) {
+    await server.kill();
+    throw error;
+  }
 }
 
 export interface RunnerProcess extends ManagedProcess {
@@ -137,6 +163,11 @@ export async function startRunner(
     ['runner', '--server', serverUrl, '--workspace', workspace, ...args],
     env,
   );
-  const match = await runner.waitForOutput(/Runner (runner_\S+) connected/, 30_000);
-  return { ...runner, runnerId: match[1] };
+  try {
+    const match = await runner.waitForOutput(/Runner (runner_\S+) connected/, 30_000);
+    return { ...runner, runnerId: match[1] };
+  } catch (error) {
+    await runner.kill();
+    throw error;
+  }
 }

@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { verify } from 'jsonwebtoken';
+import WebSocket from 'ws';
+
+import { mintToken } from 'src/common/auth/token-signer';
+import { getConfig } from 'src/config/app-config';
+import { httpApi } from 'test/utils/http-api';
+import { ServerProcess, spawnCli, startServer } from 'test/utils/processes';
+
+const SECRET = 'cli-e2e-secret-0123456789abcdef0123456789';
+
+describe('omnigent CLI', () => {
+  it('should print help, and refuse unknown commands and bad options', async () => {
+    const help = spawnCli(['--help']);
+    expect(await help.exited).toBe(0);
+    for (const command of ['serve', 'runner', 'chat', 'token', 'migrate']) {
+      expect(help.output()).toContain(command);
+    }
+    const unknown = spawnCli(['frobnicate']);
+    expect(await unknown.exited).toBe(2);
+    expect(unknown.output()).toContain("Unknown command 'frobnicate'");
+    const badOption = spawnCli(['token', '--nope']);
+    expect(await badOption.exited).toBe(2);
+  });
+
+  it('should mint a token with `omnigent token`, and explain when it cannot', async () => {
+    const cli = spawnCli(['token', '--sub', 'alice', '--admin', '--ttl', '2h'], {
+      OMNIGENT_JWT_SECRET: SECRET,
+    });
+    expect(await cli.exited).toBe(0);
+    const claims = verify(cli.output().trim(), SECRET) as {
+      sub: string;
+      exp: number;
+      iat: number;
+      roles: string[];
+    };
+    expect(claims.sub).toBe('alice');
+    expect(claims.roles).toEqual(['admin']);
+    expect(claims.exp - claims.iat).toBe(7200);
+    const noSecret = spawnCli(['token', '--sub', 'alice'], { OMNIGENT_JWT_SECRET: '' });
+    expect(await noSecret.exited).toBe(1);
+    expect(noSecret.output()).toContain('OMNIGENT_JWT_SECRET is not set');
+    const reserved = spawnCli(['token', '--sub', 'local'], { OMNIGENT_JWT_SECRET: SECRET });
+    expect(await reserved.exited).toBe(2);
+  });
+
+  it('should refuse to start with a bad configuration, listing every problem', async () => {
+    const server = spawnCli(['serve'], { OMNIGENT_PORT: 'abc', OMNIGENT_AUTH: 'basic' });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('OMNIGENT_PORT');
+    expect(server.output()).toContain('OMNIGENT_AUTH');
+  });
+
+  it('should refuse to listen on a non-loopback address without auth', async () => {
+    const server = spawnCli(['serve'], { OMNIGENT_HOST: '0.0.0.0', OMNIGENT_LOCAL_RUNNER: '0' });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('Refusing to listen on 0.0.0.0 without authentication');
+  });
+});
+
+describe('the embedded default: `omnigent serve` with its local runner, and `omnigent chat`', () => {
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    server = await startServer({
+      OMNIGENT_PGLITE_TEMPLATE: process.env.OMNIGENT_TEST_PGLITE_TEMPLATE,
+      OMNIGENT_LOCAL_RUNNER: 'auto',
+    });
+    await server.waitForOutput(/\[LocalRunner\].*Runner (runner_token_\w+) connected/);
+  }, 60_000);
+  afterAll(() => server?.stop());
+
+  it('should answer a one-shot chat with the streamed reply and say how to resume', async () => {
+    const chat = spawnCli([
+      'chat',
+      '--server',
+      server.url,
+      '--agent',
+      'echo',
+      'hello from the terminal',
+    ]);
+    expect(await chat.exited).toBe(0);
+    expect(chat.output()).toContain('hello from the terminal');
+    const resume = chat.output().match(/omnigent chat --session (conv_[0-9a-f]{32})/);
+    expect(resume).not.toBeNull();
+    const snapshot = await httpApi(server.url).ok<{
+      items: { data: { role: string } }[];
+      runner_id: string;
+    }>('GET', `/v1/sessions/${resume?.[1]}`);
+    expect(snapshot.runner_id).toMatch(/^runner_token_/);
+    expect(snapshot.items.map((i) => i.data.role)).toEqual(['user', 'assistant']);
+
+    const again = spawnCli([
+      'chat',
+      '--server',
+      server.url,
+      '--session',
+      resume?.[1] as string,
+      '/tool list_dir {}',
+    ]);
+    expect(await again.exited).toBe(0);
+    expect(again.output()).toContain('⚙ list_dir({})');
+    expect(again.output()).toContain('Tool list_dir returned:');
+  });
+
+  it('should run a prompt loop until stdin ends', async () => {
+    const chat = spawnCli(['chat', '--server', server.url]);
+    await chat.waitForOutput(/Chatting with echo in session conv_/);
+    chat.proc.stdin?.write('first line\n');
+    await chat.waitForOutput(/first line/);
+    chat.proc.stdin?.write('second line\n');
+    await chat.waitForOutput(/second line/);
+    chat.proc.stdin?.end();
+    expect(await chat.exited).toBe(0);
+  });
+
+  it('should exit non-zero and explain when the turn fails', async () => {
+    const chat = spawnCli(['chat', '--server', server.url, '/fail nope']);
+    expect(await chat.exited).toBe(1);
+    expect(chat.output()).toContain('echo_failure: nope');
+  });
+});
+
+describe('the local runner in jwt mode and the binding-token exchange', () => {
+  let server: ServerProcess;
+  const owner = `carol-${Math.random().toString(16).slice(2, 8)}`;
+
+  beforeAll(async () => {
+    server = await startServer({
+      OMNIGENT_PGLITE_TEMPLATE: process.env.OMNIGENT_TEST_PGLITE_TEMPLATE,
+      OMNIGENT_AUTH: 'jwt',
+      OMNIGENT_JWT_SECRET: SECRET,
+      OMNIGENT_LOCAL_RUNNER: '1',
+      OMNIGENT_LOCAL_RUNNER_USER: owner,
+    });
+    await server.waitForOutput(/\[LocalRunner\].*Runner (runner_token_\w+) connected/);
+  }, 60_000);
+  afterAll(() => server?.stop());
+
+  it('should connect the local runner as its configured owner and trade its binding token for a bearer', async () => {
+    const auth = getConfig({ OMNIGENT_AUTH: 'jwt', OMNIGENT_JWT_SECRET: SECRET }).auth;
+    const api = httpApi(server.url, mintToken(auth, { sub: owner, ttlSeconds: 600 }).token);
+    const runners = await api.ok<{ data: { runner_id: string }[] }>('GET', '/v1/runners');
+    expect(runners.data).toHaveLength(1);
+    const runnerId = runners.data[0].runner_id;
+    const bindingToken = readFileSync(join(server.dataDir, 'local-runner.token'), 'utf8').trim();
+
+    const post = (id: string, token?: string) =>
+      fetch(`${server.url}/v1/runners/${id}/token`, {
+        method: 'POST',
+        headers: token ? { 'X-Omnigent-Runner-Tunnel-Token': token } : {},
+      });
+    expect((await post(runnerId)).status).toBe(401);
+    expect((await post(runnerId, 'y'.repeat(64))).status).toBe(401);
+    const minted = await post(runnerId, bindingToken);
+    expect(minted.status).toBe(200);
+    const body = (await minted.json()) as { token: string; expires_at: number };
+    const claims = verify(body.token, SECRET) as {
+      sub: string;
+      typ: string;
+      runner_id: string;
+      exp: number;
+    };
+    expect(claims).toMatchObject({ sub: owner, typ: 'runner', runner_id: runnerId });
+    expect(body.expires_at).toBe(claims.exp);
+    expect(claims.exp - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(1800);
+
+    // The runner bearer is refused on user routes…
+    const asUser = await fetch(`${server.url}/v1/me`, {
+      headers: { Authorization: `Bearer ${body.token}` },
+    });
+    expect(asUser.status).toBe(403);
+    // …and accepted on its own runner channel.
+    const opened = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(
+        `${server.url.replace('http', 'ws')}/v1/runners/${runnerId}/channel`,
+        {
+          headers: { Authorization: `Bearer ${body.token}` },
+        },
+      );
+      ws.on('open', () => {
+        resolve(101);
+        ws.close();
+      });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('error', () => undefined);
+    });
+    expect(opened).toBe(101);
+  });
+});
