@@ -47,6 +47,11 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
         : `Auth is off and the server listens on ${config.http.host}: anyone who can reach it is the admin.`,
     );
   }
+  if (config.bus.redisUrl) {
+    logger.warn(
+      'REDIS_URL is set, but the Redis event bus is not built yet: using the in-memory bus (one replica).',
+    );
+  }
   await app.get(LocalRunnerService).start(url);
   return { app, url };
 }

@@ -8,6 +8,7 @@ import { mintToken } from 'src/common/auth/token-signer';
 import { getConfig } from 'src/config/app-config';
 import { httpApi } from 'test/utils/http-api';
 import { ServerProcess, spawnCli, startServer } from 'test/utils/processes';
+import { openSse } from 'test/utils/sse-client';
 
 const SECRET = 'cli-e2e-secret-0123456789abcdef0123456789';
 
@@ -114,6 +115,24 @@ describe('the embedded default: `omnigent serve` with its local runner, and `omn
     await chat.waitForOutput(/second line/);
     chat.proc.stdin?.end();
     expect(await chat.exited).toBe(0);
+  });
+
+  it('should end open streams with [DONE] and exit promptly on SIGTERM', async () => {
+    const other = await startServer({
+      OMNIGENT_PGLITE_TEMPLATE: process.env.OMNIGENT_TEST_PGLITE_TEMPLATE,
+      OMNIGENT_LOCAL_RUNNER: 'auto',
+    });
+    await other.waitForOutput(/\[LocalRunner\].*Runner (runner_token_\w+) connected/);
+    const { id } = await httpApi(other.url).createSession('echo');
+    const stream = await openSse(other.url, `/v1/sessions/${id}/stream`);
+    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    const started = Date.now();
+    other.proc.kill('SIGTERM');
+    await stream.ended;
+    await other.exited;
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(stream.frames.at(-1)?.data).toBe('[DONE]');
+    expect(other.proc.signalCode ?? other.proc.exitCode).toBeTruthy();
   });
 
   it('should exit non-zero and explain when the turn fails', async () => {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { expectStreamEvent, expectValid } from 'test/contract/upstream-schemas';
+import { bundleOf } from 'test/utils/agent-bundle';
 import { eventTypes, openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
 import { HttpApi, httpApi } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
@@ -13,6 +15,16 @@ import {
 /** Stream event types of one finished turn, heartbeats and deltas left out. */
 function durableTypes(frames: SseFrame[]): string[] {
   return eventTypes(frames).filter((t) => t !== 'session.heartbeat' && !t.endsWith('.delta'));
+}
+
+/** Every frame of the stream is a valid upstream ServerStreamEvent, all fields present. */
+function expectValidStream(stream: SseConnection): void {
+  for (const frame of stream.frames) {
+    if (frame.json) {
+      expect(frame.event).toBe(frame.json.type);
+      expectStreamEvent(frame.json);
+    }
+  }
 }
 
 const isTerminal = (f: SseFrame) =>
@@ -88,6 +100,7 @@ describe('runner turns (real server and runner processes)', () => {
     // Durable frames are numbered 1, 2, 3…; transient ones repeat the last number.
     const ids = stream.frames.map((f) => Number(f.id));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expectValidStream(stream);
 
     const consumed = stream.frames.find((f) => f.event === 'session.input.consumed')?.json as {
       data: { item_id: string };
@@ -102,6 +115,7 @@ describe('runner turns (real server and runner processes)', () => {
       runner_online: boolean;
       items: { id: string; type: string }[];
     }>('GET', `/v1/sessions/${sessionId}`);
+    expectValid('SessionResponse', snapshot);
     expect(snapshot.status).toBe('idle');
     expect(snapshot.runner_online).toBe(true);
     expect(snapshot.items.map((i) => i.id)).toEqual([consumed.data.item_id, assistant.item.id]);
@@ -135,6 +149,7 @@ describe('runner turns (real server and runner processes)', () => {
             call_id?: string;
           },
       );
+    expectValidStream(stream);
     expect(items.map((i) => i.type)).toEqual(['function_call', 'function_call_output', 'message']);
     expect(items[0]).toMatchObject({ name: 'write_file', status: 'completed' });
     expect(items[1].call_id).toBe(items[0].call_id);
@@ -198,6 +213,7 @@ describe('runner turns (real server and runner processes)', () => {
     await idleAfter(stream);
     expect(Date.now() - started).toBeLessThan(5_000);
     stream.close();
+    expectValidStream(stream);
     const interrupted = stream.frames.find((f) => f.event === 'session.interrupted');
     expect(interrupted?.json).toMatchObject({
       data: { requested_at: expect.any(Number), response_id: expect.stringMatching(/^resp_/) },
@@ -214,6 +230,26 @@ describe('runner turns (real server and runner processes)', () => {
     expect(snapshot).toMatchObject({ status: 'idle', active_response_id: null });
   });
 
+  it('should give a tool call cut short by an interrupt a synthetic output', async () => {
+    const sessionId = await boundSession();
+    const stream = await openSse(server.url, `/v1/sessions/${sessionId}/stream`);
+    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    await api.say(sessionId, '/tool shell {"command":"echo started; sleep 30"}');
+    await stream.waitFor((f) => f.event === 'response.function_call_output.delta');
+    await api.ok('POST', `/v1/sessions/${sessionId}/events`, { type: 'interrupt', data: {} });
+    await idleAfter(stream);
+    stream.close();
+    expectValidStream(stream);
+    const items = (
+      await api.ok<{ data: { type: string; call_id?: string; output?: string }[] }>(
+        'GET',
+        `/v1/sessions/${sessionId}/items`,
+      )
+    ).data;
+    expect(items.map((i) => i.type)).toEqual(['message', 'function_call', 'function_call_output']);
+    expect(items[2]).toMatchObject({ call_id: items[1].call_id, output: '[cancelled]' });
+  });
+
   it('should fail the turn, not the runner, when the harness fails', async () => {
     const sessionId = await boundSession();
     const stream = await openSse(server.url, `/v1/sessions/${sessionId}/stream`);
@@ -221,6 +257,7 @@ describe('runner turns (real server and runner processes)', () => {
     await api.say(sessionId, '/fail the model is on fire');
     await stream.waitFor((f) => f.event === 'session.status' && f.json?.status === 'failed');
     stream.close();
+    expectValidStream(stream);
     const failed = stream.frames.find((f) => f.event === 'response.failed')?.json as {
       response: { error: { code: string; message: string } };
     };
@@ -312,5 +349,86 @@ describe('runner turns (real server and runner processes)', () => {
     expect(failed.response.error.code).toBe('auth_error');
     expect(failed.response.error.message).toMatch(/Incorrect API key provided/);
     expect(failed.response.error.message).not.toContain('sk-test-123');
+  });
+
+  it('should hand client-side tool calls to the client and continue with its output', async () => {
+    const name = `client-tools-${Math.random().toString(16).slice(2, 8)}`;
+    const bundle = await bundleOf([
+      {
+        name: 'config.yaml',
+        content: [
+          `name: ${name}`,
+          'executor: { harness: echo }',
+          'tools:',
+          '  - name: lookup',
+          '    runtime: client',
+          '    description: Looks something up on the client',
+          '    parameters: { type: object, properties: { q: { type: string } } }',
+          '',
+        ].join('\n'),
+      },
+    ]);
+    const form = new FormData();
+    form.set('metadata', JSON.stringify({ title: 'client tools' }));
+    form.set('bundle', new Blob([bundle], { type: 'application/gzip' }), 'agent.tar.gz');
+    const created = await fetch(`${server.url}/v1/sessions`, {
+      method: 'POST',
+      body: form,
+      headers: { Origin: 'omnigent://internal' },
+    });
+    expect(created.status).toBe(201);
+    const { session_id: sessionId } = (await created.json()) as { session_id: string };
+    const agent = await api.ok<{ tools: { name: string; runtime: string }[] }>(
+      'GET',
+      `/v1/sessions/${sessionId}/agent`,
+    );
+    expect(agent.tools).toEqual([{ name: 'lookup', runtime: 'client' }]);
+    await api.bind(sessionId, runner.runnerId);
+
+    const stream = await openSse(server.url, `/v1/sessions/${sessionId}/stream`);
+    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    await api.say(sessionId, '/tool lookup {"q":"meaning of life"}');
+    const call = await stream.waitFor(
+      (f) => (f.json?.item as { type?: string })?.type === 'function_call',
+    );
+    const item = call.json?.item as {
+      call_id: string;
+      status: string;
+      name: string;
+      arguments: string;
+    };
+    expect(item).toMatchObject({
+      name: 'lookup',
+      status: 'action_required',
+      arguments: '{"q":"meaning of life"}',
+    });
+
+    const stray = await api.request('POST', `/v1/sessions/${sessionId}/events`, {
+      type: 'function_call_output',
+      data: { call_id: 'call_unknown', output: 'x' },
+    });
+    expect(stray.status).toBe(409);
+    const answered = await api.request('POST', `/v1/sessions/${sessionId}/events`, {
+      type: 'function_call_output',
+      data: { call_id: item.call_id, output: '42' },
+    });
+    expect(answered).toEqual({ status: 202, body: { queued: true, item_id: item.call_id } });
+    await idleAfter(stream);
+    stream.close();
+    expectValidStream(stream);
+    const items = (
+      await api.ok<{ data: { type: string; output?: string; content?: { text: string }[] }[] }>(
+        'GET',
+        `/v1/sessions/${sessionId}/items`,
+      )
+    ).data;
+    expect(items.map((i) => i.type)).toEqual([
+      'message',
+      'function_call',
+      'function_call_output',
+      'message',
+    ]);
+    expect(items[2].output).toBe('42');
+    expect(items[3].content?.[0].text).toBe('Tool lookup returned: 42');
   });
 });

@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+
+# --- build: compile TypeScript, then keep only production dependencies ---------------------
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY migrations ./migrations
+RUN npm run build && npm prune --omit=dev
+
+# --- runtime: slim image, non-root, healthchecked ---------------------------------------------
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    OMNIGENT_PORT=6767 \
+    OMNIGENT_DATA_DIR=/data
+WORKDIR /app
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+COPY --chown=node:node package.json ./
+COPY --chown=node:node bin ./bin
+COPY --chown=node:node agents ./agents
+COPY --chown=node:node docker/entrypoint.sh ./docker/entrypoint.sh
+RUN mkdir -p /data && chown node:node /data && chmod +x ./docker/entrypoint.sh
+USER node
+VOLUME ["/data"]
+EXPOSE 6767
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.OMNIGENT_PORT||6767)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+ENTRYPOINT ["./docker/entrypoint.sh"]
