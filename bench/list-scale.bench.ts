@@ -19,7 +19,6 @@ import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionListFilters, SessionsRepository } from 'src/modules/sessions/sessions.repository';
 
-// eslint-disable-next-line n/no-process-env
 const env = process.env;
 const ADMIN_URL = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const BIG = Number(env.BENCH_SESSIONS ?? 100_000);
