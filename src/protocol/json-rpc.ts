@@ -186,15 +186,36 @@ export class JsonRpcPeer {
   }
 
   private async answer(request: JsonRpcRequest): Promise<void> {
+    let response: JsonRpcResponse;
     try {
       const result = await this.options.onRequest(request.method, request.params);
-      this.write({ jsonrpc: '2.0', id: request.id, result: result ?? {} });
+      response = { jsonrpc: '2.0', id: request.id, result: result ?? {} };
     } catch (error) {
       const rpcError =
         error instanceof RpcError
           ? error
           : new RpcError(RPC_INTERNAL_ERROR, (error as Error)?.message ?? 'internal error');
-      this.write({ jsonrpc: '2.0', id: request.id, error: rpcError.toJSON() });
+      response = { jsonrpc: '2.0', id: request.id, error: rpcError.toJSON() };
+    }
+    try {
+      this.write(response);
+    } catch (error) {
+      // An answer too large for a frame becomes an error answer, so the caller is not left waiting.
+      this.options.onProtocolError?.(error as Error);
+      this.send({
+        jsonrpc: '2.0',
+        id: request.id,
+        error: { code: RPC_INTERNAL_ERROR, message: (error as Error).message },
+      });
+    }
+  }
+
+  /** Writes a message the peer may not need (answers, parse errors): never throws. */
+  private send(message: JsonRpcMessage): void {
+    try {
+      this.write(message);
+    } catch (error) {
+      this.options.onProtocolError?.(error as Error);
     }
   }
 

@@ -521,15 +521,7 @@ export class Runner {
             ? await this.awaitClientTool(session, call, abort.signal)
             : await this.runTool(session, turnId, call, abort.signal);
           openCalls.delete(call.callId);
-          done({
-            id: itemId('fco'),
-            response_id: turnId,
-            type: 'function_call_output',
-            status: 'completed',
-            created_at: now(),
-            call_id: call.callId,
-            output: callOutput,
-          });
+          done(toolOutput(turnId, call.callId, callOutput));
         }
       }
       this.emit(
@@ -550,15 +542,7 @@ export class Runner {
       if (abort.signal.aborted && !(abort.signal.reason instanceof HarnessError)) {
         // Interrupted: every call left without an output gets one, so the history stays valid.
         for (const [callId] of openCalls) {
-          done({
-            id: itemId('fco'),
-            response_id: turnId,
-            type: 'function_call_output',
-            status: 'completed',
-            created_at: now(),
-            call_id: callId,
-            output: '[cancelled]',
-          });
+          done(toolOutput(turnId, callId, '[cancelled]'));
         }
         const reason =
           abort.signal.reason instanceof TurnAborted && abort.signal.reason.message === 'stop'
@@ -757,4 +741,16 @@ export class Runner {
 
 function now(): number {
   return Math.floor(Date.now() / 1000);
+}
+
+function toolOutput(turnId: string, callId: string, output: string): FlatItem {
+  return {
+    id: itemId('fco'),
+    response_id: turnId,
+    type: 'function_call_output',
+    status: 'completed',
+    created_at: now(),
+    call_id: callId,
+    output,
+  };
 }

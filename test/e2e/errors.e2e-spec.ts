@@ -112,7 +112,21 @@ describe('errors over HTTP', () => {
   });
 
   describe('POST /v1/sessions', () => {
-    it.todo('should answer a schema error with 422 validation_error and a FastAPI detail list');
-    it.todo('should answer a JSON body sent as text/plain with 415 or 422, never parse it');
+    it('should answer a schema error with 422 validation_error and a FastAPI detail list', async () => {
+      const res = await post('{"title": 5}', 'application/json', '/v1/sessions').expect(422);
+      expect(res.body).toMatchObject({
+        code: 'validation_error',
+        error: { code: 'validation_error' },
+        detail: expect.arrayContaining([
+          expect.objectContaining({ loc: ['body', 'agent_id'], type: 'missing' }),
+          expect.objectContaining({ loc: ['body', 'title'], type: 'string_type' }),
+        ]),
+      });
+    });
+
+    it('should answer a JSON body sent as text/plain with 415 and never parse it', async () => {
+      const res = await post('{"agent_id": "x"}', 'text/plain', '/v1/sessions').expect(415);
+      expectErrorBody(res, 'unsupported_media_type');
+    });
   });
 });

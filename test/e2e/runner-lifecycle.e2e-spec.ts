@@ -136,6 +136,11 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
     expect(foreign.status).toBe(403);
     const bound = await alice.bind(session.id, runner.runnerId);
     expect(bound).toMatchObject({ runner_id: runner.runnerId, runner_online: true });
+    const listed = await alice.ok<{ data: { id: string; runner_online: boolean }[] }>(
+      'GET',
+      '/v1/sessions',
+    );
+    expect(listed.data.find((row) => row.id === session.id)?.runner_online).toBe(true);
     await runner.waitForOutput(new RegExp(`session ${session.id} ready`));
     const unbound = await alice.ok('PATCH', `/v1/sessions/${session.id}`, { runner_id: '' });
     expect(unbound).toMatchObject({ runner_id: null, runner_online: false });

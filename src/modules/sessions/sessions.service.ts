@@ -193,11 +193,15 @@ export class SessionsService {
           search,
         )
       : new Map<string, string>();
+    const online = await this.runners.onlineAmong(
+      page.rows.map((r) => r.session.runnerId).filter((id): id is string => id !== null),
+    );
     const data = page.rows.map((r) =>
       toSessionListItem(
         r.session,
         r.agentName,
         this.access.displayLevel(auth, r.session),
+        r.session.runnerId !== null && online.has(r.session.runnerId),
         snippets.get(r.session.id)?.slice(0, SNIPPET_LENGTH),
       ),
     );

@@ -1,11 +1,7 @@
 import * as fs from 'node:fs/promises';
 
 import { BuiltinTool, ToolContext } from 'src/runner/tools/tool';
-import {
-  WorkspacePathError,
-  describeFsError,
-  resolveInWorkspace,
-} from 'src/runner/tools/workspace-path';
+import { describeFsError, resolveForTool } from 'src/runner/tools/workspace-path';
 
 function countOccurrences(text: string, search: string): number {
   let count = 0;
@@ -32,15 +28,11 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
   if (typeof replaceAll !== 'boolean') {
     return 'Error: replace_all must be a boolean';
   }
-  let file: string;
-  try {
-    file = resolveInWorkspace(context.workspace, requested);
-  } catch (error) {
-    if (error instanceof WorkspacePathError) {
-      return `Error: ${error.message}`;
-    }
-    throw error;
+  const resolved = resolveForTool(context.workspace, requested);
+  if ('error' in resolved) {
+    return resolved.error;
   }
+  const file = resolved.path;
   let text: string;
   try {
     const data = await fs.readFile(file, { signal: context.signal });

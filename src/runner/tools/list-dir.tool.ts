@@ -2,11 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
 import { BuiltinTool, ToolContext } from 'src/runner/tools/tool';
-import {
-  WorkspacePathError,
-  describeFsError,
-  resolveInWorkspace,
-} from 'src/runner/tools/workspace-path';
+import { describeFsError, resolveForTool } from 'src/runner/tools/workspace-path';
 
 /** Listings stop here so one huge directory cannot flood the model's context. */
 export const LIST_DIR_MAX_ENTRIES = 1000;
@@ -36,15 +32,11 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
   if (typeof requested !== 'string') {
     return 'Error: path must be a string';
   }
-  let directory: string;
-  try {
-    directory = resolveInWorkspace(context.workspace, requested);
-  } catch (error) {
-    if (error instanceof WorkspacePathError) {
-      return `Error: ${error.message}`;
-    }
-    throw error;
+  const resolved = resolveForTool(context.workspace, requested);
+  if ('error' in resolved) {
+    return resolved.error;
   }
+  const directory = resolved.path;
   let names: string[];
   try {
     names = await fs.readdir(directory);

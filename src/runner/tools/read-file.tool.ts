@@ -3,11 +3,7 @@ import * as fs from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 
 import { BuiltinTool, ToolContext } from 'src/runner/tools/tool';
-import {
-  WorkspacePathError,
-  describeFsError,
-  resolveInWorkspace,
-} from 'src/runner/tools/workspace-path';
+import { describeFsError, resolveForTool } from 'src/runner/tools/workspace-path';
 
 /** Output cap: a larger file must be read in pages with `offset`/`limit`. */
 export const READ_FILE_MAX_BYTES = 256 * 1024;
@@ -142,15 +138,11 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
   if (typeof limit === 'string') {
     return limit;
   }
-  let file: string;
-  try {
-    file = resolveInWorkspace(context.workspace, requested);
-  } catch (error) {
-    if (error instanceof WorkspacePathError) {
-      return `Error: ${error.message}`;
-    }
-    throw error;
+  const resolved = resolveForTool(context.workspace, requested);
+  if ('error' in resolved) {
+    return resolved.error;
   }
+  const file = resolved.path;
   let page: Page;
   try {
     const stat = await fs.stat(file);

@@ -107,6 +107,24 @@ const FS_ERROR_TEXT: Record<string, (displayPath: string) => string> = {
 };
 
 /** Model-facing text for a filesystem error on `displayPath` (the path as the model wrote it). */
+/**
+ * resolveInWorkspace for tools: the path, or the `Error: …` text to hand the model when the path
+ * is refused (anything else still throws).
+ */
+export function resolveForTool(
+  workspace: string,
+  requested: string,
+): { path: string } | { error: string } {
+  try {
+    return { path: resolveInWorkspace(workspace, requested) };
+  } catch (error) {
+    if (error instanceof WorkspacePathError) {
+      return { error: `Error: ${error.message}` };
+    }
+    throw error;
+  }
+}
+
 export function describeFsError(error: unknown, displayPath: string): string {
   const describe = FS_ERROR_TEXT[errorCode(error) ?? ''];
   if (describe) {

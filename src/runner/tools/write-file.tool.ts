@@ -2,11 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
 import { BuiltinTool, ToolContext } from 'src/runner/tools/tool';
-import {
-  WorkspacePathError,
-  describeFsError,
-  resolveInWorkspace,
-} from 'src/runner/tools/workspace-path';
+import { describeFsError, resolveForTool } from 'src/runner/tools/workspace-path';
 
 async function execute(args: Record<string, unknown>, context: ToolContext): Promise<string> {
   const requested = args.path;
@@ -17,15 +13,11 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
   if (typeof content !== 'string') {
     return 'Error: content is required and must be a string';
   }
-  let file: string;
-  try {
-    file = resolveInWorkspace(context.workspace, requested);
-  } catch (error) {
-    if (error instanceof WorkspacePathError) {
-      return `Error: ${error.message}`;
-    }
-    throw error;
+  const resolved = resolveForTool(context.workspace, requested);
+  if ('error' in resolved) {
+    return resolved.error;
   }
+  const file = resolved.path;
   if (await isDirectory(file)) {
     return `Error: '${requested}' is a directory`;
   }

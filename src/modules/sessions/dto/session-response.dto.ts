@@ -96,6 +96,7 @@ export class SessionListItemDto {
   @ApiProperty() archived: boolean;
   @ApiPropertyOptional() owner?: string;
   @ApiPropertyOptional() runner_id?: string;
+  @ApiProperty({ description: 'True while the bound runner is connected.' }) runner_online: boolean;
   @ApiPropertyOptional() host_id?: string;
   @ApiPropertyOptional() workspace?: string;
   @ApiPropertyOptional() parent_session_id?: string;
@@ -267,6 +268,7 @@ export function toSessionListItem(
   session: SessionEntity,
   agentName: string | null,
   permissionLevel: number | null,
+  runnerOnline: boolean,
   searchSnippet?: string | null,
 ): SessionListItemDto {
   const row: Record<string, unknown> = {
@@ -281,6 +283,7 @@ export function toSessionListItem(
     archived: session.archived,
     owner: session.ownerId,
     runner_id: session.runnerId,
+    runner_online: runnerOnline,
     host_id: session.hostId,
     workspace: session.workspace,
     parent_session_id: session.parentSessionId,
