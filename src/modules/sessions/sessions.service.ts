@@ -82,23 +82,15 @@ export class SessionsService {
       throw new DomainError(ErrorCode.NotFound, `Agent not found: '${dto.agent_id}'`);
     }
     const agent = await this.agents.getUsable(agentId, (sid) => this.canUse(auth, sid));
-    const parent = dto.parent_session_id
-      ? await this.requireParent(auth, dto.parent_session_id)
-      : null;
-    const runnerId = parent ? parent.runnerId : await this.autoBindRunner(auth);
-    const id = newId(IdPrefix.Session);
+    const placement = await this.placement(auth, dto.parent_session_id);
+    const { id, runnerId } = placement;
     const session = await this.sessions.transaction((manager) =>
       this.sessions.insert(manager, {
-        id,
-        ownerId: auth.userId,
+        ...placement,
         agentId: agent.id,
         title: dto.title ?? null,
         labels: dto.labels ?? {},
-        kind: parent ? 'sub_agent' : 'default',
-        parentSessionId: parent?.id ?? null,
-        rootSessionId: parent ? (parent.rootSessionId ?? parent.id) : null,
         subAgentName: dto.sub_agent_name ?? null,
-        runnerId,
         workspace: dto.workspace ?? null,
         modelOverride,
         reasoningEffort,
@@ -130,23 +122,15 @@ export class SessionsService {
     }
     const reasoningEffort = checkReasoningEffort(metadata.reasoning_effort, false) ?? null;
     const prepared = await this.agents.prepareBundle(bundle);
-    const parent = metadata.parent_session_id
-      ? await this.requireParent(auth, metadata.parent_session_id)
-      : null;
-    const runnerId = parent ? parent.runnerId : await this.autoBindRunner(auth);
-    const id = newId(IdPrefix.Session);
+    const placement = await this.placement(auth, metadata.parent_session_id);
+    const { id, runnerId } = placement;
     const { session, agent } = await this.sessions.transaction(async (manager) => {
       const agent = await this.agents.createSessionAgent(manager, prepared, id, auth.userId);
       const session = await this.sessions.insert(manager, {
-        id,
-        ownerId: auth.userId,
+        ...placement,
         agentId: agent.id,
         title: metadata.title ?? null,
         labels: metadata.labels ?? {},
-        kind: parent ? 'sub_agent' : 'default',
-        parentSessionId: parent?.id ?? null,
-        rootSessionId: parent ? (parent.rootSessionId ?? parent.id) : null,
-        runnerId,
         workspace: metadata.workspace ?? null,
         reasoningEffort,
         terminalLaunchArgs: metadata.terminal_launch_args ?? null,
@@ -489,6 +473,30 @@ export class SessionsService {
   private async canUse(auth: AuthPrincipal, sessionId: string): Promise<boolean> {
     const session = await this.sessions.getById(sessionId);
     return Boolean(session && this.access.levelOf(auth, session) !== null);
+  }
+
+  /**
+   * Where a new session sits: its id and owner, its parent (a sub-agent session inherits the
+   * parent's runner and root), else the caller's only online runner.
+   */
+  private async placement(
+    auth: AuthPrincipal,
+    parentSessionId: string | null | undefined,
+  ): Promise<
+    Pick<
+      SessionEntity,
+      'id' | 'ownerId' | 'kind' | 'parentSessionId' | 'rootSessionId' | 'runnerId'
+    >
+  > {
+    const parent = parentSessionId ? await this.requireParent(auth, parentSessionId) : null;
+    return {
+      id: newId(IdPrefix.Session),
+      ownerId: auth.userId,
+      kind: parent ? 'sub_agent' : 'default',
+      parentSessionId: parent?.id ?? null,
+      rootSessionId: parent ? (parent.rootSessionId ?? parent.id) : null,
+      runnerId: parent ? parent.runnerId : await this.autoBindRunner(auth),
+    };
   }
 
   private async requireParent(
