@@ -159,6 +159,26 @@ describe('runner turns (real server and runner processes)', () => {
     );
   });
 
+  it('should run turns of several sessions at once on one runner', async () => {
+    const sessions = await Promise.all([boundSession(), boundSession()]);
+    const streams = await Promise.all(
+      sessions.map((id) => openSse(server.url, `/v1/sessions/${id}/stream`)),
+    );
+    await Promise.all(streams.map((s) => s.waitFor((f) => f.event === 'session.heartbeat')));
+    await Promise.all(sessions.map((id) => api.say(id, '/sleep 1500')));
+    await Promise.all(streams.map((s) => idleAfter(s)));
+    streams.forEach((s) => s.close());
+    // The turns overlap: each one was streaming before the other completed.
+    const firstDelta = streams.map(
+      (s) => s.frames.find((f) => f.event === 'response.output_text.delta')?.receivedAt ?? Infinity,
+    );
+    const completed = streams.map(
+      (s) => s.frames.find((f) => f.event === 'response.completed')?.receivedAt ?? 0,
+    );
+    expect(firstDelta[0]).toBeLessThan(completed[1]);
+    expect(firstDelta[1]).toBeLessThan(completed[0]);
+  });
+
   it('should queue a message posted during a turn and run it after, under one running status', async () => {
     const sessionId = await boundSession();
     const stream = await openSse(server.url, `/v1/sessions/${sessionId}/stream`);

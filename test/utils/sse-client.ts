@@ -7,6 +7,8 @@ export interface SseFrame {
   /** The parsed data, unless it is `[DONE]`. */
   json?: Record<string, unknown> & { type?: string };
   raw: string;
+  /** When the frame arrived (Date.now()). */
+  receivedAt: number;
 }
 
 export interface SseConnection {
@@ -54,7 +56,7 @@ export function openSse(
           while ((end = buffer.indexOf('\n\n')) >= 0) {
             const raw = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
-            const frame: SseFrame = { data: '', raw };
+            const frame: SseFrame = { data: '', raw, receivedAt: Date.now() };
             for (const line of raw.split('\n')) {
               if (line.startsWith('event: ')) {
                 frame.event = line.slice(7);

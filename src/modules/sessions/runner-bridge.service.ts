@@ -176,7 +176,8 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
   ): Promise<void> {
     const sessionId = params.session_id;
     const event = params.event;
-    if (params.durable && !isTransientEvent(event.type)) {
+    // The event type decides durability (runner-protocol §7), whatever flag the runner sent.
+    if (!isTransientEvent(event.type)) {
       state.binding = undefined;
       const accepted = await this.ingestDurable(connection, params);
       if (accepted) {
