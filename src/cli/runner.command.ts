@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -9,8 +8,6 @@ import { isRunnerId } from 'src/common/ids/ids';
 import { packageVersion } from 'src/config/app-config';
 import { runnerIdForBindingToken } from 'src/protocol/runner-protocol';
 import { Runner } from 'src/runner/runner';
-
-const sha256hex = (value: string) => createHash('sha256').update(value).digest('hex');
 
 function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} [runner] ${message}\n`);
@@ -45,7 +42,7 @@ export const runnerCommand: CliCommand = {
     }
     let runnerId = values['runner-id'] ?? process.env.OMNIGENT_RUNNER_ID;
     if (bindingToken) {
-      const derived = runnerIdForBindingToken(bindingToken, sha256hex);
+      const derived = runnerIdForBindingToken(bindingToken);
       if (runnerId && runnerId !== derived) {
         throw new UsageError(`--runner-id does not match the binding token (expected ${derived})`);
       }

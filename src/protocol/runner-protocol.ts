@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The runner channel (spec/runner-protocol.md §3–§6): methods, params and results shared by the
  * server's gateway and the reference runner.
@@ -198,7 +200,10 @@ export interface SessionHistoryResult {
   has_more: boolean;
 }
 
+export const sha256hex = (value: string): string =>
+  createHash('sha256').update(value).digest('hex');
+
 /** Derives the runner id bound to a binding token (upstream's derivation, spec/auth.md §2.5). */
-export function runnerIdForBindingToken(token: string, sha256hex: (s: string) => string): string {
+export function runnerIdForBindingToken(token: string): string {
   return `runner_token_${sha256hex(`omnigent-runner:${token}`).slice(0, 32)}`;
 }

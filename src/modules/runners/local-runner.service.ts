@@ -9,9 +9,8 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import type { AppConfig } from 'src/config/app-config';
 import { packageRoot } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
-import { sha256hex } from 'src/modules/runners/runner-gateway.service';
 import { RunnersRepository } from 'src/modules/runners/runners.repository';
-import { runnerIdForBindingToken } from 'src/protocol/runner-protocol';
+import { runnerIdForBindingToken, sha256hex } from 'src/protocol/runner-protocol';
 
 const RESTART_MIN_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
@@ -47,7 +46,7 @@ export class LocalRunnerService implements OnApplicationShutdown {
       return;
     }
     const token = this.bindingToken();
-    const runnerId = runnerIdForBindingToken(token, sha256hex);
+    const runnerId = runnerIdForBindingToken(token);
     await this.runners.saveLaunch({
       runnerId,
       tokenHash: sha256hex(token),

@@ -1,4 +1,4 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { Duplex } from 'node:stream';
 
@@ -22,6 +22,7 @@ import { APP_CONFIG } from 'src/config/config.constants';
 import { methodNotFound, RunnerConnection } from 'src/modules/runners/runner-connection';
 import { RunnerHooks } from 'src/modules/runners/runner-hooks';
 import { RunnersRepository } from 'src/modules/runners/runners.repository';
+import { RunnersService } from 'src/modules/runners/runners.service';
 import { RPC_INVALID_PARAMS, RpcError } from 'src/protocol/json-rpc';
 import {
   CloseCode,
@@ -30,7 +31,6 @@ import {
   Methods,
   RUNNER_PROTOCOL_VERSION,
   RUNNER_SUBPROTOCOL,
-  runnerIdForBindingToken,
   SessionEventParams,
   SessionHistoryParams,
   Timeouts,
@@ -39,8 +39,6 @@ import {
 
 const CHANNEL_PATH = /^\/v1\/runners\/([^/]+)\/channel$/;
 const TUNNEL_TOKEN_HEADER = 'x-omnigent-runner-tunnel-token';
-
-export const sha256hex = (value: string) => createHash('sha256').update(value).digest('hex');
 
 class UpgradeRefusal extends Error {
   constructor(
@@ -75,6 +73,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     private readonly adapterHost: HttpAdapterHost,
     private readonly jwt: JwtVerifierService,
     private readonly runners: RunnersRepository,
+    private readonly runnerService: RunnersService,
     private readonly hooks: RunnerHooks,
   ) {}
 
@@ -141,16 +140,9 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     }
     const bindingToken = req.headers[TUNNEL_TOKEN_HEADER];
     if (typeof bindingToken === 'string' && bindingToken.length > 0) {
-      if (runnerIdForBindingToken(bindingToken, sha256hex) !== runnerId) {
-        throw new UpgradeRefusal(401, 'The binding token does not match this runner id');
-      }
-      const launch = await this.runners.getLaunch(runnerId);
-      if (
-        !launch ||
-        !safeEqual(launch.tokenHash, sha256hex(bindingToken)) ||
-        launch.expiresAt < new Date()
-      ) {
-        throw new UpgradeRefusal(401, 'Unknown or expired binding token');
+      const launch = await this.runnerService.launchFor(runnerId, bindingToken);
+      if (!launch) {
+        throw new UpgradeRefusal(401, 'Unknown or expired binding token for this runner id');
       }
       return launch.ownerId;
     }
@@ -299,12 +291,6 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     }
     this.hooks.session.onDisconnect(connection);
   }
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** Answers an upgrade request with a plain HTTP error and our JSON error body. */

@@ -16,9 +16,9 @@ import {
   toRunnerSummary,
 } from 'src/modules/runners/dto/runner-response.dto';
 import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
-import { sha256hex } from 'src/modules/runners/runner-gateway.service';
 import { RunnersRepository } from 'src/modules/runners/runners.repository';
-import { runnerIdForBindingToken } from 'src/protocol/runner-protocol';
+import { RunnerLaunchEntity } from 'src/modules/runners/runner-launch.entity';
+import { runnerIdForBindingToken, sha256hex } from 'src/protocol/runner-protocol';
 
 const RUNNER_TOKEN_TTL_S = 1800;
 
@@ -68,18 +68,8 @@ export class RunnersService {
         'This server cannot mint tokens (auth mode none or no JWT secret)',
       );
     }
-    if (!bindingToken || runnerIdForBindingToken(bindingToken, sha256hex) !== runnerId) {
-      throw new DomainError(ErrorCode.Unauthorized, 'unauthenticated');
-    }
-    const launch = await this.runners.getLaunch(runnerId);
-    const expected = Buffer.from(launch?.tokenHash ?? '');
-    const actual = Buffer.from(sha256hex(bindingToken));
-    if (
-      !launch ||
-      expected.length !== actual.length ||
-      !timingSafeEqual(expected, actual) ||
-      launch.expiresAt < new Date()
-    ) {
+    const launch = bindingToken ? await this.launchFor(runnerId, bindingToken) : null;
+    if (!launch) {
       throw new DomainError(ErrorCode.Unauthorized, 'unauthenticated');
     }
     const { token, expiresAt } = this.signer.mint({
@@ -93,6 +83,21 @@ export class RunnersService {
       },
     });
     return { token, expires_at: expiresAt };
+  }
+
+  /**
+   * The live launch record a binding token proves (spec/auth.md §5.4): the token must derive the
+   * runner id and match the stored hash (compared in constant time), and the record be unexpired.
+   */
+  async launchFor(runnerId: string, bindingToken: string): Promise<RunnerLaunchEntity | null> {
+    if (runnerIdForBindingToken(bindingToken) !== runnerId) {
+      return null;
+    }
+    const launch = await this.runners.getLaunch(runnerId);
+    const expected = Buffer.from(launch?.tokenHash ?? '');
+    const actual = Buffer.from(sha256hex(bindingToken));
+    const matches = expected.length === actual.length && timingSafeEqual(expected, actual);
+    return launch && matches && launch.expiresAt >= new Date() ? launch : null;
   }
 
   /** The caller's connected runner, for binding: 400 when unknown or offline, 403 when not theirs. */
