@@ -458,6 +458,4 @@ export const StreamEvents = {
   ): StreamEvent => normalizeStreamEvent({ type, response }, conversationId),
   outputItemDone: (item: Record<string, unknown>, conversationId: string): StreamEvent =>
     normalizeStreamEvent({ type: 'response.output_item.done', item }, conversationId),
-  textDelta: (delta: string, conversationId: string): StreamEvent =>
-    normalizeStreamEvent({ type: 'response.output_text.delta', delta }, conversationId),
 };

@@ -26,8 +26,4 @@ export class RunnerRpcService {
     }
     return connection.request<T>(method, params, timeoutMs);
   }
-
-  notify(runnerId: string, method: string, params: unknown): void {
-    this.gateway.local(runnerId)?.notify(method, params);
-  }
 }

@@ -76,11 +76,6 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     return result;
   }
 
-  /** Durable events without other writes. */
-  emit(sessionId: string, ...events: StreamEvent[]): Promise<void> {
-    return this.commit(sessionId, async (tx) => events.forEach((e) => tx.emit(e)));
-  }
-
   /** Transient events (deltas): published, never logged. */
   publishTransient(sessionId: string, event: StreamEvent): void {
     this.publish(sessionId, {

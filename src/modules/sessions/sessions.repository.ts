@@ -67,15 +67,6 @@ export class SessionsRepository {
     await manager.getRepository(SessionEntity).update({ id }, fields as never);
   }
 
-  /**
-   * Updates the session only when `expected` still holds (compare-and-set); returns whether it
-   * did. Lets concurrent writers race without locks (e.g. binding a runner).
-   */
-  async updateWhere(id: string, expected: SessionFields, fields: SessionFields): Promise<boolean> {
-    const result = await this.sessions.update({ id, ...expected } as never, fields as never);
-    return (result.affected ?? 0) > 0;
-  }
-
   async list(
     filters: SessionListFilters,
     page: PageRequest,
