@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
 import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
@@ -10,7 +11,8 @@ import { UsersService } from 'src/common/auth/users.service';
 @Global()
 @Module({
   exports: [JwtVerifierService, TokenSigner, UsersService],
-  imports: [TypeOrmModule.forFeature([UserEntity])],
+  // Keys are passed per call (the server secret for our tokens), so the module needs no options.
+  imports: [JwtModule.register({}), TypeOrmModule.forFeature([UserEntity])],
   providers: [JwtVerifierService, TokenSigner, UsersRepository, UsersService],
 })
 export class AuthModule {}

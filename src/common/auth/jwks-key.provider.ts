@@ -1,96 +1,53 @@
-import { createPublicKey, JsonWebKey, KeyObject } from 'node:crypto';
+import { KeyObject } from 'node:crypto';
 
-import { Logger } from '@nestjs/common';
-
-interface Jwk extends JsonWebKey {
-  kid?: string;
-  use?: string;
-}
+import { createRemoteJWKSet, decodeProtectedHeader, JWTHeaderParameters } from 'jose';
 
 const CACHE_MAX_AGE_MS = 10 * 60_000;
+/** An unknown `kid` reloads the JWKS at most this often, so forged kids cannot hammer the IdP. */
 const UNKNOWN_KID_COOLDOWN_MS = 30_000;
 const FETCH_TIMEOUT_MS = 5_000;
 
+type KeyCallback = (err: unknown, key?: string) => void;
+
 /**
- * Public keys from an identity provider's JWKS. Keys are cached; an unknown `kid` triggers at most
- * one reload per cooldown so forged kids cannot hammer the IdP. Fails closed: no keys, no token.
+ * passport-jwt's `secretOrKeyProvider` over an identity provider's JWKS, with jose's remote key
+ * set doing the fetching, caching, cooldown and de-duplication of concurrent reloads. The key is
+ * chosen by the token's `kid` and algorithm family only; URLs in the token (`jku`, `x5u`) are
+ * never followed. Fails closed: no key, no token.
  */
-export class JwksKeyProvider {
-  private readonly logger = new Logger('Jwks');
-  private keys = new Map<string, KeyObject>();
-  private loadedAt = 0;
-  private lastReload = 0;
-  private inflight?: Promise<void>;
-
-  constructor(private readonly url: string) {
-    const parsed = new URL(url);
-    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
-    if (parsed.protocol !== 'https:' && !loopback) {
-      throw new Error('OMNIGENT_JWKS_URL must use https (http is allowed only on loopback)');
-    }
+export function jwksKeyProvider(url: string) {
+  const parsed = new URL(url);
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
+  if (parsed.protocol !== 'https:' && !loopback) {
+    throw new Error('OMNIGENT_JWKS_URL must use https (http is allowed only on loopback)');
   }
-
-  async getKey(kid: string | undefined): Promise<KeyObject> {
-    const now = Date.now();
-    if (now - this.loadedAt > CACHE_MAX_AGE_MS) {
-      await this.reload();
+  const jwks = createRemoteJWKSet(parsed, {
+    cacheMaxAge: CACHE_MAX_AGE_MS,
+    cooldownDuration: UNKNOWN_KID_COOLDOWN_MS,
+    timeoutDuration: FETCH_TIMEOUT_MS,
+  });
+  const pick = async (header: JWTHeaderParameters): Promise<string> => {
+    const key = await jwks(header);
+    // Without a kid, jose would take the one key of the token's family; we accept a kid-less
+    // token only when the key set holds a single key, so it can never pick among several.
+    if (!header.kid && (jwks.jwks()?.keys.length ?? 0) > 1) {
+      throw new Error('token has no kid and the JWKS has several keys');
     }
-    let key = this.pick(kid);
-    if (!key && now - this.lastReload > UNKNOWN_KID_COOLDOWN_MS) {
-      await this.reload();
-      key = this.pick(kid);
-    }
-    if (!key) {
-      throw new Error(
-        kid ? `no JWKS key with kid ${kid}` : 'token has no kid and the JWKS has several keys',
-      );
-    }
-    return key;
-  }
-
-  private pick(kid: string | undefined): KeyObject | undefined {
-    if (kid) {
-      return this.keys.get(kid);
-    }
-    return this.keys.size === 1 ? [...this.keys.values()][0] : undefined;
-  }
-
-  private reload(): Promise<void> {
-    this.inflight ??= this.fetchKeys().finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
-  }
-
-  private async fetchKeys(): Promise<void> {
-    this.lastReload = Date.now();
+    return KeyObject.from(key as Parameters<typeof KeyObject.from>[0])
+      .export({ format: 'pem', type: 'spki' })
+      .toString();
+  };
+  return (_req: unknown, raw: string, done: KeyCallback): void => {
+    let header: JWTHeaderParameters;
     try {
-      const res = await fetch(this.url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-      if (!res.ok) {
-        throw new Error(`HTTP ${res.status}`);
-      }
-      const body = (await res.json()) as { keys?: Jwk[] };
-      const keys = new Map<string, KeyObject>();
-      for (const [index, jwk] of (Array.isArray(body.keys) ? body.keys : []).entries()) {
-        if ((jwk.use && jwk.use !== 'sig') || (jwk.kty !== 'RSA' && jwk.kty !== 'EC')) {
-          continue;
-        }
-        try {
-          keys.set(jwk.kid ?? `#${index}`, createPublicKey({ key: jwk, format: 'jwk' }));
-        } catch (error) {
-          // One bad key must not take the good ones down with it.
-          this.logger.warn(
-            `Ignoring JWKS key ${jwk.kid ?? `#${index}`}: ${(error as Error).message}`,
-          );
-        }
-      }
-      this.keys = keys;
-      this.loadedAt = Date.now();
-    } catch (error) {
-      // Keep the keys we had and wait a cooldown before asking again, so an unreachable IdP
-      // does not cost every request a fetch.
-      this.loadedAt = Date.now() - CACHE_MAX_AGE_MS + UNKNOWN_KID_COOLDOWN_MS;
-      this.logger.warn(`Could not load JWKS from ${this.url}: ${(error as Error).message}`);
+      header = decodeProtectedHeader(raw) as JWTHeaderParameters;
+    } catch {
+      done(new Error('token header cannot be decoded'));
+      return;
     }
-  }
+    pick(header).then(
+      (pem) => done(null, pem),
+      (err: unknown) => done(err),
+    );
+  };
 }

@@ -1,12 +1,13 @@
 import { IncomingMessage } from 'node:http';
 
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { decode, JwtPayload, verify } from 'jsonwebtoken';
+import { JwtService } from '@nestjs/jwt';
+import type { JwtPayload } from 'jsonwebtoken';
 import { Authenticator } from 'passport';
 import { ExtractJwt, Strategy, StrategyOptionsWithoutRequest } from 'passport-jwt';
 
 import { AuthPrincipal, RESERVED_USER_IDS } from 'src/common/auth/auth-principal';
-import { JwksKeyProvider } from 'src/common/auth/jwks-key.provider';
+import { jwksKeyProvider } from 'src/common/auth/jwks-key.provider';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import type { AppConfig } from 'src/config/app-config';
@@ -24,8 +25,9 @@ export interface TokenClaims extends JwtPayload {
 /**
  * Verifies Bearer JWTs with passport-jwt (spec/auth.md §5.2). Each key source pins its own
  * algorithms: the HS256 secret accepts only HS256, the JWKS only RS/PS/ES, so a token's `alg`
- * header can never pick the family. Strategies are instances passed to passport directly, not
- * registered globally, so several apps with different keys can live in one process.
+ * header can never pick the family. Strategies live in a private passport `Authenticator`, not
+ * the global one `@nestjs/passport` registers into, so several apps with different keys can live
+ * in one process (the e2e suite does). Runner tokens (our own HS256) go through `JwtService`.
  */
 @Injectable()
 export class JwtVerifierService {
@@ -36,7 +38,10 @@ export class JwtVerifierService {
   private readonly passport = new Authenticator();
   private readonly strategies: string[] = [];
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly jwtService: JwtService,
+  ) {
     const { auth } = config;
     const common = {
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
@@ -66,7 +71,6 @@ export class JwtVerifierService {
       );
     }
     if (auth.jwksUrl) {
-      const jwks = new JwksKeyProvider(auth.jwksUrl);
       this.strategies.push('jwt-jwks');
       this.passport.use(
         'jwt-jwks',
@@ -74,23 +78,7 @@ export class JwtVerifierService {
           {
             ...common,
             algorithms: auth.jwksAlgorithms,
-            secretOrKeyProvider: (
-              _req: unknown,
-              raw: string,
-              done: (err: unknown, key?: unknown) => void,
-            ) => {
-              let kid: string | undefined;
-              try {
-                kid = decode(raw, { complete: true })?.header.kid;
-              } catch {
-                done(new Error('token header cannot be decoded'));
-                return;
-              }
-              jwks.getKey(kid).then(
-                (key) => done(null, key.export({ format: 'pem', type: 'spki' })),
-                (err: unknown) => done(err),
-              );
-            },
+            secretOrKeyProvider: jwksKeyProvider(auth.jwksUrl),
           } as StrategyOptionsWithoutRequest,
           verify,
         ),
@@ -146,7 +134,7 @@ export class JwtVerifierService {
    */
   verifyRunnerToken(req: IncomingMessage): TokenClaims | null {
     const raw = ExtractJwt.fromAuthHeaderAsBearerToken()(req as never);
-    const unverified = raw ? safeDecode(raw) : null;
+    const unverified = raw ? this.safeDecode(raw) : null;
     if (!raw || unverified?.typ !== 'runner') {
       return null;
     }
@@ -155,12 +143,13 @@ export class JwtVerifierService {
       throw this.unauthorized('runner token cannot be verified');
     }
     try {
-      const claims = verify(raw, jwtSecret, {
+      const claims = this.jwtService.verify<TokenClaims>(raw, {
+        secret: jwtSecret,
         algorithms: ['HS256'],
         audience: RUNNER_TOKEN_AUDIENCE,
         issuer,
         clockTolerance: clockSkewS,
-      }) as TokenClaims;
+      });
       const problem = this.claimProblem(claims);
       if (problem) {
         throw new Error(problem);
@@ -231,19 +220,19 @@ export class JwtVerifierService {
     return info instanceof Error ? info.message : String(info ?? 'invalid token');
   }
 
+  /** The unverified claims, or null when the token cannot even be decoded. */
+  private safeDecode(raw: string): TokenClaims | null {
+    try {
+      const decoded: unknown = this.jwtService.decode(raw);
+      return decoded && typeof decoded === 'object' ? (decoded as TokenClaims) : null;
+    } catch {
+      return null;
+    }
+  }
+
   private unauthorized(reason: string): DomainError {
     // The reason goes to the log only: the client learns nothing about which check failed.
     this.logger.debug(`Rejected credential: ${reason}`);
     return new DomainError(ErrorCode.Unauthorized, 'Authentication required');
-  }
-}
-
-/** The unverified claims, or null when the token cannot even be decoded. */
-function safeDecode(raw: string): TokenClaims | null {
-  try {
-    const decoded = decode(raw);
-    return decoded && typeof decoded === 'object' ? (decoded as TokenClaims) : null;
-  } catch {
-    return null;
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { sign } from 'jsonwebtoken';
+import { JwtService } from '@nestjs/jwt';
 
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
@@ -40,6 +40,7 @@ function setClaim(payload: Record<string, unknown>, path: string, value: unknown
 export function mintToken(
   auth: AppConfig['auth'],
   options: MintOptions,
+  jwt: JwtService = new JwtService(),
 ): { token: string; expiresAt: number } {
   if (!auth.jwtSecret) {
     throw new Error('OMNIGENT_JWT_SECRET is not set: there is no key to sign tokens with');
@@ -50,8 +51,9 @@ export function mintToken(
     setClaim(payload, auth.adminClaim, [auth.adminValue]);
   }
   const audience = options.audience ?? auth.audience;
-  // jsonwebtoken rejects issuer/audience options that are present but undefined.
-  const token = sign(payload, auth.jwtSecret, {
+  // jsonwebtoken (under JwtService) rejects issuer/audience options present but undefined.
+  const token = jwt.sign(payload, {
+    secret: auth.jwtSecret,
     algorithm: 'HS256',
     expiresIn: options.ttlSeconds,
     ...(auth.issuer ? { issuer: auth.issuer } : {}),
@@ -62,13 +64,16 @@ export function mintToken(
 
 @Injectable()
 export class TokenSigner {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly jwt: JwtService,
+  ) {}
 
   canSign(): boolean {
     return this.config.auth.mode === 'jwt' && Boolean(this.config.auth.jwtSecret);
   }
 
   mint(options: MintOptions): { token: string; expiresAt: number } {
-    return mintToken(this.config.auth, options);
+    return mintToken(this.config.auth, options, this.jwt);
   }
 }
