@@ -16,6 +16,8 @@ import { LOCAL_USER_ID } from 'src/common/auth/auth-principal';
 import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
 import { isLoopbackAddress, isTrustedLocalOrigin } from 'src/common/auth/local-origin';
 import { DomainError } from 'src/common/errors/domain.error';
+import { ErrorCode } from 'src/common/errors/error-code';
+import { writeRawErrorResponse } from 'src/common/errors/raw-error-response';
 import { isRunnerId } from 'src/common/ids/ids';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
@@ -39,15 +41,6 @@ import {
 
 const CHANNEL_PATH = /^\/v1\/runners\/([^/]+)\/channel$/;
 const TUNNEL_TOKEN_HEADER = 'x-omnigent-runner-tunnel-token';
-
-class UpgradeRefusal extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * The runner channel endpoint `GET /v1/runners/{id}/channel` (spec/runner-protocol.md §3): the
@@ -101,31 +94,24 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     const match = CHANNEL_PATH.exec(path);
     try {
       if (!match) {
-        throw new UpgradeRefusal(404, 'Not found');
+        throw new DomainError(ErrorCode.NotFound, 'Not found');
       }
       const runnerId = decodeURIComponent(match[1]);
       if (!isRunnerId(runnerId)) {
-        throw new UpgradeRefusal(404, 'Not found');
+        throw new DomainError(ErrorCode.NotFound, 'Not found');
       }
       const ownerId = await this.authorize(req, runnerId);
       const existing = await this.runners.getById(runnerId);
       if (existing && existing.ownerId !== ownerId) {
-        throw new UpgradeRefusal(409, 'This runner id is registered to another user');
+        throw new DomainError(ErrorCode.Conflict, 'This runner id is registered to another user');
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, runnerId, ownerId));
     } catch (error) {
-      const refusal =
-        error instanceof UpgradeRefusal
-          ? error
-          : error instanceof DomainError && error.code === 'unauthorized'
-            ? new UpgradeRefusal(401, 'Authentication required')
-            : error instanceof DomainError && error.code === 'forbidden'
-              ? new UpgradeRefusal(403, error.message)
-              : new UpgradeRefusal(500, 'An internal error occurred.');
-      if (refusal.status === 500) {
+      // The verifier's own 401/403 and our refusals are DomainErrors; anything else is a bug.
+      if (!(error instanceof DomainError)) {
         this.logger.error(`Upgrade failed: ${(error as Error).message}`, (error as Error).stack);
       }
-      refuse(socket, refusal.status, refusal.message);
+      writeRawErrorResponse(socket, error);
     }
   }
 
@@ -133,8 +119,8 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
   private async authorize(req: IncomingMessage, runnerId: string): Promise<string> {
     const origin = req.headers.origin;
     if (origin !== undefined && !isTrustedLocalOrigin(origin) && this.config.auth.mode === 'none') {
-      throw new UpgradeRefusal(
-        403,
+      throw new DomainError(
+        ErrorCode.Forbidden,
         'Cross-site WebSocket connections are not allowed in local mode',
       );
     }
@@ -142,20 +128,26 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     if (typeof bindingToken === 'string' && bindingToken.length > 0) {
       const launch = await this.runnerService.launchFor(runnerId, bindingToken);
       if (!launch) {
-        throw new UpgradeRefusal(401, 'Unknown or expired binding token for this runner id');
+        throw new DomainError(
+          ErrorCode.Unauthorized,
+          'Unknown or expired binding token for this runner id',
+        );
       }
       return launch.ownerId;
     }
     if (this.config.auth.mode === 'none') {
       if (!isLoopbackAddress(req.socket.remoteAddress)) {
-        throw new UpgradeRefusal(401, 'Runners must connect from this machine in local mode');
+        throw new DomainError(
+          ErrorCode.Unauthorized,
+          'Runners must connect from this machine in local mode',
+        );
       }
       return LOCAL_USER_ID;
     }
     const runnerClaims = this.jwt.verifyRunnerToken(req);
     if (runnerClaims) {
       if (runnerClaims.runner_id !== runnerId) {
-        throw new UpgradeRefusal(403, 'This runner token is for another runner');
+        throw new DomainError(ErrorCode.Forbidden, 'This runner token is for another runner');
       }
       return runnerClaims.sub as string;
     }
@@ -294,16 +286,3 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
 }
 
 /** Answers an upgrade request with a plain HTTP error and our JSON error body. */
-function refuse(socket: Duplex, status: number, message: string): void {
-  const code =
-    { 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict' }[status] ??
-    'internal_error';
-  const body = JSON.stringify({ code, message, error: { code, message } });
-  const reason =
-    { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict' }[status] ??
-    'Internal Server Error';
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `Connection: close\r\n${status === 401 ? 'WWW-Authenticate: Bearer error="invalid_token"\r\n' : ''}\r\n${body}`,
-  );
-}
