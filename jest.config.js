@@ -1,5 +1,5 @@
 // Nest 12 is ESM-only and Jest 30 cannot require(esm) on Node 20, so @nestjs is transpiled to CJS
-// with swc (spec/stack.md §2, §6). PGlite runs in a worker thread, outside Jest's registry.
+// with swc (spec/stack.md §2, §6).
 const swc = {
   jsc: {
     parser: { syntax: 'typescript', decorators: true },

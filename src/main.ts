@@ -35,7 +35,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
   const url = `http://${host}:${port}`;
   const database = config.database.embedded
-    ? `embedded PostgreSQL (PGlite) in ${config.database.dataDir}`
+    ? `embedded PostgreSQL in ${config.database.dataDir}`
     : `PostgreSQL ${redactUrl(config.database.url as string)}`;
   logger.log(
     `Listening on ${url} | auth: ${config.auth.mode} | database: ${database} | docs: ${url}/docs`,

@@ -1,17 +1,15 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
+import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
 import { getConfig } from 'src/config/app-config';
-import { startEmbeddedPostgres } from 'src/database/embedded-postgres';
+import { startEmbeddedPostgres } from 'src/database/embedded/embedded-postgres';
 import { typeOrmOptions } from 'src/database/typeorm-options';
-import { createTestDatabase, databaseUrl } from 'test/utils/test-database';
+import { createTestDatabase, databaseUrl, newDataDir } from 'test/utils/test-database';
 
-async function migrate(url: string | undefined, port?: number): Promise<void> {
-  const config = getConfig({ DATABASE_URL: url });
-  const dataSource = await new DataSource(typeOrmOptions(config, port)).initialize();
+async function migrate(url: string): Promise<void> {
+  const dataSource = await new DataSource(
+    typeOrmOptions(getConfig({ DATABASE_URL: url })),
+  ).initialize();
   try {
     await dataSource.runMigrations({ transaction: 'each' });
   } finally {
@@ -21,9 +19,10 @@ async function migrate(url: string | undefined, port?: number): Promise<void> {
 
 /**
  * Once per run: fresh `omnigent_test_<random>` databases on the machine's PostgreSQL (one for
- * e2e, one for integration, whose fixtures insert catalog rows the e2e lists must not see) and
- * a migrated PGlite dump that each test restores in memory (spec/stack.md §5). The second
- * project's call finds them ready.
+ * e2e, one for integration, whose fixtures insert catalog rows the e2e lists must not see), and
+ * a migrated embedded database (initdb + migrations, once) that tests copy instead of
+ * initialising their own (test/utils/test-database.ts#embeddedDataDir). The second project's
+ * call finds them ready.
  */
 export default async function globalSetup(): Promise<void> {
   if (process.env.OMNIGENT_TEST_DATABASE) {
@@ -37,11 +36,13 @@ export default async function globalSetup(): Promise<void> {
   await migrate(process.env.OMNIGENT_TEST_DATABASE_URL);
   await migrate(process.env.OMNIGENT_TEST_INTEGRATION_DATABASE_URL);
 
-  const dir = mkdtempSync(join(tmpdir(), 'omnigent-test-'));
-  const template = join(dir, 'pglite-template.tar');
-  const embedded = await startEmbeddedPostgres({ dataDir: 'memory://' });
-  await migrate(undefined, embedded.port);
-  await embedded.stop({ dumpTo: template });
-  process.env.OMNIGENT_TEST_PGLITE_TEMPLATE = template;
-  process.env.OMNIGENT_TEST_TMP = dir;
+  const template = newDataDir('omnigent-template-');
+  Logger.overrideLogger(['error', 'warn']);
+  const embedded = await startEmbeddedPostgres({ dataDir: template });
+  try {
+    await migrate(embedded.url);
+  } finally {
+    await embedded.stop();
+  }
+  process.env.OMNIGENT_TEST_EMBEDDED_TEMPLATE = template;
 }

@@ -1,6 +1,4 @@
-import { rmSync } from 'node:fs';
-
-import { dropTestDatabase } from 'test/utils/test-database';
+import { dropTestDatabase, removeDataDir } from 'test/utils/test-database';
 
 export default async function globalTeardown(): Promise<void> {
   const name = process.env.OMNIGENT_TEST_DATABASE;
@@ -11,7 +9,7 @@ export default async function globalTeardown(): Promise<void> {
   for (const database of name.split(',')) {
     await dropTestDatabase(database);
   }
-  if (process.env.OMNIGENT_TEST_TMP) {
-    rmSync(process.env.OMNIGENT_TEST_TMP, { recursive: true, force: true });
+  if (process.env.OMNIGENT_TEST_EMBEDDED_TEMPLATE) {
+    removeDataDir(process.env.OMNIGENT_TEST_EMBEDDED_TEMPLATE);
   }
 }

@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 
 import { CliCommand } from 'src/cli/cli-command';
 import { getConfig } from 'src/config/app-config';
-import { startEmbeddedPostgres } from 'src/database/embedded-postgres';
+import { startEmbeddedPostgres } from 'src/database/embedded/embedded-postgres';
+import { EmbeddedPostgresError } from 'src/database/embedded/embedded-postgres.errors';
 import { runMigrations } from 'src/database/migrate';
 import { typeOrmOptions } from 'src/database/typeorm-options';
 
@@ -14,15 +15,27 @@ export const migrateCommand: CliCommand = {
   async run() {
     const config = getConfig();
     const logger = new Logger('Migrate');
-    const embedded = config.database.embedded
-      ? await startEmbeddedPostgres({ dataDir: `${config.database.dataDir}/pglite` })
-      : null;
-    const dataSource = await new DataSource(typeOrmOptions(config, embedded?.port)).initialize();
+    let embedded;
     try {
-      const count = await runMigrations(dataSource, logger);
-      logger.log(count === 0 ? 'Database is up to date' : `Done (${count} applied)`);
+      embedded = config.database.embedded
+        ? await startEmbeddedPostgres({ dataDir: config.database.dataDir })
+        : null;
+    } catch (error) {
+      if (error instanceof EmbeddedPostgresError) {
+        process.stderr.write(`omnigent migrate: ${error.message}\n`);
+        return 1;
+      }
+      throw error;
+    }
+    try {
+      const dataSource = await new DataSource(typeOrmOptions(config, embedded?.url)).initialize();
+      try {
+        const count = await runMigrations(dataSource, logger);
+        logger.log(count === 0 ? 'Database is up to date' : `Done (${count} applied)`);
+      } finally {
+        await dataSource.destroy();
+      }
     } finally {
-      await dataSource.destroy();
       await embedded?.stop();
     }
   },

@@ -52,7 +52,6 @@ describe(getConfig.name, () => {
       expect(config.database).toEqual({
         url: undefined,
         embedded: true,
-        embeddedTemplate: undefined,
         dataDir: resolve(dataDir),
         migrate: true,
         poolSize: 10,

@@ -15,7 +15,6 @@ export interface AppConfig {
   database: {
     url?: string;
     embedded: boolean;
-    embeddedTemplate?: string;
     dataDir: string;
     migrate: boolean;
     poolSize: number;
@@ -110,7 +109,6 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     database: {
       url: dto.DATABASE_URL,
       embedded: !dto.DATABASE_URL,
-      embeddedTemplate: dto.OMNIGENT_PGLITE_TEMPLATE,
       dataDir,
       migrate: dto.OMNIGENT_DB_MIGRATE,
       poolSize: dto.OMNIGENT_DB_POOL_SIZE,

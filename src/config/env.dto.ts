@@ -47,30 +47,24 @@ export class EnvDto {
   @Max(65535)
   OMNIGENT_PORT = 6767;
 
-  /** PostgreSQL connection string. Unset: embedded PostgreSQL (PGlite) under the data dir. */
+  /** PostgreSQL connection string. Unset: embedded PostgreSQL, started under the data dir. */
   @Transform(blankToUndefined)
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL?: string;
 
-  /** Where embedded data lives: PGlite files, runner workspaces. Default ~/.omnigent. */
+  /** Where local data lives: the embedded database, runner workspaces. Default ~/.omnigent. */
   @Transform(blankToUndefined)
   @IsOptional()
   @IsString()
   OMNIGENT_DATA_DIR?: string;
-
-  /** Test hook: boot the embedded database in memory from this migrated dump. */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @IsString()
-  OMNIGENT_PGLITE_TEMPLATE?: string;
 
   /** Run pending migrations at start-up. */
   @Transform(toBool)
   @IsBoolean()
   OMNIGENT_DB_MIGRATE = true;
 
-  /** Connection pool size on real PostgreSQL (the embedded database always uses 1). */
+  /** Connection pool size (the embedded database uses the same pool). */
   @Transform(toInt)
   @IsInt()
   @Min(1)

@@ -1,5 +1,3 @@
-import { join } from 'node:path';
-
 import { Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -8,7 +6,7 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { EMBEDDED_POSTGRES } from 'src/database/database.constants';
-import { EmbeddedPostgres, startEmbeddedPostgres } from 'src/database/embedded-postgres';
+import { EmbeddedPostgres, startEmbeddedPostgres } from 'src/database/embedded/embedded-postgres';
 import { runMigrations } from 'src/database/migrate';
 import { typeOrmOptions } from 'src/database/typeorm-options';
 
@@ -44,12 +42,7 @@ class EmbeddedPostgresCloser implements OnApplicationShutdown {
       provide: EMBEDDED_POSTGRES,
       useFactory: (config: AppConfig): Promise<EmbeddedPostgres> | null =>
         config.database.embedded
-          ? startEmbeddedPostgres({
-              dataDir: config.database.embeddedTemplate
-                ? 'memory://'
-                : join(config.database.dataDir, 'pglite'),
-              loadDataDir: config.database.embeddedTemplate,
-            })
+          ? startEmbeddedPostgres({ dataDir: config.database.dataDir })
           : null,
     },
   ],
@@ -69,7 +62,7 @@ class EmbeddedPostgresModule {}
       imports: [EmbeddedPostgresModule],
       inject: [APP_CONFIG, EMBEDDED_POSTGRES],
       useFactory: (config: AppConfig, embedded: EmbeddedPostgres | null) => ({
-        ...typeOrmOptions(config, embedded?.port),
+        ...typeOrmOptions(config, embedded?.url),
         runMigrationsAtStart: config.database.migrate,
       }),
     }),

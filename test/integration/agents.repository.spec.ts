@@ -2,173 +2,157 @@ import { IdPrefix, newId } from 'src/common/ids/ids';
 import { PageRequest } from 'src/common/pagination/pagination';
 import { AgentsRepository } from 'src/modules/registry/agents.repository';
 import { agentFactory } from 'test/factories';
-import {
-  createIntegrationContext,
-  INTEGRATION_DATABASES,
-  IntegrationContext,
-} from 'test/integration/integration-context';
+import { describeIntegration } from 'test/integration/integration-context';
 
-describe(AgentsRepository.name, () => {
-  describe.each(INTEGRATION_DATABASES)('on %s', (kind) => {
-    let ctx: IntegrationContext;
+describeIntegration(AgentsRepository.name, (ctx) => {
+  const builtin = (overrides: { yaml?: string; description?: string } = {}) => {
+    const { id, name, description, harness, spec, yaml } = agentFactory();
+    return { id, name, description, harness, spec, yaml, ...overrides };
+  };
 
-    beforeAll(async () => {
-      ctx = await createIntegrationContext(kind);
-    });
+  /** Puts updated_at in the past so "unchanged" is distinguishable from "touched". */
+  const backdate = async (id: string) => {
+    await ctx.dataSource.query(
+      `UPDATE agents SET updated_at = '2020-01-01T00:00:00Z' WHERE id = $1`,
+      [id],
+    );
+    return new Date('2020-01-01T00:00:00Z');
+  };
 
-    afterAll(async () => {
-      await ctx?.close();
-    });
-
-    const builtin = (overrides: { yaml?: string; description?: string } = {}) => {
-      const { id, name, description, harness, spec, yaml } = agentFactory();
-      return { id, name, description, harness, spec, yaml, ...overrides };
-    };
-
-    /** Puts updated_at in the past so "unchanged" is distinguishable from "touched". */
-    const backdate = async (id: string) => {
-      await ctx.dataSource.query(
-        `UPDATE agents SET updated_at = '2020-01-01T00:00:00Z' WHERE id = $1`,
-        [id],
-      );
-      return new Date('2020-01-01T00:00:00Z');
-    };
-
-    /** Every catalog row, walked page by page in the given order. */
-    const walkCatalog = async (order: PageRequest['order']) => {
-      const ids: string[] = [];
-      let after: string | undefined;
-      for (let guard = 0; guard < 1000; guard++) {
-        const page = await ctx.agents.listCatalog({ limit: 2, order, after });
-        expect(page).not.toBeNull();
-        ids.push(...(page?.rows ?? []).map((a) => a.id));
-        if (!page?.hasMore) {
-          return ids;
-        }
-        if (ids[ids.length - 1] === after) {
-          throw new Error(`the catalog walk is stuck after ${after}`);
-        }
-        after = ids[ids.length - 1];
+  /** Every catalog row, walked page by page in the given order. */
+  const walkCatalog = async (order: PageRequest['order']) => {
+    const ids: string[] = [];
+    let after: string | undefined;
+    for (let guard = 0; guard < 1000; guard++) {
+      const page = await ctx.agents.listCatalog({ limit: 2, order, after });
+      expect(page).not.toBeNull();
+      ids.push(...(page?.rows ?? []).map((a) => a.id));
+      if (!page?.hasMore) {
+        return ids;
       }
-      throw new Error('the catalog walk did not end');
-    };
+      if (ids[ids.length - 1] === after) {
+        throw new Error(`the catalog walk is stuck after ${after}`);
+      }
+      after = ids[ids.length - 1];
+    }
+    throw new Error('the catalog walk did not end');
+  };
 
-    describe('upsertBuiltin', () => {
-      it('should insert a built-in agent at version 1', async () => {
-        const agent = builtin();
+  describe('upsertBuiltin', () => {
+    it('should insert a built-in agent at version 1', async () => {
+      const agent = builtin();
 
-        await ctx.agents.upsertBuiltin(agent);
+      await ctx.agents.upsertBuiltin(agent);
 
-        await expect(ctx.agents.getById(agent.id)).resolves.toMatchObject({
-          ...agent,
-          version: 1,
-          builtin: true,
-          ownerSessionId: null,
-        });
-        await expect(ctx.agents.findByName(agent.name)).resolves.toMatchObject({ id: agent.id });
+      await expect(ctx.agents.getById(agent.id)).resolves.toMatchObject({
+        ...agent,
+        version: 1,
+        builtin: true,
+        ownerSessionId: null,
       });
+      await expect(ctx.agents.findByName(agent.name)).resolves.toMatchObject({ id: agent.id });
+    });
 
-      it('should keep the version and updated_at when the YAML is unchanged', async () => {
-        const agent = builtin();
-        await ctx.agents.upsertBuiltin(agent);
-        const past = await backdate(agent.id);
+    it('should keep the version and updated_at when the YAML is unchanged', async () => {
+      const agent = builtin();
+      await ctx.agents.upsertBuiltin(agent);
+      const past = await backdate(agent.id);
 
-        await ctx.agents.upsertBuiltin({ ...agent, description: 'Reworded' });
+      await ctx.agents.upsertBuiltin({ ...agent, description: 'Reworded' });
 
-        await expect(ctx.agents.getById(agent.id)).resolves.toMatchObject({
-          version: 1,
-          description: 'Reworded',
-          updatedAt: past,
-        });
-      });
-
-      it('should bump the version when the YAML changed', async () => {
-        const agent = builtin();
-        await ctx.agents.upsertBuiltin(agent);
-        const past = await backdate(agent.id);
-        const yaml = `${agent.yaml}prompt: Be brief.\n`;
-
-        await ctx.agents.upsertBuiltin({ ...agent, yaml });
-        await ctx.agents.upsertBuiltin({ ...agent, yaml });
-
-        const stored = await ctx.agents.getById(agent.id);
-        expect(stored).toMatchObject({ version: 2, yaml });
-        expect(stored?.updatedAt.getTime()).toBeGreaterThan(past.getTime());
+      await expect(ctx.agents.getById(agent.id)).resolves.toMatchObject({
+        version: 1,
+        description: 'Reworded',
+        updatedAt: past,
       });
     });
 
-    describe('listCatalog', () => {
-      it('should leave out session-scoped agents', async () => {
-        const session = await ctx.newSession();
-        const catalog = await ctx.newAgent();
-        const scoped = await ctx.newAgent({ ownerSessionId: session.id, ownerId: session.ownerId });
+    it('should bump the version when the YAML changed', async () => {
+      const agent = builtin();
+      await ctx.agents.upsertBuiltin(agent);
+      const past = await backdate(agent.id);
+      const yaml = `${agent.yaml}prompt: Be brief.\n`;
 
-        const page = await ctx.agents.listCatalog({ limit: 1000, order: 'desc' });
-        const ids = page?.rows.map((a) => a.id);
+      await ctx.agents.upsertBuiltin({ ...agent, yaml });
+      await ctx.agents.upsertBuiltin({ ...agent, yaml });
 
-        expect(ids).toContain(catalog.id);
-        expect(ids).toContain(session.agentId);
-        expect(ids).not.toContain(scoped.id);
-        await expect(
-          ctx.agents.listCatalog({ limit: 10, order: 'desc', after: scoped.id }),
-        ).resolves.toBeNull();
-        await expect(
-          ctx.agents.listCatalog({ limit: 10, order: 'desc', before: newId(IdPrefix.Agent) }),
-        ).resolves.toBeNull();
-      });
+      const stored = await ctx.agents.getById(agent.id);
+      expect(stored).toMatchObject({ version: 2, yaml });
+      expect(stored?.updatedAt.getTime()).toBeGreaterThan(past.getTime());
+    });
+  });
 
-      it.each(['desc', 'asc'] as const)(
-        'should walk the catalog in %s order without skipping or repeating an agent',
-        async (order) => {
-          // One transaction: the agents share created_at, so only the id orders them.
-          const mine = await ctx.dataSource.transaction(async (m) => {
-            const ids: string[] = [];
-            for (let i = 0; i < 5; i++) {
-              ids.push((await ctx.agents.insertWith(m, agentFactory())).id);
-            }
-            return ids;
-          });
+  describe('listCatalog', () => {
+    it('should leave out session-scoped agents', async () => {
+      const session = await ctx.newSession();
+      const catalog = await ctx.newAgent();
+      const scoped = await ctx.newAgent({ ownerSessionId: session.id, ownerId: session.ownerId });
 
-          const walked = await walkCatalog(order);
+      const page = await ctx.agents.listCatalog({ limit: 1000, order: 'desc' });
+      const ids = page?.rows.map((a) => a.id);
 
-          expect(new Set(walked).size).toBe(walked.length);
-          const ascending = [...mine].sort();
-          expect(walked.filter((id) => mine.includes(id))).toEqual(
-            order === 'asc' ? ascending : ascending.reverse(),
-          );
-        },
-      );
+      expect(ids).toContain(catalog.id);
+      expect(ids).toContain(session.agentId);
+      expect(ids).not.toContain(scoped.id);
+      await expect(
+        ctx.agents.listCatalog({ limit: 10, order: 'desc', after: scoped.id }),
+      ).resolves.toBeNull();
+      await expect(
+        ctx.agents.listCatalog({ limit: 10, order: 'desc', before: newId(IdPrefix.Agent) }),
+      ).resolves.toBeNull();
     });
 
-    describe('cloneWith', () => {
-      it('should copy a session-scoped agent with its bundle to another session', async () => {
-        const source = await ctx.newSession();
-        const fork = await ctx.newSession({ ownerId: source.ownerId });
-        const bundle = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff]);
-        const original = await ctx.newAgent({
-          ownerSessionId: source.id,
-          ownerId: source.ownerId,
-          version: 3,
-          bundle,
+    it.each(['desc', 'asc'] as const)(
+      'should walk the catalog in %s order without skipping or repeating an agent',
+      async (order) => {
+        // One transaction: the agents share created_at, so only the id orders them.
+        const mine = await ctx.dataSource.transaction(async (m) => {
+          const ids: string[] = [];
+          for (let i = 0; i < 5; i++) {
+            ids.push((await ctx.agents.insertWith(m, agentFactory())).id);
+          }
+          return ids;
         });
-        const cloneId = newId(IdPrefix.Agent);
 
-        await ctx.dataSource.transaction((m) =>
-          ctx.agents.cloneWith(m, original, cloneId, fork.id, source.ownerId),
+        const walked = await walkCatalog(order);
+
+        expect(new Set(walked).size).toBe(walked.length);
+        const ascending = [...mine].sort();
+        expect(walked.filter((id) => mine.includes(id))).toEqual(
+          order === 'asc' ? ascending : ascending.reverse(),
         );
+      },
+    );
+  });
 
-        await expect(ctx.agents.getById(cloneId)).resolves.toMatchObject({
-          name: original.name,
-          version: 3,
-          yaml: original.yaml,
-          ownerSessionId: fork.id,
-          builtin: false,
-        });
-        await expect(ctx.agents.getBundle(cloneId)).resolves.toEqual(bundle);
-        await ctx.dataSource.transaction((m) => ctx.agents.deleteOwnedBy(m, [fork.id]));
-        await expect(ctx.agents.getById(cloneId)).resolves.toBeNull();
-        await expect(ctx.agents.getById(original.id)).resolves.not.toBeNull();
+  describe('cloneWith', () => {
+    it('should copy a session-scoped agent with its bundle to another session', async () => {
+      const source = await ctx.newSession();
+      const fork = await ctx.newSession({ ownerId: source.ownerId });
+      const bundle = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff]);
+      const original = await ctx.newAgent({
+        ownerSessionId: source.id,
+        ownerId: source.ownerId,
+        version: 3,
+        bundle,
       });
+      const cloneId = newId(IdPrefix.Agent);
+
+      await ctx.dataSource.transaction((m) =>
+        ctx.agents.cloneWith(m, original, cloneId, fork.id, source.ownerId),
+      );
+
+      await expect(ctx.agents.getById(cloneId)).resolves.toMatchObject({
+        name: original.name,
+        version: 3,
+        yaml: original.yaml,
+        ownerSessionId: fork.id,
+        builtin: false,
+      });
+      await expect(ctx.agents.getBundle(cloneId)).resolves.toEqual(bundle);
+      await ctx.dataSource.transaction((m) => ctx.agents.deleteOwnedBy(m, [fork.id]));
+      await expect(ctx.agents.getById(cloneId)).resolves.toBeNull();
+      await expect(ctx.agents.getById(original.id)).resolves.not.toBeNull();
     });
   });
 });

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource, DataSourceOptions } from 'typeorm';
 
 import { getConfig } from 'src/config/app-config';
-import { EmbeddedPostgres, startEmbeddedPostgres } from 'src/database/embedded-postgres';
+import { EmbeddedPostgres, startEmbeddedPostgres } from 'src/database/embedded/embedded-postgres';
 import { typeOrmOptions } from 'src/database/typeorm-options';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { AgentsRepository } from 'src/modules/registry/agents.repository';
@@ -17,14 +17,21 @@ import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionFields, SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { StoredItem } from 'src/protocol/items';
 import { agentFactory, itemFactory, sessionFactory } from 'test/factories';
+import { embeddedDataDir, removeDataDir } from 'test/utils/test-database';
 
-export type IntegrationDatabase = 'pglite' | 'postgres';
+/**
+ * `postgres`: the machine's PostgreSQL (the run's shared integration database). `embedded`: the
+ * server's own embedded PostgreSQL, started on a copy of the migrated template.
+ */
+export type IntegrationDatabase = 'embedded' | 'postgres';
 
-/** Every integration spec runs once per database (`describe.each(INTEGRATION_DATABASES)`). */
-export const INTEGRATION_DATABASES: IntegrationDatabase[] = ['postgres', 'pglite'];
+/** Every integration spec runs once per database (see describeIntegration). */
+export const INTEGRATION_DATABASES: IntegrationDatabase[] = ['postgres', 'embedded'];
 
 export interface IntegrationContext {
   kind: IntegrationDatabase;
+  /** The connection URL, for tests that need connections of their own. */
+  url: string;
   dataSource: DataSource;
   agents: AgentsRepository;
   events: SessionEventsRepository;
@@ -48,10 +55,17 @@ function requiredEnv(name: string): string {
   return value;
 }
 
+async function closeEmbedded(embedded: EmbeddedPostgres | undefined, dataDir?: string) {
+  await embedded?.stop();
+  if (dataDir) {
+    removeDataDir(dataDir);
+  }
+}
+
 /**
- * Real repositories over a migrated database, without Nest (style rule 21). PostgreSQL is the
- * run's shared database, so fixtures default to fresh owners and names; PGlite is a private copy
- * of the migrated template, in memory, with the production pool of one connection.
+ * Real repositories over a migrated database, without Nest (style rule 21), with the server's
+ * pool. PostgreSQL is the run's shared database, so fixtures default to fresh owners and names;
+ * the embedded database is a private copy of the migrated template.
  */
 export async function createIntegrationContext(
   kind: IntegrationDatabase,
@@ -59,23 +73,22 @@ export async function createIntegrationContext(
   // The embedded database announces itself at `log` level once per file.
   Logger.overrideLogger(['error', 'warn']);
   let embedded: EmbeddedPostgres | undefined;
-  let options: DataSourceOptions;
+  let dataDir: string | undefined;
+  let url: string;
   if (kind === 'postgres') {
-    options = typeOrmOptions(
-      getConfig({ DATABASE_URL: requiredEnv('OMNIGENT_TEST_INTEGRATION_DATABASE_URL') }),
-    );
+    url = requiredEnv('OMNIGENT_TEST_INTEGRATION_DATABASE_URL');
   } else {
-    embedded = await startEmbeddedPostgres({
-      dataDir: 'memory://',
-      loadDataDir: requiredEnv('OMNIGENT_TEST_PGLITE_TEMPLATE'),
-    });
-    options = typeOrmOptions(getConfig({}), embedded.port);
+    requiredEnv('OMNIGENT_TEST_EMBEDDED_TEMPLATE');
+    dataDir = embeddedDataDir();
+    embedded = await startEmbeddedPostgres({ dataDir });
+    url = embedded.url;
   }
+  const options: DataSourceOptions = typeOrmOptions(getConfig({ DATABASE_URL: url }));
   let dataSource: DataSource;
   try {
     dataSource = await new DataSource(options).initialize();
   } catch (error) {
-    await embedded?.stop();
+    await closeEmbedded(embedded, dataDir);
     throw error;
   }
 
@@ -108,6 +121,7 @@ export async function createIntegrationContext(
 
   return {
     kind,
+    url,
     dataSource,
     agents,
     events,
@@ -121,8 +135,34 @@ export async function createIntegrationContext(
       try {
         await dataSource.destroy();
       } finally {
-        await embedded?.stop();
+        await closeEmbedded(embedded, dataDir);
       }
     },
   };
+}
+
+/**
+ * One integration spec on every database (INTEGRATION_DATABASES): `fn` declares the tests once
+ * with a context that is ready inside hooks and tests (it is filled in by `beforeAll`) and
+ * closed after the block.
+ */
+export function describeIntegration(
+  name: string,
+  fn: (ctx: IntegrationContext, kind: IntegrationDatabase) => void,
+): void {
+  describe(name, () => {
+    describe.each(INTEGRATION_DATABASES)('on %s', (kind) => {
+      const ctx = { kind } as IntegrationContext;
+
+      beforeAll(async () => {
+        Object.assign(ctx, await createIntegrationContext(kind));
+      });
+
+      afterAll(async () => {
+        await ctx.close?.();
+      });
+
+      fn(ctx, kind);
+    });
+  });
 }
