@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Test } from 'supertest';
 
 import { expectValid } from 'test/contract/upstream-schemas';
-import { createTestApp, DATABASES, TestApp } from 'test/e2e/create-app';
+import { createTestApp, TestApp } from 'test/e2e/create-app';
 import { bundleOf, echoAgentBundle, echoAgentConfig, tarOf } from 'test/utils/agent-bundle';
 import { expectErrorBody } from 'test/utils/e2e-client';
 
@@ -15,11 +15,11 @@ const builtinId = (name: string) =>
 const uniqueName = () => `uploaded-${randomBytes(5).toString('hex')}`;
 const INSTRUCTIONS = { name: 'instructions.md', content: 'Repeat.\n' };
 
-describe.each(DATABASES)('agents (%s)', (database) => {
+describe('agents', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp(database);
+    t = await createTestApp('postgres');
   });
   afterAll(() => t?.close());
 

@@ -85,7 +85,7 @@ describe('auth (jwt mode, HS256 secret)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp('pglite', {
+    t = await createTestApp('postgres', {
       OMNIGENT_AUTH: 'jwt',
       OMNIGENT_JWT_SECRET: SECRET,
       OMNIGENT_ADMINS: 'root@example.com',
@@ -255,7 +255,7 @@ describe('auth (jwt mode, JWKS)', () => {
     let t: TestApp;
 
     beforeAll(async () => {
-      t = await createTestApp('pglite', {
+      t = await createTestApp('postgres', {
         OMNIGENT_AUTH: 'jwt',
         OMNIGENT_JWKS_URL: `${jwksUrl}/jwks.json`,
         OMNIGENT_JWT_ISSUER: ISSUER,
@@ -383,7 +383,7 @@ describe('auth (jwt mode, JWKS)', () => {
     let t: TestApp;
 
     beforeAll(async () => {
-      t = await createTestApp('pglite', {
+      t = await createTestApp('postgres', {
         OMNIGENT_AUTH: 'jwt',
         OMNIGENT_JWKS_URL: `${jwksUrl}/slow-jwks.json`,
       });
@@ -419,7 +419,7 @@ describe('auth (none mode)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp('pglite');
+    t = await createTestApp('postgres');
   });
   afterAll(() => t?.close());
 

@@ -66,7 +66,6 @@ describe('the embedded default: `omnigent serve` with its local runner, and `omn
 
   beforeAll(async () => {
     server = await startServer({
-      OMNIGENT_PGLITE_TEMPLATE: process.env.OMNIGENT_TEST_PGLITE_TEMPLATE,
       OMNIGENT_LOCAL_RUNNER: 'auto',
     });
     await server.waitForOutput(/\[LocalRunner\].*Runner (runner_token_\w+) connected/);
@@ -119,7 +118,6 @@ describe('the embedded default: `omnigent serve` with its local runner, and `omn
 
   it('should end open streams with [DONE] and exit promptly on SIGTERM', async () => {
     const other = await startServer({
-      OMNIGENT_PGLITE_TEMPLATE: process.env.OMNIGENT_TEST_PGLITE_TEMPLATE,
       OMNIGENT_LOCAL_RUNNER: 'auto',
     });
     await other.waitForOutput(/\[LocalRunner\].*Runner (runner_token_\w+) connected/);
@@ -148,7 +146,6 @@ describe('the local runner in jwt mode and the binding-token exchange', () => {
 
   beforeAll(async () => {
     server = await startServer({
-      OMNIGENT_PGLITE_TEMPLATE: process.env.OMNIGENT_TEST_PGLITE_TEMPLATE,
       OMNIGENT_AUTH: 'jwt',
       OMNIGENT_JWT_SECRET: SECRET,
       OMNIGENT_LOCAL_RUNNER: '1',

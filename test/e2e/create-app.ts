@@ -1,16 +1,16 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 
 import { createApplication } from 'src/app.factory';
 import { AppConfig, getConfig } from 'src/config/app-config';
+import { embeddedDataDir, newDataDir, removeDataDir } from 'test/utils/test-database';
 
-export type TestDatabase = 'pglite' | 'postgres';
-export const DATABASES: TestDatabase[] = ['pglite', 'postgres'];
+/**
+ * `postgres`: the machine's PostgreSQL (the run's shared e2e database). `embedded`: the embedded
+ * default, started in the app on a copy of the migrated template (test/global-setup.ts).
+ */
+export type TestDatabase = 'postgres' | 'embedded';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -29,24 +29,24 @@ export function testEnv(
 ): Record<string, string> {
   const base: Record<string, string> = {
     OMNIGENT_LOG_LEVEL: 'error',
-    OMNIGENT_DATA_DIR: mkdtempSync(join(tmpdir(), 'omnigent-e2e-')),
     OMNIGENT_LOCAL_RUNNER: '0',
   };
   if (database === 'postgres') {
+    base.OMNIGENT_DATA_DIR = newDataDir('omnigent-e2e-');
     base.DATABASE_URL = process.env.OMNIGENT_TEST_DATABASE_URL as string;
     base.OMNIGENT_DB_MIGRATE = 'false';
   } else {
-    base.OMNIGENT_PGLITE_TEMPLATE = process.env.OMNIGENT_TEST_PGLITE_TEMPLATE as string;
+    base.OMNIGENT_DATA_DIR = embeddedDataDir();
   }
   return { ...base, ...env };
 }
 
 /**
- * The real AppModule over supertest (style rule 21). PGlite starts from the migrated template in
- * memory; PostgreSQL is the run's shared test database, so tests use their own users and names.
+ * The real AppModule over supertest (style rule 21). PostgreSQL is the run's shared test
+ * database, so tests use their own users and names; the embedded database is the app's own.
  */
 export async function createTestApp(
-  database: TestDatabase = 'pglite',
+  database: TestDatabase = 'postgres',
   env: Record<string, string> = {},
 ): Promise<TestApp> {
   const config = getConfig(testEnv(database, env));
@@ -62,7 +62,12 @@ export async function createTestApp(
       testApp.url = `http://127.0.0.1:${port}`;
       return testApp.url;
     },
-    close: () => app.close(),
+    async close() {
+      await app.close();
+      if (!env.OMNIGENT_DATA_DIR) {
+        removeDataDir(config.database.dataDir);
+      }
+    },
   };
   return testApp;
 }

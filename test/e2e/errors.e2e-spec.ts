@@ -32,7 +32,7 @@ describe('errors over HTTP', () => {
   const token = sign({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 600 }, SECRET);
 
   beforeAll(async () => {
-    t = await createTestApp('pglite', {
+    t = await createTestApp('postgres', {
       OMNIGENT_AUTH: 'jwt',
       OMNIGENT_JWT_SECRET: SECRET,
       OMNIGENT_BODY_LIMIT: String(BODY_LIMIT),

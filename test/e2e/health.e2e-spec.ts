@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 
-import { createTestApp, DATABASES, TestApp } from 'test/e2e/create-app';
+import { createTestApp, TestApp } from 'test/e2e/create-app';
 import { randomSessionId } from 'test/utils/e2e-client';
 
 const ECHO_ID = `ag_${createHash('sha256').update('builtin:echo').digest('hex').slice(0, 32)}`;
 const OFFLINE = { runner_online: false, host_online: null, host_version: null };
 
-describe.each(DATABASES)('GET /health (%s)', (database) => {
+describe('GET /health', () => {
   let t: TestApp;
   let sessionId: string;
 
   beforeAll(async () => {
-    t = await createTestApp(database);
+    t = await createTestApp('postgres');
     const res = await t.http.post('/v1/sessions').send({ agent_id: ECHO_ID, title: 'health' });
     expect(res.status).toBe(201);
     sessionId = res.body.id;
@@ -58,7 +58,7 @@ describe.each(DATABASES)('GET /health (%s)', (database) => {
   });
 
   it('should not need credentials in jwt mode', async () => {
-    const jwt = await createTestApp(database, {
+    const jwt = await createTestApp('postgres', {
       OMNIGENT_AUTH: 'jwt',
       OMNIGENT_JWT_SECRET: 'h'.repeat(40),
     });

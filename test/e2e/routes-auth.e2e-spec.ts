@@ -145,7 +145,7 @@ describe('route auth requirements (style rule 13)', () => {
   let routes: ControllerRoute[];
 
   beforeAll(async () => {
-    t = await createTestApp('pglite', { OMNIGENT_AUTH: 'jwt', OMNIGENT_JWT_SECRET: SECRET });
+    t = await createTestApp('postgres', { OMNIGENT_AUTH: 'jwt', OMNIGENT_JWT_SECRET: SECRET });
     routes = controllerRoutes(t);
   });
   afterAll(() => t?.close());

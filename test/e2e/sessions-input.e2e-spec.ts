@@ -61,7 +61,7 @@ describe('session input errors', () => {
   let sessionId: string;
 
   beforeAll(async () => {
-    t = await createTestApp('pglite', { OMNIGENT_BODY_LIMIT: String(BODY_LIMIT) });
+    t = await createTestApp('postgres', { OMNIGENT_BODY_LIMIT: String(BODY_LIMIT) });
     c = clientFor(t);
     const res = await c.post('/v1/sessions').send({ agent_id: ECHO_ID, title: 'inputs' });
     expect(res.status).toBe(201);
@@ -218,7 +218,7 @@ describe('sessions of other users', () => {
   let aliceSession: string;
 
   beforeAll(async () => {
-    t = await createTestApp('pglite', JWT_ENV);
+    t = await createTestApp('postgres', JWT_ENV);
     alice = clientFor(t, uniqueUser('alice'));
     bob = clientFor(t, uniqueUser('bob'));
     const res = await alice.post('/v1/sessions').send({ agent_id: ECHO_ID, title: 'private' });

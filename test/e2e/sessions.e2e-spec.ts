@@ -4,7 +4,7 @@ import http from 'node:http';
 import { Response } from 'supertest';
 
 import { declaredProperties, expectStreamEvent, expectValid } from 'test/contract/upstream-schemas';
-import { createTestApp, DATABASES, TestApp } from 'test/e2e/create-app';
+import { createTestApp, TestApp } from 'test/e2e/create-app';
 import {
   clientFor,
   E2eClient,
@@ -89,11 +89,11 @@ function readFrames(
   });
 }
 
-describe.each(DATABASES)('sessions (%s)', (database) => {
+describe('sessions', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp(database, JWT_ENV);
+    t = await createTestApp('postgres', JWT_ENV);
     await t.listen();
   });
   afterAll(() => t?.close());

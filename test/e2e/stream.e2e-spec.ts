@@ -17,7 +17,7 @@ describe('session stream (SSE)', () => {
   let api: HttpApi;
 
   beforeAll(async () => {
-    t = await createTestApp('pglite', {
+    t = await createTestApp('postgres', {
       OMNIGENT_SSE_HEARTBEAT_MS: '400',
       OMNIGENT_EVENT_LOG_RETENTION: '10',
       OMNIGENT_SWEEPER_INTERVAL_MS: '50',
@@ -171,7 +171,7 @@ describe('session stream (SSE)', () => {
   });
 
   it('should end open streams with [DONE] on shutdown', async () => {
-    const other = await createTestApp('pglite');
+    const other = await createTestApp('postgres');
     const otherApi = httpApi(await other.listen());
     const { id } = await otherApi.createSession('echo');
     const stream = await openSse(other.url as string, `/v1/sessions/${id}/stream`);

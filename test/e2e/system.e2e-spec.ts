@@ -1,10 +1,10 @@
-import { createTestApp, DATABASES, TestApp } from 'test/e2e/create-app';
+import { createTestApp, TestApp } from 'test/e2e/create-app';
 
-describe.each(DATABASES)('system endpoints (%s)', (database) => {
+describe('system endpoints', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp(database);
+    t = await createTestApp('postgres');
   });
   afterAll(() => t?.close());
 

