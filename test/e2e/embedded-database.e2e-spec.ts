@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Client } from 'pg';
@@ -106,6 +106,23 @@ describe('the embedded database (`omnigent serve` without DATABASE_URL)', () => 
     await third.stop();
     expect(processAlive(orphan?.pid as number)).toBe(false);
   }, 90_000);
+
+  it('should stop with one line pointing at DATABASE_URL on a platform without a binary', async () => {
+    const dataDir = track(newDataDir());
+    const preload = join(dataDir, 'other-arch.js');
+    writeFileSync(preload, "Object.defineProperty(process, 'arch', { value: 'mips' });\n");
+    const server = spawnCli(['serve'], {
+      NODE_OPTIONS: `--require ${preload}`,
+      OMNIGENT_DATA_DIR: dataDir,
+      OMNIGENT_PORT: '0',
+    });
+
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toBe(
+      `omnigent serve: No embedded PostgreSQL binary for ${process.platform}-mips: set DATABASE_URL to a PostgreSQL 15+ server.\n`,
+    );
+    expect(existsSync(join(dataDir, 'postgres'))).toBe(false);
+  });
 
   it('should import a PGlite data directory once, keep it as a backup and say where', async () => {
     const dataDir = track(embeddedDataDir());

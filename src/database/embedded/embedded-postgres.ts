@@ -167,6 +167,13 @@ async function adoptRunning(
     }
   } catch (error) {
     await client?.end().catch(() => undefined);
+    if ((error as { code?: string }).code === '57P03') {
+      throw new EmbeddedPostgresError(
+        `The embedded PostgreSQL on ${layout.pgdata} (pid ${pm.pid}) is still starting or ` +
+          `recovering; try again shortly (its log: ${layout.logFile}).`,
+        { cause: error },
+      );
+    }
     if ((error as { code?: string }).code === '28P01') {
       throw new EmbeddedPostgresError(
         `The embedded PostgreSQL running on ${layout.pgdata} (pid ${pm.pid}) refuses the ` +
@@ -239,6 +246,8 @@ async function initialise(
         '--locale=C',
         '--locale-provider=builtin',
         '--builtin-locale=C.UTF-8',
+        // One syncfs() instead of an fsync() per file: as durable, seconds faster on a busy disk.
+        ...(process.platform === 'linux' ? ['--sync-method=syncfs'] : []),
       ],
       account,
     );
