@@ -6,6 +6,7 @@ import { Client } from 'pg';
 
 import { IdPrefix, newId } from 'src/common/ids/ids';
 import { processAlive } from 'src/database/embedded/postmaster';
+import { createTestApp } from 'test/e2e/create-app';
 import { httpApi } from 'test/utils/http-api';
 import { spawnCli, startServer } from 'test/utils/processes';
 import {
@@ -106,6 +107,22 @@ describe('the embedded database (`omnigent serve` without DATABASE_URL)', () => 
     await third.stop();
     expect(processAlive(orphan?.pid as number)).toBe(false);
   }, 90_000);
+
+  it('should serve the app in-process on a copy of the migrated embedded template', async () => {
+    const t = await createTestApp('embedded');
+    try {
+      const agents = await t.http.get('/v1/agents').expect(200);
+      const echo = (agents.body as { data: { id: string; name: string }[] }).data.find(
+        (a) => a.name === 'echo',
+      );
+      const created = await t.http.post('/v1/sessions').send({ agent_id: echo?.id }).expect(201);
+      await t.http.get(`/v1/sessions/${(created.body as { id: string }).id}`).expect(200);
+      expect(t.config.database).toMatchObject({ embedded: true, url: undefined });
+    } finally {
+      await t.close();
+    }
+    expect(existsSync(t.config.database.dataDir)).toBe(false);
+  });
 
   it('should stop with one line pointing at DATABASE_URL on a platform without a binary', async () => {
     const dataDir = track(newDataDir());
