@@ -3,7 +3,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { embeddedDataDir, newDataDir, stopLeftoverPostmaster } from 'test/utils/test-database';
+import {
+  embeddedDataDir,
+  newDataDir,
+  removeDataDir,
+  stopLeftoverPostmaster,
+} from 'test/utils/test-database';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'omnigent.js');
@@ -23,6 +28,8 @@ export interface ManagedProcess {
 const alive = new Set<ChildProcess>();
 /** Data directories of embedded-database servers started here: their postmasters may outlive a kill. */
 const embeddedDataDirs = new Set<string>();
+/** Data directories startServer made itself, removed with the processes (each holds a database copy). */
+const ownDataDirs = new Set<string>();
 
 /**
  * Kills every child still running. A test that fails half-way must not leave servers and
@@ -40,6 +47,8 @@ export async function killAllProcesses(): Promise<void> {
   );
   await Promise.all([...embeddedDataDirs].map((dir) => stopLeftoverPostmaster(dir)));
   embeddedDataDirs.clear();
+  ownDataDirs.forEach(removeDataDir);
+  ownDataDirs.clear();
 }
 process.once('exit', () => alive.forEach((proc) => proc.kill('SIGKILL')));
 
@@ -143,6 +152,9 @@ export async function startServer(
     env.OMNIGENT_DATA_DIR ?? (env.DATABASE_URL ? newDataDir('omnigent-srv-') : embeddedDataDir());
   if (!env.DATABASE_URL) {
     embeddedDataDirs.add(dataDir);
+  }
+  if (!env.OMNIGENT_DATA_DIR) {
+    ownDataDirs.add(dataDir);
   }
   const server = spawnCli(['serve'], {
     OMNIGENT_PORT: '0',
