@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { delimiter, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { CliCommand, UsageError } from 'src/cli/cli-command';
@@ -8,6 +8,8 @@ import { isRunnerId } from 'src/common/ids/ids';
 import { packageVersion } from 'src/config/app-config';
 import { runnerIdForBindingToken } from 'src/protocol/runner-protocol';
 import { Runner } from 'src/runner/runner';
+import { describeSupport } from 'src/runner/sandbox/sandbox-policy';
+import { sandboxSupport } from 'src/runner/sandbox/sandbox-probe';
 
 function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} [runner] ${message}\n`);
@@ -17,12 +19,17 @@ export const runnerCommand: CliCommand = {
   name: 'runner',
   summary: 'Run agent turns for sessions, connected to a server',
   usage:
-    'omnigent runner --server URL [--token T | --binding-token B] [--runner-id ID] [--workspace DIR]\n\n' +
+    'omnigent runner --server URL [--token T | --binding-token B] [--runner-id ID] [--workspace DIR]\n' +
+    '                [--require-sandbox] [--protected-path DIR]...\n\n' +
     '  --server         server base URL (default $OMNIGENT_SERVER_URL or http://127.0.0.1:6767)\n' +
     '  --token          bearer token (default $OMNIGENT_TOKEN); not needed against a local server\n' +
     '  --binding-token  binding token of a launched runner (the runner id derives from it)\n' +
     '  --runner-id      runner_<32 hex> to reuse (default: a new id)\n' +
-    '  --workspace      root of the session workspaces (default ~/.omnigent/workspaces)',
+    '  --workspace      root of the session workspaces (default ~/.omnigent/workspaces)\n' +
+    '  --require-sandbox  refuse to start without a working tool sandbox (bubblewrap), and\n' +
+    '                   sandbox agents that say `sandbox: none` too (env OMNIGENT_RUNNER_REQUIRE_SANDBOX=1)\n' +
+    '  --protected-path   a directory tools must never see or use as a workspace; repeatable\n' +
+    '                   (env OMNIGENT_RUNNER_PROTECTED_PATHS, separated by ":")',
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -32,6 +39,8 @@ export const runnerCommand: CliCommand = {
         'binding-token': { type: 'string' },
         'runner-id': { type: 'string' },
         workspace: { type: 'string' },
+        'require-sandbox': { type: 'boolean' },
+        'protected-path': { type: 'string', multiple: true },
       },
     });
     const bindingToken =
@@ -61,6 +70,19 @@ export const runnerCommand: CliCommand = {
     const workspaceRoot = resolve(
       values.workspace ?? process.env.OMNIGENT_RUNNER_WORKSPACE ?? defaultRunnerWorkspace(),
     );
+    const requireSandbox =
+      values['require-sandbox'] === true || process.env.OMNIGENT_RUNNER_REQUIRE_SANDBOX === '1';
+    const protectedPaths = [
+      ...(values['protected-path'] ?? []),
+      ...(process.env.OMNIGENT_RUNNER_PROTECTED_PATHS ?? '').split(delimiter),
+    ]
+      .filter(Boolean)
+      .map((dir) => resolve(dir));
+    const support = sandboxSupport(process.env.PATH);
+    log(describeSupport(support, requireSandbox));
+    if (requireSandbox && !support.available) {
+      return 1;
+    }
     let announced = false;
     const runner = new Runner({
       serverUrl: server,
@@ -69,6 +91,7 @@ export const runnerCommand: CliCommand = {
       bindingToken,
       workspaceRoot,
       env: process.env,
+      sandbox: { support, required: requireSandbox, protectedPaths },
       version: packageVersion(),
       log,
       onConnected: () => {

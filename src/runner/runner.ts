@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, realpathSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 
 import { FlatItem } from 'src/protocol/items';
 import { RPC_INVALID_PARAMS, RPC_METHOD_NOT_FOUND, RpcError } from 'src/protocol/json-rpc';
@@ -24,10 +24,15 @@ import {
   TurnStartParams,
   TurnStartResult,
 } from 'src/protocol/runner-protocol';
+import { AgentSpecWire } from 'src/protocol/agent-spec';
 import { ErrorDetail, StreamEvent } from 'src/protocol/stream-events';
 import { HARNESS_NAMES, createHarness } from 'src/runner/harnesses/harnesses';
 import { HarnessAgent, HarnessError, HarnessToolCall } from 'src/runner/harnesses/harness';
 import { RunnerChannel } from 'src/runner/runner-channel';
+import { resolveSandbox } from 'src/runner/sandbox/sandbox-policy';
+import { SandboxSupport } from 'src/runner/sandbox/sandbox-probe';
+import { BwrapTools, ToolSandbox, UnsandboxedTools } from 'src/runner/sandbox/tool-sandbox';
+import { realPathOf, refusalFor } from 'src/runner/sandbox/workspace-guard';
 import { OUTBOX_MAX_BYTES, OUTBOX_MAX_EVENTS, SessionState } from 'src/runner/session-state';
 import { BUILTIN_TOOL_NAMES, getBuiltinTool } from 'src/runner/tools/builtin-tools';
 import { ToolDefinition } from 'src/runner/tools/tool';
@@ -40,6 +45,14 @@ export interface RunnerOptions {
   /** Where per-session workspaces are created (`<root>/<session id>`) unless a session names one. */
   workspaceRoot: string;
   env: Record<string, string | undefined>;
+  /** How tools are confined (src/runner/sandbox/). */
+  sandbox: {
+    support: SandboxSupport;
+    /** --require-sandbox: never run tools bare, `sandbox: none` included. */
+    required: boolean;
+    /** Never shown to tools nor usable as a workspace (the local runner: the server's data dir). */
+    protectedPaths: string[];
+  };
   version: string;
   log(message: string): void;
   onConnected?(result: HelloResult): void;
@@ -369,12 +382,78 @@ export class Runner {
     );
   }
 
-  private workspace(session: SessionState): string {
+  /**
+   * The session's workspace (its own absolute `workspace`, else `<root>/<session id>`), created
+   * if missing. Refused, at tool time, when it is or contains a system directory, the root itself
+   * or a protected path (workspace-guard.ts).
+   */
+  private workspace(session: SessionState): { path: string } | { error: string } {
+    const rules = {
+      root: this.options.workspaceRoot,
+      protectedPaths: this.options.sandbox.protectedPaths,
+    };
     const requested = session.init.snapshot.workspace;
     const dir =
       requested && isAbsolute(requested) ? requested : join(this.options.workspaceRoot, session.id);
-    mkdirSync(dir, { recursive: true });
-    return realpathSync(dir);
+    const planned = realPathOf(dir);
+    const refusal = refusalFor(planned, rules, 'the session workspace');
+    if (refusal) {
+      return { error: refusal };
+    }
+    try {
+      mkdirSync(planned, { recursive: true });
+      const real = realpathSync(planned);
+      const late = real === planned ? null : refusalFor(real, rules, 'the session workspace');
+      return late ? { error: late } : { path: real };
+    } catch (error) {
+      return { error: `the session workspace cannot be created: ${(error as Error).message}` };
+    }
+  }
+
+  /** Where this session's tools run, per its `os_env.sandbox` and the runner's settings. */
+  private toolSandbox(
+    session: SessionState,
+  ): { workspace: string; sandbox: ToolSandbox } | { error: string } {
+    const spec = session.init.agent.spec as Partial<AgentSpecWire>;
+    const { support, required, protectedPaths } = this.options.sandbox;
+    const decision = resolveSandbox(spec.os_env?.sandbox, support, required);
+    if (decision.kind === 'unavailable') {
+      return { error: decision.reason };
+    }
+    const workspace = this.workspace(session);
+    if ('error' in workspace) {
+      return workspace;
+    }
+    if (decision.kind === 'none') {
+      return {
+        workspace: workspace.path,
+        sandbox: new UnsandboxedTools(workspace.path, this.options.env),
+      };
+    }
+    const rules = { root: this.options.workspaceRoot, protectedPaths };
+    const writePaths: string[] = [];
+    for (const entry of decision.writePaths) {
+      const real = realPathOf(resolve(workspace.path, entry));
+      if (real.startsWith(`${workspace.path}/`) || !existsSync(real)) {
+        continue;
+      }
+      const refusal = refusalFor(real, rules, 'the os_env.sandbox.write_paths entry');
+      if (refusal) {
+        return { error: refusal };
+      }
+      writePaths.push(real);
+    }
+    return {
+      workspace: workspace.path,
+      sandbox: new BwrapTools({
+        support,
+        workspace: workspace.path,
+        writePaths,
+        hidePaths: protectedPaths.map(realPathOf),
+        allowNetwork: decision.allowNetwork,
+        env: this.options.env,
+      }),
+    };
   }
 
   /** One turn (spec §12.3). Returns the error when it failed. */
@@ -674,17 +753,32 @@ export class Runner {
     if (signal.aborted) {
       throw signal.reason;
     }
-    return tool.execute(args, {
-      workspace: this.workspace(session),
-      signal,
-      onOutputDelta: (delta) =>
-        this.emit(
-          session,
-          { type: 'response.function_call_output.delta', call_id: call.callId, delta },
-          false,
-          turnId,
-        ),
-    });
+    const place = this.toolSandbox(session);
+    if ('error' in place) {
+      return `Error: ${place.error}; the tool was not run`;
+    }
+    try {
+      const output = await tool.execute(args, {
+        workspace: place.workspace,
+        sandbox: place.sandbox,
+        signal,
+        onOutputDelta: (delta) =>
+          this.emit(
+            session,
+            { type: 'response.function_call_output.delta', call_id: call.callId, delta },
+            false,
+            turnId,
+          ),
+      });
+      // NUL cannot be stored (PostgreSQL text and jsonb refuse it): a file read past the binary
+      // sniff could still carry one.
+      return output.replace(/\0/g, '\uFFFD');
+    } catch (error) {
+      if (signal.aborted) {
+        throw error;
+      }
+      return `Error: ${call.name} failed: ${(error as Error).message}`;
+    }
   }
 
   /** A client-side tool: the client runs it and posts `function_call_output`. */

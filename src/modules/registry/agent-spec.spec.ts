@@ -294,6 +294,49 @@ tools:
     });
   });
 
+  describe('os_env.sandbox', () => {
+    it("should accept upstream's sandbox forms and pass them to runners", () => {
+      const sandbox = (yaml: string) => parseAgentSpec(`name: a\nos_env: ${yaml}`).osEnv?.sandbox;
+
+      expect(sandbox('{type: caller_process}')).toBeUndefined();
+      expect(sandbox('{type: caller_process, sandbox: null}')).toEqual({ type: null });
+      expect(sandbox('{type: caller_process, sandbox: {type: null}}')).toEqual({ type: null });
+      for (const type of ['auto', 'linux_bwrap', 'darwin_seatbelt', 'windows_jobobject', 'none']) {
+        expect(sandbox(`{type: caller_process, sandbox: {type: ${type}}}`)).toEqual({ type });
+      }
+      expect(
+        sandbox(
+          '{type: caller_process, sandbox: {type: linux_bwrap, allow_network: false, ' +
+            'write_paths: [/srv/cache, build], egress_rules: [{allow: "*.pypi.org"}]}}',
+        ),
+      ).toEqual({
+        type: 'linux_bwrap',
+        allow_network: false,
+        write_paths: ['/srv/cache', 'build'],
+      });
+      expect(sandbox('{type: caller_process, sandbox: {allow_network: true}}')).toEqual({
+        type: null,
+        allow_network: true,
+      });
+      expect(
+        agentSpecToJson(
+          parseAgentSpec('name: a\nos_env: {type: caller_process, sandbox: {type: none}}'),
+        ).os_env,
+      ).toEqual({ type: 'caller_process', sandbox: { type: 'none' } });
+    });
+
+    it('should name the field of a bad sandbox', () => {
+      const bad = (yaml: string, message: string) =>
+        expectSpecError(`name: a\nos_env: {type: caller_process, sandbox: ${yaml}}`, message);
+
+      bad('bwrap', 'os_env.sandbox must be a mapping');
+      bad('{type: docker}', 'os_env.sandbox.type must be one of auto, linux_bwrap');
+      bad('{allow_network: "no"}', 'os_env.sandbox.allow_network must be a boolean');
+      bad('{write_paths: /tmp}', 'os_env.sandbox.write_paths must be a list');
+      bad('{write_paths: [3]}', 'os_env.sandbox.write_paths[0] must be a path');
+    });
+  });
+
   describe('policies', () => {
     it("should accept upstream's mapping form", () => {
       const spec = parseAgentSpec(`

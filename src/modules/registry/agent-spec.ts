@@ -1,7 +1,14 @@
 import { parseAllDocuments } from 'yaml';
 
-/** Built-in OS tools a runner implements; `tools: [...]` string entries must name one of these. */
-export const BUILTIN_TOOL_NAMES = ['list_dir', 'read_file', 'write_file', 'edit_file', 'shell'];
+import {
+  AgentSandboxWire,
+  BUILTIN_TOOL_NAMES,
+  isBuiltinToolName,
+  SANDBOX_TYPES,
+  SandboxType,
+} from 'src/protocol/agent-spec';
+
+export { BUILTIN_TOOL_NAMES } from 'src/protocol/agent-spec';
 
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -30,6 +37,8 @@ export interface AgentOsEnvSpec {
   type: 'caller_process';
   /** Relative to the session workspace. */
   cwd?: string;
+  /** How the runner confines the OS tools (runner sandbox, agent-spec.md). */
+  sandbox?: AgentSandboxWire;
 }
 
 export type AgentToolSpec =
@@ -209,6 +218,50 @@ function parseExecutor(value: unknown): AgentExecutorSpec {
   return result;
 }
 
+const MAX_WRITE_PATHS = 32;
+
+/**
+ * `os_env.sandbox`: `{type: auto|linux_bwrap|darwin_seatbelt|windows_jobobject|none|null,
+ * allow_network, write_paths}`. Upstream's other keys (`egress_rules`, `credential_proxy`) are
+ * accepted and not enforced; the whole mapping is kept in `raw`.
+ */
+function parseSandbox(value: unknown): AgentSandboxWire | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  const sandbox = value === null ? {} : optionalMapping(value, 'os_env.sandbox');
+  if (!sandbox) {
+    return undefined;
+  }
+  const type = sandbox.type ?? null;
+  if (type !== null && !(SANDBOX_TYPES as readonly unknown[]).includes(type)) {
+    throw new AgentSpecError(
+      `os_env.sandbox.type must be one of ${SANDBOX_TYPES.join(', ')} or null`,
+    );
+  }
+  const result: AgentSandboxWire = { type: type as SandboxType | null };
+  if (sandbox.allow_network !== undefined && sandbox.allow_network !== null) {
+    if (typeof sandbox.allow_network !== 'boolean') {
+      throw new AgentSpecError('os_env.sandbox.allow_network must be a boolean');
+    }
+    result.allow_network = sandbox.allow_network;
+  }
+  if (sandbox.write_paths !== undefined && sandbox.write_paths !== null) {
+    if (!Array.isArray(sandbox.write_paths) || sandbox.write_paths.length > MAX_WRITE_PATHS) {
+      throw new AgentSpecError(
+        `os_env.sandbox.write_paths must be a list of at most ${MAX_WRITE_PATHS} paths`,
+      );
+    }
+    result.write_paths = sandbox.write_paths.map((entry: unknown, index) => {
+      if (typeof entry !== 'string' || entry === '' || entry.includes('\0')) {
+        throw new AgentSpecError(`os_env.sandbox.write_paths[${index}] must be a path`);
+      }
+      return entry;
+    });
+  }
+  return result;
+}
+
 function parseOsEnv(value: unknown): AgentOsEnvSpec | null {
   const osEnv = optionalMapping(value, 'os_env');
   if (!osEnv) {
@@ -225,12 +278,16 @@ function parseOsEnv(value: unknown): AgentOsEnvSpec | null {
     }
     result.cwd = cwd;
   }
+  const sandbox = parseSandbox(osEnv.sandbox);
+  if (sandbox) {
+    result.sandbox = sandbox;
+  }
   return result;
 }
 
 function parseTool(entry: unknown, field: string): AgentToolSpec {
   if (typeof entry === 'string') {
-    if (!BUILTIN_TOOL_NAMES.includes(entry)) {
+    if (!isBuiltinToolName(entry)) {
       throw new AgentSpecError(
         `${field} must be one of ${BUILTIN_TOOL_NAMES.join(', ')} (got "${entry.slice(0, 64)}")`,
       );
@@ -245,7 +302,7 @@ function parseTool(entry: unknown, field: string): AgentToolSpec {
     throw new AgentSpecError(`${field}.name is required`);
   }
   if (entry.runtime === 'server') {
-    if (!BUILTIN_TOOL_NAMES.includes(name)) {
+    if (!isBuiltinToolName(name)) {
       throw new AgentSpecError(`${field}.name must be one of ${BUILTIN_TOOL_NAMES.join(', ')}`);
     }
     return { name, runtime: 'server' };

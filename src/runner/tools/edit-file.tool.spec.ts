@@ -4,15 +4,16 @@ import * as path from 'node:path';
 
 import { editFileTool } from 'src/runner/tools/edit-file.tool';
 import { ToolContext } from 'src/runner/tools/tool';
+import { TOOL_SANDBOXES } from 'test/utils/tool-sandboxes';
 
-describe(editFileTool.name, () => {
+describe.each(TOOL_SANDBOXES)(`${editFileTool.name} (%s)`, (_label, sandboxFor) => {
   let workspace: string;
   let context: ToolContext;
   const file = (): string => path.join(workspace, 'code.ts');
 
   beforeEach(() => {
     workspace = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'omnigent-edit-')));
-    context = { workspace, signal: new AbortController().signal };
+    context = { workspace, signal: new AbortController().signal, sandbox: sandboxFor(workspace) };
     fs.writeFileSync(file(), 'const a = 1;\nconst b = 1;\nconst c = 2;\n');
   });
 

@@ -1,5 +1,4 @@
-import * as fs from 'node:fs/promises';
-
+import { readAll, ToolFs } from 'src/runner/sandbox/tool-fs';
 import { BuiltinTool, ToolContext } from 'src/runner/tools/tool';
 import { describeFsError, resolveForTool } from 'src/runner/tools/workspace-path';
 
@@ -33,15 +32,31 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
     return resolved.error;
   }
   const file = resolved.path;
+  const toolFs = context.sandbox.openFs(context.signal);
+  try {
+    return await edit(toolFs, file, requested, { oldText, newText, replaceAll }, context.signal);
+  } finally {
+    toolFs.close();
+  }
+}
+
+async function edit(
+  toolFs: ToolFs,
+  file: string,
+  requested: string,
+  change: { oldText: string; newText: string; replaceAll: boolean },
+  signal: AbortSignal,
+): Promise<string> {
+  const { oldText, newText, replaceAll } = change;
   let text: string;
   try {
-    const data = await fs.readFile(file, { signal: context.signal });
+    const data = await readAll(toolFs, file, signal);
     if (data.includes(0)) {
       return `Error: '${requested}' is a binary file and cannot be edited as text`;
     }
     text = data.toString('utf8');
   } catch (error) {
-    if (context.signal.aborted) {
+    if (signal.aborted) {
       throw error;
     }
     return `Error: ${describeFsError(error, requested)}`;
@@ -59,9 +74,10 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
   // split/join instead of String.replace, whose replacement string would interpret `$&` and `$1`.
   const updated = text.split(oldText).join(newText);
   try {
-    await fs.writeFile(file, updated, { encoding: 'utf8', signal: context.signal });
+    signal.throwIfAborted();
+    await toolFs.writeFile(file, Buffer.from(updated, 'utf8'));
   } catch (error) {
-    if (context.signal.aborted) {
+    if (signal.aborted) {
       throw error;
     }
     return `Error: ${describeFsError(error, requested)}`;

@@ -4,14 +4,15 @@ import * as path from 'node:path';
 
 import { LIST_DIR_MAX_ENTRIES, listDirTool } from 'src/runner/tools/list-dir.tool';
 import { ToolContext } from 'src/runner/tools/tool';
+import { TOOL_SANDBOXES } from 'test/utils/tool-sandboxes';
 
-describe(listDirTool.name, () => {
+describe.each(TOOL_SANDBOXES)(`${listDirTool.name} (%s)`, (_label, sandboxFor) => {
   let workspace: string;
   let context: ToolContext;
 
   beforeEach(() => {
     workspace = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'omnigent-list-')));
-    context = { workspace, signal: new AbortController().signal };
+    context = { workspace, signal: new AbortController().signal, sandbox: sandboxFor(workspace) };
   });
 
   afterEach(() => {

@@ -1,23 +1,23 @@
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
+import { ToolFs } from 'src/runner/sandbox/tool-fs';
 import { BuiltinTool, ToolContext } from 'src/runner/tools/tool';
 import { describeFsError, resolveForTool } from 'src/runner/tools/workspace-path';
 
 /** Listings stop here so one huge directory cannot flood the model's context. */
 export const LIST_DIR_MAX_ENTRIES = 1000;
 
-async function describeEntry(directory: string, name: string): Promise<string> {
+async function describeEntry(toolFs: ToolFs, directory: string, name: string): Promise<string> {
   const full = path.join(directory, name);
   try {
-    const stat = await fs.lstat(full);
-    if (stat.isDirectory()) {
+    const stat = await toolFs.lstat(full);
+    if (stat.type === 'dir') {
       return `dir   ${name}/`;
     }
-    if (stat.isSymbolicLink()) {
-      return `link  ${name} -> ${await fs.readlink(full)}`;
+    if (stat.type === 'link') {
+      return `link  ${name} -> ${await toolFs.readlink(full)}`;
     }
-    if (stat.isFile()) {
+    if (stat.type === 'file') {
       return `file  ${name} (${stat.size} bytes)`;
     }
     return `other ${name}`;
@@ -37,10 +37,27 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
     return resolved.error;
   }
   const directory = resolved.path;
+  const toolFs = context.sandbox.openFs(context.signal);
+  try {
+    return await list(toolFs, directory, requested, context.signal);
+  } finally {
+    toolFs.close();
+  }
+}
+
+async function list(
+  toolFs: ToolFs,
+  directory: string,
+  requested: string,
+  signal: AbortSignal,
+): Promise<string> {
   let names: string[];
   try {
-    names = await fs.readdir(directory);
+    names = await toolFs.readdir(directory);
   } catch (error) {
+    if (signal.aborted) {
+      throw error;
+    }
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOTDIR') {
       return `Error: '${requested}' is not a directory`;
@@ -53,7 +70,8 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
   // Code-point order, not locale order, so listings are identical on every machine.
   names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const shown = names.slice(0, LIST_DIR_MAX_ENTRIES);
-  const lines = await Promise.all(shown.map((name) => describeEntry(directory, name)));
+  const lines = await Promise.all(shown.map((name) => describeEntry(toolFs, directory, name)));
+  signal.throwIfAborted();
   const header = `${requested}: ${names.length} ${names.length === 1 ? 'entry' : 'entries'}`;
   const note =
     names.length > shown.length

@@ -4,14 +4,15 @@ import * as path from 'node:path';
 
 import { READ_FILE_MAX_BYTES, readFileTool } from 'src/runner/tools/read-file.tool';
 import { ToolContext } from 'src/runner/tools/tool';
+import { TOOL_SANDBOXES } from 'test/utils/tool-sandboxes';
 
-describe(readFileTool.name, () => {
+describe.each(TOOL_SANDBOXES)(`${readFileTool.name} (%s)`, (_label, sandboxFor) => {
   let workspace: string;
   let context: ToolContext;
 
   beforeEach(() => {
     workspace = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'omnigent-read-')));
-    context = { workspace, signal: new AbortController().signal };
+    context = { workspace, signal: new AbortController().signal, sandbox: sandboxFor(workspace) };
     fs.writeFileSync(path.join(workspace, 'lines.txt'), 'one\ntwo\nthree\nfour\n');
   });
 

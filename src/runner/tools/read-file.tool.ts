@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs';
-import * as fs from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 
+import { READ_CHUNK_BYTES, ToolFs } from 'src/runner/sandbox/tool-fs';
 import { BuiltinTool, ToolContext } from 'src/runner/tools/tool';
 import { describeFsError, resolveForTool } from 'src/runner/tools/workspace-path';
 
@@ -44,8 +43,9 @@ interface Page {
   moreLines: boolean;
 }
 
-/** Streams the file so a page from a huge file costs only what is read up to that page. */
+/** Reads the file in chunks so a page from a huge file costs only what is read up to it. */
 async function readPage(
+  toolFs: ToolFs,
   file: string,
   offset: number,
   limit: number,
@@ -92,30 +92,32 @@ async function readPage(
     return true;
   };
 
-  const stream = createReadStream(file, { signal });
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      if (first) {
-        first = false;
-        if (chunk.subarray(0, BINARY_SNIFF_BYTES).includes(0)) {
-          page.binary = true;
-          return page;
-        }
-      }
-      pending += decoder.write(chunk);
-      let start = 0;
-      let newline = pending.indexOf('\n');
-      while (newline !== -1) {
-        if (!take(pending.slice(start, newline + 1))) {
-          return page;
-        }
-        start = newline + 1;
-        newline = pending.indexOf('\n', start);
-      }
-      pending = pending.slice(start);
+  let position = 0;
+  for (;;) {
+    signal.throwIfAborted();
+    const chunk = await toolFs.read(file, position, READ_CHUNK_BYTES);
+    if (chunk.length === 0) {
+      break;
     }
-  } finally {
-    stream.destroy();
+    position += chunk.length;
+    if (first) {
+      first = false;
+      if (chunk.subarray(0, BINARY_SNIFF_BYTES).includes(0)) {
+        page.binary = true;
+        return page;
+      }
+    }
+    pending += decoder.write(chunk);
+    let start = 0;
+    let newline = pending.indexOf('\n');
+    while (newline !== -1) {
+      if (!take(pending.slice(start, newline + 1))) {
+        return page;
+      }
+      start = newline + 1;
+      newline = pending.indexOf('\n', start);
+    }
+    pending = pending.slice(start);
   }
   pending += decoder.end();
   if (pending !== '' && !take(pending)) {
@@ -144,17 +146,20 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
   }
   const file = resolved.path;
   let page: Page;
+  const toolFs = context.sandbox.openFs(context.signal);
   try {
-    const stat = await fs.stat(file);
-    if (stat.isDirectory()) {
+    const stat = await toolFs.stat(file);
+    if (stat.type === 'dir') {
       return `Error: '${requested}' is a directory; use list_dir to see its entries`;
     }
-    page = await readPage(file, offset, limit, context.signal);
+    page = await readPage(toolFs, file, offset, limit, context.signal);
   } catch (error) {
     if (context.signal.aborted) {
       throw error;
     }
     return `Error: ${describeFsError(error, requested)}`;
+  } finally {
+    toolFs.close();
   }
   if (page.binary) {
     return `Error: '${requested}' is a binary file and cannot be shown as text`;

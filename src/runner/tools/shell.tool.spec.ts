@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { SHELL_MAX_OUTPUT_BYTES, shellTool, toolEnvironment } from 'src/runner/tools/shell.tool';
+import { toolEnvironment } from 'src/runner/sandbox/tool-env';
+import { UnsandboxedTools } from 'src/runner/sandbox/tool-sandbox';
+import { SHELL_MAX_OUTPUT_BYTES, shellTool } from 'src/runner/tools/shell.tool';
 import { ToolContext } from 'src/runner/tools/tool';
 
 function isAlive(pid: number): boolean {
@@ -21,7 +23,7 @@ async function waitUntilDead(pid: number): Promise<boolean> {
   return !isAlive(pid);
 }
 
-describe(shellTool.name, () => {
+describe(`${shellTool.name} (unsandboxed)`, () => {
   let workspace: string;
   let controller: AbortController;
   let deltas: string[];
@@ -35,6 +37,7 @@ describe(shellTool.name, () => {
       workspace,
       signal: controller.signal,
       onOutputDelta: (delta) => deltas.push(delta),
+      sandbox: new UnsandboxedTools(workspace, process.env),
     };
   });
 
@@ -103,6 +106,13 @@ describe(shellTool.name, () => {
         '[exit code 0]',
     );
     expect(deltas.join('')).toHaveLength(SHELL_MAX_OUTPUT_BYTES);
+  });
+
+  it('should replace NUL bytes, which cannot be stored, in the output and its deltas', async () => {
+    const output = await shellTool.execute({ command: "printf 'a\\000b'" }, context);
+
+    expect(output).toBe('a\uFFFDb\n[exit code 0]');
+    expect(deltas.join('')).toBe('a\uFFFDb');
   });
 
   it('should strip runner secrets from the environment', async () => {

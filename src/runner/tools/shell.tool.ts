@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 
 import { BuiltinTool, ToolContext } from 'src/runner/tools/tool';
@@ -9,32 +9,9 @@ export const SHELL_MAX_TIMEOUT_MS = 600_000;
 export const SHELL_MAX_OUTPUT_BYTES = 64 * 1024;
 
 // After killing the group, a process that escaped it (setsid) may still hold our pipes open;
-// give up waiting for them after this long instead of hanging the turn.
+// give up waiting for them after this long instead of hanging the turn. (In the sandbox nothing
+// escapes: killing bwrap tears down its PID namespace and every process in it.)
 const KILL_GRACE_MS = 1000;
-
-const SECRET_NAMES = new Set(['OPENAI_BASE_URL', 'DATABASE_URL', 'REDIS_URL']);
-const SECRET_PARTS = ['TOKEN', 'SECRET', 'PASSWORD', 'API_KEY', '_KEY'];
-
-/**
- * The environment tool processes run with: the runner's own, minus anything that could carry a
- * credential or reach the runner's infrastructure (names matched case-insensitively).
- */
-export function toolEnvironment(env: Record<string, string | undefined>): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    const upper = name.toUpperCase();
-    if (
-      value === undefined ||
-      upper.startsWith('OMNIGENT_') ||
-      SECRET_NAMES.has(upper) ||
-      SECRET_PARTS.some((part) => upper.includes(part))
-    ) {
-      continue;
-    }
-    result[name] = value;
-  }
-  return result;
-}
 
 function abortError(signal: AbortSignal): Error {
   if (signal.reason instanceof Error) {
@@ -49,12 +26,18 @@ function run(command: string, timeoutMs: number, context: ToolContext): Promise<
   return new Promise<string>((resolve, reject) => {
     // detached = setsid: the command and everything it starts share one process group that a
     // single kill(-pid) reaches, so a timeout or interrupt leaves no stragglers behind.
-    const child = spawn('/bin/sh', ['-c', command], {
-      cwd: context.workspace,
-      env: toolEnvironment(process.env),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    let child: ChildProcess;
+    try {
+      child = context.sandbox.spawn(['/bin/sh', '-c', command], {
+        detached: true,
+        stdin: 'ignore',
+      });
+    } catch (error) {
+      resolve(`Error: could not start the tool sandbox: ${(error as Error).message}`);
+      return;
+    }
+    const stdout = child.stdout as NodeJS.ReadableStream & { destroy(): void };
+    const stderr = child.stderr as NodeJS.ReadableStream & { destroy(): void };
     let output = '';
     let captured = 0;
     let dropped = 0;
@@ -74,14 +57,15 @@ function run(command: string, timeoutMs: number, context: ToolContext): Promise<
       const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
       dropped += chunk.length - piece.length;
       captured += piece.length;
-      const text = decoder.write(piece);
+      // NUL cannot be stored (PostgreSQL text and jsonb refuse it); `cat /proc/*/environ` has many.
+      const text = decoder.write(piece).replace(/\0/g, '\uFFFD');
       if (text !== '') {
         output += text;
         context.onOutputDelta?.(text);
       }
     };
-    child.stdout.on('data', onData(new StringDecoder('utf8')));
-    child.stderr.on('data', onData(new StringDecoder('utf8')));
+    stdout.on('data', onData(new StringDecoder('utf8')));
+    stderr.on('data', onData(new StringDecoder('utf8')));
 
     const finish = (): void => {
       if (settled) {
@@ -107,8 +91,8 @@ function run(command: string, timeoutMs: number, context: ToolContext): Promise<
         }
       }
       graceTimer ??= setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
+        stdout.destroy();
+        stderr.destroy();
         finish();
       }, KILL_GRACE_MS);
     };
@@ -194,7 +178,8 @@ export const shellTool: BuiltinTool = {
     'Run a command with /bin/sh -c in the workspace directory. stdout and stderr are combined; ' +
     `output beyond ${SHELL_MAX_OUTPUT_BYTES / 1024} KiB is cut. The result ends with the exit ` +
     `code. The command is killed after timeout_ms (default ${SHELL_DEFAULT_TIMEOUT_MS / 1000} s, ` +
-    `max ${SHELL_MAX_TIMEOUT_MS / 1000} s). Secrets are removed from its environment.`,
+    `max ${SHELL_MAX_TIMEOUT_MS / 1000} s). It runs sandboxed where the runner has a sandbox: ` +
+    'only the workspace is writable and the environment is minimal.',
   parameters: {
     type: 'object',
     properties: {

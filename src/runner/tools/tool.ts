@@ -1,3 +1,5 @@
+import { ToolSandbox } from 'src/runner/sandbox/tool-sandbox';
+
 /** A tool the agent can call. Built-ins run inside the runner, confined to the workspace. */
 export interface ToolDefinition {
   name: string;
@@ -12,6 +14,8 @@ export interface ToolContext {
   signal: AbortSignal;
   /** Live output (shell): becomes `response.function_call_output.delta` events. */
   onOutputDelta?(delta: string): void;
+  /** Where processes and filesystem calls run: bubblewrap, or the runner itself. */
+  sandbox: ToolSandbox;
 }
 
 export interface BuiltinTool extends ToolDefinition {

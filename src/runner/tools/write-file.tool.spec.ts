@@ -4,8 +4,9 @@ import * as path from 'node:path';
 
 import { ToolContext } from 'src/runner/tools/tool';
 import { writeFileTool } from 'src/runner/tools/write-file.tool';
+import { TOOL_SANDBOXES } from 'test/utils/tool-sandboxes';
 
-describe(writeFileTool.name, () => {
+describe.each(TOOL_SANDBOXES)(`${writeFileTool.name} (%s)`, (_label, sandboxFor) => {
   let base: string;
   let workspace: string;
   let context: ToolContext;
@@ -14,7 +15,7 @@ describe(writeFileTool.name, () => {
     base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'omnigent-write-')));
     workspace = path.join(base, 'workspace');
     fs.mkdirSync(workspace);
-    context = { workspace, signal: new AbortController().signal };
+    context = { workspace, signal: new AbortController().signal, sandbox: sandboxFor(workspace) };
   });
 
   afterEach(() => {

@@ -1,6 +1,6 @@
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
+import { ToolFs } from 'src/runner/sandbox/tool-fs';
 import { BuiltinTool, ToolContext } from 'src/runner/tools/tool';
 import { describeFsError, resolveForTool } from 'src/runner/tools/workspace-path';
 
@@ -18,13 +18,30 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
     return resolved.error;
   }
   const file = resolved.path;
-  if (await isDirectory(file)) {
+  const toolFs = context.sandbox.openFs(context.signal);
+  try {
+    return await write(toolFs, file, requested, Buffer.from(content, 'utf8'), context.signal);
+  } finally {
+    toolFs.close();
+  }
+}
+
+async function write(
+  toolFs: ToolFs,
+  file: string,
+  requested: string,
+  data: Buffer,
+  signal: AbortSignal,
+): Promise<string> {
+  if (await isDirectory(toolFs, file, signal)) {
     return `Error: '${requested}' is a directory`;
   }
-  const data = Buffer.from(content, 'utf8');
   try {
-    await fs.mkdir(path.dirname(file), { recursive: true });
+    await toolFs.mkdir(path.dirname(file));
   } catch (error) {
+    if (signal.aborted) {
+      throw error;
+    }
     // mkdir -p reports EEXIST when a parent component is a file.
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') {
@@ -33,9 +50,10 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
     return `Error: ${describeFsError(error, requested)}`;
   }
   try {
-    await fs.writeFile(file, data, { signal: context.signal });
+    signal.throwIfAborted();
+    await toolFs.writeFile(file, data);
   } catch (error) {
-    if (context.signal.aborted) {
+    if (signal.aborted) {
       throw error;
     }
     return `Error: ${describeFsError(error, requested)}`;
@@ -43,10 +61,13 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
   return `Wrote ${data.length} bytes to ${requested}`;
 }
 
-async function isDirectory(file: string): Promise<boolean> {
+async function isDirectory(toolFs: ToolFs, file: string, signal: AbortSignal): Promise<boolean> {
   try {
-    return (await fs.stat(file)).isDirectory();
-  } catch {
+    return (await toolFs.stat(file)).type === 'dir';
+  } catch (error) {
+    if (signal.aborted) {
+      throw error;
+    }
     return false;
   }
 }
