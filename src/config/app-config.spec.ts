@@ -271,4 +271,41 @@ describe(getConfig.name, () => {
       ]);
     });
   });
+
+  describe('runners', () => {
+    it("should give the local runner what it needs and none of the server's secrets", () => {
+      const config = getConfig({
+        OMNIGENT_DATA_DIR: dataDir,
+        OMNIGENT_AUTH: 'jwt',
+        OMNIGENT_JWT_SECRET: SECRET,
+        OMNIGENT_LOCAL_RUNNER_ENV: 'ANTHROPIC_API_KEY, OMNIGENT_JWT_SECRET, DATABASE_URL',
+        DATABASE_URL: 'postgres://u:p@db/omnigent',
+        REDIS_URL: 'redis://r',
+        PATH: '/usr/bin',
+        HOME: '/home/omnigent',
+        OPENAI_API_KEY: 'sk-1',
+        ANTHROPIC_API_KEY: 'sk-2',
+        AWS_SECRET_ACCESS_KEY: 'aws',
+      });
+
+      expect(config.runners.localEnv).toEqual({
+        PATH: '/usr/bin',
+        HOME: '/home/omnigent',
+        OPENAI_API_KEY: 'sk-1',
+        ANTHROPIC_API_KEY: 'sk-2',
+      });
+    });
+
+    it("should protect the data directory and the listed paths from the local runner's tools", () => {
+      expect(
+        getConfig({
+          OMNIGENT_DATA_DIR: dataDir,
+          OMNIGENT_LOCAL_RUNNER_PROTECTED_PATHS: '/etc/omnigent.env, /srv/keys',
+        }).runners.localProtectedPaths,
+      ).toEqual([resolve(dataDir), '/etc/omnigent.env', '/srv/keys']);
+      expect(problemsOf({ OMNIGENT_LOCAL_RUNNER_PROTECTED_PATHS: 'relative/path' })).toEqual([
+        expect.stringContaining('absolute paths'),
+      ]);
+    });
+  });
 });

@@ -39,6 +39,13 @@ export interface AppConfig {
     /** Start a runner with the server (resolved: auto means on in none mode). */
     local: boolean;
     localUser: string;
+    /**
+     * The local runner's whole inherited environment: what a runner needs (PATH, HOME, locale,
+     * proxies, model keys) and OMNIGENT_LOCAL_RUNNER_ENV's names, never the server's secrets.
+     */
+    localEnv: Record<string, string>;
+    /** Never visible to the local runner's tools: the data directory and these. */
+    localProtectedPaths: string[];
     graceMs: number;
     heartbeatMs: number;
     livenessTtlMs: number;
@@ -84,6 +91,41 @@ const list = (value: string) =>
     .split(',')
     .map((v) => v.trim())
     .filter(Boolean);
+
+/** Variables the local runner inherits from the server (runners.localEnv). */
+const LOCAL_RUNNER_ENV = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'LANG',
+  'LANGUAGE',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TZ',
+  'TMPDIR',
+  'OPENAI_API_KEY',
+  'OPENAI_BASE_URL',
+  'OPENAI_MODEL',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+];
+
+function localRunnerEnv(env: NodeJS.ProcessEnv, extra: string): Record<string, string> {
+  const names = [...LOCAL_RUNNER_ENV, ...list(extra)].filter(
+    (name) => !/^OMNIGENT_/i.test(name) && !['DATABASE_URL', 'REDIS_URL'].includes(name),
+  );
+  return Object.fromEntries(
+    names.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])),
+  );
+}
 
 /** Validates the environment once and returns the typed, grouped config (style rule 16). */
 export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -138,6 +180,8 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         dto.OMNIGENT_LOCAL_RUNNER === '1' ||
         (dto.OMNIGENT_LOCAL_RUNNER === 'auto' && dto.OMNIGENT_AUTH === 'none'),
       localUser: dto.OMNIGENT_AUTH === 'none' ? 'local' : (dto.OMNIGENT_LOCAL_RUNNER_USER ?? ''),
+      localEnv: localRunnerEnv(env, dto.OMNIGENT_LOCAL_RUNNER_ENV),
+      localProtectedPaths: [dataDir, ...list(dto.OMNIGENT_LOCAL_RUNNER_PROTECTED_PATHS)],
       graceMs: dto.OMNIGENT_RUNNER_GRACE_MS,
       heartbeatMs: dto.OMNIGENT_RUNNER_HEARTBEAT_MS,
       livenessTtlMs: dto.OMNIGENT_RUNNER_LIVENESS_TTL_MS,

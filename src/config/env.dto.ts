@@ -197,6 +197,26 @@ export class EnvDto {
   })
   OMNIGENT_LOCAL_RUNNER_USER?: string;
 
+  /**
+   * Extra environment variable names the local runner receives (comma-separated), e.g. keys an
+   * agent spec references as `${NAME}`. Server settings (OMNIGENT_*, DATABASE_URL, REDIS_URL)
+   * are never passed.
+   */
+  @IsString()
+  OMNIGENT_LOCAL_RUNNER_ENV = '';
+
+  /**
+   * Paths the local runner's tools must never see besides the data directory (comma-separated
+   * absolute paths), e.g. an env file under /etc holding the server's secrets: the sandbox shows
+   * /etc read-only, so list such files here to mask them.
+   */
+  @IsString()
+  @Matches(/^(\/[^,]*(,\s*\/[^,]*)*)?$/, {
+    message:
+      'OMNIGENT_LOCAL_RUNNER_PROTECTED_PATHS must be a comma-separated list of absolute paths',
+  })
+  OMNIGENT_LOCAL_RUNNER_PROTECTED_PATHS = '';
+
   /** A runner that drops mid-turn has this long to come back before its turn fails. */
   @Transform(toInt)
   @IsInt()

@@ -11,6 +11,7 @@ import { packageRoot } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { RunnersRepository } from 'src/modules/runners/runners.repository';
 import { runnerIdForBindingToken, sha256hex } from 'src/protocol/runner-protocol';
+import { sandboxSupport } from 'src/runner/sandbox/sandbox-probe';
 
 const RESTART_MIN_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
@@ -23,6 +24,10 @@ const LOCAL_LAUNCH_TTL_MS = 10 * 365 * 24 * 3600_000;
  * (OMNIGENT_LOCAL_RUNNER). It is a child process speaking the normal runner protocol over
  * loopback, authenticated by a binding token kept in the data directory, so its runner id is
  * stable across restarts and sessions stay bound to it.
+ *
+ * Its tools run user-directed commands on this machine, so it never inherits the server's
+ * secrets (only `runners.localEnv`), never shows them the data directory, and in jwt mode (where
+ * users are not all the machine's owner) it runs only with a working tool sandbox.
  */
 @Injectable()
 export class LocalRunnerService implements OnApplicationShutdown {
@@ -44,6 +49,17 @@ export class LocalRunnerService implements OnApplicationShutdown {
     if (!this.config.runners.localUser) {
       this.logger.error('OMNIGENT_LOCAL_RUNNER_USER is not set: the local runner stays off');
       return;
+    }
+    if (this.requiresSandbox()) {
+      const support = sandboxSupport(this.config.runners.localEnv.PATH);
+      if (!support.available) {
+        this.logger.error(
+          `The local runner stays off: in jwt mode its tools must run in a sandbox, and none ` +
+            `works here (${support.reason}). Install bubblewrap, or run runners elsewhere ` +
+            '(OMNIGENT_LOCAL_RUNNER=0).',
+        );
+        return;
+      }
     }
     const token = this.bindingToken();
     const runnerId = runnerIdForBindingToken(token);
@@ -75,6 +91,11 @@ export class LocalRunnerService implements OnApplicationShutdown {
     });
   }
 
+  /** In jwt mode the local runner's tools must be sandboxed (other users drive them). */
+  private requiresSandbox(): boolean {
+    return this.config.auth.mode === 'jwt';
+  }
+
   /** The token lives in the data dir (mode 0600): the same runner id after every restart. */
   private bindingToken(): string {
     const file = join(this.config.database.dataDir, 'local-runner.token');
@@ -91,7 +112,7 @@ export class LocalRunnerService implements OnApplicationShutdown {
   }
 
   private spawn(serverUrl: string, token: string, runnerId: string): void {
-    const workspace = join(this.config.database.dataDir, 'workspaces');
+    const dataDir = this.config.database.dataDir;
     const child = spawn(
       process.execPath,
       [
@@ -100,13 +121,19 @@ export class LocalRunnerService implements OnApplicationShutdown {
         '--server',
         serverUrl,
         '--workspace',
-        workspace,
+        join(dataDir, 'workspaces'),
+        ...this.config.runners.localProtectedPaths.flatMap((path) => ['--protected-path', path]),
+        ...(this.requiresSandbox() ? ['--require-sandbox'] : []),
       ],
       {
-        // The runner inherits the server's environment (model API keys); the binding token travels
-        // there too, not in argv (visible in `ps`).
-        // eslint-disable-next-line n/no-process-env
-        env: { ...process.env, OMNIGENT_RUNNER_TUNNEL_BINDING_TOKEN: token, OMNIGENT_TOKEN: '' },
+        // Only what a runner needs, never the server's environment (OMNIGENT_JWT_SECRET,
+        // DATABASE_URL…). The binding token travels here, not in argv (visible in `ps`); the
+        // sandbox keeps tools from reading it in /proc.
+        env: {
+          ...this.config.runners.localEnv,
+          OMNIGENT_LOG_LEVEL: this.config.logLevel,
+          OMNIGENT_RUNNER_TUNNEL_BINDING_TOKEN: token,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
