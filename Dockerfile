@@ -13,6 +13,12 @@ RUN npm run build && npm prune --omit=dev
 
 # --- runtime: slim image, non-root, healthchecked ---------------------------------------------
 FROM node:20-bookworm-slim AS runtime
+# bubblewrap sandboxes the local runner's tools. Under Docker's default seccomp profile it cannot
+# create namespaces: the runner then says so at start-up, and in jwt mode the local runner stays
+# off (docs/SECURITY.md).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bubblewrap \
+    && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     OMNIGENT_PORT=6767 \
     OMNIGENT_DATA_DIR=/data
