@@ -79,7 +79,8 @@ export interface AgentTerminalWire {
   env?: Record<string, string>;
 }
 
-export interface AgentSpecWire {
+// A type alias, not an interface, so it stays assignable to the entity's Record<string, unknown>.
+export type AgentSpecWire = {
   name: string;
   description: string | null;
   instructions: string | null;
@@ -90,4 +91,4 @@ export interface AgentSpecWire {
   terminals: Record<string, AgentTerminalWire>;
   params: Record<string, unknown>;
   max_iterations: number;
-}
+};

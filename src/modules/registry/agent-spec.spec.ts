@@ -206,9 +206,24 @@ describe(parseAgentSpec.name, () => {
       );
     });
 
+    it('should default a missing harness like upstream: the executor type, else openai', () => {
+      const harness = (yaml: string) => parseAgentSpec(`name: a\n${yaml}`).executor.harness;
+
+      expect(harness('executor: {model: gpt-4.1-mini}')).toBe('openai');
+      expect(harness('executor: {harness: "", model: gpt-4.1-mini}')).toBe('openai');
+      expect(harness('executor: {}')).toBe('openai');
+      expect(harness('executor: {type: claude-sdk, model: x}')).toBe('claude-sdk');
+      expect(harness('executor: {harness: echo, type: claude-sdk}')).toBe('echo');
+      expect(harness('description: no executor at all')).toBe('echo');
+      expect(parseAgentSpec('name: a\nexecutor: {model: m}').executor).toEqual({
+        harness: 'openai',
+        model: 'm',
+      });
+    });
+
     it('should name the field with the wrong type', () => {
       expectSpecError('name: a\nexecutor: openai', 'executor must be a mapping');
-      expectSpecError('name: a\nexecutor: {model: x}', 'executor.harness is required');
+      expectSpecError('name: a\nexecutor: {type: 2}', 'executor.type must be a string');
       expectSpecError('name: a\nexecutor: {harness: 1}', 'executor.harness must be a string');
       expectSpecError(
         'name: a\nexecutor: {harness: openai, model: 4}',

@@ -1,7 +1,13 @@
 import { parseAllDocuments } from 'yaml';
 
 import {
+  AgentExecutorWire,
+  AgentOsEnvWire,
+  AgentPolicyWire,
   AgentSandboxWire,
+  AgentSpecWire,
+  AgentTerminalWire,
+  AgentToolWire,
   BUILTIN_TOOL_NAMES,
   isBuiltinToolName,
   SANDBOX_TYPES,
@@ -14,7 +20,14 @@ export const AGENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export const MAX_AGENT_SPEC_BYTES = 256 * 1024;
 
+/** The harness of a spec without `executor`: the model-free echo agent. */
 const DEFAULT_HARNESS = 'echo';
+/**
+ * The harness of an `executor` that names neither `harness` nor `type`: our model harness (any
+ * OpenAI-compatible endpoint). Upstream would pick its own default harness, which no runner of
+ * ours has; a block that configures a model wants that model called.
+ */
+const DEFAULT_EXECUTOR_HARNESS = 'openai';
 const DEFAULT_MAX_ITERATIONS = 20;
 const MAX_MAX_ITERATIONS = 200;
 // OpenAI function names allow only these characters; client tools are passed to the model as is.
@@ -26,43 +39,12 @@ const HANDLER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 const PROMPT_POLICY_HANDLER = 'omnigent.policies.builtins.prompt.prompt_policy';
 const MAX_INSTRUCTIONS_PATH_LENGTH = 1024;
 
-export interface AgentExecutorSpec {
-  harness: string;
-  model?: string;
-  /** `${NAME}` references are kept verbatim: only the runner resolves them. */
-  auth?: { type?: string; api_key?: string; base_url?: string };
-}
-
-export interface AgentOsEnvSpec {
-  type: 'caller_process';
-  /** Relative to the session workspace. */
-  cwd?: string;
-  /** How the runner confines the OS tools (runner sandbox, agent-spec.md). */
-  sandbox?: AgentSandboxWire;
-}
-
-export type AgentToolSpec =
-  | { name: string; runtime: 'server' }
-  | {
-      name: string;
-      runtime: 'client';
-      description?: string;
-      parameters?: Record<string, unknown>;
-    };
-
-export interface AgentPolicySpec {
-  name: string;
-  handler: string;
-  /** Present (even `{}`) means the handler is a factory called with these kwargs. */
-  factory_params?: Record<string, unknown>;
-}
-
-export interface AgentTerminalSpec {
-  command?: string;
-  args?: string[];
-  cwd?: string;
-  env?: Record<string, string>;
-}
+// The parsed pieces are the wire types runners receive (src/protocol/agent-spec.ts).
+export type AgentExecutorSpec = AgentExecutorWire;
+export type AgentOsEnvSpec = AgentOsEnvWire;
+export type AgentToolSpec = AgentToolWire;
+export type AgentPolicySpec = AgentPolicyWire;
+export type AgentTerminalSpec = AgentTerminalWire;
 
 export interface AgentSpec {
   name: string;
@@ -196,10 +178,11 @@ function parseExecutor(value: unknown): AgentExecutorSpec {
   if (!executor) {
     return { harness: DEFAULT_HARNESS };
   }
-  const harness = optionalString(executor.harness, 'executor.harness');
-  if (harness === undefined || harness.length === 0) {
-    throw new AgentSpecError('executor.harness is required');
-  }
+  // Upstream makes `harness` optional and falls back to the executor's `type`.
+  const harness =
+    optionalString(executor.harness, 'executor.harness') ||
+    optionalString(executor.type, 'executor.type') ||
+    DEFAULT_EXECUTOR_HARNESS;
   const result: AgentExecutorSpec = { harness };
   const model = optionalString(executor.model, 'executor.model');
   if (model !== undefined) {
@@ -505,7 +488,7 @@ export function parseAgentSpec(text: string, options: ParseAgentSpecOptions = {}
 }
 
 /** The resolved spec as runners receive it: the YAML's snake_case keys, defaults applied. */
-export function agentSpecToJson(spec: AgentSpec): Record<string, unknown> {
+export function agentSpecToJson(spec: AgentSpec): AgentSpecWire {
   return structuredClone({
     name: spec.name,
     description: spec.description,
