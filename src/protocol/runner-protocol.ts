@@ -200,6 +200,11 @@ export interface SessionHistoryResult {
   has_more: boolean;
 }
 
+/** Now, as the protocol writes times: integer Unix seconds (spec/README.md §2). */
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
 export const sha256hex = (value: string): string =>
   createHash('sha256').update(value).digest('hex');
 

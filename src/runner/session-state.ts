@@ -1,10 +1,11 @@
 import { FlatItem } from 'src/protocol/items';
 import {
-  ClientToolSpec,
   SessionEventParams,
   SessionInitParams,
   TurnStartParams,
 } from 'src/protocol/runner-protocol';
+import { ErrorDetail, StreamEvent } from 'src/protocol/stream-events';
+import { HarnessError } from 'src/runner/harnesses/harness';
 
 export interface PendingClientCall {
   resolve(output: string): void;
@@ -21,6 +22,9 @@ export interface CurrentTurn {
 export const OUTBOX_MAX_EVENTS = 10_000;
 export const OUTBOX_MAX_BYTES = 16 * 1024 * 1024;
 
+/** Where a session's events go: the runner's channel while the session is registered. */
+export type SessionTransport = (params: SessionEventParams) => void;
+
 /** What the runner holds for one session. */
 export class SessionState {
   init: SessionInitParams;
@@ -33,11 +37,11 @@ export class SessionState {
   current?: CurrentTurn;
   /** Turn ids seen, so a re-sent turn.start is not run twice. */
   readonly seenTurns = new Set<string>();
-  clientTools: ClientToolSpec[] = [];
 
   constructor(
     readonly id: string,
     init: SessionInitParams,
+    private transport?: SessionTransport,
   ) {
     this.init = init;
     this.history = [...(init.history ?? [])];
@@ -57,6 +61,63 @@ export class SessionState {
       this.history = [...(init.history ?? [])];
       this.historyComplete = !init.history_truncated;
     }
+  }
+
+  /** The session left the runner (closed, dropped, released): its events go nowhere now. */
+  detach(): void {
+    this.transport = undefined;
+  }
+
+  get attached(): boolean {
+    return this.transport !== undefined;
+  }
+
+  /**
+   * Emits one event with the next seq. Durable events wait in the outbox until acknowledged; an
+   * outbox past its limits fails the running turn instead of growing without bound.
+   */
+  emit(event: StreamEvent, durable: boolean, turnId: string | null): void {
+    const params: SessionEventParams = {
+      session_id: this.id,
+      seq: this.nextSeq++,
+      turn_id: turnId,
+      durable,
+      event,
+    };
+    if (durable) {
+      const bytes = Buffer.byteLength(JSON.stringify(params));
+      if (this.outbox.size >= OUTBOX_MAX_EVENTS || this.outboxBytes + bytes > OUTBOX_MAX_BYTES) {
+        this.current?.abort.abort(
+          new HarnessError('outbox_overflow', 'Too many events are waiting for the server'),
+        );
+        return;
+      }
+      this.outbox.set(params.seq, { params, bytes });
+      this.outboxBytes += bytes;
+    }
+    this.transport?.(params);
+  }
+
+  /** A `session.status` event (durable). */
+  status(status: 'running' | 'idle' | 'failed', error?: ErrorDetail, turnId?: string): void {
+    this.emit(
+      {
+        type: 'session.status',
+        conversation_id: this.id,
+        status,
+        error: error ?? null,
+        response_id: turnId ?? null,
+      },
+      true,
+      turnId ?? null,
+    );
+  }
+
+  /** The durable events the server has not acknowledged, in seq order (re-sent on reconnect). */
+  unacked(): SessionEventParams[] {
+    return [...this.outbox.keys()]
+      .sort((a, b) => a - b)
+      .map((seq) => this.outbox.get(seq)?.params as SessionEventParams);
   }
 
   ack(seq: number): void {

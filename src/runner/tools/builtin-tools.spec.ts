@@ -23,6 +23,10 @@ describe('builtin-tools', () => {
     }
   });
 
+  it('should implement every name of the protocol list, under that name', () => {
+    expect(BUILTIN_TOOLS.map((tool) => tool.name)).toEqual(BUILTIN_TOOL_NAMES);
+  });
+
   it('should look tools up by name', () => {
     expect(getBuiltinTool('shell')).toBe(shellTool);
     expect(getBuiltinTool('rm_rf')).toBeUndefined();

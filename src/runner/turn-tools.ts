@@ -1,0 +1,200 @@
+import { FlatItem } from 'src/protocol/items';
+import { AgentSpecWire } from 'src/protocol/agent-spec';
+import {
+  Methods,
+  SessionHistoryResult,
+  Timeouts,
+  ToolAuthorizeResult,
+  TurnStartParams,
+} from 'src/protocol/runner-protocol';
+import { HarnessToolCall } from 'src/runner/harnesses/harness';
+import { placeTools, ToolSettings } from 'src/runner/sandbox/session-sandbox';
+import { SessionState } from 'src/runner/session-state';
+import { getBuiltinTool } from 'src/runner/tools/builtin-tools';
+import { ToolDefinition } from 'src/runner/tools/tool';
+
+/** How long a client-side tool call may wait for the client's `function_call_output`. */
+export const CLIENT_TOOL_WAIT_MS = 30 * 60_000;
+
+/** What a turn needs from the runner around it. */
+export interface TurnServices {
+  /** A request to the server over the runner channel (waits for the channel to be up). */
+  request<T>(method: string, params: unknown, timeoutMs: number): Promise<T>;
+  tools: ToolSettings;
+  log(message: string): void;
+}
+
+/** Built-in tools of the spec plus client tools (the spec's and the turn's). */
+export function toolsFor(
+  spec: Partial<AgentSpecWire>,
+  turn: TurnStartParams,
+): { tools: ToolDefinition[]; client: Set<string> } {
+  const tools: ToolDefinition[] = [];
+  const client = new Set<string>();
+  for (const entry of spec.tools ?? []) {
+    if (entry.runtime === 'client') {
+      client.add(entry.name);
+      tools.push({
+        name: entry.name,
+        description: entry.description ?? '',
+        parameters: entry.parameters ?? { type: 'object', properties: {} },
+      });
+    } else {
+      const builtin = getBuiltinTool(entry.name);
+      if (builtin) {
+        tools.push({
+          name: builtin.name,
+          description: builtin.description,
+          parameters: builtin.parameters,
+        });
+      }
+    }
+  }
+  for (const extra of turn.client_tools ?? []) {
+    if (!tools.some((t) => t.name === extra.name)) {
+      client.add(extra.name);
+      tools.push({
+        name: extra.name,
+        description: extra.description ?? '',
+        parameters: extra.parameters ?? { type: 'object', properties: {} },
+      });
+    }
+  }
+  return { tools, client };
+}
+
+/** The tool calls of one turn: built-ins (authorised first), client tools, and history paging. */
+export class TurnTools {
+  constructor(
+    private readonly services: TurnServices,
+    private readonly session: SessionState,
+    private readonly turnId: string,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** A built-in tool call, authorised by the server first (fails closed). */
+  async runBuiltin(call: HarnessToolCall): Promise<string> {
+    const { session, signal } = this;
+    const tool = getBuiltinTool(call.name);
+    const spec = session.init.agent.spec as Partial<AgentSpecWire>;
+    if (!tool || !(spec.tools ?? []).some((t) => t.name === call.name && t.runtime === 'server')) {
+      return `Error: the tool '${call.name}' is not available to this agent`;
+    }
+    let args: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(call.arguments || '{}');
+      args =
+        parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+          ? (parsed as Record<string, unknown>)
+          : {};
+    } catch {
+      return `Error: the arguments of ${call.name} are not valid JSON`;
+    }
+    if (session.init.policy.tool_call) {
+      let verdict: ToolAuthorizeResult;
+      try {
+        verdict = await this.services.request<ToolAuthorizeResult>(
+          Methods.toolAuthorize,
+          {
+            session_id: session.id,
+            turn_id: this.turnId,
+            call_id: call.callId,
+            name: call.name,
+            arguments: args,
+          },
+          Timeouts.toolAuthorizeMs,
+        );
+      } catch (error) {
+        return `Error: the tool call could not be authorised (${(error as Error).message}); it was not run`;
+      }
+      if (verdict.decision === 'deny') {
+        return verdict.output ?? `[Denied by policy: ${verdict.reason}]`;
+      }
+      if (verdict.decision === 'ask') {
+        return 'Error: this tool call needs an approval this runner cannot wait for yet; it was not run';
+      }
+      args = verdict.arguments ?? args;
+    }
+    if (signal.aborted) {
+      throw signal.reason;
+    }
+    const place = placeTools(this.services.tools, {
+      sessionId: session.id,
+      workspace: session.init.snapshot.workspace,
+      sandbox: spec.os_env?.sandbox,
+    });
+    if ('error' in place) {
+      return `Error: ${place.error}; the tool was not run`;
+    }
+    try {
+      const output = await tool.execute(args, {
+        workspace: place.workspace,
+        sandbox: place.sandbox,
+        signal,
+        onOutputDelta: (delta) =>
+          session.emit(
+            { type: 'response.function_call_output.delta', call_id: call.callId, delta },
+            false,
+            this.turnId,
+          ),
+      });
+      // NUL cannot be stored (PostgreSQL text and jsonb refuse it): a file read past the binary
+      // sniff could still carry one.
+      return output.replace(/\0/g, '\uFFFD');
+    } catch (error) {
+      if (signal.aborted) {
+        throw error;
+      }
+      return `Error: ${call.name} failed: ${(error as Error).message}`;
+    }
+  }
+
+  /** A client-side tool: the client runs it and posts `function_call_output`. */
+  awaitClientTool(call: HarnessToolCall): Promise<string> {
+    const { session, signal } = this;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => finish(`Error: no result from the client for ${call.name} in time`),
+        CLIENT_TOOL_WAIT_MS,
+      );
+      const onAbort = () => {
+        clearTimeout(timer);
+        session.current?.clientCalls.delete(call.callId);
+        reject(signal.reason);
+      };
+      const finish = (output: string) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        session.current?.clientCalls.delete(call.callId);
+        resolve(output);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      session.current?.clientCalls.set(call.callId, { resolve: finish });
+    });
+  }
+
+  /** Fetches the rest of a long history before the first turn needs it. */
+  async ensureHistory(): Promise<void> {
+    const session = this.session;
+    if (session.historyComplete) {
+      return;
+    }
+    const items: FlatItem[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.services.request<SessionHistoryResult>(
+        Methods.sessionHistory,
+        { session_id: session.id, after, limit: 1000 },
+        Timeouts.sessionInitMs,
+      );
+      items.push(...page.items);
+      if (!page.has_more || page.items.length === 0) {
+        break;
+      }
+      after = page.items[page.items.length - 1].id;
+    }
+    const known = new Set(items.map((i) => i.id));
+    session.history = [...items, ...session.history.filter((i) => !known.has(i.id))];
+    session.historyComplete = true;
+  }
+}
