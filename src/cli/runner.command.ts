@@ -15,12 +15,17 @@ function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} [runner] ${message}\n`);
 }
 
+/** Idle sessions are released after this long by default (--session-idle-ms). */
+const DEFAULT_SESSION_IDLE_MS = 60_000;
+// Below this, a session could be released between its session.init and the turn.start behind it.
+const MIN_SESSION_IDLE_MS = 1_000;
+
 export const runnerCommand: CliCommand = {
   name: 'runner',
   summary: 'Run agent turns for sessions, connected to a server',
   usage:
     'omnigent runner --server URL [--token T | --binding-token B] [--runner-id ID] [--workspace DIR]\n' +
-    '                [--require-sandbox] [--protected-path DIR]...\n\n' +
+    '                [--require-sandbox] [--protected-path DIR]... [--session-idle-ms MS]\n\n' +
     '  --server         server base URL (default $OMNIGENT_SERVER_URL or http://127.0.0.1:6767)\n' +
     '  --token          bearer token (default $OMNIGENT_TOKEN); not needed against a local server\n' +
     '  --binding-token  binding token of a launched runner (the runner id derives from it)\n' +
@@ -29,7 +34,9 @@ export const runnerCommand: CliCommand = {
     '  --require-sandbox  refuse to start without a working tool sandbox (bubblewrap), and\n' +
     '                   sandbox agents that say `sandbox: none` too (env OMNIGENT_RUNNER_REQUIRE_SANDBOX=1)\n' +
     '  --protected-path   a directory tools must never see or use as a workspace; repeatable\n' +
-    '                   (env OMNIGENT_RUNNER_PROTECTED_PATHS, separated by ":")',
+    '                   (env OMNIGENT_RUNNER_PROTECTED_PATHS, separated by ":")\n' +
+    '  --session-idle-ms  forget a session idle this long; the server re-initialises it on its\n' +
+    `                   next turn (default ${DEFAULT_SESSION_IDLE_MS}, env OMNIGENT_RUNNER_SESSION_IDLE_MS)`,
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -41,6 +48,7 @@ export const runnerCommand: CliCommand = {
         workspace: { type: 'string' },
         'require-sandbox': { type: 'boolean' },
         'protected-path': { type: 'string', multiple: true },
+        'session-idle-ms': { type: 'string' },
       },
     });
     const bindingToken =
@@ -78,6 +86,14 @@ export const runnerCommand: CliCommand = {
     ]
       .filter(Boolean)
       .map((dir) => resolve(dir));
+    const idleText = values['session-idle-ms'] ?? process.env.OMNIGENT_RUNNER_SESSION_IDLE_MS ?? '';
+    const sessionIdleMs = idleText === '' ? DEFAULT_SESSION_IDLE_MS : Number(idleText);
+    if (!Number.isInteger(sessionIdleMs) || sessionIdleMs < MIN_SESSION_IDLE_MS) {
+      throw new UsageError(`--session-idle-ms must be an integer ≥ ${MIN_SESSION_IDLE_MS}`);
+    }
+    const debug = ['debug', 'verbose'].includes(process.env.OMNIGENT_LOG_LEVEL ?? '')
+      ? log
+      : undefined;
     const support = sandboxSupport(process.env.PATH);
     log(describeSupport(support, requireSandbox));
     if (requireSandbox && !support.available) {
@@ -92,8 +108,10 @@ export const runnerCommand: CliCommand = {
       workspaceRoot,
       env: process.env,
       sandbox: { support, required: requireSandbox, protectedPaths },
+      sessionIdleMs,
       version: packageVersion(),
       log,
+      debug,
       onConnected: () => {
         if (!announced) {
           announced = true;

@@ -19,6 +19,7 @@ import {
 } from 'src/protocol/runner-protocol';
 import { ErrorDetail } from 'src/protocol/stream-events';
 import { HARNESS_NAMES } from 'src/runner/harnesses/harnesses';
+import { InitLog } from 'src/runner/init-log';
 import { RunnerChannel } from 'src/runner/runner-channel';
 import { SandboxSupport } from 'src/runner/sandbox/sandbox-probe';
 import { SessionState } from 'src/runner/session-state';
@@ -41,21 +42,34 @@ export interface RunnerOptions {
     /** Never shown to tools nor usable as a workspace (the local runner: the server's data dir). */
     protectedPaths: string[];
   };
+  /**
+   * A session with no turn, nothing queued and every event acknowledged is released after this
+   * long (a later turn.start answers session_unknown; the server re-initialises and retries).
+   */
+  sessionIdleMs: number;
   version: string;
   log(message: string): void;
+  /** Detail lines (OMNIGENT_LOG_LEVEL=debug). */
+  debug?(message: string): void;
   onConnected?(result: HelloResult): void;
   onFatal?(reason: string): void;
 }
+
+/** Idle sessions are looked for at least this often (and at most every half idle time). */
+const SWEEP_MAX_MS = 30_000;
 
 /**
  * The reference runner (spec/runner-protocol.md §12): the channel and its handshake, the RPC
  * switch, the sessions it holds, and draining each session's queued turns one after another.
  * A turn itself is `Turn` (turn.ts); a session's seq, outbox and resends are `SessionState`.
+ * Memory follows the sessions it is running: idle sessions are released (sweepIdle).
  */
 export class Runner {
   private readonly sessions = new Map<string, SessionState>();
   private readonly channel: RunnerChannel;
   private readonly services: TurnServices;
+  private sweeper?: NodeJS.Timeout;
+  private readonly initLog: InitLog;
 
   constructor(private readonly options: RunnerOptions) {
     const url = new URL(options.serverUrl);
@@ -83,6 +97,7 @@ export class Runner {
         options.onFatal?.(reason);
       },
     });
+    this.initLog = new InitLog(options.log, () => this.sessions.size);
     this.services = {
       request: (method, params, timeoutMs) => this.channel.request(method, params, timeoutMs),
       tools: {
@@ -96,9 +111,14 @@ export class Runner {
 
   start(): void {
     this.channel.start();
+    const every = Math.max(50, Math.min(SWEEP_MAX_MS, this.options.sessionIdleMs / 2));
+    this.sweeper = setInterval(() => this.sweepIdle(), every);
+    this.sweeper.unref();
   }
 
   stop(): void {
+    clearInterval(this.sweeper);
+    this.initLog.flush();
     for (const session of this.sessions.values()) {
       session.current?.abort.abort(new TurnAborted('runner stopping'));
     }
@@ -217,7 +237,8 @@ export class Runner {
         this.channel.notify(Methods.sessionEvent, event),
       );
       this.sessions.set(params.session_id, session);
-      this.options.log(`session ${params.session_id} ready (agent ${params.agent.name})`);
+      this.options.debug?.(`session ${params.session_id} initialised (agent ${params.agent.name})`);
+      this.initLog.note(params.session_id, params.agent.name);
     }
     return { status: this.sessions.get(params.session_id)?.busy ? 'running' : 'idle' };
   }
@@ -226,7 +247,11 @@ export class Runner {
     session_id: string;
     snapshot?: Partial<SessionInitParams['snapshot']>;
   }): object {
-    const session = this.requireSession(params?.session_id);
+    const session = params?.session_id ? this.sessions.get(params.session_id) : undefined;
+    if (!session) {
+      // Not held (released, or never initialised here): the next session.init brings the update.
+      return {};
+    }
     session.init = {
       ...session.init,
       snapshot: { ...session.init.snapshot, ...(params.snapshot ?? {}) },
@@ -241,6 +266,7 @@ export class Runner {
     }
     session.seenTurns.add(params.turn_id);
     session.queue.push(params);
+    session.touch();
     if (session.busy) {
       return { disposition: 'queued' };
     }
@@ -279,6 +305,23 @@ export class Runner {
       this.options.log(`session ${params.session_id} closed (${params.reason})`);
     }
     return {};
+  }
+
+  /** Releases sessions idle for `sessionIdleMs`; the server holds everything they knew. */
+  private sweepIdle(): void {
+    const now = Date.now();
+    let released = 0;
+    for (const session of [...this.sessions.values()]) {
+      if (session.isIdle(now, this.options.sessionIdleMs)) {
+        this.forget(session);
+        released++;
+      }
+    }
+    if (released > 0) {
+      this.options.debug?.(
+        `released ${released} idle session${released === 1 ? '' : 's'} (holding ${this.sessions.size})`,
+      );
+    }
   }
 
   /** Runs queued turns back to back under one `running`, then goes idle (or failed). */

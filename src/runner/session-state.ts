@@ -37,6 +37,8 @@ export class SessionState {
   current?: CurrentTurn;
   /** Turn ids seen, so a re-sent turn.start is not run twice. */
   readonly seenTurns = new Set<string>();
+  /** Date.now() of the last init, turn, event or ack: an idle session is released after a while. */
+  lastActivity = Date.now();
 
   constructor(
     readonly id: string,
@@ -53,10 +55,28 @@ export class SessionState {
     return this.current !== undefined;
   }
 
+  /**
+   * No turn, nothing queued, every durable event acknowledged: the server holds everything this
+   * state knows, so it can be dropped and rebuilt from the next `session.init`.
+   */
+  get quiescent(): boolean {
+    return !this.busy && this.queue.length === 0 && this.outbox.size === 0;
+  }
+
+  /** Quiescent and untouched for `idleMs`. */
+  isIdle(now: number, idleMs: number): boolean {
+    return this.quiescent && now - this.lastActivity >= idleMs;
+  }
+
+  touch(): void {
+    this.lastActivity = Date.now();
+  }
+
   /** A newer init (after a reconnect or rebind) refreshes the spec and snapshot, never the seq. */
   reinit(init: SessionInitParams): void {
     this.init = init;
     this.nextSeq = Math.max(this.nextSeq, init.next_seq);
+    this.touch();
     if (!this.busy) {
       this.history = [...(init.history ?? [])];
       this.historyComplete = !init.history_truncated;
@@ -84,6 +104,7 @@ export class SessionState {
       durable,
       event,
     };
+    this.touch();
     if (durable) {
       const bytes = Buffer.byteLength(JSON.stringify(params));
       if (this.outbox.size >= OUTBOX_MAX_EVENTS || this.outboxBytes + bytes > OUTBOX_MAX_BYTES) {
@@ -121,6 +142,7 @@ export class SessionState {
   }
 
   ack(seq: number): void {
+    this.touch();
     for (const [key, entry] of this.outbox) {
       if (key <= seq) {
         this.outbox.delete(key);
