@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, normalize } from 'node:path';
+import { posix } from 'node:path';
 
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
@@ -26,7 +24,7 @@ import {
   parseAgentSpec,
 } from 'src/modules/registry/agent-spec';
 import { AgentsRepository } from 'src/modules/registry/agents.repository';
-import { BundleError, extractBundle } from 'src/modules/registry/bundle-extractor';
+import { BundleError, readBundle } from 'src/modules/registry/bundle-extractor';
 import { loadBuiltinAgents } from 'src/modules/registry/builtin-agents';
 import { AgentResponseDto, toAgentResponse } from 'src/modules/registry/dto/agent-response.dto';
 
@@ -95,7 +93,7 @@ export class AgentsService implements OnApplicationBootstrap {
     return this.agents.getById(id);
   }
 
-  /** Validates an uploaded bundle: safe extraction, then the spec in its config.yaml. */
+  /** Validates an uploaded bundle: a guarded read of the archive, then the spec in its config.yaml. */
   async prepareBundle(bundle: Buffer): Promise<PreparedBundle> {
     if (bundle.length > this.config.agents.bundleMaxBytes) {
       throw new DomainError(
@@ -103,16 +101,11 @@ export class AgentsService implements OnApplicationBootstrap {
         `Bundle exceeds the limit of ${this.config.agents.bundleMaxBytes} bytes`,
       );
     }
-    const dir = await mkdtemp(join(tmpdir(), 'omnigent-bundle-'));
     try {
-      const { configYaml, files } = await extractBundle(bundle, dir);
-      const texts = new Map<string, string>();
-      for (const file of files) {
-        // Instruction files are small text files; read them now so parsing stays synchronous.
-        texts.set(normalize(file), await readFile(join(dir, file), 'utf8').catch(() => ''));
-      }
+      // In memory: nothing on disk to clean up, whatever happens to the process meanwhile.
+      const { configYaml, files } = await readBundle(bundle);
       const spec = parseAgentSpec(configYaml, {
-        readBundleFile: (rel) => texts.get(normalize(rel)),
+        readBundleFile: (rel) => files.get(posix.normalize(rel))?.toString('utf8'),
       });
       return { spec, yaml: configYaml, bundle };
     } catch (error) {
@@ -120,8 +113,6 @@ export class AgentsService implements OnApplicationBootstrap {
         throw new DomainError(ErrorCode.InvalidInput, `Invalid agent bundle: ${error.message}`);
       }
       throw error;
-    } finally {
-      await rm(dir, { recursive: true, force: true });
     }
   }
 

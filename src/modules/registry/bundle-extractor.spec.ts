@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import fs from 'node:fs';
+import fsPromises from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGzip, gzipSync } from 'node:zlib';
 import { Header, pack } from 'tar-stream';
 
-import { BundleError, extractBundle } from 'src/modules/registry/bundle-extractor';
+import { BundleError, readBundle } from 'src/modules/registry/bundle-extractor';
 
 interface TestEntry extends Partial<Header> {
   name: string;
@@ -61,33 +59,47 @@ async function gzipZeros(bytes: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function listRecursive(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true })).map(String).sort();
+// Every way the old extractor touched the disk: a read must use none of them.
+const FS_WRITES: [object, string][] = [
+  [fsPromises, 'mkdtemp'],
+  [fsPromises, 'mkdir'],
+  [fsPromises, 'open'],
+  [fsPromises, 'writeFile'],
+  [fsPromises, 'rename'],
+  [fs, 'mkdtempSync'],
+  [fs, 'mkdirSync'],
+  [fs, 'openSync'],
+  [fs, 'writeFileSync'],
+  [fs, 'createWriteStream'],
+];
+
+function texts(files: Map<string, Buffer>): Record<string, string> {
+  return Object.fromEntries([...files].map(([name, data]) => [name, data.toString('utf8')]));
 }
 
-describe(extractBundle.name, () => {
-  let base: string;
-  let destDir: string;
+describe(readBundle.name, () => {
+  let fsSpies: jest.SpyInstance[];
 
-  beforeEach(async () => {
-    base = await mkdtemp(path.join(tmpdir(), 'bundle-extractor-'));
-    destDir = path.join(base, 'dest');
+  beforeEach(() => {
+    fsSpies = FS_WRITES.map(([module, name]) => jest.spyOn(module as never, name as never));
   });
 
-  afterEach(async () => {
-    await rm(base, { recursive: true, force: true });
+  afterEach(() => {
+    // Whatever the outcome, nothing was written: a kill -9 mid-upload leaves nothing behind.
+    for (const spy of fsSpies) {
+      expect(spy).not.toHaveBeenCalled();
+      spy.mockRestore();
+    }
   });
 
   async function expectRejected(archive: Buffer, message: string | RegExp): Promise<void> {
-    const attempt = extractBundle(archive, destDir);
+    const attempt = readBundle(archive);
     await expect(attempt).rejects.toThrow(BundleError);
     await expect(attempt).rejects.toThrow(message);
-    // Only our (now removed) destDir ever lived in base: nothing leaked next to it.
-    expect(await readdir(base)).toEqual([]);
   }
 
   describe('valid bundles', () => {
-    it('should extract files and return config.yaml', async () => {
+    it('should read files and return config.yaml', async () => {
       const archive = await bundleOf([
         file('config.yaml', CONFIG),
         { name: 'prompts/', type: 'directory' },
@@ -96,21 +108,26 @@ describe(extractBundle.name, () => {
         file('empty.txt', ''),
       ]);
 
-      const result = await extractBundle(archive, destDir);
+      const result = await readBundle(archive);
 
-      expect(result).toEqual({
-        configYaml: CONFIG,
-        files: ['config.yaml', 'deep/nested/data.json', 'empty.txt', 'prompts/system.md'],
-      });
-      expect(await readFile(path.join(destDir, 'prompts/system.md'), 'utf8')).toBe('be nice');
+      expect(result.configYaml).toBe(CONFIG);
+      expect([...result.files.keys()]).toEqual([
+        'config.yaml',
+        'deep/nested/data.json',
+        'empty.txt',
+        'prompts/system.md',
+      ]);
+      expect(texts(result.files)['prompts/system.md']).toBe('be nice');
+      expect(texts(result.files)['empty.txt']).toBe('');
     });
 
-    it('should write files without execute bits', async () => {
-      await extractBundle(await bundleOf([file('config.yaml', CONFIG)]), destDir);
+    it('should return file contents byte for byte', async () => {
+      const binary = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80, 0x0a]);
+      const result = await readBundle(
+        await bundleOf([file('config.yaml', CONFIG), file('blob.bin', binary)]),
+      );
 
-      const { mode } = await stat(path.join(destDir, 'config.yaml'));
-      expect(mode & 0o111).toBe(0);
-      expect(mode & 0o777 & ~0o644).toBe(0);
+      expect(result.files.get('blob.bin')).toEqual(binary);
     });
 
     it('should accept ./-prefixed entries as made by tar -C dir .', async () => {
@@ -120,7 +137,7 @@ describe(extractBundle.name, () => {
         file('./notes.txt', 'n'),
       ]);
 
-      expect((await extractBundle(archive, destDir)).files).toEqual(['config.yaml', 'notes.txt']);
+      expect([...(await readBundle(archive)).files.keys()]).toEqual(['config.yaml', 'notes.txt']);
     });
 
     it('should strip one top-level directory wrapping everything', async () => {
@@ -130,43 +147,37 @@ describe(extractBundle.name, () => {
         file('myagent/myagent/inner.txt', 'inner'),
       ]);
 
-      const result = await extractBundle(archive, destDir);
+      const result = await readBundle(archive);
 
-      expect(result.files).toEqual(['config.yaml', 'myagent/inner.txt']);
+      expect([...result.files.keys()]).toEqual(['config.yaml', 'myagent/inner.txt']);
       expect(result.configYaml).toBe(CONFIG);
-      expect(await listRecursive(destDir)).toEqual([
-        'config.yaml',
-        'myagent',
-        path.join('myagent', 'inner.txt'),
-      ]);
-    });
-
-    it('should use an existing empty destDir', async () => {
-      await mkdir(destDir);
-
-      const result = await extractBundle(await bundleOf([file('config.yaml', CONFIG)]), destDir);
-
-      expect(result.files).toEqual(['config.yaml']);
+      expect(texts(result.files)['myagent/inner.txt']).toBe('inner');
     });
 
     it('should accept exactly the entry and size limits', async () => {
       const archive = await bundleOf([file('config.yaml', CONFIG), file('b', 'x'.repeat(10))]);
 
-      const result = await extractBundle(archive, destDir, {
+      const result = await readBundle(archive, {
         maxEntries: 2,
         maxUnpackedBytes: CONFIG.length + 10,
       });
 
-      expect(result.files).toEqual(['b', 'config.yaml']);
+      expect([...result.files.keys()]).toEqual(['b', 'config.yaml']);
+    });
+
+    it('should accept a file name of exactly 255 bytes', async () => {
+      const name = 'a'.repeat(251) + '.txt';
+      const result = await readBundle(await bundleOf([file('config.yaml', CONFIG), file(name)]));
+
+      expect(result.files.has(name)).toBe(true);
     });
   });
 
   describe('unsafe names', () => {
-    it('should reject a ../ path and write nothing outside destDir', async () => {
+    it('should reject a ../ path', async () => {
       const archive = await bundleOf([file('config.yaml', CONFIG), file('../evil', 'pwned')]);
 
       await expectRejected(archive, '".." segment');
-      expect(existsSync(path.join(base, 'evil'))).toBe(false);
     });
 
     it('should reject a .. segment in the middle of a path', async () => {
@@ -177,13 +188,14 @@ describe(extractBundle.name, () => {
     });
 
     it('should reject an absolute path', async () => {
-      const target = path.join(base, 'abs-evil');
-
       await expectRejected(
-        await bundleOf([file('config.yaml', CONFIG), file(target)]),
+        await bundleOf([file('config.yaml', CONFIG), file('/tmp/abs-evil')]),
         'absolute path',
       );
-      expect(existsSync(target)).toBe(false);
+      await expectRejected(
+        await bundleOf([file('config.yaml', CONFIG), file('C:/evil')]),
+        'absolute path',
+      );
     });
 
     it('should reject backslashes and NUL characters', async () => {
@@ -197,10 +209,38 @@ describe(extractBundle.name, () => {
         'backslashes or NUL',
       );
     });
+
+    // The red team's 500: a 300-character name (ENAMETOOLONG on disk) is the uploader's error.
+    it('should reject a 300-character file name with a clear message', async () => {
+      await expectRejected(
+        await bundleOf([file('config.yaml', CONFIG), file('x'.repeat(300))]),
+        'longer than 255 bytes',
+      );
+      await expectRejected(
+        await bundleOf([file('config.yaml', CONFIG), file(`${'d'.repeat(300)}/config.txt`)]),
+        'longer than 255 bytes',
+      );
+    });
+
+    it('should count a name in bytes, not characters', async () => {
+      // 128 two-byte characters: 128 characters, 256 bytes.
+      await expectRejected(
+        await bundleOf([file('config.yaml', CONFIG), file('é'.repeat(128))]),
+        'longer than 255 bytes',
+      );
+    });
+
+    it('should reject a name longer than 4096 characters', async () => {
+      const long = Array.from({ length: 20 }, () => 'p'.repeat(250)).join('/');
+      await expectRejected(
+        await bundleOf([file('config.yaml', CONFIG), file(long)]),
+        'longer than 4096 characters',
+      );
+    });
   });
 
   describe('entry types', () => {
-    it('should reject a symlink and remove what was already written', async () => {
+    it('should reject a symlink', async () => {
       const archive = await bundleOf([
         file('config.yaml', CONFIG),
         { name: 'link', type: 'symlink', linkname: '/etc/passwd' },
@@ -270,10 +310,9 @@ describe(extractBundle.name, () => {
         file('b', 'x'.repeat(600)),
       ]);
 
-      await expect(extractBundle(archive, destDir, { maxUnpackedBytes: 1000 })).rejects.toThrow(
+      await expect(readBundle(archive, { maxUnpackedBytes: 1000 })).rejects.toThrow(
         'more than 1000 bytes',
       );
-      expect(await readdir(base)).toEqual([]);
     });
 
     it('should stop inflating a gzip bomb past the limit', async () => {
@@ -342,30 +381,6 @@ describe(extractBundle.name, () => {
         await bundleOf([file('myagent/config.yaml', CONFIG), file('README.md')]),
         'no config.yaml',
       );
-    });
-  });
-
-  describe('destination', () => {
-    it('should leave an existing destDir empty after a rejection', async () => {
-      await mkdir(destDir);
-
-      await expect(
-        extractBundle(await bundleOf([file('config.yaml', CONFIG), file('../x')]), destDir),
-      ).rejects.toThrow(BundleError);
-
-      expect(await readdir(base)).toEqual(['dest']);
-      expect(await readdir(destDir)).toEqual([]);
-    });
-
-    it('should refuse a non-empty destDir and leave it untouched', async () => {
-      await mkdir(destDir);
-      await writeFile(path.join(destDir, 'keep.txt'), 'mine');
-
-      await expect(
-        extractBundle(await bundleOf([file('config.yaml', CONFIG)]), destDir),
-      ).rejects.toThrow('not empty');
-
-      expect(await readdir(destDir)).toEqual(['keep.txt']);
     });
   });
 });

@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
-import path from 'node:path';
 import { Readable, Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+
 import { extract as tarExtract, Header } from 'tar-stream';
 
 export const DEFAULT_BUNDLE_MAX_ENTRIES = 1000;
@@ -15,16 +13,20 @@ export const BUNDLE_CONFIG_FILE = 'config.yaml';
 // entry the archive is padding or garbage (e.g. a gzip bomb of zeros), so inflation stops early.
 const TAR_OVERHEAD_PER_ENTRY = 16 * 1024;
 const MAX_NAME_LENGTH = 4096;
+// What common filesystems allow for one path segment: a bundle must stay writable to disk by
+// whoever unpacks it later, and a longer name is never a real agent file.
+const MAX_SEGMENT_BYTES = 255;
 
 export interface BundleLimits {
   maxEntries?: number;
   maxUnpackedBytes?: number;
 }
 
-export interface ExtractedBundle {
-  /** Regular files written, relative to destDir, `/`-separated, sorted. */
-  files: string[];
+export interface BundleContents {
+  /** `config.yaml` of the bundle root, as UTF-8 text. */
   configYaml: string;
+  /** Every regular file by its path relative to the bundle root (`/`-separated), in name order. */
+  files: Map<string, Buffer>;
 }
 
 /** An uploaded bundle that is not acceptable; the message is safe to show to the uploader. */
@@ -39,7 +41,8 @@ function quoteName(name: string): string {
   return JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);
 }
 
-// Returns the entry's path as `/`-separated segments, or throws for anything that could leave destDir.
+// The entry's path as `/`-separated segments; throws for anything that could name a place outside
+// the bundle once written somewhere, or that no filesystem could hold.
 function entrySegments(name: string): string[] {
   if (name.includes('\\') || name.includes('\0')) {
     throw new BundleError('bundle entry names must not contain backslashes or NUL characters');
@@ -53,6 +56,11 @@ function entrySegments(name: string): string[] {
   const segments = name.split('/').filter((segment) => segment !== '' && segment !== '.');
   if (segments.includes('..')) {
     throw new BundleError(`bundle entry ${quoteName(name)} contains a ".." segment`);
+  }
+  if (segments.some((segment) => Buffer.byteLength(segment) > MAX_SEGMENT_BYTES)) {
+    throw new BundleError(
+      `bundle entry ${quoteName(name)} has a file or directory name longer than ${MAX_SEGMENT_BYTES} bytes`,
+    );
   }
   return segments;
 }
@@ -77,62 +85,30 @@ class ByteLimit extends Transform {
   }
 }
 
-function toBundleError(err: unknown): unknown {
+function toBundleError(err: unknown): BundleError {
   if (err instanceof BundleError) {
     return err;
   }
-  const error = err as NodeJS.ErrnoException;
-  // Filesystem failures are ours, not the uploader's: let them surface as server errors.
-  if (typeof (error as { syscall?: unknown }).syscall === 'string') {
-    return err;
-  }
-  if (typeof error.code === 'string' && error.code.startsWith('Z_')) {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === 'string' && code.startsWith('Z_')) {
     return new BundleError('bundle is not a valid gzip archive');
   }
   return new BundleError('bundle is not a valid tar archive');
 }
 
-async function prepareDestination(destDir: string): Promise<boolean> {
-  try {
-    const existing = await readdir(destDir);
-    if (existing.length > 0) {
-      // Refusing a non-empty target keeps cleanup safe: everything in destDir is then ours.
-      throw new Error(`bundle destination ${destDir} is not empty`);
-    }
-    return false;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw err;
-    }
-  }
-  await mkdir(destDir, { recursive: true });
-  return true;
-}
-
-async function cleanUp(destDir: string, created: boolean): Promise<void> {
-  if (created) {
-    await rm(destDir, { recursive: true, force: true });
-    return;
-  }
-  const entries = await readdir(destDir).catch(() => []);
-  await Promise.all(
-    entries.map((entry) => rm(path.join(destDir, entry), { recursive: true, force: true })),
-  );
-}
-
-class BundleWriter {
-  readonly files = new Set<string>();
+/** Collects entries in memory while enforcing the count, byte, name and type guards. */
+class BundleCollector {
+  readonly files = new Map<string, Buffer>();
   readonly dirs = new Set<string>();
   private entries = 0;
   private unpackedBytes = 0;
 
   constructor(
-    private readonly destDir: string,
     private readonly maxEntries: number,
     private readonly maxUnpackedBytes: number,
   ) {}
 
-  async write(header: Header, content: AsyncIterable<Buffer>): Promise<void> {
+  async add(header: Header, content: AsyncIterable<Buffer>): Promise<void> {
     this.entries += 1;
     if (this.entries > this.maxEntries) {
       throw new BundleError(`bundle has more than ${this.maxEntries} entries`);
@@ -143,7 +119,7 @@ class BundleWriter {
     const type: Header['type'] | null = header.type;
     if (type === 'directory') {
       if (relPath !== '') {
-        await this.addDirectory(segments);
+        this.markParents(segments);
       }
       return;
     }
@@ -158,14 +134,6 @@ class BundleWriter {
     await this.addFile(segments, header.size ?? 0, content);
   }
 
-  private target(segments: string[]): string {
-    const target = path.resolve(this.destDir, ...segments);
-    if (!target.startsWith(this.destDir + path.sep)) {
-      throw new BundleError(`bundle entry ${quoteName(segments.join('/'))} leaves the bundle`);
-    }
-    return target;
-  }
-
   private markParents(segments: string[]): void {
     for (let depth = 1; depth <= segments.length; depth += 1) {
       const dir = segments.slice(0, depth).join('/');
@@ -176,83 +144,66 @@ class BundleWriter {
     }
   }
 
-  private async addDirectory(segments: string[]): Promise<void> {
-    const target = this.target(segments);
-    this.markParents(segments);
-    await mkdir(target, { recursive: true, mode: 0o755 });
-  }
-
   private async addFile(
     segments: string[],
     declaredSize: number,
     content: AsyncIterable<Buffer>,
   ): Promise<void> {
     const relPath = segments.join('/');
-    const target = this.target(segments);
     if (this.files.has(relPath) || this.dirs.has(relPath)) {
       throw new BundleError(`bundle has more than one entry named ${quoteName(relPath)}`);
     }
-    // Refuse before writing a byte when the header already announces too much.
+    // Refuse before reading a byte when the header already announces too much.
     if (this.unpackedBytes + declaredSize > this.maxUnpackedBytes) {
       throw new BundleError(`bundle unpacks to more than ${this.maxUnpackedBytes} bytes`);
     }
     this.markParents(segments.slice(0, -1));
-    this.files.add(relPath);
-    await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
-    const file = await open(target, 'wx', 0o644);
-    try {
-      for await (const chunk of content) {
-        this.unpackedBytes += chunk.length;
-        if (this.unpackedBytes > this.maxUnpackedBytes) {
-          throw new BundleError(`bundle unpacks to more than ${this.maxUnpackedBytes} bytes`);
-        }
-        await file.write(chunk);
+    const chunks: Buffer[] = [];
+    for await (const chunk of content) {
+      this.unpackedBytes += chunk.length;
+      if (this.unpackedBytes > this.maxUnpackedBytes) {
+        throw new BundleError(`bundle unpacks to more than ${this.maxUnpackedBytes} bytes`);
       }
-    } finally {
-      await file.close();
+      chunks.push(chunk);
     }
+    this.files.set(relPath, Buffer.concat(chunks));
   }
+}
+
+function byName(entries: [string, Buffer][]): Map<string, Buffer> {
+  return new Map(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 // Accepts `config.yaml` at the root, or one top-level directory wrapping everything
-// (`tar czf x.tgz myagent/`), which is moved up so destDir is always the bundle root.
-async function findRoot(destDir: string, writer: BundleWriter): Promise<string[]> {
-  const files = [...writer.files];
-  if (writer.files.has(BUNDLE_CONFIG_FILE)) {
-    return files.sort();
+// (`tar czf x.tgz myagent/`), whose prefix is then dropped so paths are relative to the bundle root.
+function rooted(collector: BundleCollector): Map<string, Buffer> {
+  const { files, dirs } = collector;
+  if (files.has(BUNDLE_CONFIG_FILE)) {
+    return byName([...files]);
   }
-  const tops = new Set([...files, ...writer.dirs].map((entry) => entry.split('/')[0]));
+  const tops = new Set([...files.keys(), ...dirs].map((entry) => entry.split('/')[0]));
   const [wrapper] = tops;
-  if (tops.size !== 1 || !writer.files.has(`${wrapper}/${BUNDLE_CONFIG_FILE}`)) {
+  if (tops.size !== 1 || !files.has(`${wrapper}/${BUNDLE_CONFIG_FILE}`)) {
     throw new BundleError(`bundle has no ${BUNDLE_CONFIG_FILE} at its root`);
   }
-  const staging = path.join(destDir, `.unwrap-${randomUUID()}`);
-  await rename(path.join(destDir, wrapper), staging);
-  for (const child of await readdir(staging)) {
-    await rename(path.join(staging, child), path.join(destDir, child));
-  }
-  await rmdir(staging);
-  return files.map((file) => file.slice(wrapper.length + 1)).sort();
+  return byName([...files].map(([name, data]) => [name.slice(wrapper.length + 1), data]));
 }
 
 /**
- * Safely unpacks an uploaded agent bundle (`.tar.gz`) into destDir, which must be absent or empty.
- * Streams entry by entry and enforces the limits while reading. On any rejection destDir is left
- * removed (or empty when it already existed) and a BundleError is thrown.
+ * Reads an uploaded agent bundle (`.tar.gz`) into memory, entry by entry, enforcing the limits
+ * while inflating: nothing touches the filesystem, so nothing is left behind whatever happens to
+ * the process. Throws a BundleError for anything unacceptable.
  */
-export async function extractBundle(
+export async function readBundle(
   archive: Buffer,
-  destDir: string,
   limits: BundleLimits = {},
-): Promise<ExtractedBundle> {
+): Promise<BundleContents> {
   const maxEntries = limits.maxEntries ?? DEFAULT_BUNDLE_MAX_ENTRIES;
   const maxUnpackedBytes = limits.maxUnpackedBytes ?? DEFAULT_BUNDLE_MAX_UNPACKED_BYTES;
   if (archive.length < 2 || archive[0] !== 0x1f || archive[1] !== 0x8b) {
     throw new BundleError('bundle is not a gzip archive');
   }
-  const root = path.resolve(destDir);
-  const created = await prepareDestination(root);
-  const writer = new BundleWriter(root, maxEntries, maxUnpackedBytes);
+  const collector = new BundleCollector(maxEntries, maxUnpackedBytes);
   const extract = tarExtract();
   const feeding = pipeline(
     Readable.from([archive]),
@@ -267,15 +218,13 @@ export async function extractBundle(
   feeding.catch(() => undefined);
   try {
     for await (const entry of extract) {
-      await writer.write(entry.header, entry as AsyncIterable<Buffer>);
+      await collector.add(entry.header, entry as AsyncIterable<Buffer>);
     }
     await feeding;
-    const files = await findRoot(root, writer);
-    const configYaml = await readFile(path.join(root, BUNDLE_CONFIG_FILE), 'utf8');
-    return { files, configYaml };
   } catch (err) {
     extract.destroy();
-    await cleanUp(root, created);
     throw toBundleError(err);
   }
+  const files = rooted(collector);
+  return { configYaml: (files.get(BUNDLE_CONFIG_FILE) as Buffer).toString('utf8'), files };
 }
