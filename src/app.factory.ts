@@ -1,8 +1,9 @@
 import { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestExpressApplication, NestExpressBodyParserOptionsFor } from '@nestjs/platform-express';
 
 import { AppModule } from 'src/app.module';
+import { inputGuardMiddleware, rejectDeepJson } from 'src/common/http/input-guard.middleware';
 import { requestIdMiddleware } from 'src/common/http/request-id.middleware';
 import { requestLoggerMiddleware } from 'src/common/http/request-logger.middleware';
 import { setupSwagger } from 'src/common/openapi/swagger';
@@ -19,10 +20,13 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
   app.use(requestLoggerMiddleware);
+  // Nest reserves `verify` only for `rawBody: true` (which we don't use) and passes it on as is.
   app.useBodyParser('json', {
     limit: config.http.bodyLimit,
     type: ['application/json', 'application/*+json'],
-  });
+    verify: rejectDeepJson(config.http.jsonMaxDepth),
+  } as NestExpressBodyParserOptionsFor<'json'>);
+  app.use(inputGuardMiddleware(config.http.jsonMaxDepth));
   setupSwagger(app, config);
 }
 

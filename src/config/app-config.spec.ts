@@ -30,6 +30,7 @@ describe(getConfig.name, () => {
         host: '127.0.0.1',
         port: 6767,
         bodyLimit: 1024 * 1024,
+        jsonMaxDepth: 64,
         allowedHosts: [],
       });
       expect(config.auth).toMatchObject({

@@ -11,7 +11,13 @@ export type LogLevel = EnvDto['OMNIGENT_LOG_LEVEL'];
 
 export interface AppConfig {
   version: string;
-  http: { host: string; port: number; bodyLimit: number; allowedHosts: string[] };
+  http: {
+    host: string;
+    port: number;
+    bodyLimit: number;
+    jsonMaxDepth: number;
+    allowedHosts: string[];
+  };
   database: {
     url?: string;
     embedded: boolean;
@@ -146,6 +152,7 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       host: dto.OMNIGENT_HOST,
       port: dto.OMNIGENT_PORT,
       bodyLimit: dto.OMNIGENT_BODY_LIMIT,
+      jsonMaxDepth: dto.OMNIGENT_JSON_MAX_DEPTH,
       allowedHosts: list(dto.OMNIGENT_ALLOWED_HOSTS.toLowerCase()),
     },
     database: {

@@ -162,6 +162,13 @@ export class EnvDto {
   @Min(1024)
   OMNIGENT_BODY_LIMIT = 1024 * 1024;
 
+  /** Deepest nesting of objects and arrays accepted in a JSON body (422 `json_invalid` beyond). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(8)
+  @Max(512)
+  OMNIGENT_JSON_MAX_DEPTH = 64;
+
   /** Agent bundle upload limit in bytes (compressed). */
   @Transform(toInt)
   @IsInt()

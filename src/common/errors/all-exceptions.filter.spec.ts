@@ -144,6 +144,15 @@ describe(AllExceptionsFilter.name, () => {
       expect(filter.map(wrapped).body.message).toBe('Malformed JSON in the request body');
     });
 
+    it('should unwrap a domain error that middleware passed on wrapped in an HttpException', () => {
+      const cause = new RequestValidationError([
+        { loc: ['body'], msg: 'JSON nested deeper than 64 levels', type: 'json_invalid' },
+      ]);
+      const mapped = filter.map(new HttpException('Forbidden', 403, { cause }));
+      expect(mapped.status).toBe(422);
+      expect(mapped.body.detail).toEqual(cause.detail);
+    });
+
     it('should map a body over the limit to 413 payload_too_large', () => {
       const mapped = filter.map(parserError('entity.too.large', { status: 413, limit: 2048 }));
       expect(mapped.status).toBe(413);
@@ -196,6 +205,25 @@ describe(AllExceptionsFilter.name, () => {
         message: 'Resource already exists',
         error: { code: 'conflict', message: 'Resource already exists' },
       });
+    });
+
+    it('should map text the database refused (NUL, bad escapes) to 422, never a 500', () => {
+      const logWarn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      for (const code of ['22021', '22P05']) {
+        const error = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), {
+          driverError: { code },
+        });
+        const mapped = filter.map(error);
+        expect(mapped.status).toBe(422);
+        expect(mapped.body.code).toBe('validation_error');
+        expect(mapped.body.detail).toEqual([
+          expect.objectContaining({ loc: ['body'], type: 'string_unicode' }),
+        ]);
+        expect(JSON.stringify(mapped.body)).not.toContain('0x00');
+      }
+      expect(logWarn).toHaveBeenCalledTimes(2);
+      expect(logError).not.toHaveBeenCalled();
+      logWarn.mockRestore();
     });
 
     it('should map a plain error to an opaque 500 and log it in full', () => {

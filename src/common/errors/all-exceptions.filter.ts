@@ -11,6 +11,7 @@ import { Request, Response } from 'express';
 import { DomainError } from 'src/common/errors/domain.error';
 import { errorBody, ErrorBody } from 'src/common/errors/error-body';
 import { codeForStatus, ERROR_STATUS, ErrorCode } from 'src/common/errors/error-code';
+import { UNSAFE_TEXT_MESSAGE } from 'src/common/validation/input-text.util';
 import { RequestValidationError } from 'src/common/validation/request-validation.error';
 
 interface BodyParserError extends Error {
@@ -56,6 +57,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 
   map(exception: unknown, req?: Request): Mapped {
+    // A domain error thrown in middleware or a body-parser hook reaches us wrapped by the adapter.
+    if (exception instanceof HttpException && exception.cause instanceof DomainError) {
+      exception = exception.cause;
+    }
     if (exception instanceof RequestValidationError) {
       return {
         status: HttpStatus.UNPROCESSABLE_ENTITY,
@@ -95,6 +100,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
         status: HttpStatus.CONFLICT,
         body: errorBody(ErrorCode.Conflict, 'Resource already exists'),
       };
+    }
+    if (this.isUnstorableText(exception)) {
+      // The input guard should have caught this: say so in the log, answer what it would have.
+      this.logger.warn(`${req?.method} ${req?.originalUrl}: text the database refused got through`);
+      return this.map(
+        new RequestValidationError([
+          { loc: ['body'], msg: UNSAFE_TEXT_MESSAGE, type: 'string_unicode', input: null },
+        ]),
+      );
     }
     const err = exception instanceof Error ? exception : new Error(String(exception));
     this.logger.error(`${req?.method} ${req?.originalUrl} failed: ${err.message}`, err.stack);
@@ -155,7 +169,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 
   private isUniqueViolation(exception: unknown): boolean {
-    const driverError = (exception as { driverError?: { code?: string } } | null)?.driverError;
-    return driverError?.code === '23505';
+    return this.driverCode(exception) === '23505';
+  }
+
+  // 22021: a NUL in text ("invalid byte sequence"); 22P05: `\u0000` in jsonb. Both can only come
+  // from a request's text, never from the server's own values.
+  private isUnstorableText(exception: unknown): boolean {
+    const code = this.driverCode(exception);
+    return code === '22021' || code === '22P05';
+  }
+
+  private driverCode(exception: unknown): string | undefined {
+    return (exception as { driverError?: { code?: string } } | null)?.driverError?.code;
   }
 }

@@ -1,8 +1,11 @@
-import { ArgumentMetadata, Injectable, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, Inject, Injectable, Optional, ValidationPipe } from '@nestjs/common';
 import type { ValidationError, ValidatorOptions } from 'class-validator';
 
+import { DEFAULT_JSON_MAX_DEPTH, findUnsafeInput } from 'src/common/validation/input-text.util';
 import { RequestValidationError } from 'src/common/validation/request-validation.error';
 import { validationExceptionFactory } from 'src/common/validation/validation-exception.factory';
+import type { AppConfig } from 'src/config/app-config';
+import { APP_CONFIG } from 'src/config/config.constants';
 
 const ALLOW_UNKNOWN_FIELDS = 'omnigent:allow-unknown-fields';
 
@@ -27,7 +30,9 @@ const LOC_PREFIX: Record<ArgumentMetadata['type'], string> = {
  */
 @Injectable()
 export class AppValidationPipe extends ValidationPipe {
-  constructor() {
+  private readonly maxDepth: number;
+
+  constructor(@Optional() @Inject(APP_CONFIG) config?: AppConfig) {
     super({
       exceptionFactory: validationExceptionFactory,
       forbidNonWhitelisted: true,
@@ -35,6 +40,7 @@ export class AppValidationPipe extends ValidationPipe {
       transform: true,
       whitelist: true,
     });
+    this.maxDepth = config?.http.jsonMaxDepth ?? DEFAULT_JSON_MAX_DEPTH;
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
@@ -59,6 +65,14 @@ export class AppValidationPipe extends ValidationPipe {
         ]);
       }
     }
+    // Bodies and queries must be storable text, whichever route or parser they came through
+    // (docs/SECURITY.md, "Input limits"). Path ids are left to their pipes (malformed is a 404).
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      const unsafe = findUnsafeInput(value, [LOC_PREFIX[metadata.type]], this.maxDepth);
+      if (unsafe.length > 0) {
+        throw new RequestValidationError(unsafe);
+      }
+    }
     try {
       return await super.transform(value, metadata);
     } catch (error) {
@@ -69,6 +83,7 @@ export class AppValidationPipe extends ValidationPipe {
             ...d,
             loc: d.loc[0] === prefix ? d.loc : [prefix, ...d.loc],
           })),
+          error.total,
         );
       }
       throw error;
