@@ -14,6 +14,8 @@ function jsonOfSize(bytes: number): string {
 
 function expectErrorBody(res: Response, code: string): void {
   expect(res.body).toEqual({
+    // 422s add FastAPI's detail list (style rule 15).
+    ...(res.status === 422 ? { detail: expect.any(Array) } : {}),
     code,
     message: expect.any(String),
     error: { code, message: res.body.message },
@@ -63,16 +65,21 @@ describe('errors over HTTP', () => {
     },
   );
 
-  // The foundation issue fixes this at 400 invalid_input (overriding style rule 15's 422).
-  it('should answer malformed JSON with 400 invalid_input and not quote the body', async () => {
+  // Style rule 15 and upstream (issue 7): 422 with a json_invalid entry plus our code/message.
+  it('should answer malformed JSON with 422 json_invalid and not quote the body', async () => {
     const res = await post('{"secret": "do-not-echo",', 'application/json', '/v1/sessions').expect(
-      400,
+      422,
     );
     expect(res.body).toEqual({
-      code: 'invalid_input',
-      message: 'Malformed JSON in the request body',
-      error: { code: 'invalid_input', message: 'Malformed JSON in the request body' },
+      detail: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid', input: {} }],
+      code: 'validation_error',
+      message: 'Request validation failed: JSON decode error',
+      error: {
+        code: 'validation_error',
+        message: 'Request validation failed: JSON decode error',
+      },
     });
+    expect(JSON.stringify(res.body)).not.toContain('do-not-echo');
   });
 
   it('should parse +json media types with the same rules', async () => {

@@ -125,23 +125,32 @@ describe(AllExceptionsFilter.name, () => {
       expect(logError).not.toHaveBeenCalled();
     });
 
-    // The foundation issue fixes malformed JSON at 400 invalid_input (it overrides the 422
-    // json_invalid of style rule 15), with a fixed message that cannot quote the body.
-    it('should map a malformed JSON body to 400 invalid_input without echoing the body', () => {
-      const mapped = filter.map(parserError('entity.parse.failed', { status: 400 }));
-      expect(mapped.status).toBe(400);
+    // Style rule 15 and upstream (issue 7): 422 with a json_invalid entry, our code/message, and
+    // a fixed text that cannot quote the body.
+    it('should map a malformed JSON body to 422 json_invalid without echoing the body', () => {
+      const mapped = filter.map(
+        parserError('entity.parse.failed', { status: 400, body: '{"secret": "do-not-echo",' }),
+      );
+      expect(mapped.status).toBe(422);
       expect(mapped.body).toEqual({
-        code: 'invalid_input',
-        message: 'Malformed JSON in the request body',
-        error: { code: 'invalid_input', message: 'Malformed JSON in the request body' },
+        detail: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid', input: {} }],
+        code: 'validation_error',
+        message: 'Request validation failed: JSON decode error',
+        error: {
+          code: 'validation_error',
+          message: 'Request validation failed: JSON decode error',
+        },
       });
+      expect(JSON.stringify(mapped.body)).not.toContain('do-not-echo');
     });
 
     it('should unwrap body-parser errors wrapped in an HttpException (as the Express adapter does)', () => {
       const wrapped = new HttpException('Bad Request', 400, {
         cause: parserError('entity.parse.failed', { status: 400 }),
       });
-      expect(filter.map(wrapped).body.message).toBe('Malformed JSON in the request body');
+      expect(filter.map(wrapped).body.detail).toEqual([
+        expect.objectContaining({ type: 'json_invalid' }),
+      ]);
     });
 
     it('should unwrap a domain error that middleware passed on wrapped in an HttpException', () => {
@@ -151,6 +160,17 @@ describe(AllExceptionsFilter.name, () => {
       const mapped = filter.map(new HttpException('Forbidden', 403, { cause }));
       expect(mapped.status).toBe(422);
       expect(mapped.body.detail).toEqual(cause.detail);
+    });
+
+    it('should map an undecodable path parameter (Express URIError) to 404 like a malformed id', () => {
+      const uriError = Object.assign(new URIError("Failed to decode param '%FF'"), { status: 400 });
+      const mapped = filter.map(new BadRequestException(uriError.message, { cause: uriError }));
+      expect(mapped.status).toBe(404);
+      expect(mapped.body).toEqual({
+        code: 'not_found',
+        message: 'Not found.',
+        error: { code: 'not_found', message: 'Not found.' },
+      });
     });
 
     it('should map a body over the limit to 413 payload_too_large', () => {
@@ -174,8 +194,8 @@ describe(AllExceptionsFilter.name, () => {
         type: 'entity.parse.failed',
       });
       const malformed = filter.map(new BadRequestException(syntax.message, { cause: syntax }));
-      expect(malformed.status).toBe(400);
-      expect(malformed.body.code).toBe('invalid_input');
+      expect(malformed.status).toBe(422);
+      expect(malformed.body.code).toBe('validation_error');
       const large = parserError('entity.too.large', { status: 413, limit: 2048 });
       const tooLarge = filter.map(
         new HttpException('request entity too large', 413, { cause: large }),

@@ -77,6 +77,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
             : undefined,
       };
     }
+    // A path segment that is not valid percent-encoded UTF-8 names nothing: 404, as any
+    // malformed id (spec/README.md §4), not Express's 400.
+    if (exception instanceof HttpException && exception.cause instanceof URIError) {
+      return { status: HttpStatus.NOT_FOUND, body: errorBody(ErrorCode.NotFound, 'Not found.') };
+    }
     // Express's adapter wraps body-parser errors in an HttpException: map the original.
     const parserError =
       this.bodyParserError(exception) ?? this.bodyParserError((exception as Error)?.cause);
@@ -137,11 +142,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     switch (err.type) {
       case 'entity.parse.failed':
-        return {
-          status: HttpStatus.BAD_REQUEST,
-          // The parser's own message can quote the body: keep it out of the answer.
-          body: errorBody(ErrorCode.InvalidInput, 'Malformed JSON in the request body'),
-        };
+        // FastAPI's answer (style rule 15). The parser's own message can quote the body: it stays
+        // out of the answer.
+        return this.map(
+          new RequestValidationError([
+            { loc: ['body'], msg: 'JSON decode error', type: 'json_invalid', input: {} },
+          ]),
+        );
       case 'entity.too.large':
         return {
           status: HttpStatus.PAYLOAD_TOO_LARGE,
