@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication, NestExpressBodyParserOptionsFor } from '@nestjs/platform-express';
 
 import { AppModule } from 'src/app.module';
+import { handleClientErrors } from 'src/common/http/client-error.handler';
 import { inputGuardMiddleware, rejectDeepJson } from 'src/common/http/input-guard.middleware';
 import { requestIdMiddleware } from 'src/common/http/request-id.middleware';
 import { requestLoggerMiddleware } from 'src/common/http/request-logger.middleware';
@@ -27,6 +28,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
     verify: rejectDeepJson(config.http.jsonMaxDepth),
   } as NestExpressBodyParserOptionsFor<'json'>);
   app.use(inputGuardMiddleware(config.http.jsonMaxDepth));
+  handleClientErrors(app.getHttpServer());
   setupSwagger(app, config);
 }
 
