@@ -446,9 +446,11 @@ export class SessionsService {
     return toSessionAgentResponse(agent);
   }
 
-  /** `runner_online` per session for `/health` (unknown ids read as upstream: online). */
-  async liveness(ids: string[]): Promise<Map<string, boolean>> {
-    const sessions = await this.sessions.getMany(ids);
+  /** `runner_online` per session for `/health`, only for sessions `auth` may read. */
+  async liveness(auth: AuthPrincipal, ids: string[]): Promise<Map<string, boolean>> {
+    const sessions = (await this.sessions.getMany(ids)).filter(
+      (s) => this.access.levelOf(auth, s) !== null,
+    );
     const online = await this.runners.onlineAmong(
       sessions.map((s) => s.runnerId).filter((r): r is string => Boolean(r)),
     );

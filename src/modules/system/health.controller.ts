@@ -1,5 +1,6 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Query, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
 
 import { Public } from 'src/common/auth/auth.decorators';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
@@ -18,10 +19,12 @@ export class HealthController {
   @Endpoint({
     summary: 'Liveness',
     description:
-      'Always {"status":"ok"}; with session_id / session_ids also whether their runners are online.',
+      'Always {"status":"ok"}; with session_id / session_ids also whether their runners are ' +
+      'online. Liveness is only reported for sessions the caller may read (send the usual ' +
+      'Bearer token in jwt mode); any other id reads as offline.',
   })
   @ApiOkResponse({ type: HealthResponseDto })
-  get(@Query() query: HealthQueryDto): Promise<HealthResponseDto> {
-    return this.health.health(query);
+  get(@Req() req: Request, @Query() query: HealthQueryDto): Promise<HealthResponseDto> {
+    return this.health.health(req, query);
   }
 }
