@@ -164,6 +164,22 @@ describe('input hardening (postgres)', () => {
       expectUnsafeText(res, ['body', 'metadata', 'title']);
     });
 
+    // Found by the fuzz suite: class-transformer/class-validator threw on an own `constructor`
+    // key inside multipart metadata (the JSON body path strips it in the global pipe).
+    it('should treat prototype keys in multipart metadata as the JSON body path does', async () => {
+      const bundle = await bundleOf([{ name: 'config.yaml', content: echoAgentConfig('proto') }]);
+      const metadata =
+        '{"title":"proto","labels":{"constructor":"x","k":"v","__proto__":{"admin":"1"}},' +
+        '"constructor":{"a":1},"terminal_launch_args":["--x"]}';
+      const res = await alice
+        .post('/v1/sessions')
+        .field('metadata', metadata)
+        .attach('bundle', bundle, 'agent.tar.gz');
+      expect({ status: res.status, body: res.body }).toMatchObject({ status: 201 });
+      const session = await alice.get(`/v1/sessions/${res.body.session_id}`).expect(200);
+      expect(session.body.labels).toEqual({ k: 'v' });
+    });
+
     it('should keep answering 404 for junk in path ids', async () => {
       for (const junk of ['conv_%00', `${sessionId}%00`, '%ED%A0%80']) {
         expectErrorBody(await alice.get(`/v1/sessions/${junk}`), 404, 'not_found');

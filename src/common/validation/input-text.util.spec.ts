@@ -1,9 +1,11 @@
 import {
   DEFAULT_JSON_MAX_DEPTH,
   findUnsafeInput,
+  guardUntypedInput,
   isUnsafeText,
   UNSAFE_TEXT_MESSAGE,
 } from 'src/common/validation/input-text.util';
+import { RequestValidationError } from 'src/common/validation/request-validation.error';
 
 function nested(levels: number): unknown {
   let value: unknown = 'leaf';
@@ -110,6 +112,32 @@ describe('input-text.util', () => {
     it('should see a __proto__ key as data', () => {
       const parsed = JSON.parse('{"__proto__": {"x": "\\u0000"}}') as unknown;
       expect(findUnsafeInput(parsed, ['body'])[0].loc).toEqual(['body', '__proto__', 'x']);
+    });
+  });
+
+  describe(guardUntypedInput.name, () => {
+    it('should throw a 422 naming the field for unstorable text or too deep nesting', () => {
+      expect(() => guardUntypedInput({ title: '\u0000' }, ['body', 'metadata'])).toThrow(
+        RequestValidationError,
+      );
+      try {
+        guardUntypedInput({ a: nested(100) }, ['body', 'metadata']);
+      } catch (error) {
+        expect((error as RequestValidationError).detail[0]).toMatchObject({ type: 'json_invalid' });
+      }
+      expect.assertions(2);
+    });
+
+    it('should remove prototype keys at every level, as the global pipe does for bodies', () => {
+      const raw = JSON.parse(
+        '{"constructor":"x","labels":{"constructor":"y","k":"v"},' +
+          '"initial_items":[{"type":"message","__proto__":{"admin":true},"prototype":1}]}',
+      ) as Record<string, unknown>;
+
+      guardUntypedInput(raw, ['body', 'metadata']);
+
+      expect(raw).toEqual({ labels: { k: 'v' }, initial_items: [{ type: 'message' }] });
+      expect(({} as Record<string, unknown>).admin).toBeUndefined();
     });
   });
 });

@@ -1,4 +1,5 @@
 import { ValidationDetail } from 'src/common/errors/error-body';
+import { RequestValidationError } from 'src/common/validation/request-validation.error';
 
 /**
  * The largest nesting of a JSON body or a validated value (objects and arrays), unless
@@ -105,4 +106,38 @@ export function findUnsafeInput(
     }
   }
   return found.slice(0, MAX_FINDINGS);
+}
+
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'];
+
+/**
+ * What the global pipe does for a body, for JSON a service parses and validates by hand (the
+ * `metadata` part of a multipart create): 422 for unstorable text or too deep nesting, then the
+ * prototype keys removed as Nest's ValidationPipe removes them (class-transformer and
+ * class-validator trip over an own `constructor`), so both paths accept the same input.
+ */
+export function guardUntypedInput(
+  value: unknown,
+  loc: (string | number)[],
+  maxDepth: number = DEFAULT_JSON_MAX_DEPTH,
+): void {
+  const unsafe = findUnsafeInput(value, loc, maxDepth);
+  if (unsafe.length > 0) {
+    throw new RequestValidationError(unsafe);
+  }
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const next = stack.pop();
+    if (!isPlainContainer(next)) {
+      continue;
+    }
+    if (!Array.isArray(next)) {
+      for (const key of PROTOTYPE_KEYS) {
+        if (Object.prototype.hasOwnProperty.call(next, key)) {
+          delete (next as Record<string, unknown>)[key];
+        }
+      }
+    }
+    stack.push(...Object.values(next));
+  }
 }

@@ -9,7 +9,7 @@ import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { newId } from 'src/common/ids/ids';
 import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
-import { findUnsafeInput } from 'src/common/validation/input-text.util';
+import { guardUntypedInput } from 'src/common/validation/input-text.util';
 import { RequestValidationError } from 'src/common/validation/request-validation.error';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
@@ -182,10 +182,7 @@ export class SessionCreateService {
         'invalid session metadata: must be a JSON object',
       );
     }
-    const unsafe = findUnsafeInput(raw, ['body', 'metadata']);
-    if (unsafe.length > 0) {
-      throw new RequestValidationError(unsafe);
-    }
+    guardUntypedInput(raw, ['body', 'metadata']);
     const metadata = plainToInstance(CreateSessionMetadataDto, raw);
     const errors = await validate(metadata, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length > 0) {
