@@ -108,6 +108,15 @@ describe(getConfig.name, () => {
       expect(problems.length).toBeGreaterThanOrEqual(8);
     });
 
+    it('should bound OMNIGENT_JSON_MAX_DEPTH to 8–512', () => {
+      expect(getConfig({ OMNIGENT_JSON_MAX_DEPTH: '128' }).http.jsonMaxDepth).toBe(128);
+      for (const bad of ['7', '513', 'deep']) {
+        expect(problemsOf({ OMNIGENT_JSON_MAX_DEPTH: bad }).join('\n')).toContain(
+          'OMNIGENT_JSON_MAX_DEPTH',
+        );
+      }
+    });
+
     it('should say every problem in the error message', () => {
       let caught: unknown;
       try {
