@@ -16,7 +16,7 @@ describe(writeRawErrorResponse.name, () => {
   it('should answer a domain error with its status from the error table and the error body', () => {
     const { head, body } = answer(new DomainError(ErrorCode.Conflict, 'Taken'));
     expect(head[0]).toBe('HTTP/1.1 409 Conflict');
-    expect(head).toEqual(expect.arrayContaining(['Content-Type: application/json']));
+    expect(head).toEqual(expect.arrayContaining(['Content-Type: application/json; charset=utf-8']));
     expect(head.some((h) => /^X-Request-Id: [0-9a-f]{32}$/.test(h))).toBe(true);
     expect(body).toEqual({
       code: 'conflict',

@@ -1,21 +1,16 @@
-import { randomBytes } from 'node:crypto';
 import { Server } from 'node:http';
 import { Duplex } from 'node:stream';
 
-import { errorBody } from 'src/common/errors/error-body';
 import { codeForStatus } from 'src/common/errors/error-code';
+import { rawErrorResponse } from 'src/common/errors/raw-error-response';
 
-const REASONS: Record<string, [number, string, string]> = {
-  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'Request headers are too large'],
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: [
-    413,
-    'Payload Too Large',
-    'Chunk extensions of the request body are too large',
-  ],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'The request was not received in time'],
+const REASONS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request headers are too large'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Chunk extensions of the request body are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'The request was not received in time'],
 };
 const LINGER_MS = 1000;
-const BAD_REQUEST: [number, string, string] = [400, 'Bad Request', 'Malformed HTTP request'];
+const BAD_REQUEST: [number, string] = [400, 'Malformed HTTP request'];
 
 /**
  * The raw HTTP answer Node would send for a request its parser rejected (400, 431, 408, …),
@@ -23,17 +18,8 @@ const BAD_REQUEST: [number, string, string] = [400, 'Bad Request', 'Malformed HT
  * no request object exists at this point.
  */
 export function clientErrorResponse(code: string | undefined): string {
-  const [status, reason, message] = REASONS[code ?? ''] ?? BAD_REQUEST;
-  const body = JSON.stringify(errorBody(codeForStatus(status), message));
-  return [
-    `HTTP/1.1 ${status} ${reason}`,
-    'Content-Type: application/json; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    `X-Request-Id: ${randomBytes(16).toString('hex')}`,
-    'Connection: close',
-    '',
-    body,
-  ].join('\r\n');
+  const [status, message] = REASONS[code ?? ''] ?? BAD_REQUEST;
+  return rawErrorResponse(status, codeForStatus(status), message);
 }
 
 /**
