@@ -58,6 +58,8 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
       protocols.has(RUNNER_SUBPROTOCOL) ? RUNNER_SUBPROTOCOL : false,
   });
   private readonly connections = new Map<string, RunnerConnection>();
+  /** Disconnects still being recorded. */
+  private readonly closing = new Set<Promise<void>>();
   private readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     void this.handleUpgrade(req, socket, head);
 
@@ -75,12 +77,15 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     server?.on('upgrade', this.upgradeListener);
   }
 
-  beforeApplicationShutdown(): void {
+  async beforeApplicationShutdown(): Promise<void> {
     this.adapterHost.httpAdapter?.getHttpServer()?.off('upgrade', this.upgradeListener);
     for (const connection of this.connections.values()) {
       connection.close(CloseCode.ServerShutdown, 'server shutting down');
     }
     this.wss.close();
+    // Each closed channel is recorded as disconnected; let those writes land before the
+    // database closes (they would fail, or log after the app is gone).
+    await Promise.allSettled([...this.closing]);
   }
 
   /** This replica's open connection for the runner, if it holds one. */
@@ -161,7 +166,14 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
       heartbeatMs: this.config.runners.heartbeatMs,
       onRequest: (conn, method, params) => this.onRequest(conn, method, params),
       onNotification: (conn, method, params) => this.onNotification(conn, method, params),
-      onClose: (conn, code) => void this.onClose(conn, code),
+      onClose: (conn, code) => {
+        const closing = this.onClose(conn, code)
+          .catch((error: Error) =>
+            this.logger.error(`Disconnect of ${conn.runnerId}: ${error.message}`),
+          )
+          .finally(() => this.closing.delete(closing));
+        this.closing.add(closing);
+      },
     });
     const helloTimer = setTimeout(() => {
       if (!connection.hello) {

@@ -3,27 +3,49 @@ import { Injectable } from '@nestjs/common';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { RunnerGatewayService } from 'src/modules/runners/runner-gateway.service';
+import { RunnerConnection } from 'src/modules/runners/runner-connection';
+
+/** Whom a call is for: the runner, and the user whose session the call is about. */
+export interface RunnerTarget {
+  runnerId: string | null;
+  ownerId: string;
+}
 
 /**
  * Calls a method on a runner wherever its socket is. Today every runner a server can reach is
  * connected to this process; with several replicas, calls to a runner held elsewhere travel over
  * the bus (`r:{runner}` → holder → `rep:{replica}`, spec/runner-protocol.md §9) behind this API.
+ *
+ * Every call names the owner of the session it is about, and only a connection of that owner
+ * is used: a runner serves only its owner's sessions, so a binding that should never have been
+ * made (or a row written by hand) cannot send another user's session to it.
  */
 @Injectable()
 export class RunnerRpcService {
   constructor(private readonly gateway: RunnerGatewayService) {}
 
-  isConnectedHere(runnerId: string): boolean {
-    return this.gateway.local(runnerId) !== undefined;
+  /** The runner is connected to this process and owned by the target's owner. */
+  isServing(target: RunnerTarget): target is RunnerTarget & { runnerId: string } {
+    return this.connectionFor(target) !== undefined;
   }
 
-  call<T>(runnerId: string, method: string, params: unknown, timeoutMs: number): Promise<T> {
-    const connection = this.gateway.local(runnerId);
+  call<T>(target: RunnerTarget, method: string, params: unknown, timeoutMs: number): Promise<T> {
+    const connection = this.connectionFor(target);
     if (!connection) {
       return Promise.reject(
-        new DomainError(ErrorCode.RunnerUnavailable, `Runner ${runnerId} is not connected`),
+        new DomainError(
+          ErrorCode.RunnerUnavailable,
+          target.runnerId
+            ? `Runner ${target.runnerId} is not connected`
+            : 'No runner bound for session',
+        ),
       );
     }
     return connection.request<T>(method, params, timeoutMs);
+  }
+
+  private connectionFor(target: RunnerTarget): RunnerConnection | undefined {
+    const connection = target.runnerId ? this.gateway.local(target.runnerId) : undefined;
+    return connection?.ownerId === target.ownerId ? connection : undefined;
   }
 }

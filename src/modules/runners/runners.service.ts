@@ -100,16 +100,26 @@ export class RunnersService {
     return launch && matches && launch.expiresAt >= new Date() ? launch : null;
   }
 
-  /** The caller's connected runner, for binding: 400 when unknown or offline, 403 when not theirs. */
-  async requireBindable(auth: AuthPrincipal, runnerId: string): Promise<RunnerConnectionEntity> {
+  /**
+   * A connected runner a session of `sessionOwnerId` may be bound to: 400 when unknown or
+   * offline, 403 when another user owns it. A runner serves only its owner's sessions, whoever
+   * asks (an admin binding their own session to someone else's runner would run tools on that
+   * person's machine).
+   */
+  async requireBindable(sessionOwnerId: string, runnerId: string): Promise<RunnerConnectionEntity> {
     const row = await this.runners.getById(runnerId);
     if (!row || !this.isOnlineRow(row)) {
       throw new DomainError(ErrorCode.InvalidInput, `runner '${runnerId}' is not registered`);
     }
-    if (row.ownerId !== auth.userId && !auth.isAdmin) {
+    if (row.ownerId !== sessionOwnerId) {
       throw new DomainError(ErrorCode.Forbidden, `runner '${runnerId}' belongs to another user`);
     }
     return row;
+  }
+
+  /** Whether `userId` owns the runner (whether it is online or not). */
+  async isOwnedBy(runnerId: string, userId: string): Promise<boolean> {
+    return (await this.runners.getById(runnerId))?.ownerId === userId;
   }
 
   async isOnline(runnerId: string | null): Promise<boolean> {

@@ -87,7 +87,10 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
     params: HelloParams,
   ): Promise<Pick<HelloResult, 'sessions' | 'verdicts'>> {
     const bound = new Map(
-      (await this.sessions.listBoundToRunner(connection.runnerId)).map((s) => [s.id, s]),
+      (await this.sessions.listBoundToRunner(connection.runnerId, connection.ownerId)).map((s) => [
+        s.id,
+        s,
+      ]),
     );
     return {
       sessions: params.sessions.map((held) => {
@@ -103,7 +106,7 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
   /** Sessions bound to the runner that it does not hold yet get `session.init` (F1). */
   afterHello(connection: RunnerConnection): void {
     const held = new Set((connection.hello?.sessions ?? []).map((s) => s.session_id));
-    void this.sessions.listBoundToRunner(connection.runnerId).then(
+    void this.sessions.listBoundToRunner(connection.runnerId, connection.ownerId).then(
       (sessions) =>
         sessions.filter((s) => !held.has(s.id)).forEach((s) => this.runnerLink.initInBackground(s)),
       (error: Error) =>
@@ -212,7 +215,7 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
     const { session_id: sessionId, seq, event } = params;
     return this.events.commit(sessionId, async (tx) => {
       const session = await this.sessions.lockById(tx.manager, sessionId);
-      if (!session || session.runnerId !== connection.runnerId) {
+      if (!session || !servedBy(session, connection)) {
         return false;
       }
       if (seq <= session.eventSeq) {
@@ -373,7 +376,7 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
     sessionId: string,
   ): Promise<SessionEntity | null> {
     const session = await this.sessions.getById(sessionId);
-    return session && session.runnerId === connection.runnerId ? session : null;
+    return session && servedBy(session, connection) ? session : null;
   }
 
   private async requireBound(
@@ -391,4 +394,9 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
     }
     return session;
   }
+}
+
+/** A connection speaks for a session only when it is the session's runner and its owner's. */
+function servedBy(session: SessionEntity, connection: RunnerConnection): boolean {
+  return session.runnerId === connection.runnerId && session.ownerId === connection.ownerId;
 }

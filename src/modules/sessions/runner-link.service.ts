@@ -17,7 +17,7 @@ import {
   TurnStartResult,
 } from 'src/protocol/runner-protocol';
 import { AgentsService } from 'src/modules/registry/agents.service';
-import { RunnerRpcService } from 'src/modules/runners/runner-rpc.service';
+import { RunnerRpcService, RunnerTarget } from 'src/modules/runners/runner-rpc.service';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
@@ -41,8 +41,9 @@ export class RunnerLink {
     private readonly sessions: SessionsRepository,
   ) {}
 
-  isReachable(runnerId: string | null): runnerId is string {
-    return Boolean(runnerId && this.rpc.isConnectedHere(runnerId));
+  /** The session's runner is connected here, and it is its owner's (see RunnerRpcService). */
+  isReachable(session: SessionEntity): boolean {
+    return this.rpc.isServing(session);
   }
 
   async buildInit(session: SessionEntity): Promise<SessionInitParams> {
@@ -74,9 +75,8 @@ export class RunnerLink {
   }
 
   async init(session: SessionEntity): Promise<SessionInitResult> {
-    const runnerId = session.runnerId as string;
     return this.rpc.call<SessionInitResult>(
-      runnerId,
+      session,
       Methods.sessionInit,
       await this.buildInit(session),
       Timeouts.sessionInitMs,
@@ -84,7 +84,7 @@ export class RunnerLink {
   }
 
   initInBackground(session: SessionEntity): void {
-    if (!this.isReachable(session.runnerId)) {
+    if (!this.isReachable(session)) {
       return;
     }
     this.init(session).catch((error: Error) =>
@@ -97,7 +97,10 @@ export class RunnerLink {
   /** After a PATCH runner_id: the old runner lets go, the new one (if any) is initialised. */
   rebound(previousRunnerId: string | null, session: SessionEntity): void {
     if (previousRunnerId && previousRunnerId !== session.runnerId) {
-      this.closeOn(previousRunnerId, { session_id: session.id, reason: 'rebound' });
+      this.closeOn(
+        { runnerId: previousRunnerId, ownerId: session.ownerId },
+        { session_id: session.id, reason: 'rebound' },
+      );
     }
     if (session.runnerId) {
       this.initInBackground(session);
@@ -105,12 +108,12 @@ export class RunnerLink {
   }
 
   snapshotChanged(session: SessionEntity): void {
-    if (!this.isReachable(session.runnerId)) {
+    if (!this.isReachable(session)) {
       return;
     }
     this.rpc
       .call(
-        session.runnerId,
+        session,
         Methods.sessionUpdate,
         {
           session_id: session.id,
@@ -127,17 +130,14 @@ export class RunnerLink {
   }
 
   closed(session: SessionEntity, reason: SessionCloseParams['reason']): void {
-    if (session.runnerId) {
-      this.closeOn(session.runnerId, { session_id: session.id, reason });
-    }
+    this.closeOn(session, { session_id: session.id, reason });
   }
 
   /** `turn.start`; a runner that no longer knows the session is initialised and asked again once. */
   async startTurn(session: SessionEntity, params: TurnStartParams): Promise<TurnStartResult> {
-    const runnerId = session.runnerId as string;
     try {
       return await this.rpc.call<TurnStartResult>(
-        runnerId,
+        session,
         Methods.turnStart,
         params,
         Timeouts.turnStartMs,
@@ -148,7 +148,7 @@ export class RunnerLink {
       }
       await this.init(session);
       return this.rpc.call<TurnStartResult>(
-        runnerId,
+        session,
         Methods.turnStart,
         params,
         Timeouts.turnStartMs,
@@ -157,12 +157,12 @@ export class RunnerLink {
   }
 
   async cancelTurn(session: SessionEntity, params: TurnCancelParams): Promise<boolean> {
-    if (!this.isReachable(session.runnerId)) {
+    if (!this.isReachable(session)) {
       return false;
     }
     try {
       const result = await this.rpc.call<{ cancelled: boolean }>(
-        session.runnerId,
+        session,
         Methods.turnCancel,
         params,
         Timeouts.turnCancelMs,
@@ -176,7 +176,7 @@ export class RunnerLink {
 
   async clientToolResult(session: SessionEntity, params: ClientToolResultParams): Promise<boolean> {
     const result = await this.rpc.call<{ delivered: boolean }>(
-      session.runnerId as string,
+      session,
       Methods.clientToolResult,
       params,
       Timeouts.clientToolResultMs,
@@ -184,12 +184,12 @@ export class RunnerLink {
     return Boolean(result?.delivered);
   }
 
-  private closeOn(runnerId: string, params: SessionCloseParams): void {
-    if (!this.isReachable(runnerId)) {
+  private closeOn(target: RunnerTarget, params: SessionCloseParams): void {
+    if (!this.rpc.isServing(target)) {
       return;
     }
     this.rpc
-      .call(runnerId, Methods.sessionClose, params, Timeouts.sessionCloseMs)
+      .call(target, Methods.sessionClose, params, Timeouts.sessionCloseMs)
       .catch((error: Error) =>
         this.logger.warn(`session.close of ${params.session_id} failed: ${error.message}`),
       );

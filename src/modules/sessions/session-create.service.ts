@@ -116,7 +116,7 @@ export class SessionCreateService {
     session: SessionEntity,
     items: SessionEventInputDto[],
   ): Promise<void> {
-    const live = this.runnerLink.isReachable(session.runnerId);
+    const live = this.runnerLink.isReachable(session);
     const seeds: NewItem[] = [];
     for (const item of items) {
       const data = parseItemData(item.type as never, item.data ?? {}) as {

@@ -109,7 +109,7 @@ export class SessionDispatchService {
       );
     }
     const clientTools = this.clientTools(input.tools);
-    if (!this.runnerLink.isReachable(session.runnerId)) {
+    if (!this.runnerLink.isReachable(session)) {
       throw new DomainError(
         ErrorCode.RunnerUnavailable,
         session.runnerId
@@ -209,7 +209,7 @@ export class SessionDispatchService {
     input: SessionEventInputDto,
   ): Promise<EventAckResponseDto> {
     const data = this.parse('function_call_output', input.data);
-    if (!this.runnerLink.isReachable(session.runnerId)) {
+    if (!this.runnerLink.isReachable(session)) {
       throw new DomainError(ErrorCode.RunnerUnavailable, 'No runner connected for session');
     }
     const delivered = await this.runnerLink.clientToolResult(session, {
@@ -319,7 +319,7 @@ export class SessionDispatchService {
   }
 
   private async retry(session: SessionEntity): Promise<EventAckResponseDto> {
-    if (!this.runnerLink.isReachable(session.runnerId)) {
+    if (!this.runnerLink.isReachable(session)) {
       throw new DomainError(
         ErrorCode.RunnerUnavailable,
         'No runner connected for session; start or bind one',

@@ -176,8 +176,9 @@ export class SessionsRepository {
     }
   }
 
-  listBoundToRunner(runnerId: string): Promise<SessionEntity[]> {
-    return this.sessions.findBy({ runnerId });
+  /** Sessions bound to the runner that belong to its owner (a runner serves no one else). */
+  listBoundToRunner(runnerId: string, ownerId: string): Promise<SessionEntity[]> {
+    return this.sessions.findBy({ runnerId, ownerId });
   }
 
   /** Sessions bound to a runner that are mid-turn (running or waiting). */

@@ -238,7 +238,7 @@ export class SessionsService {
     );
     const fields = this.updatedFields(session, dto);
     if (dto.runner_id !== undefined && dto.runner_id !== null) {
-      fields.runnerId = await this.bindRunner(auth, dto.runner_id);
+      fields.runnerId = await this.bindRunner(session.ownerId, dto.runner_id);
     }
     if (Object.keys(fields).length > 0) {
       await this.sessions.update(id, fields);
@@ -312,15 +312,18 @@ export class SessionsService {
     return fields;
   }
 
-  /** Validates and applies a runner binding change (PATCH runner_id): "" unbinds. */
-  private async bindRunner(auth: AuthPrincipal, runnerId: string): Promise<string | null> {
+  /**
+   * Validates a runner binding change (PATCH runner_id): "" unbinds; a runner must be connected
+   * and belong to the session's owner, whoever asks (admins included).
+   */
+  private async bindRunner(ownerId: string, runnerId: string): Promise<string | null> {
     if (runnerId === '') {
       return null;
     }
     if (!isRunnerId(runnerId)) {
       throw invalid(`runner '${runnerId}' is not registered`);
     }
-    await this.runners.requireBindable(auth, runnerId);
+    await this.runners.requireBindable(ownerId, runnerId);
     return runnerId;
   }
 
@@ -479,7 +482,8 @@ export class SessionsService {
 
   /**
    * Where a new session sits: its id and owner, its parent (a sub-agent session inherits the
-   * parent's runner and root), else the caller's only online runner.
+   * parent's runner and root, when that runner is the new owner's), else the caller's only
+   * online runner.
    */
   private async placement(
     auth: AuthPrincipal,
@@ -497,7 +501,9 @@ export class SessionsService {
       kind: parent ? 'sub_agent' : 'default',
       parentSessionId: parent?.id ?? null,
       rootSessionId: parent ? (parent.rootSessionId ?? parent.id) : null,
-      runnerId: parent ? parent.runnerId : await this.autoBindRunner(auth),
+      runnerId: parent
+        ? await this.inheritedRunner(parent, auth.userId)
+        : await this.autoBindRunner(auth),
     };
   }
 
@@ -510,6 +516,15 @@ export class SessionsService {
       throw new DomainError(ErrorCode.NotFound, `Session ${parentSessionId} does not exist`);
     }
     return this.access.require(auth, parentId, SessionLevel.Edit);
+  }
+
+  /**
+   * A runner serves only its owner's sessions: an admin's sub-agent session under another
+   * user's session does not run on that user's runner.
+   */
+  private async inheritedRunner(parent: SessionEntity, ownerId: string): Promise<string | null> {
+    const runnerId = parent.runnerId;
+    return runnerId && (await this.runners.isOwnedBy(runnerId, ownerId)) ? runnerId : null;
   }
 
   /**

@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+
+import WebSocket from 'ws';
+
+import { JsonRpcPeer } from 'src/protocol/json-rpc';
+import {
+  HelloResult,
+  HelloSession,
+  Methods,
+  RUNNER_PROTOCOL_VERSION,
+  RUNNER_SUBPROTOCOL,
+} from 'src/protocol/runner-protocol';
+
+/** One request or notification the server sent to the runner. */
+export interface ReceivedCall {
+  method: string;
+  params: Record<string, unknown>;
+}
+
+export interface FakeRunnerOptions {
+  /** Bearer token of the runner's owner (jwt mode); none in `none` mode. */
+  token?: string;
+  runnerId?: string;
+  /** Sessions the runner says it holds in `runner.hello`. */
+  sessions?: HelloSession[];
+  /** Answers a server request; the default answers like an idle reference runner. */
+  answer?(method: string, params: Record<string, unknown>): unknown;
+}
+
+/**
+ * A runner channel client that records everything the server sends it and answers like an
+ * idle runner, for tests that assert what a runner may or may not receive.
+ */
+export interface FakeRunner {
+  readonly runnerId: string;
+  readonly hello: HelloResult;
+  /** Every request and notification received, in order. */
+  readonly received: ReceivedCall[];
+  /** Every session id the server mentioned to this runner. */
+  sessionIds(): Set<string>;
+  waitFor(match: (call: ReceivedCall) => boolean, timeoutMs?: number): Promise<ReceivedCall>;
+  request<T>(method: string, params: unknown): Promise<T>;
+  notify(method: string, params: unknown): void;
+  close(): Promise<void>;
+}
+
+function defaultAnswer(method: string): unknown {
+  switch (method) {
+    case Methods.sessionInit:
+      return { status: 'idle' };
+    case Methods.turnStart:
+      return { disposition: 'started' };
+    case Methods.turnCancel:
+      return { cancelled: false };
+    case Methods.clientToolResult:
+      return { delivered: false };
+    default:
+      return {};
+  }
+}
+
+export async function connectFakeRunner(
+  serverUrl: string,
+  options: FakeRunnerOptions = {},
+): Promise<FakeRunner> {
+  const runnerId = options.runnerId ?? `runner_${randomBytes(16).toString('hex')}`;
+  const received: ReceivedCall[] = [];
+  const waiters = new Set<() => void>();
+  const ws = new WebSocket(
+    `${serverUrl.replace(/^http/, 'ws')}/v1/runners/${runnerId}/channel`,
+    RUNNER_SUBPROTOCOL,
+    { headers: options.token ? { Authorization: `Bearer ${options.token}` } : {} },
+  );
+  const record = (method: string, params: unknown) => {
+    received.push({ method, params: (params ?? {}) as Record<string, unknown> });
+    waiters.forEach((wake) => wake());
+  };
+  const peer = new JsonRpcPeer({
+    send: (text) => ws.send(text),
+    onRequest: (method, params) => {
+      record(method, params);
+      const p = (params ?? {}) as Record<string, unknown>;
+      return options.answer ? options.answer(method, p) : defaultAnswer(method);
+    },
+    onNotification: (method, params) => {
+      if (method !== Methods.heartbeat) {
+        record(method, params);
+      }
+    },
+  });
+  ws.on('message', (data) => peer.handleFrame(data.toString()));
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  ws.once('close', () => peer.close());
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) =>
+      reject(new Error(`channel upgrade refused: ${res.statusCode}`)),
+    );
+  });
+  const hello = await peer.request<HelloResult>(
+    Methods.hello,
+    {
+      protocol: RUNNER_PROTOCOL_VERSION,
+      runner_version: 'fake',
+      capabilities: { harnesses: ['echo'], tools: [] },
+      sessions: options.sessions ?? [],
+    },
+    10_000,
+  );
+  return {
+    runnerId,
+    hello,
+    received,
+    sessionIds: () =>
+      new Set(
+        received
+          .map((call) => call.params.session_id)
+          .filter((id): id is string => typeof id === 'string'),
+      ),
+    waitFor(match, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = received.find(match);
+          if (found) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(found);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no matching call; received: ${JSON.stringify(received)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    request: (method, params) => peer.request(method, params, 10_000),
+    notify: (method, params) => peer.notify(method, params),
+    async close() {
+      if (ws.readyState !== WebSocket.CLOSED) {
+        ws.close();
+        await closed;
+      }
+    },
+  };
+}
