@@ -27,4 +27,20 @@ describe(InMemoryBus.name, () => {
     expect(got).toEqual(['x']);
     expect(bus.subscriberCount('c')).toBe(2);
   });
+
+  describe('channel$', () => {
+    it('should subscribe on subscribe and leave the channel on unsubscribe', () => {
+      const bus = new InMemoryBus();
+      const got: unknown[] = [];
+      const channel$ = bus.channel$('s:1');
+      bus.publish('s:1', 'before');
+      expect(bus.subscriberCount('s:1')).toBe(0);
+      const subscription = channel$.subscribe((m) => got.push(m));
+      bus.publish('s:1', 'during');
+      subscription.unsubscribe();
+      bus.publish('s:1', 'after');
+      expect(got).toEqual(['during']);
+      expect(bus.subscriberCount('s:1')).toBe(0);
+    });
+  });
 });

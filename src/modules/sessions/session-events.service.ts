@@ -5,11 +5,12 @@ import {
   Logger,
   MessageEvent,
 } from '@nestjs/common';
-import { Observable } from 'rxjs';
+import { concatMap, defer, EMPTY, expand, map, Observable, Subject, takeWhile } from 'rxjs';
 import { EntityManager } from 'typeorm';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { EventBus, sessionChannel } from 'src/common/bus/event-bus';
+import { eventStream, hold } from 'src/common/sse/event-stream';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import {
@@ -44,7 +45,7 @@ const REPLAY_PAGE = 500;
 @Injectable()
 export class SessionEventsService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('SessionStreams');
-  private readonly openStreams = new Set<() => Promise<void>>();
+  private readonly shutdown$ = new Subject<void>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -93,7 +94,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     // Streams end cleanly with [DONE] before the HTTP server closes, so their connections are
     // idle by then and close at once instead of waiting out the keep-alive timeout.
-    await Promise.all([...this.openStreams].map((finish) => finish()));
+    this.shutdown$.next();
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
@@ -103,9 +104,8 @@ export class SessionEventsService implements BeforeApplicationShutdown {
 
   /**
    * Checks access and subscribes before returning, so 401/403/404 leave as JSON before any SSE
-   * byte and nothing published after this call is missed. The frames: `session.heartbeat` (the
-   * subscription ack), the replay after Last-Event-ID (or `stream.reset` if pruned), then live.
-   * Every frame carries an id: its seq for durable events, the last seq sent for the rest.
+   * byte and nothing published after this call is missed; the frames are built by the one
+   * stream pipeline (`src/common/sse/event-stream.ts`). A deleted session ends with [DONE].
    */
   async openStream(
     principal: AuthPrincipal,
@@ -113,121 +113,46 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     options: { lastEventId?: string },
   ): Promise<Observable<MessageEvent>> {
     await this.access.require(principal, sessionId, SessionLevel.Read);
-    const buffered: StreamBusMessage[] = [];
-    let deliver: ((message: StreamBusMessage) => void) | null = null;
-    const unsubscribe = this.bus.subscribe(sessionChannel(sessionId), (message) =>
-      deliver ? deliver(message as StreamBusMessage) : buffered.push(message as StreamBusMessage),
-    );
+    const live = hold(this.bus.channel$(sessionChannel(sessionId)) as Observable<StreamBusMessage>);
     let current: number | null;
     try {
       current = await this.log.currentSeq(sessionId);
     } catch (error) {
-      unsubscribe();
+      live.release();
       throw error;
     }
-    const startSeq = current ?? 0;
-    const requested = parseLastEventId(options.lastEventId);
-
-    return new Observable<MessageEvent>((subscriber) => {
-      let last = requested === null ? startSeq : Math.min(requested, startSeq);
-      let closed = false;
-      let chain: Promise<void> = Promise.resolve();
-      let heartbeat: NodeJS.Timeout | undefined;
-
-      const write = (event: StreamEvent, id: number) => {
-        subscriber.next({ type: event.type, id: String(id), data: JSON.stringify(event) });
-        armHeartbeat();
-      };
-      const armHeartbeat = () => {
-        clearTimeout(heartbeat);
-        heartbeat = setTimeout(
-          () => enqueue(() => write(StreamEvents.heartbeat(), last)),
-          this.config.sse.heartbeatMs,
-        );
-      };
-      const finish = () => {
-        enqueue(() => {
-          subscriber.next({ data: '[DONE]', id: String(last) });
-          subscriber.complete();
-          closed = true;
-        });
-        return chain;
-      };
-      // Frames are produced one at a time, in order, even when one needs a database read.
-      const enqueue = (step: () => void | Promise<void>) => {
-        chain = chain
-          .then(() => (closed ? undefined : step()))
-          .catch((error: unknown) => {
-            // Headers are out: end the connection (no [DONE]) so the client reconnects and resumes.
-            this.logger.error(
-              `Stream of ${sessionId} failed: ${(error as Error).message}`,
-              (error as Error).stack,
-            );
-            closed = true;
-            subscriber.complete();
-          });
-      };
-      const replay = async (after: number, upTo: number) => {
-        let from = after;
-        while (from < upTo && !closed) {
-          const page: LoggedEvent[] = await this.log.range(sessionId, from, upTo, REPLAY_PAGE);
-          if (page.length === 0) {
-            break;
-          }
-          for (const logged of page) {
-            write(logged.event, logged.seq);
-          }
-          from = page[page.length - 1].seq;
-        }
-        last = Math.max(last, upTo);
-      };
-      const handle = async (message: StreamBusMessage) => {
-        if (message.kind === 'close') {
-          subscriber.next({ data: '[DONE]', id: String(last) });
-          subscriber.complete();
-          closed = true;
-          return;
-        }
-        if (message.seq === null) {
-          write(message.event, last);
-          return;
-        }
-        if (message.seq <= last) {
-          return;
-        }
-        if (message.seq > last + 1) {
-          // Published out of order (concurrent writers): fill the gap from the log first.
-          await replay(last, message.seq - 1);
-        }
-        write(message.event, message.seq);
-        last = message.seq;
-      };
-
-      enqueue(async () => {
-        write(StreamEvents.heartbeat(), last);
-        if (requested !== null && requested < startSeq) {
-          const oldest = await this.log.oldestSeq(sessionId);
-          if (oldest === null || oldest > requested + 1) {
-            last = startSeq;
-            write(normalizeStreamEvent({ type: 'stream.reset' }, sessionId), last);
-          } else {
-            await replay(requested, startSeq);
-          }
-        }
-        deliver = (message) => enqueue(() => handle(message));
-        for (const message of buffered.splice(0)) {
-          deliver(message);
-        }
-      });
-      this.openStreams.add(finish);
-
-      return () => {
-        closed = true;
-        clearTimeout(heartbeat);
-        unsubscribe();
-        this.openStreams.delete(finish);
-      };
+    return eventStream<StreamEvent>({
+      live$: live.pipe(
+        takeWhile((message) => message.kind === 'event'),
+        map((message) => message as Extract<StreamBusMessage, { kind: 'event' }>),
+      ),
+      startSeq: current ?? 0,
+      lastEventId: parseLastEventId(options.lastEventId),
+      replay: (after, upTo) => this.replay(sessionId, after, upTo),
+      oldestSeq: () => this.log.oldestSeq(sessionId),
+      heartbeat: () => StreamEvents.heartbeat(),
+      reset: () => normalizeStreamEvent({ type: 'stream.reset' }, sessionId),
+      heartbeatMs: this.config.sse.heartbeatMs,
+      end$: this.shutdown$,
+      onError: (error) =>
+        this.logger.error(
+          `Stream of ${sessionId} failed: ${(error as Error).message}`,
+          (error as Error).stack,
+        ),
     });
+  }
+
+  /** The log after `after` up to `upTo`, read page by page as the stream consumes it. */
+  private replay(sessionId: string, after: number, upTo: number): Observable<LoggedEvent> {
+    const page = (from: number) => defer(() => this.log.range(sessionId, from, upTo, REPLAY_PAGE));
+    return page(after).pipe(
+      expand((rows) =>
+        rows.length === REPLAY_PAGE && rows[rows.length - 1].seq < upTo
+          ? page(rows[rows.length - 1].seq)
+          : EMPTY,
+      ),
+      concatMap((rows) => rows),
+    );
   }
 }
 
