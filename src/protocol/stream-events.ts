@@ -1,16 +1,59 @@
 /**
- * Client-facing stream events (upstream's `ServerStreamEvent` union, spec/api-reference.md §4.7)
- * and the helpers that build and normalise them. On the wire every schema field is present,
- * nulls included, and keys outside the schema are dropped (§1.1).
+ * Client-facing stream events (upstream's `ServerStreamEvent` union, spec/api-reference.md §4.7,
+ * typed in `stream-event-types.ts`) and the helpers that build and normalise them. On the wire
+ * every schema field is present, nulls included, and keys outside the schema are dropped (§1.1).
  */
 
-const REQUIRED = Symbol('required');
+import type {
+  ErrorDetail,
+  ResponseObject,
+  RetryErrorDetail,
+  StreamEvent,
+  StreamEventOf,
+  StreamEventType,
+  Usage,
+} from 'src/protocol/stream-event-types';
+
+export type {
+  ErrorDetail,
+  ResponseObject,
+  StreamEvent,
+  StreamEventOf,
+  StreamEventType,
+  Usage,
+} from 'src/protocol/stream-event-types';
+
+/** An event as a producer sent it, not validated yet (a runner's `session.event`). */
+export interface RawStreamEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** The payload of an event type: the event without its `type` (what `emit(type, payload)` takes). */
+export type StreamEventPayload<K extends StreamEventType> = Omit<StreamEventOf<K>, 'type'>;
+
+/** A field the schema requires. */
+export const REQUIRED = Symbol('required');
+/** An optional field without a default: left out when absent. */
+export const OPTIONAL = Symbol('optional');
+
+type UpstreamEvent = Exclude<StreamEvent, { type: 'stream.reset' }>;
 
 /**
- * Top-level fields of each event type with their defaults (besides `type`), generated from the
- * component schemas of upstream's openapi.json (test/contract/omnigent-openapi.json).
+ * Per event type, each field besides `type`: REQUIRED when the schema requires it, else its
+ * default (or OPTIONAL). Checked against the event types here and against the schemas by
+ * `stream-events.spec.ts`.
  */
-export const STREAM_EVENT_FIELDS: Record<string, Record<string, unknown | typeof REQUIRED>> = {
+type FieldTable = {
+  [E in UpstreamEvent as E['type']]: {
+    [K in Exclude<keyof E, 'type'>]-?: undefined extends E[K]
+      ? Exclude<E[K], undefined> | typeof OPTIONAL
+      : typeof REQUIRED;
+  };
+};
+
+/** Top-level fields of each event type with their defaults (the component schemas of upstream's openapi.json). */
+export const STREAM_EVENT_FIELDS = {
   'browser.action_request': {
     action: REQUIRED,
     action_id: REQUIRED,
@@ -177,22 +220,15 @@ export const STREAM_EVENT_FIELDS: Record<string, Record<string, unknown | typeof
   },
   'turn.cancelled': { sequence_number: null, session_id: REQUIRED },
   'turn.completed': { sequence_number: null, session_id: REQUIRED },
-  'turn.failed': { error: null, sequence_number: null, session_id: REQUIRED },
+  'turn.failed': { error: OPTIONAL, sequence_number: null, session_id: REQUIRED },
   'turn.started': { sequence_number: null, session_id: REQUIRED },
-};
-
-export type StreamEventType = keyof typeof STREAM_EVENT_FIELDS | 'stream.reset';
-
-export interface StreamEvent {
-  type: string;
-  [key: string]: unknown;
-}
+} satisfies FieldTable;
 
 /**
  * Events never written to the event log and never numbered (spec/runner-protocol.md §7). Every
  * other event published on a session stream is durable.
  */
-export const TRANSIENT_EVENT_TYPES: ReadonlySet<string> = new Set([
+export const TRANSIENT_EVENT_TYPES: ReadonlySet<string> = new Set<StreamEventType>([
   'response.output_text.delta',
   'response.function_call_output.delta',
   'response.reasoning.started',
@@ -209,59 +245,15 @@ export function isTransientEvent(type: string): boolean {
   return TRANSIENT_EVENT_TYPES.has(type);
 }
 
-export function isKnownEventType(type: string): boolean {
+/** An upstream event type (`stream.reset` is ours: no producer may send it). */
+export function isKnownEventType(type: string): type is UpstreamEvent['type'] {
   return Object.prototype.hasOwnProperty.call(STREAM_EVENT_FIELDS, type);
 }
 
-export const TERMINAL_RESPONSE_EVENTS: ReadonlySet<string> = new Set([
-  'response.completed',
-  'response.failed',
-  'response.incomplete',
-  'response.cancelled',
-]);
-
-export interface ErrorDetail {
-  code: string;
-  message: string;
-  title?: string | null;
-  cause?: string | null;
-  remediation?: string | null;
-}
-
-export interface Usage {
-  input_tokens?: number;
-  output_tokens?: number;
-  total_tokens?: number;
-  context_tokens?: number | null;
-  cache_read_input_tokens?: number;
-  cache_creation_input_tokens?: number;
-  model?: string | null;
-  cost_usd?: number | null;
-  output_tokens_details?: { reasoning_tokens?: number };
-}
-
-export interface ResponseObject {
-  id: string;
-  object: 'response';
-  status: 'queued' | 'in_progress' | 'completed' | 'failed' | 'incomplete' | 'cancelled';
-  model: string;
-  created_at: number;
-  completed_at: number | null;
-  output: unknown[];
-  background: boolean;
-  store: boolean;
-  usage:
-    | (Required<Omit<Usage, 'output_tokens_details'>> & {
-        output_tokens_details: { reasoning_tokens: number };
-      })
-    | null;
-  previous_response_id: string | null;
-  conversation: { id: string } | null;
-  instructions: string | null;
-  reasoning: Record<string, string> | null;
-  error: ErrorDetail | null;
-  incomplete_details: { reason: string } | null;
-}
+/** The events that end a response. */
+export type TerminalResponseEvent = StreamEventOf<
+  'response.completed' | 'response.failed' | 'response.incomplete' | 'response.cancelled'
+>;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -279,7 +271,7 @@ function errorDetail(value: unknown): Required<ErrorDetail> | null {
   };
 }
 
-function usage(value: unknown): ResponseObject['usage'] {
+function usage(value: unknown): Usage | null {
   if (!value || typeof value !== 'object') {
     return null;
   }
@@ -301,11 +293,11 @@ function usage(value: unknown): ResponseObject['usage'] {
   };
 }
 
-/** A complete ResponseObject from a partial one. */
+/** A ResponseObject with every field present, from a partial one. */
 export function responseObject(
   partial: Partial<ResponseObject> & { id: string },
   conversationId?: string,
-): ResponseObject {
+): Required<ResponseObject> {
   return {
     id: partial.id,
     object: 'response',
@@ -333,18 +325,30 @@ export class InvalidStreamEventError extends Error {}
  * `conversation_id` / `session_id` filled in where the schema needs them and the producer left
  * them out. Throws InvalidStreamEventError for unknown types or missing required fields.
  */
-export function normalizeStreamEvent(raw: StreamEvent, conversationId: string): StreamEvent {
+export function normalizeStreamEvent<K extends StreamEventType>(
+  raw: RawStreamEvent & { type: K },
+  conversationId: string,
+): StreamEventOf<K>;
+export function normalizeStreamEvent(
+  raw: RawStreamEvent | StreamEvent,
+  conversationId: string,
+): StreamEvent;
+export function normalizeStreamEvent(
+  event: RawStreamEvent | StreamEvent,
+  conversationId: string,
+): StreamEvent {
+  const raw = event as RawStreamEvent;
   if (!raw || typeof raw !== 'object' || typeof raw.type !== 'string') {
     throw new InvalidStreamEventError('event has no type');
   }
   if (raw.type === 'stream.reset') {
     return { type: 'stream.reset', conversation_id: conversationId };
   }
-  const fields = STREAM_EVENT_FIELDS[raw.type];
-  if (!fields) {
+  if (!isKnownEventType(raw.type)) {
     throw new InvalidStreamEventError(`unknown event type '${raw.type}'`);
   }
-  const out: StreamEvent = { type: raw.type };
+  const fields: Record<string, unknown> = STREAM_EVENT_FIELDS[raw.type];
+  const out: Record<string, unknown> = { type: raw.type };
   for (const [name, fallback] of Object.entries(fields)) {
     let value = raw[name];
     if (value === undefined && (name === 'conversation_id' || name === 'session_id')) {
@@ -354,12 +358,20 @@ export function normalizeStreamEvent(raw: StreamEvent, conversationId: string): 
       if (fallback === REQUIRED) {
         throw new InvalidStreamEventError(`${raw.type} needs '${name}'`);
       }
+      if (fallback === OPTIONAL) {
+        continue;
+      }
       value = fallback;
     }
     out[name] = value;
   }
   if ('response' in fields) {
-    out.response = responseObject(raw.response as ResponseObject, conversationId);
+    const response = raw.response as Partial<ResponseObject> | null;
+    // The turn is keyed on the response id: a response without one is not relayed.
+    if (typeof response !== 'object' || response === null || typeof response.id !== 'string') {
+      throw new InvalidStreamEventError(`${raw.type} needs 'response.id'`);
+    }
+    out.response = responseObject({ ...response, id: response.id }, conversationId);
   }
   if (
     raw.type === 'session.status' ||
@@ -385,30 +397,43 @@ export function normalizeStreamEvent(raw: StreamEvent, conversationId: string): 
       response_id: data.response_id ?? null,
     };
   }
-  return out;
+  // The one place an event becomes typed: every field was checked or filled above.
+  return out as unknown as StreamEvent;
 }
 
-function retryError(value: unknown): { code: string; message: string; detail: unknown } {
+function retryError(value: unknown): Required<RetryErrorDetail> {
   const e = (value ?? {}) as { code?: unknown; message?: unknown; detail?: unknown };
   return {
     code: String(e.code ?? 'error'),
     message: String(e.message ?? ''),
-    detail: e.detail ?? null,
+    detail: (e.detail as RetryErrorDetail['detail']) ?? null,
   };
 }
 
-/** Builders for the events we produce ourselves. */
+type ResponseEventType =
+  | 'response.created'
+  | 'response.in_progress'
+  | 'response.completed'
+  | 'response.failed'
+  | 'response.incomplete'
+  | 'response.cancelled';
+
+/** Builders for the events we produce ourselves; the conversation always comes first. */
 export const StreamEvents = {
-  heartbeat: (): StreamEvent => ({
+  heartbeat: (): StreamEventOf<'session.heartbeat'> => ({
     type: 'session.heartbeat',
     sequence_number: null,
     server_time: new Date().toISOString(),
   }),
+  reset: (conversationId: string): StreamEventOf<'stream.reset'> => ({
+    type: 'stream.reset',
+    conversation_id: conversationId,
+  }),
   status: (
     conversationId: string,
-    status: 'idle' | 'running' | 'waiting' | 'failed' | 'launching',
+    status: StreamEventOf<'session.status'>['status'],
     options: { error?: ErrorDetail | null; responseId?: string | null } = {},
-  ): StreamEvent =>
+  ) =>
     normalizeStreamEvent(
       {
         type: 'session.status',
@@ -423,7 +448,7 @@ export const StreamEvents = {
     conversationId: string,
     item: { id: string; type: string; data: Record<string, unknown>; created_by?: string | null },
     clearedPendingId?: string | null,
-  ): StreamEvent =>
+  ) =>
     normalizeStreamEvent(
       {
         type: 'session.input.consumed',
@@ -437,7 +462,7 @@ export const StreamEvents = {
       },
       conversationId,
     ),
-  interrupted: (conversationId: string, responseId: string | null): StreamEvent =>
+  interrupted: (conversationId: string, responseId: string | null) =>
     normalizeStreamEvent(
       {
         type: 'session.interrupted',
@@ -445,17 +470,11 @@ export const StreamEvents = {
       },
       conversationId,
     ),
-  response: (
-    type:
-      | 'response.created'
-      | 'response.in_progress'
-      | 'response.completed'
-      | 'response.failed'
-      | 'response.incomplete'
-      | 'response.cancelled',
-    response: Partial<ResponseObject> & { id: string },
+  response: <K extends ResponseEventType>(
     conversationId: string,
-  ): StreamEvent => normalizeStreamEvent({ type, response }, conversationId),
-  outputItemDone: (item: Record<string, unknown>, conversationId: string): StreamEvent =>
+    type: K,
+    response: Partial<ResponseObject> & { id: string },
+  ) => normalizeStreamEvent({ type, response }, conversationId),
+  outputItemDone: (conversationId: string, item: Record<string, unknown>) =>
     normalizeStreamEvent({ type: 'response.output_item.done', item }, conversationId),
 };

@@ -1,4 +1,5 @@
 import { SessionEventParams, SessionInitParams } from 'src/protocol/runner-protocol';
+import { StreamEvent } from 'src/protocol/stream-events';
 import { HarnessError } from 'src/runner/harnesses/harness';
 import { OUTBOX_MAX_EVENTS, SessionState } from 'src/runner/session-state';
 
@@ -20,8 +21,12 @@ function init(overrides: Partial<SessionInitParams> = {}): SessionInitParams {
   };
 }
 
-const delta = { type: 'response.output_text.delta', delta: 'x' };
-const status = { type: 'session.status', status: 'idle' };
+const delta: StreamEvent = { type: 'response.output_text.delta', delta: 'x' };
+const status: StreamEvent = {
+  type: 'session.status',
+  conversation_id: 'conv_state',
+  status: 'idle',
+};
 
 describe(SessionState.name, () => {
   let sent: SessionEventParams[];

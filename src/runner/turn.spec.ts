@@ -105,9 +105,12 @@ describe(Turn.name, () => {
   const durable = () => sent.filter((p) => p.durable);
   const types = () => durable().map((p) => p.event.type);
   const items = () =>
-    durable()
-      .filter((p) => p.event.type === 'response.output_item.done')
-      .map((p) => p.event.item as Record<string, unknown>);
+    durable().flatMap((p) => (p.event.type === 'response.output_item.done' ? [p.event.item] : []));
+  /** The response of the last durable event (StreamEvent is a union: narrowed by its field). */
+  const lastResponse = () => {
+    const event = durable().at(-1)?.event;
+    return event && 'response' in event ? event.response : undefined;
+  };
 
   it('should stream a turn as the upstream event sequence with consecutive seqs', async () => {
     const state = session();
@@ -127,13 +130,15 @@ describe(Turn.name, () => {
     const deltas = sent.filter((p) => p.event.type === 'response.output_text.delta');
     expect(deltas.length).toBeGreaterThanOrEqual(2);
     expect(deltas.every((p) => !p.durable)).toBe(true);
-    expect(deltas.map((p) => p.event.delta).join('')).toBe('hello there, streaming world');
+    expect(deltas.map((p) => ('delta' in p.event ? p.event.delta : '')).join('')).toBe(
+      'hello there, streaming world',
+    );
     expect(items()[0]).toMatchObject({
       id: expect.stringMatching(/^msg_[0-9a-f]{32}$/),
       role: 'assistant',
       response_id: 'resp_1',
     });
-    const completed = durable().at(-1)?.event.response as Record<string, unknown>;
+    const completed = lastResponse();
     expect(completed).toMatchObject({
       id: 'resp_1',
       status: 'completed',
@@ -205,7 +210,7 @@ describe(Turn.name, () => {
       'response.incomplete',
     ]);
     expect(items()[1]).toMatchObject({ call_id: items()[0].call_id, output: '[cancelled]' });
-    expect(durable().at(-1)?.event.response).toMatchObject({
+    expect(lastResponse()).toMatchObject({
       status: 'incomplete',
       incomplete_details: { reason: 'user_interrupt' },
     });
@@ -227,7 +232,7 @@ describe(Turn.name, () => {
     await expect(running).resolves.toBeUndefined();
 
     expect(items()[1]).toMatchObject({ call_id: items()[0].call_id, output: '[cancelled]' });
-    expect(durable().at(-1)?.event.response).toMatchObject({
+    expect(lastResponse()).toMatchObject({
       incomplete_details: { reason: 'stop' },
     });
   });
@@ -239,7 +244,7 @@ describe(Turn.name, () => {
 
     expect(detail).toEqual({ code: 'echo_failure', message: 'the model is on fire' });
     expect(types()).toEqual(['response.created', 'response.in_progress', 'response.failed']);
-    expect(durable().at(-1)?.event.response).toMatchObject({
+    expect(lastResponse()).toMatchObject({
       status: 'failed',
       error: { code: 'echo_failure', message: 'the model is on fire' },
       output: [],
@@ -270,7 +275,7 @@ describe(Turn.name, () => {
       'response.output_item.done',
       'response.incomplete',
     ]);
-    expect(durable().at(-1)?.event.response).toMatchObject({
+    expect(lastResponse()).toMatchObject({
       incomplete_details: { reason: 'max_iterations' },
     });
   });

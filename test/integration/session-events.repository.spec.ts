@@ -1,15 +1,19 @@
 import { IdPrefix, newId } from 'src/common/ids/ids';
 import { SessionEventsRepository } from 'src/modules/sessions/session-events.repository';
-import { StreamEvent } from 'src/protocol/stream-events';
+import { RawStreamEvent } from 'src/protocol/stream-events';
 import { describeIntegration } from 'test/integration/integration-context';
 
-const statusEvent = (n: number): StreamEvent => ({ type: 'session.status', status: 'running', n });
+const statusEvent = (n: number): RawStreamEvent => ({
+  type: 'session.status',
+  status: 'running',
+  n,
+});
 
-const events = (count: number, from = 0): StreamEvent[] =>
+const events = (count: number, from = 0): RawStreamEvent[] =>
   Array.from({ length: count }, (_, i) => statusEvent(from + i));
 
 describeIntegration(SessionEventsRepository.name, (ctx) => {
-  const append = (sessionId: string, batch: StreamEvent[]) =>
+  const append = (sessionId: string, batch: RawStreamEvent[]) =>
     ctx.dataSource.transaction((m) => ctx.events.append(m, sessionId, batch));
 
   const loggedSeqs = async (sessionId: string) =>

@@ -19,10 +19,10 @@ import {
   InvalidStreamEventError,
   isKnownEventType,
   isTransientEvent,
-  ResponseObject,
-  StreamEvent,
+  normalizeStreamEvent,
+  RawStreamEvent,
   StreamEvents,
-  TERMINAL_RESPONSE_EVENTS,
+  TerminalResponseEvent,
 } from 'src/protocol/stream-events';
 import { RunnerConnection } from 'src/modules/runners/runner-connection';
 import { RunnerHooks, RunnerSessionHandler } from 'src/modules/runners/runner-hooks';
@@ -32,11 +32,7 @@ import {
   SessionEventsService,
   StreamTransaction,
 } from 'src/modules/sessions/session-events.service';
-import {
-  SESSION_STATUSES,
-  SessionEntity,
-  SessionStatus,
-} from 'src/modules/sessions/session.entity';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionFields, SessionsRepository } from 'src/modules/sessions/sessions.repository';
 
 /** Runner-emitted event types that are never relayed (the server owns them: runner-protocol §6 rule 6). */
@@ -237,36 +233,35 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
     });
   }
 
+  /**
+   * What a durable runner event means for the session. Exhaustive over the event union, so a
+   * new upstream event type fails lint until it is decided here.
+   */
   private async apply(
     tx: StreamTransaction,
     session: SessionEntity,
     params: SessionEventParams,
     fields: SessionFields,
   ): Promise<void> {
-    const event = params.event;
+    // Runner input is untrusted until normalised: read it as a plain record.
+    const raw: RawStreamEvent = { ...params.event };
     const turnId = params.turn_id ?? null;
-    if (!isKnownEventType(event.type)) {
-      throw new InvalidStreamEventError(`unknown event type '${event.type}'`);
+    if (!isKnownEventType(raw.type)) {
+      throw new InvalidStreamEventError(`unknown event type '${raw.type}'`);
     }
-    if (SERVER_OWNED_EVENTS.has(event.type)) {
-      return;
-    }
+    const event = normalizeStreamEvent(raw, session.id);
     switch (event.type) {
       case 'session.status': {
-        const status = event.status as SessionStatus;
-        if (!(SESSION_STATUSES as readonly string[]).includes(status)) {
-          throw new InvalidStreamEventError(`invalid session status '${String(status)}'`);
+        const status = event.status;
+        if (status === 'launching') {
+          throw new InvalidStreamEventError(`invalid session status '${status}'`);
         }
         fields.liveStatus = status;
         if (status === 'running') {
           fields.lastError = null;
         }
         if (status === 'failed') {
-          const error = (event.error ?? {}) as { code?: string; message?: string };
-          fields.lastError = {
-            code: error.code ?? 'runner_error',
-            message: error.message ?? 'The turn failed',
-          };
+          fields.lastError = failureOf(raw.error);
         }
         if (status === 'idle' || status === 'failed') {
           fields.currentTurnId = null;
@@ -276,10 +271,10 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
       }
       case 'response.created':
       case 'response.in_progress':
-        fields.currentTurnId = (event.response as ResponseObject | undefined)?.id ?? turnId;
+        fields.currentTurnId = event.response.id;
         break;
       case 'response.output_item.done': {
-        const parsed = unflattenItem((event.item ?? {}) as Record<string, unknown>);
+        const parsed = unflattenItem(event.item);
         if ('error' in parsed || !isItemId(parsed.item.id)) {
           throw new InvalidStreamEventError('error' in parsed ? parsed.error : 'invalid item id');
         }
@@ -291,13 +286,67 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
             `item ${parsed.item.id} conflicts with an existing item`,
           );
         }
-        tx.emit(StreamEvents.outputItemDone(flattenItem(stored), session.id));
+        tx.emit(StreamEvents.outputItemDone(session.id, flattenItem(stored)));
         return;
       }
-      default:
-        if (TERMINAL_RESPONSE_EVENTS.has(event.type)) {
-          await this.finishResponse(tx, session, event, fields);
-        }
+      case 'response.completed':
+      case 'response.failed':
+      case 'response.incomplete':
+      case 'response.cancelled':
+        await this.finishResponse(tx, session, event, raw, fields);
+        break;
+      // Never relayed: the server owns these (runner-protocol §6 rule 6), transient types never
+      // get here (durability is decided by type), and stream.reset is ours.
+      case 'response.elicitation_request':
+      case 'response.elicitation_resolved':
+      case 'session.input.consumed':
+      case 'session.interrupted':
+      case 'response.output_text.delta':
+      case 'response.function_call_output.delta':
+      case 'response.reasoning.started':
+      case 'response.reasoning_text.delta':
+      case 'response.reasoning_summary_text.delta':
+      case 'session.heartbeat':
+      case 'response.heartbeat':
+      case 'session.presence':
+      case 'session.terminal.activity':
+      case 'stream.reset':
+        return;
+      // Relayed as they are.
+      case 'browser.action_request':
+      case 'response.client_task.cancel':
+      case 'response.compaction.completed':
+      case 'response.compaction.failed':
+      case 'response.compaction.in_progress':
+      case 'response.error':
+      case 'response.output_file.done':
+      case 'response.policy_denied':
+      case 'response.queued':
+      case 'response.retry':
+      case 'session.agent_changed':
+      case 'session.changed_files.invalidated':
+      case 'session.child_session.updated':
+      case 'session.collaboration_mode':
+      case 'session.created':
+      case 'session.mcp_startup':
+      case 'session.model':
+      case 'session.model_options':
+      case 'session.permission_mode':
+      case 'session.reasoning_effort':
+      case 'session.resource.created':
+      case 'session.resource.deleted':
+      case 'session.sandbox_status':
+      case 'session.skills':
+      case 'session.superseded':
+      case 'session.terminal_pending':
+      case 'session.title':
+      case 'session.todos':
+      case 'session.usage':
+      case 'turn.cancelled':
+      case 'turn.completed':
+      case 'turn.failed':
+      case 'turn.started':
+        break;
     }
     tx.emit(event);
   }
@@ -306,18 +355,19 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
   private async finishResponse(
     tx: StreamTransaction,
     session: SessionEntity,
-    event: StreamEvent,
+    event: TerminalResponseEvent,
+    raw: RawStreamEvent,
     fields: SessionFields,
   ): Promise<void> {
-    const response = (event.response ?? {}) as Partial<ResponseObject>;
-    if (response.id && session.currentTurnId === response.id) {
+    const { response } = event;
+    if (session.currentTurnId === response.id) {
       fields.currentTurnId = null;
     }
-    if (response.usage && typeof response.usage.total_tokens === 'number') {
+    if (typeof response.usage?.total_tokens === 'number') {
       fields.lastTotalTokens = response.usage.total_tokens;
     }
-    if (event.type === 'response.failed' && response.id) {
-      const error = (response.error ?? {}) as { code?: string; message?: string };
+    if (event.type === 'response.failed') {
+      const rawResponse = raw.response as { error?: unknown } | undefined;
       const [stored] = await this.items.upsert(tx.manager, session.id, [
         {
           id: newId(IdPrefix.Error),
@@ -325,14 +375,10 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
           type: 'error',
           status: 'completed',
           created_by: null,
-          data: {
-            source: 'execution',
-            code: error.code ?? 'runner_error',
-            message: error.message ?? 'The turn failed',
-          },
+          data: { source: 'execution', ...failureOf(rawResponse?.error) },
         },
       ]);
-      tx.emit(StreamEvents.outputItemDone(flattenItem(stored), session.id));
+      tx.emit(StreamEvents.outputItemDone(session.id, flattenItem(stored)));
     }
   }
 
@@ -394,6 +440,15 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
     }
     return session;
   }
+}
+
+/** The code and message of a runner-reported failure, with the defaults a partial one gets. */
+function failureOf(error: unknown): { code: string; message: string } {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
+  return {
+    code: typeof e.code === 'string' ? e.code : 'runner_error',
+    message: typeof e.message === 'string' ? e.message : 'The turn failed',
+  };
 }
 
 /** A connection speaks for a session only when it is the session's runner and its owner's. */

@@ -252,7 +252,7 @@ export class SessionDispatchService {
       const [stored] = await this.items.upsert(tx.manager, session.id, [
         { id: itemId, response_id: responseId, type, status: 'completed', created_by: null, data },
       ]);
-      tx.emit(StreamEvents.outputItemDone(flattenItem(stored), session.id));
+      tx.emit(StreamEvents.outputItemDone(session.id, flattenItem(stored)));
     });
     return { queued: true, item_id: itemId };
   }
@@ -296,17 +296,13 @@ export class SessionDispatchService {
       }
       if (turnId) {
         tx.emit(
-          StreamEvents.response(
-            'response.incomplete',
-            {
-              id: turnId,
-              status: 'incomplete',
-              model: 'unknown',
-              completed_at: Math.floor(Date.now() / 1000),
-              incomplete_details: { reason: 'user_interrupt' },
-            },
-            sessionId,
-          ),
+          StreamEvents.response(sessionId, 'response.incomplete', {
+            id: turnId,
+            status: 'incomplete',
+            model: 'unknown',
+            completed_at: Math.floor(Date.now() / 1000),
+            incomplete_details: { reason: 'user_interrupt' },
+          }),
         );
       }
       await this.sessions.update(
@@ -342,17 +338,13 @@ export class SessionDispatchService {
       }
       if (turnId) {
         tx.emit(
-          StreamEvents.response(
-            'response.failed',
-            {
-              id: turnId,
-              status: 'failed',
-              model: 'unknown',
-              completed_at: Math.floor(Date.now() / 1000),
-              error,
-            },
-            sessionId,
-          ),
+          StreamEvents.response(sessionId, 'response.failed', {
+            id: turnId,
+            status: 'failed',
+            model: 'unknown',
+            completed_at: Math.floor(Date.now() / 1000),
+            error,
+          }),
         );
       }
       await this.sessions.update(

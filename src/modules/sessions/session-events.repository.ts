@@ -3,13 +3,11 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 
 import { affectedOf, rowsOf } from 'src/database/transformers';
-import { StreamEvent } from 'src/protocol/stream-events';
+import { LoggedEvent as Logged } from 'src/common/sse/event-stream';
+import { RawStreamEvent, StreamEvent } from 'src/protocol/stream-events';
 import { SessionEventEntity } from 'src/modules/sessions/session-event.entity';
 
-export interface LoggedEvent {
-  seq: number;
-  event: StreamEvent;
-}
+export type LoggedEvent = Logged<StreamEvent>;
 
 @Injectable()
 export class SessionEventsRepository {
@@ -21,11 +19,11 @@ export class SessionEventsRepository {
    * Inside the caller's transaction: gives each event the next stream seq of the session
    * (`sessions.log_seq`, row-locked by the UPDATE) and logs it. Also bumps `updated_at`.
    */
-  async append(
+  async append<E extends StreamEvent | RawStreamEvent>(
     manager: EntityManager,
     sessionId: string,
-    events: StreamEvent[],
-  ): Promise<LoggedEvent[]> {
+    events: readonly E[],
+  ): Promise<Logged<E>[]> {
     if (events.length === 0) {
       return [];
     }
@@ -76,7 +74,8 @@ export class SessionEventsRepository {
       .orderBy('e.seq', 'ASC')
       .limit(limit)
       .getMany();
-    return rows.map((r) => ({ seq: r.seq, event: r.payload as StreamEvent }));
+    // Only `append` writes the log, and it is given normalised events.
+    return rows.map((r) => ({ seq: r.seq, event: r.payload as unknown as StreamEvent }));
   }
 
   /** The oldest seq still kept, or null when nothing is logged. */
