@@ -1,5 +1,5 @@
 import { IdPrefix, newId } from 'src/common/ids/ids';
-import { SessionEventsRepository } from 'src/modules/sessions/session-events.repository';
+import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
 import { RawStreamEvent } from 'src/protocol/stream-events';
 import { describeIntegration } from 'test/integration/integration-context';
 

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { DomainError } from 'src/common/errors/domain.error';
@@ -116,14 +115,9 @@ export class AgentsService implements OnApplicationBootstrap {
     }
   }
 
-  /** Inside the session-create transaction: the session-scoped agent of an uploaded bundle. */
-  createSessionAgent(
-    manager: EntityManager,
-    prepared: PreparedBundle,
-    sessionId: string,
-    ownerId: string,
-  ): Promise<AgentEntity> {
-    return this.agents.insertWith(manager, {
+  /** The session-scoped agent row of an uploaded bundle, for the session `sessionId`. */
+  sessionAgent(prepared: PreparedBundle, sessionId: string, ownerId: string): Partial<AgentEntity> {
+    return {
       id: newId(IdPrefix.Agent),
       name: prepared.spec.name,
       description: prepared.spec.description,
@@ -134,30 +128,16 @@ export class AgentsService implements OnApplicationBootstrap {
       builtin: false,
       ownerSessionId: sessionId,
       ownerId,
-    });
+    };
   }
 
-  /** Inside the fork transaction: session-scoped agents are copied, catalog agents shared. */
-  async agentForFork(
-    manager: EntityManager,
-    source: AgentEntity,
-    forkId: string,
-    ownerId: string,
-  ): Promise<string> {
-    if (!source.ownerSessionId) {
-      return source.id;
-    }
-    const copy = await this.agents.cloneWith(
-      manager,
-      source,
-      newId(IdPrefix.Agent),
-      forkId,
-      ownerId,
-    );
-    return copy.id;
-  }
-
-  deleteSessionAgents(manager: EntityManager, sessionIds: string[]): Promise<void> {
-    return this.agents.deleteOwnedBy(manager, sessionIds);
+  /**
+   * The agent a fork runs on: a catalog agent is shared, a session-scoped one is copied (under
+   * a new id) so each session owns its own.
+   */
+  agentForFork(source: AgentEntity): { agentId: string; clone?: AgentEntity } {
+    return source.ownerSessionId
+      ? { agentId: newId(IdPrefix.Agent), clone: source }
+      : { agentId: source.id };
   }
 }

@@ -6,7 +6,6 @@ import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/paginatio
 import { toUnixSeconds } from 'src/database/transformers';
 import { messageText, StoredItem } from 'src/protocol/items';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
-import { prefixTsQuery } from 'src/modules/sessions/session-rules';
 
 export function toStoredItem(item: ItemEntity): StoredItem {
   return {
@@ -21,6 +20,14 @@ export function toStoredItem(item: ItemEntity): StoredItem {
 }
 
 export type NewItem = Omit<StoredItem, 'created_at'>;
+
+/**
+ * SQL for a tsquery that matches every lexeme of `param` by prefix, tokenised by the same
+ * `simple` parser as the indexed text (message text and session titles).
+ */
+export function prefixTsQuery(param: string): string {
+  return `(SELECT to_tsquery('simple', string_agg(quote_literal(t.lexeme) || ':*', ' & ')) FROM unnest(to_tsvector('simple', ${param})) t)`;
+}
 
 @Injectable()
 export class ItemsRepository {
@@ -59,6 +66,11 @@ export class ItemsRepository {
       }
     }
     return stored;
+  }
+
+  /** Stores items of a session in one transaction (history given at creation). */
+  insertMany(sessionId: string, items: NewItem[]): Promise<StoredItem[]> {
+    return this.items.manager.transaction((manager) => this.upsert(manager, sessionId, items));
   }
 
   async listAll(

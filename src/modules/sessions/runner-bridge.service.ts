@@ -21,19 +21,16 @@ import {
   isTransientEvent,
   normalizeStreamEvent,
   RawStreamEvent,
-  StreamEvents,
   TerminalResponseEvent,
 } from 'src/protocol/stream-events';
 import { RunnerConnection } from 'src/modules/runners/runner-connection';
 import { RunnerHooks, RunnerSessionHandler } from 'src/modules/runners/runner-hooks';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { RunnerLink } from 'src/modules/sessions/runner-link.service';
-import {
-  SessionEventsService,
-  StreamTransaction,
-} from 'src/modules/sessions/session-events.service';
+import { LockedSession } from 'src/modules/sessions/locked-session';
+import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
-import { SessionFields, SessionsRepository } from 'src/modules/sessions/sessions.repository';
+import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 
 /** Runner-emitted event types that are never relayed (the server owns them: runner-protocol §6 rule 6). */
 const SERVER_OWNED_EVENTS = new Set([
@@ -209,17 +206,15 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
     params: SessionEventParams,
   ): Promise<boolean> {
     const { session_id: sessionId, seq, event } = params;
-    return this.events.commit(sessionId, async (tx) => {
-      const session = await this.sessions.lockById(tx.manager, sessionId);
-      if (!session || !servedBy(session, connection)) {
+    const accepted = await this.events.locked(sessionId, async (s) => {
+      if (!servedBy(s.row, connection)) {
         return false;
       }
-      if (seq <= session.eventSeq) {
+      if (seq <= s.row.eventSeq) {
         return true;
       }
-      const fields: SessionFields = { eventSeq: seq };
       try {
-        await this.apply(tx, session, params, fields);
+        await this.apply(s, params);
       } catch (error) {
         if (!(error instanceof InvalidStreamEventError)) {
           throw error;
@@ -228,57 +223,52 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
           `Dropped an invalid ${event.type} from ${connection.runnerId}: ${error.message}`,
         );
       }
-      await this.sessions.update(sessionId, fields, tx.manager);
+      s.patch({ eventSeq: seq });
       return true;
     });
+    return accepted ?? false;
   }
 
   /**
    * What a durable runner event means for the session. Exhaustive over the event union, so a
    * new upstream event type fails lint until it is decided here.
    */
-  private async apply(
-    tx: StreamTransaction,
-    session: SessionEntity,
-    params: SessionEventParams,
-    fields: SessionFields,
-  ): Promise<void> {
+  private async apply(s: LockedSession, params: SessionEventParams): Promise<void> {
     // Runner input is untrusted until normalised: read it as a plain record.
     const raw: RawStreamEvent = { ...params.event };
     const turnId = params.turn_id ?? null;
     if (!isKnownEventType(raw.type)) {
       throw new InvalidStreamEventError(`unknown event type '${raw.type}'`);
     }
-    const event = normalizeStreamEvent(raw, session.id);
+    const event = normalizeStreamEvent(raw, s.id);
     switch (event.type) {
       case 'session.status': {
         const status = event.status;
         if (status === 'launching') {
           throw new InvalidStreamEventError(`invalid session status '${status}'`);
         }
-        fields.liveStatus = status;
+        s.patch({ liveStatus: status });
         if (status === 'running') {
-          fields.lastError = null;
+          s.patch({ lastError: null });
         }
         if (status === 'failed') {
-          fields.lastError = failureOf(raw.error);
+          s.patch({ lastError: failureOf(raw.error) });
         }
         if (status === 'idle' || status === 'failed') {
-          fields.currentTurnId = null;
-          fields.cancelRequestedTurnId = null;
+          s.patch({ currentTurnId: null, cancelRequestedTurnId: null });
         }
         break;
       }
       case 'response.created':
       case 'response.in_progress':
-        fields.currentTurnId = event.response.id;
+        s.patch({ currentTurnId: event.response.id });
         break;
       case 'response.output_item.done': {
         const parsed = unflattenItem(event.item);
         if ('error' in parsed || !isItemId(parsed.item.id)) {
           throw new InvalidStreamEventError('error' in parsed ? parsed.error : 'invalid item id');
         }
-        const [stored] = await this.items.upsert(tx.manager, session.id, [
+        const [stored] = await s.upsertItems([
           { ...parsed.item, response_id: turnId ?? parsed.item.response_id, created_by: null },
         ]);
         if (!stored) {
@@ -286,14 +276,14 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
             `item ${parsed.item.id} conflicts with an existing item`,
           );
         }
-        tx.emit(StreamEvents.outputItemDone(session.id, flattenItem(stored)));
+        s.emit('response.output_item.done', { item: flattenItem(stored) });
         return;
       }
       case 'response.completed':
       case 'response.failed':
       case 'response.incomplete':
       case 'response.cancelled':
-        await this.finishResponse(tx, session, event, raw, fields);
+        await this.finishResponse(s, event, raw);
         break;
       // Never relayed: the server owns these (runner-protocol §6 rule 6), transient types never
       // get here (durability is decided by type), and stream.reset is ours.
@@ -348,27 +338,25 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
       case 'turn.started':
         break;
     }
-    tx.emit(event);
+    s.relay(event);
   }
 
   /** A terminal `response.*`: the turn is over; a failure also becomes an error item. */
   private async finishResponse(
-    tx: StreamTransaction,
-    session: SessionEntity,
+    s: LockedSession,
     event: TerminalResponseEvent,
     raw: RawStreamEvent,
-    fields: SessionFields,
   ): Promise<void> {
     const { response } = event;
-    if (session.currentTurnId === response.id) {
-      fields.currentTurnId = null;
+    if (s.row.currentTurnId === response.id) {
+      s.patch({ currentTurnId: null });
     }
     if (typeof response.usage?.total_tokens === 'number') {
-      fields.lastTotalTokens = response.usage.total_tokens;
+      s.patch({ lastTotalTokens: response.usage.total_tokens });
     }
     if (event.type === 'response.failed') {
       const rawResponse = raw.response as { error?: unknown } | undefined;
-      const [stored] = await this.items.upsert(tx.manager, session.id, [
+      const [stored] = await s.upsertItems([
         {
           id: newId(IdPrefix.Error),
           response_id: response.id,
@@ -378,7 +366,7 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
           data: { source: 'execution', ...failureOf(rawResponse?.error) },
         },
       ]);
-      tx.emit(StreamEvents.outputItemDone(session.id, flattenItem(stored)));
+      s.emit('response.output_item.done', { item: flattenItem(stored) });
     }
   }
 

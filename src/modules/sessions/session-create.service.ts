@@ -136,9 +136,7 @@ export class SessionCreateService {
       });
     }
     if (seeds.length > 0) {
-      await this.sessionsRepository.transaction((manager) =>
-        this.items.upsert(manager, session.id, seeds),
-      );
+      await this.items.insertMany(session.id, seeds);
     }
   }
 

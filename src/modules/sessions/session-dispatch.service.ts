@@ -7,14 +7,14 @@ import { ErrorCode } from 'src/common/errors/error-code';
 import { IdPrefix, newId } from 'src/common/ids/ids';
 import { flattenItem, parseItemData } from 'src/protocol/items';
 import { ClientToolSpec } from 'src/protocol/runner-protocol';
-import { StreamEvents } from 'src/protocol/stream-events';
+import { responseObject } from 'src/protocol/stream-events';
 import { SessionEventInputDto } from 'src/modules/sessions/dto/session-request.dto';
 import { EventAckResponseDto } from 'src/modules/sessions/dto/session-response.dto';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { RunnerLink } from 'src/modules/sessions/runner-link.service';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
-import { SessionEventsService } from 'src/modules/sessions/session-events.service';
-import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
+import { isBusy, SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 
 /** Client-facing event types `POST …/events` accepts (spec/api-reference.md §3.8). */
@@ -28,6 +28,7 @@ export const CLIENT_EVENT_TYPES = [
 ] as const;
 type ClientEventType = (typeof CLIENT_EVENT_TYPES)[number];
 
+const nowSeconds = () => Math.floor(Date.now() / 1000);
 const invalid = (message: string) => new DomainError(ErrorCode.InvalidInput, message);
 
 /**
@@ -120,26 +121,18 @@ export class SessionDispatchService {
     const turnId = newId(IdPrefix.Response);
     const itemId = newId(IdPrefix.Message);
     const createdBy = auth.userId === LOCAL_USER_ID ? null : auth.userId;
-    const runningPublished = await this.events.commit(session.id, async (tx) => {
-      const locked = await this.sessions.lockById(tx.manager, session.id);
-      if (!locked) {
-        throw new DomainError(ErrorCode.NotFound, `Session ${session.id} does not exist`);
-      }
-      const idle = locked.liveStatus !== 'running' && locked.liveStatus !== 'waiting';
+    const runningPublished = await this.events.locked(session.id, async (s) => {
+      const idle = !isBusy(s.row.liveStatus);
       if (idle) {
-        await this.sessions.update(
-          session.id,
-          {
-            liveStatus: 'running',
-            lastError: null,
-            currentTurnId: turnId,
-            cancelRequestedTurnId: null,
-          },
-          tx.manager,
-        );
-        tx.emit(StreamEvents.status(session.id, 'running', { responseId: turnId }));
+        s.patch({
+          liveStatus: 'running',
+          lastError: null,
+          currentTurnId: turnId,
+          cancelRequestedTurnId: null,
+        });
+        s.emit('session.status', { status: 'running', response_id: turnId });
       }
-      const [stored] = await this.items.upsert(tx.manager, session.id, [
+      const [stored] = await s.upsertItems([
         {
           id: itemId,
           response_id: turnId,
@@ -149,16 +142,14 @@ export class SessionDispatchService {
           data,
         },
       ]);
-      tx.emit(
-        StreamEvents.inputConsumed(session.id, {
-          id: stored.id,
-          type: 'message',
-          data,
-          created_by: createdBy,
-        }),
-      );
+      s.emit('session.input.consumed', {
+        data: { item_id: stored.id, type: 'message', data, created_by: createdBy },
+      });
       return idle;
     });
+    if (runningPublished === undefined) {
+      throw new DomainError(ErrorCode.NotFound, `Session ${session.id} does not exist`);
+    }
     try {
       await this.runnerLink.startTurn(session, {
         session_id: session.id,
@@ -248,11 +239,11 @@ export class SessionDispatchService {
     itemId: string,
     responseId: string,
   ): Promise<EventAckResponseDto> {
-    await this.events.commit(session.id, async (tx) => {
-      const [stored] = await this.items.upsert(tx.manager, session.id, [
+    await this.events.locked(session.id, async (s) => {
+      const [stored] = await s.upsertItems([
         { id: itemId, response_id: responseId, type, status: 'completed', created_by: null, data },
       ]);
-      tx.emit(StreamEvents.outputItemDone(session.id, flattenItem(stored)));
+      s.emit('response.output_item.done', { item: flattenItem(stored) });
     });
     return { queued: true, item_id: itemId };
   }
@@ -266,13 +257,15 @@ export class SessionDispatchService {
     session: SessionEntity,
     reason: 'user_interrupt' | 'stop',
   ): Promise<EventAckResponseDto> {
-    const turnId = await this.events.commit(session.id, async (tx) => {
-      const locked = await this.sessions.lockById(tx.manager, session.id);
-      const current = locked?.currentTurnId ?? null;
-      await this.sessions.update(session.id, { cancelRequestedTurnId: current }, tx.manager);
-      tx.emit(StreamEvents.interrupted(session.id, current));
-      return current;
-    });
+    const turnId =
+      (await this.events.locked(session.id, async (s) => {
+        const current = s.row.currentTurnId;
+        s.patch({ cancelRequestedTurnId: current });
+        s.emit('session.interrupted', {
+          data: { requested_at: nowSeconds(), response_id: current },
+        });
+        return current;
+      })) ?? null;
     const cancelled = await this.runnerLink.cancelTurn(session, {
       session_id: session.id,
       turn_id: turnId,
@@ -289,28 +282,22 @@ export class SessionDispatchService {
 
   /** Ends a turn the runner could not cancel: `response.incomplete` + `idle`, only if still running. */
   private async finishInterrupted(sessionId: string, turnId: string | null): Promise<void> {
-    await this.events.commit(sessionId, async (tx) => {
-      const locked = await this.sessions.lockById(tx.manager, sessionId);
-      if (!locked || (locked.liveStatus !== 'running' && locked.liveStatus !== 'waiting')) {
+    await this.events.locked(sessionId, async (s) => {
+      if (!isBusy(s.row.liveStatus)) {
         return;
       }
       if (turnId) {
-        tx.emit(
-          StreamEvents.response(sessionId, 'response.incomplete', {
+        s.emit('response.incomplete', {
+          response: responseObject({
             id: turnId,
             status: 'incomplete',
-            model: 'unknown',
-            completed_at: Math.floor(Date.now() / 1000),
+            completed_at: nowSeconds(),
             incomplete_details: { reason: 'user_interrupt' },
           }),
-        );
+        });
       }
-      await this.sessions.update(
-        sessionId,
-        { liveStatus: 'idle', currentTurnId: null },
-        tx.manager,
-      );
-      tx.emit(StreamEvents.status(sessionId, 'idle', { responseId: turnId }));
+      s.patch({ liveStatus: 'idle', currentTurnId: null });
+      s.emit('session.status', { status: 'idle', response_id: turnId });
     });
   }
 
@@ -331,28 +318,19 @@ export class SessionDispatchService {
     turnId: string | null,
     error: { code: string; message: string },
   ): Promise<void> {
-    await this.events.commit(sessionId, async (tx) => {
-      const locked = await this.sessions.lockById(tx.manager, sessionId);
-      if (!locked) {
-        return;
-      }
+    await this.events.locked(sessionId, async (s) => {
       if (turnId) {
-        tx.emit(
-          StreamEvents.response(sessionId, 'response.failed', {
+        s.emit('response.failed', {
+          response: responseObject({
             id: turnId,
             status: 'failed',
-            model: 'unknown',
-            completed_at: Math.floor(Date.now() / 1000),
+            completed_at: nowSeconds(),
             error,
           }),
-        );
+        });
       }
-      await this.sessions.update(
-        sessionId,
-        { liveStatus: 'failed', lastError: error, currentTurnId: null },
-        tx.manager,
-      );
-      tx.emit(StreamEvents.status(sessionId, 'failed', { error, responseId: turnId }));
+      s.patch({ liveStatus: 'failed', lastError: error, currentTurnId: null });
+      s.emit('session.status', { status: 'failed', error, response_id: turnId });
     });
   }
 }

@@ -101,11 +101,3 @@ export function searchText(search: string | undefined): string | undefined {
   const text = (search ?? '').trim();
   return text.length > 0 ? text.slice(0, 500) : undefined;
 }
-
-/**
- * SQL for a tsquery that matches every lexeme of `param` by prefix, tokenised by the same
- * `simple` parser as the indexed text.
- */
-export function prefixTsQuery(param: string): string {
-  return `(SELECT to_tsquery('simple', string_agg(quote_literal(t.lexeme) || ':*', ' & ')) FROM unnest(to_tsvector('simple', ${param})) t)`;
-}

@@ -10,7 +10,7 @@ import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { RunnersService } from 'src/modules/runners/runners.service';
 import { SessionDispatchService } from 'src/modules/sessions/session-dispatch.service';
-import { SessionEventsRepository } from 'src/modules/sessions/session-events.repository';
+import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 
 const PRUNE_EVERY_TICKS = 12;

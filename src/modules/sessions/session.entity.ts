@@ -15,6 +15,11 @@ import { AgentEntity } from 'src/modules/registry/agent.entity';
 export const SESSION_STATUSES = ['idle', 'running', 'waiting', 'failed'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
+/** Mid-turn: a turn is running or waiting (on approval or a client tool). */
+export function isBusy(status: SessionStatus): boolean {
+  return status === 'running' || status === 'waiting';
+}
+
 @Entity('sessions')
 @Index('ix_sessions_owner_created', { synchronize: false })
 @Index('ix_sessions_owner_updated', { synchronize: false })

@@ -59,7 +59,7 @@ import {
   SessionResponseDto,
 } from 'src/modules/sessions/dto/session-response.dto';
 import { SessionDispatchService } from 'src/modules/sessions/session-dispatch.service';
-import { SessionEventsService } from 'src/modules/sessions/session-events.service';
+import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
 
 @ApiTags(ApiTag.Sessions)

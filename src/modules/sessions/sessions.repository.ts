@@ -3,7 +3,13 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 
 import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/pagination';
-import { prefixTsQuery } from 'src/modules/sessions/session-rules';
+import { LiveEvent } from 'src/common/sse/event-stream';
+import { StreamEvent } from 'src/protocol/stream-events';
+import { AgentEntity } from 'src/modules/registry/agent.entity';
+import { AgentsRepository } from 'src/modules/registry/agents.repository';
+import { ItemEntity } from 'src/modules/sessions/item.entity';
+import { ItemsRepository, prefixTsQuery } from 'src/modules/sessions/items.repository';
+import { LockedSession } from 'src/modules/sessions/locked-session';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 
 export interface SessionListFilters {
@@ -25,6 +31,12 @@ export interface SessionRow {
   agentName: string | null;
 }
 
+/** The outcome of a unit of work on a locked session: what to publish once it committed. */
+export interface LockedWork<T> {
+  result: T;
+  events: LiveEvent<StreamEvent>[];
+}
+
 @Injectable()
 export class SessionsRepository {
   constructor(
@@ -32,9 +44,90 @@ export class SessionsRepository {
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
-  /** Runs `work` in one transaction. Inside it, use only the given manager (pool of 1: stack.md §3.2). */
+  /**
+   * Runs `work` in one transaction, for this layer's own units of work (and tests of its
+   * building blocks). Inside it, use only the given manager (pool of 1: stack.md §3.2). Services
+   * use the intent-named methods below instead (style rule 7).
+   */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(work);
+  }
+
+  /**
+   * The unit of work of every turn-state change: locks the session row, runs `work`, then writes
+   * its patch, items and durable stream events in the same transaction. Returns null (without
+   * calling `work`) when the session does not exist; the caller publishes `events` after commit.
+   */
+  withLockedSession<T>(
+    id: string,
+    work: (session: LockedSession) => Promise<T>,
+  ): Promise<LockedWork<T> | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const row = await this.lockById(manager, id);
+      if (!row) {
+        return null;
+      }
+      const session = new LockedSession(manager, row);
+      const result = await work(session);
+      return { result, events: await session.flush() };
+    });
+  }
+
+  /** A new session, with the session-scoped agent it runs on when one is given, in one transaction. */
+  createWithAgent(session: SessionFields, agent?: Partial<AgentEntity>): Promise<SessionEntity> {
+    return this.dataSource.transaction(async (manager) => {
+      if (agent) {
+        await this.agentsIn(manager).insertWith(manager, agent);
+      }
+      return this.insert(manager, session);
+    });
+  }
+
+  /**
+   * A fork: the new session, a copy of the source's items (up to a position), and when asked a
+   * copy of the source's session-scoped agent under the fork's `agentId`, in one transaction.
+   */
+  fork(
+    session: SessionFields & { id: string; agentId: string; ownerId: string },
+    from: { sessionId: string; upToPosition: number | null; cloneAgent?: AgentEntity },
+  ): Promise<SessionEntity> {
+    return this.dataSource.transaction(async (manager) => {
+      if (from.cloneAgent) {
+        await this.agentsIn(manager).cloneWith(
+          manager,
+          from.cloneAgent,
+          session.agentId,
+          session.id,
+          session.ownerId,
+        );
+      }
+      const created = await this.insert(manager, session);
+      await new ItemsRepository(manager.getRepository(ItemEntity)).copy(
+        manager,
+        from.sessionId,
+        session.id,
+        from.upToPosition,
+      );
+      return created;
+    });
+  }
+
+  /**
+   * Deletes a session with its sub-agent sessions (items and event logs go by cascade) and the
+   * session-scoped agents no other session runs on. Returns the sessions deleted.
+   */
+  deleteTree(id: string): Promise<SessionEntity[]> {
+    return this.dataSource.transaction(async (manager) => {
+      const ids = await this.treeIds(manager, id);
+      const tree = await this.getManyWith(manager, ids);
+      await this.deleteMany(manager, ids);
+      await this.agentsIn(manager).deleteOwnedBy(manager, ids);
+      return tree;
+    });
+  }
+
+  private agentsIn(manager: EntityManager): AgentsRepository {
+    return new AgentsRepository(manager.getRepository(AgentEntity));
   }
 
   getById(
@@ -54,9 +147,12 @@ export class SessionsRepository {
       .getOne();
   }
 
-  insert(manager: EntityManager, session: SessionFields): Promise<SessionEntity> {
+  /** Inserts a new session (an id that exists already is an error, never an update). */
+  async insert(manager: EntityManager, session: SessionFields): Promise<SessionEntity> {
     const repo = manager.getRepository(SessionEntity);
-    return repo.save(repo.create(session));
+    const { identifiers } = await repo.insert(session);
+    // Read back: every column as stored, defaults and nulls included.
+    return repo.findOneByOrFail({ id: identifiers[0].id as string });
   }
 
   async update(

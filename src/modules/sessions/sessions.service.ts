@@ -37,7 +37,7 @@ import {
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { RunnerLink } from 'src/modules/sessions/runner-link.service';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
-import { SessionEventsService } from 'src/modules/sessions/session-events.service';
+import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import {
   checkLabels,
   checkOnOff,
@@ -84,21 +84,19 @@ export class SessionsService {
     const agent = await this.agents.getUsable(agentId, (sid) => this.canUse(auth, sid));
     const placement = await this.placement(auth, dto.parent_session_id);
     const { id, runnerId } = placement;
-    const session = await this.sessions.transaction((manager) =>
-      this.sessions.insert(manager, {
-        ...placement,
-        agentId: agent.id,
-        title: dto.title ?? null,
-        labels: dto.labels ?? {},
-        subAgentName: dto.sub_agent_name ?? null,
-        workspace: dto.workspace ?? null,
-        modelOverride,
-        reasoningEffort,
-        costControlModeOverride: dto.cost_control_mode_override ?? null,
-        subagentRoutingOverride: dto.subagent_routing_override ?? null,
-        terminalLaunchArgs: dto.terminal_launch_args ?? null,
-      }),
-    );
+    const session = await this.sessions.createWithAgent({
+      ...placement,
+      agentId: agent.id,
+      title: dto.title ?? null,
+      labels: dto.labels ?? {},
+      subAgentName: dto.sub_agent_name ?? null,
+      workspace: dto.workspace ?? null,
+      modelOverride,
+      reasoningEffort,
+      costControlModeOverride: dto.cost_control_mode_override ?? null,
+      subagentRoutingOverride: dto.subagent_routing_override ?? null,
+      terminalLaunchArgs: dto.terminal_launch_args ?? null,
+    });
     this.logger.log(
       `Session ${id} created on agent ${agent.name} by ${auth.userId}${runnerId ? ` (runner ${runnerId})` : ''}`,
     );
@@ -124,9 +122,9 @@ export class SessionsService {
     const prepared = await this.agents.prepareBundle(bundle);
     const placement = await this.placement(auth, metadata.parent_session_id);
     const { id, runnerId } = placement;
-    const { session, agent } = await this.sessions.transaction(async (manager) => {
-      const agent = await this.agents.createSessionAgent(manager, prepared, id, auth.userId);
-      const session = await this.sessions.insert(manager, {
+    const agent = this.agents.sessionAgent(prepared, id, auth.userId);
+    const session = await this.sessions.createWithAgent(
+      {
         ...placement,
         agentId: agent.id,
         title: metadata.title ?? null,
@@ -134,16 +132,16 @@ export class SessionsService {
         workspace: metadata.workspace ?? null,
         reasoningEffort,
         terminalLaunchArgs: metadata.terminal_launch_args ?? null,
-      });
-      return { session, agent };
-    });
+      },
+      agent,
+    );
     this.logger.log(
       `Session ${id} created from an uploaded bundle (agent ${agent.name}) by ${auth.userId}`,
     );
     if (runnerId) {
       this.runnerLink.initInBackground(session);
     }
-    return { session_id: session.id, agent_id: agent.id, agent_name: agent.name };
+    return { session_id: session.id, agent_id: session.agentId, agent_name: prepared.spec.name };
   }
 
   async list(
@@ -333,13 +331,7 @@ export class SessionsService {
     _query: DeleteSessionQueryDto = {},
   ): Promise<SessionDeletedResponseDto> {
     await this.access.require(auth, id, SessionLevel.Owner);
-    const removed = await this.sessions.transaction(async (manager) => {
-      const ids = await this.sessions.treeIds(manager, id);
-      const tree = await this.sessions.getManyWith(manager, ids);
-      await this.sessions.deleteMany(manager, ids);
-      await this.agents.deleteSessionAgents(manager, ids);
-      return tree;
-    });
+    const removed = await this.sessions.deleteTree(id);
     for (const gone of removed) {
       this.events.closeStreams(gone.id);
       this.runnerLink.closed(gone, 'deleted');
@@ -379,10 +371,11 @@ export class SessionsService {
       throw invalid('The source session has no agent');
     }
     const id = newId(IdPrefix.Session);
-    const fork = await this.sessions.transaction(async (manager) => {
-      const agentId =
-        targetAgent?.id ?? (await this.agents.agentForFork(manager, sourceAgent, id, auth.userId));
-      const created = await this.sessions.insert(manager, {
+    const { agentId, clone } = targetAgent
+      ? { agentId: targetAgent.id, clone: undefined }
+      : this.agents.agentForFork(sourceAgent);
+    const fork = await this.sessions.fork(
+      {
         id,
         ownerId: auth.userId,
         agentId,
@@ -394,10 +387,9 @@ export class SessionsService {
         reasoningEffort: source.reasoningEffort,
         costControlModeOverride: source.costControlModeOverride,
         subagentRoutingOverride: source.subagentRoutingOverride,
-      });
-      await this.items.copy(manager, source.id, id, upTo);
-      return created;
-    });
+      },
+      { sessionId: source.id, upToPosition: upTo, cloneAgent: clone },
+    );
     this.logger.log(`Session ${source.id} forked into ${id} by ${auth.userId}`);
     return this.snapshot(auth, fork);
   }

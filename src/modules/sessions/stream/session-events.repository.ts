@@ -5,7 +5,7 @@ import { EntityManager, Repository } from 'typeorm';
 import { affectedOf, rowsOf } from 'src/database/transformers';
 import { LoggedEvent as Logged } from 'src/common/sse/event-stream';
 import { RawStreamEvent, StreamEvent } from 'src/protocol/stream-events';
-import { SessionEventEntity } from 'src/modules/sessions/session-event.entity';
+import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.entity';
 
 export type LoggedEvent = Logged<StreamEvent>;
 

@@ -6,35 +6,21 @@ import {
   MessageEvent,
 } from '@nestjs/common';
 import { concatMap, defer, EMPTY, expand, map, Observable, Subject, takeWhile } from 'rxjs';
-import { EntityManager } from 'typeorm';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { EventBus, sessionChannel } from 'src/common/bus/event-bus';
 import { eventStream, hold } from 'src/common/sse/event-stream';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
-import {
-  isTransientEvent,
-  normalizeStreamEvent,
-  StreamEvent,
-  StreamEvents,
-} from 'src/protocol/stream-events';
+import { normalizeStreamEvent, StreamEvent, StreamEvents } from 'src/protocol/stream-events';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import {
   LoggedEvent,
   SessionEventsRepository,
-} from 'src/modules/sessions/session-events.repository';
+} from 'src/modules/sessions/stream/session-events.repository';
+import { LockedSession } from 'src/modules/sessions/locked-session';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
-
-/** What travels on a session's bus channel `s:{id}`. */
-export type StreamBusMessage =
-  { kind: 'event'; seq: number | null; event: StreamEvent } | { kind: 'close'; reason: 'deleted' };
-
-export interface StreamTransaction {
-  manager: EntityManager;
-  /** Queues an event: durable ones are logged when the work is done, all published after commit. */
-  emit(event: StreamEvent): void;
-}
+import { SessionBusMessage } from 'src/modules/sessions/stream/session.events';
 
 const REPLAY_PAGE = 500;
 
@@ -56,25 +42,22 @@ export class SessionEventsService implements BeforeApplicationShutdown {
   ) {}
 
   /**
-   * Runs `work` in one transaction with the events it queues: durable events get their stream seq
-   * and a log row in that same transaction, so "persisted" and "logged" never disagree; every
-   * queued event is published, in order, only after the commit.
+   * Runs `work` on the locked session (`SessionsRepository.withLockedSession`: one transaction
+   * that also logs the durable events it emits) and publishes its events, in order, once it
+   * committed. Resolves undefined when the session does not exist.
    */
-  async commit<T>(sessionId: string, work: (tx: StreamTransaction) => Promise<T>): Promise<T> {
-    const queued: StreamEvent[] = [];
-    const { result, logged } = await this.sessions.transaction(async (manager) => {
-      const value = await work({
-        manager,
-        emit: (event) => queued.push(normalizeStreamEvent(event, sessionId)),
-      });
-      const durable = queued.filter((e) => !isTransientEvent(e.type));
-      return { result: value, logged: await this.log.append(manager, sessionId, durable) };
-    });
-    const seqs = new Map<StreamEvent, number>(logged.map((l) => [l.event, l.seq]));
-    for (const event of queued) {
-      this.publish(sessionId, { kind: 'event', seq: seqs.get(event) ?? null, event });
+  async locked<T>(
+    sessionId: string,
+    work: (session: LockedSession) => Promise<T>,
+  ): Promise<T | undefined> {
+    const done = await this.sessions.withLockedSession(sessionId, work);
+    if (!done) {
+      return undefined;
     }
-    return result;
+    for (const { seq, event } of done.events) {
+      this.publish(sessionId, { kind: 'event', seq, event });
+    }
+    return done.result;
   }
 
   /** Transient events (deltas): published, never logged. */
@@ -98,7 +81,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
-  private publish(sessionId: string, message: StreamBusMessage): void {
+  private publish(sessionId: string, message: SessionBusMessage): void {
     this.bus.publish(sessionChannel(sessionId), message);
   }
 
@@ -113,7 +96,9 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     options: { lastEventId?: string },
   ): Promise<Observable<MessageEvent>> {
     await this.access.require(principal, sessionId, SessionLevel.Read);
-    const live = hold(this.bus.channel$(sessionChannel(sessionId)) as Observable<StreamBusMessage>);
+    const live = hold(
+      this.bus.channel$(sessionChannel(sessionId)) as Observable<SessionBusMessage>,
+    );
     let current: number | null;
     try {
       current = await this.log.currentSeq(sessionId);
@@ -124,14 +109,14 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     return eventStream<StreamEvent>({
       live$: live.pipe(
         takeWhile((message) => message.kind === 'event'),
-        map((message) => message as Extract<StreamBusMessage, { kind: 'event' }>),
+        map((message) => message as Extract<SessionBusMessage, { kind: 'event' }>),
       ),
       startSeq: current ?? 0,
       lastEventId: parseLastEventId(options.lastEventId),
       replay: (after, upTo) => this.replay(sessionId, after, upTo),
       oldestSeq: () => this.log.oldestSeq(sessionId),
       heartbeat: () => StreamEvents.heartbeat(),
-      reset: () => normalizeStreamEvent({ type: 'stream.reset' }, sessionId),
+      reset: () => StreamEvents.reset(sessionId),
       heartbeatMs: this.config.sse.heartbeatMs,
       end$: this.shutdown$,
       onError: (error) =>

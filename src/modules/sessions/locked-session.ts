@@ -1,0 +1,87 @@
+import { EntityManager } from 'typeorm';
+
+import { LiveEvent } from 'src/common/sse/event-stream';
+import { StoredItem } from 'src/protocol/items';
+import {
+  isTransientEvent,
+  normalizeStreamEvent,
+  RawStreamEvent,
+  StreamEvent,
+} from 'src/protocol/stream-events';
+import { ItemEntity } from 'src/modules/sessions/item.entity';
+import { ItemsRepository, NewItem } from 'src/modules/sessions/items.repository';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
+import type { SessionFields } from 'src/modules/sessions/sessions.repository';
+import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.entity';
+import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
+import { SessionEventMap, SessionEventType } from 'src/modules/sessions/stream/session.events';
+
+/**
+ * A session row locked for one unit of work (`SessionsRepository.withLockedSession`): reads see
+ * the row as patched so far; field changes, items and stream events are written in the same
+ * transaction when the work returns, so what is stored and what is logged never disagree.
+ */
+export class LockedSession {
+  private readonly changes: SessionFields = {};
+  private readonly emitted: StreamEvent[] = [];
+  private current: SessionEntity;
+
+  constructor(
+    private readonly manager: EntityManager,
+    row: SessionEntity,
+  ) {
+    this.current = row;
+  }
+
+  get id(): string {
+    return this.current.id;
+  }
+
+  /** The row, with this unit's patches applied. */
+  get row(): SessionEntity {
+    return this.current;
+  }
+
+  patch(fields: SessionFields): void {
+    Object.assign(this.changes, fields);
+    this.current = { ...this.current, ...fields };
+  }
+
+  /** Inserts or updates items of this session (see `ItemsRepository.upsert`). */
+  upsertItems(items: NewItem[]): Promise<StoredItem[]> {
+    return new ItemsRepository(this.manager.getRepository(ItemEntity)).upsert(
+      this.manager,
+      this.id,
+      items,
+    );
+  }
+
+  /** Queues an event for this session's stream (normalised now: a bad payload throws here). */
+  emit<K extends SessionEventType>(type: K, payload: SessionEventMap[K]): void {
+    // The map derives each payload from its event type, so type + payload is that event.
+    this.emitted.push(normalizeStreamEvent({ type, ...payload } as RawStreamEvent, this.id));
+  }
+
+  /** Queues an event that is already a complete stream event (relayed from a runner). */
+  relay(event: StreamEvent): void {
+    this.emitted.push(normalizeStreamEvent(event, this.id));
+  }
+
+  /**
+   * Inside the transaction, once the work is done: writes the patch, logs the durable events
+   * with their stream seqs, and returns every event in order for publishing after the commit.
+   */
+  async flush(): Promise<LiveEvent<StreamEvent>[]> {
+    if (Object.keys(this.changes).length > 0) {
+      await this.manager
+        .getRepository(SessionEntity)
+        .update({ id: this.id }, this.changes as never);
+    }
+    const durable = this.emitted.filter((event) => !isTransientEvent(event.type));
+    const logged = await new SessionEventsRepository(
+      this.manager.getRepository(SessionEventEntity),
+    ).append(this.manager, this.id, durable);
+    const seqs = new Map(logged.map(({ seq, event }) => [event, seq]));
+    return this.emitted.map((event) => ({ seq: seqs.get(event) ?? null, event }));
+  }
+}

@@ -1,0 +1,281 @@
+import { IdPrefix, newId } from 'src/common/ids/ids';
+import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
+import { agentFactory, factory, itemFactory, messageData, sessionFactory } from 'test/factories';
+import { describeIntegration } from 'test/integration/integration-context';
+
+/** The intent-named units of work of SessionsRepository: each is one transaction. */
+describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
+  const count = async (
+    table: 'agents' | 'items' | 'session_event_log' | 'sessions',
+    ids: string[],
+  ) => {
+    const column = table === 'items' || table === 'session_event_log' ? 'session_id' : 'id';
+    const rows: { n: string }[] = await ctx.dataSource.query(
+      `SELECT count(*) AS n FROM ${table} WHERE ${column} = ANY($1)`,
+      [ids],
+    );
+    return Number(rows[0].n);
+  };
+
+  describe('withLockedSession', () => {
+    it('should return null without running the work for an unknown session', async () => {
+      const work = jest.fn();
+      await expect(
+        ctx.sessions.withLockedSession(newId(IdPrefix.Session), work),
+      ).resolves.toBeNull();
+      expect(work).not.toHaveBeenCalled();
+    });
+
+    it('should write the patch, the items and the durable events together', async () => {
+      const session = await ctx.newSession({ logSeq: 4 });
+      const item = itemFactory();
+
+      const done = await ctx.sessions.withLockedSession(session.id, async (s) => {
+        s.patch({ liveStatus: 'running', currentTurnId: item.response_id });
+        expect(s.row.liveStatus).toBe('running');
+        const stored = await s.upsertItems([item]);
+        s.emit('session.status', { status: 'running', response_id: item.response_id });
+        s.emit('response.output_text.delta', { delta: 'hi' });
+        s.emit('response.output_item.done', { item: { id: item.id, type: 'message' } });
+        return stored.length;
+      });
+
+      expect(done?.result).toBe(1);
+      expect(done?.events.map((e) => [e.seq, e.event.type])).toEqual([
+        [5, 'session.status'],
+        [null, 'response.output_text.delta'],
+        [6, 'response.output_item.done'],
+      ]);
+      expect(done?.events[0].event).toMatchObject({
+        conversation_id: session.id,
+        error: null,
+        response_id: item.response_id,
+      });
+      const after = await ctx.sessions.getById(session.id);
+      expect(after).toMatchObject({
+        liveStatus: 'running',
+        currentTurnId: item.response_id,
+        logSeq: 6,
+      });
+      expect((await ctx.items.listAll(session.id, 10)).map((i) => i.id)).toEqual([item.id]);
+      const logged = await ctx.events.range(session.id, 0, 100, 100);
+      expect(logged).toEqual([done?.events[0], done?.events[2]]);
+    });
+
+    it('should write nothing when the work fails', async () => {
+      const session = await ctx.newSession();
+
+      await expect(
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.patch({ liveStatus: 'failed' });
+          await s.upsertItems([itemFactory()]);
+          s.emit('session.status', { status: 'failed' });
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({
+        liveStatus: 'idle',
+        logSeq: 0,
+      });
+      expect(await count('items', [session.id])).toBe(0);
+      expect(await count('session_event_log', [session.id])).toBe(0);
+    });
+
+    it('should refuse an event payload its schema rejects, before anything is written', async () => {
+      const session = await ctx.newSession();
+
+      await expect(
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.patch({ title: 'changed' });
+          // A response event needs its response id.
+          s.relay({ type: 'response.completed', response: { status: 'completed' } } as never);
+        }),
+      ).rejects.toThrow("needs 'response.id'");
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: session.title });
+    });
+
+    it('should run concurrent units of one session one after the other', async () => {
+      const session = await ctx.newSession();
+
+      await Promise.all(
+        Array.from({ length: 10 }, () =>
+          ctx.sessions.withLockedSession(session.id, async (s) => {
+            const seen = s.row.eventSeq;
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            s.patch({ eventSeq: seen + 1 });
+            s.emit('session.status', { status: 'idle' });
+          }),
+        ),
+      );
+
+      const after = await ctx.sessions.getById(session.id);
+      expect(after).toMatchObject({ eventSeq: 10, logSeq: 10 });
+      const seqs = (await ctx.events.range(session.id, 0, 100, 100)).map((e) => e.seq);
+      expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    });
+  });
+
+  describe('createWithAgent', () => {
+    it('should insert the session and its session-scoped agent', async () => {
+      const fields = sessionFactory();
+      const agent = agentFactory({
+        id: fields.agentId,
+        ownerSessionId: fields.id,
+        ownerId: fields.ownerId,
+      });
+
+      const created = await ctx.sessions.createWithAgent(fields, agent);
+
+      expect(created).toMatchObject({ id: fields.id, agentId: agent.id, liveStatus: 'idle' });
+      expect(await ctx.agents.getById(agent.id)).toMatchObject({ ownerSessionId: fields.id });
+    });
+
+    it('should insert a session on an existing agent alone', async () => {
+      const agent = await ctx.newAgent();
+      const fields = sessionFactory({ agentId: agent.id });
+
+      await ctx.sessions.createWithAgent(fields);
+
+      expect(await ctx.sessions.getById(fields.id)).toMatchObject({ agentId: agent.id });
+    });
+
+    it('should not keep the agent when the session cannot be inserted', async () => {
+      const existing = await ctx.newSession();
+      const agent = agentFactory({ ownerSessionId: existing.id });
+
+      await expect(
+        ctx.sessions.createWithAgent(sessionFactory({ id: existing.id, agentId: agent.id }), agent),
+      ).rejects.toThrow();
+
+      expect(await ctx.agents.getById(agent.id)).toBeNull();
+    });
+  });
+
+  describe('fork', () => {
+    it('should copy the items up to a position and share a catalog agent', async () => {
+      const source = await ctx.newSession();
+      const first = await ctx.newItem(source.id);
+      await ctx.newItem(source.id, { data: messageData('assistant', 'one') });
+      await ctx.newItem(source.id);
+      const upTo = await ctx.items.lastPositionOfResponse(source.id, first.response_id);
+      const fields = sessionFactory({ agentId: source.agentId, ownerId: factory.userId() });
+
+      const fork = await ctx.sessions.fork(fields, { sessionId: source.id, upToPosition: upTo });
+
+      expect(fork).toMatchObject({ id: fields.id, agentId: source.agentId });
+      expect((await ctx.items.listAll(fork.id, 10)).map((i) => i.id)).toEqual([first.id]);
+    });
+
+    it("should copy a session-scoped agent, with its bundle, as the fork's", async () => {
+      const owner = factory.userId();
+      const sourceFields = sessionFactory({ ownerId: owner });
+      const sourceAgent = agentFactory({
+        id: sourceFields.agentId,
+        ownerSessionId: sourceFields.id,
+        ownerId: owner,
+        bundle: Buffer.from('bundle bytes'),
+      });
+      const source = await ctx.sessions.createWithAgent(sourceFields, sourceAgent);
+      await ctx.newItem(source.id);
+      const original = await ctx.agents.getById(sourceAgent.id);
+      const fields = sessionFactory({
+        agentId: newId(IdPrefix.Agent),
+        ownerId: factory.userId(),
+      });
+
+      await ctx.sessions.fork(fields, {
+        sessionId: source.id,
+        upToPosition: null,
+        cloneAgent: original ?? undefined,
+      });
+
+      expect(await ctx.agents.getById(fields.agentId)).toMatchObject({
+        name: sourceAgent.name,
+        ownerSessionId: fields.id,
+        ownerId: fields.ownerId,
+      });
+      expect(await ctx.agents.getBundle(fields.agentId)).toEqual(Buffer.from('bundle bytes'));
+      expect(await count('items', [fields.id])).toBe(1);
+    });
+
+    it('should leave nothing behind when the fork cannot be inserted', async () => {
+      const source = await ctx.newSession();
+      await ctx.newItem(source.id);
+      const original = await ctx.agents.getById(source.agentId);
+      const clash = sessionFactory({ id: source.id, agentId: newId(IdPrefix.Agent) });
+
+      await expect(
+        ctx.sessions.fork(clash, {
+          sessionId: source.id,
+          upToPosition: null,
+          cloneAgent: original ?? undefined,
+        }),
+      ).rejects.toThrow();
+
+      expect(await ctx.agents.getById(clash.agentId)).toBeNull();
+      expect(await count('items', [source.id])).toBe(1);
+    });
+  });
+
+  describe('deleteTree', () => {
+    it('should delete a session, its sub-agent sessions and their own agents, and return them', async () => {
+      const owner = factory.userId();
+      const rootFields = sessionFactory({ ownerId: owner });
+      const rootAgent = agentFactory({ id: rootFields.agentId, ownerSessionId: rootFields.id });
+      const root = await ctx.sessions.createWithAgent(rootFields, rootAgent);
+      const child = await ctx.newSession({
+        ownerId: owner,
+        kind: 'sub_agent',
+        parentSessionId: root.id,
+      });
+      const kept = await ctx.newSession({ ownerId: owner });
+      for (const session of [root, child, kept]) {
+        await ctx.newItem(session.id);
+        await ctx.sessions.withLockedSession(session.id, async (s) =>
+          s.emit('session.status', { status: 'idle' }),
+        );
+      }
+
+      const removed = await ctx.sessions.deleteTree(root.id);
+
+      expect(removed.map((s) => s.id).sort()).toEqual([root.id, child.id].sort());
+      expect(await count('sessions', [root.id, child.id])).toBe(0);
+      expect(await count('items', [root.id, child.id])).toBe(0);
+      expect(await count('session_event_log', [root.id, child.id])).toBe(0);
+      expect(await count('agents', [rootAgent.id])).toBe(0);
+      expect(await count('sessions', [kept.id])).toBe(1);
+      expect(await count('items', [kept.id])).toBe(1);
+    });
+
+    it('should keep a session-scoped agent another session still runs on', async () => {
+      const fields = sessionFactory();
+      const agent = agentFactory({ id: fields.agentId, ownerSessionId: fields.id });
+      const owner = await ctx.sessions.createWithAgent(fields, agent);
+      const user = await ctx.newSession({ agentId: agent.id });
+
+      await ctx.sessions.deleteTree(owner.id);
+
+      expect(await count('agents', [agent.id])).toBe(1);
+      expect(await count('sessions', [user.id])).toBe(1);
+    });
+
+    it('should delete nothing for an unknown id', async () => {
+      await expect(ctx.sessions.deleteTree(newId(IdPrefix.Session))).resolves.toEqual([]);
+    });
+  });
+
+  describe('ItemsRepository.insertMany', () => {
+    it('should store items of a session in one go, in order', async () => {
+      const session = await ctx.newSession();
+      const items = [itemFactory(), itemFactory({ data: messageData('assistant', 'hi') })];
+
+      const stored = await ctx.items.insertMany(session.id, items);
+
+      expect(stored.map((i) => i.id)).toEqual(items.map((i) => i.id));
+      expect((await ctx.items.listAll(session.id, 10)).map((i) => i.id)).toEqual(
+        items.map((i) => i.id),
+      );
+    });
+  });
+});
