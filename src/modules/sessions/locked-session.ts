@@ -21,7 +21,21 @@ import { SessionEventMap, SessionEventType } from 'src/modules/sessions/stream/s
  * the row as patched so far; field changes, items and stream events are written in the same
  * transaction when the work returns, so what is stored and what is logged never disagree.
  */
-export class LockedSession {
+export interface LockedSession {
+  readonly id: string;
+  /** The row, with this unit's patches applied. */
+  readonly row: SessionEntity;
+  patch(fields: SessionFields): void;
+  /** Inserts or updates items of this session (see `ItemsRepository.upsert`). */
+  upsertItems(items: NewItem[]): Promise<StoredItem[]>;
+  /** Queues an event for this session's stream (normalised now: a bad payload throws here). */
+  emit<K extends SessionEventType>(type: K, payload: SessionEventMap[K]): void;
+  /** Queues an event that is already a complete stream event (relayed from a runner). */
+  relay(event: StreamEvent): void;
+}
+
+/** The transactional LockedSession the repository hands out (it alone holds the manager). */
+export class LockedSessionUnit implements LockedSession {
   private readonly changes: SessionFields = {};
   private readonly emitted: StreamEvent[] = [];
   private current: SessionEntity;
@@ -37,7 +51,6 @@ export class LockedSession {
     return this.current.id;
   }
 
-  /** The row, with this unit's patches applied. */
   get row(): SessionEntity {
     return this.current;
   }
@@ -47,7 +60,6 @@ export class LockedSession {
     this.current = { ...this.current, ...fields };
   }
 
-  /** Inserts or updates items of this session (see `ItemsRepository.upsert`). */
   upsertItems(items: NewItem[]): Promise<StoredItem[]> {
     return new ItemsRepository(this.manager.getRepository(ItemEntity)).upsert(
       this.manager,
@@ -56,13 +68,11 @@ export class LockedSession {
     );
   }
 
-  /** Queues an event for this session's stream (normalised now: a bad payload throws here). */
   emit<K extends SessionEventType>(type: K, payload: SessionEventMap[K]): void {
     // The map derives each payload from its event type, so type + payload is that event.
     this.emitted.push(normalizeStreamEvent({ type, ...payload } as RawStreamEvent, this.id));
   }
 
-  /** Queues an event that is already a complete stream event (relayed from a runner). */
   relay(event: StreamEvent): void {
     this.emitted.push(normalizeStreamEvent(event, this.id));
   }

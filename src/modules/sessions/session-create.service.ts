@@ -24,8 +24,8 @@ import {
   SessionResponseDto,
 } from 'src/modules/sessions/dto/session-response.dto';
 import { ItemsRepository, NewItem } from 'src/modules/sessions/items.repository';
-import { RunnerLink } from 'src/modules/sessions/runner-link.service';
-import { SessionDispatchService } from 'src/modules/sessions/session-dispatch.service';
+import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
+import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
@@ -43,9 +43,9 @@ export class SessionCreateService {
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
-    private readonly dispatch: SessionDispatchService,
+    private readonly turns: TurnsService,
     private readonly items: ItemsRepository,
-    private readonly runnerLink: RunnerLink,
+    private readonly runnerLink: RunnerLinkService,
     private readonly sessions: SessionsService,
     private readonly sessionsRepository: SessionsRepository,
   ) {
@@ -123,7 +123,7 @@ export class SessionCreateService {
         data: Record<string, unknown>;
       };
       if (live && item.type === 'message' && data.data.role === 'user') {
-        await this.dispatch.post(auth, session.id, item);
+        await this.turns.post(auth, session.id, item);
         continue;
       }
       seeds.push({

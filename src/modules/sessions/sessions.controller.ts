@@ -58,7 +58,7 @@ import {
   SessionListResponseDto,
   SessionResponseDto,
 } from 'src/modules/sessions/dto/session-response.dto';
-import { SessionDispatchService } from 'src/modules/sessions/session-dispatch.service';
+import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
 
@@ -67,7 +67,7 @@ import { SessionsService } from 'src/modules/sessions/sessions.service';
 export class SessionsController {
   constructor(
     private readonly create: SessionCreateService,
-    private readonly dispatch: SessionDispatchService,
+    private readonly turns: TurnsService,
     private readonly events: SessionEventsService,
     private readonly sessions: SessionsService,
   ) {}
@@ -232,7 +232,7 @@ export class SessionsController {
     @Param('session_id', SessionIdPipe) id: string,
     @Body() dto: SessionEventInputDto,
   ): Promise<EventAckResponseDto> {
-    return this.dispatch.post(auth, id, dto);
+    return this.turns.post(auth, id, dto);
   }
 
   /** The one route with more than one statement is allowed here (style rule 6): the stream. */

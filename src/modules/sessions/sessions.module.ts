@@ -5,19 +5,19 @@ import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RunnersModule } from 'src/modules/runners/runners.module';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
-import { RunnerBridgeService } from 'src/modules/sessions/runner-bridge.service';
-import { RunnerLink } from 'src/modules/sessions/runner-link.service';
 import { SessionAccessService } from 'src/modules/sessions/session-access.service';
 import { SessionCreateService } from 'src/modules/sessions/session-create.service';
-import { SessionDispatchService } from 'src/modules/sessions/session-dispatch.service';
-import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.entity';
-import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
-import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
-import { SessionSweeperService } from 'src/modules/sessions/session-sweeper.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsController } from 'src/modules/sessions/sessions.controller';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
+import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.entity';
+import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
+import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
+import { RunnerEventsHandler } from 'src/modules/sessions/turns/runner-events.handler';
+import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
+import { TurnSweeperService } from 'src/modules/sessions/turns/turn-sweeper.service';
+import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 
 @Module({
   controllers: [SessionsController],
@@ -29,16 +29,16 @@ import { SessionsService } from 'src/modules/sessions/sessions.service';
   ],
   providers: [
     ItemsRepository,
-    RunnerBridgeService,
-    RunnerLink,
+    RunnerEventsHandler,
+    RunnerLinkService,
     SessionAccessService,
     SessionCreateService,
-    SessionDispatchService,
     SessionEventsRepository,
     SessionEventsService,
-    SessionSweeperService,
     SessionsRepository,
     SessionsService,
+    TurnSweeperService,
+    TurnsService,
   ],
 })
 export class SessionsModule {}

@@ -9,7 +9,7 @@ import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { AgentsRepository } from 'src/modules/registry/agents.repository';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository, prefixTsQuery } from 'src/modules/sessions/items.repository';
-import { LockedSession } from 'src/modules/sessions/locked-session';
+import { LockedSession, LockedSessionUnit } from 'src/modules/sessions/locked-session';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 
 export interface SessionListFilters {
@@ -67,7 +67,7 @@ export class SessionsRepository {
       if (!row) {
         return null;
       }
-      const session = new LockedSession(manager, row);
+      const session = new LockedSessionUnit(manager, row);
       const result = await work(session);
       return { result, events: await session.flush() };
     });

@@ -35,7 +35,7 @@ import {
   toSessionResponse,
 } from 'src/modules/sessions/dto/session-response.dto';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
-import { RunnerLink } from 'src/modules/sessions/runner-link.service';
+import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import {
@@ -65,7 +65,7 @@ export class SessionsService {
     private readonly agents: AgentsService,
     private readonly events: SessionEventsService,
     private readonly items: ItemsRepository,
-    private readonly runnerLink: RunnerLink,
+    private readonly runnerLink: RunnerLinkService,
     private readonly runners: RunnersService,
     private readonly sessions: SessionsRepository,
   ) {}

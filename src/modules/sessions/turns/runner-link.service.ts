@@ -19,7 +19,9 @@ import {
 import { AgentsService } from 'src/modules/registry/agents.service';
 import { RunnerRpcService, RunnerTarget } from 'src/modules/runners/runner-rpc.service';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
+import { EventAckResponseDto } from 'src/modules/sessions/dto/session-response.dto';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { SessionError } from 'src/modules/sessions/sessions.errors';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 
 /** History inlined in `session.init`; the runner pages through the rest with `session.history`. */
@@ -31,7 +33,7 @@ const INIT_HISTORY_LIMIT = 1000;
  * them (a PATCH binding still answers 200 if the init fails: the first message retries it).
  */
 @Injectable()
-export class RunnerLink {
+export class RunnerLinkService {
   private readonly logger = new Logger('RunnerLink');
 
   constructor(
@@ -174,14 +176,41 @@ export class RunnerLink {
     }
   }
 
-  async clientToolResult(session: SessionEntity, params: ClientToolResultParams): Promise<boolean> {
+  /** A client-side tool's output (`function_call_output`), for the runner waiting on it. */
+  async deliverToolOutput(
+    session: SessionEntity,
+    data: Record<string, unknown>,
+  ): Promise<EventAckResponseDto> {
+    if (!this.isReachable(session)) {
+      throw SessionError.runnerUnavailable('No runner connected for session');
+    }
+    const params: ClientToolResultParams = {
+      session_id: session.id,
+      call_id: data.call_id as string,
+      output: data.output as string,
+    };
     const result = await this.rpc.call<{ delivered: boolean }>(
       session,
       Methods.clientToolResult,
       params,
       Timeouts.clientToolResultMs,
     );
-    return Boolean(result?.delivered);
+    if (!result?.delivered) {
+      throw new DomainError(
+        ErrorCode.Conflict,
+        `No client tool call '${params.call_id}' is waiting for output`,
+      );
+    }
+    return { queued: true, item_id: params.call_id };
+  }
+
+  /** `retry_session`: the connected runner is initialised again. */
+  async reinit(session: SessionEntity): Promise<EventAckResponseDto> {
+    if (!this.isReachable(session)) {
+      throw SessionError.runnerUnavailable('No runner connected for session; start or bind one');
+    }
+    await this.init(session);
+    return { queued: false, recovered: true, recovery: 'already_connected' };
   }
 
   private closeOn(target: RunnerTarget, params: SessionCloseParams): void {

@@ -9,9 +9,9 @@ import {
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { RunnersService } from 'src/modules/runners/runners.service';
-import { SessionDispatchService } from 'src/modules/sessions/session-dispatch.service';
 import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
+import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 
 const PRUNE_EVERY_TICKS = 12;
 
@@ -21,7 +21,7 @@ const PRUNE_EVERY_TICKS = 12;
  * Claims use SKIP LOCKED, so replicas never handle the same death twice.
  */
 @Injectable()
-export class SessionSweeperService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class TurnSweeperService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Sweeper');
   private timer?: NodeJS.Timeout;
   private ticks = 0;
@@ -29,10 +29,10 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnApplicat
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly dispatch: SessionDispatchService,
     private readonly log: SessionEventsRepository,
     private readonly runners: RunnersService,
     private readonly sessions: SessionsRepository,
+    private readonly turns: TurnsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -70,7 +70,7 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnApplicat
     for (const { runnerId, epoch } of await this.runners.claimDead()) {
       const busy = await this.sessions.listBusyOnRunner(runnerId);
       for (const session of busy) {
-        await this.dispatch.fail(session.id, session.currentTurnId, {
+        await this.turns.fail(session.id, session.currentTurnId, {
           code: 'runner_disconnected',
           message: `The runner ${runnerId} disconnected during the turn and did not come back`,
         });

@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 
-import { IdPrefix, isItemId, newId } from 'src/common/ids/ids';
-import { flattenItem, unflattenItem } from 'src/protocol/items';
+import { flattenItem } from 'src/protocol/items';
 import { RpcError } from 'src/protocol/json-rpc';
 import {
   HelloParams,
@@ -19,26 +18,16 @@ import {
   InvalidStreamEventError,
   isKnownEventType,
   isTransientEvent,
-  normalizeStreamEvent,
-  RawStreamEvent,
-  TerminalResponseEvent,
 } from 'src/protocol/stream-events';
 import { RunnerConnection } from 'src/modules/runners/runner-connection';
 import { RunnerHooks, RunnerSessionHandler } from 'src/modules/runners/runner-hooks';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
-import { RunnerLink } from 'src/modules/sessions/runner-link.service';
-import { LockedSession } from 'src/modules/sessions/locked-session';
-import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
+import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
+import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
+import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 
-/** Runner-emitted event types that are never relayed (the server owns them: runner-protocol §6 rule 6). */
-const SERVER_OWNED_EVENTS = new Set([
-  'response.elicitation_request',
-  'response.elicitation_resolved',
-  'session.input.consumed',
-  'session.interrupted',
-]);
 const ACK_DELAY_MS = 100;
 /** How long a session's binding and fence are trusted for transient events (deltas) without a read. */
 const BINDING_CACHE_MS = 1_000;
@@ -54,21 +43,23 @@ interface SessionIngestState {
 }
 
 /**
- * What runner traffic means for sessions (spec/runner-protocol.md §6, F1, F7): hello
- * reconciliation, the ordered and idempotent ingest of `session.event`s with coalesced acks,
- * `tool.authorize` and `session.history`.
+ * The sessions side of the runner channel (spec/runner-protocol.md §6, F1, F7): hello
+ * reconciliation, and the transport of `session.event`s (one session's events in seq order,
+ * duplicates skipped, acks coalesced, bindings cached for deltas), `tool.authorize` and
+ * `session.history`. What an event means is TurnsService's: this handler only delivers it.
  */
 @Injectable()
-export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
-  private readonly logger = new Logger('RunnerBridge');
+export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
+  private readonly logger = new Logger('RunnerEvents');
   private readonly ingest = new Map<string, SessionIngestState>();
 
   constructor(
-    private readonly events: SessionEventsService,
     private readonly hooks: RunnerHooks,
     private readonly items: ItemsRepository,
-    private readonly runnerLink: RunnerLink,
+    private readonly runnerLink: RunnerLinkService,
     private readonly sessions: SessionsRepository,
+    private readonly stream: SessionEventsService,
+    private readonly turns: TurnsService,
   ) {}
 
   onModuleInit(): void {
@@ -183,16 +174,15 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
       return;
     }
     state.highestSeen = Math.max(state.highestSeen, params.seq);
-    if (!isKnownEventType(event.type) || SERVER_OWNED_EVENTS.has(event.type)) {
+    if (!isKnownEventType(event.type)) {
       return;
     }
     const session = await this.cachedBinding(connection, sessionId, state);
-    if (!session || (params.turn_id && session.cancelRequestedTurnId === params.turn_id)) {
-      // Fenced: the turn was interrupted; its trailing deltas are dropped.
+    if (!session) {
       return;
     }
     try {
-      this.events.publishTransient(sessionId, event);
+      this.turns.relayTransient(session, params.turn_id ?? null, event);
     } catch (error) {
       this.logger.warn(
         `Dropped an invalid ${event.type} from ${connection.runnerId}: ${(error as Error).message}`,
@@ -200,13 +190,17 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
     }
   }
 
-  /** Persists one durable event and logs it, in one transaction; duplicates (seq ≤ event_seq) are skipped. */
+  /**
+   * One durable event in one unit of work: applied (by TurnsService), logged and acknowledged
+   * once; a seq at or below the session's `event_seq` is a duplicate (a resend after a
+   * reconnect) and is only acknowledged. False when this runner may not speak for the session.
+   */
   private async ingestDurable(
     connection: RunnerConnection,
     params: SessionEventParams,
   ): Promise<boolean> {
     const { session_id: sessionId, seq, event } = params;
-    const accepted = await this.events.locked(sessionId, async (s) => {
+    const accepted = await this.stream.locked(sessionId, async (s) => {
       if (!servedBy(s.row, connection)) {
         return false;
       }
@@ -214,7 +208,8 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
         return true;
       }
       try {
-        await this.apply(s, params);
+        // Runner input is untrusted until normalised: read it as a plain record.
+        await this.turns.applyRunnerEvent(s, { ...event }, params.turn_id ?? null);
       } catch (error) {
         if (!(error instanceof InvalidStreamEventError)) {
           throw error;
@@ -227,147 +222,6 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
       return true;
     });
     return accepted ?? false;
-  }
-
-  /**
-   * What a durable runner event means for the session. Exhaustive over the event union, so a
-   * new upstream event type fails lint until it is decided here.
-   */
-  private async apply(s: LockedSession, params: SessionEventParams): Promise<void> {
-    // Runner input is untrusted until normalised: read it as a plain record.
-    const raw: RawStreamEvent = { ...params.event };
-    const turnId = params.turn_id ?? null;
-    if (!isKnownEventType(raw.type)) {
-      throw new InvalidStreamEventError(`unknown event type '${raw.type}'`);
-    }
-    const event = normalizeStreamEvent(raw, s.id);
-    switch (event.type) {
-      case 'session.status': {
-        const status = event.status;
-        if (status === 'launching') {
-          throw new InvalidStreamEventError(`invalid session status '${status}'`);
-        }
-        s.patch({ liveStatus: status });
-        if (status === 'running') {
-          s.patch({ lastError: null });
-        }
-        if (status === 'failed') {
-          s.patch({ lastError: failureOf(raw.error) });
-        }
-        if (status === 'idle' || status === 'failed') {
-          s.patch({ currentTurnId: null, cancelRequestedTurnId: null });
-        }
-        break;
-      }
-      case 'response.created':
-      case 'response.in_progress':
-        s.patch({ currentTurnId: event.response.id });
-        break;
-      case 'response.output_item.done': {
-        const parsed = unflattenItem(event.item);
-        if ('error' in parsed || !isItemId(parsed.item.id)) {
-          throw new InvalidStreamEventError('error' in parsed ? parsed.error : 'invalid item id');
-        }
-        const [stored] = await s.upsertItems([
-          { ...parsed.item, response_id: turnId ?? parsed.item.response_id, created_by: null },
-        ]);
-        if (!stored) {
-          throw new InvalidStreamEventError(
-            `item ${parsed.item.id} conflicts with an existing item`,
-          );
-        }
-        s.emit('response.output_item.done', { item: flattenItem(stored) });
-        return;
-      }
-      case 'response.completed':
-      case 'response.failed':
-      case 'response.incomplete':
-      case 'response.cancelled':
-        await this.finishResponse(s, event, raw);
-        break;
-      // Never relayed: the server owns these (runner-protocol §6 rule 6), transient types never
-      // get here (durability is decided by type), and stream.reset is ours.
-      case 'response.elicitation_request':
-      case 'response.elicitation_resolved':
-      case 'session.input.consumed':
-      case 'session.interrupted':
-      case 'response.output_text.delta':
-      case 'response.function_call_output.delta':
-      case 'response.reasoning.started':
-      case 'response.reasoning_text.delta':
-      case 'response.reasoning_summary_text.delta':
-      case 'session.heartbeat':
-      case 'response.heartbeat':
-      case 'session.presence':
-      case 'session.terminal.activity':
-      case 'stream.reset':
-        return;
-      // Relayed as they are.
-      case 'browser.action_request':
-      case 'response.client_task.cancel':
-      case 'response.compaction.completed':
-      case 'response.compaction.failed':
-      case 'response.compaction.in_progress':
-      case 'response.error':
-      case 'response.output_file.done':
-      case 'response.policy_denied':
-      case 'response.queued':
-      case 'response.retry':
-      case 'session.agent_changed':
-      case 'session.changed_files.invalidated':
-      case 'session.child_session.updated':
-      case 'session.collaboration_mode':
-      case 'session.created':
-      case 'session.mcp_startup':
-      case 'session.model':
-      case 'session.model_options':
-      case 'session.permission_mode':
-      case 'session.reasoning_effort':
-      case 'session.resource.created':
-      case 'session.resource.deleted':
-      case 'session.sandbox_status':
-      case 'session.skills':
-      case 'session.superseded':
-      case 'session.terminal_pending':
-      case 'session.title':
-      case 'session.todos':
-      case 'session.usage':
-      case 'turn.cancelled':
-      case 'turn.completed':
-      case 'turn.failed':
-      case 'turn.started':
-        break;
-    }
-    s.relay(event);
-  }
-
-  /** A terminal `response.*`: the turn is over; a failure also becomes an error item. */
-  private async finishResponse(
-    s: LockedSession,
-    event: TerminalResponseEvent,
-    raw: RawStreamEvent,
-  ): Promise<void> {
-    const { response } = event;
-    if (s.row.currentTurnId === response.id) {
-      s.patch({ currentTurnId: null });
-    }
-    if (typeof response.usage?.total_tokens === 'number') {
-      s.patch({ lastTotalTokens: response.usage.total_tokens });
-    }
-    if (event.type === 'response.failed') {
-      const rawResponse = raw.response as { error?: unknown } | undefined;
-      const [stored] = await s.upsertItems([
-        {
-          id: newId(IdPrefix.Error),
-          response_id: response.id,
-          type: 'error',
-          status: 'completed',
-          created_by: null,
-          data: { source: 'execution', ...failureOf(rawResponse?.error) },
-        },
-      ]);
-      s.emit('response.output_item.done', { item: flattenItem(stored) });
-    }
   }
 
   private scheduleAck(
@@ -428,15 +282,6 @@ export class RunnerBridgeService implements RunnerSessionHandler, OnModuleInit {
     }
     return session;
   }
-}
-
-/** The code and message of a runner-reported failure, with the defaults a partial one gets. */
-function failureOf(error: unknown): { code: string; message: string } {
-  const e = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
-  return {
-    code: typeof e.code === 'string' ? e.code : 'runner_error',
-    message: typeof e.message === 'string' ? e.message : 'The turn failed',
-  };
 }
 
 /** A connection speaks for a session only when it is the session's runner and its owner's. */
