@@ -6,7 +6,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
-import { IdPrefix, newId } from 'src/common/ids/ids';
+import { IdPrefix, newId, normalizeId } from 'src/common/ids/ids';
 import {
   ListEnvelope,
   listEnvelope,
@@ -132,10 +132,26 @@ export class AgentsService implements OnApplicationBootstrap {
   }
 
   /**
-   * The agent a fork runs on: a catalog agent is shared, a session-scoped one is copied (under
-   * a new id) so each session owns its own.
+   * The agent a fork runs on: the catalog agent it asks for (404 for any other id), else the
+   * source's, shared when it is a catalog agent and copied under a new id when it is
+   * session-scoped (each session owns its own); the copy is made with the fork.
    */
-  agentForFork(source: AgentEntity): { agentId: string; clone?: AgentEntity } {
+  async agentForFork(
+    sourceAgentId: string,
+    requested?: string | null,
+  ): Promise<{ agentId: string; clone?: AgentEntity }> {
+    if (requested) {
+      const id = normalizeId(IdPrefix.Agent, requested);
+      const agent = id ? await this.agents.getById(id) : null;
+      if (!agent || agent.ownerSessionId) {
+        throw new DomainError(ErrorCode.NotFound, `Agent not found: '${requested}'`);
+      }
+      return { agentId: agent.id };
+    }
+    const source = await this.agents.getById(sourceAgentId);
+    if (!source) {
+      throw new DomainError(ErrorCode.InvalidInput, 'The source session has no agent');
+    }
     return source.ownerSessionId
       ? { agentId: newId(IdPrefix.Agent), clone: source }
       : { agentId: source.id };

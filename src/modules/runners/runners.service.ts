@@ -7,6 +7,7 @@ import { RUNNER_TOKEN_AUDIENCE } from 'src/common/auth/jwt-verifier.service';
 import { TokenSigner } from 'src/common/auth/token-signer';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
+import { isRunnerId } from 'src/common/ids/ids';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import {
@@ -101,25 +102,42 @@ export class RunnersService {
   }
 
   /**
-   * A connected runner a session of `sessionOwnerId` may be bound to: 400 when unknown or
-   * offline, 403 when another user owns it. A runner serves only its owner's sessions, whoever
-   * asks (an admin binding their own session to someone else's runner would run tools on that
-   * person's machine).
+   * The runner a PATCH binds a session of `sessionOwnerId` to: "" unbinds (null); otherwise a
+   * connected runner (400 when unknown or offline) of that same owner (403 otherwise). A runner
+   * serves only its owner's sessions, whoever asks: an admin binding their own session to
+   * someone else's runner would run tools on that person's machine.
    */
-  async requireBindable(sessionOwnerId: string, runnerId: string): Promise<RunnerConnectionEntity> {
-    const row = await this.runners.getById(runnerId);
+  async bindingFor(sessionOwnerId: string, runnerId: string): Promise<string | null> {
+    if (runnerId === '') {
+      return null;
+    }
+    const row = isRunnerId(runnerId) ? await this.runners.getById(runnerId) : null;
     if (!row || !this.isOnlineRow(row)) {
       throw new DomainError(ErrorCode.InvalidInput, `runner '${runnerId}' is not registered`);
     }
     if (row.ownerId !== sessionOwnerId) {
       throw new DomainError(ErrorCode.Forbidden, `runner '${runnerId}' belongs to another user`);
     }
-    return row;
+    return runnerId;
   }
 
-  /** Whether `userId` owns the runner (whether it is online or not). */
-  async isOwnedBy(runnerId: string, userId: string): Promise<boolean> {
-    return (await this.runners.getById(runnerId))?.ownerId === userId;
+  /**
+   * The runner a new session of `ownerId` is bound to: their runner when exactly one is online
+   * (typically the local runner `npm start` launches), else none.
+   */
+  async defaultFor(ownerId: string): Promise<string | null> {
+    const online = await this.runners.listOnline(ownerId, this.ttlMs);
+    return online.length === 1 ? online[0].runnerId : null;
+  }
+
+  /**
+   * The parent's runner, for a sub-agent session of `ownerId`, when it is that owner's: an
+   * admin's sub-agent session under another user's session does not run on that user's runner.
+   */
+  async inheritable(runnerId: string | null, ownerId: string): Promise<string | null> {
+    return runnerId && (await this.runners.getById(runnerId))?.ownerId === ownerId
+      ? runnerId
+      : null;
   }
 
   async isOnline(runnerId: string | null): Promise<boolean> {
@@ -128,11 +146,6 @@ export class RunnersService {
 
   onlineAmong(runnerIds: string[]): Promise<Set<string>> {
     return this.runners.onlineAmong(runnerIds, this.ttlMs);
-  }
-
-  /** The caller's online runners (for binding a new session automatically). */
-  listOnlineFor(userId: string): Promise<RunnerConnectionEntity[]> {
-    return this.runners.listOnline(userId, this.ttlMs);
   }
 
   claimDead(): Promise<{ runnerId: string; epoch: number }[]> {

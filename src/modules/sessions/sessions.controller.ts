@@ -11,8 +11,8 @@ import {
   Patch,
   Post,
   Query,
-  Req,
   Sse,
+  UseInterceptors,
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -22,7 +22,6 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Request } from 'express';
 import { Observable } from 'rxjs';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
@@ -34,7 +33,8 @@ import { SessionIdPipe } from 'src/common/validation/id-param.pipe';
 import { sseMaxPendingFromEnv } from 'src/config/app-config';
 import { FlatItem } from 'src/protocol/items';
 import { SessionAgentResponseDto } from 'src/modules/registry/dto/agent-response.dto';
-import { SessionCreateService } from 'src/modules/sessions/session-create.service';
+import { BundleUploadInterceptor } from 'src/modules/sessions/dto/bundle-upload.interceptor';
+import { CreateSessionBody } from 'src/modules/sessions/dto/create-session-body.decorator';
 import {
   CreateSessionDto,
   DeleteSessionQueryDto,
@@ -66,7 +66,6 @@ import { SessionsService } from 'src/modules/sessions/sessions.service';
 @Controller('v1/sessions')
 export class SessionsController {
   constructor(
-    private readonly create: SessionCreateService,
     private readonly turns: TurnsService,
     private readonly events: SessionEventsService,
     private readonly sessions: SessionsService,
@@ -87,11 +86,12 @@ export class SessionsController {
       'when they have exactly one connected.',
   })
   @ApiCreatedResponse({ type: SessionResponseDto })
+  @UseInterceptors(BundleUploadInterceptor)
   createSession(
     @Auth() auth: AuthPrincipal,
-    @Req() req: Request,
+    @CreateSessionBody() body: CreateSessionBody,
   ): Promise<SessionResponseDto | CreatedSessionResponseDto> {
-    return this.create.create(auth, req);
+    return this.sessions.create(auth, body);
   }
 
   @Get()

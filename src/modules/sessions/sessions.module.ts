@@ -6,7 +6,6 @@ import { RunnersModule } from 'src/modules/runners/runners.module';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionAccessService } from 'src/modules/sessions/session-access.service';
-import { SessionCreateService } from 'src/modules/sessions/session-create.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsController } from 'src/modules/sessions/sessions.controller';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
@@ -32,7 +31,6 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     RunnerEventsHandler,
     RunnerLinkService,
     SessionAccessService,
-    SessionCreateService,
     SessionEventsRepository,
     SessionEventsService,
     SessionsRepository,

@@ -3,16 +3,16 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
-import { IdPrefix, isRunnerId, newId, normalizeId } from 'src/common/ids/ids';
+import { IdPrefix, newId, normalizeId } from 'src/common/ids/ids';
 import { ListEnvelope, listEnvelope, pageRequest } from 'src/common/pagination/pagination';
 import { flattenItem, FlatItem } from 'src/protocol/items';
-import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { AgentsService } from 'src/modules/registry/agents.service';
 import {
   SessionAgentResponseDto,
   toSessionAgentResponse,
 } from 'src/modules/registry/dto/agent-response.dto';
 import { RunnersService } from 'src/modules/runners/runners.service';
+import type { CreateSessionBody } from 'src/modules/sessions/dto/create-session-body.decorator';
 import {
   CreateSessionDto,
   CreateSessionMetadataDto,
@@ -22,6 +22,7 @@ import {
   ListChildSessionsQueryDto,
   ListItemsQueryDto,
   ListSessionsQueryDto,
+  SessionEventInputDto,
   UpdateSessionDto,
 } from 'src/modules/sessions/dto/session-request.dto';
 import {
@@ -35,25 +36,29 @@ import {
   toSessionResponse,
 } from 'src/modules/sessions/dto/session-response.dto';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
-import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
-import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import {
+  checkCreateSupported,
+  checkInitialItems,
   checkLabels,
-  checkOnOff,
   checkModelOverride,
   checkReasoningEffort,
   checkTerminalLaunchArgs,
   checkWorkspace,
   searchText,
+  sessionUpdate,
+  splitInitialItems,
 } from 'src/modules/sessions/session-rules';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
-import { SessionFields, SessionsRepository } from 'src/modules/sessions/sessions.repository';
+import { SessionError } from 'src/modules/sessions/sessions.errors';
+import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
+import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
+import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
+import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 
 /** Items returned in a snapshot; longer histories are read page by page from `…/items`. */
 export const SNAPSHOT_ITEM_LIMIT = 10_000;
 
-const invalid = (message: string) => new DomainError(ErrorCode.InvalidInput, message);
 const SNIPPET_LENGTH = 200;
 
 @Injectable()
@@ -68,10 +73,26 @@ export class SessionsService {
     private readonly runnerLink: RunnerLinkService,
     private readonly runners: RunnersService,
     private readonly sessions: SessionsRepository,
+    private readonly turns: TurnsService,
   ) {}
 
-  async create(auth: AuthPrincipal, dto: CreateSessionDto): Promise<SessionEntity> {
-    this.refuseUnsupported(dto);
+  /** `POST /v1/sessions`: on an agent (JSON), or on an uploaded bundle (multipart). */
+  async create(
+    auth: AuthPrincipal,
+    body: CreateSessionBody,
+  ): Promise<SessionResponseDto | CreatedSessionResponseDto> {
+    if (body.kind === 'bundle') {
+      return this.createFromBundle(auth, body.metadata, body.bundle);
+    }
+    const initial = body.dto.initial_items ?? [];
+    checkInitialItems(initial);
+    const session = await this.createOnAgent(auth, body.dto);
+    await this.addInitialItems(auth, session, initial);
+    return this.get(auth, session.id);
+  }
+
+  private async createOnAgent(auth: AuthPrincipal, dto: CreateSessionDto): Promise<SessionEntity> {
+    checkCreateSupported(dto);
     checkLabels(dto.labels);
     checkWorkspace(dto.workspace);
     checkTerminalLaunchArgs(dto.terminal_launch_args);
@@ -83,7 +104,6 @@ export class SessionsService {
     }
     const agent = await this.agents.getUsable(agentId, (sid) => this.canUse(auth, sid));
     const placement = await this.placement(auth, dto.parent_session_id);
-    const { id, runnerId } = placement;
     const session = await this.sessions.createWithAgent({
       ...placement,
       agentId: agent.id,
@@ -97,17 +117,12 @@ export class SessionsService {
       subagentRoutingOverride: dto.subagent_routing_override ?? null,
       terminalLaunchArgs: dto.terminal_launch_args ?? null,
     });
-    this.logger.log(
-      `Session ${id} created on agent ${agent.name} by ${auth.userId}${runnerId ? ` (runner ${runnerId})` : ''}`,
-    );
-    if (runnerId) {
-      this.runnerLink.initInBackground(session);
-    }
+    this.created(auth, session, `on agent ${agent.name}`);
     return session;
   }
 
-  /** Multipart create: the bundle becomes a session-scoped agent of the new session. */
-  async createFromBundle(
+  /** The bundle becomes a session-scoped agent of the new session. */
+  private async createFromBundle(
     auth: AuthPrincipal,
     metadata: CreateSessionMetadataDto,
     bundle: Buffer,
@@ -116,13 +131,14 @@ export class SessionsService {
     checkWorkspace(metadata.workspace);
     checkTerminalLaunchArgs(metadata.terminal_launch_args);
     if (metadata.host_id) {
-      throw invalid('invalid session metadata: hosts are not supported by this server yet');
+      throw SessionError.invalid(
+        'invalid session metadata: hosts are not supported by this server yet',
+      );
     }
     const reasoningEffort = checkReasoningEffort(metadata.reasoning_effort, false) ?? null;
     const prepared = await this.agents.prepareBundle(bundle);
     const placement = await this.placement(auth, metadata.parent_session_id);
-    const { id, runnerId } = placement;
-    const agent = this.agents.sessionAgent(prepared, id, auth.userId);
+    const agent = this.agents.sessionAgent(prepared, placement.id, auth.userId);
     const session = await this.sessions.createWithAgent(
       {
         ...placement,
@@ -135,13 +151,34 @@ export class SessionsService {
       },
       agent,
     );
-    this.logger.log(
-      `Session ${id} created from an uploaded bundle (agent ${agent.name}) by ${auth.userId}`,
-    );
-    if (runnerId) {
+    this.created(auth, session, `from an uploaded bundle (agent ${prepared.spec.name})`);
+    return { session_id: session.id, agent_id: session.agentId, agent_name: prepared.spec.name };
+  }
+
+  private created(auth: AuthPrincipal, session: SessionEntity, how: string): void {
+    const runner = session.runnerId ? ` (runner ${session.runnerId})` : '';
+    this.logger.log(`Session ${session.id} created ${how} by ${auth.userId}${runner}`);
+    if (session.runnerId) {
       this.runnerLink.initInBackground(session);
     }
-    return { session_id: session.id, agent_id: session.agentId, agent_name: prepared.spec.name };
+  }
+
+  /**
+   * With a connected runner, user messages are posted like `POST …/events` (each starts or
+   * queues a turn); every other item is stored as history with response id `seed`.
+   */
+  private async addInitialItems(
+    auth: AuthPrincipal,
+    session: SessionEntity,
+    items: SessionEventInputDto[],
+  ): Promise<void> {
+    const { messages, seeds } = splitInitialItems(items, this.runnerLink.isReachable(session));
+    for (const message of messages) {
+      await this.turns.post(auth, session.id, message);
+    }
+    if (seeds.length > 0) {
+      await this.items.insertMany(session.id, seeds);
+    }
   }
 
   async list(
@@ -167,13 +204,11 @@ export class SessionsService {
       pageRequest(query),
     );
     if (!page) {
-      throw invalid('Unknown pagination cursor');
+      throw SessionError.invalid('Unknown pagination cursor');
     }
+    const ids = page.rows.map((r) => r.session.id);
     const snippets = search
-      ? await this.items.searchSnippets(
-          page.rows.map((r) => r.session.id),
-          search,
-        )
+      ? await this.items.searchSnippets(ids, search)
       : new Map<string, string>();
     const online = await this.runners.onlineAmong(
       page.rows.map((r) => r.session.runnerId).filter((id): id is string => id !== null),
@@ -234,9 +269,9 @@ export class SessionsService {
       id,
       owner ? SessionLevel.Owner : SessionLevel.Edit,
     );
-    const fields = this.updatedFields(session, dto);
+    const fields = sessionUpdate(session, dto);
     if (dto.runner_id !== undefined && dto.runner_id !== null) {
-      fields.runnerId = await this.bindRunner(session.ownerId, dto.runner_id);
+      fields.runnerId = await this.runners.bindingFor(session.ownerId, dto.runner_id);
     }
     if (Object.keys(fields).length > 0) {
       await this.sessions.update(id, fields);
@@ -251,78 +286,6 @@ export class SessionsService {
       this.runnerLink.snapshotChanged(updated);
     }
     return this.get(auth, id);
-  }
-
-  private updatedFields(session: SessionEntity, dto: UpdateSessionDto): SessionFields {
-    const fields: SessionFields = {};
-    if (dto.collaboration_mode !== undefined && dto.collaboration_mode !== null) {
-      throw invalid('collaboration_mode applies only to codex-native sessions');
-    }
-    if (dto.permission_mode !== undefined && dto.permission_mode !== null) {
-      throw invalid('permission_mode applies only to claude-native sessions');
-    }
-    if (dto.project_id === null) {
-      throw invalid('project_id cannot be null; use "" to unfile');
-    }
-    if (dto.project_id) {
-      throw invalid('Projects are not supported by this server');
-    }
-    if (dto.title !== undefined && dto.title !== null) {
-      fields.title = dto.title;
-    }
-    if (dto.labels) {
-      checkLabels(dto.labels);
-      fields.labels = { ...session.labels, ...dto.labels };
-    }
-    const effort = checkReasoningEffort(dto.reasoning_effort, true);
-    if (effort !== undefined && dto.reasoning_effort !== null) {
-      fields.reasoningEffort = effort;
-    }
-    const model = checkModelOverride(dto.model_override, true);
-    if (model !== undefined && dto.model_override !== null) {
-      fields.modelOverride = model;
-    }
-    if (dto.cost_control_mode_override !== undefined) {
-      fields.costControlModeOverride = checkOnOff(
-        'cost_control_mode_override',
-        dto.cost_control_mode_override,
-      );
-    }
-    if (dto.subagent_routing_override !== undefined) {
-      fields.subagentRoutingOverride = checkOnOff(
-        'subagent_routing_override',
-        dto.subagent_routing_override,
-      );
-    }
-    if (dto.external_session_id !== undefined && dto.external_session_id !== null) {
-      if (session.externalSessionId && session.externalSessionId !== dto.external_session_id) {
-        throw invalid('external_session_id is already set and cannot be changed');
-      }
-      fields.externalSessionId = dto.external_session_id;
-    }
-    if (dto.terminal_launch_args !== undefined) {
-      checkTerminalLaunchArgs(dto.terminal_launch_args);
-      fields.terminalLaunchArgs = dto.terminal_launch_args;
-    }
-    if (dto.archived !== undefined && dto.archived !== null) {
-      fields.archived = dto.archived;
-    }
-    return fields;
-  }
-
-  /**
-   * Validates a runner binding change (PATCH runner_id): "" unbinds; a runner must be connected
-   * and belong to the session's owner, whoever asks (admins included).
-   */
-  private async bindRunner(ownerId: string, runnerId: string): Promise<string | null> {
-    if (runnerId === '') {
-      return null;
-    }
-    if (!isRunnerId(runnerId)) {
-      throw invalid(`runner '${runnerId}' is not registered`);
-    }
-    await this.runners.requireBindable(ownerId, runnerId);
-    return runnerId;
   }
 
   async delete(
@@ -352,28 +315,13 @@ export class SessionsService {
     if (dto.up_to_response_id) {
       upTo = await this.items.lastPositionOfResponse(source.id, dto.up_to_response_id);
       if (upTo === null) {
-        throw invalid(
+        throw SessionError.invalid(
           `up_to_response_id '${dto.up_to_response_id}' is not a response of this session`,
         );
       }
     }
-    let targetAgent: AgentEntity | null = null;
-    if (dto.agent_id) {
-      const agentId = normalizeId(IdPrefix.Agent, dto.agent_id);
-      const agent = agentId ? await this.agents.getById(agentId) : null;
-      if (!agent || agent.ownerSessionId) {
-        throw new DomainError(ErrorCode.NotFound, `Agent not found: '${dto.agent_id}'`);
-      }
-      targetAgent = agent;
-    }
-    const sourceAgent = await this.agents.getById(source.agentId);
-    if (!sourceAgent) {
-      throw invalid('The source session has no agent');
-    }
+    const { agentId, clone } = await this.agents.agentForFork(source.agentId, dto.agent_id);
     const id = newId(IdPrefix.Session);
-    const { agentId, clone } = targetAgent
-      ? { agentId: targetAgent.id, clone: undefined }
-      : this.agents.agentForFork(sourceAgent);
     const fork = await this.sessions.fork(
       {
         id,
@@ -402,7 +350,7 @@ export class SessionsService {
     await this.access.require(auth, id, SessionLevel.Read);
     const page = await this.items.page(id, pageRequest(query, { limit: 100, order: 'asc' }));
     if (!page) {
-      throw invalid('Unknown pagination cursor');
+      throw SessionError.invalid('Unknown pagination cursor');
     }
     return listEnvelope(page.rows.map(flattenItem), page.hasMore, (i) => i.id);
   }
@@ -419,7 +367,7 @@ export class SessionsService {
         : undefined;
     const page = await this.sessions.listChildren(id, pageRequest(query), title);
     if (!page) {
-      throw invalid('Unknown pagination cursor');
+      throw SessionError.invalid('Unknown pagination cursor');
     }
     const previews = await this.items.lastMessageTexts(page.rows.map((r) => r.session.id));
     const data = page.rows.map((r) =>
@@ -452,21 +400,6 @@ export class SessionsService {
     return new Map(sessions.map((s) => [s.id, Boolean(s.runnerId && online.has(s.runnerId))]));
   }
 
-  private refuseUnsupported(dto: CreateSessionDto): void {
-    if (dto.host_type === 'managed' || dto.sandbox_provider) {
-      throw invalid('Managed sandboxes are not supported by this server');
-    }
-    if (dto.git) {
-      throw invalid('git options require host_id');
-    }
-    if (dto.host_id) {
-      throw invalid('Hosts are not supported by this server yet; bind a runner instead');
-    }
-    if (dto.harness_override) {
-      throw invalid(`harness_override '${dto.harness_override}' is not supported`);
-    }
-  }
-
   private async canUse(auth: AuthPrincipal, sessionId: string): Promise<boolean> {
     const session = await this.sessions.getById(sessionId);
     return Boolean(session && this.access.levelOf(auth, session) !== null);
@@ -494,8 +427,8 @@ export class SessionsService {
       parentSessionId: parent?.id ?? null,
       rootSessionId: parent ? (parent.rootSessionId ?? parent.id) : null,
       runnerId: parent
-        ? await this.inheritedRunner(parent, auth.userId)
-        : await this.autoBindRunner(auth),
+        ? await this.runners.inheritable(parent.runnerId, auth.userId)
+        : await this.runners.defaultFor(auth.userId),
     };
   }
 
@@ -508,23 +441,5 @@ export class SessionsService {
       throw new DomainError(ErrorCode.NotFound, `Session ${parentSessionId} does not exist`);
     }
     return this.access.require(auth, parentId, SessionLevel.Edit);
-  }
-
-  /**
-   * A runner serves only its owner's sessions: an admin's sub-agent session under another
-   * user's session does not run on that user's runner.
-   */
-  private async inheritedRunner(parent: SessionEntity, ownerId: string): Promise<string | null> {
-    const runnerId = parent.runnerId;
-    return runnerId && (await this.runners.isOwnedBy(runnerId, ownerId)) ? runnerId : null;
-  }
-
-  /**
-   * A new session with no runner is bound to the caller's runner when they have exactly one
-   * online (typically the local runner `npm start` launches).
-   */
-  private async autoBindRunner(auth: AuthPrincipal): Promise<string | null> {
-    const online = await this.runners.listOnlineFor(auth.userId);
-    return online.length === 1 ? online[0].runnerId : null;
   }
 }
