@@ -281,13 +281,14 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
     const second = await runnerFor(aliceToken, ['--runner-id', first.runnerId]);
     await first.waitForOutput(/another runner connected with the same runner id/);
     expect(await first.exited).toBe(1);
-    // The session is served by the newest connection.
-    await second.waitForOutput(new RegExp(`session ${session.id} ready`));
     const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`, {
       Authorization: `Bearer ${aliceToken}`,
     });
     await stream.waitFor((f) => f.event === 'session.heartbeat');
     expect((await alice.say(session.id, 'who answers?')).status).toBe(202);
+    // The session is served by the newest connection (an idle session is initialised when its
+    // next turn starts, not at hello).
+    await second.waitForOutput(new RegExp(`session ${session.id} ready`));
     await stream.waitFor((f) => f.event === 'session.status' && f.json?.status === 'idle');
     stream.close();
     expect(await alice.ok('GET', `/v1/runners/${first.runnerId}/status`)).toMatchObject({

@@ -272,18 +272,19 @@ export class SessionsRepository {
     }
   }
 
-  /** Sessions bound to the runner that belong to its owner (a runner serves no one else). */
-  listBoundToRunner(runnerId: string, ownerId: string): Promise<SessionEntity[]> {
-    return this.sessions.findBy({ runnerId, ownerId });
-  }
-
-  /** Sessions bound to a runner that are mid-turn (running or waiting). */
-  listBusyOnRunner(runnerId: string): Promise<SessionEntity[]> {
-    return this.sessions
+  /**
+   * Sessions bound to a runner that are mid-turn (running or waiting); with `ownerId`, only
+   * that owner's (the ones the runner may serve).
+   */
+  listBusyOnRunner(runnerId: string, ownerId?: string): Promise<SessionEntity[]> {
+    const qb = this.sessions
       .createQueryBuilder('s')
       .where('s.runnerId = :runnerId', { runnerId })
-      .andWhere(`s.liveStatus IN ('running', 'waiting')`)
-      .getMany();
+      .andWhere(`s.liveStatus IN ('running', 'waiting')`);
+    if (ownerId !== undefined) {
+      qb.andWhere('s.ownerId = :ownerId', { ownerId });
+    }
+    return qb.getMany();
   }
 
   getMany(ids: string[]): Promise<SessionEntity[]> {

@@ -66,33 +66,34 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
     this.hooks.register(this);
   }
 
+  /** What the runner should do with each session it says it holds: keep it (and resume), or drop it. */
   async onHello(
     connection: RunnerConnection,
     params: HelloParams,
   ): Promise<Pick<HelloResult, 'sessions' | 'verdicts'>> {
-    const bound = new Map(
-      (await this.sessions.listBoundToRunner(connection.runnerId, connection.ownerId)).map((s) => [
-        s.id,
-        s,
-      ]),
-    );
+    const held = await this.sessions.getMany(params.sessions.map((s) => s.session_id));
+    const bound = new Map(held.filter((s) => servedBy(s, connection)).map((s) => [s.id, s]));
     return {
-      sessions: params.sessions.map((held) => {
-        const session = bound.get(held.session_id);
+      sessions: params.sessions.map((claim) => {
+        const session = bound.get(claim.session_id);
         return session
           ? { session_id: session.id, last_acked_seq: session.eventSeq, action: 'keep' as const }
-          : { session_id: held.session_id, last_acked_seq: 0, action: 'drop' as const };
+          : { session_id: claim.session_id, last_acked_seq: 0, action: 'drop' as const };
       }),
       verdicts: [],
     };
   }
 
-  /** Sessions bound to the runner that it does not hold yet get `session.init` (F1). */
+  /**
+   * Sessions that need the runner now (mid-turn) and that it does not hold get `session.init`
+   * (F1). Idle ones are initialised on demand: `turn.start` re-inits a session the runner does
+   * not know, so a restarted runner is not handed every session it ever served.
+   */
   afterHello(connection: RunnerConnection): void {
     const held = new Set((connection.hello?.sessions ?? []).map((s) => s.session_id));
-    void this.sessions.listBoundToRunner(connection.runnerId, connection.ownerId).then(
-      (sessions) =>
-        sessions.filter((s) => !held.has(s.id)).forEach((s) => this.runnerLink.initInBackground(s)),
+    void this.sessions.listBusyOnRunner(connection.runnerId, connection.ownerId).then(
+      (busy) =>
+        busy.filter((s) => !held.has(s.id)).forEach((s) => this.runnerLink.initInBackground(s)),
       (error: Error) =>
         this.logger.warn(`Could not list sessions of ${connection.runnerId}: ${error.message}`),
     );

@@ -1,0 +1,101 @@
+import { DataSource } from 'typeorm';
+
+import { RpcError } from 'src/protocol/json-rpc';
+import { Methods, RUNNER_RPC_ERROR, RunnerErrorCode } from 'src/protocol/runner-protocol';
+import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
+import { connectFakeRunner, FakeRunner, ReceivedCall } from 'test/utils/fake-runner';
+import { sleep } from 'test/utils/http-api';
+
+/**
+ * After `runner.hello` the server initialises only the sessions that need the runner now (a
+ * turn in progress); idle ones are initialised when a turn starts (`turn.start` answers
+ * `session_unknown`, the server sends `session.init` and asks again). A restarted runner is not
+ * handed every session it ever served.
+ */
+describe('runner hello (jwt mode)', () => {
+  let t: TestApp;
+  let url: string;
+  let alice: E2eClient;
+  let token: string;
+  const runners: FakeRunner[] = [];
+
+  /** A runner that knows only the sessions it was given `session.init` for. */
+  const connect = async (runnerId?: string) => {
+    const known = new Set<string>();
+    const runner = await connectFakeRunner(url, {
+      token,
+      runnerId,
+      answer: (method, params) => {
+        const sessionId = params.session_id as string;
+        if (method === Methods.sessionInit) {
+          known.add(sessionId);
+          return { status: 'idle' };
+        }
+        if (method === Methods.turnStart && !known.has(sessionId)) {
+          throw new RpcError(RUNNER_RPC_ERROR[RunnerErrorCode.SessionUnknown], 'unknown', {
+            code: RunnerErrorCode.SessionUnknown,
+          });
+        }
+        return method === Methods.turnStart ? { disposition: 'started' } : {};
+      },
+    });
+    runners.push(runner);
+    return runner;
+  };
+  const of = (runner: FakeRunner, sessionId: string): string[] =>
+    runner.received
+      .filter((call: ReceivedCall) => call.params.session_id === sessionId)
+      .map((call) => call.method);
+
+  beforeAll(async () => {
+    t = await createTestApp('postgres', JWT_ENV);
+    url = await t.listen();
+    alice = clientFor(t, uniqueUser('alice'));
+    token = alice.headers.Authorization.slice('Bearer '.length);
+  });
+
+  afterAll(async () => {
+    await Promise.all(runners.map((r) => r.close()));
+    await t?.close();
+  });
+
+  it('should initialise only mid-turn sessions after a hello, and idle ones on demand', async () => {
+    const first = await connect();
+    const echo = await agentIdByName(alice, 'echo');
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      // Alice's only runner: every new session is bound to it.
+      const res = await alice.post('/v1/sessions').send({ agent_id: echo }).expect(201);
+      expect(res.body.runner_id).toBe(first.runnerId);
+      ids.push(res.body.id);
+    }
+    const busy = ids.slice(0, 2);
+    await t.app
+      .get(DataSource)
+      .query(`UPDATE sessions SET live_status = 'running' WHERE id = ANY($1)`, [busy]);
+    await first.close();
+
+    // The runner comes back (a restart: it holds nothing).
+    const again = await connect(first.runnerId);
+    for (const id of busy) {
+      await again.waitFor((c) => c.method === Methods.sessionInit && c.params.session_id === id);
+    }
+    // Whatever else a hello would send goes out with those; give it time to arrive.
+    await sleep(300);
+    const initialised = again.received
+      .filter((c) => c.method === Methods.sessionInit)
+      .map((c) => c.params.session_id);
+    expect(initialised.sort()).toEqual([...busy].sort());
+
+    const idle = ids[5];
+    await alice
+      .post(`/v1/sessions/${idle}/events`)
+      .send({
+        type: 'message',
+        data: { role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
+      })
+      .expect(202);
+    expect(of(again, idle)).toEqual([Methods.turnStart, Methods.sessionInit, Methods.turnStart]);
+  });
+});
