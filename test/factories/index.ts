@@ -4,7 +4,9 @@ import { IdPrefix, newId } from 'src/common/ids/ids';
 export { agentFactory } from 'test/factories/agent.factory';
 export type { AgentFields } from 'test/factories/agent.factory';
 export { itemFactory, messageData } from 'test/factories/item.factory';
-export { sessionFactory } from 'test/factories/session.factory';
+export { lockedSessionFactory } from 'test/factories/locked-session.factory';
+export type { LockedSessionFake } from 'test/factories/locked-session.factory';
+export { sessionEntityFactory, sessionFactory } from 'test/factories/session.factory';
 export type { NewSessionFields } from 'test/factories/session.factory';
 
 /** The basics every test needs: fresh ids and principals. */

@@ -21,3 +21,34 @@ export function sessionFactory(overrides: SessionFields = {}): NewSessionFields 
     ...overrides,
   };
 }
+
+/** A complete session row as the repository returns it (for unit tests, no database). */
+export function sessionEntityFactory(overrides: SessionFields = {}): SessionEntity {
+  const now = new Date();
+  return {
+    ...sessionFactory(),
+    labels: {},
+    liveStatus: 'idle',
+    parentSessionId: null,
+    rootSessionId: null,
+    subAgentName: null,
+    runnerId: null,
+    hostId: null,
+    workspace: null,
+    modelOverride: null,
+    reasoningEffort: null,
+    externalSessionId: null,
+    costControlModeOverride: null,
+    subagentRoutingOverride: null,
+    terminalLaunchArgs: null,
+    currentTurnId: null,
+    cancelRequestedTurnId: null,
+    eventSeq: 0,
+    logSeq: 0,
+    lastError: null,
+    lastTotalTokens: null,
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  };
+}

@@ -5,7 +5,7 @@ import {
   Logger,
   MessageEvent,
 } from '@nestjs/common';
-import { concatMap, defer, EMPTY, expand, map, Observable, Subject, takeWhile } from 'rxjs';
+import { concatMap, defer, EMPTY, expand, Observable, Subject, takeWhile } from 'rxjs';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { EventBus, sessionChannel } from 'src/common/bus/event-bus';
@@ -25,8 +25,9 @@ import { SessionBusMessage } from 'src/modules/sessions/stream/session.events';
 const REPLAY_PAGE = 500;
 
 /**
- * Owns the session streams (style rule 19): numbering and logging of durable events, publishing
- * through the bus, and the SSE frame source with heartbeats, Last-Event-ID replay and [DONE].
+ * Owns the session streams (style rule 19): publishing through the bus once a unit of work has
+ * logged its events (`locked`), transient events, and each client's SSE stream (built by the
+ * one stream pipeline, `src/common/sse/event-stream.ts`).
  */
 @Injectable()
 export class SessionEventsService implements BeforeApplicationShutdown {
@@ -85,6 +86,11 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     this.bus.publish(sessionChannel(sessionId), message);
   }
 
+  /** The session's bus channel: only `publish` above writes to it. */
+  private channel$(sessionId: string): Observable<SessionBusMessage> {
+    return this.bus.channel$(sessionChannel(sessionId)) as Observable<SessionBusMessage>;
+  }
+
   /**
    * Checks access and subscribes before returning, so 401/403/404 leave as JSON before any SSE
    * byte and nothing published after this call is missed; the frames are built by the one
@@ -96,9 +102,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     options: { lastEventId?: string },
   ): Promise<Observable<MessageEvent>> {
     await this.access.require(principal, sessionId, SessionLevel.Read);
-    const live = hold(
-      this.bus.channel$(sessionChannel(sessionId)) as Observable<SessionBusMessage>,
-    );
+    const live = hold(this.channel$(sessionId));
     let current: number | null;
     try {
       current = await this.log.currentSeq(sessionId);
@@ -107,9 +111,12 @@ export class SessionEventsService implements BeforeApplicationShutdown {
       throw error;
     }
     return eventStream<StreamEvent>({
+      // A deleted session's channel says `close`: the stream ends there, with [DONE].
       live$: live.pipe(
-        takeWhile((message) => message.kind === 'event'),
-        map((message) => message as Extract<SessionBusMessage, { kind: 'event' }>),
+        takeWhile(
+          (message): message is Extract<SessionBusMessage, { kind: 'event' }> =>
+            message.kind === 'event',
+        ),
       ),
       startSeq: current ?? 0,
       lastEventId: parseLastEventId(options.lastEventId),

@@ -1,0 +1,61 @@
+import { toUnixSeconds } from 'src/database/transformers';
+import { StoredItem } from 'src/protocol/items';
+import { normalizeStreamEvent, RawStreamEvent, StreamEvent } from 'src/protocol/stream-events';
+import { NewItem } from 'src/modules/sessions/items.repository';
+import { LockedSession } from 'src/modules/sessions/locked-session';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { SessionFields } from 'src/modules/sessions/sessions.repository';
+import { SessionEventMap, SessionEventType } from 'src/modules/sessions/stream/session.events';
+
+/** A LockedSession in memory that records what a unit of work did, for unit tests. */
+export interface LockedSessionFake extends LockedSession {
+  /** The fields patched, merged. */
+  readonly patched: SessionFields;
+  /** The events emitted or relayed, normalised, in order. */
+  readonly events: StreamEvent[];
+  /** The items upserted, in order. */
+  readonly items: NewItem[];
+  /** Makes the next upsert store nothing (an id that belongs to another item). */
+  conflictOnUpsert(): void;
+}
+
+export function lockedSessionFactory(row: SessionEntity): LockedSessionFake {
+  let current = row;
+  let conflict = false;
+  const patched: SessionFields = {};
+  const events: StreamEvent[] = [];
+  const items: NewItem[] = [];
+  return {
+    get id() {
+      return current.id;
+    },
+    get row() {
+      return current;
+    },
+    patched,
+    events,
+    items,
+    conflictOnUpsert: () => {
+      conflict = true;
+    },
+    patch(fields) {
+      Object.assign(patched, fields);
+      current = { ...current, ...fields };
+    },
+    upsertItems(batch): Promise<StoredItem[]> {
+      if (conflict) {
+        conflict = false;
+        return Promise.resolve([]);
+      }
+      items.push(...batch);
+      const createdAt = toUnixSeconds(new Date());
+      return Promise.resolve(batch.map((item) => ({ ...item, created_at: createdAt })));
+    },
+    emit<K extends SessionEventType>(type: K, payload: SessionEventMap[K]) {
+      events.push(normalizeStreamEvent({ type, ...payload } as RawStreamEvent, current.id));
+    },
+    relay(event) {
+      events.push(normalizeStreamEvent(event, current.id));
+    },
+  };
+}
