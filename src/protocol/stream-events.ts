@@ -2,6 +2,9 @@
  * Client-facing stream events (upstream's `ServerStreamEvent` union, spec/api-reference.md §4.7,
  * typed in `stream-event-types.ts`) and the helpers that build and normalise them. On the wire
  * every schema field is present, nulls included, and keys outside the schema are dropped (§1.1).
+ *
+ * Over 450 lines because of one table: STREAM_EVENT_FIELDS lists the fields and defaults of all
+ * 55 upstream event types (about 190 lines), next to the code that applies it.
  */
 
 import type {

@@ -55,7 +55,7 @@ export class RunnerLinkService {
       this.sessions.getById(session.id),
     ]);
     if (!agent) {
-      throw new DomainError(ErrorCode.InvalidInput, 'The session has no agent');
+      throw SessionError.invalid('The session has no agent');
     }
     const current = fresh ?? session;
     return {
