@@ -9,7 +9,7 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
-const SOURCES = ['src', 'migrations'];
+const SOURCES = ['src', 'migrations', 'clients/typescript/src'];
 const CONFIG_FILES = ['tsconfig.json', 'tsconfig.build.json', 'nest-cli.json', 'package-lock.json'];
 
 if (process.argv.includes('--stamp')) {

@@ -19,4 +19,11 @@ if (!fs.existsSync(cliMain)) {
 }
 process.env.NODE_PATH = [distDir, process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
 Module._initPaths();
-require(cliMain);
+require(cliMain)
+  .runCli(process.argv.slice(2))
+  .then((code) => {
+    // Long-running commands (serve, runner) keep the process alive through their handles.
+    if (code !== 0) {
+      process.exitCode = code;
+    }
+  });

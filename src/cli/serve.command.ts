@@ -1,28 +1,37 @@
-import { CliCommand } from 'src/cli/cli-command';
-import { getConfig } from 'src/config/app-config';
-import { EmbeddedPostgresError } from 'src/database/embedded/embedded-postgres.errors';
-import { findPostgresBinaries } from 'src/database/embedded/postgres-binaries';
-import { startServer } from 'src/main';
+import { Command } from 'commander';
 
-export const serveCommand: CliCommand = {
-  name: 'serve',
-  summary: 'Run the server (same as `npm start`)',
-  usage:
-    'omnigent serve\n\nConfigured through environment variables; see README.md "Configuration".',
-  async run() {
-    const config = getConfig();
-    try {
-      if (config.database.embedded) {
-        // A platform without a binary gets one line (pointing at DATABASE_URL), not a stack.
-        findPostgresBinaries();
+import { CliError, load } from 'src/cli/cli-command';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .summary('Run the server (same as `npm start`)')
+    .description(
+      'Run the server. Configured through environment variables (README.md "Configuration"), ' +
+        'among them OMNIGENT_PORT (6767), OMNIGENT_HOST, OMNIGENT_AUTH (none|jwt), ' +
+        'OMNIGENT_DATA_DIR, DATABASE_URL (else the embedded PostgreSQL), REDIS_URL and ' +
+        'OMNIGENT_LOCAL_RUNNER (auto|1|0).',
+    )
+    .action(async () => {
+      load('reflect-metadata');
+      const { getConfig } = load<typeof import('src/config/app-config')>('src/config/app-config');
+      const { EmbeddedPostgresError } = load<
+        typeof import('src/database/embedded/embedded-postgres.errors')
+      >('src/database/embedded/embedded-postgres.errors');
+      const { findPostgresBinaries } = load<
+        typeof import('src/database/embedded/postgres-binaries')
+      >('src/database/embedded/postgres-binaries');
+      const config = getConfig();
+      try {
+        if (config.database.embedded) {
+          // A platform without a binary gets one line (pointing at DATABASE_URL), not a stack.
+          findPostgresBinaries();
+        }
+      } catch (error) {
+        if (error instanceof EmbeddedPostgresError) {
+          throw new CliError(error.message);
+        }
+        throw error;
       }
-    } catch (error) {
-      if (error instanceof EmbeddedPostgresError) {
-        process.stderr.write(`omnigent serve: ${error.message}\n`);
-        return 1;
-      }
-      throw error;
-    }
-    await startServer(config);
-  },
-};
+      await load<typeof import('src/main')>('src/main').startServer(config);
+    });
+}
