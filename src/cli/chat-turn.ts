@@ -18,13 +18,15 @@ export type TurnStep =
  * before it (a failed turn's trailing `session.status: failed`, replayed history after a
  * reconnect), so a turn is identified by its input, not by the next status that shows up:
  * `session.input.consumed` names our message's `item_id`; the turn's `response_id` is the
- * `session.status: running` announced just before it (an idle session) or the next turn to start
- * after it (a busy one). Only events of that turn are shown, and only its end ends it.
+ * `session.status: running` announced right before it (an idle session) or the next turn to start
+ * after it (a busy one queues it). Only events of that turn are shown, and only its end ends it.
  */
 export class TurnTracker {
+  /** The turn announced by the event just before, while our input is not consumed yet. */
   private runningId: string | undefined;
   private consumed: boolean;
   private turnId: string | undefined;
+  private finished = false;
 
   /** `itemId` from the POST's ack; without one (input held for approval) the next turn is ours. */
   constructor(private readonly itemId: string | undefined) {
@@ -36,11 +38,18 @@ export class TurnTracker {
   }
 
   accept(event: StreamEvent): TurnStep {
+    const step = this.step(event);
+    if (this.finished) {
+      return { kind: 'ignore' };
+    }
+    this.finished = step.kind === 'done';
+    return step;
+  }
+
+  private step(event: StreamEvent): TurnStep {
     if (!this.turnId) {
       this.watchForStart(event);
-      return this.turnId && event.type !== 'session.status'
-        ? { kind: 'event' }
-        : { kind: 'ignore' };
+      return { kind: 'ignore' };
     }
     if (TERMINAL.has(event.type)) {
       const response = (event as { response?: { id?: string } }).response;
@@ -64,30 +73,25 @@ export class TurnTracker {
   }
 
   private watchForStart(event: StreamEvent): void {
-    if (event.type === 'session.status') {
-      if (event.status === 'running' && event.response_id) {
+    // An idle session announces `running` and consumes the input in one step, so the status
+    // counts only when it comes right before our input (heartbeats aside).
+    const justRunning = this.runningId;
+    if (event.type !== 'session.heartbeat' && event.type !== 'response.heartbeat') {
+      this.runningId = undefined;
+    }
+    if (event.type === 'session.status' && event.status === 'running' && event.response_id) {
+      if (this.consumed) {
+        this.turnId = event.response_id;
+      } else {
         this.runningId = event.response_id;
-        if (this.consumed) {
-          this.turnId = event.response_id;
-        }
-      } else if (event.response_id === this.runningId) {
-        this.runningId = undefined;
       }
     } else if (event.type === 'session.input.consumed') {
       if (!this.consumed && event.data.item_id === this.itemId) {
         this.consumed = true;
-        this.turnId = this.runningId;
+        this.turnId = justRunning;
       }
-    } else if (event.type === 'response.created') {
-      if (this.consumed) {
-        this.turnId = event.response.id;
-      } else {
-        this.runningId = event.response.id;
-      }
-    } else if (TERMINAL.has(event.type)) {
-      if ((event as { response?: { id?: string } }).response?.id === this.runningId) {
-        this.runningId = undefined;
-      }
+    } else if (event.type === 'response.created' && this.consumed) {
+      this.turnId = event.response.id;
     }
   }
 }
