@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 
 import { verify } from 'jsonwebtoken';
@@ -7,7 +8,13 @@ import WebSocket from 'ws';
 import { mintToken } from 'src/common/auth/token-signer';
 import { getConfig } from 'src/config/app-config';
 import { httpApi } from 'test/utils/http-api';
-import { ServerProcess, spawnCli, startServer } from 'test/utils/processes';
+import {
+  ServerProcess,
+  spawnCli,
+  spawnCliInTerminal,
+  startRunner,
+  startServer,
+} from 'test/utils/processes';
 import { openSse } from 'test/utils/sse-client';
 
 const SECRET = 'cli-e2e-secret-0123456789abcdef0123456789';
@@ -21,9 +28,68 @@ describe('omnigent CLI', () => {
     }
     const unknown = spawnCli(['frobnicate']);
     expect(await unknown.exited).toBe(2);
-    expect(unknown.output()).toContain("Unknown command 'frobnicate'");
+    expect(unknown.output()).toContain("omnigent: unknown command 'frobnicate'");
     const badOption = spawnCli(['token', '--nope']);
     expect(await badOption.exited).toBe(2);
+    expect(badOption.output()).toBe(
+      "omnigent token: unknown option '--nope'\nRun `omnigent token --help` for usage.\n",
+    );
+    const version = spawnCli(['--version']);
+    expect(await version.exited).toBe(0);
+    expect(version.output().trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('should list the flags and the environment variables in per-command help', async () => {
+    const chat = spawnCli(['chat', '--help']);
+    expect(await chat.exited).toBe(0);
+    for (const text of [
+      '--server',
+      'OMNIGENT_SERVER_URL',
+      '--token',
+      'OMNIGENT_TOKEN',
+      '--agent',
+    ]) {
+      expect(chat.output()).toContain(text);
+    }
+    const runner = spawnCli(['runner', '--help']);
+    expect(await runner.exited).toBe(0);
+    for (const text of ['OMNIGENT_RUNNER_SESSION_IDLE_MS', 'OMNIGENT_RUNNER_PROTECTED_PATHS']) {
+      expect(runner.output()).toContain(text);
+    }
+    const token = spawnCli(['token', '--help']);
+    expect(await token.exited).toBe(0);
+    expect(token.output()).toContain('OMNIGENT_JWT_SECRET');
+  });
+
+  it('should answer every bad flag value with one line and exit 2, never a stack trace', async () => {
+    const cases: [string[], string][] = [
+      [['token', '--sub', 'alice', '--ttl', '5'], '--ttl 5: add a unit: 5s, 5m, 5h or 5d'],
+      [['token', '--sub', 'alice', '--ttl', 'forever'], "--ttl 'forever' is not a duration"],
+      [['token', '--sub', 'alice', '--ttl'], "option '--ttl <duration>' argument missing"],
+      [['runner', '--session-idle-ms', 'abc'], '--session-idle-ms must be an integer'],
+      [['runner', '--server', 'localhost:6767'], "invalid URL 'localhost:6767'"],
+      [['chat', '--server', 'localhost:6767', 'hi'], "invalid URL 'localhost:6767'"],
+    ];
+    for (const [args, message] of cases) {
+      const cli = spawnCli(args, { OMNIGENT_JWT_SECRET: SECRET });
+      expect(await cli.exited).toBe(2);
+      expect(cli.output()).toContain(message);
+      expect(cli.output()).not.toMatch(/\n\s+at /);
+      expect(cli.output().trim().split('\n')).toHaveLength(2); // the error, then the --help hint
+    }
+  });
+
+  it('should say how to reach the server when nothing listens there (exit 3)', async () => {
+    // A port that was free a moment ago: nothing listens there (ports like 9 are refused by fetch).
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as net.AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const chat = spawnCli(['chat', '--server', `http://127.0.0.1:${port}`, 'hi']);
+    expect(await chat.exited).toBe(3);
+    expect(chat.output()).toContain('ECONNREFUSED');
+    expect(chat.output()).toContain('--server (or OMNIGENT_SERVER_URL)');
+    expect(chat.output()).not.toMatch(/\n\s+at /);
   });
 
   it('should mint a token with `omnigent token`, and explain when it cannot', async () => {
@@ -42,7 +108,13 @@ describe('omnigent CLI', () => {
     expect(claims.exp - claims.iat).toBe(7200);
     const noSecret = spawnCli(['token', '--sub', 'alice'], { OMNIGENT_JWT_SECRET: '' });
     expect(await noSecret.exited).toBe(1);
-    expect(noSecret.output()).toContain('OMNIGENT_JWT_SECRET is not set');
+    expect(noSecret.output()).toMatch(/^omnigent token: OMNIGENT_JWT_SECRET is not set[^\n]*\n$/);
+    const halfHour = spawnCli(['token', '--sub', 'alice', '--ttl', '30m'], {
+      OMNIGENT_JWT_SECRET: SECRET,
+    });
+    expect(await halfHour.exited).toBe(0);
+    const short = verify(halfHour.output().trim(), SECRET) as { exp: number; iat: number };
+    expect(short.exp - short.iat).toBe(1800);
     const reserved = spawnCli(['token', '--sub', 'local'], { OMNIGENT_JWT_SECRET: SECRET });
     expect(await reserved.exited).toBe(2);
   });
@@ -137,6 +209,58 @@ describe('the embedded default: `omnigent serve` with its local runner, and `omn
     const chat = spawnCli(['chat', '--server', server.url, '/fail nope']);
     expect(await chat.exited).toBe(1);
     expect(chat.output()).toContain('echo_failure: nope');
+  });
+
+  it('should list the real agents when the agent is unknown (exit 2)', async () => {
+    const chat = spawnCli(['chat', '--server', server.url, '--agent', 'nope', 'hi']);
+    expect(await chat.exited).toBe(2);
+    expect(chat.output()).toContain("No agent named 'nope'. Available agents:");
+    expect(chat.output()).toContain('echo');
+  });
+
+  it('should show the right reply after a failed turn, and exit 0 on Ctrl-D (in a terminal)', async () => {
+    const chat = spawnCliInTerminal(['chat', '--server', server.url]);
+    await chat.waitForOutput(/Chatting with echo in session (conv_\w+)/);
+    await chat.waitForOutput(/> /);
+    chat.proc.stdin?.write('/fail boom\r');
+    await chat.waitForOutput(/✗ echo_failure: boom/);
+    chat.proc.stdin?.write('after the failure\r');
+    await chat.waitForOutput(/\r?\nafter the failure\r?\n/);
+    chat.proc.stdin?.write('\x04');
+    expect(await chat.exited).toBe(0);
+    // The old bug: the second turn printed the first one's error again.
+    expect(chat.output().match(/echo_failure: boom/g)).toHaveLength(1);
+  });
+
+  it('should interrupt a reply on Ctrl-C, and quit with 130 on Ctrl-C at the prompt', async () => {
+    const chat = spawnCliInTerminal(['chat', '--server', server.url]);
+    await chat.waitForOutput(/> /);
+    chat.proc.stdin?.write('/sleep 5000\r');
+    await chat.waitForOutput(/Slep/);
+    chat.proc.stdin?.write('\x03');
+    await chat.waitForOutput(/\(stopped: user_interrupt\)/);
+    chat.proc.stdin?.write('\x03');
+    expect(await chat.exited).toBe(130);
+  });
+
+  it('should ask which runner before creating a session, leaving no orphan', async () => {
+    const api = httpApi(server.url);
+    const count = async () =>
+      (await api.ok<{ data: unknown[] }>('GET', '/v1/sessions?limit=1000')).data.length;
+    const before = await count();
+    const second = await startRunner(server.url);
+    try {
+      const chat = spawnCli(['chat', '--server', server.url, 'hi']);
+      expect(await chat.exited).toBe(2);
+      expect(chat.output()).toContain('Several runners are connected; pick one with --runner');
+      expect(chat.output()).toContain(second.runnerId);
+      expect(await count()).toBe(before);
+      const picked = spawnCli(['chat', '--server', server.url, '--runner', second.runnerId, 'hi']);
+      expect(await picked.exited).toBe(0);
+      expect(await count()).toBe(before + 1);
+    } finally {
+      await second.stop();
+    }
   });
 });
 

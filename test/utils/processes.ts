@@ -135,6 +135,25 @@ export function spawnCli(
   );
 }
 
+/**
+ * Runs the built CLI in a pseudo-terminal (util-linux `script`), so readline sees a TTY as at a
+ * user's terminal: write keys to `proc.stdin` ('\x03' is Ctrl-C, '\x04' Ctrl-D at a line start).
+ */
+export function spawnCliInTerminal(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): ManagedProcess {
+  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  return manage(
+    spawn('script', ['-qefc', command, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }),
+  );
+}
+
 export interface ServerProcess extends ManagedProcess {
   url: string;
   dataDir: string;
