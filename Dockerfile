@@ -4,11 +4,13 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY clients/typescript/package.json ./clients/typescript/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
+COPY clients/typescript ./clients/typescript
 RUN npm run build && npm prune --omit=dev
 
 # --- runtime: slim image, non-root, healthchecked ---------------------------------------------
@@ -25,6 +27,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+# The CLI's chat runs on the client workspace (node_modules/@omnigent-server/client links here).
+COPY --from=build --chown=node:node /app/clients ./clients
 COPY --chown=node:node package.json ./
 COPY --chown=node:node bin ./bin
 COPY --chown=node:node agents ./agents
