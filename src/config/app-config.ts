@@ -57,6 +57,13 @@ export interface AppConfig {
     livenessTtlMs: number;
     sweeperIntervalMs: number;
   };
+  /** Per-user and per-session limits (docs/SECURITY.md "Limits"); 429 `quota_exceeded` beyond. */
+  quotas: {
+    sessionsPerUser: number;
+    itemsPerSession: number;
+    runnersPerUser: number;
+    streamsPerUser: number;
+  };
   logLevel: LogLevel;
 }
 
@@ -195,6 +202,12 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       sweeperIntervalMs: dto.OMNIGENT_SWEEPER_INTERVAL_MS,
     },
     logLevel: dto.OMNIGENT_LOG_LEVEL,
+    quotas: {
+      sessionsPerUser: dto.OMNIGENT_QUOTA_SESSIONS_PER_USER,
+      itemsPerSession: dto.OMNIGENT_QUOTA_ITEMS_PER_SESSION,
+      runnersPerUser: dto.OMNIGENT_QUOTA_RUNNERS_PER_USER,
+      streamsPerUser: dto.OMNIGENT_QUOTA_STREAMS_PER_USER,
+    },
   };
 }
 

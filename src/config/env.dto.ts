@@ -245,4 +245,28 @@ export class EnvDto {
   @IsInt()
   @Min(50)
   OMNIGENT_SWEEPER_INTERVAL_MS = 5_000;
+
+  /** Sessions one user may own (sub-agent sessions and forks included); 429 beyond. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_QUOTA_SESSIONS_PER_USER = 100_000;
+
+  /** Items a session may hold before new messages are refused (429). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_QUOTA_ITEMS_PER_SESSION = 100_000;
+
+  /** Runners one user may have connected at once; the next channel is refused (429). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_QUOTA_RUNNERS_PER_USER = 50;
+
+  /** Open session streams (SSE) one user may hold on one server process (429 beyond). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_QUOTA_STREAMS_PER_USER = 20_000;
 }

@@ -1,4 +1,6 @@
 import { IdPrefix, newId } from 'src/common/ids/ids';
+import { AgentEntity } from 'src/modules/registry/agent.entity';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { agentFactory, factory, itemFactory, messageData, sessionFactory } from 'test/factories';
 import { describeIntegration } from 'test/integration/integration-context';
@@ -15,6 +17,28 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       [ids],
     );
     return Number(rows[0].n);
+  };
+  /** Quota far above what any test reaches. */
+  const ROOM = 1_000_000;
+  const createSession = async (
+    fields: Parameters<SessionsRepository['createWithAgent']>[0],
+    agent?: Partial<AgentEntity>,
+  ): Promise<SessionEntity> => {
+    const created = await ctx.sessions.createWithAgent(fields, ROOM, agent);
+    if (!created) {
+      throw new Error('quota unexpectedly reached');
+    }
+    return created;
+  };
+  const forkSession = async (
+    fields: Parameters<SessionsRepository['fork']>[0],
+    from: Parameters<SessionsRepository['fork']>[1],
+  ): Promise<SessionEntity> => {
+    const created = await ctx.sessions.fork(fields, from, ROOM);
+    if (!created) {
+      throw new Error('quota unexpectedly reached');
+    }
+    return created;
   };
 
   describe('withLockedSession', () => {
@@ -125,7 +149,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         ownerId: fields.ownerId,
       });
 
-      const created = await ctx.sessions.createWithAgent(fields, agent);
+      const created = await createSession(fields, agent);
 
       expect(created).toMatchObject({ id: fields.id, agentId: agent.id, liveStatus: 'idle' });
       expect(await ctx.agents.getById(agent.id)).toMatchObject({ ownerSessionId: fields.id });
@@ -135,7 +159,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       const agent = await ctx.newAgent();
       const fields = sessionFactory({ agentId: agent.id });
 
-      await ctx.sessions.createWithAgent(fields);
+      await createSession(fields);
 
       expect(await ctx.sessions.getById(fields.id)).toMatchObject({ agentId: agent.id });
     });
@@ -145,10 +169,51 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       const agent = agentFactory({ ownerSessionId: existing.id });
 
       await expect(
-        ctx.sessions.createWithAgent(sessionFactory({ id: existing.id, agentId: agent.id }), agent),
+        createSession(sessionFactory({ id: existing.id, agentId: agent.id }), agent),
       ).rejects.toThrow();
 
       expect(await ctx.agents.getById(agent.id)).toBeNull();
+    });
+  });
+
+  describe('session quota', () => {
+    it("should refuse a create or a fork once the owner has the quota's sessions", async () => {
+      const owner = factory.userId();
+      const { id: agentId } = await ctx.newAgent();
+      const first = await createSession(sessionFactory({ ownerId: owner, agentId }));
+      await createSession(sessionFactory({ ownerId: owner, agentId }));
+      const third = sessionFactory({ ownerId: owner, agentId });
+
+      await expect(ctx.sessions.createWithAgent(third, 2)).resolves.toBeNull();
+      await expect(
+        ctx.sessions.fork(
+          sessionFactory({ ownerId: owner, agentId: first.agentId }),
+          { sessionId: first.id, upToPosition: null },
+          2,
+        ),
+      ).resolves.toBeNull();
+      expect(await ctx.sessions.getById(third.id)).toBeNull();
+      // Another user is not affected.
+      await expect(
+        ctx.sessions.createWithAgent(sessionFactory({ agentId }), 2),
+      ).resolves.not.toBeNull();
+    });
+
+    it('should not overshoot the quota under concurrent creates of one user', async () => {
+      const owner = factory.userId();
+      const { id: agentId } = await ctx.newAgent();
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          ctx.sessions.createWithAgent(sessionFactory({ ownerId: owner, agentId }), 3),
+        ),
+      );
+
+      expect(results.filter((r) => r !== null)).toHaveLength(3);
+      const rows: { n: number }[] = await ctx.dataSource.query(
+        `SELECT count(*)::int AS n FROM sessions WHERE owner_id = $1`,
+        [owner],
+      );
+      expect(rows[0].n).toBe(3);
     });
   });
 
@@ -161,7 +226,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       const upTo = await ctx.items.lastPositionOfResponse(source.id, first.response_id);
       const fields = sessionFactory({ agentId: source.agentId, ownerId: factory.userId() });
 
-      const fork = await ctx.sessions.fork(fields, { sessionId: source.id, upToPosition: upTo });
+      const fork = await forkSession(fields, { sessionId: source.id, upToPosition: upTo });
 
       expect(fork).toMatchObject({ id: fields.id, agentId: source.agentId });
       expect((await ctx.items.listAll(fork.id, 10)).map((i) => i.id)).toEqual([first.id]);
@@ -176,7 +241,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         ownerId: owner,
         bundle: Buffer.from('bundle bytes'),
       });
-      const source = await ctx.sessions.createWithAgent(sourceFields, sourceAgent);
+      const source = await createSession(sourceFields, sourceAgent);
       await ctx.newItem(source.id);
       const original = await ctx.agents.getById(sourceAgent.id);
       const fields = sessionFactory({
@@ -184,7 +249,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         ownerId: factory.userId(),
       });
 
-      await ctx.sessions.fork(fields, {
+      await forkSession(fields, {
         sessionId: source.id,
         upToPosition: null,
         cloneAgent: original ?? undefined,
@@ -206,7 +271,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       const clash = sessionFactory({ id: source.id, agentId: newId(IdPrefix.Agent) });
 
       await expect(
-        ctx.sessions.fork(clash, {
+        forkSession(clash, {
           sessionId: source.id,
           upToPosition: null,
           cloneAgent: original ?? undefined,
@@ -223,7 +288,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       const owner = factory.userId();
       const rootFields = sessionFactory({ ownerId: owner });
       const rootAgent = agentFactory({ id: rootFields.agentId, ownerSessionId: rootFields.id });
-      const root = await ctx.sessions.createWithAgent(rootFields, rootAgent);
+      const root = await createSession(rootFields, rootAgent);
       const child = await ctx.newSession({
         ownerId: owner,
         kind: 'sub_agent',
@@ -251,7 +316,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
     it('should keep a session-scoped agent another session still runs on', async () => {
       const fields = sessionFactory();
       const agent = agentFactory({ id: fields.agentId, ownerSessionId: fields.id });
-      const owner = await ctx.sessions.createWithAgent(fields, agent);
+      const owner = await createSession(fields, agent);
       const user = await ctx.newSession({ agentId: agent.id });
 
       await ctx.sessions.deleteTree(owner.id);

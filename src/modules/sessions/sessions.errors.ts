@@ -17,4 +17,9 @@ export class SessionError extends DomainError {
   static runnerUnavailable(message: string): SessionError {
     return new SessionError(ErrorCode.RunnerUnavailable, message);
   }
+
+  /** 429 `quota_exceeded`: a per-user or per-session limit (docs/SECURITY.md "Limits"). */
+  static quota(message: string): SessionError {
+    return new SessionError(ErrorCode.QuotaExceeded, message);
+  }
 }

@@ -6,6 +6,7 @@ import { RunnersModule } from 'src/modules/runners/runners.module';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionAccessService } from 'src/modules/sessions/session-access.service';
+import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsController } from 'src/modules/sessions/sessions.controller';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
@@ -33,6 +34,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     SessionAccessService,
     SessionEventsRepository,
     SessionEventsService,
+    SessionQuotasService,
     SessionsRepository,
     SessionsService,
     TurnSweeperService,

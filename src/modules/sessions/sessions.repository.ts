@@ -73,9 +73,19 @@ export class SessionsRepository {
     });
   }
 
-  /** A new session, with the session-scoped agent it runs on when one is given, in one transaction. */
-  createWithAgent(session: SessionFields, agent?: Partial<AgentEntity>): Promise<SessionEntity> {
+  /**
+   * A new session, with the session-scoped agent it runs on when one is given, in one
+   * transaction; null when its owner already owns `maxPerOwner` sessions.
+   */
+  createWithAgent(
+    session: SessionFields & { ownerId: string },
+    maxPerOwner: number,
+    agent?: Partial<AgentEntity>,
+  ): Promise<SessionEntity | null> {
     return this.dataSource.transaction(async (manager) => {
+      if (!(await this.hasRoomFor(manager, session.ownerId, maxPerOwner))) {
+        return null;
+      }
       if (agent) {
         await this.agentsIn(manager).insertWith(manager, agent);
       }
@@ -85,13 +95,18 @@ export class SessionsRepository {
 
   /**
    * A fork: the new session, a copy of the source's items (up to a position), and when asked a
-   * copy of the source's session-scoped agent under the fork's `agentId`, in one transaction.
+   * copy of the source's session-scoped agent under the fork's `agentId`, in one transaction;
+   * null when its owner already owns `maxPerOwner` sessions.
    */
   fork(
     session: SessionFields & { id: string; agentId: string; ownerId: string },
     from: { sessionId: string; upToPosition: number | null; cloneAgent?: AgentEntity },
-  ): Promise<SessionEntity> {
+    maxPerOwner: number,
+  ): Promise<SessionEntity | null> {
     return this.dataSource.transaction(async (manager) => {
+      if (!(await this.hasRoomFor(manager, session.ownerId, maxPerOwner))) {
+        return null;
+      }
       if (from.cloneAgent) {
         await this.agentsIn(manager).cloneWith(
           manager,
@@ -124,6 +139,22 @@ export class SessionsRepository {
       await this.agentsIn(manager).deleteOwnedBy(manager, ids);
       return tree;
     });
+  }
+
+  /**
+   * Whether `ownerId` owns fewer than `max` sessions. Takes a per-owner advisory lock held to the
+   * end of the transaction, so concurrent creates of one user cannot overshoot the quota.
+   */
+  private async hasRoomFor(manager: EntityManager, ownerId: string, max: number): Promise<boolean> {
+    await manager.query(
+      `SELECT pg_advisory_xact_lock(hashtext('omnigent.sessions'), hashtext($1))`,
+      [ownerId],
+    );
+    const rows: { n: number }[] = await manager.query(
+      `SELECT count(*)::int AS n FROM sessions WHERE owner_id = $1`,
+      [ownerId],
+    );
+    return rows[0].n < max;
   }
 
   private agentsIn(manager: EntityManager): AgentsRepository {

@@ -61,7 +61,8 @@ describe(SessionsService.name, () => {
       const created = await t.sut.create(auth, json({ title: 'T', labels: { a: 'b' } }));
 
       expect(t.mock(RunnersService).defaultFor).toHaveBeenCalledWith(auth.userId);
-      const [fields, bundleAgent] = t.mock(SessionsRepository).createWithAgent.mock.calls[0];
+      const [fields, quota, bundleAgent] = t.mock(SessionsRepository).createWithAgent.mock.calls[0];
+      expect(quota).toBe(t.config.quotas.sessionsPerUser);
       expect(fields).toMatchObject({
         id: expect.stringMatching(/^conv_/),
         ownerId: auth.userId,
@@ -147,7 +148,7 @@ describe(SessionsService.name, () => {
         bundle: prepared.bundle,
       });
 
-      const [fields, withAgent] = t.mock(SessionsRepository).createWithAgent.mock.calls[0];
+      const [fields, , withAgent] = t.mock(SessionsRepository).createWithAgent.mock.calls[0];
       expect(t.mock(AgentsService).sessionAgent).toHaveBeenCalledWith(
         prepared,
         fields.id,

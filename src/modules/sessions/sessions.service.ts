@@ -1,10 +1,12 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { IdPrefix, newId, normalizeId } from 'src/common/ids/ids';
 import { ListEnvelope, listEnvelope, pageRequest } from 'src/common/pagination/pagination';
+import type { AppConfig } from 'src/config/app-config';
+import { APP_CONFIG } from 'src/config/config.constants';
 import { flattenItem, FlatItem } from 'src/protocol/items';
 import { AgentsService } from 'src/modules/registry/agents.service';
 import {
@@ -66,6 +68,7 @@ export class SessionsService {
   private readonly logger = new Logger('Sessions');
 
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly access: SessionAccessService,
     private readonly agents: AgentsService,
     private readonly events: SessionEventsService,
@@ -104,19 +107,24 @@ export class SessionsService {
     }
     const agent = await this.agents.getUsable(agentId, (sid) => this.canUse(auth, sid));
     const placement = await this.placement(auth, dto.parent_session_id);
-    const session = await this.sessions.createWithAgent({
-      ...placement,
-      agentId: agent.id,
-      title: dto.title ?? null,
-      labels: dto.labels ?? {},
-      subAgentName: dto.sub_agent_name ?? null,
-      workspace: dto.workspace ?? null,
-      modelOverride,
-      reasoningEffort,
-      costControlModeOverride: dto.cost_control_mode_override ?? null,
-      subagentRoutingOverride: dto.subagent_routing_override ?? null,
-      terminalLaunchArgs: dto.terminal_launch_args ?? null,
-    });
+    const session = this.withinQuota(
+      await this.sessions.createWithAgent(
+        {
+          ...placement,
+          agentId: agent.id,
+          title: dto.title ?? null,
+          labels: dto.labels ?? {},
+          subAgentName: dto.sub_agent_name ?? null,
+          workspace: dto.workspace ?? null,
+          modelOverride,
+          reasoningEffort,
+          costControlModeOverride: dto.cost_control_mode_override ?? null,
+          subagentRoutingOverride: dto.subagent_routing_override ?? null,
+          terminalLaunchArgs: dto.terminal_launch_args ?? null,
+        },
+        this.config.quotas.sessionsPerUser,
+      ),
+    );
     this.created(auth, session, `on agent ${agent.name}`);
     return session;
   }
@@ -139,17 +147,20 @@ export class SessionsService {
     const prepared = await this.agents.prepareBundle(bundle);
     const placement = await this.placement(auth, metadata.parent_session_id);
     const agent = this.agents.sessionAgent(prepared, placement.id, auth.userId);
-    const session = await this.sessions.createWithAgent(
-      {
-        ...placement,
-        agentId: agent.id,
-        title: metadata.title ?? null,
-        labels: metadata.labels ?? {},
-        workspace: metadata.workspace ?? null,
-        reasoningEffort,
-        terminalLaunchArgs: metadata.terminal_launch_args ?? null,
-      },
-      agent,
+    const session = this.withinQuota(
+      await this.sessions.createWithAgent(
+        {
+          ...placement,
+          agentId: agent.id,
+          title: metadata.title ?? null,
+          labels: metadata.labels ?? {},
+          workspace: metadata.workspace ?? null,
+          reasoningEffort,
+          terminalLaunchArgs: metadata.terminal_launch_args ?? null,
+        },
+        this.config.quotas.sessionsPerUser,
+        agent,
+      ),
     );
     this.created(auth, session, `from an uploaded bundle (agent ${prepared.spec.name})`);
     return { session_id: session.id, agent_id: session.agentId, agent_name: prepared.spec.name };
@@ -322,21 +333,24 @@ export class SessionsService {
     }
     const { agentId, clone } = await this.agents.agentForFork(source.agentId, dto.agent_id);
     const id = newId(IdPrefix.Session);
-    const fork = await this.sessions.fork(
-      {
-        id,
-        ownerId: auth.userId,
-        agentId,
-        title: dto.title ?? `Fork of ${source.title ?? 'untitled session'}`,
-        labels: source.labels,
-        kind: 'default',
-        workspace: source.workspace,
-        modelOverride: source.modelOverride,
-        reasoningEffort: source.reasoningEffort,
-        costControlModeOverride: source.costControlModeOverride,
-        subagentRoutingOverride: source.subagentRoutingOverride,
-      },
-      { sessionId: source.id, upToPosition: upTo, cloneAgent: clone },
+    const fork = this.withinQuota(
+      await this.sessions.fork(
+        {
+          id,
+          ownerId: auth.userId,
+          agentId,
+          title: dto.title ?? `Fork of ${source.title ?? 'untitled session'}`,
+          labels: source.labels,
+          kind: 'default',
+          workspace: source.workspace,
+          modelOverride: source.modelOverride,
+          reasoningEffort: source.reasoningEffort,
+          costControlModeOverride: source.costControlModeOverride,
+          subagentRoutingOverride: source.subagentRoutingOverride,
+        },
+        { sessionId: source.id, upToPosition: upTo, cloneAgent: clone },
+        this.config.quotas.sessionsPerUser,
+      ),
     );
     this.logger.log(`Session ${source.id} forked into ${id} by ${auth.userId}`);
     return this.snapshot(auth, fork);
@@ -398,6 +412,16 @@ export class SessionsService {
       sessions.map((s) => s.runnerId).filter((r): r is string => Boolean(r)),
     );
     return new Map(sessions.map((s) => [s.id, Boolean(s.runnerId && online.has(s.runnerId))]));
+  }
+
+  /** The session just created, or 429 when its owner had no room left (repository: null). */
+  private withinQuota(session: SessionEntity | null): SessionEntity {
+    if (!session) {
+      throw SessionError.quota(
+        `Session quota reached: a user may own at most ${this.config.quotas.sessionsPerUser} sessions; delete some first`,
+      );
+    }
+    return session;
   }
 
   private async canUse(auth: AuthPrincipal, sessionId: string): Promise<boolean> {

@@ -7,6 +7,7 @@ import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { StreamEvents } from 'src/protocol/stream-events';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
+import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
@@ -31,6 +32,7 @@ describe(SessionEventsService.name, () => {
   beforeEach(() => {
     bus = new InMemoryBus();
     t = newTestService(SessionEventsService, { overrides: new Map([[EventBus, bus]]) });
+    t.mock(SessionQuotasService).openStream.mockReturnValue(() => undefined);
   });
 
   describe('locked', () => {

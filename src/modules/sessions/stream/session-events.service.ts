@@ -5,7 +5,7 @@ import {
   Logger,
   MessageEvent,
 } from '@nestjs/common';
-import { concatMap, defer, EMPTY, expand, Observable, Subject, takeWhile } from 'rxjs';
+import { concatMap, defer, EMPTY, expand, finalize, Observable, Subject, takeWhile } from 'rxjs';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { EventBus, sessionChannel } from 'src/common/bus/event-bus';
@@ -14,6 +14,7 @@ import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { normalizeStreamEvent, StreamEvent, StreamEvents } from 'src/protocol/stream-events';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
+import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import {
   LoggedEvent,
   SessionEventsRepository,
@@ -39,6 +40,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     private readonly access: SessionAccessService,
     private readonly bus: EventBus,
     private readonly log: SessionEventsRepository,
+    private readonly quotas: SessionQuotasService,
     private readonly sessions: SessionsRepository,
   ) {}
 
@@ -102,15 +104,18 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     options: { lastEventId?: string },
   ): Promise<Observable<MessageEvent>> {
     await this.access.require(principal, sessionId, SessionLevel.Read);
+    // 429 before any SSE byte; the slot is given back when the stream ends or the client leaves.
+    const releaseSlot = this.quotas.openStream(principal.userId);
     const live = hold(this.channel$(sessionId));
     let current: number | null;
     try {
       current = await this.log.currentSeq(sessionId);
     } catch (error) {
       live.release();
+      releaseSlot();
       throw error;
     }
-    return eventStream<StreamEvent>({
+    const stream$ = eventStream<StreamEvent>({
       // A deleted session's channel says `close`: the stream ends there, with [DONE].
       live$: live.pipe(
         takeWhile(
@@ -132,6 +137,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
           (error as Error).stack,
         ),
     });
+    return stream$.pipe(finalize(releaseSlot));
   }
 
   /** The log after `after` up to `upTo`, read page by page as the stream consumes it. */

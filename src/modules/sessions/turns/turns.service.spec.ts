@@ -3,6 +3,7 @@ import { InvalidStreamEventError } from 'src/protocol/stream-events';
 import { SessionEventInputDto } from 'src/modules/sessions/dto/session-request.dto';
 import { LockedSession } from 'src/modules/sessions/locked-session';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
+import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
@@ -52,6 +53,7 @@ describe(TurnsService.name, () => {
 
   beforeEach(() => {
     t = newTestService(TurnsService);
+    t.mock(SessionQuotasService).checkItems.mockResolvedValue();
     sut = t.sut;
     units = [];
     session = sessionEntityFactory({ ownerId: auth.userId, runnerId: RUNNER });

@@ -21,6 +21,7 @@ import { SessionEventInputDto } from 'src/modules/sessions/dto/session-request.d
 import { EventAckResponseDto } from 'src/modules/sessions/dto/session-response.dto';
 import { LockedSession } from 'src/modules/sessions/locked-session';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
+import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { isBusy, SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
@@ -49,6 +50,7 @@ export class TurnsService {
 
   constructor(
     private readonly access: SessionAccessService,
+    private readonly quotas: SessionQuotasService,
     private readonly runnerLink: RunnerLinkService,
     private readonly stream: SessionEventsService,
   ) {}
@@ -72,6 +74,9 @@ export class TurnsService {
         ErrorCode.Forbidden,
         'created_by is reserved for runner-originated events',
       );
+    }
+    if (type === 'message' || type === 'compaction') {
+      await this.quotas.checkItems(session.id);
     }
     switch (type) {
       case 'message':
