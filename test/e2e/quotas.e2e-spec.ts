@@ -1,3 +1,8 @@
+import { randomBytes } from 'node:crypto';
+
+import WebSocket from 'ws';
+
+import { RUNNER_SUBPROTOCOL } from 'src/protocol/runner-protocol';
 import { createTestApp, TestApp } from 'test/e2e/create-app';
 import {
   agentIdByName,
@@ -7,6 +12,7 @@ import {
   JWT_ENV,
   uniqueUser,
 } from 'test/utils/e2e-client';
+import { connectFakeRunner, FakeRunner } from 'test/utils/fake-runner';
 import { openSse, SseConnection } from 'test/utils/sse-client';
 
 type Json = Record<string, unknown>;
@@ -30,6 +36,32 @@ describe('quotas (jwt mode)', () => {
   let url: string;
   let echoId: string;
   const streams: SseConnection[] = [];
+  const runners: FakeRunner[] = [];
+  const sockets: WebSocket[] = [];
+
+  const tokenOf = (client: E2eClient) => client.headers.Authorization.slice('Bearer '.length);
+  const connect = async (client: E2eClient, runnerId?: string) => {
+    const runner = await connectFakeRunner(url, { token: tokenOf(client), runnerId });
+    runners.push(runner);
+    return runner;
+  };
+  /** A raw channel upgrade without hello: the status the server answered, or 101 when open. */
+  const upgrade = (client: E2eClient, runnerId: string) =>
+    new Promise<{ status: number; body: string; ws: WebSocket }>((resolve, reject) => {
+      const ws = new WebSocket(
+        `${url.replace(/^http/, 'ws')}/v1/runners/${runnerId}/channel`,
+        RUNNER_SUBPROTOCOL,
+        { headers: client.headers },
+      );
+      sockets.push(ws);
+      ws.once('open', () => resolve({ status: 101, body: '', ws }));
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ws }));
+      });
+      ws.once('error', reject);
+    });
 
   const createSession = (client: E2eClient, extra: Json = {}) =>
     client.post('/v1/sessions').send({ agent_id: echoId, ...extra });
@@ -40,6 +72,7 @@ describe('quotas (jwt mode)', () => {
       OMNIGENT_QUOTA_SESSIONS_PER_USER: '3',
       OMNIGENT_QUOTA_ITEMS_PER_SESSION: '4',
       OMNIGENT_QUOTA_STREAMS_PER_USER: '2',
+      OMNIGENT_QUOTA_RUNNERS_PER_USER: '2',
     });
     url = await t.listen();
     echoId = await agentIdByName(clientFor(t, uniqueUser()), 'echo');
@@ -47,6 +80,8 @@ describe('quotas (jwt mode)', () => {
 
   afterAll(async () => {
     streams.forEach((s) => s.close());
+    sockets.forEach((ws) => ws.terminate());
+    await Promise.all(runners.map((r) => r.close()));
     await t?.close();
   });
 
@@ -126,5 +161,51 @@ describe('quotas (jwt mode)', () => {
       again = await open();
     }
     expect(again.status).toBe(200);
+  });
+
+  it('should refuse a runner past the per-user quota with 429, counting handshakes in flight', async () => {
+    const alice = clientFor(t, uniqueUser('alice'));
+    const first = await connect(alice);
+    // Upgraded, no hello yet: it holds a slot all the same.
+    const pending = await upgrade(alice, `runner_${randomBytes(16).toString('hex')}`);
+    expect(pending.status).toBe(101);
+
+    const refused = await upgrade(alice, `runner_${randomBytes(16).toString('hex')}`);
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body)).toMatchObject({
+      code: 'quota_exceeded',
+      error: { code: 'quota_exceeded' },
+    });
+    // The same runner reconnecting is not a new runner; another user has their own quota.
+    await first.close();
+    await connect(alice, first.runnerId);
+    await connect(clientFor(t, uniqueUser('bob')));
+    const list = await alice.get('/v1/runners').expect(200);
+    expect(list.body.data).toHaveLength(1);
+  });
+
+  it("should bind a brand-new runner id to its first user before that runner's hello", async () => {
+    const alice = clientFor(t, uniqueUser('alice'));
+    const bob = clientFor(t, uniqueUser('bob'));
+    const runnerId = `runner_${randomBytes(16).toString('hex')}`;
+    const aliceSocket = await upgrade(alice, runnerId);
+    expect(aliceSocket.status).toBe(101);
+
+    // bob races for the same id while alice's runner has not said hello yet.
+    const taken = await upgrade(bob, runnerId);
+    expect(taken.status).toBe(409);
+    expect(JSON.parse(taken.body)).toMatchObject({ code: 'conflict' });
+    await expect(connect(bob, runnerId)).rejects.toThrow(/refused: 409/);
+
+    // alice's runner (reconnecting, as after a crash before hello) gets the id, bob never does.
+    aliceSocket.ws.terminate();
+    const runner = await connect(alice, runnerId);
+    expect(runner.hello).toBeDefined();
+    expect((await alice.get(`/v1/runners/${runnerId}/status`).expect(200)).body).toMatchObject({
+      online: true,
+    });
+    expect((await bob.get(`/v1/runners/${runnerId}/status`).expect(200)).body).toMatchObject({
+      online: false,
+    });
   });
 });

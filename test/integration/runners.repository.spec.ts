@@ -54,6 +54,62 @@ describeIntegration(RunnersRepository.name, (ctx) => {
     });
   });
 
+  describe('register and admit: a runner id never changes hands', () => {
+    const limits = { maxRunners: 2, ttlMs: TTL_MS, handshakeMs: 10_000 };
+
+    it("should refuse another owner's hello for a registered id and keep the row", async () => {
+      const { runnerId, ownerId, epoch } = await register();
+
+      await expect(
+        ctx.runners.register(runnerId, factory.userId(), 'replica-b', {}),
+      ).rejects.toThrow(/another user/);
+      expect(await ctx.runners.getById(runnerId)).toMatchObject({ ownerId, epoch });
+    });
+
+    it('should bind an id to its first admitted owner, before any hello', async () => {
+      const runnerId = newId(IdPrefix.Runner);
+      const ownerId = factory.userId();
+
+      await expect(ctx.runners.admit(runnerId, ownerId, limits)).resolves.toBe('admitted');
+      await expect(ctx.runners.admit(runnerId, factory.userId(), limits)).resolves.toBe('taken');
+      await expect(ctx.runners.admit(runnerId, ownerId, limits)).resolves.toBe('admitted');
+      expect(await ctx.runners.getById(runnerId)).toMatchObject({ ownerId, connected: false });
+    });
+
+    it('should refuse an id launched for another owner', async () => {
+      const runnerId = newId(IdPrefix.Runner);
+      await ctx.runners.saveLaunch({
+        runnerId,
+        ownerId: factory.userId(),
+        tokenHash: 'x',
+        expiresAt: new Date(Date.now() + MINUTE_MS),
+      });
+
+      await expect(ctx.runners.admit(runnerId, factory.userId(), limits)).resolves.toBe('taken');
+    });
+
+    it('should count online runners and handshakes in flight against the quota', async () => {
+      const ownerId = factory.userId();
+      await register(ownerId);
+      await expect(ctx.runners.admit(newId(IdPrefix.Runner), ownerId, limits)).resolves.toBe(
+        'admitted',
+      );
+
+      await expect(ctx.runners.admit(newId(IdPrefix.Runner), ownerId, limits)).resolves.toBe(
+        'quota',
+      );
+    });
+
+    it('should admit at most the quota under concurrent connects of one owner', async () => {
+      const ownerId = factory.userId();
+      const outcomes = await Promise.all(
+        Array.from({ length: 6 }, () => ctx.runners.admit(newId(IdPrefix.Runner), ownerId, limits)),
+      );
+
+      expect(outcomes.filter((o) => o === 'admitted')).toHaveLength(2);
+    });
+  });
+
   describe('touch', () => {
     it('should refresh last_seen_at for the current epoch only', async () => {
       const { runnerId, ownerId } = await register();

@@ -44,6 +44,10 @@ export class RunnerConnectionEntity {
   @Column({ name: 'exit_error_at', type: 'timestamptz', nullable: true })
   exitErrorAt: Date | null;
 
+  /** When a channel was last admitted (hello pending until connectedAt catches up). */
+  @Column({ name: 'admitted_at', type: 'timestamptz', nullable: true })
+  admittedAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

@@ -106,10 +106,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
         throw new DomainError(ErrorCode.NotFound, 'Not found');
       }
       const ownerId = await this.authorize(req, runnerId);
-      const existing = await this.runners.getById(runnerId);
-      if (existing && existing.ownerId !== ownerId) {
-        throw new DomainError(ErrorCode.Conflict, 'This runner id is registered to another user');
-      }
+      await this.runnerService.admit(runnerId, ownerId);
       this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, runnerId, ownerId));
     } catch (error) {
       // The verifier's own 401/403 and our refusals are DomainErrors; anything else is a bug.

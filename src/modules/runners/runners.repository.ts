@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 
+import { DomainError } from 'src/common/errors/domain.error';
+import { ErrorCode } from 'src/common/errors/error-code';
 import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
 import { RunnerLaunchEntity } from 'src/modules/runners/runner-launch.entity';
 
@@ -18,6 +20,60 @@ export class RunnersRepository {
   }
 
   /**
+   * Admits a channel of `ownerId` for `runnerId`, binding the id to that owner from this first
+   * contact on (before any hello). 'taken' when the id belongs to another user (a directory row
+   * or a launch record of theirs); 'quota' when the owner already has `maxRunners` runners online
+   * or handshaking. Serialised per owner, so concurrent connects cannot overshoot the quota.
+   */
+  admit(
+    runnerId: string,
+    ownerId: string,
+    limits: { maxRunners: number; ttlMs: number; handshakeMs: number },
+  ): Promise<'admitted' | 'taken' | 'quota'> {
+    return this.connections.manager.transaction(async (manager) => {
+      await manager.query(
+        `SELECT pg_advisory_xact_lock(hashtext('omnigent.runners'), hashtext($1))`,
+        [ownerId],
+      );
+      const launches: { owner_id: string }[] = await manager.query(
+        `SELECT owner_id FROM runner_launches WHERE runner_id = $1`,
+        [runnerId],
+      );
+      if (launches.length > 0 && launches[0].owner_id !== ownerId) {
+        return 'taken';
+      }
+      await manager.query(
+        `INSERT INTO runner_connections (runner_id, owner_id) VALUES ($1, $2)
+         ON CONFLICT (runner_id) DO NOTHING`,
+        [runnerId, ownerId],
+      );
+      const rows: { owner_id: string }[] = await manager.query(
+        `SELECT owner_id FROM runner_connections WHERE runner_id = $1 FOR UPDATE`,
+        [runnerId],
+      );
+      if (rows[0].owner_id !== ownerId) {
+        return 'taken';
+      }
+      const counted: { n: number }[] = await manager.query(
+        `SELECT count(*)::int AS n FROM runner_connections
+         WHERE owner_id = $1 AND runner_id <> $2
+           AND ((connected AND last_seen_at > now() - make_interval(secs => $3))
+             OR (admitted_at > now() - make_interval(secs => $4)
+               AND (connected_at IS NULL OR connected_at < admitted_at)))`,
+        [ownerId, runnerId, limits.ttlMs / 1000, limits.handshakeMs / 1000],
+      );
+      if (counted[0].n >= limits.maxRunners) {
+        return 'quota';
+      }
+      await manager.query(
+        `UPDATE runner_connections SET admitted_at = now() WHERE runner_id = $1`,
+        [runnerId],
+      );
+      return 'admitted';
+    });
+  }
+
+  /**
    * Records a new connection for the runner: the epoch goes up, so writes of any older
    * connection (on this or another replica) are ignored from now on. Returns the new epoch.
    */
@@ -31,13 +87,18 @@ export class RunnersRepository {
       `INSERT INTO runner_connections (runner_id, owner_id, replica_id, epoch, connected, connected_at, last_seen_at, hello)
        VALUES ($1, $2, $3, 1, true, now(), now(), $4)
        ON CONFLICT (runner_id) DO UPDATE SET
-         owner_id = EXCLUDED.owner_id, replica_id = EXCLUDED.replica_id,
+         replica_id = EXCLUDED.replica_id,
          epoch = runner_connections.epoch + 1, connected = true, connected_at = now(),
          last_seen_at = now(), disconnected_at = NULL, hello = EXCLUDED.hello,
          exit_error = NULL, exit_error_at = NULL
+       WHERE runner_connections.owner_id = EXCLUDED.owner_id
        RETURNING epoch`,
       [runnerId, ownerId, replicaId, JSON.stringify(hello)],
     );
+    // A runner id never changes hands: another owner's row is left alone and the hello refused.
+    if (rows.length === 0) {
+      throw new DomainError(ErrorCode.Conflict, 'This runner id is registered to another user');
+    }
     return Number(rows[0].epoch);
   }
 

@@ -19,7 +19,7 @@ import {
 import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
 import { RunnersRepository } from 'src/modules/runners/runners.repository';
 import { RunnerLaunchEntity } from 'src/modules/runners/runner-launch.entity';
-import { runnerIdForBindingToken, sha256hex } from 'src/protocol/runner-protocol';
+import { runnerIdForBindingToken, sha256hex, Timeouts } from 'src/protocol/runner-protocol';
 
 const RUNNER_TOKEN_TTL_S = 1800;
 
@@ -56,6 +56,29 @@ export class RunnersService {
       online,
       ...(visible && !online && row.exitError ? { error: row.exitError } : {}),
     };
+  }
+
+  /**
+   * Whether `ownerId` may open a channel for `runnerId` (checked on the WebSocket upgrade, before
+   * any hello): the id is bound to its first owner (409 for anyone else, admins included), and a
+   * user has at most `config.quotas.runnersPerUser` runners online or connecting (429).
+   */
+  async admit(runnerId: string, ownerId: string): Promise<void> {
+    const max = this.config.quotas.runnersPerUser;
+    const outcome = await this.runners.admit(runnerId, ownerId, {
+      maxRunners: max,
+      ttlMs: this.ttlMs,
+      handshakeMs: Timeouts.helloMs,
+    });
+    if (outcome === 'taken') {
+      throw new DomainError(ErrorCode.Conflict, 'This runner id is registered to another user');
+    }
+    if (outcome === 'quota') {
+      throw new DomainError(
+        ErrorCode.QuotaExceeded,
+        `Runner quota reached: a user may have at most ${max} runners connected`,
+      );
+    }
   }
 
   /** Trades a binding token for a short-lived runner bearer (spec/auth.md §5.4). */
