@@ -2,6 +2,8 @@ import { CreateUsers1764300000000 } from 'migrations/1764300000000-CreateUsers';
 import { CreateAgentsAndSessions1764300000001 } from 'migrations/1764300000001-CreateAgentsAndSessions';
 import { CreateRunnerDirectory1764300000002 } from 'migrations/1764300000002-CreateRunnerDirectory';
 import { AddRunnerAdmittedAt1796223394741 } from 'migrations/1796223394741-AddRunnerAdmittedAt';
+import { CreateAgentBundles1796224066343 } from 'migrations/1796224066343-CreateAgentBundles';
+import { MoveAgentBundles1796224066344 } from 'migrations/1796224066344-MoveAgentBundles';
 
 /** Every migration, in order. Listed explicitly so the same set runs from src/ (Jest) and dist/. */
 export const MIGRATIONS = [
@@ -9,4 +11,6 @@ export const MIGRATIONS = [
   CreateAgentsAndSessions1764300000001,
   CreateRunnerDirectory1764300000002,
   AddRunnerAdmittedAt1796223394741,
+  CreateAgentBundles1796224066343,
+  MoveAgentBundles1796224066344,
 ];

@@ -1,5 +1,6 @@
 import { IdPrefix, newId } from 'src/common/ids/ids';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
+import { NewAgent } from 'src/modules/registry/agents.repository';
 
 /** The columns an agent is created with (what `insertWith` and `upsertBuiltin` take). */
 export type AgentFields = Pick<
@@ -20,9 +21,7 @@ export type AgentFields = Pick<
  * A valid catalog agent on the echo harness. Names are unique per call: built-in names are unique
  * in the whole database (`uq_agents_builtin_name`), which the PostgreSQL test database shares.
  */
-export function agentFactory(
-  overrides: Partial<AgentEntity> = {},
-): AgentFields & Partial<AgentEntity> {
+export function agentFactory(overrides: NewAgent = {}): AgentFields & NewAgent {
   const id = overrides.id ?? newId(IdPrefix.Agent);
   const name = overrides.name ?? `agent-${id.slice(-12)}`;
   return {

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 import { IdPrefix, newId } from 'src/common/ids/ids';
 import { PageRequest } from 'src/common/pagination/pagination';
 import { AgentsRepository } from 'src/modules/registry/agents.repository';
@@ -153,6 +155,60 @@ describeIntegration(AgentsRepository.name, (ctx) => {
       await ctx.dataSource.transaction((m) => ctx.agents.deleteOwnedBy(m, [fork.id]));
       await expect(ctx.agents.getById(cloneId)).resolves.toBeNull();
       await expect(ctx.agents.getById(original.id)).resolves.not.toBeNull();
+    });
+  });
+
+  describe('bundle storage', () => {
+    const bundleRows = async (sha256: string | null) =>
+      Number(
+        (
+          await ctx.dataSource.query(`SELECT count(*) AS n FROM agent_bundles WHERE sha256 = $1`, [
+            sha256,
+          ])
+        )[0].n,
+      );
+    const uniqueBundle = () => randomBytes(4096);
+
+    it('should store a bundle once, share it with clones, and delete it with its last agent', async () => {
+      const bundle = uniqueBundle();
+      const ownerSession = newId(IdPrefix.Session);
+      const original = await ctx.newAgent({ ownerSessionId: ownerSession, bundle });
+      const clones = [newId(IdPrefix.Session), newId(IdPrefix.Session)];
+      for (const sessionId of clones) {
+        await ctx.dataSource.transaction((m) =>
+          ctx.agents.cloneWith(m, original, newId(IdPrefix.Agent), sessionId, 'someone'),
+        );
+      }
+      expect(original.bundleSha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(await bundleRows(original.bundleSha256)).toBe(1);
+
+      await ctx.dataSource.transaction((m) =>
+        ctx.agents.deleteOwnedBy(m, [ownerSession, clones[0]]),
+      );
+      expect(await bundleRows(original.bundleSha256)).toBe(1);
+      await ctx.dataSource.transaction((m) => ctx.agents.deleteOwnedBy(m, [clones[1]]));
+      expect(await bundleRows(original.bundleSha256)).toBe(0);
+    });
+
+    it('should keep a bundle that an insert shares while its last agent is deleted', async () => {
+      for (let round = 0; round < 5; round++) {
+        const bundle = uniqueBundle();
+        const ownerSession = newId(IdPrefix.Session);
+        await ctx.newAgent({ ownerSessionId: ownerSession, bundle });
+
+        const [, twin] = await Promise.all([
+          ctx.dataSource.transaction((m) => ctx.agents.deleteOwnedBy(m, [ownerSession])),
+          // In its own transaction, as every caller inserts agents.
+          ctx.dataSource.transaction((m) =>
+            ctx.agents.insertWith(
+              m,
+              agentFactory({ ownerSessionId: newId(IdPrefix.Session), bundle }),
+            ),
+          ),
+        ]);
+
+        await expect(ctx.agents.getBundle(twin.id)).resolves.toEqual(bundle);
+      }
     });
   });
 });

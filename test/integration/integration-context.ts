@@ -5,7 +5,7 @@ import { getConfig } from 'src/config/app-config';
 import { EmbeddedPostgres, startEmbeddedPostgres } from 'src/database/embedded/embedded-postgres';
 import { typeOrmOptions } from 'src/database/typeorm-options';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
-import { AgentsRepository } from 'src/modules/registry/agents.repository';
+import { AgentsRepository, NewAgent } from 'src/modules/registry/agents.repository';
 import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
 import { RunnerLaunchEntity } from 'src/modules/runners/runner-launch.entity';
 import { RunnersRepository } from 'src/modules/runners/runners.repository';
@@ -39,7 +39,7 @@ export interface IntegrationContext {
   runners: RunnersRepository;
   sessions: SessionsRepository;
   /** Inserts a catalog agent (or whatever the overrides make it) through `AgentsRepository`. */
-  newAgent(overrides?: Partial<AgentEntity>): Promise<AgentEntity>;
+  newAgent(overrides?: NewAgent): Promise<AgentEntity>;
   /** Inserts a session of a fresh owner (unless given) on this context's default agent. */
   newSession(overrides?: SessionFields): Promise<SessionEntity>;
   /** Upserts one item (a user message unless overridden); fails when the upsert stored nothing. */
@@ -101,7 +101,7 @@ export async function createIntegrationContext(
   );
   const sessions = new SessionsRepository(dataSource.getRepository(SessionEntity), dataSource);
 
-  const newAgent = (overrides: Partial<AgentEntity> = {}): Promise<AgentEntity> =>
+  const newAgent = (overrides: NewAgent = {}): Promise<AgentEntity> =>
     agents.insertWith(dataSource.manager, agentFactory(overrides));
 
   let defaultAgent: Promise<AgentEntity> | undefined;

@@ -8,6 +8,7 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColum
 @Index('uq_agents_builtin_name', { synchronize: false })
 @Index('ix_agents_catalog', { synchronize: false })
 @Index('ix_agents_owner_session_id', ['ownerSessionId'])
+@Index('ix_agents_bundle_sha256', { synchronize: false })
 export class AgentEntity {
   @PrimaryColumn({ type: 'text' })
   id: string;
@@ -32,9 +33,9 @@ export class AgentEntity {
   @Column({ type: 'text' })
   yaml: string;
 
-  /** The uploaded bundle (.tar.gz), kept as is. */
-  @Column({ type: 'bytea', nullable: true, select: false })
-  bundle: Buffer | null;
+  /** The uploaded bundle's content address (agent_bundles.sha256); null for built-ins. */
+  @Column({ name: 'bundle_sha256', type: 'text', nullable: true })
+  bundleSha256: string | null;
 
   @Column({ type: 'boolean', default: false })
   builtin: boolean;

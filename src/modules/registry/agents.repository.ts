@@ -1,9 +1,14 @@
+import { createHash } from 'node:crypto';
+
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 
 import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/pagination';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
+
+/** An agent to insert, with the bytes of its uploaded bundle when it has one. */
+export type NewAgent = Partial<AgentEntity> & { bundle?: Buffer | null };
 
 @Injectable()
 export class AgentsRepository {
@@ -13,18 +18,17 @@ export class AgentsRepository {
     return this.agents.findOneBy({ id });
   }
 
-  /** The original bundle of an uploaded agent (not loaded by default: it can be large). */
+  /** The original bundle of an uploaded agent (stored once per content in agent_bundles). */
   async getBundle(
     id: string,
     manager: EntityManager = this.agents.manager,
   ): Promise<Buffer | null> {
-    const row = await manager
-      .getRepository(AgentEntity)
-      .createQueryBuilder('a')
-      .addSelect('a.bundle')
-      .where('a.id = :id', { id })
-      .getOne();
-    return row?.bundle ?? null;
+    const rows: { data: Buffer }[] = await manager.query(
+      `SELECT b.data FROM agents a JOIN agent_bundles b ON b.sha256 = a.bundle_sha256
+       WHERE a.id = $1`,
+      [id],
+    );
+    return rows[0]?.data ?? null;
   }
 
   /** Inserts or refreshes a built-in agent; the version goes up when its YAML changed. */
@@ -76,22 +80,43 @@ export class AgentsRepository {
     return this.agents.findOneBy({ name, builtin: true });
   }
 
-  /** Inside a caller's transaction: stores an agent created from an uploaded bundle. */
-  insertWith(manager: EntityManager, agent: Partial<AgentEntity>): Promise<AgentEntity> {
-    return manager
-      .getRepository(AgentEntity)
-      .save(manager.getRepository(AgentEntity).create(agent));
+  /**
+   * Inside a caller's transaction: stores an agent created from an uploaded bundle. The bundle
+   * is stored by content: a bundle already stored (another session's upload, a fork) is shared.
+   */
+  async insertWith(manager: EntityManager, agent: NewAgent): Promise<AgentEntity> {
+    const { bundle, ...fields } = agent;
+    const bundleSha256 = bundle ? await this.putBundle(manager, bundle) : fields.bundleSha256;
+    const repo = manager.getRepository(AgentEntity);
+    return repo.save(repo.create({ ...fields, bundleSha256: bundleSha256 ?? null }));
   }
 
-  /** Inside a caller's transaction: a copy of a session-scoped agent for a fork. */
-  async cloneWith(
+  /**
+   * Stores a bundle once per content and returns its address. The upsert locks an existing row
+   * until commit, so a concurrent garbage collection (`deleteOwnedBy`) cannot remove it between
+   * here and the agent row that references it.
+   */
+  private async putBundle(manager: EntityManager, data: Buffer): Promise<string> {
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    await manager.query(
+      `INSERT INTO agent_bundles (sha256, data, size) VALUES ($1, $2, $3)
+       ON CONFLICT (sha256) DO UPDATE SET size = agent_bundles.size`,
+      [sha256, data, data.length],
+    );
+    return sha256;
+  }
+
+  /**
+   * Inside a caller's transaction: a session-scoped agent for a fork, sharing the source's
+   * bundle (the row only references it; no bytes are copied).
+   */
+  cloneWith(
     manager: EntityManager,
     source: AgentEntity,
     newId: string,
     ownerSessionId: string,
     ownerId: string,
   ): Promise<AgentEntity> {
-    const bundle = await this.getBundle(source.id, manager);
     return this.insertWith(manager, {
       id: newId,
       name: source.name,
@@ -100,7 +125,7 @@ export class AgentsRepository {
       harness: source.harness,
       spec: source.spec,
       yaml: source.yaml,
-      bundle,
+      bundleSha256: source.bundleSha256,
       builtin: false,
       ownerSessionId,
       ownerId,
@@ -112,12 +137,33 @@ export class AgentsRepository {
    * runs on (a session may be created on another session's agent); those stay until unused.
    */
   async deleteOwnedBy(manager: EntityManager, sessionIds: string[]): Promise<void> {
-    if (sessionIds.length > 0) {
-      await manager.query(
-        `DELETE FROM agents a WHERE a.owner_session_id = ANY($1)
-           AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.agent_id = a.id)`,
-        [sessionIds],
-      );
+    if (sessionIds.length === 0) {
+      return;
     }
+    // A SELECT around the DELETE: the driver answers a bare DELETE … RETURNING as [rows, count].
+    const deleted: { sha256: string }[] = await manager.query(
+      `WITH gone AS (
+         DELETE FROM agents a WHERE a.owner_session_id = ANY($1)
+           AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.agent_id = a.id)
+         RETURNING a.bundle_sha256)
+       SELECT DISTINCT bundle_sha256 AS sha256 FROM gone WHERE bundle_sha256 IS NOT NULL`,
+      [sessionIds],
+    );
+    const digests = deleted.map((r) => r.sha256);
+    if (digests.length === 0) {
+      return;
+    }
+    // Bundles no agent references any more go too. Lock them first, then look for references
+    // in a new statement: an insert that shares one of them (putBundle's upsert, or the foreign
+    // key check of a fork's agent) holds a lock on it, so we see its agent once it committed.
+    await manager.query(
+      `SELECT 1 FROM agent_bundles WHERE sha256 = ANY($1) ORDER BY sha256 FOR UPDATE`,
+      [digests],
+    );
+    await manager.query(
+      `DELETE FROM agent_bundles b WHERE b.sha256 = ANY($1)
+         AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.bundle_sha256 = b.sha256)`,
+      [digests],
+    );
   }
 }

@@ -22,7 +22,7 @@ import {
   agentSpecToJson,
   parseAgentSpec,
 } from 'src/modules/registry/agent-spec';
-import { AgentsRepository } from 'src/modules/registry/agents.repository';
+import { AgentsRepository, NewAgent } from 'src/modules/registry/agents.repository';
 import { BundleError, readBundle } from 'src/modules/registry/bundle-extractor';
 import { loadBuiltinAgents } from 'src/modules/registry/builtin-agents';
 import { AgentResponseDto, toAgentResponse } from 'src/modules/registry/dto/agent-response.dto';
@@ -116,7 +116,7 @@ export class AgentsService implements OnApplicationBootstrap {
   }
 
   /** The session-scoped agent row of an uploaded bundle, for the session `sessionId`. */
-  sessionAgent(prepared: PreparedBundle, sessionId: string, ownerId: string): Partial<AgentEntity> {
+  sessionAgent(prepared: PreparedBundle, sessionId: string, ownerId: string): NewAgent {
     return {
       id: newId(IdPrefix.Agent),
       name: prepared.spec.name,

@@ -6,7 +6,7 @@ import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/paginatio
 import { LiveEvent } from 'src/common/sse/event-stream';
 import { StreamEvent } from 'src/protocol/stream-events';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
-import { AgentsRepository } from 'src/modules/registry/agents.repository';
+import { AgentsRepository, NewAgent } from 'src/modules/registry/agents.repository';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository, prefixTsQuery } from 'src/modules/sessions/items.repository';
 import { LockedSession, LockedSessionUnit } from 'src/modules/sessions/locked-session';
@@ -80,7 +80,7 @@ export class SessionsRepository {
   createWithAgent(
     session: SessionFields & { ownerId: string },
     maxPerOwner: number,
-    agent?: Partial<AgentEntity>,
+    agent?: NewAgent,
   ): Promise<SessionEntity | null> {
     return this.dataSource.transaction(async (manager) => {
       if (!(await this.hasRoomFor(manager, session.ownerId, maxPerOwner))) {
