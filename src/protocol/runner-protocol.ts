@@ -163,6 +163,18 @@ export interface SessionCloseParams {
   reason: 'deleted' | 'stopped' | 'rebound';
 }
 
+/**
+ * How far one durable `session.event` may jump past the last seq the server stored. Seqs count
+ * every event, transient deltas included, so real gaps are large but nowhere near this; a seq
+ * beyond it (2^53 and the like) would make every later, honest event look like a duplicate.
+ */
+export const MAX_SEQ_GAP = 1_000_000_000;
+
+/** A well-formed event seq: a positive safe integer (2^53 and above compare wrongly as numbers). */
+export function isEventSeq(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+}
+
 export interface SessionEventParams {
   session_id: string;
   seq: number;

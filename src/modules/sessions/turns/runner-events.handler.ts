@@ -5,6 +5,8 @@ import { RpcError } from 'src/protocol/json-rpc';
 import {
   HelloParams,
   HelloResult,
+  isEventSeq,
+  MAX_SEQ_GAP,
   Methods,
   RUNNER_RPC_ERROR,
   RunnerErrorCode,
@@ -132,7 +134,7 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
     if (
       !params ||
       typeof params.session_id !== 'string' ||
-      !Number.isInteger(params.seq) ||
+      !isEventSeq(params.seq) ||
       !params.event
     ) {
       this.logger.warn(`Malformed session.event from ${connection.runnerId}`);
@@ -207,6 +209,12 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
       }
       if (seq <= s.row.eventSeq) {
         return true;
+      }
+      if (seq > s.row.eventSeq + MAX_SEQ_GAP) {
+        this.logger.warn(
+          `Dropped ${event.type} from ${connection.runnerId}: seq ${seq} jumps past ${s.row.eventSeq}`,
+        );
+        return false;
       }
       try {
         // Runner input is untrusted until normalised: read it as a plain record.
