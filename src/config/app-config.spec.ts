@@ -117,6 +117,21 @@ describe(getConfig.name, () => {
       }
     });
 
+    it('should default the quotas generously and take positive integers only', () => {
+      expect(getConfig({}).quotas).toEqual({
+        sessionsPerUser: 100_000,
+        itemsPerSession: 100_000,
+        runnersPerUser: 50,
+        streamsPerUser: 20_000,
+      });
+      expect(getConfig({ OMNIGENT_QUOTA_STREAMS_PER_USER: '3' }).quotas.streamsPerUser).toBe(3);
+      for (const bad of ['0', '-1', 'many']) {
+        expect(problemsOf({ OMNIGENT_QUOTA_RUNNERS_PER_USER: bad }).join('\n')).toContain(
+          'OMNIGENT_QUOTA_RUNNERS_PER_USER',
+        );
+      }
+    });
+
     it('should say every problem in the error message', () => {
       let caught: unknown;
       try {
