@@ -1,10 +1,12 @@
 import { CreateUsers1764300000000 } from 'migrations/1764300000000-CreateUsers';
 import { CreateAgentsAndSessions1764300000001 } from 'migrations/1764300000001-CreateAgentsAndSessions';
 import { CreateRunnerDirectory1764300000002 } from 'migrations/1764300000002-CreateRunnerDirectory';
+import { CreateHosts1796222710891 } from 'migrations/1796222710891-CreateHosts';
 
 /** Every migration, in order. Listed explicitly so the same set runs from src/ (Jest) and dist/. */
 export const MIGRATIONS = [
   CreateUsers1764300000000,
   CreateAgentsAndSessions1764300000001,
   CreateRunnerDirectory1764300000002,
+  CreateHosts1796222710891,
 ];
