@@ -69,6 +69,8 @@ export interface RunnerExitedParams {
   signal?: string | null;
   /** The exit reason: code or signal, then the tail of the runner's log. */
   error: string;
+  /** The server asked for this stop (runner.stop): nothing failed. */
+  stopped?: boolean;
 }
 
 export interface FsEntry {

@@ -116,4 +116,14 @@ export class RunnersRepository {
   async saveLaunch(launch: Partial<RunnerLaunchEntity>): Promise<void> {
     await this.launches.save(this.launches.create(launch));
   }
+
+  /** Keeps a host-reported exit reason for `GET /v1/runners/{id}/status` (the runner may never have connected). */
+  async recordExit(runnerId: string, ownerId: string, error: string): Promise<void> {
+    await this.connections.query(
+      `INSERT INTO runner_connections (runner_id, owner_id, connected, exit_error, exit_error_at)
+       VALUES ($1, $2, false, $3, now())
+       ON CONFLICT (runner_id) DO UPDATE SET exit_error = EXCLUDED.exit_error, exit_error_at = now()`,
+      [runnerId, ownerId, error],
+    );
+  }
 }
