@@ -126,4 +126,16 @@ export class RunnersRepository {
       [runnerId, ownerId, error],
     );
   }
+
+  /** Of these runners, those a host launched for one session. */
+  async hostLaunchedAmong(runnerIds: string[]): Promise<Set<string>> {
+    if (runnerIds.length === 0) {
+      return new Set();
+    }
+    const rows: { runner_id: string }[] = await this.launches.query(
+      `SELECT runner_id FROM runner_launches WHERE runner_id = ANY($1) AND host_id IS NOT NULL`,
+      [runnerIds],
+    );
+    return new Set(rows.map((r) => r.runner_id));
+  }
 }

@@ -125,11 +125,17 @@ export class RunnersService {
 
   /**
    * The runner a new session of `ownerId` is bound to: their runner when exactly one is online
-   * (typically the local runner `npm start` launches), else none.
+   * (typically the local runner `npm start` launches), else none. Runners a host launched for
+   * one session serve only that session, so they never count.
    */
   async defaultFor(ownerId: string): Promise<string | null> {
     const online = await this.runners.listOnline(ownerId, this.ttlMs);
-    return online.length === 1 ? online[0].runnerId : null;
+    if (online.length === 0) {
+      return null;
+    }
+    const launched = await this.runners.hostLaunchedAmong(online.map((r) => r.runnerId));
+    const general = online.filter((r) => !launched.has(r.runnerId));
+    return general.length === 1 ? general[0].runnerId : null;
   }
 
   /**
