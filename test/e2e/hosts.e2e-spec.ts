@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 
 import { mintToken } from 'src/common/auth/token-signer';
 import { getConfig } from 'src/config/app-config';
+import { expectValid } from 'test/contract/upstream-schemas';
 import { echoAgentBundle } from 'test/utils/agent-bundle';
 import { HttpApi, httpApi, eventually } from 'test/utils/http-api';
 import { ManagedProcess, ServerProcess, spawnCli, startServer } from 'test/utils/processes';
@@ -276,6 +277,7 @@ describe('hosts (jwt mode, real server, host daemon and runner processes)', () =
     expect(next.data.map((e) => e.name)).toEqual(['b.txt', 'project']);
     expect(next.has_more).toBe(false);
 
+    expectValid('CreateDirectoryRequest', { path: '~/made/deeper' });
     const made = await alice.ok<{ object: string; path: string }>(
       'POST',
       `/v1/hosts/${host.hostId}/directories`,
@@ -399,6 +401,7 @@ describe('hosts (jwt mode, real server, host daemon and runner processes)', () =
     });
     expect(created.runner_id).toMatch(/^runner_token_[0-9a-f]{32}$/);
     expect(created).toMatchObject({ host_id: host.hostId, workspace, host_online: true });
+    expectValid('SessionResponse', created);
     await host.waitForOutput(new RegExp(`launched runner ${created.runner_id}`));
     // The binding token is in the runner's environment, never on its command line.
     const { pid } = runnerPids(host)[created.runner_id as string];
@@ -451,6 +454,7 @@ describe('hosts (jwt mode, real server, host daemon and runner processes)', () =
     const base = `/v1/hosts/${host.hostId}`;
     const session = await alice.createSession('echo');
     expect(session.runner_id).toBeNull();
+    expectValid('LaunchRunnerRequest', { session_id: session.id, workspace });
     const launched = await alice.ok<{ runner_id: string; status: string }>(
       'POST',
       `${base}/runners`,
