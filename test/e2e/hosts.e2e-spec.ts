@@ -429,7 +429,11 @@ describe('hosts (jwt mode, real server, host daemon and runner processes)', () =
       'GET',
       `/health?session_id=${created.id}`,
     );
-    expect(health.session).toMatchObject({ runner_online: true, host_online: true });
+    expect(health.session).toMatchObject({
+      runner_online: true,
+      host_online: true,
+      host_version: expect.stringMatching(/^\d+\.\d+/),
+    });
 
     // Killed runner: reported (runner_failed_to_start, reason kept) and relaunched by the next message.
     process.kill(pid, 'SIGKILL');

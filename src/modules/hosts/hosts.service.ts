@@ -164,14 +164,21 @@ export class HostsService {
     return host;
   }
 
-  /** Whether the host holds a live channel (for `host_online`). */
+  /** Which of these hosts hold a live channel (for `host_online`). */
   async onlineAmong(hostIds: string[]): Promise<Set<string>> {
-    const rows = await this.hosts.getMany([...new Set(hostIds)]);
-    return new Set(rows.filter((r) => this.isOnlineRow(r)).map((r) => r.hostId));
+    return new Set(
+      [...(await this.livenessOf(hostIds))].filter(([, l]) => l.online).map(([id]) => id),
+    );
   }
 
-  async versionOf(hostId: string): Promise<string | null> {
-    return (await this.hosts.getById(hostId))?.version ?? null;
+  /** Liveness and reported daemon version of these hosts (for `/health`). */
+  async livenessOf(
+    hostIds: string[],
+  ): Promise<Map<string, { online: boolean; version: string | null }>> {
+    const rows = await this.hosts.getMany([...new Set(hostIds)]);
+    return new Map(
+      rows.map((r) => [r.hostId, { online: this.isOnlineRow(r), version: r.version || null }]),
+    );
   }
 
   /** Canonical form of a workspace on the host, or null when it does not exist there. */

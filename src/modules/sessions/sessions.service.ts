@@ -67,6 +67,8 @@ export interface SessionLiveness {
   runnerOnline: boolean;
   /** null when the session is not on a host. */
   hostOnline: boolean | null;
+  /** The version the session's host daemon reported, when it is on a host. */
+  hostVersion: string | null;
 }
 
 /** Items returned in a snapshot; longer histories are read page by page from `…/items`. */
@@ -476,15 +478,19 @@ export class SessionsService {
       sessions.map((s) => s.runnerId).filter((r): r is string => Boolean(r)),
     );
     const hostIds = sessions.map((s) => s.hostId).filter((h): h is string => Boolean(h));
-    const hostsOnline = hostIds.length > 0 ? await this.hosts.onlineAmong(hostIds) : new Set();
+    const hosts = hostIds.length > 0 ? await this.hosts.livenessOf(hostIds) : new Map();
     return new Map(
-      sessions.map((s) => [
-        s.id,
-        {
-          runnerOnline: Boolean(s.runnerId && online.has(s.runnerId)),
-          hostOnline: s.hostId ? hostsOnline.has(s.hostId) : null,
-        },
-      ]),
+      sessions.map((s) => {
+        const host = s.hostId ? hosts.get(s.hostId) : undefined;
+        return [
+          s.id,
+          {
+            runnerOnline: Boolean(s.runnerId && online.has(s.runnerId)),
+            hostOnline: s.hostId ? Boolean(host?.online) : null,
+            hostVersion: host?.version ?? null,
+          },
+        ];
+      }),
     );
   }
 

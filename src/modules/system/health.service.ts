@@ -59,7 +59,11 @@ export class HealthService {
       const known = online.get(canonical.get(raw) ?? '');
       return known === undefined
         ? UNKNOWN
-        : { ...UNKNOWN, runner_online: known.runnerOnline, host_online: known.hostOnline };
+        : {
+            runner_online: known.runnerOnline,
+            host_online: known.hostOnline,
+            host_version: known.hostVersion,
+          };
     };
     return {
       status: 'ok',
