@@ -1,6 +1,7 @@
 import { CreateUsers1764300000000 } from 'migrations/1764300000000-CreateUsers';
 import { CreateAgentsAndSessions1764300000001 } from 'migrations/1764300000001-CreateAgentsAndSessions';
 import { CreateRunnerDirectory1764300000002 } from 'migrations/1764300000002-CreateRunnerDirectory';
+import { CreateHosts1796222710891 } from 'migrations/1796222710891-CreateHosts';
 import { AddRunnerAdmittedAt1796223394741 } from 'migrations/1796223394741-AddRunnerAdmittedAt';
 import { CreateAgentBundles1796224066343 } from 'migrations/1796224066343-CreateAgentBundles';
 import { MoveAgentBundles1796224066344 } from 'migrations/1796224066344-MoveAgentBundles';
@@ -10,6 +11,7 @@ export const MIGRATIONS = [
   CreateUsers1764300000000,
   CreateAgentsAndSessions1764300000001,
   CreateRunnerDirectory1764300000002,
+  CreateHosts1796222710891,
   AddRunnerAdmittedAt1796223394741,
   CreateAgentBundles1796224066343,
   MoveAgentBundles1796224066344,

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 
 import { chatCommand } from 'src/cli/chat.command';
 import { CliError, ExitCode, UsageError } from 'src/cli/cli-command';
+import { hostCommand } from 'src/cli/host.command';
 import { migrateCommand } from 'src/cli/migrate.command';
 import { runnerCommand } from 'src/cli/runner.command';
 import { serveCommand } from 'src/cli/serve.command';
@@ -16,6 +17,7 @@ import { tokenCommand } from 'src/cli/token.command';
 const COMMANDS: (() => Command)[] = [
   serveCommand,
   runnerCommand,
+  hostCommand,
   chatCommand,
   tokenCommand,
   migrateCommand,

@@ -64,6 +64,12 @@ export interface AppConfig {
     runnersPerUser: number;
     streamsPerUser: number;
   };
+  hosts: {
+    /** `runner.launch` answer timeout (spec: 30 s). */
+    launchTimeoutMs: number;
+    /** `fs.*` / `worktree.*` answer timeout (spec: 5 s). */
+    rpcTimeoutMs: number;
+  };
   logLevel: LogLevel;
 }
 
@@ -106,7 +112,7 @@ const list = (value: string) =>
     .filter(Boolean);
 
 /** Variables the local runner inherits from the server (runners.localEnv). */
-const LOCAL_RUNNER_ENV = [
+export const LOCAL_RUNNER_ENV = [
   'PATH',
   'HOME',
   'USER',
@@ -200,6 +206,10 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       heartbeatMs: dto.OMNIGENT_RUNNER_HEARTBEAT_MS,
       livenessTtlMs: dto.OMNIGENT_RUNNER_LIVENESS_TTL_MS,
       sweeperIntervalMs: dto.OMNIGENT_SWEEPER_INTERVAL_MS,
+    },
+    hosts: {
+      launchTimeoutMs: dto.OMNIGENT_HOST_LAUNCH_TIMEOUT_MS,
+      rpcTimeoutMs: dto.OMNIGENT_HOST_RPC_TIMEOUT_MS,
     },
     logLevel: dto.OMNIGENT_LOG_LEVEL,
     quotas: {

@@ -269,4 +269,15 @@ export class EnvDto {
   @IsInt()
   @Min(1)
   OMNIGENT_QUOTA_STREAMS_PER_USER = 20_000;
+  /** How long a host may take to answer `runner.launch` (then 504 and the binding is rolled back). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  OMNIGENT_HOST_LAUNCH_TIMEOUT_MS = 30_000;
+
+  /** How long a host may take to answer a filesystem or worktree call (then 504). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  OMNIGENT_HOST_RPC_TIMEOUT_MS = 5_000;
 }

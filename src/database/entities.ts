@@ -1,4 +1,5 @@
 import { UserEntity } from 'src/common/auth/user.entity';
+import { HostEntity } from 'src/modules/hosts/host.entity';
 import { AgentBundleEntity } from 'src/modules/registry/agent-bundle.entity';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
@@ -11,6 +12,7 @@ import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.en
 export const ENTITIES = [
   AgentBundleEntity,
   AgentEntity,
+  HostEntity,
   ItemEntity,
   RunnerConnectionEntity,
   RunnerLaunchEntity,

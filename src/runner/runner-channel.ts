@@ -11,6 +11,8 @@ import {
 export interface RunnerChannelOptions {
   /** ws(s)://…/v1/runners/{id}/channel */
   url: string;
+  /** The WebSocket subprotocol (default the runner's; the host daemon uses its own). */
+  subprotocol?: string;
   headers: Record<string, string>;
   heartbeatMs: number;
   log(message: string): void;
@@ -128,7 +130,7 @@ export class RunnerChannel {
     if (this.stopped) {
       return;
     }
-    const socket = new WebSocket(this.options.url, RUNNER_SUBPROTOCOL, {
+    const socket = new WebSocket(this.options.url, this.options.subprotocol ?? RUNNER_SUBPROTOCOL, {
       headers: this.options.headers,
       handshakeTimeout: 15_000,
       maxPayload: 16 * 1024 * 1024,

@@ -151,7 +151,8 @@ function expressRoutes(t: TestApp): string[] {
     if (!layer.route || typeof layer.route.path !== 'string' || isSwaggerPath(layer.route.path)) {
       continue;
     }
-    const path = layer.route.path.replace(/:(\w+)/g, '{$1}');
+    // `:id` params and Express 5 `*name` wildcards are both `{name}` in OpenAPI.
+    const path = layer.route.path.replace(/[:*](\w+)/g, '{$1}');
     for (const [method, on] of Object.entries(layer.route.methods)) {
       if (on && method !== '_all') {
         routes.push(`${method.toUpperCase()} ${path}`);

@@ -1,5 +1,6 @@
 export enum ApiTag {
   Agents = 'agents',
+  Hosts = 'hosts',
   Runners = 'runners',
   Sessions = 'sessions',
   System = 'system',

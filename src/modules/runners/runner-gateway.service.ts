@@ -25,6 +25,7 @@ import { methodNotFound, RunnerConnection } from 'src/modules/runners/runner-con
 import { RunnerHooks } from 'src/modules/runners/runner-hooks';
 import { RunnersRepository } from 'src/modules/runners/runners.repository';
 import { RunnersService } from 'src/modules/runners/runners.service';
+import { HOST_CHANNEL_PATH } from 'src/protocol/host-protocol';
 import { RPC_INVALID_PARAMS, RpcError } from 'src/protocol/json-rpc';
 import {
   CloseCode,
@@ -96,6 +97,9 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (HOST_CHANNEL_PATH.test(path)) {
+      return; // The host gateway answers this one.
+    }
     const match = CHANNEL_PATH.exec(path);
     try {
       if (!match) {

@@ -177,4 +177,26 @@ export class RunnersRepository {
   async saveLaunch(launch: Partial<RunnerLaunchEntity>): Promise<void> {
     await this.launches.save(this.launches.create(launch));
   }
+
+  /** Keeps a host-reported exit reason for `GET /v1/runners/{id}/status` (the runner may never have connected). */
+  async recordExit(runnerId: string, ownerId: string, error: string): Promise<void> {
+    await this.connections.query(
+      `INSERT INTO runner_connections (runner_id, owner_id, connected, exit_error, exit_error_at)
+       VALUES ($1, $2, false, $3, now())
+       ON CONFLICT (runner_id) DO UPDATE SET exit_error = EXCLUDED.exit_error, exit_error_at = now()`,
+      [runnerId, ownerId, error],
+    );
+  }
+
+  /** Of these runners, those a host launched for one session. */
+  async hostLaunchedAmong(runnerIds: string[]): Promise<Set<string>> {
+    if (runnerIds.length === 0) {
+      return new Set();
+    }
+    const rows: { runner_id: string }[] = await this.launches.query(
+      `SELECT runner_id FROM runner_launches WHERE runner_id = ANY($1) AND host_id IS NOT NULL`,
+      [runnerIds],
+    );
+    return new Set(rows.map((r) => r.runner_id));
+  }
 }

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 import { Inject, Injectable } from '@nestjs/common';
 
@@ -22,6 +22,8 @@ import { RunnerLaunchEntity } from 'src/modules/runners/runner-launch.entity';
 import { runnerIdForBindingToken, sha256hex, Timeouts } from 'src/protocol/runner-protocol';
 
 const RUNNER_TOKEN_TTL_S = 1800;
+/** A host-launched runner must connect with its binding token within this long. */
+const HOST_LAUNCH_TTL_MS = 24 * 3600_000;
 
 @Injectable()
 export class RunnersService {
@@ -146,11 +148,17 @@ export class RunnersService {
 
   /**
    * The runner a new session of `ownerId` is bound to: their runner when exactly one is online
-   * (typically the local runner `npm start` launches), else none.
+   * (typically the local runner `npm start` launches), else none. Runners a host launched for
+   * one session serve only that session, so they never count.
    */
   async defaultFor(ownerId: string): Promise<string | null> {
     const online = await this.runners.listOnline(ownerId, this.ttlMs);
-    return online.length === 1 ? online[0].runnerId : null;
+    if (online.length === 0) {
+      return null;
+    }
+    const launched = await this.runners.hostLaunchedAmong(online.map((r) => r.runnerId));
+    const general = online.filter((r) => !launched.has(r.runnerId));
+    return general.length === 1 ? general[0].runnerId : null;
   }
 
   /**
@@ -173,5 +181,31 @@ export class RunnersService {
 
   claimDead(): Promise<{ runnerId: string; epoch: number }[]> {
     return this.runners.claimDead(this.config.runners.graceMs, this.ttlMs);
+  }
+
+  /**
+   * Mints a binding token for a runner a host launches for a session (spec/auth.md §5.4): the
+   * runner id derives from it and only its hash is stored. Returns the token and the runner id.
+   */
+  async mintHostLaunch(launch: {
+    ownerId: string;
+    sessionId: string;
+    hostId: string;
+  }): Promise<{ token: string; runnerId: string }> {
+    const token = randomBytes(32).toString('hex');
+    const runnerId = runnerIdForBindingToken(token);
+    await this.runners.saveLaunch({
+      runnerId,
+      tokenHash: sha256hex(token),
+      ownerId: launch.ownerId,
+      sessionId: launch.sessionId,
+      hostId: launch.hostId,
+      expiresAt: new Date(Date.now() + HOST_LAUNCH_TTL_MS),
+    });
+    return { token, runnerId };
+  }
+
+  recordExit(runnerId: string, ownerId: string, error: string): Promise<void> {
+    return this.runners.recordExit(runnerId, ownerId, error.slice(0, 4000));
   }
 }

@@ -110,17 +110,29 @@ export function searchText(search: string | undefined): string | undefined {
   return text.length > 0 ? text.slice(0, 500) : undefined;
 }
 
-/** What this server cannot create (yet): managed sandboxes, hosts, git worktrees, harness overrides. */
+/** A session on a host names its workspace there: required with host_id, absolute (400). */
+export function checkHostPlacement(
+  hostId: string | null | undefined,
+  workspace: string | null | undefined,
+): void {
+  if (hostId && !workspace) {
+    throw invalid('workspace is required when host_id is set');
+  }
+}
+
+/** What this server cannot create (yet): managed sandboxes, git worktrees, harness overrides. */
 export function checkCreateSupported(dto: CreateSessionDto): void {
   if (dto.host_type === 'managed' || dto.sandbox_provider) {
     throw invalid('Managed sandboxes are not supported by this server');
   }
   if (dto.git) {
-    throw invalid('git options require host_id');
+    throw invalid(
+      dto.host_id
+        ? 'git worktrees are not supported by this server yet'
+        : 'git options require host_id',
+    );
   }
-  if (dto.host_id) {
-    throw invalid('Hosts are not supported by this server yet; bind a runner instead');
-  }
+  checkHostPlacement(dto.host_id, dto.workspace);
   if (dto.harness_override) {
     throw invalid(`harness_override '${dto.harness_override}' is not supported`);
   }

@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
+import { HostsModule } from 'src/modules/hosts/hosts.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RunnersModule } from 'src/modules/runners/runners.module';
+import { HostRunnersController } from 'src/modules/sessions/host-runners.controller';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionAccessService } from 'src/modules/sessions/session-access.service';
@@ -14,20 +16,25 @@ import { SessionsService } from 'src/modules/sessions/sessions.service';
 import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.entity';
 import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
+import { HostExitListener } from 'src/modules/sessions/turns/host-exit.listener';
+import { HostLaunchService } from 'src/modules/sessions/turns/host-launch.service';
 import { RunnerEventsHandler } from 'src/modules/sessions/turns/runner-events.handler';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnSweeperService } from 'src/modules/sessions/turns/turn-sweeper.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 
 @Module({
-  controllers: [SessionsController],
+  controllers: [HostRunnersController, SessionsController],
   exports: [SessionsService],
   imports: [
+    HostsModule,
     RegistryModule,
     RunnersModule,
     TypeOrmModule.forFeature([ItemEntity, SessionEntity, SessionEventEntity]),
   ],
   providers: [
+    HostExitListener,
+    HostLaunchService,
     ItemsRepository,
     RunnerEventsHandler,
     RunnerLinkService,

@@ -331,4 +331,52 @@ export class SessionsRepository {
           .where('s.id IN (:...ids)', { ids })
           .getMany();
   }
+
+  /**
+   * Binds a host-launched runner (spec/runner-protocol.md F3): only while the session is still
+   * bound to `expected` (null: unbound), so two launches never both win. Returns whether it did.
+   */
+  async bindHostRunner(
+    id: string,
+    expected: string | null,
+    binding: { runnerId: string; hostId: string; workspace: string },
+  ): Promise<boolean> {
+    const result = await this.sessions
+      .createQueryBuilder()
+      .update(SessionEntity)
+      .set({ runnerId: binding.runnerId, hostId: binding.hostId, workspace: binding.workspace })
+      .where('id = :id', { id })
+      .andWhere(expected === null ? 'runner_id IS NULL' : 'runner_id = :expected', { expected })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Rolls a failed launch back: the session is unbound again if it is still bound to it. */
+  async unbindRunner(id: string, runnerId: string): Promise<void> {
+    await this.sessions
+      .createQueryBuilder()
+      .update(SessionEntity)
+      .set({ runnerId: null })
+      .where('id = :id AND runner_id = :runnerId', { id, runnerId })
+      .execute();
+  }
+
+  /** Sessions bound to this runner id. */
+  listByRunner(runnerId: string): Promise<SessionEntity[]> {
+    return this.sessions.findBy({ runnerId });
+  }
+
+  /** Of these runner ids, those a session of the host is bound to. */
+  async boundRunnersOfHost(hostId: string, runnerIds: string[]): Promise<string[]> {
+    if (runnerIds.length === 0) {
+      return [];
+    }
+    const rows = await this.sessions
+      .createQueryBuilder('s')
+      .select('DISTINCT s.runnerId', 'runner_id')
+      .where('s.hostId = :hostId', { hostId })
+      .andWhere('s.runnerId IN (:...runnerIds)', { runnerIds })
+      .getRawMany<{ runner_id: string }>();
+    return rows.map((r) => r.runner_id);
+  }
 }

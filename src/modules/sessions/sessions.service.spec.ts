@@ -80,6 +80,9 @@ describe(SessionsService.name, () => {
     });
 
     it('should refuse what this server cannot create with 400 before any lookup', async () => {
+      await expect(t.sut.create(auth, json({ host_type: 'managed' }))).rejects.toMatchObject({
+        code: 'invalid_input',
+      });
       await expect(t.sut.create(auth, json({ host_id: 'host_1' }))).rejects.toMatchObject({
         code: 'invalid_input',
       });

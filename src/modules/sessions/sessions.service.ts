@@ -13,6 +13,10 @@ import {
   SessionAgentResponseDto,
   toSessionAgentResponse,
 } from 'src/modules/registry/dto/agent-response.dto';
+import { LaunchRunnerDto } from 'src/modules/hosts/dto/host-request.dto';
+import { LaunchRunnerResponseDto } from 'src/modules/hosts/dto/host-response.dto';
+import { HostEntity } from 'src/modules/hosts/host.entity';
+import { HostsService } from 'src/modules/hosts/hosts.service';
 import { RunnersService } from 'src/modules/runners/runners.service';
 import type { CreateSessionBody } from 'src/modules/sessions/dto/create-session-body.decorator';
 import {
@@ -41,6 +45,7 @@ import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import {
   checkCreateSupported,
+  checkHostPlacement,
   checkInitialItems,
   checkLabels,
   checkModelOverride,
@@ -55,8 +60,18 @@ import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
+import { HostLaunchService } from 'src/modules/sessions/turns/host-launch.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
+
+/** What `/health` reports per session. */
+export interface SessionLiveness {
+  runnerOnline: boolean;
+  /** null when the session is not on a host. */
+  hostOnline: boolean | null;
+  /** The version the session's host daemon reported, when it is on a host. */
+  hostVersion: string | null;
+}
 
 /** Items returned in a snapshot; longer histories are read page by page from `…/items`. */
 export const SNAPSHOT_ITEM_LIMIT = 10_000;
@@ -72,6 +87,8 @@ export class SessionsService {
     private readonly access: SessionAccessService,
     private readonly agents: AgentsService,
     private readonly events: SessionEventsService,
+    private readonly hostLaunch: HostLaunchService,
+    private readonly hosts: HostsService,
     private readonly items: ItemsRepository,
     private readonly runnerLink: RunnerLinkService,
     private readonly runners: RunnersService,
@@ -106,7 +123,8 @@ export class SessionsService {
       throw new DomainError(ErrorCode.NotFound, `Agent not found: '${dto.agent_id}'`);
     }
     const agent = await this.agents.getUsable(agentId, (sid) => this.canUse(auth, sid));
-    const placement = await this.placement(auth, dto.parent_session_id);
+    const host = dto.host_id ? await this.hostLaunch.hostFor(auth.userId, dto.host_id) : null;
+    const placement = await this.placement(auth, dto.parent_session_id, host);
     const session = this.withinQuota(
       await this.sessions.createWithAgent(
         {
@@ -126,7 +144,7 @@ export class SessionsService {
       ),
     );
     this.created(auth, session, `on agent ${agent.name}`);
-    return session;
+    return host ? this.launchOnHost(session, host, dto.workspace as string) : session;
   }
 
   /** The bundle becomes a session-scoped agent of the new session. */
@@ -138,14 +156,17 @@ export class SessionsService {
     checkLabels(metadata.labels);
     checkWorkspace(metadata.workspace);
     checkTerminalLaunchArgs(metadata.terminal_launch_args);
-    if (metadata.host_id) {
-      throw SessionError.invalid(
-        'invalid session metadata: hosts are not supported by this server yet',
-      );
+    try {
+      checkHostPlacement(metadata.host_id, metadata.workspace);
+    } catch (error) {
+      throw SessionError.invalid(`invalid session metadata: ${(error as Error).message}`);
     }
     const reasoningEffort = checkReasoningEffort(metadata.reasoning_effort, false) ?? null;
     const prepared = await this.agents.prepareBundle(bundle);
-    const placement = await this.placement(auth, metadata.parent_session_id);
+    const host = metadata.host_id
+      ? await this.hostLaunch.hostFor(auth.userId, metadata.host_id)
+      : null;
+    const placement = await this.placement(auth, metadata.parent_session_id, host);
     const agent = this.agents.sessionAgent(prepared, placement.id, auth.userId);
     const session = this.withinQuota(
       await this.sessions.createWithAgent(
@@ -163,7 +184,36 @@ export class SessionsService {
       ),
     );
     this.created(auth, session, `from an uploaded bundle (agent ${prepared.spec.name})`);
+    if (host) {
+      await this.launchOnHost(session, host, metadata.workspace as string);
+    }
     return { session_id: session.id, agent_id: session.agentId, agent_name: prepared.spec.name };
+  }
+
+  /**
+   * Launches the new session's runner on its host. As upstream, a failed launch does not fail
+   * the create: the session stays unbound and the failure is reported on it (`failed`, with the
+   * error as `last_error`).
+   */
+  private async launchOnHost(
+    session: SessionEntity,
+    host: HostEntity,
+    workspace: string,
+  ): Promise<SessionEntity> {
+    try {
+      const runnerId = await this.hostLaunch.launch(session, host, workspace, {
+        expected: null,
+        alreadyBound: ErrorCode.Conflict,
+      });
+      return { ...session, runnerId, hostId: host.hostId, workspace } as SessionEntity;
+    } catch (error) {
+      if (!(error instanceof DomainError)) {
+        throw error;
+      }
+      await this.sessions.update(session.id, { hostId: host.hostId, workspace });
+      await this.turns.fail(session.id, null, { code: error.code, message: error.message });
+      return session;
+    }
   }
 
   private created(auth: AuthPrincipal, session: SessionEntity, how: string): void {
@@ -190,6 +240,32 @@ export class SessionsService {
     if (seeds.length > 0) {
       await this.items.insertMany(session.id, seeds);
     }
+  }
+
+  /**
+   * `POST /v1/hosts/{id}/runners`: launches a runner for one of the caller's sessions on one of
+   * the caller's hosts (404 for either when it is not theirs). A session already bound is 400.
+   */
+  async launchOnHostRoute(
+    auth: AuthPrincipal,
+    hostId: string,
+    dto: LaunchRunnerDto,
+  ): Promise<LaunchRunnerResponseDto> {
+    const host = await this.hostLaunch.hostFor(auth.userId, hostId);
+    const sessionId = normalizeId(IdPrefix.Session, dto.session_id);
+    if (!sessionId) {
+      throw new DomainError(ErrorCode.NotFound, 'session not found');
+    }
+    const session = await this.access.require(auth, sessionId, SessionLevel.Owner);
+    checkWorkspace(dto.workspace);
+    if (dto.git) {
+      throw SessionError.invalid('git worktrees are not supported by this server yet');
+    }
+    const runnerId = await this.hostLaunch.launch(session, host, dto.workspace, {
+      expected: null,
+      alreadyBound: ErrorCode.InvalidInput,
+    });
+    return { runner_id: runnerId, status: 'launching' };
   }
 
   async list(
@@ -259,11 +335,15 @@ export class SessionsService {
         ? Promise.resolve(null)
         : this.runners.isOnline(session.runnerId),
     ]);
+    const hostOnline =
+      query.include_liveness === false || !session.hostId
+        ? null
+        : (await this.hosts.onlineAmong([session.hostId])).has(session.hostId);
     return toSessionResponse(
       session,
       agent,
       items,
-      { runnerOnline, hostOnline: null },
+      { runnerOnline, hostOnline },
       this.access.displayLevel(auth, session),
     );
   }
@@ -403,15 +483,29 @@ export class SessionsService {
     return toSessionAgentResponse(agent);
   }
 
-  /** `runner_online` per session for `/health`, only for sessions `auth` may read. */
-  async liveness(auth: AuthPrincipal, ids: string[]): Promise<Map<string, boolean>> {
+  /** Runner and host liveness per session for `/health`, only for sessions `auth` may read. */
+  async liveness(auth: AuthPrincipal, ids: string[]): Promise<Map<string, SessionLiveness>> {
     const sessions = (await this.sessions.getMany(ids)).filter(
       (s) => this.access.levelOf(auth, s) !== null,
     );
     const online = await this.runners.onlineAmong(
       sessions.map((s) => s.runnerId).filter((r): r is string => Boolean(r)),
     );
-    return new Map(sessions.map((s) => [s.id, Boolean(s.runnerId && online.has(s.runnerId))]));
+    const hostIds = sessions.map((s) => s.hostId).filter((h): h is string => Boolean(h));
+    const hosts = hostIds.length > 0 ? await this.hosts.livenessOf(hostIds) : new Map();
+    return new Map(
+      sessions.map((s) => {
+        const host = s.hostId ? hosts.get(s.hostId) : undefined;
+        return [
+          s.id,
+          {
+            runnerOnline: Boolean(s.runnerId && online.has(s.runnerId)),
+            hostOnline: s.hostId ? Boolean(host?.online) : null,
+            hostVersion: host?.version ?? null,
+          },
+        ];
+      }),
+    );
   }
 
   /** The session just created, or 429 when its owner had no room left (repository: null). */
@@ -437,6 +531,7 @@ export class SessionsService {
   private async placement(
     auth: AuthPrincipal,
     parentSessionId: string | null | undefined,
+    host: HostEntity | null = null,
   ): Promise<
     Pick<
       SessionEntity,
@@ -450,9 +545,12 @@ export class SessionsService {
       kind: parent ? 'sub_agent' : 'default',
       parentSessionId: parent?.id ?? null,
       rootSessionId: parent ? (parent.rootSessionId ?? parent.id) : null,
-      runnerId: parent
-        ? await this.runners.inheritable(parent.runnerId, auth.userId)
-        : await this.runners.defaultFor(auth.userId),
+      // A session on a host gets the runner its host launches, nothing else.
+      runnerId: host
+        ? null
+        : parent
+          ? await this.runners.inheritable(parent.runnerId, auth.userId)
+          : await this.runners.defaultFor(auth.userId),
     };
   }
 

@@ -9,7 +9,7 @@ import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { HealthResponseDto, SessionLivenessDto } from 'src/modules/system/dto/system-response.dto';
 import { HealthQueryDto } from 'src/modules/system/dto/health-query.dto';
-import { SessionsService } from 'src/modules/sessions/sessions.service';
+import { SessionLiveness, SessionsService } from 'src/modules/sessions/sessions.service';
 
 const MAX_SESSION_IDS = 500;
 
@@ -29,8 +29,8 @@ export class HealthService {
   ) {}
 
   /**
-   * `{status:"ok"}`, plus runner liveness for the sessions asked about, in upstream's shape. Hosts
-   * don't exist yet, so host fields are null. The route is public, so liveness is only real for
+   * `{status:"ok"}`, plus runner and host liveness for the sessions asked about, in upstream's
+   * shape (`host_online` null for a session not on a host). The route is public, so liveness is only real for
    * sessions the caller may read (a valid token in jwt mode; everyone is the admin in none mode).
    * Every other id (another user's, unknown, malformed, or any id without a valid token) reads
    * the same: offline. Upstream says online for unknown ids; offline cannot mislead a client
@@ -54,10 +54,16 @@ export class HealthService {
           caller,
           [...canonical.values()].filter((id): id is string => id !== null),
         )
-      : new Map<string, boolean>();
+      : new Map<string, SessionLiveness>();
     const liveness = (raw: string): Omit<SessionLivenessDto, 'id'> => {
       const known = online.get(canonical.get(raw) ?? '');
-      return known === undefined ? UNKNOWN : { ...UNKNOWN, runner_online: known };
+      return known === undefined
+        ? UNKNOWN
+        : {
+            runner_online: known.runnerOnline,
+            host_online: known.hostOnline,
+            host_version: known.hostVersion,
+          };
     };
     return {
       status: 'ok',

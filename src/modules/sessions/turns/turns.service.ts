@@ -25,6 +25,7 @@ import { SessionQuotasService } from 'src/modules/sessions/session-quotas.servic
 import { isBusy, SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
+import { HostLaunchService } from 'src/modules/sessions/turns/host-launch.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import {
   CLIENT_EVENT_TYPES,
@@ -51,6 +52,7 @@ export class TurnsService {
   constructor(
     private readonly access: SessionAccessService,
     private readonly quotas: SessionQuotasService,
+    private readonly hostLaunch: HostLaunchService,
     private readonly runnerLink: RunnerLinkService,
     private readonly stream: SessionEventsService,
   ) {}
@@ -93,7 +95,7 @@ export class TurnsService {
       case 'stop_session':
         return this.interrupt(session, 'stop');
       case 'retry_session':
-        return this.runnerLink.reinit(session);
+        return this.runnerLink.reinit(await this.withHostRunner(session));
     }
   }
 
@@ -107,6 +109,14 @@ export class TurnsService {
       return this.storeItem(session, 'message', data);
     }
     const tools = clientTools(input.tools);
+    try {
+      session = await this.withHostRunner(session);
+    } catch (error) {
+      if (isHostRefusal(error)) {
+        return this.refusedByHost(auth, session, data, error);
+      }
+      throw error;
+    }
     if (!this.runnerLink.isReachable(session)) {
       throw SessionError.runnerUnavailable(
         session.runnerId
@@ -139,6 +149,34 @@ export class TurnsService {
       await this.fail(session.id, turnId, { code: 'runner_unavailable', message });
       throw SessionError.runnerUnavailable(message);
     }
+    return { queued: true, item_id: itemId };
+  }
+
+  /** A host-bound session whose runner is gone gets a new one there (spec/runner-protocol.md F4). */
+  private async withHostRunner(session: SessionEntity): Promise<SessionEntity> {
+    return session.hostId && !this.runnerLink.isReachable(session)
+      ? this.hostLaunch.ensureRunner(session)
+      : session;
+  }
+
+  /**
+   * The host refused to relaunch the runner (harness not configured, workspace gone): as
+   * upstream, the message is kept and its turn fails with the refusal; the post itself succeeds.
+   */
+  private async refusedByHost(
+    auth: AuthPrincipal,
+    session: SessionEntity,
+    data: Record<string, unknown>,
+    error: DomainError,
+  ): Promise<EventAckResponseDto> {
+    const turnId = newId(IdPrefix.Response);
+    const itemId = newId(IdPrefix.Message);
+    await this.queue(session.id, turnId, {
+      itemId,
+      data,
+      createdBy: auth.userId === LOCAL_USER_ID ? null : auth.userId,
+    });
+    await this.fail(session.id, turnId, { code: error.code, message: error.message });
     return { queued: true, item_id: itemId };
   }
 
@@ -437,4 +475,11 @@ export class TurnsService {
       s.emit('response.output_item.done', { item: flattenItem(stored) });
     }
   }
+}
+
+function isHostRefusal(error: unknown): error is DomainError {
+  return (
+    error instanceof DomainError &&
+    (error.code === ErrorCode.HarnessNotConfigured || error.code === ErrorCode.WorkspaceMissing)
+  );
 }

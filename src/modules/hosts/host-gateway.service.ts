@@ -1,0 +1,285 @@
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage } from 'node:http';
+import { Duplex } from 'node:stream';
+
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { WebSocket, WebSocketServer } from 'ws';
+
+import { LOCAL_USER_ID } from 'src/common/auth/auth-principal';
+import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
+import { isLoopbackAddress, isTrustedLocalOrigin } from 'src/common/auth/local-origin';
+import { DomainError } from 'src/common/errors/domain.error';
+import { ErrorCode } from 'src/common/errors/error-code';
+import { writeRawErrorResponse } from 'src/common/errors/raw-error-response';
+import { IdPrefix, normalizeId } from 'src/common/ids/ids';
+import type { AppConfig } from 'src/config/app-config';
+import { APP_CONFIG } from 'src/config/config.constants';
+import { HostConnection } from 'src/modules/hosts/host-connection';
+import { HostHooks } from 'src/modules/hosts/host-hooks';
+import { HostsRepository } from 'src/modules/hosts/hosts.repository';
+import {
+  HOST_CHANNEL_PATH,
+  HOST_PROTOCOL_VERSION,
+  HOST_SUBPROTOCOL,
+  HostHelloParams,
+  HostHelloResult,
+  HostMethods,
+  HostTimeouts,
+  RunnerExitedParams,
+} from 'src/protocol/host-protocol';
+import { RPC_INVALID_PARAMS, RPC_METHOD_NOT_FOUND, RpcError } from 'src/protocol/json-rpc';
+import { CloseCode } from 'src/protocol/runner-protocol';
+
+const MAX_NAME_LENGTH = 200;
+
+/**
+ * The host channel endpoint `GET /v1/hosts/{id}/channel` (spec/runner-protocol.md §3): the
+ * upgrade is authorised first and refused with a real HTTP status (a host id registered to
+ * another user is 409); then the daemon must say `host.hello` within 10 s. Newest connection
+ * wins. Holds this replica's live host connections; liveness is in the `hosts` table.
+ */
+@Injectable()
+export class HostGatewayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly replicaId = randomUUID();
+  private readonly logger = new Logger('HostGateway');
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 16 * 1024 * 1024,
+    handleProtocols: (protocols) => (protocols.has(HOST_SUBPROTOCOL) ? HOST_SUBPROTOCOL : false),
+  });
+  private readonly connections = new Map<string, HostConnection>();
+  private readonly closing = new Set<Promise<void>>();
+  private readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const match = HOST_CHANNEL_PATH.exec(path);
+    if (match) {
+      void this.handleUpgrade(req, socket, head, decodeURIComponent(match[1]));
+    }
+  };
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly jwt: JwtVerifierService,
+    private readonly hosts: HostsRepository,
+    private readonly hooks: HostHooks,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.adapterHost.httpAdapter?.getHttpServer()?.on('upgrade', this.upgradeListener);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.adapterHost.httpAdapter?.getHttpServer()?.off('upgrade', this.upgradeListener);
+    for (const connection of this.connections.values()) {
+      connection.close(CloseCode.ServerShutdown, 'server shutting down');
+    }
+    this.wss.close();
+    await Promise.allSettled([...this.closing]);
+  }
+
+  /** This replica's open connection for the host, if it holds one. */
+  local(hostId: string): HostConnection | undefined {
+    const connection = this.connections.get(hostId);
+    return connection?.isOpen && connection.hello ? connection : undefined;
+  }
+
+  private async handleUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    rawId: string,
+  ): Promise<void> {
+    try {
+      const hostId = normalizeId(IdPrefix.Host, rawId);
+      if (!hostId) {
+        throw new DomainError(ErrorCode.NotFound, 'Not found');
+      }
+      const ownerId = await this.authorize(req);
+      const existing = await this.hosts.getById(hostId);
+      if (existing && existing.ownerId !== ownerId) {
+        throw new DomainError(ErrorCode.Conflict, 'This host id is registered to another user');
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, hostId, ownerId));
+    } catch (error) {
+      if (!(error instanceof DomainError)) {
+        this.logger.error(`Upgrade failed: ${(error as Error).message}`, (error as Error).stack);
+      }
+      writeRawErrorResponse(socket, error);
+    }
+  }
+
+  /** Who owns the connecting host: the bearer's user, or `local` from loopback in none mode. */
+  private async authorize(req: IncomingMessage): Promise<string> {
+    const origin = req.headers.origin;
+    if (origin !== undefined && !isTrustedLocalOrigin(origin) && this.config.auth.mode === 'none') {
+      throw new DomainError(
+        ErrorCode.Forbidden,
+        'Cross-site WebSocket connections are not allowed in local mode',
+      );
+    }
+    if (this.config.auth.mode === 'none') {
+      if (!isLoopbackAddress(req.socket.remoteAddress)) {
+        throw new DomainError(
+          ErrorCode.Unauthorized,
+          'Hosts must connect from this machine in local mode',
+        );
+      }
+      return LOCAL_USER_ID;
+    }
+    return this.jwt.toPrincipal(await this.jwt.verifyRequest(req)).userId;
+  }
+
+  private accept(ws: WebSocket, hostId: string, ownerId: string): void {
+    const connection = new HostConnection(ws, {
+      hostId,
+      ownerId,
+      heartbeatMs: this.config.runners.heartbeatMs,
+      onRequest: (conn, method, params) => this.onRequest(conn, method, params),
+      onNotification: (conn, method, params) => this.onNotification(conn, method, params),
+      onClose: (conn, code) => {
+        const closing = this.onClose(conn, code)
+          .catch((error: Error) =>
+            this.logger.error(`Disconnect of ${conn.hostId}: ${error.message}`),
+          )
+          .finally(() => this.closing.delete(closing));
+        this.closing.add(closing);
+      },
+    });
+    setTimeout(() => {
+      if (!connection.hello) {
+        connection.close(CloseCode.ProtocolError, 'expected host.hello');
+      }
+    }, HostTimeouts.helloMs).unref();
+  }
+
+  private async onRequest(
+    connection: HostConnection,
+    method: string,
+    params: unknown,
+  ): Promise<unknown> {
+    if (method === HostMethods.hello) {
+      return this.hello(connection, params as HostHelloParams);
+    }
+    if (!connection.hello) {
+      setImmediate(() => connection.close(CloseCode.ProtocolError, 'expected host.hello first'));
+      throw new RpcError(RPC_INVALID_PARAMS, 'host.hello must come first');
+    }
+    throw new RpcError(RPC_METHOD_NOT_FOUND, `Unknown method ${method}`);
+  }
+
+  private onNotification(connection: HostConnection, method: string, params: unknown): void {
+    if (!connection.hello) {
+      connection.close(CloseCode.ProtocolError, 'expected host.hello first');
+      return;
+    }
+    if (method === HostMethods.runnerExited) {
+      const exited = params as RunnerExitedParams;
+      if (typeof exited?.runner_id !== 'string') {
+        return;
+      }
+      this.logger.log(
+        `Host ${connection.hostId}: runner ${exited.runner_id} exited (${exited.exit_code ?? exited.signal ?? '?'})`,
+      );
+      this.hooks.session
+        ?.onRunnerExited(connection.hostId, connection.ownerId, exited)
+        .catch((error: Error) =>
+          this.logger.warn(`runner.exited of ${exited.runner_id}: ${error.message}`),
+        );
+    } else if (method === HostMethods.capabilities) {
+      const harnesses = (params as { harnesses?: unknown })?.harnesses;
+      if (harnesses && typeof harnesses === 'object') {
+        this.hosts
+          .updateCapabilities(connection.hostId, connection.epoch, {
+            harnesses: harnesses as Record<string, boolean | string>,
+          })
+          .catch((error: Error) => this.logger.warn(`host.capabilities: ${error.message}`));
+      }
+    }
+  }
+
+  private async hello(
+    connection: HostConnection,
+    params: HostHelloParams,
+  ): Promise<HostHelloResult> {
+    if (connection.hello) {
+      throw new RpcError(RPC_INVALID_PARAMS, 'host.hello was already received');
+    }
+    if (!params || params.protocol !== HOST_PROTOCOL_VERSION) {
+      setImmediate(() =>
+        connection.close(CloseCode.UnsupportedVersion, 'unsupported protocol version'),
+      );
+      throw new RpcError(
+        RPC_INVALID_PARAMS,
+        `Unsupported protocol ${params?.protocol}; this server speaks ${HOST_PROTOCOL_VERSION}`,
+      );
+    }
+    const runners = Array.isArray(params.runners)
+      ? params.runners.filter((r): r is string => typeof r === 'string').slice(0, 1000)
+      : [];
+    const harnesses = params.capabilities?.harnesses;
+    const epoch = await this.hosts.register({
+      hostId: connection.hostId,
+      ownerId: connection.ownerId,
+      name: String(params.name ?? connection.hostId).slice(0, MAX_NAME_LENGTH),
+      version: String(params.version ?? '').slice(0, 100),
+      replicaId: this.replicaId,
+      capabilities: { harnesses: harnesses && typeof harnesses === 'object' ? harnesses : {} },
+    });
+    if (epoch === null) {
+      setImmediate(() => connection.close(CloseCode.AuthFailure, 'host id owned by another user'));
+      throw new RpcError(RPC_INVALID_PARAMS, 'This host id is registered to another user');
+    }
+    connection.epoch = epoch;
+    connection.hello = { ...params, runners };
+    const previous = this.connections.get(connection.hostId);
+    this.connections.set(connection.hostId, connection);
+    if (previous && previous !== connection) {
+      previous.close(CloseCode.Replaced, 'replaced by a newer connection');
+    }
+    this.logger.log(
+      `Host ${connection.hostId} (${params.name}) connected (owner ${connection.ownerId}, epoch ${epoch})`,
+    );
+    const touch = setInterval(() => {
+      if (!connection.isOpen) {
+        clearInterval(touch);
+        return;
+      }
+      this.hosts
+        .touch(connection.hostId, connection.epoch)
+        .catch((error: Error) =>
+          this.logger.warn(`Could not record ${connection.hostId} as alive: ${error.message}`),
+        );
+    }, this.config.runners.heartbeatMs);
+    touch.unref();
+    const bound = runners.length
+      ? ((await this.hooks.session?.boundRunners(connection.hostId, runners)) ?? runners)
+      : [];
+    return {
+      server_version: this.config.version,
+      epoch,
+      heartbeat_s: this.config.runners.heartbeatMs / 1000,
+      stop_runners: runners.filter((r) => !bound.includes(r)),
+    };
+  }
+
+  private async onClose(connection: HostConnection, code: number): Promise<void> {
+    if (this.connections.get(connection.hostId) === connection) {
+      this.connections.delete(connection.hostId);
+    }
+    if (!connection.hello) {
+      return;
+    }
+    this.logger.log(
+      `Host ${connection.hostId} disconnected (code ${code}, epoch ${connection.epoch})`,
+    );
+    await this.hosts.markDisconnected(connection.hostId, connection.epoch);
+  }
+}

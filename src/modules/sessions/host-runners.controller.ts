@@ -1,0 +1,41 @@
+import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+
+import type { AuthPrincipal } from 'src/common/auth/auth-principal';
+import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
+import { ApiTag } from 'src/common/openapi/api-tag.enum';
+import { Endpoint } from 'src/common/openapi/endpoint.decorator';
+import { HostIdPipe } from 'src/common/validation/id-param.pipe';
+import { LaunchRunnerDto } from 'src/modules/hosts/dto/host-request.dto';
+import { LaunchRunnerResponseDto } from 'src/modules/hosts/dto/host-response.dto';
+import { SessionsService } from 'src/modules/sessions/sessions.service';
+
+/**
+ * `POST /v1/hosts/{id}/runners` lives with sessions: launching binds a session (the hosts
+ * feature knows nothing of sessions; style rule 20).
+ */
+@ApiTags(ApiTag.Hosts)
+@Controller('v1/hosts')
+export class HostRunnersController {
+  constructor(private readonly sessions: SessionsService) {}
+
+  @Post(':host_id/runners')
+  @HttpCode(200)
+  @Authenticated()
+  @Endpoint({
+    summary: 'Launch a runner for a session on a host',
+    description:
+      'Mints a binding token, binds its runner id to the session (400 if one is bound) and has ' +
+      'the host start the runner in `workspace`. 409 host offline, 504 no answer in time, 502 ' +
+      'host failure, 412 `harness_not_configured`, 410 `workspace_missing`; a failed launch ' +
+      'rolls the binding back.',
+  })
+  @ApiOkResponse({ type: LaunchRunnerResponseDto })
+  launch(
+    @Auth() auth: AuthPrincipal,
+    @Param('host_id', HostIdPipe) hostId: string,
+    @Body() dto: LaunchRunnerDto,
+  ): Promise<LaunchRunnerResponseDto> {
+    return this.sessions.launchOnHostRoute(auth, hostId, dto);
+  }
+}
