@@ -1,5 +1,5 @@
 import { toUnixSeconds } from 'src/database/transformers';
-import { StoredItem } from 'src/protocol/items';
+import { flattenItem, StoredItem } from 'src/protocol/items';
 import { normalizeStreamEvent, RawStreamEvent, StreamEvent } from 'src/protocol/stream-events';
 import { NewItem } from 'src/modules/sessions/items.repository';
 import { LockedSession } from 'src/modules/sessions/locked-session';
@@ -50,6 +50,20 @@ export function lockedSessionFactory(row: SessionEntity): LockedSessionFake {
       items.push(...batch);
       const createdAt = toUnixSeconds(new Date());
       return Promise.resolve(batch.map((item) => ({ ...item, created_at: createdAt })));
+    },
+    emitItem(item) {
+      if (conflict) {
+        conflict = false;
+        return;
+      }
+      items.push(item);
+      const stored = { ...item, created_at: toUnixSeconds(new Date()) };
+      events.push(
+        normalizeStreamEvent(
+          { type: 'response.output_item.done', item: flattenItem(stored) } as RawStreamEvent,
+          current.id,
+        ),
+      );
     },
     emit<K extends SessionEventType>(type: K, payload: SessionEventMap[K]) {
       events.push(normalizeStreamEvent({ type, ...payload } as RawStreamEvent, current.id));

@@ -310,15 +310,12 @@ export class TurnsService {
         if ('error' in parsed || !isItemId(parsed.item.id)) {
           throw new InvalidStreamEventError('error' in parsed ? parsed.error : 'invalid item id');
         }
-        const [stored] = await s.upsertItems([
-          { ...parsed.item, response_id: turnId ?? parsed.item.response_id, created_by: null },
-        ]);
-        if (!stored) {
-          throw new InvalidStreamEventError(
-            `item ${parsed.item.id} conflicts with an existing item`,
-          );
-        }
-        s.emit('response.output_item.done', { item: flattenItem(stored) });
+        // Stored with the unit's other items in one statement; dropped if the id is another item's.
+        s.emitItem({
+          ...parsed.item,
+          response_id: turnId ?? parsed.item.response_id,
+          created_by: null,
+        });
         return;
       }
       case 'response.completed':
@@ -419,17 +416,14 @@ export class TurnsService {
     }
     if (event.type === 'response.failed') {
       const rawResponse = raw.response as { error?: unknown } | undefined;
-      const [stored] = await s.upsertItems([
-        {
-          id: newId(IdPrefix.Error),
-          response_id: response.id,
-          type: 'error',
-          status: 'completed',
-          created_by: null,
-          data: { source: 'execution', ...failureOf(rawResponse?.error) },
-        },
-      ]);
-      s.emit('response.output_item.done', { item: flattenItem(stored) });
+      s.emitItem({
+        id: newId(IdPrefix.Error),
+        response_id: response.id,
+        type: 'error',
+        status: 'completed',
+        created_by: null,
+        data: { source: 'execution', ...failureOf(rawResponse?.error) },
+      });
     }
   }
 }
