@@ -8,7 +8,7 @@
  * like the reference runner's outbox, and the rate is taken from the first send to the last ack.
  * A second client polls `GET /v1/sessions/{id}` back to back meanwhile; its p50/p99/max are shown.
  *
- *   npm run build:bench && node bench/run.js runner-ingest
+ *   npx tsc -p tsconfig.bench.json && node bench/run.js runner-ingest
  *   BENCH_DATABASE_URL=… BENCH_EVENTS=100000 BENCH_SESSIONS=4 node bench/run.js runner-ingest
  */
 import { mkdtempSync, rmSync } from 'node:fs';

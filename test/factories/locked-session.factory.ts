@@ -15,11 +15,16 @@ export interface LockedSessionFake extends LockedSession {
   readonly events: StreamEvent[];
   /** The items upserted, in order. */
   readonly items: NewItem[];
+  /** Turns whose terminal event this unit claimed (or that were claimed before it, if given). */
+  readonly terminals: Set<string>;
   /** Makes the next upsert store nothing (an id that belongs to another item). */
   conflictOnUpsert(): void;
 }
 
-export function lockedSessionFactory(row: SessionEntity): LockedSessionFake {
+export function lockedSessionFactory(
+  row: SessionEntity,
+  terminals = new Set<string>(),
+): LockedSessionFake {
   let current = row;
   let conflict = false;
   const patched: SessionFields = {};
@@ -35,6 +40,14 @@ export function lockedSessionFactory(row: SessionEntity): LockedSessionFake {
     patched,
     events,
     items,
+    terminals,
+    claimTerminal(turnId) {
+      if (terminals.has(turnId)) {
+        return Promise.resolve(false);
+      }
+      terminals.add(turnId);
+      return Promise.resolve(true);
+    },
     conflictOnUpsert: () => {
       conflict = true;
     },

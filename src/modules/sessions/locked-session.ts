@@ -37,6 +37,11 @@ export interface LockedSession {
    * type, turn or author) is not stored and its event is dropped.
    */
   emitItem(item: NewItem): void;
+  /**
+   * Records that turn `turnId` ended with `type`, in this unit's transaction. False when the
+   * turn already has its terminal event: the caller must then write none (one per turn).
+   */
+  claimTerminal(turnId: string, type: string): Promise<boolean>;
   /** Queues an event for this session's stream (normalised now: a bad payload throws here). */
   emit<K extends SessionEventType>(type: K, payload: SessionEventMap[K]): void;
   /** Queues an event that is already a complete stream event (relayed from a runner). */
@@ -80,6 +85,15 @@ export class LockedSessionUnit implements LockedSession {
 
   emitItem(item: NewItem): void {
     this.emitted.push({ pendingItem: item });
+  }
+
+  async claimTerminal(turnId: string, type: string): Promise<boolean> {
+    const rows: unknown[] = await this.manager.query(
+      `INSERT INTO turn_terminals (session_id, turn_id, type) VALUES ($1, $2, $3)
+       ON CONFLICT (session_id, turn_id) DO NOTHING RETURNING turn_id`,
+      [this.id, turnId, type],
+    );
+    return rows.length > 0;
   }
 
   emit<K extends SessionEventType>(type: K, payload: SessionEventMap[K]): void {

@@ -25,7 +25,6 @@ import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
-import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 
 const ACK_DELAY_MS = 100;
@@ -64,11 +63,12 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
   private readonly logger = new Logger('RunnerEvents');
   private readonly ingest = new Map<string, SessionIngestState>();
   private readonly queues = new WeakMap<RunnerConnection, ConnectionQueue>();
+  /** Between hello and afterHello: busy sessions of this runner that it does not hold. */
+  private readonly lostTurns = new WeakMap<RunnerConnection, SessionEntity[]>();
 
   constructor(
     private readonly hooks: RunnerHooks,
     private readonly items: ItemsRepository,
-    private readonly runnerLink: RunnerLinkService,
     private readonly sessions: SessionsRepository,
     private readonly stream: SessionEventsService,
     private readonly turns: TurnsService,
@@ -83,8 +83,16 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
     connection: RunnerConnection,
     params: HelloParams,
   ): Promise<Pick<HelloResult, 'sessions' | 'verdicts'>> {
-    const held = await this.sessions.getMany(params.sessions.map((s) => s.session_id));
+    const [held, busy] = await Promise.all([
+      this.sessions.getMany(params.sessions.map((s) => s.session_id)),
+      this.sessions.listBusyOnRunner(connection.runnerId, connection.ownerId),
+    ]);
     const bound = new Map(held.filter((s) => servedBy(s, connection)).map((s) => [s.id, s]));
+    const claimed = new Set(params.sessions.map((s) => s.session_id));
+    this.lostTurns.set(
+      connection,
+      busy.filter((s) => !claimed.has(s.id)),
+    );
     return {
       sessions: params.sessions.map((claim) => {
         const session = bound.get(claim.session_id);
@@ -97,18 +105,30 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
   }
 
   /**
-   * Sessions that need the runner now (mid-turn) and that it does not hold get `session.init`
-   * (F1). Idle ones are initialised on demand: `turn.start` re-inits a session the runner does
-   * not know, so a restarted runner is not handed every session it ever served.
+   * A session busy on this runner (as read at hello) that the runner does not hold lost its turn:
+   * the runner restarted (a crash, or the server's kill -9 took the local runner with it) and
+   * came back within the grace, so the sweeper will not fail it and nobody else would (finding
+   * 4). The turn fails now, with its error item; the next message re-initialises the session.
+   * Sessions the runner holds resume: it replays their events, the terminal one included.
    */
   afterHello(connection: RunnerConnection): void {
-    const held = new Set((connection.hello?.sessions ?? []).map((s) => s.session_id));
-    void this.sessions.listBusyOnRunner(connection.runnerId, connection.ownerId).then(
-      (busy) =>
-        busy.filter((s) => !held.has(s.id)).forEach((s) => this.runnerLink.initInBackground(s)),
-      (error: Error) =>
-        this.logger.warn(`Could not list sessions of ${connection.runnerId}: ${error.message}`),
-    );
+    const lost = this.lostTurns.get(connection) ?? [];
+    this.lostTurns.delete(connection);
+    for (const session of lost) {
+      this.turns
+        .fail(
+          session.id,
+          session.currentTurnId,
+          {
+            code: 'runner_restarted',
+            message: `The runner ${connection.runnerId} restarted during the turn and lost it`,
+          },
+          { ifCurrent: true },
+        )
+        .catch((error: Error) =>
+          this.logger.warn(`Could not fail the lost turn of ${session.id}: ${error.message}`),
+        );
+    }
   }
 
   onDisconnect(connection: RunnerConnection): void {
