@@ -5,6 +5,7 @@ import { CreateHosts1796222710891 } from 'migrations/1796222710891-CreateHosts';
 import { AddRunnerAdmittedAt1796223394741 } from 'migrations/1796223394741-AddRunnerAdmittedAt';
 import { CreateAgentBundles1796224066343 } from 'migrations/1796224066343-CreateAgentBundles';
 import { MoveAgentBundles1796224066344 } from 'migrations/1796224066344-MoveAgentBundles';
+import { CreateTurnTerminals1796225164577 } from 'migrations/1796225164577-CreateTurnTerminals';
 
 /** Every migration, in order. Listed explicitly so the same set runs from src/ (Jest) and dist/. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   AddRunnerAdmittedAt1796223394741,
   CreateAgentBundles1796224066343,
   MoveAgentBundles1796224066344,
+  CreateTurnTerminals1796225164577,
 ];

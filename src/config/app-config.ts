@@ -56,6 +56,13 @@ export interface AppConfig {
     heartbeatMs: number;
     livenessTtlMs: number;
     sweeperIntervalMs: number;
+    /** Per-connection limits of the runner channel (docs/SECURITY.md). */
+    limits: {
+      maxFrameBytes: number;
+      maxBatch: number;
+      maxMessagesPerSecond: number;
+      maxPendingRequests: number;
+    };
   };
   /** Per-user and per-session limits (docs/SECURITY.md "Limits"); 429 `quota_exceeded` beyond. */
   quotas: {
@@ -206,6 +213,12 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       heartbeatMs: dto.OMNIGENT_RUNNER_HEARTBEAT_MS,
       livenessTtlMs: dto.OMNIGENT_RUNNER_LIVENESS_TTL_MS,
       sweeperIntervalMs: dto.OMNIGENT_SWEEPER_INTERVAL_MS,
+      limits: {
+        maxFrameBytes: dto.OMNIGENT_RUNNER_MAX_FRAME_BYTES,
+        maxBatch: dto.OMNIGENT_RUNNER_MAX_BATCH,
+        maxMessagesPerSecond: dto.OMNIGENT_RUNNER_MAX_MESSAGES_PER_SECOND,
+        maxPendingRequests: dto.OMNIGENT_RUNNER_MAX_PENDING_REQUESTS,
+      },
     },
     hosts: {
       launchTimeoutMs: dto.OMNIGENT_HOST_LAUNCH_TIMEOUT_MS,

@@ -280,4 +280,27 @@ export class EnvDto {
   @IsInt()
   @Min(50)
   OMNIGENT_HOST_RPC_TIMEOUT_MS = 5_000;
+  /** Largest runner channel frame, in bytes (larger: the connection closes with 1009). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  OMNIGENT_RUNNER_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+  /** Most JSON-RPC messages in one batch frame of a runner (more: the frame is refused). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_RUNNER_MAX_BATCH = 100;
+
+  /** Inbound messages per second one runner connection may sustain (2 s of burst); past it: close 4006. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_RUNNER_MAX_MESSAGES_PER_SECOND = 20_000;
+
+  /** Requests of one runner connection waiting or running at once (more: a JSON-RPC error). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_RUNNER_MAX_PENDING_REQUESTS = 64;
 }

@@ -36,6 +36,8 @@ export const RPC_INTERNAL_ERROR = -32603;
 /** Our own: the call got no answer in time, or the connection closed first. */
 export const RPC_TIMEOUT = -32000;
 export const RPC_DISCONNECTED = -32001;
+/** Our own: the peer has too many requests waiting; retry later. */
+export const RPC_OVERLOADED = -32002;
 
 /** An error answer, thrown by handlers and by `request()` when the peer answered with an error. */
 export class RpcError extends Error {
@@ -65,6 +67,10 @@ export interface JsonRpcPeerOptions {
   onNotification(method: string, params: unknown): void;
   /** Largest frame accepted or sent, in bytes. */
   maxFrameBytes?: number;
+  /** Most messages in one batch frame; a larger batch is refused whole with one error answer. */
+  maxBatch?: number;
+  /** Told how many messages an inbound frame holds before any runs; false drops the frame. */
+  admit?(messages: number): boolean;
   onProtocolError?(error: Error): void;
 }
 
@@ -133,7 +139,24 @@ export class JsonRpcPeer {
       });
       return;
     }
-    for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
+    const messages = Array.isArray(parsed) ? parsed : [parsed];
+    if (this.options.admit && !this.options.admit(messages.length)) {
+      return;
+    }
+    const maxBatch = this.options.maxBatch ?? Infinity;
+    if (messages.length > maxBatch) {
+      this.send({
+        jsonrpc: '2.0',
+        id: null,
+        error: {
+          code: RPC_INVALID_REQUEST,
+          message: `A batch of ${messages.length} messages exceeds the limit of ${maxBatch}; none was run`,
+          data: { code: 'batch_too_large', limit: maxBatch },
+        },
+      });
+      return;
+    }
+    for (const message of messages) {
       this.handleMessage(message as JsonRpcMessage);
     }
   }

@@ -17,6 +17,8 @@ export enum CloseCode {
   HeartbeatTimeout = 4003,
   AuthFailure = 4004,
   ServerShutdown = 4005,
+  /** The runner sent more messages than its connection's rate limit (reconnect with backoff). */
+  RateLimited = 4006,
 }
 
 /** The runner stops reconnecting on these; anything else means "reconnect with backoff". */

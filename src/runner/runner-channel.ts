@@ -73,14 +73,31 @@ export class RunnerChannel {
     this.peer?.close('runner stopping');
   }
 
-  /** A request to the server; waits (up to the timeout) for the channel to be up first. */
+  /**
+   * A request to the server; waits (up to the timeout) for the channel to be up first. A call
+   * cut off by a reconnect (the connection closed before the answer) is sent again on the next
+   * connection within the same deadline: the runner→server requests (`tool.authorize`,
+   * `session.history`, `file.get`) are idempotent, and a tool call must not fail because the
+   * network blinked while it was being authorised.
+   */
   async request<T>(method: string, params: unknown, timeoutMs: number): Promise<T> {
     const deadline = Date.now() + timeoutMs;
-    await this.waitReady(timeoutMs);
-    if (!this.peer) {
-      throw new RpcError(RPC_DISCONNECTED, 'not connected');
+    for (;;) {
+      await this.waitReady(Math.max(1, deadline - Date.now()));
+      const peer = this.peer;
+      if (!peer) {
+        throw new RpcError(RPC_DISCONNECTED, 'not connected');
+      }
+      try {
+        return await peer.request<T>(method, params, Math.max(1, deadline - Date.now()));
+      } catch (error) {
+        const cutOff =
+          error instanceof RpcError && error.code === RPC_DISCONNECTED && peer.isClosed;
+        if (!cutOff || this.stopped || Date.now() >= deadline) {
+          throw error;
+        }
+      }
     }
-    return this.peer.request<T>(method, params, Math.max(1, deadline - Date.now()));
   }
 
   /** Sends a notification if connected; returns whether it went out. */

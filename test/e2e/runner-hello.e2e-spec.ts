@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 
+import { IdPrefix, newId } from 'src/common/ids/ids';
 import { RpcError } from 'src/protocol/json-rpc';
 import { Methods, RUNNER_RPC_ERROR, RunnerErrorCode } from 'src/protocol/runner-protocol';
 import { createTestApp, TestApp } from 'test/e2e/create-app';
@@ -8,10 +9,11 @@ import { connectFakeRunner, FakeRunner, ReceivedCall } from 'test/utils/fake-run
 import { sleep } from 'test/utils/http-api';
 
 /**
- * After `runner.hello` the server initialises only the sessions that need the runner now (a
- * turn in progress); idle ones are initialised when a turn starts (`turn.start` answers
- * `session_unknown`, the server sends `session.init` and asks again). A restarted runner is not
- * handed every session it ever served.
+ * After `runner.hello` the server initialises no session: idle ones are initialised when a turn
+ * starts (`turn.start` answers `session_unknown`, the server sends `session.init` and asks
+ * again), so a restarted runner is not handed every session it ever served. A session mid-turn
+ * that the runner does not hold lost its turn with the restart: the turn fails at once, with
+ * one `response.failed` and an error item (issue 16, finding 4: it stayed `running` forever).
  */
 describe('runner hello (jwt mode)', () => {
   let t: TestApp;
@@ -60,7 +62,7 @@ describe('runner hello (jwt mode)', () => {
     await t?.close();
   });
 
-  it('should initialise only mid-turn sessions after a hello, and idle ones on demand', async () => {
+  it('should fail the lost turns after a restart hello, and initialise idle sessions on demand', async () => {
     const first = await connect();
     const echo = await agentIdByName(alice, 'echo');
     const ids: string[] = [];
@@ -71,22 +73,39 @@ describe('runner hello (jwt mode)', () => {
       ids.push(res.body.id);
     }
     const busy = ids.slice(0, 2);
+    const turnId = newId(IdPrefix.Response);
     await t.app
       .get(DataSource)
-      .query(`UPDATE sessions SET live_status = 'running' WHERE id = ANY($1)`, [busy]);
+      .query(
+        `UPDATE sessions SET live_status = 'running', current_turn_id = $2 WHERE id = ANY($1)`,
+        [busy, turnId],
+      );
     await first.close();
 
-    // The runner comes back (a restart: it holds nothing).
+    // The runner comes back within the grace (a restart: it holds nothing).
     const again = await connect(first.runnerId);
     for (const id of busy) {
-      await again.waitFor((c) => c.method === Methods.sessionInit && c.params.session_id === id);
+      for (let tries = 0; ; tries++) {
+        const res = await alice.get(`/v1/sessions/${id}`).expect(200);
+        if (res.body.status === 'failed') {
+          break;
+        }
+        expect(tries).toBeLessThan(100);
+        await sleep(100);
+      }
+      const items = await alice.get(`/v1/sessions/${id}/items`).expect(200);
+      expect(items.body.data).toEqual([
+        expect.objectContaining({
+          type: 'error',
+          response_id: turnId,
+          source: 'execution',
+          code: 'runner_restarted',
+        }),
+      ]);
     }
-    // Whatever else a hello would send goes out with those; give it time to arrive.
+    // Whatever else a hello would send would have gone out with those; give it time to arrive.
     await sleep(300);
-    const initialised = again.received
-      .filter((c) => c.method === Methods.sessionInit)
-      .map((c) => c.params.session_id);
-    expect(initialised.sort()).toEqual([...busy].sort());
+    expect(again.received.filter((c) => c.method === Methods.sessionInit)).toEqual([]);
 
     const idle = ids[5];
     await alice

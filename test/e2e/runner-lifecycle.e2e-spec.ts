@@ -274,6 +274,46 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
     }
   });
 
+  it('should run a tool whose tool.authorize was cut off by a reconnect', async () => {
+    // The race behind this file's flaky reconnect test: the link dropped while the runner waited
+    // for tool.authorize, the call failed and the tool was never run. Cut exactly there.
+    const proxy = await startTcpProxy(server.url);
+    try {
+      const runner = await runnerFor(aliceToken, [], proxy.url);
+      const session = await alice.createSession('echo');
+      await alice.bind(session.id, runner.runnerId);
+      const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`, {
+        Authorization: `Bearer ${aliceToken}`,
+      });
+      await stream.waitFor((f) => f.event === 'session.heartbeat');
+      const cut = proxy.cutWhenTargetSends('"decision":"allow"');
+      await alice.say(session.id, '/tool shell {"command":"echo authorised-after-the-drop"}');
+      await cut;
+      await runner.waitForOutput(/reconnected/, 15_000);
+      await stream.waitFor(
+        (f) => f.event === 'session.status' && f.json?.status === 'idle',
+        20_000,
+      );
+      stream.close();
+      const items = (
+        await alice.ok<{ data: { type: string; output?: string }[] }>(
+          'GET',
+          `/v1/sessions/${session.id}/items`,
+        )
+      ).data;
+      expect(items.map((i) => i.type)).toEqual([
+        'message',
+        'function_call',
+        'function_call_output',
+        'message',
+      ]);
+      expect(items[2].output).toContain('authorised-after-the-drop');
+      expect(stream.frames.filter((f) => f.event === 'response.completed')).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('should let the newest connection win when two runners use one id', async () => {
     const first = await runnerFor(aliceToken);
     const session = await alice.createSession('echo');

@@ -1,5 +1,5 @@
 import { toUnixSeconds } from 'src/database/transformers';
-import { StoredItem } from 'src/protocol/items';
+import { flattenItem, StoredItem } from 'src/protocol/items';
 import { normalizeStreamEvent, RawStreamEvent, StreamEvent } from 'src/protocol/stream-events';
 import { NewItem } from 'src/modules/sessions/items.repository';
 import { LockedSession } from 'src/modules/sessions/locked-session';
@@ -15,11 +15,16 @@ export interface LockedSessionFake extends LockedSession {
   readonly events: StreamEvent[];
   /** The items upserted, in order. */
   readonly items: NewItem[];
+  /** Turns whose terminal event this unit claimed (or that were claimed before it, if given). */
+  readonly terminals: Set<string>;
   /** Makes the next upsert store nothing (an id that belongs to another item). */
   conflictOnUpsert(): void;
 }
 
-export function lockedSessionFactory(row: SessionEntity): LockedSessionFake {
+export function lockedSessionFactory(
+  row: SessionEntity,
+  terminals = new Set<string>(),
+): LockedSessionFake {
   let current = row;
   let conflict = false;
   const patched: SessionFields = {};
@@ -35,6 +40,14 @@ export function lockedSessionFactory(row: SessionEntity): LockedSessionFake {
     patched,
     events,
     items,
+    terminals,
+    claimTerminal(turnId) {
+      if (terminals.has(turnId)) {
+        return Promise.resolve(false);
+      }
+      terminals.add(turnId);
+      return Promise.resolve(true);
+    },
     conflictOnUpsert: () => {
       conflict = true;
     },
@@ -50,6 +63,20 @@ export function lockedSessionFactory(row: SessionEntity): LockedSessionFake {
       items.push(...batch);
       const createdAt = toUnixSeconds(new Date());
       return Promise.resolve(batch.map((item) => ({ ...item, created_at: createdAt })));
+    },
+    emitItem(item) {
+      if (conflict) {
+        conflict = false;
+        return;
+      }
+      items.push(item);
+      const stored = { ...item, created_at: toUnixSeconds(new Date()) };
+      events.push(
+        normalizeStreamEvent(
+          { type: 'response.output_item.done', item: flattenItem(stored) } as RawStreamEvent,
+          current.id,
+        ),
+      );
     },
     emit<K extends SessionEventType>(type: K, payload: SessionEventMap[K]) {
       events.push(normalizeStreamEvent({ type, ...payload } as RawStreamEvent, current.id));

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import WebSocket from 'ws';
 
-import { JsonRpcPeer } from 'src/protocol/json-rpc';
+import { JsonRpcErrorObject, JsonRpcPeer } from 'src/protocol/json-rpc';
 import {
   HelloResult,
   HelloSession,
@@ -41,6 +41,12 @@ export interface FakeRunner {
   waitFor(match: (call: ReceivedCall) => boolean, timeoutMs?: number): Promise<ReceivedCall>;
   request<T>(method: string, params: unknown): Promise<T>;
   notify(method: string, params: unknown): void;
+  /** Sends one frame as it is (a batch, or something malformed). */
+  sendRaw(text: string): void;
+  /** Error answers not tied to a request (`id: null`), e.g. a refused batch. */
+  readonly frameErrors: JsonRpcErrorObject[];
+  /** The close code the channel ended with, once it ends. */
+  readonly closeCode: Promise<number>;
   close(): Promise<void>;
 }
 
@@ -88,8 +94,17 @@ export async function connectFakeRunner(
       }
     },
   });
-  ws.on('message', (data) => peer.handleFrame(data.toString()));
-  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  const frameErrors: JsonRpcErrorObject[] = [];
+  ws.on('message', (data) => {
+    const text = data.toString();
+    const parsed = JSON.parse(text) as { id?: unknown; error?: JsonRpcErrorObject };
+    if (parsed && parsed.id === null && parsed.error) {
+      frameErrors.push(parsed.error);
+    }
+    peer.handleFrame(text);
+  });
+  const closeCode = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  const closed = closeCode.then(() => undefined);
   ws.once('close', () => peer.close());
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -138,6 +153,9 @@ export async function connectFakeRunner(
     },
     request: (method, params) => peer.request(method, params, 10_000),
     notify: (method, params) => peer.notify(method, params),
+    sendRaw: (text) => ws.send(text),
+    frameErrors,
+    closeCode,
     async close() {
       if (ws.readyState !== WebSocket.CLOSED) {
         ws.close();

@@ -3,21 +3,38 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import WebSocket from 'ws';
 
-import { JsonRpcPeer, RPC_METHOD_NOT_FOUND, RpcError } from 'src/protocol/json-rpc';
+import { JsonRpcPeer, RPC_METHOD_NOT_FOUND, RPC_OVERLOADED, RpcError } from 'src/protocol/json-rpc';
 import { CloseCode, HelloParams, Methods } from 'src/protocol/runner-protocol';
 
 export interface RunnerConnectionOptions {
   runnerId: string;
   ownerId: string;
   heartbeatMs: number;
+  limits: RunnerChannelLimits;
   onRequest(connection: RunnerConnection, method: string, params: unknown): Promise<unknown>;
   onNotification(connection: RunnerConnection, method: string, params: unknown): void;
   onClose(connection: RunnerConnection, code: number): void;
 }
 
+/** Per-connection limits (docs/SECURITY.md, "Runner channel limits"). */
+export interface RunnerChannelLimits {
+  maxBatch: number;
+  maxMessagesPerSecond: number;
+  maxPendingRequests: number;
+}
+
+/** Requests of one connection that run at once; the rest wait their turn (bounded above). */
+const REQUEST_CONCURRENCY = 4;
+
 /**
  * One runner's WebSocket: JSON-RPC both ways, the `$/heartbeat` every H and the 3H watchdog
  * (spec/runner-protocol.md §3). Knows nothing about sessions.
+ *
+ * One connection must not stall the server (issue 16, finding 3): inbound messages are rate
+ * limited (token bucket, 2 s of burst; past it the channel closes with 4006), a batch frame is
+ * capped, requests run at most REQUEST_CONCURRENCY at a time with a bounded queue (past it a
+ * JSON-RPC error, no work done), and a consumer can pause reading (`holdReading`) while it
+ * catches up, so the socket's backlog stays in the kernel and the runner, not in our heap.
  */
 export class RunnerConnection {
   readonly connectionId = randomUUID();
@@ -31,6 +48,12 @@ export class RunnerConnection {
   private lastOutbound = Date.now();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  private tokens: number;
+  private refilledAt = Date.now();
+  private pendingRequests = 0;
+  private runningRequests = 0;
+  private readonly waitingRequests: (() => void)[] = [];
+  private readonly holds = new Set<string>();
 
   constructor(
     private readonly socket: WebSocket,
@@ -38,12 +61,15 @@ export class RunnerConnection {
   ) {
     this.runnerId = options.runnerId;
     this.ownerId = options.ownerId;
+    this.tokens = 2 * options.limits.maxMessagesPerSecond;
     this.peer = new JsonRpcPeer({
+      maxBatch: options.limits.maxBatch,
+      admit: (messages) => this.admit(messages),
       send: (text) => {
         this.lastOutbound = Date.now();
         socket.send(text);
       },
-      onRequest: (method, params) => this.options.onRequest(this, method, params),
+      onRequest: (method, params) => this.limitRequest(method, params),
       onNotification: (method, params) => {
         if (method !== Methods.heartbeat) {
           this.options.onNotification(this, method, params);
@@ -67,6 +93,10 @@ export class RunnerConnection {
     this.timer = setInterval(
       () => {
         const now = Date.now();
+        // A connection we stopped reading is not silent: its frames wait in the socket.
+        if (this.holds.size > 0) {
+          this.lastInbound = now;
+        }
         if (now - this.lastInbound > 3 * h) {
           this.close(CloseCode.HeartbeatTimeout, 'heartbeat timeout');
         } else if (now - this.lastOutbound >= h) {
@@ -90,6 +120,23 @@ export class RunnerConnection {
     this.peer.notify(method, params);
   }
 
+  /**
+   * Stops reading the socket until every hold is released (back-pressure: the runner's frames
+   * wait in TCP buffers while a consumer catches up). `key` names the holder.
+   */
+  holdReading(key: string): void {
+    if (this.holds.size === 0 && !this.closed) {
+      this.socket.pause();
+    }
+    this.holds.add(key);
+  }
+
+  releaseReading(key: string): void {
+    if (this.holds.delete(key) && this.holds.size === 0 && !this.closed) {
+      this.socket.resume();
+    }
+  }
+
   close(code: number, reason: string): void {
     if (!this.closed) {
       this.socket.close(code, reason);
@@ -97,6 +144,57 @@ export class RunnerConnection {
       setTimeout(() => this.socket.terminate(), 2_000).unref();
     }
     this.handleClose(code);
+  }
+
+  /** Token bucket over inbound messages: false (and the channel closes) past the rate. */
+  private admit(messages: number): boolean {
+    const { maxMessagesPerSecond } = this.options.limits;
+    const now = Date.now();
+    this.tokens = Math.min(
+      2 * maxMessagesPerSecond,
+      this.tokens + ((now - this.refilledAt) / 1000) * maxMessagesPerSecond,
+    );
+    this.refilledAt = now;
+    this.tokens -= messages;
+    if (this.tokens >= 0) {
+      return true;
+    }
+    this.logger.warn(`${this.runnerId} exceeded ${maxMessagesPerSecond} messages/s; closing`);
+    this.close(CloseCode.RateLimited, `rate limit of ${maxMessagesPerSecond} messages/s exceeded`);
+    return false;
+  }
+
+  /** Runs a request when a slot is free; refuses it at once when too many are waiting. */
+  private async limitRequest(method: string, params: unknown): Promise<unknown> {
+    const { maxPendingRequests } = this.options.limits;
+    if (method !== Methods.hello && this.pendingRequests >= maxPendingRequests) {
+      throw new RpcError(
+        RPC_OVERLOADED,
+        `Too many requests in flight on this connection (limit ${maxPendingRequests}); retry later`,
+        { code: 'overloaded', limit: maxPendingRequests },
+      );
+    }
+    this.pendingRequests++;
+    try {
+      if (this.runningRequests >= REQUEST_CONCURRENCY) {
+        // The slot is handed over by the request that finishes, never raced for.
+        await new Promise<void>((resolve) => this.waitingRequests.push(resolve));
+      } else {
+        this.runningRequests++;
+      }
+      try {
+        return await this.options.onRequest(this, method, params);
+      } finally {
+        const next = this.waitingRequests.shift();
+        if (next) {
+          next();
+        } else {
+          this.runningRequests--;
+        }
+      }
+    } finally {
+      this.pendingRequests--;
+    }
   }
 
   private handleClose(code: number): void {

@@ -52,12 +52,7 @@ const TUNNEL_TOKEN_HEADER = 'x-omnigent-runner-tunnel-token';
 export class RunnerGatewayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly replicaId = randomUUID();
   private readonly logger = new Logger('RunnerGateway');
-  private readonly wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: 16 * 1024 * 1024,
-    handleProtocols: (protocols) =>
-      protocols.has(RUNNER_SUBPROTOCOL) ? RUNNER_SUBPROTOCOL : false,
-  });
+  private readonly wss: WebSocketServer;
   private readonly connections = new Map<string, RunnerConnection>();
   /** Disconnects still being recorded. */
   private readonly closing = new Set<Promise<void>>();
@@ -71,7 +66,15 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     private readonly runners: RunnersRepository,
     private readonly runnerService: RunnersService,
     private readonly hooks: RunnerHooks,
-  ) {}
+  ) {
+    // A frame over the limit closes the connection with 1009 before it is buffered whole.
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.runners.limits.maxFrameBytes,
+      handleProtocols: (protocols) =>
+        protocols.has(RUNNER_SUBPROTOCOL) ? RUNNER_SUBPROTOCOL : false,
+    });
+  }
 
   onApplicationBootstrap(): void {
     const server = this.adapterHost.httpAdapter?.getHttpServer();
@@ -165,6 +168,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
       runnerId,
       ownerId,
       heartbeatMs: this.config.runners.heartbeatMs,
+      limits: this.config.runners.limits,
       onRequest: (conn, method, params) => this.onRequest(conn, method, params),
       onNotification: (conn, method, params) => this.onNotification(conn, method, params),
       onClose: (conn, code) => {

@@ -39,33 +39,49 @@ export class ItemsRepository {
    * same type, turn and author. Returns the rows stored.
    */
   async upsert(manager: EntityManager, sessionId: string, items: NewItem[]): Promise<StoredItem[]> {
-    const stored: StoredItem[] = [];
-    for (const item of items) {
-      const rows: { created_at: Date }[] = await manager.query(
-        `INSERT INTO items (session_id, id, response_id, type, status, data, created_by, text_content)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (session_id, id) DO UPDATE SET
-           status = EXCLUDED.status, data = EXCLUDED.data, text_content = EXCLUDED.text_content
-         WHERE items.type = EXCLUDED.type AND items.response_id = EXCLUDED.response_id
-           AND items.created_by IS NOT DISTINCT FROM EXCLUDED.created_by
-         RETURNING created_at`,
-        [
-          sessionId,
-          item.id,
-          item.response_id,
-          item.type,
-          item.status,
-          JSON.stringify(item.data),
-          item.created_by,
-          item.type === 'message' ? messageText(item.data) || null : null,
-        ],
-      );
-      // No row: the id belongs to a different item (another type, turn or author): not ours to change.
-      if (rows.length > 0) {
-        stored.push({ ...item, created_at: toUnixSeconds(rows[0].created_at) });
-      }
+    if (items.length === 0) {
+      return [];
     }
-    return stored;
+    // One statement for the whole list (runner ingest writes hundreds per unit of work). A row
+    // may be affected once per statement, so a repeated id keeps its first place and last content.
+    const unique = new Map<string, NewItem>();
+    for (const item of items) {
+      unique.set(item.id, { ...(unique.get(item.id) ?? {}), ...item });
+    }
+    const rows: { id: string; created_at: Date }[] = await manager.query(
+      `INSERT INTO items (session_id, id, response_id, type, status, data, created_by, text_content)
+       SELECT $1, x.id, x.response_id, x.type, x.status, x.data, x.created_by, x.text_content
+       FROM jsonb_to_recordset($2::jsonb)
+         AS x(ord int, id text, response_id text, type text, status text, data jsonb,
+              created_by text, text_content text)
+       ORDER BY x.ord
+       ON CONFLICT (session_id, id) DO UPDATE SET
+         status = EXCLUDED.status, data = EXCLUDED.data, text_content = EXCLUDED.text_content
+       WHERE items.type = EXCLUDED.type AND items.response_id = EXCLUDED.response_id
+         AND items.created_by IS NOT DISTINCT FROM EXCLUDED.created_by
+       RETURNING id, created_at`,
+      [
+        sessionId,
+        JSON.stringify(
+          [...unique.values()].map((item, ord) => ({
+            ord,
+            id: item.id,
+            response_id: item.response_id,
+            type: item.type,
+            status: item.status,
+            data: item.data,
+            created_by: item.created_by,
+            text_content: item.type === 'message' ? messageText(item.data) || null : null,
+          })),
+        ),
+      ],
+    );
+    // No row: the id belongs to a different item (another type, turn or author): not ours to change.
+    const createdAt = new Map(rows.map((row) => [row.id, toUnixSeconds(row.created_at)]));
+    return items.flatMap((item) => {
+      const at = createdAt.get(item.id);
+      return at === undefined ? [] : [{ ...unique.get(item.id)!, created_at: at }];
+    });
   }
 
   /** Stores items of a session in one transaction (history given at creation). */

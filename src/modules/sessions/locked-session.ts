@@ -1,7 +1,9 @@
 import { EntityManager } from 'typeorm';
 
+import { Logger } from '@nestjs/common';
+
 import { LiveEvent } from 'src/common/sse/event-stream';
-import { StoredItem } from 'src/protocol/items';
+import { flattenItem, StoredItem } from 'src/protocol/items';
 import {
   isTransientEvent,
   normalizeStreamEvent,
@@ -28,6 +30,18 @@ export interface LockedSession {
   patch(fields: SessionFields): void;
   /** Inserts or updates items of this session (see `ItemsRepository.upsert`). */
   upsertItems(items: NewItem[]): Promise<StoredItem[]>;
+  /**
+   * Queues an item to store and its `response.output_item.done`, in this place of the stream.
+   * All of a unit's queued items are written by one statement when the unit is written (runner
+   * ingest applies hundreds of events per unit); an item whose id belongs to another item (other
+   * type, turn or author) is not stored and its event is dropped.
+   */
+  emitItem(item: NewItem): void;
+  /**
+   * Records that turn `turnId` ended with `type`, in this unit's transaction. False when the
+   * turn already has its terminal event: the caller must then write none (one per turn).
+   */
+  claimTerminal(turnId: string, type: string): Promise<boolean>;
   /** Queues an event for this session's stream (normalised now: a bad payload throws here). */
   emit<K extends SessionEventType>(type: K, payload: SessionEventMap[K]): void;
   /** Queues an event that is already a complete stream event (relayed from a runner). */
@@ -37,7 +51,8 @@ export interface LockedSession {
 /** The transactional LockedSession the repository hands out (it alone holds the manager). */
 export class LockedSessionUnit implements LockedSession {
   private readonly changes: SessionFields = {};
-  private readonly emitted: StreamEvent[] = [];
+  /** Events in order; a pendingItem stands for the `output_item.done` of an item not yet stored. */
+  private readonly emitted: (StreamEvent | { pendingItem: NewItem })[] = [];
   private current: SessionEntity;
 
   constructor(
@@ -68,6 +83,19 @@ export class LockedSessionUnit implements LockedSession {
     );
   }
 
+  emitItem(item: NewItem): void {
+    this.emitted.push({ pendingItem: item });
+  }
+
+  async claimTerminal(turnId: string, type: string): Promise<boolean> {
+    const rows: unknown[] = await this.manager.query(
+      `INSERT INTO turn_terminals (session_id, turn_id, type) VALUES ($1, $2, $3)
+       ON CONFLICT (session_id, turn_id) DO NOTHING RETURNING turn_id`,
+      [this.id, turnId, type],
+    );
+    return rows.length > 0;
+  }
+
   emit<K extends SessionEventType>(type: K, payload: SessionEventMap[K]): void {
     // The map derives each payload from its event type, so type + payload is that event.
     this.emitted.push(normalizeStreamEvent({ type, ...payload } as RawStreamEvent, this.id));
@@ -87,11 +115,41 @@ export class LockedSessionUnit implements LockedSession {
         .getRepository(SessionEntity)
         .update({ id: this.id }, this.changes as never);
     }
-    const durable = this.emitted.filter((event) => !isTransientEvent(event.type));
+    const events = await this.storeItems();
+    const durable = events.filter((event) => !isTransientEvent(event.type));
     const logged = await new SessionEventsRepository(
       this.manager.getRepository(SessionEventEntity),
     ).append(this.manager, this.id, durable);
     const seqs = new Map(logged.map(({ seq, event }) => [event, seq]));
-    return this.emitted.map((event) => ({ seq: seqs.get(event) ?? null, event }));
+    return events.map((event) => ({ seq: seqs.get(event) ?? null, event }));
+  }
+
+  /** Writes the queued items in one statement; returns the events with theirs in place. */
+  private async storeItems(): Promise<StreamEvent[]> {
+    const queued = this.emitted.flatMap((e) => ('pendingItem' in e ? [e.pendingItem] : []));
+    if (queued.length === 0) {
+      return this.emitted as StreamEvent[];
+    }
+    const stored = new Map(
+      (await this.upsertItems(queued)).map((item) => [item.id, item] as const),
+    );
+    return this.emitted.flatMap((e) => {
+      if (!('pendingItem' in e)) {
+        return [e];
+      }
+      const item = stored.get(e.pendingItem.id);
+      if (!item) {
+        new Logger('Items').warn(
+          `Item ${e.pendingItem.id} conflicts with an existing item; dropped`,
+        );
+        return [];
+      }
+      return [
+        normalizeStreamEvent(
+          { type: 'response.output_item.done', item: flattenItem(item) } as RawStreamEvent,
+          this.id,
+        ),
+      ];
+    });
   }
 }

@@ -27,7 +27,6 @@ import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
-import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 
 const ACK_DELAY_MS = 100;
@@ -36,8 +35,19 @@ const BINDING_CACHE_MS = 1_000;
 /** Per-session ingest state is dropped after this long without events. */
 const INGEST_IDLE_MS = 60_000;
 
+/** Queued events of one connection before it stops being read, and when reading resumes. */
+const INGEST_HIGH_WATER = 4_000;
+const INGEST_LOW_WATER = 1_000;
+/** Events taken from a connection's queue at a time. */
+const INGEST_BATCH = 1_000;
+const INGEST_HOLD = 'ingest';
+
+interface ConnectionQueue {
+  events: SessionEventParams[];
+  draining: boolean;
+}
+
 interface SessionIngestState {
-  chain: Promise<void>;
   highestSeen: number;
   ackTimer?: NodeJS.Timeout;
   idleTimer?: NodeJS.Timeout;
@@ -54,11 +64,13 @@ interface SessionIngestState {
 export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
   private readonly logger = new Logger('RunnerEvents');
   private readonly ingest = new Map<string, SessionIngestState>();
+  private readonly queues = new WeakMap<RunnerConnection, ConnectionQueue>();
+  /** Between hello and afterHello: busy sessions of this runner that it does not hold. */
+  private readonly lostTurns = new WeakMap<RunnerConnection, SessionEntity[]>();
 
   constructor(
     private readonly hooks: RunnerHooks,
     private readonly items: ItemsRepository,
-    private readonly runnerLink: RunnerLinkService,
     private readonly sessions: SessionsRepository,
     private readonly stream: SessionEventsService,
     private readonly turns: TurnsService,
@@ -73,8 +85,16 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
     connection: RunnerConnection,
     params: HelloParams,
   ): Promise<Pick<HelloResult, 'sessions' | 'verdicts'>> {
-    const held = await this.sessions.getMany(params.sessions.map((s) => s.session_id));
+    const [held, busy] = await Promise.all([
+      this.sessions.getMany(params.sessions.map((s) => s.session_id)),
+      this.sessions.listBusyOnRunner(connection.runnerId, connection.ownerId),
+    ]);
     const bound = new Map(held.filter((s) => servedBy(s, connection)).map((s) => [s.id, s]));
+    const claimed = new Set(params.sessions.map((s) => s.session_id));
+    this.lostTurns.set(
+      connection,
+      busy.filter((s) => !claimed.has(s.id)),
+    );
     return {
       sessions: params.sessions.map((claim) => {
         const session = bound.get(claim.session_id);
@@ -87,18 +107,30 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
   }
 
   /**
-   * Sessions that need the runner now (mid-turn) and that it does not hold get `session.init`
-   * (F1). Idle ones are initialised on demand: `turn.start` re-inits a session the runner does
-   * not know, so a restarted runner is not handed every session it ever served.
+   * A session busy on this runner (as read at hello) that the runner does not hold lost its turn:
+   * the runner restarted (a crash, or the server's kill -9 took the local runner with it) and
+   * came back within the grace, so the sweeper will not fail it and nobody else would (finding
+   * 4). The turn fails now, with its error item; the next message re-initialises the session.
+   * Sessions the runner holds resume: it replays their events, the terminal one included.
    */
   afterHello(connection: RunnerConnection): void {
-    const held = new Set((connection.hello?.sessions ?? []).map((s) => s.session_id));
-    void this.sessions.listBusyOnRunner(connection.runnerId, connection.ownerId).then(
-      (busy) =>
-        busy.filter((s) => !held.has(s.id)).forEach((s) => this.runnerLink.initInBackground(s)),
-      (error: Error) =>
-        this.logger.warn(`Could not list sessions of ${connection.runnerId}: ${error.message}`),
-    );
+    const lost = this.lostTurns.get(connection) ?? [];
+    this.lostTurns.delete(connection);
+    for (const session of lost) {
+      this.turns
+        .fail(
+          session.id,
+          session.currentTurnId,
+          {
+            code: 'runner_restarted',
+            message: `The runner ${connection.runnerId} restarted during the turn and lost it`,
+          },
+          { ifCurrent: true },
+        )
+        .catch((error: Error) =>
+          this.logger.warn(`Could not fail the lost turn of ${session.id}: ${error.message}`),
+        );
+    }
   }
 
   onDisconnect(connection: RunnerConnection): void {
@@ -129,58 +161,104 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
     return { items: (page?.rows ?? []).map(flattenItem), has_more: page?.hasMore ?? false };
   }
 
-  /** Events of one session are processed one at a time, in arrival (= seq) order. */
+  /**
+   * Events join their connection's queue, drained by one worker in batches: per batch, each
+   * session's events in arrival (= seq) order, a run of durable events in one unit of work. So
+   * one connection holds at most one database connection for ingest whatever it sends, and
+   * past INGEST_HIGH_WATER queued events its socket is not read until the queue drains.
+   */
   onSessionEvent(connection: RunnerConnection, params: SessionEventParams): void {
     if (
       !params ||
       typeof params.session_id !== 'string' ||
       !isEventSeq(params.seq) ||
-      !params.event
+      !params.event ||
+      typeof params.event.type !== 'string'
     ) {
       this.logger.warn(`Malformed session.event from ${connection.runnerId}`);
       return;
     }
-    const key = params.session_id;
-    const state = this.ingest.get(key) ?? { chain: Promise.resolve(), highestSeen: 0 };
-    this.ingest.set(key, state);
-    clearTimeout(state.idleTimer);
-    state.chain = state.chain
-      .then(() => this.process(connection, params, state))
-      .catch((error: Error) =>
-        this.logger.error(
-          `Ingest of ${key} seq ${params.seq} failed: ${error.message}`,
-          error.stack,
-        ),
-      )
-      .finally(() => {
-        clearTimeout(state.idleTimer);
-        state.idleTimer = setTimeout(() => this.ingest.delete(key), INGEST_IDLE_MS);
-        state.idleTimer.unref();
-      });
+    let queue = this.queues.get(connection);
+    if (!queue) {
+      queue = { events: [], draining: false };
+      this.queues.set(connection, queue);
+    }
+    queue.events.push(params);
+    if (queue.events.length >= INGEST_HIGH_WATER) {
+      connection.holdReading(INGEST_HOLD);
+    }
+    if (!queue.draining) {
+      queue.draining = true;
+      void this.drain(connection, queue);
+    }
   }
 
-  private async process(
+  private async drain(connection: RunnerConnection, queue: ConnectionQueue): Promise<void> {
+    try {
+      while (queue.events.length > 0) {
+        const batch = queue.events.splice(0, INGEST_BATCH);
+        if (queue.events.length <= INGEST_LOW_WATER) {
+          connection.releaseReading(INGEST_HOLD);
+        }
+        for (const [sessionId, events] of bySession(batch)) {
+          await this.ingestSession(connection, sessionId, events);
+        }
+        // Let HTTP requests and other connections in between batches.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      queue.draining = false;
+      connection.releaseReading(INGEST_HOLD);
+    }
+  }
+
+  /** One session's events of a batch: runs of durable events each in one unit of work. */
+  private async ingestSession(
+    connection: RunnerConnection,
+    sessionId: string,
+    events: SessionEventParams[],
+  ): Promise<void> {
+    const state = this.ingest.get(sessionId) ?? { highestSeen: 0 };
+    this.ingest.set(sessionId, state);
+    clearTimeout(state.idleTimer);
+    try {
+      for (const run of durabilityRuns(events)) {
+        // The event type decides durability (runner-protocol §7), whatever flag the runner sent.
+        if (isTransientEvent(run[0].event.type)) {
+          for (const params of run) {
+            state.highestSeen = Math.max(state.highestSeen, params.seq);
+            await this.relay(connection, params, state);
+          }
+          continue;
+        }
+        state.binding = undefined;
+        const accepted = await this.ingestDurable(connection, sessionId, run);
+        if (accepted !== null) {
+          state.highestSeen = Math.max(state.highestSeen, accepted);
+          this.scheduleAck(connection, sessionId, state);
+        }
+      }
+    } catch (error) {
+      this.logger.error(
+        `Ingest of ${sessionId} failed: ${(error as Error).message}`,
+        (error as Error).stack,
+      );
+    } finally {
+      state.idleTimer = setTimeout(() => this.ingest.delete(sessionId), INGEST_IDLE_MS);
+      state.idleTimer.unref();
+    }
+  }
+
+  private async relay(
     connection: RunnerConnection,
     params: SessionEventParams,
     state: SessionIngestState,
   ): Promise<void> {
-    const sessionId = params.session_id;
     const event = params.event;
-    // The event type decides durability (runner-protocol §7), whatever flag the runner sent.
-    if (!isTransientEvent(event.type)) {
-      state.binding = undefined;
-      const accepted = await this.ingestDurable(connection, params);
-      if (accepted) {
-        state.highestSeen = Math.max(state.highestSeen, params.seq);
-        this.scheduleAck(connection, sessionId, state);
-      }
-      return;
-    }
-    state.highestSeen = Math.max(state.highestSeen, params.seq);
     if (!isKnownEventType(event.type)) {
       return;
     }
-    const session = await this.cachedBinding(connection, sessionId, state);
+    const session = await this.cachedBinding(connection, params.session_id, state);
     if (!session) {
       return;
     }
@@ -194,43 +272,77 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
   }
 
   /**
-   * One durable event in one unit of work: applied (by TurnsService), logged and acknowledged
-   * once; a seq at or below the session's `event_seq` is a duplicate (a resend after a
-   * reconnect) and is only acknowledged. False when this runner may not speak for the session.
+   * Durable events of one session in one unit of work: each applied (by TurnsService), logged
+   * and acknowledged once; a seq at or below the session's `event_seq` is a duplicate (a resend
+   * after a reconnect) and is only acknowledged. Returns the highest seq to acknowledge, null
+   * when this runner may not speak for the session. If the database refuses the unit, the
+   * events are retried one by one so only the one it refuses is lost.
    */
   private async ingestDurable(
     connection: RunnerConnection,
-    params: SessionEventParams,
-  ): Promise<boolean> {
-    const { session_id: sessionId, seq, event } = params;
+    sessionId: string,
+    run: SessionEventParams[],
+  ): Promise<number | null> {
+    try {
+      return await this.applyDurable(connection, sessionId, run);
+    } catch (error) {
+      if (run.length === 1) {
+        throw error;
+      }
+      let accepted: number | null = null;
+      for (const params of run) {
+        try {
+          const seq = await this.applyDurable(connection, sessionId, [params]);
+          accepted = seq === null ? accepted : Math.max(accepted ?? 0, seq);
+        } catch (single) {
+          this.logger.error(
+            `Ingest of ${sessionId} seq ${params.seq} failed: ${(single as Error).message}`,
+          );
+        }
+      }
+      return accepted;
+    }
+  }
+
+  private async applyDurable(
+    connection: RunnerConnection,
+    sessionId: string,
+    run: SessionEventParams[],
+  ): Promise<number | null> {
     const accepted = await this.stream.locked(sessionId, async (s) => {
       if (!servedBy(s.row, connection)) {
-        return false;
+        return null;
       }
-      if (seq <= s.row.eventSeq) {
-        return true;
-      }
-      if (seq > s.row.eventSeq + MAX_SEQ_GAP) {
-        this.logger.warn(
-          `Dropped ${event.type} from ${connection.runnerId}: seq ${seq} jumps past ${s.row.eventSeq}`,
-        );
-        return false;
-      }
-      try {
-        // Runner input is untrusted until normalised: read it as a plain record.
-        await this.turns.applyRunnerEvent(s, { ...event }, params.turn_id ?? null);
-      } catch (error) {
-        if (!(error instanceof InvalidStreamEventError)) {
-          throw error;
+      let highest = 0;
+      for (const { seq, event, turn_id: turnId } of run) {
+        if (seq <= s.row.eventSeq) {
+          highest = Math.max(highest, seq);
+          continue;
         }
-        this.logger.warn(
-          `Dropped an invalid ${event.type} from ${connection.runnerId}: ${error.message}`,
-        );
+        if (seq > s.row.eventSeq + MAX_SEQ_GAP) {
+          // Never acknowledged, so an honest runner resends it; the rest of the run waits too.
+          this.logger.warn(
+            `Dropped ${event.type} from ${connection.runnerId}: seq ${seq} jumps past ${s.row.eventSeq}`,
+          );
+          break;
+        }
+        highest = seq;
+        try {
+          // Runner input is untrusted until normalised: read it as a plain record.
+          await this.turns.applyRunnerEvent(s, { ...event }, turnId ?? null);
+        } catch (error) {
+          if (!(error instanceof InvalidStreamEventError)) {
+            throw error;
+          }
+          this.logger.warn(
+            `Dropped an invalid ${event.type} from ${connection.runnerId}: ${error.message}`,
+          );
+        }
+        s.patch({ eventSeq: seq });
       }
-      s.patch({ eventSeq: seq });
-      return true;
+      return highest > 0 ? highest : null;
     });
-    return accepted ?? false;
+    return accepted ?? null;
   }
 
   private scheduleAck(
@@ -296,4 +408,29 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
 /** A connection speaks for a session only when it is the session's runner and its owner's. */
 function servedBy(session: SessionEntity, connection: RunnerConnection): boolean {
   return session.runnerId === connection.runnerId && session.ownerId === connection.ownerId;
+}
+
+/** A batch's events per session, each session's in arrival order. */
+function bySession(batch: SessionEventParams[]): Map<string, SessionEventParams[]> {
+  const sessions = new Map<string, SessionEventParams[]>();
+  for (const params of batch) {
+    const events = sessions.get(params.session_id) ?? [];
+    events.push(params);
+    sessions.set(params.session_id, events);
+  }
+  return sessions;
+}
+
+/** Consecutive events split where durability changes, so deltas keep their place in the stream. */
+function durabilityRuns(events: SessionEventParams[]): SessionEventParams[][] {
+  const runs: SessionEventParams[][] = [];
+  for (const params of events) {
+    const last = runs.at(-1);
+    if (last && isTransientEvent(last[0].event.type) === isTransientEvent(params.event.type)) {
+      last.push(params);
+    } else {
+      runs.push([params]);
+    }
+  }
+  return runs;
 }

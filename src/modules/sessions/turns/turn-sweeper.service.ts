@@ -70,10 +70,15 @@ export class TurnSweeperService implements OnApplicationBootstrap, OnApplication
     for (const { runnerId, epoch } of await this.runners.claimDead()) {
       const busy = await this.sessions.listBusyOnRunner(runnerId);
       for (const session of busy) {
-        await this.turns.fail(session.id, session.currentTurnId, {
-          code: 'runner_disconnected',
-          message: `The runner ${runnerId} disconnected during the turn and did not come back`,
-        });
+        await this.turns.fail(
+          session.id,
+          session.currentTurnId,
+          {
+            code: 'runner_disconnected',
+            message: `The runner ${runnerId} disconnected during the turn and did not come back`,
+          },
+          { ifCurrent: true },
+        );
       }
       this.logger.warn(
         `Runner ${runnerId} (epoch ${epoch}) is gone; failed ${busy.length} running session(s)`,

@@ -30,6 +30,8 @@ describe(TurnsService.name, () => {
   let session: SessionEntity;
   /** The locked session of each unit of work, in order. */
   let units: LockedSessionFake[];
+  /** Turns with a terminal event, shared by the units as the turn_terminals table is. */
+  let terminals: Set<string>;
   const auth = factory.auth();
 
   /** Every unit of work runs on a fresh fake of the current row; `null` rows are missing sessions. */
@@ -42,7 +44,7 @@ describe(TurnsService.name, () => {
       if (!current) {
         return Promise.resolve(undefined);
       }
-      const unit = lockedSessionFactory(current);
+      const unit = lockedSessionFactory(current, terminals);
       units.push(unit);
       return work(unit).then((result) => {
         session = unit.row;
@@ -56,6 +58,7 @@ describe(TurnsService.name, () => {
     t.mock(SessionQuotasService).checkItems.mockResolvedValue();
     sut = t.sut;
     units = [];
+    terminals = new Set();
     session = sessionEntityFactory({ ownerId: auth.userId, runnerId: RUNNER });
     lockOn(() => session);
     t.mock(SessionAccessService).require.mockImplementation(() => Promise.resolve(session));
@@ -163,8 +166,12 @@ describe(TurnsService.name, () => {
 
       const [started, failed] = units;
       const turnId = started.patched.currentTurnId;
-      expect(types(failed)).toEqual(['response.failed', 'session.status']);
-      expect(failed.events[0]).toMatchObject({
+      expect(types(failed)).toEqual([
+        'response.output_item.done',
+        'response.failed',
+        'session.status',
+      ]);
+      expect(failed.events[1]).toMatchObject({
         response: { id: turnId, status: 'failed', error: { code: 'runner_unavailable' } },
       });
       expect(failed.patched).toMatchObject({ liveStatus: 'failed', currentTurnId: null });
@@ -278,13 +285,32 @@ describe(TurnsService.name, () => {
       const error = { code: 'runner_disconnected', message: 'gone' };
       await sut.fail(session.id, 'resp_9', error);
 
-      expect(types(units[0])).toEqual(['response.failed', 'session.status']);
-      expect(units[0].events[1]).toMatchObject({ status: 'failed', error, response_id: 'resp_9' });
+      expect(types(units[0])).toEqual([
+        'response.output_item.done',
+        'response.failed',
+        'session.status',
+      ]);
+      // The turn's transcript says why it ended (finding 7: the sweeper left no error item).
+      expect(units[0].items).toEqual([
+        expect.objectContaining({
+          type: 'error',
+          response_id: 'resp_9',
+          data: { source: 'execution', code: 'runner_disconnected', message: 'gone' },
+        }),
+      ]);
+      expect(units[0].events[2]).toMatchObject({ status: 'failed', error, response_id: 'resp_9' });
       expect(units[0].patched).toEqual({
         liveStatus: 'failed',
         lastError: error,
         currentTurnId: null,
       });
+    });
+
+    it('should write no second terminal event for a turn that already ended', async () => {
+      terminals.add('resp_9');
+      await sut.fail(session.id, 'resp_9', { code: 'runner_disconnected', message: 'gone' });
+      expect(types(units[0])).toEqual(['session.status']);
+      expect(units[0].items).toEqual([]);
     });
 
     it('should only report the status when no turn is known', async () => {
@@ -314,7 +340,10 @@ describe(TurnsService.name, () => {
       sut.applyRunnerEvent(unit, event as { type: string }, turnId);
 
     beforeEach(() => {
-      unit = lockedSessionFactory({ ...session, liveStatus: 'running', currentTurnId: 'resp_1' });
+      unit = lockedSessionFactory(
+        { ...session, liveStatus: 'running', currentTurnId: 'resp_1' },
+        terminals,
+      );
     });
 
     it('should record running and clear the last error', async () => {
@@ -366,7 +395,7 @@ describe(TurnsService.name, () => {
       ]);
     });
 
-    it('should refuse an item whose id belongs to another item', async () => {
+    it('should drop an item whose id belongs to another item, and its event', async () => {
       unit.conflictOnUpsert();
       const item = {
         id: 'msg_0123456789abcdef0123',
@@ -374,10 +403,9 @@ describe(TurnsService.name, () => {
         role: 'assistant',
         content: [],
       };
-      await expect(apply({ type: 'response.output_item.done', item })).rejects.toThrow(
-        'conflicts with an existing item',
-      );
+      await apply({ type: 'response.output_item.done', item });
       expect(unit.events).toEqual([]);
+      expect(unit.items).toEqual([]);
     });
 
     it('should end the turn, keep its token count and add an error item on response.failed', async () => {
@@ -399,6 +427,20 @@ describe(TurnsService.name, () => {
         }),
       ]);
       expect(types(unit)).toEqual(['response.output_item.done', 'response.failed']);
+    });
+
+    it("should drop the runner's terminal event of a turn the server already failed", async () => {
+      // SIGTERM restart on PGlite reported response.failed and then response.completed.
+      terminals.add('resp_1');
+      await apply({ type: 'response.completed', response: { id: 'resp_1', status: 'completed' } });
+      expect(unit.events).toEqual([]);
+      expect(unit.patched).toEqual({ currentTurnId: null });
+    });
+
+    it('should relay only the first of two terminal events of one turn', async () => {
+      await apply({ type: 'response.completed', response: { id: 'resp_1', status: 'completed' } });
+      await apply({ type: 'response.failed', response: { id: 'resp_1', status: 'failed' } });
+      expect(types(unit)).toEqual(['response.completed']);
     });
 
     it('should leave another turn alone when a response ends', async () => {

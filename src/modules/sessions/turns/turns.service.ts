@@ -285,7 +285,7 @@ export class TurnsService {
       if (!isBusy(s.row.liveStatus)) {
         return;
       }
-      if (turnId) {
+      if (turnId && (await s.claimTerminal(turnId, 'response.incomplete'))) {
         s.emit('response.incomplete', {
           response: responseObject({
             id: turnId,
@@ -300,10 +300,31 @@ export class TurnsService {
     });
   }
 
-  /** Fails the turn (nobody will run it: the runner refused it, or died) and tells the stream. */
-  async fail(sessionId: string, turnId: string | null, error: ErrorDetail): Promise<void> {
+  /**
+   * Fails the turn (nobody will run it: the runner refused it, or died) and tells the stream:
+   * `response.failed` and an error item, unless the turn already ended (one terminal per turn).
+   * With `ifCurrent`, only while the session is still busy with that turn.
+   */
+  async fail(
+    sessionId: string,
+    turnId: string | null,
+    error: ErrorDetail,
+    options: { ifCurrent?: boolean } = {},
+  ): Promise<void> {
     await this.stream.locked(sessionId, async (s) => {
-      if (turnId) {
+      // A sweep decided on a read taken earlier: the session may have moved on since.
+      if (options.ifCurrent && (!isBusy(s.row.liveStatus) || s.row.currentTurnId !== turnId)) {
+        return;
+      }
+      if (turnId && (await s.claimTerminal(turnId, 'response.failed'))) {
+        s.emitItem({
+          id: newId(IdPrefix.Error),
+          response_id: turnId,
+          type: 'error',
+          status: 'completed',
+          created_by: null,
+          data: { source: 'execution', code: error.code, message: error.message },
+        });
         s.emit('response.failed', {
           response: responseObject({
             id: turnId,
@@ -353,22 +374,21 @@ export class TurnsService {
         if ('error' in parsed || !isItemId(parsed.item.id)) {
           throw new InvalidStreamEventError('error' in parsed ? parsed.error : 'invalid item id');
         }
-        const [stored] = await s.upsertItems([
-          { ...parsed.item, response_id: turnId ?? parsed.item.response_id, created_by: null },
-        ]);
-        if (!stored) {
-          throw new InvalidStreamEventError(
-            `item ${parsed.item.id} conflicts with an existing item`,
-          );
-        }
-        s.emit('response.output_item.done', { item: flattenItem(stored) });
+        // Stored with the unit's other items in one statement; dropped if the id is another item's.
+        s.emitItem({
+          ...parsed.item,
+          response_id: turnId ?? parsed.item.response_id,
+          created_by: null,
+        });
         return;
       }
       case 'response.completed':
       case 'response.failed':
       case 'response.incomplete':
       case 'response.cancelled':
-        await this.finishResponse(s, event, raw);
+        if (!(await this.finishResponse(s, event, raw))) {
+          return;
+        }
         break;
       // Never relayed: the server owns these (runner-protocol §6 rule 6), transient types never
       // get here (durability is decided by type), and stream.reset is ours.
@@ -447,13 +467,24 @@ export class TurnsService {
     }
   }
 
-  /** A terminal `response.*`: the turn is over; a failure also becomes an error item. */
+  /**
+   * A terminal `response.*`: the turn is over; a failure also becomes an error item. False (the
+   * event is dropped) when the turn already ended: the server failed it while the runner was
+   * away, or this is a replay (one terminal event per turn, finding 4).
+   */
   private async finishResponse(
     s: LockedSession,
     event: TerminalResponseEvent,
     raw: RawStreamEvent,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const { response } = event;
+    if (!(await s.claimTerminal(response.id, event.type))) {
+      this.logger.warn(`Dropped ${event.type} of ${response.id}: the turn already ended`);
+      if (s.row.currentTurnId === response.id) {
+        s.patch({ currentTurnId: null });
+      }
+      return false;
+    }
     if (s.row.currentTurnId === response.id) {
       s.patch({ currentTurnId: null });
     }
@@ -462,18 +493,16 @@ export class TurnsService {
     }
     if (event.type === 'response.failed') {
       const rawResponse = raw.response as { error?: unknown } | undefined;
-      const [stored] = await s.upsertItems([
-        {
-          id: newId(IdPrefix.Error),
-          response_id: response.id,
-          type: 'error',
-          status: 'completed',
-          created_by: null,
-          data: { source: 'execution', ...failureOf(rawResponse?.error) },
-        },
-      ]);
-      s.emit('response.output_item.done', { item: flattenItem(stored) });
+      s.emitItem({
+        id: newId(IdPrefix.Error),
+        response_id: response.id,
+        type: 'error',
+        status: 'completed',
+        created_by: null,
+        data: { source: 'execution', ...failureOf(rawResponse?.error) },
+      });
     }
+    return true;
   }
 }
 

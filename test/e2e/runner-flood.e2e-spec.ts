@@ -1,0 +1,202 @@
+import { IdPrefix, newId } from 'src/common/ids/ids';
+import { Methods } from 'src/protocol/runner-protocol';
+import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
+import { connectFakeRunner, FakeRunner } from 'test/utils/fake-runner';
+import { sleep } from 'test/utils/http-api';
+
+type Json = Record<string, unknown>;
+
+/** The issue's functional bound: another user's request answers within this while one runner floods. */
+const BOUND_MS = 1_000;
+
+/** A durable event carrying one assistant message: the most work an event makes the server do. */
+function itemEvent(sessionId: string, seq: number): string {
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    method: Methods.sessionEvent,
+    params: {
+      session_id: sessionId,
+      seq,
+      durable: true,
+      event: {
+        type: 'response.output_item.done',
+        item: {
+          id: newId(IdPrefix.Message),
+          type: 'message',
+          role: 'assistant',
+          status: 'completed',
+          content: [{ type: 'output_text', text: `flood ${seq}` }],
+        },
+      },
+    },
+  });
+}
+
+/**
+ * Issue 16 finding 3: one runner connection stalled the server for everyone (20,000 small
+ * `session.event` frames: 8.6 s for other users' requests; one frame of 5,000 `session.history`
+ * requests: 20.9 s and a 500). Another user's REST calls must stay under 1 s while a runner
+ * floods, and the flooder gets a clear JSON-RPC error or close code.
+ */
+describe('runner channel flood (finding 3)', () => {
+  const runners: FakeRunner[] = [];
+  afterAll(() => Promise.all(runners.map((r) => r.close())));
+
+  /** Runs bob's REST calls back to back until `done` settles; returns each call's latency. */
+  async function probeWhile(bob: E2eClient, echoId: string, done: Promise<unknown>) {
+    const latencies: number[] = [];
+    let finished = false;
+    void done.finally(() => (finished = true));
+    while (!finished) {
+      for (const call of [
+        () => bob.get('/v1/sessions?limit=5').expect(200),
+        () => bob.post('/v1/sessions').send({ agent_id: echoId }).expect(201),
+      ]) {
+        const started = Date.now();
+        await call();
+        latencies.push(Date.now() - started);
+      }
+    }
+    return latencies;
+  }
+
+  describe('with the default limits', () => {
+    let t: TestApp;
+    let url: string;
+    let alice: E2eClient;
+    let bob: E2eClient;
+    let echoId: string;
+
+    beforeAll(async () => {
+      t = await createTestApp('postgres', JWT_ENV);
+      url = await t.listen();
+      alice = clientFor(t, uniqueUser('alice'));
+      bob = clientFor(t, uniqueUser('bob'));
+      echoId = await agentIdByName(alice, 'echo');
+    });
+    afterAll(() => t?.close());
+
+    it("should answer another user's requests within 1 s while 20,000 events are ingested", async () => {
+      const token = alice.headers.Authorization.slice('Bearer '.length);
+      const runner = await connectFakeRunner(url, { token });
+      runners.push(runner);
+      const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201))
+        .body as Json;
+      expect(session.runner_id).toBe(runner.runnerId);
+      const id = session.id as string;
+      const total = 20_000;
+      const started = Date.now();
+      for (let seq = 1; seq <= total; seq++) {
+        runner.sendRaw(itemEvent(id, seq));
+      }
+      const ingested = runner.waitFor(
+        (c) => c.method === Methods.sessionAck && c.params.seq === total,
+        120_000,
+      );
+      const latencies = await probeWhile(bob, echoId, ingested);
+      const seconds = (Date.now() - started) / 1000;
+      console.log(
+        `20,000 durable events in ${seconds.toFixed(1)} s; ${latencies.length} REST calls of another user, ` +
+          `max ${Math.max(...latencies)} ms`,
+      );
+      expect(latencies.length).toBeGreaterThan(0);
+      expect(Math.max(...latencies)).toBeLessThan(BOUND_MS);
+      // Every event was stored once, in order.
+      const items = await alice.get(`/v1/sessions/${id}/items?limit=1000&order=desc`).expect(200);
+      expect((items.body as { data: Json[] }).data[0].content).toEqual([
+        expect.objectContaining({ text: `flood ${total}` }),
+      ]);
+      await runner.close();
+    }, 180_000);
+
+    it('should refuse a frame of 5,000 session.history requests with one JSON-RPC error', async () => {
+      const token = alice.headers.Authorization.slice('Bearer '.length);
+      const runner = await connectFakeRunner(url, { token });
+      runners.push(runner);
+      const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201))
+        .body as Json;
+      const batch = Array.from({ length: 5_000 }, (_, i) => ({
+        jsonrpc: '2.0',
+        id: i + 1,
+        method: Methods.sessionHistory,
+        params: { session_id: session.id, limit: 1000 },
+      }));
+      runner.sendRaw(JSON.stringify(batch));
+      const latencies = await probeWhile(bob, echoId, sleep(1_500));
+      expect(Math.max(...latencies)).toBeLessThan(BOUND_MS);
+      expect(runner.frameErrors).toEqual([
+        expect.objectContaining({
+          code: -32600,
+          message: expect.stringMatching(/5000 messages exceeds the limit of 100/),
+          data: { code: 'batch_too_large', limit: 100 },
+        }),
+      ]);
+      // The connection stays usable for honest requests.
+      await expect(
+        runner.request(Methods.sessionHistory, { session_id: session.id }),
+      ).resolves.toEqual({ items: [], has_more: false });
+    }, 60_000);
+  });
+
+  describe('with tight limits', () => {
+    let t: TestApp;
+    let url: string;
+    let alice: E2eClient;
+    let bob: E2eClient;
+    let echoId: string;
+
+    beforeAll(async () => {
+      t = await createTestApp('postgres', {
+        ...JWT_ENV,
+        OMNIGENT_RUNNER_MAX_MESSAGES_PER_SECOND: '1000',
+        OMNIGENT_RUNNER_MAX_PENDING_REQUESTS: '8',
+      });
+      url = await t.listen();
+      alice = clientFor(t, uniqueUser('alice'));
+      bob = clientFor(t, uniqueUser('bob'));
+      echoId = await agentIdByName(alice, 'echo');
+    });
+    afterAll(() => t?.close());
+
+    it('should answer requests past the pending limit with an overloaded error, not run them', async () => {
+      const token = alice.headers.Authorization.slice('Bearer '.length);
+      const runner = await connectFakeRunner(url, { token });
+      runners.push(runner);
+      const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201))
+        .body as Json;
+      const answers = await Promise.allSettled(
+        Array.from({ length: 50 }, () =>
+          runner.request(Methods.sessionHistory, { session_id: session.id }),
+        ),
+      );
+      const refused = answers.filter((a) => a.status === 'rejected');
+      expect(answers.length - refused.length).toBeGreaterThanOrEqual(8);
+      expect(refused.length).toBeGreaterThan(0);
+      for (const answer of refused) {
+        expect((answer as PromiseRejectedResult).reason).toMatchObject({
+          code: -32002,
+          data: { code: 'overloaded', limit: 8 },
+        });
+      }
+    });
+
+    it('should close a connection that floods past its rate with 4006', async () => {
+      const token = alice.headers.Authorization.slice('Bearer '.length);
+      const runner = await connectFakeRunner(url, { token });
+      runners.push(runner);
+      const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201))
+        .body as Json;
+      for (let seq = 1; seq <= 20_000; seq++) {
+        runner.sendRaw(itemEvent(session.id as string, seq));
+      }
+      const latencies = await probeWhile(bob, echoId, runner.closeCode);
+      await expect(runner.closeCode).resolves.toBe(4006);
+      expect(Math.max(...latencies)).toBeLessThan(BOUND_MS);
+      // The server is fine: a new connection of the same runner is accepted.
+      const again = await connectFakeRunner(url, { token, runnerId: runner.runnerId });
+      runners.push(again);
+      expect(again.hello.runner_id).toBe(runner.runnerId);
+    }, 60_000);
+  });
+});

@@ -1,0 +1,158 @@
+import { Methods } from 'src/protocol/runner-protocol';
+import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
+import { connectFakeRunner, FakeRunner } from 'test/utils/fake-runner';
+import { sleep } from 'test/utils/http-api';
+import { openSse, SseConnection } from 'test/utils/sse-client';
+
+const TERMINALS = [
+  'response.completed',
+  'response.failed',
+  'response.incomplete',
+  'response.cancelled',
+];
+
+/**
+ * Issue 16, finding 4: a turn always ends with exactly one terminal event. A runner that crashed
+ * and came back within the grace left the turn `running` forever; a turn the server had failed
+ * was later reported `response.completed` as well.
+ */
+describe('turn termination (finding 4)', () => {
+  let t: TestApp;
+  let url: string;
+  let alice: E2eClient;
+  let token: string;
+  let echoId: string;
+  const runners: FakeRunner[] = [];
+  const streams: SseConnection[] = [];
+
+  beforeAll(async () => {
+    t = await createTestApp('postgres', JWT_ENV);
+    url = await t.listen();
+    alice = clientFor(t, uniqueUser('alice'));
+    token = alice.headers.Authorization.slice('Bearer '.length);
+    echoId = await agentIdByName(alice, 'echo');
+  });
+
+  afterAll(async () => {
+    streams.forEach((s) => s.close());
+    await Promise.all(runners.map((r) => r.close()));
+    await t?.close();
+  });
+
+  const connect = async (runnerId?: string) => {
+    const runner = await connectFakeRunner(url, { token, runnerId });
+    runners.push(runner);
+    return runner;
+  };
+  const terminalsOf = (stream: SseConnection, turnId: string) =>
+    stream.frames.filter(
+      (f) =>
+        TERMINALS.includes(f.event ?? '') &&
+        (f.json?.response as { id?: string } | undefined)?.id === turnId,
+    );
+
+  it('should fail a turn once when its runner restarts within the grace, and drop a late completion', async () => {
+    const first = await connect();
+    const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201)).body;
+    const stream = await openSse(url, `/v1/sessions/${session.id}/stream`, alice.headers);
+    streams.push(stream);
+    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    await alice
+      .post(`/v1/sessions/${session.id}/events`)
+      .send({
+        type: 'message',
+        data: { role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
+      })
+      .expect(202);
+    const start = await first.waitFor((c) => c.method === Methods.turnStart);
+    const turnId = start.params.turn_id as string;
+    first.notify(Methods.sessionEvent, {
+      session_id: session.id,
+      seq: 1,
+      turn_id: turnId,
+      durable: true,
+      event: { type: 'response.created', response: { id: turnId, status: 'in_progress' } },
+    });
+
+    // A crash, and a restarted runner under the same id that holds nothing.
+    await first.close();
+    const again = await connect(first.runnerId);
+    await stream.waitFor((f) => f.event === 'response.failed', 10_000, 'response.failed');
+    await stream.waitFor(
+      (f) => f.event === 'session.status' && f.json?.status === 'failed',
+      10_000,
+      'session.status failed',
+    );
+
+    // A late completion of the same turn (an outbox replayed after the failure) changes nothing.
+    again.notify(Methods.sessionEvent, {
+      session_id: session.id,
+      seq: 2,
+      turn_id: turnId,
+      durable: true,
+      event: { type: 'response.completed', response: { id: turnId, status: 'completed' } },
+    });
+    await again.waitFor((c) => c.method === Methods.sessionAck && c.params.seq === 2);
+    await sleep(200);
+    expect(terminalsOf(stream, turnId).map((f) => f.event)).toEqual(['response.failed']);
+    const items = await alice.get(`/v1/sessions/${session.id}/items`).expect(200);
+    expect(items.body.data.map((i: { type: string }) => i.type)).toEqual(['message', 'error']);
+    expect(items.body.data[1]).toMatchObject({ response_id: turnId, code: 'runner_restarted' });
+    await again.close();
+  });
+
+  it('should let a runner that reconnects holding its turn finish it, once', async () => {
+    const first = await connect();
+    const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201)).body;
+    expect(session.runner_id).toBe(first.runnerId);
+    const stream = await openSse(url, `/v1/sessions/${session.id}/stream`, alice.headers);
+    streams.push(stream);
+    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    await alice
+      .post(`/v1/sessions/${session.id}/events`)
+      .send({
+        type: 'message',
+        data: { role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
+      })
+      .expect(202);
+    const start = await first.waitFor((c) => c.method === Methods.turnStart);
+    const turnId = start.params.turn_id as string;
+    await first.close();
+
+    // A network blip: the same runner comes back holding the session and its turn.
+    const resumed = await connectFakeRunner(url, {
+      token,
+      runnerId: first.runnerId,
+      sessions: [
+        {
+          session_id: session.id,
+          next_seq: 1,
+          turn: { turn_id: turnId, state: 'running' },
+          parked_elicitations: [],
+        },
+      ],
+    });
+    runners.push(resumed);
+    const end = (seq: number, type: string) =>
+      resumed.notify(Methods.sessionEvent, {
+        session_id: session.id,
+        seq,
+        turn_id: turnId,
+        durable: true,
+        event: { type, response: { id: turnId, status: type.slice('response.'.length) } },
+      });
+    end(1, 'response.completed');
+    end(2, 'response.completed');
+    resumed.notify(Methods.sessionEvent, {
+      session_id: session.id,
+      seq: 3,
+      turn_id: turnId,
+      durable: true,
+      event: { type: 'session.status', status: 'idle' },
+    });
+    await stream.waitFor((f) => f.event === 'session.status' && f.json?.status === 'idle');
+    expect(terminalsOf(stream, turnId).map((f) => f.event)).toEqual(['response.completed']);
+    expect(stream.frames.some((f) => f.event === 'response.failed')).toBe(false);
+  });
+});
