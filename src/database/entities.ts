@@ -1,4 +1,6 @@
 import { UserEntity } from 'src/common/auth/user.entity';
+import { ElicitationEntity } from 'src/modules/policies/elicitation.entity';
+import { PolicyEntity } from 'src/modules/policies/policy.entity';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
 import { RunnerLaunchEntity } from 'src/modules/runners/runner-launch.entity';
@@ -9,7 +11,9 @@ import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.en
 /** Every entity, for the app and the TypeORM CLI alike. */
 export const ENTITIES = [
   AgentEntity,
+  ElicitationEntity,
   ItemEntity,
+  PolicyEntity,
   RunnerConnectionEntity,
   RunnerLaunchEntity,
   SessionEntity,

@@ -11,6 +11,12 @@ export interface PendingClientCall {
   resolve(output: string): void;
 }
 
+/** The decision on a parked approval (`elicitation.resolve`, or a hello verdict). */
+export interface ApprovalVerdict {
+  action: 'accept' | 'decline' | 'cancel';
+  content?: unknown;
+}
+
 export interface CurrentTurn {
   turnId: string;
   abort: AbortController;
@@ -35,6 +41,8 @@ export class SessionState {
   outboxBytes = 0;
   readonly queue: TurnStartParams[] = [];
   current?: CurrentTurn;
+  /** Tool calls waiting for a human's approval, by elicitation id. */
+  readonly parked = new Map<string, (verdict: ApprovalVerdict) => void>();
   /** Turn ids seen, so a re-sent turn.start is not run twice. */
   readonly seenTurns = new Set<string>();
   /** Date.now() of the last init, turn, event or ack: an idle session is released after a while. */
@@ -60,7 +68,9 @@ export class SessionState {
    * state knows, so it can be dropped and rebuilt from the next `session.init`.
    */
   get quiescent(): boolean {
-    return !this.busy && this.queue.length === 0 && this.outbox.size === 0;
+    return (
+      !this.busy && this.queue.length === 0 && this.outbox.size === 0 && this.parked.size === 0
+    );
   }
 
   /** Quiescent and untouched for `idleMs`. */
@@ -81,6 +91,17 @@ export class SessionState {
       this.history = [...(init.history ?? [])];
       this.historyComplete = !init.history_truncated;
     }
+  }
+
+  /** Delivers a verdict to a parked tool call; false when nothing waits for it. */
+  resolveParked(elicitationId: string, verdict: ApprovalVerdict): boolean {
+    const waiter = this.parked.get(elicitationId);
+    if (!waiter) {
+      return false;
+    }
+    this.parked.delete(elicitationId);
+    waiter(verdict);
+    return true;
   }
 
   /** The session left the runner (closed, dropped, released): its events go nowhere now. */

@@ -15,12 +15,20 @@ import { SessionEventsRepository } from 'src/modules/sessions/stream/session-eve
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { RunnerEventsHandler } from 'src/modules/sessions/turns/runner-events.handler';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
+import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import { TurnSweeperService } from 'src/modules/sessions/turns/turn-sweeper.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 
 @Module({
   controllers: [SessionsController],
-  exports: [SessionsService],
+  exports: [
+    SessionAccessService,
+    SessionEventsService,
+    SessionsRepository,
+    SessionsService,
+    TurnPolicyHooks,
+    TurnsService,
+  ],
   imports: [
     RegistryModule,
     RunnersModule,
@@ -35,6 +43,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     SessionEventsService,
     SessionsRepository,
     SessionsService,
+    TurnPolicyHooks,
     TurnSweeperService,
     TurnsService,
   ],

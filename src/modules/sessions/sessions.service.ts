@@ -55,6 +55,7 @@ import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
+import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 
 /** Items returned in a snapshot; longer histories are read page by page from `…/items`. */
 export const SNAPSHOT_ITEM_LIMIT = 10_000;
@@ -70,6 +71,7 @@ export class SessionsService {
     private readonly agents: AgentsService,
     private readonly events: SessionEventsService,
     private readonly items: ItemsRepository,
+    private readonly policyHooks: TurnPolicyHooks,
     private readonly runnerLink: RunnerLinkService,
     private readonly runners: RunnersService,
     private readonly sessions: SessionsRepository,
@@ -239,7 +241,7 @@ export class SessionsService {
     session: SessionEntity,
     query: GetSessionQueryDto = {},
   ): Promise<SessionResponseDto> {
-    const [agent, items, runnerOnline] = await Promise.all([
+    const [agent, items, runnerOnline, pending] = await Promise.all([
       this.agents.getById(session.agentId),
       query.include_items === false
         ? Promise.resolve([])
@@ -247,6 +249,7 @@ export class SessionsService {
       query.include_liveness === false
         ? Promise.resolve(null)
         : this.runners.isOnline(session.runnerId),
+      this.policyHooks.get()?.pendingElicitations(session.id) ?? [],
     ]);
     return toSessionResponse(
       session,
@@ -254,6 +257,7 @@ export class SessionsService {
       items,
       { runnerOnline, hostOnline: null },
       this.access.displayLevel(auth, session),
+      pending,
     );
   }
 

@@ -7,6 +7,7 @@ import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
+import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import {
   factory,
   lockedSessionFactory,
@@ -52,6 +53,8 @@ describe(TurnsService.name, () => {
 
   beforeEach(() => {
     t = newTestService(TurnsService);
+    // No policies module in the unit tier: the hooks have no gate (every call allowed).
+    t.mock(TurnPolicyHooks).get.mockReturnValue(undefined);
     sut = t.sut;
     units = [];
     session = sessionEntityFactory({ ownerId: auth.userId, runnerId: RUNNER });
