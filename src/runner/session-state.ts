@@ -24,6 +24,9 @@ export interface CurrentTurn {
   clientCalls: Map<string, PendingClientCall>;
 }
 
+/** Verdicts kept for calls that have not parked yet (see SessionState.earlyVerdicts). */
+const EARLY_VERDICTS_MAX = 100;
+
 /** Limits of the unacked durable events kept for re-sending (spec/runner-protocol.md §6 rule 4). */
 export const OUTBOX_MAX_EVENTS = 10_000;
 export const OUTBOX_MAX_BYTES = 16 * 1024 * 1024;
@@ -43,6 +46,11 @@ export class SessionState {
   current?: CurrentTurn;
   /** Tool calls waiting for a human's approval, by elicitation id. */
   readonly parked = new Map<string, (verdict: ApprovalVerdict) => void>();
+  /**
+   * Verdicts that arrived before their call parked: the server publishes the approval prompt
+   * before its tool.authorize answer reaches us, so a fast human can beat the answer.
+   */
+  readonly earlyVerdicts = new Map<string, ApprovalVerdict>();
   /** Turn ids seen, so a re-sent turn.start is not run twice. */
   readonly seenTurns = new Set<string>();
   /** Date.now() of the last init, turn, event or ack: an idle session is released after a while. */
@@ -93,11 +101,18 @@ export class SessionState {
     }
   }
 
-  /** Delivers a verdict to a parked tool call; false when nothing waits for it. */
+  /**
+   * Delivers a verdict to a parked tool call. While a turn runs, a verdict for a call that has
+   * not parked yet is kept for it; otherwise false (nothing here waits for it).
+   */
   resolveParked(elicitationId: string, verdict: ApprovalVerdict): boolean {
     const waiter = this.parked.get(elicitationId);
     if (!waiter) {
-      return false;
+      if (!this.current || this.earlyVerdicts.size >= EARLY_VERDICTS_MAX) {
+        return false;
+      }
+      this.earlyVerdicts.set(elicitationId, verdict);
+      return true;
     }
     this.parked.delete(elicitationId);
     waiter(verdict);

@@ -167,6 +167,11 @@ export class TurnTools {
    */
   private awaitApproval(elicitationId: string, expiresAt: number): Promise<ApprovalVerdict> {
     const { session, signal } = this;
+    const early = session.earlyVerdicts.get(elicitationId);
+    if (early) {
+      session.earlyVerdicts.delete(elicitationId);
+      return Promise.resolve(early);
+    }
     return new Promise((resolve, reject) => {
       const waitMs = Math.max(0, expiresAt * 1000 - Date.now()) + Timeouts.elicitationGraceMs;
       const timer = setTimeout(() => finish({ action: 'cancel' }), Math.min(waitMs, 2 ** 31 - 1));

@@ -70,6 +70,7 @@ export class Turn {
       return this.failed(abort.signal.reason instanceof HarnessError ? abort.signal.reason : error);
     } finally {
       session.current = undefined;
+      session.earlyVerdicts.clear();
     }
   }
 
