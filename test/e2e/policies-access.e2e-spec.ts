@@ -84,6 +84,93 @@ describe('policies: access and state (JWT mode)', () => {
     }
   });
 
+  describe('POST …/policies/evaluate', () => {
+    const evaluate = (c: E2eClient, body: unknown, session = aliceSession) =>
+      c.post(`/v1/sessions/${session}/policies/evaluate`).send(body as object);
+
+    it.each([
+      [[1, 2], /JSON object/],
+      [{}, /event is required/],
+      [{ event: 'x' }, /event is required/],
+      [{ event: { type: 'PHASE_NOPE', data: {} } }, /event.type must be one of/],
+      [{ event: { type: 7, data: {} } }, /event.type must be one of/],
+      [{ event: { type: 'PHASE_TOOL_CALL', data: 'ls' } }, /must be an object/],
+      [{ event: { type: 'PHASE_TOOL_CALL', data: { arguments: {} } } }, /tool name/],
+      [{ event: { type: 'PHASE_TOOL_RESULT', data: { result: 'x' } } }, /tool name/],
+      [{ event: { type: 'PHASE_REQUEST', data: 5 } }, /object or a string/],
+      [{ event: { type: 'PHASE_REQUEST', data: 'hi', context: [] } }, /context must be an object/],
+      [
+        { event: { type: 'PHASE_REQUEST', data: 'hi' }, _omnigent_elicitation_id: 'elicit_x' },
+        /elicit_evaluate_/,
+      ],
+    ])('should answer 400 to %j', async (body, message) => {
+      expectErrorBody(await evaluate(alice, body), 400, 'invalid_input', message);
+    });
+
+    it('should refuse a body that is not JSON (415) and hide other users’ sessions (404)', async () => {
+      const text = await alice
+        .post(`/v1/sessions/${aliceSession}/policies/evaluate`)
+        .set('Content-Type', 'text/plain')
+        .send('{"event":{}}');
+      expect(text.status).toBe(415);
+      expectErrorBody(
+        await evaluate(bob, { event: { type: 'PHASE_REQUEST', data: 'hi' } }),
+        404,
+        'not_found',
+      );
+    });
+
+    it('should answer the verdict of the session policies', async () => {
+      const session = (await alice.post('/v1/sessions').send({ agent_id: ECHO_ID })).body.id;
+      await alice
+        .post(`/v1/sessions/${session}/policies`)
+        .send({
+          name: 'no_writes',
+          type: 'python',
+          handler: 'omnigent.policies.builtins.orchestration.read_only_os',
+        })
+        .expect(200);
+      const call = (name: string) =>
+        evaluate(
+          alice,
+          { event: { type: 'PHASE_TOOL_CALL', data: { name, arguments: {} } } },
+          session,
+        );
+      expect((await call('read_file')).body).toEqual({ result: 'POLICY_ACTION_ALLOW' });
+      expect((await call('write_file')).body).toEqual({
+        result: 'POLICY_ACTION_DENY',
+        reason: 'This agent is read-only: file changes are not allowed.',
+      });
+    });
+  });
+
+  it('should hold an ASK for an edit-level caller until the human answers', async () => {
+    const session = (await alice.post('/v1/sessions').send({ agent_id: ECHO_ID })).body.id;
+    await alice
+      .post(`/v1/sessions/${session}/policies`)
+      .send({
+        name: 'ask',
+        type: 'python',
+        handler: 'omnigent.policies.builtins.safety.ask_on_os_tools',
+      })
+      .expect(200);
+    const held = alice
+      .post(`/v1/sessions/${session}/policies/evaluate`)
+      .send({ event: { type: 'PHASE_TOOL_CALL', data: { name: 'Bash', arguments: {} } } })
+      .then((res) => res);
+    let pending: { elicitation_id: string }[] = [];
+    for (let i = 0; i < 50 && pending.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      pending = (await alice.get(`/v1/sessions/${session}`)).body.pending_elicitations;
+    }
+    expect(pending).toHaveLength(1);
+    await alice
+      .post(`/v1/sessions/${session}/elicitations/${pending[0].elicitation_id}/resolve`)
+      .send({ action: 'accept' })
+      .expect(202);
+    expect((await held).body).toEqual({ result: 'POLICY_ACTION_ALLOW' });
+  });
+
   it('should lose no counter update under concurrent tool calls', async () => {
     const session = await t.app.get(SessionsRepository).getById(aliceSession);
     const evaluation = t.app.get(PolicyEvaluationService);

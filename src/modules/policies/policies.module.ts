@@ -8,6 +8,7 @@ import { ElicitationsService } from 'src/modules/policies/elicitations.service';
 import { PoliciesRepository } from 'src/modules/policies/policies.repository';
 import { PoliciesService } from 'src/modules/policies/policies.service';
 import { PolicyEntity } from 'src/modules/policies/policy.entity';
+import { PolicyEvaluateService } from 'src/modules/policies/policy-evaluate.service';
 import { PolicyEvaluationService } from 'src/modules/policies/policy-evaluation.service';
 import { PolicyGateService } from 'src/modules/policies/policy-gate.service';
 import { PolicyRegistryController } from 'src/modules/policies/policy-registry.controller';
@@ -32,6 +33,7 @@ import { SessionsModule } from 'src/modules/sessions/sessions.module';
     ElicitationsService,
     PoliciesRepository,
     PoliciesService,
+    PolicyEvaluateService,
     PolicyEvaluationService,
     PolicyGateService,
     PolicyRegistryService,

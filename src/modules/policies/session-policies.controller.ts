@@ -1,4 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+} from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
@@ -15,12 +25,17 @@ import {
 import {
   ElicitationLookupResponseDto,
   ElicitationResolveAckDto,
+  EvaluateResponseDto,
   PolicyDeletedResponseDto,
   SessionPolicyListResponseDto,
   SessionPolicyResponseDto,
 } from 'src/modules/policies/dto/policy-response.dto';
 import { ElicitationsService } from 'src/modules/policies/elicitations.service';
 import { PoliciesService } from 'src/modules/policies/policies.service';
+import {
+  EvaluateAnswer,
+  PolicyEvaluateService,
+} from 'src/modules/policies/policy-evaluate.service';
 
 const PolicyIdPipe = new IdParamPipe(IdPrefix.Policy);
 
@@ -29,8 +44,31 @@ const PolicyIdPipe = new IdParamPipe(IdPrefix.Policy);
 export class SessionPoliciesController {
   constructor(
     private readonly elicitations: ElicitationsService,
+    private readonly evaluator: PolicyEvaluateService,
     private readonly policies: PoliciesService,
   ) {}
+
+  // Declared before `policies/:policy_id` routes so `evaluate` is never read as a policy id.
+  @Post('policies/evaluate')
+  @HttpCode(200)
+  @Authenticated()
+  @Endpoint({
+    summary: 'Evaluate policies for one event',
+    description:
+      'For native harness hooks: {event: {type: PHASE_*, data, target?, request_data?, context?}}. ' +
+      'JSON only (415). Read-level callers get the verdict without side effects (ASK included); ' +
+      'for edit-level callers an ASK on TOOL_CALL / LLM_REQUEST / REQUEST waits for the human and ' +
+      'answers ALLOW or DENY.',
+  })
+  @ApiOkResponse({ type: EvaluateResponseDto })
+  evaluate(
+    @Auth() auth: AuthPrincipal,
+    @Param('session_id', SessionIdPipe) id: string,
+    @Headers('content-type') contentType: string | undefined,
+    @Body() body: Record<string, unknown>,
+  ): Promise<EvaluateAnswer> {
+    return this.evaluator.evaluate(auth, id, contentType, body);
+  }
 
   @Get('policies')
   @Authenticated()

@@ -72,6 +72,20 @@ export class ElicitationLookupResponseDto {
   @ApiPropertyOptional({ type: String, nullable: true }) content_preview?: string | null;
 }
 
+export class EvaluateResponseDto {
+  @ApiProperty({
+    enum: [
+      'POLICY_ACTION_ALLOW',
+      'POLICY_ACTION_DENY',
+      'POLICY_ACTION_ASK',
+      'POLICY_ACTION_UNSPECIFIED',
+    ],
+  })
+  result: string;
+  @ApiPropertyOptional() reason?: string;
+  @ApiPropertyOptional({ description: 'The payload as rewritten by a policy.' }) data?: unknown;
+}
+
 export class ElicitationResolveAckDto {
   @ApiProperty({ enum: [false] }) queued: false;
 }
