@@ -40,6 +40,8 @@ export interface AppConfig {
   };
   bus: { redisUrl?: string };
   sse: { heartbeatMs: number; maxPendingDataLength: number; retention: number };
+  /** Policy approvals: how long an ASK waits for a human. */
+  policies: { askTimeoutS: number };
   agents: { bundleMaxBytes: number; builtinDir: string };
   runners: {
     /** Start a runner with the server (resolved: auto means on in none mode). */
@@ -201,6 +203,7 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxPendingDataLength: dto.OMNIGENT_SSE_MAX_PENDING,
       retention: dto.OMNIGENT_EVENT_LOG_RETENTION,
     },
+    policies: { askTimeoutS: dto.OMNIGENT_POLICY_ASK_TIMEOUT_S },
     agents: { bundleMaxBytes: dto.OMNIGENT_BUNDLE_MAX_BYTES, builtinDir: join(ROOT_DIR, 'agents') },
     runners: {
       local:

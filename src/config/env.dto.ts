@@ -186,6 +186,12 @@ export class EnvDto {
   @Min(1024)
   OMNIGENT_SSE_MAX_PENDING = 4 * 1024 * 1024;
 
+  /** Seconds a policy approval (elicitation) waits for a human before it is denied. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_POLICY_ASK_TIMEOUT_S = 86_400;
+
   /** Durable stream events kept per session for Last-Event-ID replay. */
   @Transform(toInt)
   @IsInt()

@@ -1,5 +1,7 @@
 import { UserEntity } from 'src/common/auth/user.entity';
 import { HostEntity } from 'src/modules/hosts/host.entity';
+import { ElicitationEntity } from 'src/modules/policies/elicitation.entity';
+import { PolicyEntity } from 'src/modules/policies/policy.entity';
 import { AgentBundleEntity } from 'src/modules/registry/agent-bundle.entity';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
@@ -12,8 +14,10 @@ import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.en
 export const ENTITIES = [
   AgentBundleEntity,
   AgentEntity,
+  ElicitationEntity,
   HostEntity,
   ItemEntity,
+  PolicyEntity,
   RunnerConnectionEntity,
   RunnerLaunchEntity,
   SessionEntity,

@@ -54,6 +54,7 @@ export const Methods = {
   hello: 'runner.hello',
   sessionHistory: 'session.history',
   toolAuthorize: 'tool.authorize',
+  toolReview: 'tool.review',
   sessionEvent: 'session.event',
   heartbeat: '$/heartbeat',
   // server → runner
@@ -62,6 +63,7 @@ export const Methods = {
   turnStart: 'turn.start',
   turnCancel: 'turn.cancel',
   clientToolResult: 'client_tool.result',
+  elicitationResolve: 'elicitation.resolve',
   sessionClose: 'session.close',
   sessionAck: 'session.ack',
   runnerShutdown: 'runner.shutdown',
@@ -74,6 +76,10 @@ export const Timeouts = {
   turnStartMs: 15_000,
   turnCancelMs: 5_000,
   toolAuthorizeMs: 10_000,
+  toolReviewMs: 10_000,
+  elicitationResolveMs: 10_000,
+  /** The runner gives up on a parked approval this long after its `expires_at` (server owns timeouts). */
+  elicitationGraceMs: 60_000,
   clientToolResultMs: 10_000,
   sessionCloseMs: 5_000,
 };
@@ -202,6 +208,28 @@ export type ToolAuthorizeResult =
   | { decision: 'allow'; arguments?: Record<string, unknown> }
   | { decision: 'deny'; reason: string; output: string }
   | { decision: 'ask'; elicitation_id: string; expires_at: number };
+
+export interface ToolReviewParams {
+  session_id: string;
+  turn_id: string;
+  call_id: string;
+  name: string;
+  output: string;
+}
+
+export type ToolReviewResult =
+  { decision: 'allow'; output?: string } | { decision: 'deny'; output: string };
+
+export type ElicitationAction = 'accept' | 'decline' | 'cancel';
+
+/** Server → runner: the decision on a parked approval (spec/runner-protocol.md F5). */
+export interface ElicitationResolveParams {
+  session_id: string;
+  elicitation_id: string;
+  action: ElicitationAction;
+  content?: Record<string, unknown> | null;
+  reason?: 'user' | 'timeout' | 'turn_cancelled';
+}
 
 export interface SessionHistoryParams {
   session_id: string;

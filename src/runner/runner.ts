@@ -2,6 +2,7 @@ import { AgentSpecWire, BUILTIN_TOOL_NAMES } from 'src/protocol/agent-spec';
 import { RPC_INVALID_PARAMS, RPC_METHOD_NOT_FOUND, RpcError } from 'src/protocol/json-rpc';
 import {
   ClientToolResultParams,
+  ElicitationResolveParams,
   HelloParams,
   HelloResult,
   Methods,
@@ -22,7 +23,7 @@ import { HARNESS_NAMES } from 'src/runner/harnesses/harnesses';
 import { InitLog } from 'src/runner/init-log';
 import { RunnerChannel } from 'src/runner/runner-channel';
 import { SandboxSupport } from 'src/runner/sandbox/sandbox-probe';
-import { SessionState } from 'src/runner/session-state';
+import { ApprovalVerdict, SessionState } from 'src/runner/session-state';
 import { Turn, TurnAborted } from 'src/runner/turn';
 import { TurnServices } from 'src/runner/turn-tools';
 
@@ -134,7 +135,7 @@ export class Runner {
         session_id: s.id,
         next_seq: s.nextSeq,
         ...(s.current ? { turn: { turn_id: s.current.turnId, state: 'running' as const } } : {}),
-        parked_elicitations: [],
+        parked_elicitations: [...s.parked.keys()],
       })),
     };
     const result = await channel.helloRequest<HelloResult>(Methods.hello, params, Timeouts.helloMs);
@@ -150,6 +151,19 @@ export class Runner {
         continue;
       }
       session.ack(entry.last_acked_seq);
+    }
+    // Decisions taken while this runner was away (runner-protocol F5 "delivery after a reconnect").
+    for (const verdict of result.verdicts ?? []) {
+      for (const session of this.sessions.values()) {
+        if (
+          session.resolveParked(verdict.elicitation_id, {
+            action: verdict.action as ApprovalVerdict['action'],
+            content: verdict.content,
+          })
+        ) {
+          break;
+        }
+      }
     }
     channel.markReady();
     // Re-send what the server has not acknowledged, in seq order (spec §6 rule 4).
@@ -175,6 +189,8 @@ export class Runner {
         return this.turnCancel(params as TurnCancelParams);
       case Methods.clientToolResult:
         return this.clientToolResult(params as ClientToolResultParams);
+      case Methods.elicitationResolve:
+        return this.elicitationResolve(params as ElicitationResolveParams);
       case Methods.sessionClose:
         return this.sessionClose(params as SessionCloseParams);
       case Methods.runnerShutdown:
@@ -294,6 +310,16 @@ export class Runner {
     }
     pending.resolve(String(params.output ?? ''));
     return { delivered: true };
+  }
+
+  private elicitationResolve(params: ElicitationResolveParams): { delivered: boolean } {
+    const session = this.requireSession(params?.session_id);
+    return {
+      delivered: session.resolveParked(String(params.elicitation_id), {
+        action: params.action,
+        content: params.content,
+      }),
+    };
   }
 
   private sessionClose(params: SessionCloseParams): object {

@@ -11,12 +11,21 @@ export interface PendingClientCall {
   resolve(output: string): void;
 }
 
+/** The decision on a parked approval (`elicitation.resolve`, or a hello verdict). */
+export interface ApprovalVerdict {
+  action: 'accept' | 'decline' | 'cancel';
+  content?: unknown;
+}
+
 export interface CurrentTurn {
   turnId: string;
   abort: AbortController;
   /** Client-side tool calls waiting for `client_tool.result`, by call id. */
   clientCalls: Map<string, PendingClientCall>;
 }
+
+/** Verdicts kept for calls that have not parked yet (see SessionState.earlyVerdicts). */
+const EARLY_VERDICTS_MAX = 100;
 
 /** Limits of the unacked durable events kept for re-sending (spec/runner-protocol.md §6 rule 4). */
 export const OUTBOX_MAX_EVENTS = 10_000;
@@ -35,6 +44,13 @@ export class SessionState {
   outboxBytes = 0;
   readonly queue: TurnStartParams[] = [];
   current?: CurrentTurn;
+  /** Tool calls waiting for a human's approval, by elicitation id. */
+  readonly parked = new Map<string, (verdict: ApprovalVerdict) => void>();
+  /**
+   * Verdicts that arrived before their call parked: the server publishes the approval prompt
+   * before its tool.authorize answer reaches us, so a fast human can beat the answer.
+   */
+  readonly earlyVerdicts = new Map<string, ApprovalVerdict>();
   /** Turn ids seen, so a re-sent turn.start is not run twice. */
   readonly seenTurns = new Set<string>();
   /** Date.now() of the last init, turn, event or ack: an idle session is released after a while. */
@@ -60,7 +76,9 @@ export class SessionState {
    * state knows, so it can be dropped and rebuilt from the next `session.init`.
    */
   get quiescent(): boolean {
-    return !this.busy && this.queue.length === 0 && this.outbox.size === 0;
+    return (
+      !this.busy && this.queue.length === 0 && this.outbox.size === 0 && this.parked.size === 0
+    );
   }
 
   /** Quiescent and untouched for `idleMs`. */
@@ -81,6 +99,24 @@ export class SessionState {
       this.history = [...(init.history ?? [])];
       this.historyComplete = !init.history_truncated;
     }
+  }
+
+  /**
+   * Delivers a verdict to a parked tool call. While a turn runs, a verdict for a call that has
+   * not parked yet is kept for it; otherwise false (nothing here waits for it).
+   */
+  resolveParked(elicitationId: string, verdict: ApprovalVerdict): boolean {
+    const waiter = this.parked.get(elicitationId);
+    if (!waiter) {
+      if (!this.current || this.earlyVerdicts.size >= EARLY_VERDICTS_MAX) {
+        return false;
+      }
+      this.earlyVerdicts.set(elicitationId, verdict);
+      return true;
+    }
+    this.parked.delete(elicitationId);
+    waiter(verdict);
+    return true;
   }
 
   /** The session left the runner (closed, dropped, released): its events go nowhere now. */

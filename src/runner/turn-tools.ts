@@ -5,11 +5,12 @@ import {
   SessionHistoryResult,
   Timeouts,
   ToolAuthorizeResult,
+  ToolReviewResult,
   TurnStartParams,
 } from 'src/protocol/runner-protocol';
 import { HarnessToolCall } from 'src/runner/harnesses/harness';
 import { placeTools, ToolSettings } from 'src/runner/sandbox/session-sandbox';
-import { SessionState } from 'src/runner/session-state';
+import { ApprovalVerdict, SessionState } from 'src/runner/session-state';
 import { getBuiltinTool } from 'src/runner/tools/builtin-tools';
 import { ToolDefinition } from 'src/runner/tools/tool';
 
@@ -65,6 +66,9 @@ export function toolsFor(
 
 /** The tool calls of one turn: built-ins (authorised first), client tools, and history paging. */
 export class TurnTools {
+  /** Set when the human declined an approval: the turn ends after this tool call. */
+  declined = false;
+
   constructor(
     private readonly services: TurnServices,
     private readonly session: SessionState,
@@ -111,9 +115,17 @@ export class TurnTools {
         return verdict.output ?? `[Denied by policy: ${verdict.reason}]`;
       }
       if (verdict.decision === 'ask') {
-        return 'Error: this tool call needs an approval this runner cannot wait for yet; it was not run';
+        const approval = await this.awaitApproval(verdict.elicitation_id, verdict.expires_at);
+        if (approval.action === 'decline') {
+          this.declined = true;
+          return `[Denied by user: the ${call.name} call was declined; it was not run]`;
+        }
+        if (approval.action !== 'accept') {
+          return `[Denied by policy: approval not granted; the ${call.name} call was not run]`;
+        }
+      } else {
+        args = verdict.arguments ?? args;
       }
-      args = verdict.arguments ?? args;
     }
     if (signal.aborted) {
       throw signal.reason;
@@ -140,12 +152,66 @@ export class TurnTools {
       });
       // NUL cannot be stored (PostgreSQL text and jsonb refuse it): a file read past the binary
       // sniff could still carry one.
-      return output.replace(/\0/g, '\uFFFD');
+      return await this.review(call, output.replace(/\0/g, '\uFFFD'));
     } catch (error) {
       if (signal.aborted) {
         throw error;
       }
       return `Error: ${call.name} failed: ${(error as Error).message}`;
+    }
+  }
+
+  /**
+   * Waits for the human's decision on an approval (`elicitation.resolve`). The server owns the
+   * timeout; this side gives up only well after `expires_at`, or when the turn is aborted.
+   */
+  private awaitApproval(elicitationId: string, expiresAt: number): Promise<ApprovalVerdict> {
+    const { session, signal } = this;
+    const early = session.earlyVerdicts.get(elicitationId);
+    if (early) {
+      session.earlyVerdicts.delete(elicitationId);
+      return Promise.resolve(early);
+    }
+    return new Promise((resolve, reject) => {
+      const waitMs = Math.max(0, expiresAt * 1000 - Date.now()) + Timeouts.elicitationGraceMs;
+      const timer = setTimeout(() => finish({ action: 'cancel' }), Math.min(waitMs, 2 ** 31 - 1));
+      const onAbort = () => {
+        clearTimeout(timer);
+        session.parked.delete(elicitationId);
+        reject(signal.reason);
+      };
+      const finish = (verdict: ApprovalVerdict) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        session.parked.delete(elicitationId);
+        resolve(verdict);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      session.parked.set(elicitationId, finish);
+    });
+  }
+
+  /** tool.review when the session has tool_result policies; fails open, as upstream. */
+  private async review(call: HarnessToolCall, output: string): Promise<string> {
+    if (!this.session.init.policy.tool_result) {
+      return output;
+    }
+    try {
+      const verdict = await this.services.request<ToolReviewResult>(
+        Methods.toolReview,
+        {
+          session_id: this.session.id,
+          turn_id: this.turnId,
+          call_id: call.callId,
+          name: call.name,
+          output,
+        },
+        Timeouts.toolReviewMs,
+      );
+      return verdict.output ?? output;
+    } catch (error) {
+      this.services.log(`tool.review of ${call.callId} failed: ${(error as Error).message}`);
+      return output;
     }
   }
 

@@ -70,6 +70,7 @@ export class Turn {
       return this.failed(abort.signal.reason instanceof HarnessError ? abort.signal.reason : error);
     } finally {
       session.current = undefined;
+      session.earlyVerdicts.clear();
     }
   }
 
@@ -159,6 +160,19 @@ export class Turn {
           : await tools.runBuiltin(call);
         this.openCalls.delete(call.callId);
         this.done(toolOutput(turnId, call.callId, callOutput));
+        if (tools.declined) {
+          // A declined approval ends the turn (runner-protocol F5); the model sees why next turn.
+          this.emit({
+            type: 'response.incomplete',
+            response: this.response('incomplete', {
+              output: this.output,
+              usage: this.usage,
+              incomplete_details: { reason: 'elicitation_declined' },
+              completed_at: nowSeconds(),
+            }),
+          });
+          return undefined;
+        }
       }
     }
     const { input_tokens, output_tokens } = this.usage;

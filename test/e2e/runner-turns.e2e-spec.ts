@@ -320,6 +320,13 @@ describe('runner turns (real server and runner processes)', () => {
       { chunks: ['I wrote ', 'hello.py ', 'for you.'] },
     );
     await api.say(sessionId, 'please write hello.py');
+    // coder asks before OS tools (ask_on_os_tools): approve the write.
+    const ask = await stream.waitFor((f) => f.event === 'response.elicitation_request');
+    await api.ok(
+      'POST',
+      `/v1/sessions/${sessionId}/elicitations/${String(ask.json?.elicitation_id)}/resolve`,
+      { action: 'accept' },
+    );
     await idleAfter(stream);
     stream.close();
 

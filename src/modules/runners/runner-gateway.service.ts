@@ -38,6 +38,7 @@ import {
   SessionHistoryParams,
   Timeouts,
   ToolAuthorizeParams,
+  ToolReviewParams,
 } from 'src/protocol/runner-protocol';
 
 const CHANNEL_PATH = /^\/v1\/runners\/([^/]+)\/channel$/;
@@ -203,6 +204,8 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     switch (method) {
       case Methods.toolAuthorize:
         return this.hooks.session.onToolAuthorize(connection, params as ToolAuthorizeParams);
+      case Methods.toolReview:
+        return this.hooks.session.onToolReview(connection, params as ToolReviewParams);
       case Methods.sessionHistory:
         return this.hooks.session.onSessionHistory(connection, params as SessionHistoryParams);
       default:

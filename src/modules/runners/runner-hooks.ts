@@ -9,6 +9,8 @@ import {
   SessionHistoryResult,
   ToolAuthorizeParams,
   ToolAuthorizeResult,
+  ToolReviewParams,
+  ToolReviewResult,
 } from 'src/protocol/runner-protocol';
 
 /** What the sessions feature does with runner traffic (it registers itself at start-up). */
@@ -25,6 +27,7 @@ export interface RunnerSessionHandler {
     connection: RunnerConnection,
     params: ToolAuthorizeParams,
   ): Promise<ToolAuthorizeResult>;
+  onToolReview(connection: RunnerConnection, params: ToolReviewParams): Promise<ToolReviewResult>;
   onSessionHistory(
     connection: RunnerConnection,
     params: SessionHistoryParams,

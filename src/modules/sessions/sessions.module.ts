@@ -20,12 +20,20 @@ import { HostExitListener } from 'src/modules/sessions/turns/host-exit.listener'
 import { HostLaunchService } from 'src/modules/sessions/turns/host-launch.service';
 import { RunnerEventsHandler } from 'src/modules/sessions/turns/runner-events.handler';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
+import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import { TurnSweeperService } from 'src/modules/sessions/turns/turn-sweeper.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 
 @Module({
   controllers: [HostRunnersController, SessionsController],
-  exports: [SessionsService],
+  exports: [
+    SessionAccessService,
+    SessionEventsService,
+    SessionsRepository,
+    SessionsService,
+    TurnPolicyHooks,
+    TurnsService,
+  ],
   imports: [
     HostsModule,
     RegistryModule,
@@ -44,6 +52,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     SessionQuotasService,
     SessionsRepository,
     SessionsService,
+    TurnPolicyHooks,
     TurnSweeperService,
     TurnsService,
   ],

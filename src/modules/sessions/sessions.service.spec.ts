@@ -10,6 +10,7 @@ import { SessionsService } from 'src/modules/sessions/sessions.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
+import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import { agentFactory, factory, messageData, sessionEntityFactory } from 'test/factories';
 import { newTestService, TestService } from 'test/utils/new-test-service';
 
@@ -45,6 +46,8 @@ describe(SessionsService.name, () => {
 
   beforeEach(() => {
     t = newTestService(SessionsService);
+    // No policies module in the unit tier: the hooks have no gate (every call allowed).
+    t.mock(TurnPolicyHooks).get.mockReturnValue(undefined);
   });
 
   describe('create', () => {

@@ -63,6 +63,7 @@ import { SessionEventsService } from 'src/modules/sessions/stream/session-events
 import { HostLaunchService } from 'src/modules/sessions/turns/host-launch.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
+import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 
 /** What `/health` reports per session. */
 export interface SessionLiveness {
@@ -90,6 +91,7 @@ export class SessionsService {
     private readonly hostLaunch: HostLaunchService,
     private readonly hosts: HostsService,
     private readonly items: ItemsRepository,
+    private readonly policyHooks: TurnPolicyHooks,
     private readonly runnerLink: RunnerLinkService,
     private readonly runners: RunnersService,
     private readonly sessions: SessionsRepository,
@@ -326,7 +328,7 @@ export class SessionsService {
     session: SessionEntity,
     query: GetSessionQueryDto = {},
   ): Promise<SessionResponseDto> {
-    const [agent, items, runnerOnline] = await Promise.all([
+    const [agent, items, runnerOnline, pending] = await Promise.all([
       this.agents.getById(session.agentId),
       query.include_items === false
         ? Promise.resolve([])
@@ -334,6 +336,7 @@ export class SessionsService {
       query.include_liveness === false
         ? Promise.resolve(null)
         : this.runners.isOnline(session.runnerId),
+      this.policyHooks.get()?.pendingElicitations(session.id) ?? [],
     ]);
     const hostOnline =
       query.include_liveness === false || !session.hostId
@@ -345,6 +348,7 @@ export class SessionsService {
       items,
       { runnerOnline, hostOnline },
       this.access.displayLevel(auth, session),
+      pending,
     );
   }
 

@@ -168,6 +168,11 @@ export class EventAckResponseDto {
   @ApiPropertyOptional() item_id?: string;
   @ApiPropertyOptional() recovered?: boolean;
   @ApiPropertyOptional() recovery?: string;
+  /** A request-phase policy denied the message (it was not run). */
+  @ApiPropertyOptional() denied?: boolean;
+  @ApiPropertyOptional() reason?: string;
+  /** A request-phase policy asked: the message waits for this approval. */
+  @ApiPropertyOptional() elicitation_id?: string;
 }
 
 export interface Liveness {
@@ -213,6 +218,7 @@ export function toSessionResponse(
   items: StoredItem[],
   liveness: Liveness,
   permissionLevel: number | null,
+  pendingElicitations: Record<string, unknown>[] = [],
 ): SessionResponseDto {
   return {
     id: session.id,
@@ -249,7 +255,7 @@ export function toSessionResponse(
     total_cost_usd: null,
     usage_by_model: null,
     last_task_error: lastTaskError(session),
-    pending_elicitations: [],
+    pending_elicitations: pendingElicitations,
     pending_inputs: [],
     todos: [],
     skills: [],

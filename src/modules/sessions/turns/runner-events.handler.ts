@@ -15,6 +15,8 @@ import {
   SessionHistoryResult,
   ToolAuthorizeParams,
   ToolAuthorizeResult,
+  ToolReviewParams,
+  ToolReviewResult,
 } from 'src/protocol/runner-protocol';
 import {
   InvalidStreamEventError,
@@ -27,6 +29,8 @@ import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
+import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
+import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 
 const ACK_DELAY_MS = 100;
@@ -71,6 +75,8 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
   constructor(
     private readonly hooks: RunnerHooks,
     private readonly items: ItemsRepository,
+    private readonly policyHooks: TurnPolicyHooks,
+    private readonly runnerLink: RunnerLinkService,
     private readonly sessions: SessionsRepository,
     private readonly stream: SessionEventsService,
     private readonly turns: TurnsService,
@@ -102,7 +108,10 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
           ? { session_id: session.id, last_acked_seq: session.eventSeq, action: 'keep' as const }
           : { session_id: claim.session_id, last_acked_seq: 0, action: 'drop' as const };
       }),
-      verdicts: [],
+      verdicts: await (this.policyHooks.get()?.verdictsFor(
+        [...bound.keys()],
+        params.sessions.flatMap((s) => s.parked_elicitations ?? []),
+      ) ?? []),
     };
   }
 
@@ -143,8 +152,18 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
     connection: RunnerConnection,
     params: ToolAuthorizeParams,
   ): Promise<ToolAuthorizeResult> {
-    await this.requireBound(connection, params?.session_id);
-    return { decision: 'allow' };
+    const session = await this.requireBound(connection, params?.session_id);
+    const gate = this.policyHooks.get();
+    return gate ? gate.authorizeToolCall(session, params) : { decision: 'allow' };
+  }
+
+  async onToolReview(
+    connection: RunnerConnection,
+    params: ToolReviewParams,
+  ): Promise<ToolReviewResult> {
+    const session = await this.requireBound(connection, params?.session_id);
+    const gate = this.policyHooks.get();
+    return gate ? gate.reviewToolResult(session, params) : { decision: 'allow' };
   }
 
   async onSessionHistory(

@@ -23,6 +23,7 @@ import { EventAckResponseDto } from 'src/modules/sessions/dto/session-response.d
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
+import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 
 /** History inlined in `session.init`; the runner pages through the rest with `session.history`. */
 const INIT_HISTORY_LIMIT = 1000;
@@ -39,6 +40,7 @@ export class RunnerLinkService {
   constructor(
     private readonly agents: AgentsService,
     private readonly items: ItemsRepository,
+    private readonly policyHooks: TurnPolicyHooks,
     private readonly rpc: RunnerRpcService,
     private readonly sessions: SessionsRepository,
   ) {}
@@ -71,8 +73,10 @@ export class RunnerLinkService {
       history: items.slice(-INIT_HISTORY_LIMIT).map(flattenItem),
       history_truncated: items.length > INIT_HISTORY_LIMIT,
       next_seq: current.eventSeq + 1,
-      // Until the policy engine lands every tool call is sent through tool.authorize, which allows it.
-      policy: { tool_call: true, tool_result: false },
+      policy: (await this.policyHooks.get()?.flags(current)) ?? {
+        tool_call: false,
+        tool_result: false,
+      },
     };
   }
 

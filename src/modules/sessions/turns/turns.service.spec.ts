@@ -8,6 +8,7 @@ import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
+import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import {
   factory,
   lockedSessionFactory,
@@ -56,6 +57,8 @@ describe(TurnsService.name, () => {
   beforeEach(() => {
     t = newTestService(TurnsService);
     t.mock(SessionQuotasService).checkItems.mockResolvedValue();
+    // No policies module in the unit tier: the hooks have no gate (every call allowed).
+    t.mock(TurnPolicyHooks).get.mockReturnValue(undefined);
     sut = t.sut;
     units = [];
     terminals = new Set();

@@ -27,6 +27,7 @@ import { SessionError } from 'src/modules/sessions/sessions.errors';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { HostLaunchService } from 'src/modules/sessions/turns/host-launch.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
+import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import {
   CLIENT_EVENT_TYPES,
   clientTools,
@@ -53,6 +54,7 @@ export class TurnsService {
     private readonly access: SessionAccessService,
     private readonly quotas: SessionQuotasService,
     private readonly hostLaunch: HostLaunchService,
+    private readonly policyHooks: TurnPolicyHooks,
     private readonly runnerLink: RunnerLinkService,
     private readonly stream: SessionEventsService,
   ) {}
@@ -109,11 +111,88 @@ export class TurnsService {
       return this.storeItem(session, 'message', data);
     }
     const tools = clientTools(input.tools);
+    const createdBy = auth.userId === LOCAL_USER_ID ? null : auth.userId;
+    const gate = await this.policyHooks.get()?.gateRequest(auth, session, { data, createdBy });
+    if (gate?.decision === 'deny') {
+      await this.denyInput(session.id, gate.reason);
+      return { queued: false, denied: true, reason: gate.reason };
+    }
+    if (gate?.decision === 'ask') {
+      return { queued: false, elicitation_id: gate.elicitation_id };
+    }
+    return this.startInput(session, data, {
+      tools,
+      model: input.model_override ?? session.modelOverride,
+      createdBy,
+    });
+  }
+
+  /** A user message whose request-phase approval was accepted: it runs now (F4a step 3). */
+  async runApprovedInput(
+    session: SessionEntity,
+    data: Record<string, unknown>,
+    createdBy: string | null,
+  ): Promise<void> {
+    await this.startInput(session, data, { model: session.modelOverride, createdBy });
+  }
+
+  /**
+   * The input-DENY sequence (api-reference §4.6): a `[Denied by policy: …]` sentinel streamed,
+   * stored and completed as a synthetic response; the session ends idle unless a turn runs.
+   */
+  async denyInput(sessionId: string, reason: string): Promise<void> {
+    const hex = newId(IdPrefix.Message).slice(4);
+    const responseId = `deny_${hex}`;
+    const text = `[Denied by policy: ${reason}]`;
+    this.stream.publishTransient(sessionId, {
+      type: 'response.output_text.delta',
+      delta: text,
+      message_id: responseId,
+      index: 0,
+    } as StreamEvent);
+    await this.stream.locked(sessionId, async (s) => {
+      const [stored] = await s.upsertItems([
+        {
+          id: `msg_${hex}`,
+          response_id: responseId,
+          type: 'message',
+          status: 'completed',
+          created_by: null,
+          data: { role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] },
+        },
+      ]);
+      const item = flattenItem(stored);
+      s.emit('response.output_item.done', { item });
+      s.emit('response.completed', {
+        response: responseObject({
+          id: responseId,
+          status: 'completed',
+          completed_at: nowSeconds(),
+          output: [item],
+        }),
+      });
+      if (!isBusy(s.row.liveStatus)) {
+        s.patch({ liveStatus: 'idle' });
+        s.emit('session.status', { status: 'idle', response_id: responseId });
+      }
+    });
+  }
+
+  private async startInput(
+    session: SessionEntity,
+    data: Record<string, unknown>,
+    options: {
+      tools?: ReturnType<typeof clientTools>;
+      model: string | null;
+      createdBy: string | null;
+    },
+  ): Promise<EventAckResponseDto> {
+    const { tools, createdBy } = options;
     try {
       session = await this.withHostRunner(session);
     } catch (error) {
       if (isHostRefusal(error)) {
-        return this.refusedByHost(auth, session, data, error);
+        return this.refusedByHost(createdBy, session, data, error);
       }
       throw error;
     }
@@ -126,18 +205,14 @@ export class TurnsService {
     }
     const turnId = newId(IdPrefix.Response);
     const itemId = newId(IdPrefix.Message);
-    const runningPublished = await this.queue(session.id, turnId, {
-      itemId,
-      data,
-      createdBy: auth.userId === LOCAL_USER_ID ? null : auth.userId,
-    });
+    const runningPublished = await this.queue(session.id, turnId, { itemId, data, createdBy });
     try {
       await this.runnerLink.startTurn(session, {
         session_id: session.id,
         turn_id: turnId,
         input: { item_id: itemId, role: 'user', content: data.content as unknown[] },
         overrides: {
-          model: input.model_override ?? session.modelOverride,
+          model: options.model,
           reasoning_effort: session.reasoningEffort,
         },
         client_tools: tools,
@@ -164,7 +239,7 @@ export class TurnsService {
    * upstream, the message is kept and its turn fails with the refusal; the post itself succeeds.
    */
   private async refusedByHost(
-    auth: AuthPrincipal,
+    createdBy: string | null,
     session: SessionEntity,
     data: Record<string, unknown>,
     error: DomainError,
@@ -174,7 +249,7 @@ export class TurnsService {
     await this.queue(session.id, turnId, {
       itemId,
       data,
-      createdBy: auth.userId === LOCAL_USER_ID ? null : auth.userId,
+      createdBy,
     });
     await this.fail(session.id, turnId, { code: error.code, message: error.message });
     return { queued: true, item_id: itemId };
@@ -270,6 +345,7 @@ export class TurnsService {
       turn_id: turnId,
       reason,
     });
+    await this.policyHooks.get()?.turnEnded(session.id, turnId);
     if (reason === 'stop') {
       this.runnerLink.closed(session, 'stopped');
     }
@@ -337,6 +413,7 @@ export class TurnsService {
       s.patch({ liveStatus: 'failed', lastError: error, currentTurnId: null });
       s.emit('session.status', { status: 'failed', error, response_id: turnId });
     });
+    await this.policyHooks.get()?.turnEnded(sessionId, turnId);
   }
 
   /** A transient runner event (a delta): relayed unless its turn was interrupted (fenced). */

@@ -1,0 +1,156 @@
+import {
+  BoundPolicy,
+  EngineResult,
+  PolicyDecision,
+  PolicyEvent,
+  StateUpdate,
+} from 'src/modules/policies/engine/policy.types';
+
+const VERDICTS = new Set(['ALLOW', 'DENY', 'ASK']);
+const STATE_ACTIONS = new Set(['set', 'increment', 'delete', 'append']);
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Thrown for a malformed policy result or state write: the engine turns it into a DENY. */
+export class PolicyResultError extends Error {}
+
+/**
+ * Composes the policies for one event (spec/policies.md §4): in order, a throwing policy denies,
+ * the first DENY stops, every ASK is collected (reasons joined with "; "), `data` chains into
+ * the next policy. Writes of an ASK verdict are returned but withheld (`applyWrites: false`).
+ * Pure: the caller persists the writes.
+ */
+export function evaluatePolicies(policies: BoundPolicy[], event: PolicyEvent): EngineResult {
+  const writes: StateUpdate[] = [];
+  const asks: { name: string; reason: string }[] = [];
+  let state = event.session_state;
+  let data = event.data;
+  for (const policy of policies) {
+    if (!policy.phases.includes(event.type)) {
+      continue;
+    }
+    let decision: PolicyDecision | undefined;
+    let updates: StateUpdate[];
+    try {
+      decision = normalizeDecision(policy.evaluate({ ...event, data, session_state: state }));
+      updates = decision?.state_updates ?? [];
+      // A state write that cannot apply (append to a non-list) fails the policy like a throw.
+      state = applyStateUpdates(state, updates);
+    } catch (error) {
+      return {
+        result: 'DENY',
+        reason: `policy '${policy.name}' failed: ${(error as Error).message}`,
+        deciding: [policy.name],
+        writes,
+        applyWrites: true,
+      };
+    }
+    writes.push(...updates);
+    if (!decision) {
+      continue;
+    }
+    if (decision.result === 'DENY') {
+      return {
+        result: 'DENY',
+        reason: decision.reason ?? `Denied by policy '${policy.name}'`,
+        deciding: [policy.name],
+        writes,
+        applyWrites: true,
+      };
+    }
+    if (decision.data !== undefined) {
+      data = decision.data;
+    }
+    if (decision.result === 'ASK') {
+      asks.push({ name: policy.name, reason: decision.reason || 'approval required' });
+    }
+  }
+  const changed = data !== event.data ? { data } : {};
+  if (asks.length > 0) {
+    return {
+      result: 'ASK',
+      reason: asks.map((a) => `${a.name}: ${a.reason}`).join('; '),
+      deciding: asks.map((a) => a.name),
+      writes,
+      applyWrites: false,
+      ...changed,
+    };
+  }
+  return { result: 'ALLOW', deciding: [], writes, applyWrites: true, ...changed };
+}
+
+/** Checks a policy's result (case-insensitive verdict; a flat `{k: v}` map means `set`). */
+export function normalizeDecision(raw: unknown): PolicyDecision | undefined {
+  if (raw === undefined || raw === null) {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new PolicyResultError('the policy returned something other than a result object');
+  }
+  const value = raw as Record<string, unknown>;
+  const result = typeof value.result === 'string' ? value.result.toUpperCase() : '';
+  if (!VERDICTS.has(result)) {
+    throw new PolicyResultError(`invalid result '${String(value.result)}'`);
+  }
+  let updates: StateUpdate[] = [];
+  const rawUpdates = value.state_updates;
+  if (Array.isArray(rawUpdates)) {
+    updates = rawUpdates.map(checkUpdate);
+  } else if (rawUpdates && typeof rawUpdates === 'object') {
+    updates = Object.entries(rawUpdates).map(([key, v]) =>
+      checkUpdate({ key, action: 'set', value: v }),
+    );
+  }
+  return {
+    result: result as PolicyDecision['result'],
+    ...(typeof value.reason === 'string' ? { reason: value.reason } : {}),
+    ...(value.data !== undefined ? { data: value.data } : {}),
+    state_updates: updates,
+  };
+}
+
+function checkUpdate(raw: unknown): StateUpdate {
+  const u = raw as Partial<StateUpdate> | null;
+  if (!u || typeof u.key !== 'string' || !u.key || RESERVED_KEYS.has(u.key)) {
+    throw new PolicyResultError('a state update needs a valid key');
+  }
+  if (!STATE_ACTIONS.has(u.action as string)) {
+    throw new PolicyResultError(`invalid state action '${String(u.action)}'`);
+  }
+  return { key: u.key, action: u.action as StateUpdate['action'], value: u.value };
+}
+
+/** The state after the updates (a new object; the input is left as it is). */
+export function applyStateUpdates(
+  state: Readonly<Record<string, unknown>>,
+  updates: StateUpdate[],
+): Record<string, unknown> {
+  const next: Record<string, unknown> = Object.assign(Object.create(null) as object, state);
+  for (const u of updates) {
+    switch (u.action) {
+      case 'set':
+        next[u.key] = u.value;
+        break;
+      case 'increment': {
+        const current = next[u.key] ?? 0;
+        const by = u.value ?? 1;
+        if (typeof current !== 'number' || typeof by !== 'number') {
+          throw new PolicyResultError(`cannot increment '${u.key}'`);
+        }
+        next[u.key] = current + by;
+        break;
+      }
+      case 'delete':
+        delete next[u.key];
+        break;
+      case 'append': {
+        const current = next[u.key] ?? [];
+        if (!Array.isArray(current)) {
+          throw new PolicyResultError(`cannot append to '${u.key}': not a list`);
+        }
+        next[u.key] = [...(current as unknown[]), u.value];
+        break;
+      }
+    }
+  }
+  return { ...next };
+}

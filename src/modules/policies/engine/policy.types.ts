@@ -1,0 +1,94 @@
+/** The phases at which policies are consulted (spec/policies.md §2.2). */
+export const PHASES = [
+  'request',
+  'tool_call',
+  'tool_result',
+  'response',
+  'llm_request',
+  'llm_response',
+] as const;
+
+export type Phase = (typeof PHASES)[number];
+
+export type Verdict = 'ALLOW' | 'DENY' | 'ASK';
+
+/** One write to the per-session policy state (spec/policies.md §2.1). */
+export interface StateUpdate {
+  key: string;
+  action: 'set' | 'increment' | 'delete' | 'append';
+  value?: unknown;
+}
+
+/** What a policy returns; `undefined` abstains (counts as ALLOW). */
+export interface PolicyDecision {
+  result: Verdict;
+  reason?: string;
+  /** A replacement payload, fed to the next policy and, on a final ALLOW, to the enforcement site. */
+  data?: unknown;
+  state_updates?: StateUpdate[];
+}
+
+/** The event a policy sees (spec/policies.md §2.3, minus what we do not track yet). */
+export interface PolicyEvent {
+  type: Phase;
+  /** The tool name on tool phases, else null. */
+  target: string | null;
+  data: unknown;
+  /** tool_result only: the original call `{name, arguments}`. */
+  request_data?: unknown;
+  context: {
+    actor: { run_as: string | null };
+    model: string | null;
+    harness: string | null;
+    /** Our extension: the turn the event belongs to (per-turn counters). */
+    turn_id: string | null;
+  };
+  session_state: Readonly<Record<string, unknown>>;
+}
+
+/** A policy instance: pure, it never touches a store. */
+export type PolicyEvaluator = (event: PolicyEvent) => PolicyDecision | undefined;
+
+/**
+ * A registry entry. `create` receives params already validated against `paramsSchema` (with
+ * defaults applied and frozen); a `callable` takes none.
+ */
+export interface PolicyHandlerDef {
+  id: string;
+  kind: 'factory' | 'callable';
+  name: string;
+  description: string;
+  /** Strict JSON Schema of the factory params; null for callables (which accept none). */
+  paramsSchema: Record<string, unknown> | null;
+  /** Phases the handler can act on; the engine skips it elsewhere. */
+  phases: readonly Phase[];
+  internalOnly?: boolean;
+  create(params: Readonly<Record<string, unknown>>): PolicyEvaluator;
+}
+
+/** Where a policy was declared; the engine runs them in this order (spec/policies.md §3). */
+export type PolicySource = 'session' | 'spec' | 'default' | 'builtin';
+
+/** A policy ready to run: its name, where it came from, and its instance. */
+export interface BoundPolicy {
+  name: string;
+  source: PolicySource;
+  handler: string;
+  phases: readonly Phase[];
+  evaluate: PolicyEvaluator;
+  /** Seconds an ASK from this policy waits for a human (null: the default). */
+  askTimeoutS?: number | null;
+}
+
+/** The composed verdict of one evaluation (spec/policies.md §4). */
+export interface EngineResult {
+  result: Verdict;
+  reason?: string;
+  /** Policies that decided: the denier, or every asking policy in order. */
+  deciding: string[];
+  data?: unknown;
+  /** The state writes of the evaluation, in order. */
+  writes: StateUpdate[];
+  /** False on ASK: the writes wait for the human's approval. */
+  applyWrites: boolean;
+}

@@ -1,0 +1,43 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+
+import { DefaultPoliciesController } from 'src/modules/policies/default-policies.controller';
+import { ElicitationEntity } from 'src/modules/policies/elicitation.entity';
+import { ElicitationsRepository } from 'src/modules/policies/elicitations.repository';
+import { ElicitationsService } from 'src/modules/policies/elicitations.service';
+import { PoliciesRepository } from 'src/modules/policies/policies.repository';
+import { PoliciesService } from 'src/modules/policies/policies.service';
+import { PolicyEntity } from 'src/modules/policies/policy.entity';
+import { PolicyEvaluateService } from 'src/modules/policies/policy-evaluate.service';
+import { PolicyEvaluationService } from 'src/modules/policies/policy-evaluation.service';
+import { PolicyGateService } from 'src/modules/policies/policy-gate.service';
+import { PolicyRegistryController } from 'src/modules/policies/policy-registry.controller';
+import { PolicyRegistryService } from 'src/modules/policies/policy-registry.service';
+import { PolicyStateRepository } from 'src/modules/policies/policy-state.repository';
+import { SessionPoliciesController } from 'src/modules/policies/session-policies.controller';
+import { RegistryModule } from 'src/modules/registry/registry.module';
+import { RunnersModule } from 'src/modules/runners/runners.module';
+import { SessionsModule } from 'src/modules/sessions/sessions.module';
+
+/** Policies, approvals and the policy registry (issue 8); plugs into the turn via TurnPolicyHooks. */
+@Module({
+  controllers: [DefaultPoliciesController, PolicyRegistryController, SessionPoliciesController],
+  imports: [
+    RegistryModule,
+    RunnersModule,
+    SessionsModule,
+    TypeOrmModule.forFeature([ElicitationEntity, PolicyEntity]),
+  ],
+  providers: [
+    ElicitationsRepository,
+    ElicitationsService,
+    PoliciesRepository,
+    PoliciesService,
+    PolicyEvaluateService,
+    PolicyEvaluationService,
+    PolicyGateService,
+    PolicyRegistryService,
+    PolicyStateRepository,
+  ],
+})
+export class PoliciesModule {}

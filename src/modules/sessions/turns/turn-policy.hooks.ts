@@ -1,0 +1,62 @@
+import { Injectable } from '@nestjs/common';
+
+import type { AuthPrincipal } from 'src/common/auth/auth-principal';
+import {
+  HelloResult,
+  SessionInitParams,
+  ToolAuthorizeParams,
+  ToolAuthorizeResult,
+  ToolReviewParams,
+  ToolReviewResult,
+} from 'src/protocol/runner-protocol';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
+
+/** The request-phase verdict on a user message. */
+export type RequestGateResult =
+  | { decision: 'allow' }
+  | { decision: 'deny'; reason: string }
+  | { decision: 'ask'; elicitation_id: string };
+
+/** What the turn asks of the policies feature (implemented by src/modules/policies). */
+export interface TurnPolicyGate {
+  /** `session.init.policy`: whether the runner must call tool.authorize / tool.review. */
+  flags(session: SessionEntity): Promise<SessionInitParams['policy']>;
+  authorizeToolCall(
+    session: SessionEntity,
+    params: ToolAuthorizeParams,
+  ): Promise<ToolAuthorizeResult>;
+  reviewToolResult(session: SessionEntity, params: ToolReviewParams): Promise<ToolReviewResult>;
+  /** Request phase: an ASK parks `input` until the approval decides. */
+  gateRequest(
+    auth: AuthPrincipal,
+    session: SessionEntity,
+    input: { data: Record<string, unknown>; createdBy: string | null },
+  ): Promise<RequestGateResult>;
+  /** The snapshot's `pending_elicitations` (the original request events). */
+  pendingElicitations(sessionId: string): Promise<Record<string, unknown>[]>;
+  /** The turn ended early (interrupt, failure): its pending approvals are cancelled. */
+  turnEnded(sessionId: string, turnId: string | null): Promise<void>;
+  /**
+   * Decisions a reconnecting runner missed for the approvals it reports as parked (only of
+   * `sessionIds`, the sessions it serves); they count as delivered once returned.
+   */
+  verdictsFor(sessionIds: string[], elicitationIds: string[]): Promise<HelloResult['verdicts']>;
+}
+
+/**
+ * The seam between the turn and the policies feature (which depends on sessions, so it plugs
+ * itself in here at start-up). Without a gate every tool call is allowed and nothing is gated:
+ * only unit tests run that way.
+ */
+@Injectable()
+export class TurnPolicyHooks {
+  private gate?: TurnPolicyGate;
+
+  register(gate: TurnPolicyGate): void {
+    this.gate = gate;
+  }
+
+  get(): TurnPolicyGate | undefined {
+    return this.gate;
+  }
+}
