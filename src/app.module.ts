@@ -5,6 +5,7 @@ import { AuthGuard } from 'src/common/auth/auth.guard';
 import { AuthModule } from 'src/common/auth/auth.module';
 import { BusModule } from 'src/common/bus/bus.module';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
+import { LoggingModule } from 'src/common/logging/logging.module';
 import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 import { AppConfig } from 'src/config/app-config';
 import { ConfigModule } from 'src/config/config.module';
@@ -23,6 +24,7 @@ export class AppModule {
         BusModule,
         ConfigModule.forRoot(config),
         DatabaseModule,
+        LoggingModule.forRoot(config),
         RegistryModule,
         RunnersModule,
         SessionsModule,

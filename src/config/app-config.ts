@@ -58,6 +58,15 @@ export interface AppConfig {
     sweeperIntervalMs: number;
   };
   logLevel: LogLevel;
+  ops: {
+    logFormat: 'auto' | 'json' | 'pretty';
+    metricsToken?: string;
+    /** Empty: CORS off. `['*']`: any origin. */
+    corsOrigins: string[];
+    /** Per user and minute, each bucket apart (api, streams, runners); undefined: off. */
+    rateLimitPerMinute?: number;
+    drainMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -195,6 +204,13 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       sweeperIntervalMs: dto.OMNIGENT_SWEEPER_INTERVAL_MS,
     },
     logLevel: dto.OMNIGENT_LOG_LEVEL,
+    ops: {
+      logFormat: dto.OMNIGENT_LOG_FORMAT,
+      metricsToken: dto.OMNIGENT_METRICS_TOKEN,
+      corsOrigins: list(dto.OMNIGENT_CORS_ORIGINS),
+      rateLimitPerMinute: dto.OMNIGENT_RATE_LIMIT_PER_MINUTE,
+      drainMs: dto.OMNIGENT_DRAIN_MS,
+    },
   };
 }
 
