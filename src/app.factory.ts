@@ -6,6 +6,8 @@ import { handleClientErrors } from 'src/common/http/client-error.handler';
 import { inputGuardMiddleware, rejectDeepJson } from 'src/common/http/input-guard.middleware';
 import { requestIdMiddleware } from 'src/common/http/request-id.middleware';
 import { AppLogger } from 'src/common/logging/app-logger.service';
+import { httpMetricsMiddleware } from 'src/modules/metrics/http-metrics.middleware';
+import { MetricsService } from 'src/modules/metrics/metrics.service';
 import { setupSwagger } from 'src/common/openapi/swagger';
 import { AppConfig } from 'src/config/app-config';
 
@@ -13,6 +15,7 @@ import { AppConfig } from 'src/config/app-config';
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
+  app.use(httpMetricsMiddleware(app.get(MetricsService)));
   // Nest reserves `verify` only for `rawBody: true` (which we don't use) and passes it on as is.
   app.useBodyParser('json', {
     limit: config.http.bodyLimit,

@@ -10,6 +10,7 @@ import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 import { AppConfig } from 'src/config/app-config';
 import { ConfigModule } from 'src/config/config.module';
 import { DatabaseModule } from 'src/database/database.module';
+import { MetricsModule } from 'src/modules/metrics/metrics.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RunnersModule } from 'src/modules/runners/runners.module';
 import { SessionsModule } from 'src/modules/sessions/sessions.module';
@@ -25,6 +26,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule,
         LoggingModule.forRoot(config),
+        MetricsModule,
         RegistryModule,
         RunnersModule,
         SessionsModule,

@@ -21,6 +21,7 @@ import { SessionEventInputDto } from 'src/modules/sessions/dto/session-request.d
 import { EventAckResponseDto } from 'src/modules/sessions/dto/session-response.dto';
 import { LockedSession } from 'src/modules/sessions/locked-session';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
+import { MetricsService, TurnOutcome } from 'src/modules/metrics/metrics.service';
 import { isBusy, SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
@@ -49,6 +50,7 @@ export class TurnsService {
 
   constructor(
     private readonly access: SessionAccessService,
+    private readonly metrics: MetricsService,
     private readonly runnerLink: RunnerLinkService,
     private readonly stream: SessionEventsService,
   ) {}
@@ -261,6 +263,7 @@ export class TurnsService {
   async fail(sessionId: string, turnId: string | null, error: ErrorDetail): Promise<void> {
     await this.stream.locked(sessionId, async (s) => {
       if (turnId) {
+        this.metrics.recordTurn('failed');
         s.emit('response.failed', {
           response: responseObject({
             id: turnId,
@@ -411,6 +414,10 @@ export class TurnsService {
     raw: RawStreamEvent,
   ): Promise<void> {
     const { response } = event;
+    this.metrics.recordTurn(
+      event.type.slice('response.'.length) as TurnOutcome,
+      response.created_at,
+    );
     if (s.row.currentTurnId === response.id) {
       s.patch({ currentTurnId: null });
     }
