@@ -7,6 +7,7 @@ import { createApplication } from 'src/app.factory';
 import { isLoopbackAddress } from 'src/common/auth/local-origin';
 import { AppConfig } from 'src/config/app-config';
 import { LocalRunnerService } from 'src/modules/runners/local-runner.service';
+import { ReadinessService } from 'src/modules/system/readiness.service';
 
 export interface RunningServer {
   app: NestExpressApplication;
@@ -29,7 +30,9 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   const logger = new Logger('Omnigent');
   assertSafeBind(config);
   const app = await createApplication(config);
-  app.enableShutdownHooks();
+  // SIGTERM drains first (below); the other signals stop at once, as before.
+  app.enableShutdownHooks(['SIGINT', 'SIGHUP', 'SIGQUIT']);
+  drainOnSigterm(app, config, logger);
   await app.listen(config.http.port, config.http.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
@@ -54,6 +57,35 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   }
   await app.get(LocalRunnerService).start(url);
   return { app, url };
+}
+
+/**
+ * SIGTERM (an orchestrator stopping the container): `/ready` answers 503 at once so load
+ * balancers stop sending traffic, requests keep being served for OMNIGENT_DRAIN_MS, then the app
+ * closes (streams end, runners are told, the pool closes) and the process exits 0. A close that
+ * hangs past 20 s exits 1 rather than waiting for the orchestrator's SIGKILL.
+ */
+function drainOnSigterm(app: NestExpressApplication, config: AppConfig, logger: Logger): void {
+  process.once('SIGTERM', () => {
+    app.get(ReadinessService).startDraining();
+    logger.log(`SIGTERM: draining (/ready answers 503), stopping in ${config.ops.drainMs} ms`);
+    setTimeout(() => {
+      setTimeout(() => {
+        logger.error('Shutdown took longer than 20 s; exiting');
+        process.exit(1);
+      }, 20_000).unref();
+      app.close().then(
+        () => {
+          logger.log('Stopped');
+          process.exit(0);
+        },
+        (error: Error) => {
+          logger.error(`Shutdown failed: ${error.message}`, error.stack);
+          process.exit(1);
+        },
+      );
+    }, config.ops.drainMs);
+  });
 }
 
 function redactUrl(url: string): string {
