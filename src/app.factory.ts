@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication, NestExpressBodyParserOptionsFor } from '@nestjs/platform-express';
 
 import { AppModule } from 'src/app.module';
+import { applyEdges } from 'src/common/http/edge.util';
 import { handleClientErrors } from 'src/common/http/client-error.handler';
 import { inputGuardMiddleware, rejectDeepJson } from 'src/common/http/input-guard.middleware';
 import { requestIdMiddleware } from 'src/common/http/request-id.middleware';
@@ -16,6 +17,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
   app.use(httpMetricsMiddleware(app.get(MetricsService)));
+  applyEdges(app, config);
   // Nest reserves `verify` only for `rawBody: true` (which we don't use) and passes it on as is.
   app.useBodyParser('json', {
     limit: config.http.bodyLimit,

@@ -6,6 +6,7 @@ import { AuthModule } from 'src/common/auth/auth.module';
 import { BusModule } from 'src/common/bus/bus.module';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { LoggingModule } from 'src/common/logging/logging.module';
+import { RateLimitModule } from 'src/common/rate-limit/rate-limit.module';
 import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 import { AppConfig } from 'src/config/app-config';
 import { ConfigModule } from 'src/config/config.module';
@@ -27,6 +28,9 @@ export class AppModule {
         DatabaseModule,
         LoggingModule.forRoot(config),
         MetricsModule,
+        ...(config.ops.rateLimitPerMinute
+          ? [RateLimitModule.forRoot(config.ops.rateLimitPerMinute)]
+          : []),
         RegistryModule,
         RunnersModule,
         SessionsModule,

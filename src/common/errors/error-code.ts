@@ -12,6 +12,7 @@ export enum ErrorCode {
   NotFound = 'not_found',
   NotImplemented = 'not_implemented',
   PayloadTooLarge = 'payload_too_large',
+  RateLimited = 'rate_limited',
   RunnerCapabilityMismatch = 'runner_capability_mismatch',
   RunnerUnavailable = 'runner_unavailable',
   ServiceUnavailable = 'service_unavailable',
@@ -33,6 +34,7 @@ export const ERROR_STATUS: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
   [ErrorCode.NotImplemented]: HttpStatus.NOT_IMPLEMENTED,
   [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
+  [ErrorCode.RateLimited]: HttpStatus.TOO_MANY_REQUESTS,
   [ErrorCode.RunnerCapabilityMismatch]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.RunnerUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.ServiceUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
@@ -62,6 +64,8 @@ export function codeForStatus(status: number): ErrorCode {
       return ErrorCode.UnsupportedMediaType;
     case 422:
       return ErrorCode.ValidationError;
+    case 429:
+      return ErrorCode.RateLimited;
     case 501:
       return ErrorCode.NotImplemented;
     case 502:
