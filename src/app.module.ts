@@ -5,6 +5,7 @@ import { AuthGuard } from 'src/common/auth/auth.guard';
 import { AuthModule } from 'src/common/auth/auth.module';
 import { BusModule } from 'src/common/bus/bus.module';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
+import { IdempotencyModule } from 'src/common/idempotency/idempotency.module';
 import { LoggingModule } from 'src/common/logging/logging.module';
 import { RateLimitModule } from 'src/common/rate-limit/rate-limit.module';
 import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
@@ -26,6 +27,7 @@ export class AppModule {
         BusModule,
         ConfigModule.forRoot(config),
         DatabaseModule,
+        IdempotencyModule,
         LoggingModule.forRoot(config),
         MetricsModule,
         ...(config.ops.rateLimitPerMinute

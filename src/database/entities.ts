@@ -1,4 +1,5 @@
 import { UserEntity } from 'src/common/auth/user.entity';
+import { IdempotencyKeyEntity } from 'src/common/idempotency/idempotency-key.entity';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
 import { RunnerLaunchEntity } from 'src/modules/runners/runner-launch.entity';
@@ -9,6 +10,7 @@ import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.en
 /** Every entity, for the app and the TypeORM CLI alike. */
 export const ENTITIES = [
   AgentEntity,
+  IdempotencyKeyEntity,
   ItemEntity,
   RunnerConnectionEntity,
   RunnerLaunchEntity,
