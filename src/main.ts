@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 
 import { createApplication } from 'src/app.factory';
+import { StartupError } from 'src/cli/serve-preflight';
 import { isLoopbackAddress } from 'src/common/auth/local-origin';
 import { AppConfig } from 'src/config/app-config';
 import { LocalRunnerService } from 'src/modules/runners/local-runner.service';
@@ -32,8 +33,24 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   const app = await createApplication(config);
   // SIGTERM drains first (below); the other signals stop at once, as before.
   app.enableShutdownHooks(['SIGINT', 'SIGHUP', 'SIGQUIT']);
+  try {
+    await app.listen(config.http.port, config.http.host);
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new StartupError(
+        `Cannot listen on ${config.http.host}:${config.http.port} (OMNIGENT_HOST/OMNIGENT_PORT): ` +
+          (code === 'EADDRINUSE'
+            ? 'the port is already in use'
+            : code === 'EACCES'
+              ? 'permission denied'
+              : 'the address is not available on this machine'),
+      );
+    }
+    throw error;
+  }
   drainOnSigterm(app, config, logger);
-  await app.listen(config.http.port, config.http.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
   const url = `http://${host}:${port}`;

@@ -29,4 +29,17 @@ export class AppLogger extends Logger {
     }
     super.log(message, ...optionalParams);
   }
+
+  override error(message: unknown, ...optionalParams: unknown[]): void {
+    // A failed listen is reported once, by `omnigent serve`, in one line (src/main.ts).
+    const context = optionalParams[optionalParams.length - 1];
+    if (
+      context === 'NestApplication' &&
+      /listen E(ADDRINUSE|ACCES|ADDRNOTAVAIL)/.test(String(message))
+    ) {
+      super.debug(message, ...optionalParams);
+      return;
+    }
+    super.error(message, ...optionalParams);
+  }
 }
