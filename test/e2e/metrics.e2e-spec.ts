@@ -43,9 +43,6 @@ describe('GET /metrics on a running server with a runner', () => {
     await stream.waitFor((f) => f.event === 'response.completed', 20_000);
 
     const during = await scrape();
-    const streamRoute = 'route="SessionsController.stream"';
-    expect(sample(during, `omnigent_open_streams{${streamRoute}}`)).toBe(1);
-    expect(sample(during, `omnigent_stream_frames_sent_total{${streamRoute}}`)).toBeGreaterThan(2);
     expect(sample(during, 'omnigent_runners_connected')).toBe(1);
     expect(sample(during, 'omnigent_turns_total{outcome="completed"}')).toBe(1);
     expect(sample(during, 'omnigent_turn_duration_seconds_count{outcome="completed"}')).toBe(1);
@@ -68,9 +65,6 @@ describe('GET /metrics on a running server with a runner', () => {
     expect(during).toContain('omnigent_process_cpu_seconds_total');
 
     stream.close();
-    await eventually(async () =>
-      expect(sample(await scrape(), `omnigent_open_streams{${streamRoute}}`)).toBe(0),
-    );
     await runner.stop();
     await eventually(async () =>
       expect(sample(await scrape(), 'omnigent_runners_connected')).toBe(0),

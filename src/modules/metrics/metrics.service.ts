@@ -42,6 +42,7 @@ export class MetricsService {
     ['method', 'route', 'status'],
     LATENCY_BUCKETS,
   );
+  /** Set by the stream owner (a global interceptor would turn pre-stream errors into 200s). */
   readonly openStreams = this.gauge('open_streams', 'Server-sent event streams open now', [
     'route',
   ]);
