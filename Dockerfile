@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 
 # --- build: compile TypeScript, then keep only production dependencies ---------------------
-FROM node:20-bookworm-slim AS build
+# Node 22 LTS (20 is past its end of life); the app itself still runs on Node 20.19+.
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY clients/typescript/package.json ./clients/typescript/
@@ -14,16 +15,20 @@ COPY clients/typescript ./clients/typescript
 RUN npm run build && npm prune --omit=dev
 
 # --- runtime: slim image, non-root, healthchecked ---------------------------------------------
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 # bubblewrap sandboxes the local runner's tools. Under Docker's default seccomp profile it cannot
 # create namespaces: the runner then says so at start-up, and in jwt mode the local runner stays
 # off (docs/SECURITY.md).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends bubblewrap \
     && rm -rf /var/lib/apt/lists/*
+# JSON logs; on SIGTERM /ready answers 503 for 5 s before the server closes (give the container
+# a stop grace period above ~10 s: `docker stop -t 30`, Kubernetes' default 30 s is fine).
 ENV NODE_ENV=production \
     OMNIGENT_PORT=6767 \
-    OMNIGENT_DATA_DIR=/data
+    OMNIGENT_DATA_DIR=/data \
+    OMNIGENT_LOG_FORMAT=json \
+    OMNIGENT_DRAIN_MS=5000
 WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
@@ -37,6 +42,9 @@ RUN mkdir -p /data && chown node:node /data && chmod +x ./docker/entrypoint.sh
 USER node
 VOLUME ["/data"]
 EXPOSE 6767
+# Readiness, not liveness: unhealthy while the database is unreachable or the server drains.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.OMNIGENT_PORT||6767)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.OMNIGENT_PORT||6767)+'/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# The entrypoint execs node, so the signal reaches the server, which drains and exits 0.
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["./docker/entrypoint.sh"]

@@ -7,6 +7,7 @@ import { AddRunnerAdmittedAt1796223394741 } from 'migrations/1796223394741-AddRu
 import { CreateAgentBundles1796224066343 } from 'migrations/1796224066343-CreateAgentBundles';
 import { MoveAgentBundles1796224066344 } from 'migrations/1796224066344-MoveAgentBundles';
 import { CreateTurnTerminals1796225164577 } from 'migrations/1796225164577-CreateTurnTerminals';
+import { CreateIdempotencyKeys1796226207533 } from 'migrations/1796226207533-CreateIdempotencyKeys';
 
 /** Every migration, in order. Listed explicitly so the same set runs from src/ (Jest) and dist/. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   CreateAgentBundles1796224066343,
   MoveAgentBundles1796224066344,
   CreateTurnTerminals1796225164577,
+  CreateIdempotencyKeys1796226207533,
 ];

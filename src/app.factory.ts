@@ -1,26 +1,23 @@
-import { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication, NestExpressBodyParserOptionsFor } from '@nestjs/platform-express';
 
 import { AppModule } from 'src/app.module';
+import { applyEdges } from 'src/common/http/edge.util';
 import { handleClientErrors } from 'src/common/http/client-error.handler';
 import { inputGuardMiddleware, rejectDeepJson } from 'src/common/http/input-guard.middleware';
 import { requestIdMiddleware } from 'src/common/http/request-id.middleware';
-import { requestLoggerMiddleware } from 'src/common/http/request-logger.middleware';
+import { AppLogger } from 'src/common/logging/app-logger.service';
+import { httpMetricsMiddleware } from 'src/modules/metrics/http-metrics.middleware';
+import { MetricsService } from 'src/modules/metrics/metrics.service';
 import { setupSwagger } from 'src/common/openapi/swagger';
 import { AppConfig } from 'src/config/app-config';
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-
-export function logLevels(level: AppConfig['logLevel']): LogLevel[] {
-  return LEVELS.slice(0, LEVELS.indexOf(level) + 1);
-}
 
 /** The HTTP pipeline shared by `omnigent serve` and the e2e tests. */
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
-  app.use(requestLoggerMiddleware);
+  app.use(httpMetricsMiddleware(app.get(MetricsService)));
+  applyEdges(app, config);
   // Nest reserves `verify` only for `rawBody: true` (which we don't use) and passes it on as is.
   app.useBodyParser('json', {
     limit: config.http.bodyLimit,
@@ -38,9 +35,11 @@ export async function createApplication(
 ): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
-    logger: logLevels(config.logLevel),
+    // Held until the pino logger takes over, so even the first lines come out as JSON or pretty.
+    bufferLogs: true,
     preview: options.preview,
   });
+  app.useLogger(app.get(AppLogger));
   configureApp(app, config);
   return app;
 }

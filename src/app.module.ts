@@ -5,11 +5,15 @@ import { AuthGuard } from 'src/common/auth/auth.guard';
 import { AuthModule } from 'src/common/auth/auth.module';
 import { BusModule } from 'src/common/bus/bus.module';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
+import { IdempotencyModule } from 'src/common/idempotency/idempotency.module';
+import { LoggingModule } from 'src/common/logging/logging.module';
+import { RateLimitModule } from 'src/common/rate-limit/rate-limit.module';
 import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 import { AppConfig } from 'src/config/app-config';
 import { ConfigModule } from 'src/config/config.module';
 import { DatabaseModule } from 'src/database/database.module';
 import { HostsModule } from 'src/modules/hosts/hosts.module';
+import { MetricsModule } from 'src/modules/metrics/metrics.module';
 import { PoliciesModule } from 'src/modules/policies/policies.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RunnersModule } from 'src/modules/runners/runners.module';
@@ -26,6 +30,12 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule,
         HostsModule,
+        IdempotencyModule,
+        LoggingModule.forRoot(config),
+        MetricsModule,
+        ...(config.ops.rateLimitPerMinute
+          ? [RateLimitModule.forRoot(config.ops.rateLimitPerMinute)]
+          : []),
         PoliciesModule,
         RegistryModule,
         RunnersModule,

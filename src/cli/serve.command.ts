@@ -20,18 +20,23 @@ export function serveCommand(): Command {
       const { findPostgresBinaries } = load<
         typeof import('src/database/embedded/postgres-binaries')
       >('src/database/embedded/postgres-binaries');
+      const { checkDatabase, StartupError } =
+        load<typeof import('src/cli/serve-preflight')>('src/cli/serve-preflight');
       const config = getConfig();
       try {
         if (config.database.embedded) {
           // A platform without a binary gets one line (pointing at DATABASE_URL), not a stack.
           findPostgresBinaries();
+        } else {
+          // Before Nest loads: a wrong DATABASE_URL fails in seconds, in one line.
+          await checkDatabase(config.database.url as string);
         }
+        await load<typeof import('src/main')>('src/main').startServer(config);
       } catch (error) {
-        if (error instanceof EmbeddedPostgresError) {
+        if (error instanceof EmbeddedPostgresError || error instanceof StartupError) {
           throw new CliError(error.message);
         }
         throw error;
       }
-      await load<typeof import('src/main')>('src/main').startServer(config);
     });
 }

@@ -80,6 +80,15 @@ export interface AppConfig {
     rpcTimeoutMs: number;
   };
   logLevel: LogLevel;
+  ops: {
+    logFormat: 'auto' | 'json' | 'pretty';
+    metricsToken?: string;
+    /** Empty: CORS off. `['*']`: any origin. */
+    corsOrigins: string[];
+    /** Per user and minute, each bucket apart (api, streams, runners); undefined: off. */
+    rateLimitPerMinute?: number;
+    drainMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -233,6 +242,13 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       itemsPerSession: dto.OMNIGENT_QUOTA_ITEMS_PER_SESSION,
       runnersPerUser: dto.OMNIGENT_QUOTA_RUNNERS_PER_USER,
       streamsPerUser: dto.OMNIGENT_QUOTA_STREAMS_PER_USER,
+    },
+    ops: {
+      logFormat: dto.OMNIGENT_LOG_FORMAT,
+      metricsToken: dto.OMNIGENT_METRICS_TOKEN,
+      corsOrigins: list(dto.OMNIGENT_CORS_ORIGINS),
+      rateLimitPerMinute: dto.OMNIGENT_RATE_LIMIT_PER_MINUTE,
+      drainMs: dto.OMNIGENT_DRAIN_MS,
     },
   };
 }

@@ -1,4 +1,5 @@
 import { UserEntity } from 'src/common/auth/user.entity';
+import { IdempotencyKeyEntity } from 'src/common/idempotency/idempotency-key.entity';
 import { HostEntity } from 'src/modules/hosts/host.entity';
 import { ElicitationEntity } from 'src/modules/policies/elicitation.entity';
 import { PolicyEntity } from 'src/modules/policies/policy.entity';
@@ -16,6 +17,7 @@ export const ENTITIES = [
   AgentEntity,
   ElicitationEntity,
   HostEntity,
+  IdempotencyKeyEntity,
   ItemEntity,
   PolicyEntity,
   RunnerConnectionEntity,

@@ -51,9 +51,12 @@ function statusKey(res: FuzzResponse): string {
   return [res.status, code, ...detail].join(' ').trim();
 }
 
-/** What Swagger serves outside the controllers: not API routes. */
+/** What Swagger serves outside the controllers, and the request logger's catch-all middleware. */
 const isSwaggerPath = (path: string) =>
-  path === '/docs' || path.startsWith('/docs/') || /^\/openapi\.(json|yaml)$/.test(path);
+  path === '/docs' ||
+  path.startsWith('/docs/') ||
+  /^\/openapi\.(json|yaml)$/.test(path) ||
+  path === '{/*splat}';
 
 /**
  * The one 5xx a route documents for valid input: posting a user message with no runner

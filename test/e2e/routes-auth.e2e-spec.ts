@@ -9,11 +9,24 @@ import { createTestApp, TestApp } from 'test/e2e/create-app';
 const SECRET = 'routes-auth-e2e-secret-0123456789abcdef';
 
 /** The only routes that may be @Public() (spec/README.md §5; /docs and /openapi.json are not controllers). */
-const PUBLIC_ALLOW_LIST = ['GET /health', 'GET /api/version', 'GET /v1/info'];
+// /metrics and /ready are public by design (spec/README.md §5); /metrics can require a token.
+const PUBLIC_ALLOW_LIST = [
+  'GET /health',
+  'GET /api/version',
+  'GET /v1/info',
+  'GET /metrics',
+  'GET /ready',
+];
 
-/** What Swagger registers outside the controllers. */
+/**
+ * What Swagger registers outside the controllers, and the request logger (nestjs-pino), which Nest
+ * mounts as a middleware route on every path.
+ */
 const isSwaggerPath = (path: string) =>
-  path === '/docs' || path.startsWith('/docs/') || /^\/openapi\.(json|yaml)$/.test(path);
+  path === '/docs' ||
+  path.startsWith('/docs/') ||
+  /^\/openapi\.(json|yaml)$/.test(path) ||
+  path === '{/*splat}';
 
 interface ControllerRoute {
   /** `GET /v1/sessions/:session_id` */

@@ -13,6 +13,7 @@ import { UsersService } from 'src/common/auth/users.service';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 import { AppConfig, getConfig } from 'src/config/app-config';
+import { IdempotencyRepository } from 'src/common/idempotency/idempotency.repository';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { automock } from 'test/utils/automock';
 
@@ -52,6 +53,11 @@ export async function controllerSetup(
       { provide: APP_PIPE, useClass: AppValidationPipe },
       JwtVerifierService,
       { provide: UsersService, useValue: automock(UsersService, { strict: false }) },
+      // For @Idempotent() routes; these tests send no Idempotency-Key (test/e2e/idempotency).
+      {
+        provide: IdempotencyRepository,
+        useValue: automock(IdempotencyRepository, { strict: false }),
+      },
       ...[...mocks].map(([service, mock]) => ({ provide: service as Type, useValue: mock })),
     ],
   }).compile();

@@ -178,6 +178,8 @@ export async function startServer(
   const server = spawnCli(['serve'], {
     OMNIGENT_PORT: '0',
     OMNIGENT_LOG_LEVEL: 'log',
+    // Human lines, as the tests' patterns expect; test/e2e/logging.e2e-spec.ts checks JSON.
+    OMNIGENT_LOG_FORMAT: 'pretty',
     OMNIGENT_DATA_DIR: dataDir,
     OMNIGENT_LOCAL_RUNNER: '0',
     ...env,

@@ -1,6 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 
 import { EventBus } from 'src/common/bus/event-bus';
+import { MetricsService } from 'src/modules/metrics/metrics.service';
 
 /** Single-process bus (embedded mode, tests). Delivers synchronously, in publish order. */
 @Injectable()
@@ -8,7 +9,12 @@ export class InMemoryBus extends EventBus {
   private readonly logger = new Logger('InMemoryBus');
   private readonly handlers = new Map<string, Set<(message: unknown) => void>>();
 
+  constructor(@Optional() private readonly metrics?: MetricsService) {
+    super();
+  }
+
   publish(channel: string, message: unknown): void {
+    const started = this.metrics ? process.hrtime.bigint() : 0n;
     for (const handler of [...(this.handlers.get(channel) ?? [])]) {
       try {
         handler(message);
@@ -19,6 +25,7 @@ export class InMemoryBus extends EventBus {
         );
       }
     }
+    this.metrics?.busLag.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
 
   subscribe(channel: string, handler: (message: unknown) => void): () => void {

@@ -13,6 +13,7 @@ export enum ErrorCode {
   NotImplemented = 'not_implemented',
   PayloadTooLarge = 'payload_too_large',
   QuotaExceeded = 'quota_exceeded',
+  RateLimited = 'rate_limited',
   RunnerCapabilityMismatch = 'runner_capability_mismatch',
   RunnerUnavailable = 'runner_unavailable',
   ServiceUnavailable = 'service_unavailable',
@@ -35,6 +36,7 @@ export const ERROR_STATUS: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.NotImplemented]: HttpStatus.NOT_IMPLEMENTED,
   [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
   [ErrorCode.QuotaExceeded]: HttpStatus.TOO_MANY_REQUESTS,
+  [ErrorCode.RateLimited]: HttpStatus.TOO_MANY_REQUESTS,
   [ErrorCode.RunnerCapabilityMismatch]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.RunnerUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.ServiceUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
@@ -64,6 +66,8 @@ export function codeForStatus(status: number): ErrorCode {
       return ErrorCode.UnsupportedMediaType;
     case 422:
       return ErrorCode.ValidationError;
+    case 429:
+      return ErrorCode.RateLimited;
     case 501:
       return ErrorCode.NotImplemented;
     case 502:

@@ -1,25 +1,34 @@
 import { randomBytes } from 'node:crypto';
+import { IncomingMessage, ServerResponse } from 'node:http';
 
 import { NextFunction, Request, Response } from 'express';
 
-const SANE_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+/** An incoming `X-Request-Id` is kept when it is 1–64 of these characters; otherwise one is made. */
+const SAFE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
-export interface RequestWithId {
-  id?: string;
-}
-
-/** Every response carries `X-Request-Id`: the caller's if it looks sane, else a fresh 32-hex id. */
-export function requestIdMiddleware(
-  req: Request & RequestWithId,
-  res: Response,
-  next: NextFunction,
-): void {
+/**
+ * The request's id: the caller's `X-Request-Id` if it is safe to echo and log, else a fresh
+ * 32-hex id. Set once on `req.id` and the response header; the logger reads the same value.
+ */
+export function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
+  const carrier = req as { id?: unknown };
+  if (typeof carrier.id === 'string') {
+    return carrier.id;
+  }
   const incoming = req.headers['x-request-id'];
   const id =
-    typeof incoming === 'string' && SANE_ID.test(incoming)
+    typeof incoming === 'string' && SAFE_ID.test(incoming)
       ? incoming
       : randomBytes(16).toString('hex');
-  req.id = id;
-  res.setHeader('X-Request-Id', id);
+  carrier.id = id;
+  if (!res.headersSent) {
+    res.setHeader('X-Request-Id', id);
+  }
+  return id;
+}
+
+/** Every response carries `X-Request-Id` (spec/README.md §3). Runs before everything else. */
+export function requestIdMiddleware(req: Request, res: Response, next: NextFunction): void {
+  assignRequestId(req, res);
   next();
 }

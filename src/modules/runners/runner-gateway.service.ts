@@ -23,6 +23,7 @@ import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { methodNotFound, RunnerConnection } from 'src/modules/runners/runner-connection';
 import { RunnerHooks } from 'src/modules/runners/runner-hooks';
+import { MetricsService } from 'src/modules/metrics/metrics.service';
 import { RunnersRepository } from 'src/modules/runners/runners.repository';
 import { RunnersService } from 'src/modules/runners/runners.service';
 import { HOST_CHANNEL_PATH } from 'src/protocol/host-protocol';
@@ -64,6 +65,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly adapterHost: HttpAdapterHost,
     private readonly jwt: JwtVerifierService,
+    private readonly metrics: MetricsService,
     private readonly runners: RunnersRepository,
     private readonly runnerService: RunnersService,
     private readonly hooks: RunnerHooks,
@@ -252,6 +254,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     connection.hello = hello;
     const previous = this.connections.get(connection.runnerId);
     this.connections.set(connection.runnerId, connection);
+    this.metrics.runnersConnected.set(this.connections.size);
     if (previous && previous !== connection) {
       // Newest connection wins (spec/runner-protocol.md §9).
       previous.close(CloseCode.Replaced, 'replaced by a newer connection');
@@ -287,6 +290,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
   private async onClose(connection: RunnerConnection, code: number): Promise<void> {
     if (this.connections.get(connection.runnerId) === connection) {
       this.connections.delete(connection.runnerId);
+      this.metrics.runnersConnected.set(this.connections.size);
     }
     if (!connection.hello) {
       return;

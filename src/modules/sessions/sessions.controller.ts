@@ -26,6 +26,7 @@ import { Observable } from 'rxjs';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
+import { Idempotent } from 'src/common/idempotency/idempotent.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
 import { Endpoint, SseResponse } from 'src/common/openapi/endpoint.decorator';
 import { ListEnvelope } from 'src/common/pagination/pagination';
@@ -86,6 +87,7 @@ export class SessionsController {
       'when they have exactly one connected.',
   })
   @ApiCreatedResponse({ type: SessionResponseDto })
+  @Idempotent()
   @UseInterceptors(BundleUploadInterceptor)
   createSession(
     @Auth() auth: AuthPrincipal,
@@ -227,6 +229,7 @@ export class SessionsController {
       'function_call_output (client tool result), compaction, interrupt, stop_session, retry_session.',
   })
   @ApiAcceptedResponse({ type: EventAckResponseDto })
+  @Idempotent()
   postEvent(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,

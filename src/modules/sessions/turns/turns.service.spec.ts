@@ -1,5 +1,6 @@
 import { DomainError } from 'src/common/errors/domain.error';
 import { InvalidStreamEventError } from 'src/protocol/stream-events';
+import { MetricsService } from 'src/modules/metrics/metrics.service';
 import { SessionEventInputDto } from 'src/modules/sessions/dto/session-request.dto';
 import { LockedSession } from 'src/modules/sessions/locked-session';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
@@ -65,6 +66,7 @@ describe(TurnsService.name, () => {
     session = sessionEntityFactory({ ownerId: auth.userId, runnerId: RUNNER });
     lockOn(() => session);
     t.mock(SessionAccessService).require.mockImplementation(() => Promise.resolve(session));
+    t.mock(MetricsService).recordTurn.mockReturnValue(undefined);
   });
 
   describe('post', () => {

@@ -22,6 +22,7 @@ import { EventAckResponseDto } from 'src/modules/sessions/dto/session-response.d
 import { LockedSession } from 'src/modules/sessions/locked-session';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
+import { MetricsService, TurnOutcome } from 'src/modules/metrics/metrics.service';
 import { isBusy, SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
@@ -55,6 +56,7 @@ export class TurnsService {
     private readonly quotas: SessionQuotasService,
     private readonly hostLaunch: HostLaunchService,
     private readonly policyHooks: TurnPolicyHooks,
+    private readonly metrics: MetricsService,
     private readonly runnerLink: RunnerLinkService,
     private readonly stream: SessionEventsService,
   ) {}
@@ -401,6 +403,7 @@ export class TurnsService {
           created_by: null,
           data: { source: 'execution', code: error.code, message: error.message },
         });
+        this.metrics.recordTurn('failed');
         s.emit('response.failed', {
           response: responseObject({
             id: turnId,
@@ -562,6 +565,10 @@ export class TurnsService {
       }
       return false;
     }
+    this.metrics.recordTurn(
+      event.type.slice('response.'.length) as TurnOutcome,
+      response.created_at,
+    );
     if (s.row.currentTurnId === response.id) {
       s.patch({ currentTurnId: null });
     }

@@ -1,0 +1,163 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+
+import type { Params } from 'nestjs-pino';
+import { Level, stdTimeFunctions } from 'pino';
+import type { Options } from 'pino-http';
+import PinoPretty from 'pino-pretty';
+
+import { assignRequestId } from 'src/common/http/request-id.middleware';
+import type { AppConfig, LogLevel } from 'src/config/app-config';
+
+const PINO_LEVEL: Record<LogLevel, Level> = {
+  error: 'error',
+  warn: 'warn',
+  log: 'info',
+  debug: 'debug',
+  verbose: 'trace',
+};
+
+/** Routes probed every few seconds: their request lines go to debug, not info. */
+const PROBES = new Set(['/health', '/ready', '/metrics']);
+
+/** Query parameters whose values never reach a log line. */
+const SECRET_PARAM = /token|secret|password|passwd|key|code|signature|auth/i;
+
+/** Paths redacted wherever a logged object carries them (headers, tokens, the JWT secret). */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'authorization',
+  'token',
+  '*.token',
+  'access_token',
+  '*.access_token',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
+  'jwtSecret',
+  '*.jwtSecret',
+  'OMNIGENT_JWT_SECRET',
+  '*.OMNIGENT_JWT_SECRET',
+  'OMNIGENT_METRICS_TOKEN',
+  '*.OMNIGENT_METRICS_TOKEN',
+];
+
+interface LoggedRequest extends IncomingMessage {
+  originalUrl?: string;
+  route?: { path?: string };
+  baseUrl?: string;
+  principal?: { userId: string };
+}
+
+export function useJson(config: AppConfig, isTty = Boolean(process.stdout.isTTY)): boolean {
+  return config.ops.logFormat === 'json' || (config.ops.logFormat === 'auto' && !isTty);
+}
+
+/** The URL without secret query values: `?token=abc` becomes `?token=[Redacted]`. */
+export function safeUrl(url: string | undefined): string {
+  if (!url) {
+    return '';
+  }
+  const q = url.indexOf('?');
+  if (q < 0) {
+    return url;
+  }
+  const params = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const name = pair.split('=')[0];
+      return SECRET_PARAM.test(decodeURIComponentSafe(name)) && pair.includes('=')
+        ? `${name}=[Redacted]`
+        : pair;
+    });
+  return `${url.slice(0, q)}?${params.join('&')}`;
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The route template that served the request (`/v1/sessions/:session_id`), or null when no
+ * route matched (only the catch-all middleware saw it).
+ */
+export function routeTemplate(req: LoggedRequest): string | null {
+  const template = req.route?.path;
+  if (typeof template !== 'string' || template.includes('*')) {
+    return null;
+  }
+  return `${req.baseUrl ?? ''}${template}`;
+}
+
+/** The route template, else the bare path (no query string). */
+export function routeOf(req: LoggedRequest): string {
+  return routeTemplate(req) ?? safeUrl(req.originalUrl ?? req.url).split('?')[0];
+}
+
+function requestLine(req: LoggedRequest, res: ServerResponse, ms: number) {
+  return {
+    method: req.method,
+    route: routeOf(req),
+    url: safeUrl(req.originalUrl ?? req.url),
+    status: res.statusCode,
+    ms,
+    user: req.principal?.userId,
+  };
+}
+
+/** nestjs-pino's parameters: JSON or pretty lines, ISO times, request ids, redaction. */
+export function loggerParams(config: AppConfig): Params {
+  const options: Options<LoggedRequest, ServerResponse> = {
+    level: PINO_LEVEL[config.logLevel],
+    base: undefined,
+    formatters: { level: (label) => ({ level: label }) },
+    timestamp: stdTimeFunctions.isoTime,
+    redact: { paths: REDACT_PATHS },
+    genReqId: (req, res) => assignRequestId(req, res),
+    // Lines logged while a request runs carry only its id; the request line carries the rest.
+    quietReqLogger: true,
+    quietResLogger: true,
+    customAttributeKeys: { reqId: 'reqId' },
+    customLogLevel: (req, res, err) => {
+      if (err || res.statusCode >= 500) {
+        return 'error';
+      }
+      return PROBES.has(routeOf(req)) ? 'debug' : 'info';
+    },
+    customSuccessMessage: (req, res, ms) =>
+      `${req.method} ${routeOf(req)} ${res.statusCode} ${ms}ms`,
+    customErrorMessage: (req, res) => `${req.method} ${routeOf(req)} ${res.statusCode}`,
+    customSuccessObject: (req, res, val: { responseTime: number }) =>
+      requestLine(req, res, val.responseTime),
+    customErrorObject: (req, res, error, val: { responseTime: number }) => ({
+      ...requestLine(req, res, val.responseTime),
+      // The exception filter logged the failure itself; this says only what the client saw.
+      err:
+        res.statusCode >= 500 && !(error.message ?? '').startsWith('failed with status')
+          ? { message: error.message }
+          : undefined,
+    }),
+  };
+  if (useJson(config)) {
+    return { pinoHttp: options as Params['pinoHttp'] };
+  }
+  const pretty = PinoPretty({
+    colorize: Boolean(process.stdout.isTTY),
+    sync: true,
+    translateTime: "UTC:yyyy-mm-dd'T'HH:MM:ss.l'Z'",
+    ignore: 'context,reqId,method,route,url,status,ms,user',
+    messageFormat: '{if context}[{context}] {end}{msg}{if reqId} ({reqId}){end}',
+    singleLine: true,
+  });
+  return { pinoHttp: [options, pretty] as Params['pinoHttp'] };
+}

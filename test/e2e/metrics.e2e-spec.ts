@@ -1,0 +1,101 @@
+import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { eventually, HttpApi, httpApi } from 'test/utils/http-api';
+import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import { openSse } from 'test/utils/sse-client';
+
+/** The value of one series in a Prometheus text scrape (undefined when absent). */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('GET /metrics on a running server with a runner', () => {
+  let server: ServerProcess;
+  let runner: RunnerProcess;
+  let api: HttpApi;
+  const scrape = async () => {
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return res.text();
+  };
+
+  beforeAll(async () => {
+    server = await startServer({
+      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
+      OMNIGENT_DB_MIGRATE: 'false',
+    });
+    runner = await startRunner(server.url);
+    api = httpApi(server.url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await runner?.stop();
+    await server?.stop();
+  });
+
+  it('should count requests, streams, frames, runners, turns, the bus and the pool', async () => {
+    const session = await api.createSession('echo');
+    await api.bind(session.id, runner.runnerId);
+    const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`);
+    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    expect((await api.say(session.id, 'count me')).status).toBe(202);
+    await stream.waitFor((f) => f.event === 'response.completed', 20_000);
+
+    const during = await scrape();
+    expect(sample(during, 'omnigent_runners_connected')).toBe(1);
+    expect(sample(during, 'omnigent_turns_total{outcome="completed"}')).toBe(1);
+    expect(sample(during, 'omnigent_turn_duration_seconds_count{outcome="completed"}')).toBe(1);
+    expect(
+      sample(
+        during,
+        'omnigent_http_requests_total{method="POST",route="/v1/sessions",status="201"}',
+      ),
+    ).toBe(1);
+    expect(
+      sample(
+        during,
+        'omnigent_http_request_duration_seconds_count{method="POST",route="/v1/sessions",status="201"}',
+      ),
+    ).toBe(1);
+    expect(sample(during, 'omnigent_db_pool_connections{state="total"}')).toBeGreaterThan(0);
+    expect(sample(during, 'omnigent_bus_delivery_seconds_count')).toBeGreaterThan(0);
+    expect(sample(during, 'omnigent_pending_approvals')).toBe(0);
+    expect(sample(during, 'omnigent_hosts_connected')).toBe(0);
+    expect(during).toContain('omnigent_process_cpu_seconds_total');
+
+    stream.close();
+    await runner.stop();
+    await eventually(async () =>
+      expect(sample(await scrape(), 'omnigent_runners_connected')).toBe(0),
+    );
+  });
+
+  it('should give unmatched paths one label instead of one series per URL', async () => {
+    await fetch(`${server.url}/no/such/path/1`);
+    await fetch(`${server.url}/no/such/path/2`);
+    const text = await scrape();
+    expect(
+      sample(text, 'omnigent_http_requests_total{method="GET",route="unmatched",status="404"}'),
+    ).toBeGreaterThanOrEqual(2);
+    expect(text).not.toContain('/no/such/path');
+  });
+});
+
+describe('GET /metrics with OMNIGENT_METRICS_TOKEN', () => {
+  let t: TestApp;
+  const TOKEN = 'scrape-token-0123456789';
+
+  beforeAll(async () => {
+    t = await createTestApp('postgres', { OMNIGENT_METRICS_TOKEN: TOKEN });
+  });
+  afterAll(() => t?.close());
+
+  it('should answer 401 with the error body without the token and 200 with it', async () => {
+    const missing = await t.http.get('/metrics').expect(401);
+    expect(missing.body).toMatchObject({ code: 'unauthorized', error: { code: 'unauthorized' } });
+    await t.http.get('/metrics').set('Authorization', 'Bearer wrong').expect(401);
+    const ok = await t.http.get('/metrics').set('Authorization', `Bearer ${TOKEN}`).expect(200);
+    expect(ok.text).toContain('# TYPE omnigent_http_requests_total counter');
+  });
+});
