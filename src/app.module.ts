@@ -9,6 +9,7 @@ import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 import { AppConfig } from 'src/config/app-config';
 import { ConfigModule } from 'src/config/config.module';
 import { DatabaseModule } from 'src/database/database.module';
+import { FilesModule } from 'src/modules/files/files.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RunnersModule } from 'src/modules/runners/runners.module';
 import { SessionsModule } from 'src/modules/sessions/sessions.module';
@@ -23,6 +24,7 @@ export class AppModule {
         BusModule,
         ConfigModule.forRoot(config),
         DatabaseModule,
+        FilesModule,
         RegistryModule,
         RunnersModule,
         SessionsModule,

@@ -1,4 +1,5 @@
 import { UserEntity } from 'src/common/auth/user.entity';
+import { SessionFileEntity } from 'src/modules/files/session-file.entity';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
 import { RunnerLaunchEntity } from 'src/modules/runners/runner-launch.entity';
@@ -14,5 +15,6 @@ export const ENTITIES = [
   RunnerLaunchEntity,
   SessionEntity,
   SessionEventEntity,
+  SessionFileEntity,
   UserEntity,
 ];

@@ -1,5 +1,6 @@
 export enum ApiTag {
   Agents = 'agents',
+  Resources = 'resources',
   Runners = 'runners',
   Sessions = 'sessions',
   System = 'system',

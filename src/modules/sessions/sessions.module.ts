@@ -7,6 +7,7 @@ import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionAccessService } from 'src/modules/sessions/session-access.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { SessionHooks } from 'src/modules/sessions/session-hooks';
 import { SessionsController } from 'src/modules/sessions/sessions.controller';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
@@ -20,7 +21,13 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 
 @Module({
   controllers: [SessionsController],
-  exports: [SessionsService],
+  exports: [
+    SessionAccessService,
+    SessionEventsService,
+    SessionHooks,
+    SessionsRepository,
+    SessionsService,
+  ],
   imports: [
     RegistryModule,
     RunnersModule,
@@ -33,6 +40,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     SessionAccessService,
     SessionEventsRepository,
     SessionEventsService,
+    SessionHooks,
     SessionsRepository,
     SessionsService,
     TurnSweeperService,

@@ -36,6 +36,7 @@ import {
   toSessionResponse,
 } from 'src/modules/sessions/dto/session-response.dto';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
+import { SessionHooks } from 'src/modules/sessions/session-hooks';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import {
   checkCreateSupported,
@@ -72,6 +73,7 @@ export class SessionsService {
     private readonly items: ItemsRepository,
     private readonly runnerLink: RunnerLinkService,
     private readonly runners: RunnersService,
+    private readonly sessionHooks: SessionHooks,
     private readonly sessions: SessionsRepository,
     private readonly turns: TurnsService,
   ) {}
@@ -299,6 +301,7 @@ export class SessionsService {
       this.events.closeStreams(gone.id);
       this.runnerLink.closed(gone, 'deleted');
     }
+    await this.sessionHooks.deleted(removed.map((gone) => gone.id));
     this.logger.log(
       `Session ${id} deleted by ${auth.userId} (${removed.length} session(s) with children)`,
     );
