@@ -35,6 +35,7 @@ export enum RunnerErrorCode {
   HarnessNotConfigured = 'harness_not_configured',
   WorkspaceMissing = 'workspace_missing',
   SpawnFailed = 'spawn_failed',
+  FileUnavailable = 'file_unavailable',
 }
 
 export const RUNNER_RPC_ERROR: Record<RunnerErrorCode, number> = {
@@ -45,6 +46,7 @@ export const RUNNER_RPC_ERROR: Record<RunnerErrorCode, number> = {
   [RunnerErrorCode.HarnessNotConfigured]: 1100,
   [RunnerErrorCode.WorkspaceMissing]: 1101,
   [RunnerErrorCode.SpawnFailed]: 1102,
+  [RunnerErrorCode.FileUnavailable]: 1200,
 };
 
 export const Methods = {
@@ -52,6 +54,7 @@ export const Methods = {
   hello: 'runner.hello',
   sessionHistory: 'session.history',
   toolAuthorize: 'tool.authorize',
+  fileGet: 'file.get',
   sessionEvent: 'session.event',
   heartbeat: '$/heartbeat',
   // server → runner
@@ -74,6 +77,7 @@ export const Timeouts = {
   toolAuthorizeMs: 10_000,
   clientToolResultMs: 10_000,
   sessionCloseMs: 5_000,
+  fileGetMs: 30_000,
 };
 
 export interface HelloSession {
@@ -188,6 +192,21 @@ export type ToolAuthorizeResult =
   | { decision: 'allow'; arguments?: Record<string, unknown> }
   | { decision: 'deny'; reason: string; output: string }
   | { decision: 'ask'; elicitation_id: string; expires_at: number };
+
+/** `file.get`: a file of the session (an attachment's `file_id`), base64 in one frame. */
+export interface FileGetParams {
+  session_id: string;
+  file_id: string;
+}
+
+export interface FileGetResult {
+  name: string;
+  media_type: string;
+  base64: string;
+}
+
+/** The largest file `file.get` returns: its base64 must fit a 16 MiB frame. */
+export const FILE_GET_MAX_BYTES = 10 * 1024 * 1024;
 
 export interface SessionHistoryParams {
   session_id: string;

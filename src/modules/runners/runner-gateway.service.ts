@@ -28,6 +28,7 @@ import { RunnersService } from 'src/modules/runners/runners.service';
 import { RPC_INVALID_PARAMS, RpcError } from 'src/protocol/json-rpc';
 import {
   CloseCode,
+  FileGetParams,
   HelloParams,
   HelloResult,
   Methods,
@@ -200,6 +201,8 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
         return this.hooks.session.onToolAuthorize(connection, params as ToolAuthorizeParams);
       case Methods.sessionHistory:
         return this.hooks.session.onSessionHistory(connection, params as SessionHistoryParams);
+      case Methods.fileGet:
+        return this.hooks.files.onFileGet(connection, params as FileGetParams);
       default:
         throw methodNotFound(method);
     }
