@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
  * The runner channel (spec/runner-protocol.md §3–§6): methods, params and results shared by the
  * server's gateway and the reference runner.
  */
+import type { AgentSandboxWire } from 'src/protocol/agent-spec';
 import { FlatItem } from 'src/protocol/items';
 import { StreamEvent } from 'src/protocol/stream-events';
 
@@ -66,7 +67,64 @@ export const Methods = {
   sessionClose: 'session.close',
   sessionAck: 'session.ack',
   runnerShutdown: 'runner.shutdown',
+  // server → runner: the session's environment (our extension, docs/RESOURCES.md)
+  envDescribe: 'env.describe',
+  envList: 'env.list',
+  envRead: 'env.read',
+  envWrite: 'env.write',
+  envEdit: 'env.edit',
+  envDelete: 'env.delete',
+  envSearch: 'env.search',
+  envChanges: 'env.changes',
+  envShell: 'env.shell',
 } as const;
+
+/** Every `env.*` method. */
+export const ENV_METHODS: readonly string[] = [
+  Methods.envDescribe,
+  Methods.envList,
+  Methods.envRead,
+  Methods.envWrite,
+  Methods.envEdit,
+  Methods.envDelete,
+  Methods.envSearch,
+  Methods.envChanges,
+  Methods.envShell,
+];
+
+/** JSON-RPC error code of an `env.*` refusal; `data` carries `{code, status}` (the HTTP answer). */
+export const ENV_RUNNER_ERROR = 1300;
+
+/** The most bytes `env.read` returns of a file (more is `truncated`). */
+export const ENV_READ_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Every `env.*` request names the session and where its tools run (the runner may not hold the
+ * session: environments are reachable between turns too). `path` is workspace-relative.
+ */
+export interface EnvRequestParams {
+  session_id: string;
+  workspace?: string | null;
+  sandbox?: AgentSandboxWire | null;
+  path?: string;
+}
+
+export interface EnvShellParams extends EnvRequestParams {
+  command: string;
+  /** Seconds. */
+  timeout?: number;
+}
+
+/** A filesystem entry (spec/api-reference.md §8.4). */
+export interface EnvEntry {
+  id: string;
+  object: 'session.environment.filesystem.entry';
+  name: string;
+  path: string;
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  bytes: number | null;
+  modified_at: number | null;
+}
 
 /** Timers (spec/runner-protocol.md §11). */
 export const Timeouts = {

@@ -53,11 +53,7 @@ export class FilesListener implements OnModuleInit {
         { code: RunnerErrorCode.SessionUnknown },
       );
     }
-    const file = await this.files.forRunner(
-      session.id,
-      String(params.file_id),
-      FILE_GET_MAX_BYTES,
-    );
+    const file = await this.files.forRunner(session.id, String(params.file_id), FILE_GET_MAX_BYTES);
     if (!file) {
       throw new RpcError(
         RUNNER_RPC_ERROR[RunnerErrorCode.FileUnavailable],
