@@ -15,6 +15,7 @@ import {
   ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiExtraModels,
   ApiNotModifiedResponse,
   ApiOkResponse,
   ApiProduces,
@@ -33,6 +34,7 @@ import {
   UploadFileDto,
 } from 'src/modules/files/dto/file-request.dto';
 import {
+  CopiedFileDto,
   FileDeletedResponseDto,
   FileListResponseDto,
   FileResourceDto,
@@ -43,6 +45,7 @@ import { FilesService, StoredUpload } from 'src/modules/files/files.service';
 
 /** Session files (spec/api-reference.md §8.2). */
 @ApiTags(ApiTag.Resources)
+@ApiExtraModels(CopiedFileDto)
 @Controller('v1/sessions/:session_id/resources')
 export class FilesController {
   constructor(private readonly files: FilesService) {}
