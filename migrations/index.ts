@@ -2,6 +2,7 @@ import { CreateUsers1764300000000 } from 'migrations/1764300000000-CreateUsers';
 import { CreateAgentsAndSessions1764300000001 } from 'migrations/1764300000001-CreateAgentsAndSessions';
 import { CreateRunnerDirectory1764300000002 } from 'migrations/1764300000002-CreateRunnerDirectory';
 import { CreateHosts1796222710891 } from 'migrations/1796222710891-CreateHosts';
+import { CreateSessionFiles1796222746836 } from 'migrations/1796222746836-CreateSessionFiles';
 import { CreatePoliciesAndElicitations1796223270206 } from 'migrations/1796223270206-CreatePoliciesAndElicitations';
 import { AddRunnerAdmittedAt1796223394741 } from 'migrations/1796223394741-AddRunnerAdmittedAt';
 import { CreateAgentBundles1796224066343 } from 'migrations/1796224066343-CreateAgentBundles';
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   CreateAgentsAndSessions1764300000001,
   CreateRunnerDirectory1764300000002,
   CreateHosts1796222710891,
+  CreateSessionFiles1796222746836,
   CreatePoliciesAndElicitations1796223270206,
   AddRunnerAdmittedAt1796223394741,
   CreateAgentBundles1796224066343,

@@ -12,6 +12,7 @@ import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 import { AppConfig } from 'src/config/app-config';
 import { ConfigModule } from 'src/config/config.module';
 import { DatabaseModule } from 'src/database/database.module';
+import { FilesModule } from 'src/modules/files/files.module';
 import { HostsModule } from 'src/modules/hosts/hosts.module';
 import { MetricsModule } from 'src/modules/metrics/metrics.module';
 import { PoliciesModule } from 'src/modules/policies/policies.module';
@@ -29,6 +30,7 @@ export class AppModule {
         BusModule,
         ConfigModule.forRoot(config),
         DatabaseModule,
+        FilesModule,
         HostsModule,
         IdempotencyModule,
         LoggingModule.forRoot(config),

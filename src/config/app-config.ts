@@ -43,6 +43,16 @@ export interface AppConfig {
   /** Policy approvals: how long an ASK waits for a human. */
   policies: { askTimeoutS: number };
   agents: { bundleMaxBytes: number; builtinDir: string };
+  files: {
+    /** Local blob store: `<dataDir>/files`. */
+    dir: string;
+    imageMaxBytes: number;
+    pdfMaxBytes: number;
+    textMaxBytes: number;
+    maxBytes: number;
+    copyMaxFiles: number;
+    copyMaxBytes: number;
+  };
   runners: {
     /** Start a runner with the server (resolved: auto means on in none mode). */
     local: boolean;
@@ -214,6 +224,15 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     policies: { askTimeoutS: dto.OMNIGENT_POLICY_ASK_TIMEOUT_S },
     agents: { bundleMaxBytes: dto.OMNIGENT_BUNDLE_MAX_BYTES, builtinDir: join(ROOT_DIR, 'agents') },
+    files: {
+      dir: join(dataDir, 'files'),
+      imageMaxBytes: dto.OMNIGENT_FILES_IMAGE_MAX_BYTES,
+      pdfMaxBytes: dto.OMNIGENT_FILES_PDF_MAX_BYTES,
+      textMaxBytes: dto.OMNIGENT_FILES_TEXT_MAX_BYTES,
+      maxBytes: dto.OMNIGENT_FILES_MAX_BYTES,
+      copyMaxFiles: dto.OMNIGENT_FILES_COPY_MAX_FILES,
+      copyMaxBytes: dto.OMNIGENT_FILES_COPY_MAX_BYTES,
+    },
     runners: {
       local:
         dto.OMNIGENT_LOCAL_RUNNER === '1' ||

@@ -175,6 +175,42 @@ export class EnvDto {
   @Min(1024)
   OMNIGENT_BUNDLE_MAX_BYTES = 10 * 1024 * 1024;
 
+  /** Session file uploads: cap for images (image/*), in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_FILES_IMAGE_MAX_BYTES = 5 * 1024 * 1024;
+
+  /** Session file uploads: cap for PDFs, in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_FILES_PDF_MAX_BYTES = 20 * 1024 * 1024;
+
+  /** Session file uploads: cap for text, code and JSON, in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_FILES_TEXT_MAX_BYTES = 10 * 1024 * 1024;
+
+  /** Session file uploads: absolute cap whatever the type, in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_FILES_MAX_BYTES = 25 * 1024 * 1024;
+
+  /** `files:copy`: most files per request. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_FILES_COPY_MAX_FILES = 20;
+
+  /** `files:copy`: most bytes per request. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OMNIGENT_FILES_COPY_MAX_BYTES = 256 * 1024 * 1024;
+
   @Transform(toInt)
   @IsInt()
   @Min(100)

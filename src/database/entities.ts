@@ -1,5 +1,6 @@
 import { UserEntity } from 'src/common/auth/user.entity';
 import { IdempotencyKeyEntity } from 'src/common/idempotency/idempotency-key.entity';
+import { SessionFileEntity } from 'src/modules/files/session-file.entity';
 import { HostEntity } from 'src/modules/hosts/host.entity';
 import { ElicitationEntity } from 'src/modules/policies/elicitation.entity';
 import { PolicyEntity } from 'src/modules/policies/policy.entity';
@@ -24,5 +25,6 @@ export const ENTITIES = [
   RunnerLaunchEntity,
   SessionEntity,
   SessionEventEntity,
+  SessionFileEntity,
   UserEntity,
 ];

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
  * The runner channel (spec/runner-protocol.md §3–§6): methods, params and results shared by the
  * server's gateway and the reference runner.
  */
+import type { AgentSandboxWire } from 'src/protocol/agent-spec';
 import { FlatItem } from 'src/protocol/items';
 import { StreamEvent } from 'src/protocol/stream-events';
 
@@ -37,6 +38,7 @@ export enum RunnerErrorCode {
   HarnessNotConfigured = 'harness_not_configured',
   WorkspaceMissing = 'workspace_missing',
   SpawnFailed = 'spawn_failed',
+  FileUnavailable = 'file_unavailable',
 }
 
 export const RUNNER_RPC_ERROR: Record<RunnerErrorCode, number> = {
@@ -47,6 +49,7 @@ export const RUNNER_RPC_ERROR: Record<RunnerErrorCode, number> = {
   [RunnerErrorCode.HarnessNotConfigured]: 1100,
   [RunnerErrorCode.WorkspaceMissing]: 1101,
   [RunnerErrorCode.SpawnFailed]: 1102,
+  [RunnerErrorCode.FileUnavailable]: 1200,
 };
 
 export const Methods = {
@@ -55,6 +58,7 @@ export const Methods = {
   sessionHistory: 'session.history',
   toolAuthorize: 'tool.authorize',
   toolReview: 'tool.review',
+  fileGet: 'file.get',
   sessionEvent: 'session.event',
   heartbeat: '$/heartbeat',
   // server → runner
@@ -67,7 +71,64 @@ export const Methods = {
   sessionClose: 'session.close',
   sessionAck: 'session.ack',
   runnerShutdown: 'runner.shutdown',
+  // server → runner: the session's environment (our extension, docs/RESOURCES.md)
+  envDescribe: 'env.describe',
+  envList: 'env.list',
+  envRead: 'env.read',
+  envWrite: 'env.write',
+  envEdit: 'env.edit',
+  envDelete: 'env.delete',
+  envSearch: 'env.search',
+  envChanges: 'env.changes',
+  envShell: 'env.shell',
 } as const;
+
+/** Every `env.*` method. */
+export const ENV_METHODS: readonly string[] = [
+  Methods.envDescribe,
+  Methods.envList,
+  Methods.envRead,
+  Methods.envWrite,
+  Methods.envEdit,
+  Methods.envDelete,
+  Methods.envSearch,
+  Methods.envChanges,
+  Methods.envShell,
+];
+
+/** JSON-RPC error code of an `env.*` refusal; `data` carries `{code, status}` (the HTTP answer). */
+export const ENV_RUNNER_ERROR = 1300;
+
+/** The most bytes `env.read` returns of a file (more is `truncated`). */
+export const ENV_READ_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Every `env.*` request names the session and where its tools run (the runner may not hold the
+ * session: environments are reachable between turns too). `path` is workspace-relative.
+ */
+export interface EnvRequestParams {
+  session_id: string;
+  workspace?: string | null;
+  sandbox?: AgentSandboxWire | null;
+  path?: string;
+}
+
+export interface EnvShellParams extends EnvRequestParams {
+  command: string;
+  /** Seconds. */
+  timeout?: number;
+}
+
+/** A filesystem entry (spec/api-reference.md §8.4). */
+export interface EnvEntry {
+  id: string;
+  object: 'session.environment.filesystem.entry';
+  name: string;
+  path: string;
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  bytes: number | null;
+  modified_at: number | null;
+}
 
 /** Timers (spec/runner-protocol.md §11). */
 export const Timeouts = {
@@ -82,6 +143,7 @@ export const Timeouts = {
   elicitationGraceMs: 60_000,
   clientToolResultMs: 10_000,
   sessionCloseMs: 5_000,
+  fileGetMs: 30_000,
 };
 
 export interface HelloSession {
@@ -230,6 +292,20 @@ export interface ElicitationResolveParams {
   content?: Record<string, unknown> | null;
   reason?: 'user' | 'timeout' | 'turn_cancelled';
 }
+/** `file.get`: a file of the session (an attachment's `file_id`), base64 in one frame. */
+export interface FileGetParams {
+  session_id: string;
+  file_id: string;
+}
+
+export interface FileGetResult {
+  name: string;
+  media_type: string;
+  base64: string;
+}
+
+/** The largest file `file.get` returns: its base64 must fit a 16 MiB frame. */
+export const FILE_GET_MAX_BYTES = 10 * 1024 * 1024;
 
 export interface SessionHistoryParams {
   session_id: string;

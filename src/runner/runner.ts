@@ -1,6 +1,8 @@
 import { AgentSpecWire, BUILTIN_TOOL_NAMES } from 'src/protocol/agent-spec';
 import { RPC_INVALID_PARAMS, RPC_METHOD_NOT_FOUND, RpcError } from 'src/protocol/json-rpc';
 import {
+  ENV_METHODS,
+  EnvRequestParams,
   ClientToolResultParams,
   ElicitationResolveParams,
   HelloParams,
@@ -19,6 +21,7 @@ import {
   TurnStartResult,
 } from 'src/protocol/runner-protocol';
 import { ErrorDetail } from 'src/protocol/stream-events';
+import { handleEnvironmentRequest } from 'src/runner/environment';
 import { HARNESS_NAMES } from 'src/runner/harnesses/harnesses';
 import { InitLog } from 'src/runner/init-log';
 import { RunnerChannel } from 'src/runner/runner-channel';
@@ -197,6 +200,13 @@ export class Runner {
         setImmediate(() => this.stop());
         return {};
       default:
+        if (ENV_METHODS.includes(method)) {
+          return handleEnvironmentRequest(
+            this.services.tools,
+            method,
+            params as EnvRequestParams & Record<string, unknown>,
+          );
+        }
         throw new RpcError(RPC_METHOD_NOT_FOUND, `Unknown method ${method}`);
     }
   }

@@ -3,6 +3,7 @@ import { AgentSpecWire } from 'src/protocol/agent-spec';
 import { FlatItem } from 'src/protocol/items';
 import { nowSeconds, TurnStartParams } from 'src/protocol/runner-protocol';
 import { ErrorDetail, StreamEvent } from 'src/protocol/stream-events';
+import { resolveAttachments } from 'src/runner/attachments';
 import { createHarness } from 'src/runner/harnesses/harnesses';
 import { HarnessError } from 'src/runner/harnesses/harness';
 import { SessionState } from 'src/runner/session-state';
@@ -78,6 +79,7 @@ export class Turn {
     const { session, spec, turnId, abort } = this;
     const tools = new TurnTools(this.services, session, turnId, abort.signal);
     await tools.ensureHistory();
+    await resolveAttachments(this.services, session.id, session.history);
     const harness = createHarness(spec.executor?.harness ?? 'echo');
     if (!harness) {
       throw new HarnessError(

@@ -563,13 +563,13 @@ function validPart(part: Part, target: Target, fixture: Fixture) {
       if (samples.length === 0 && !multipart) {
         return fc.constant(null);
       }
-      const json = fc.constantFrom(...samples).map((sample) => ({
+      if (samples.length === 0) {
+        return fc.constant(multipartBody('{}', fixture.bundles[0], null));
+      }
+      return fc.constantFrom(...samples).map((sample) => ({
         contentType: 'application/json',
         body: Buffer.from(JSON.stringify(sample)),
       }));
-      return multipart && samples.length === 0
-        ? fc.constant(multipartBody('{}', fixture.bundles[0], null))
-        : json;
     }
   }
 }

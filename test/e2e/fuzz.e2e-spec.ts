@@ -154,8 +154,8 @@ function expressRoutes(t: TestApp): string[] {
     if (!layer.route || typeof layer.route.path !== 'string' || isSwaggerPath(layer.route.path)) {
       continue;
     }
-    // `:id` params and Express 5 `*name` wildcards are both `{name}` in OpenAPI.
-    const path = layer.route.path.replace(/[:*](\w+)/g, '{$1}');
+    // `:name` and `*name` are parameters (as in the OpenAPI document); `\:` is a literal colon.
+    const path = layer.route.path.replace(/(?<!\\)[:*](\w+)/g, '{$1}').replace(/\\:/g, ':');
     for (const [method, on] of Object.entries(layer.route.methods)) {
       if (on && method !== '_all') {
         routes.push(`${method.toUpperCase()} ${path}`);

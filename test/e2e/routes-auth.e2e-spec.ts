@@ -143,8 +143,10 @@ function concreteUrls(path: string): string[] {
     path
       .replace(/\{\*[^}]+\}/g, 'x')
       .replace(/\*[A-Za-z0-9_$]*/g, 'x')
-      .replace(/:([A-Za-z0-9_$]+)/g, (_match, name: string) => param(name))
-      .replace(/[{}]/g, '');
+      .replace(/(?<!\\):([A-Za-z0-9_$]+)/g, (_match, name: string) => param(name))
+      .replace(/[{}]/g, '')
+      // An escaped colon is a literal one (`files\:copy`).
+      .replace(/\\:/g, ':');
   const first = fill(() => 'x');
   const second = fill((name) => `${name.replace(/_?id$/, '')}_${HEX32}`);
   return first === second ? [first] : [first, second];

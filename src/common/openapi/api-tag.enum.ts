@@ -3,6 +3,7 @@ export enum ApiTag {
   Hosts = 'hosts',
   Policies = 'policies',
   PolicyRegistry = 'policy-registry',
+  Resources = 'resources',
   Runners = 'runners',
   Sessions = 'sessions',
   System = 'system',

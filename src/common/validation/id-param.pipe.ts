@@ -23,6 +23,7 @@ export class IdParamPipe implements PipeTransform<string, string> {
 
 export const SessionIdPipe = new IdParamPipe(IdPrefix.Session);
 export const HostIdPipe = new IdParamPipe(IdPrefix.Host);
+export const FileIdPipe = new IdParamPipe(IdPrefix.File);
 
 /** Runner ids are validated, not normalised (`runner_<32hex>` or `runner_token_<32hex>`). */
 @Injectable()

@@ -30,6 +30,7 @@ import { HOST_CHANNEL_PATH } from 'src/protocol/host-protocol';
 import { RPC_INVALID_PARAMS, RpcError } from 'src/protocol/json-rpc';
 import {
   CloseCode,
+  FileGetParams,
   HelloParams,
   HelloResult,
   Methods,
@@ -210,6 +211,8 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
         return this.hooks.session.onToolReview(connection, params as ToolReviewParams);
       case Methods.sessionHistory:
         return this.hooks.session.onSessionHistory(connection, params as SessionHistoryParams);
+      case Methods.fileGet:
+        return this.hooks.files.onFileGet(connection, params as FileGetParams);
       default:
         throw methodNotFound(method);
     }

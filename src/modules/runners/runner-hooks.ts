@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 
 import type { RunnerConnection } from 'src/modules/runners/runner-connection';
 import {
+  FileGetParams,
+  FileGetResult,
   HelloParams,
   HelloResult,
   SessionEventParams,
@@ -35,6 +37,11 @@ export interface RunnerSessionHandler {
   onDisconnect(connection: RunnerConnection): void;
 }
 
+/** What the files feature answers to runners (`file.get`). */
+export interface RunnerFilesHandler {
+  onFileGet(connection: RunnerConnection, params: FileGetParams): Promise<FileGetResult>;
+}
+
 /**
  * The runners feature owns the channel; the sessions feature owns what the messages mean. This
  * registry keeps the dependency one-way (sessions → runners), as style rule 20 asks.
@@ -42,9 +49,21 @@ export interface RunnerSessionHandler {
 @Injectable()
 export class RunnerHooks {
   private handler?: RunnerSessionHandler;
+  private filesHandler?: RunnerFilesHandler;
 
   register(handler: RunnerSessionHandler): void {
     this.handler = handler;
+  }
+
+  registerFiles(handler: RunnerFilesHandler): void {
+    this.filesHandler = handler;
+  }
+
+  get files(): RunnerFilesHandler {
+    if (!this.filesHandler) {
+      throw new Error('No runner files handler registered');
+    }
+    return this.filesHandler;
   }
 
   get session(): RunnerSessionHandler {

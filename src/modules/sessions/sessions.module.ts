@@ -10,6 +10,7 @@ import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionAccessService } from 'src/modules/sessions/session-access.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { SessionHooks } from 'src/modules/sessions/session-hooks';
 import { SessionsController } from 'src/modules/sessions/sessions.controller';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
@@ -29,6 +30,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
   exports: [
     SessionAccessService,
     SessionEventsService,
+    SessionHooks,
     SessionsRepository,
     SessionsService,
     TurnPolicyHooks,
@@ -50,6 +52,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     SessionEventsRepository,
     SessionEventsService,
     SessionQuotasService,
+    SessionHooks,
     SessionsRepository,
     SessionsService,
     TurnPolicyHooks,

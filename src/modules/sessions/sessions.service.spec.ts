@@ -3,6 +3,7 @@ import { AgentsService, PreparedBundle } from 'src/modules/registry/agents.servi
 import { RunnersService } from 'src/modules/runners/runners.service';
 import { CreateSessionDto } from 'src/modules/sessions/dto/session-request.dto';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
+import { SessionHooks } from 'src/modules/sessions/session-hooks';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
@@ -225,6 +226,7 @@ describe(SessionsService.name, () => {
       t.mock(SessionsRepository).deleteTree.mockResolvedValue([root, child]);
       t.mock(SessionEventsService).closeStreams.mockReturnValue(undefined);
       t.mock(RunnerLinkService).closed.mockReturnValue(undefined);
+      t.mock(SessionHooks).deleted.mockResolvedValue(undefined);
 
       const answer = await t.sut.delete(auth, root.id);
 
@@ -234,6 +236,7 @@ describe(SessionsService.name, () => {
         'deleted',
         'deleted',
       ]);
+      expect(t.mock(SessionHooks).deleted).toHaveBeenCalledWith([root.id, child.id]);
       expect(answer).toEqual({ id: root.id, object: 'conversation.deleted', deleted: true });
     });
   });

@@ -42,6 +42,7 @@ import {
   toSessionResponse,
 } from 'src/modules/sessions/dto/session-response.dto';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
+import { SessionHooks } from 'src/modules/sessions/session-hooks';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import {
   checkCreateSupported,
@@ -94,6 +95,7 @@ export class SessionsService {
     private readonly policyHooks: TurnPolicyHooks,
     private readonly runnerLink: RunnerLinkService,
     private readonly runners: RunnersService,
+    private readonly sessionHooks: SessionHooks,
     private readonly sessions: SessionsRepository,
     private readonly turns: TurnsService,
   ) {}
@@ -394,6 +396,7 @@ export class SessionsService {
       this.events.closeStreams(gone.id);
       this.runnerLink.closed(gone, 'deleted');
     }
+    await this.sessionHooks.deleted(removed.map((gone) => gone.id));
     this.logger.log(
       `Session ${id} deleted by ${auth.userId} (${removed.length} session(s) with children)`,
     );

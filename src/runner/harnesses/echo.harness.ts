@@ -123,8 +123,13 @@ export class EchoHarness implements Harness {
     if (directive?.[1] === 'fail') {
       throw new HarnessError('echo_failure', directive[2]?.trim() || 'Echo failure requested');
     }
-    await streamChunks(splitEvenly(userText, chunkCount(userText)), input);
-    return { text: userText, toolCalls: [] };
+    // Attachments the runner resolved (text files) are echoed after the text.
+    const attachments = (Array.isArray(last.content) ? last.content : [])
+      .map((block) => blockText({ ...last, content: [block] }, ['input_file']))
+      .filter(Boolean);
+    const echoed = [userText, ...attachments].filter(Boolean).join('\n');
+    await streamChunks(splitEvenly(echoed, chunkCount(echoed)), input);
+    return { text: echoed, toolCalls: [] };
   }
 
   private toolCall(rest: string): HarnessToolCall {

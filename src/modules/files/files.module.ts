@@ -1,0 +1,45 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+
+import type { AppConfig } from 'src/config/app-config';
+import { APP_CONFIG } from 'src/config/config.constants';
+import { EnvironmentsController } from 'src/modules/files/environments.controller';
+import { EnvironmentsService } from 'src/modules/files/environments.service';
+import { FileStorage } from 'src/modules/files/file-storage';
+import { FileUploadInterceptor } from 'src/modules/files/file-upload.interceptor';
+import { FilesController } from 'src/modules/files/files.controller';
+import { FilesListener } from 'src/modules/files/files.listener';
+import { FilesRepository } from 'src/modules/files/files.repository';
+import { FilesService } from 'src/modules/files/files.service';
+import { LocalFileStorage } from 'src/modules/files/local-file-storage';
+import { ResourcesService } from 'src/modules/files/resources.service';
+import { SessionFileEntity } from 'src/modules/files/session-file.entity';
+import { RegistryModule } from 'src/modules/registry/registry.module';
+import { RunnersModule } from 'src/modules/runners/runners.module';
+import { SessionsModule } from 'src/modules/sessions/sessions.module';
+
+@Module({
+  // FilesController first: its `resources/files…` routes must win over `resources/:resource_id`.
+  controllers: [FilesController, EnvironmentsController],
+  exports: [FilesService],
+  imports: [
+    RegistryModule,
+    RunnersModule,
+    SessionsModule,
+    TypeOrmModule.forFeature([SessionFileEntity]),
+  ],
+  providers: [
+    {
+      inject: [APP_CONFIG],
+      provide: FileStorage,
+      useFactory: (config: AppConfig) => new LocalFileStorage(config.files.dir),
+    },
+    EnvironmentsService,
+    FileUploadInterceptor,
+    FilesListener,
+    FilesRepository,
+    FilesService,
+    ResourcesService,
+  ],
+})
+export class FilesModule {}
