@@ -301,6 +301,330 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List hosts
+         * @description The caller's hosts (machines running `omnigent host`), online and offline.
+         */
+        get: operations["HostsController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hosts/{host_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a host
+         * @description Another user's host is 404.
+         */
+        get: operations["HostsController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hosts/{host_id}/filesystem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the host home directory
+         * @description Entries of `~` on the host, sorted by name, paged by entry path. 409 when the host is offline, 504 when it does not answer in time, 502 when the host fails.
+         */
+        get: operations["HostsController_listHome"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hosts/{host_id}/filesystem/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a host directory
+         * @description Entries of a directory on the host (absolute or `~`-prefixed; confined to the roots the daemon serves: 403 outside them), sorted by name, paged by entry path.
+         */
+        get: operations["HostsController_listDirectory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hosts/{host_id}/directories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a directory on the host
+         * @description mkdir -p of an absolute or `~`-prefixed path; 409 when the host refuses.
+         */
+        post: operations["HostsController_createDirectory"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hosts/{host_id}/worktrees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List git worktrees
+         * @description The worktrees of the git repository at `path` on the host, main first.
+         */
+        get: operations["HostsController_worktrees"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description Prometheus text format: HTTP requests and latency by route, open streams, frames sent, connected runners and hosts, turns by outcome and duration, pending approvals, bus delivery time, database pool, process. Public unless OMNIGENT_METRICS_TOKEN is set; then send it as a Bearer token.
+         */
+        get: operations["MetricsController_scrape"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List server-wide policies
+         * @description Applied to every session after its own and its agent’s policies.
+         */
+        get: operations["DefaultPoliciesController_list"];
+        put?: never;
+        /**
+         * Add a server-wide policy
+         * @description Admins only. Registry handlers only (type python); params validated; 409 on a duplicate name.
+         */
+        post: operations["DefaultPoliciesController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies/{policy_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a server-wide policy
+         * @description 404 when it is not a default.
+         */
+        get: operations["DefaultPoliciesController_get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a server-wide policy
+         * @description Admins only; idempotent.
+         */
+        delete: operations["DefaultPoliciesController_remove"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a server-wide policy
+         * @description Admins only: name, handler, enabled.
+         */
+        patch: operations["DefaultPoliciesController_update"];
+        trace?: never;
+    };
+    "/v1/policy-registry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List policy handlers
+         * @description The built-in handlers a policy may name (the allow-list), under upstream ids, with their parameter schemas. LLM-judged handlers are absent: this server has no judge model.
+         */
+        get: operations["PolicyRegistryController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/policies/evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Evaluate policies for one event
+         * @description For native harness hooks: {event: {type: PHASE_*, data, target?, request_data?, context?}}. JSON only (415). Read-level callers get the verdict without side effects (ASK included); for edit-level callers an ASK on TOOL_CALL / LLM_REQUEST / REQUEST waits for the human and answers ALLOW or DENY.
+         */
+        post: operations["SessionPoliciesController_evaluate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List session policies
+         * @description The session's stored policies, oldest first.
+         */
+        get: operations["SessionPoliciesController_list"];
+        put?: never;
+        /**
+         * Attach a session policy
+         * @description A registry handler with its factory_params (validated against the handler schema: 400). Type url answers 400 (not evaluable yet); a duplicate name 409. Answers 200, as upstream.
+         */
+        post: operations["SessionPoliciesController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/policies/{policy_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a session policy
+         * @description 404 unless the policy is this session’s.
+         */
+        get: operations["SessionPoliciesController_get"];
+        put?: never;
+        post?: never;
+        /**
+         * Detach a session policy
+         * @description Idempotent: {"deleted": true}.
+         */
+        delete: operations["SessionPoliciesController_remove"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a session policy
+         * @description name, handler or enabled; a new handler re-validates the stored factory_params.
+         */
+        patch: operations["SessionPoliciesController_update"];
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/elicitations/{elicitation_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve an approval
+         * @description accept runs the held tool call (or message); decline denies it and ends the turn; cancel denies it. Decided exactly once: a later answer gets 409.
+         */
+        post: operations["SessionPoliciesController_resolve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/elicitations/{elicitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Look up an approval
+         * @description pending (with its message) or resolved (also for unknown ids).
+         */
+        get: operations["SessionPoliciesController_lookup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/agents": {
         parameters: {
             query?: never;
@@ -375,6 +699,26 @@ export interface paths {
          * @description Trades the binding token of a launched runner (its SHA-256 must derive the runner id) for a 30-minute bearer accepted on that runner channel. The binding token is the credential.
          */
         post: operations["RunnersController_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hosts/{host_id}/runners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Launch a runner for a session on a host
+         * @description Mints a binding token, binds its runner id to the session (400 if one is bound) and has the host start the runner in `workspace`. 409 host offline, 504 no answer in time, 502 host failure, 412 `harness_not_configured`, 410 `workspace_missing`; a failed launch rolls the binding back.
+         */
+        post: operations["HostRunnersController_launch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -573,6 +917,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness
+         * @description Whether this server should receive traffic: 200 when the database answers, 503 when it does not or while the server drains after SIGTERM. `/health` stays the liveness probe.
+         */
+        get: operations["ReadyController_ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/version": {
         parameters: {
             query?: never;
@@ -722,6 +1086,194 @@ export interface components {
             /** @description Seconds (default 30). */
             timeout?: number;
         };
+        HostResponseDto: {
+            /** @example host_0194f1c2e3a4b5c6d7e8f90123456789 */
+            host_id: string;
+            name: string;
+            /** @description The user id of the owner. */
+            owner: string;
+            /** @enum {string} */
+            status: "online" | "offline";
+            /** @description Always null (no managed sandboxes). */
+            sandbox_provider: string | null;
+            /** @description Harness → true when usable on the host, else false or the reason. */
+            configured_harnesses: {
+                [key: string]: boolean | string;
+            } | null;
+            gateway_inference: {
+                [key: string]: boolean;
+            } | null;
+        };
+        HostListResponseDto: {
+            hosts: components["schemas"]["HostResponseDto"][];
+        };
+        HostDetailResponseDto: {
+            /** @example host_0194f1c2e3a4b5c6d7e8f90123456789 */
+            host_id: string;
+            name: string;
+            /** @description The user id of the owner. */
+            owner: string;
+            /** @enum {string} */
+            status: "online" | "offline";
+            /** @description Always null (no managed sandboxes). */
+            sandbox_provider: string | null;
+            /** @description Harness → true when usable on the host, else false or the reason. */
+            configured_harnesses: {
+                [key: string]: boolean | string;
+            } | null;
+            gateway_inference: {
+                [key: string]: boolean;
+            } | null;
+            /** @description Always empty (as upstream). */
+            runners: string[];
+        };
+        HostFsEntryDto: {
+            name: string;
+            /** @description Absolute path on the host. */
+            path: string;
+            /** @enum {string} */
+            type: "directory" | "file" | "other";
+            bytes: number | null;
+            /** @description Unix seconds. */
+            modified_at: number | null;
+        };
+        HostFsListResponseDto: {
+            /** @example list */
+            object: string;
+            data: components["schemas"]["HostFsEntryDto"][];
+            has_more: boolean;
+        };
+        CreateDirectoryDto: {
+            /**
+             * @description Absolute or `~`-prefixed path of the directory to create.
+             * @example ~/projects/new
+             */
+            path: string;
+        };
+        DirectoryCreatedResponseDto: {
+            /** @example directory */
+            object: string;
+            /** @description The absolute path created. */
+            path: string;
+        };
+        WorktreeDto: {
+            path: string;
+            branch: string | null;
+            is_main: boolean;
+            detached: boolean;
+        };
+        WorktreeListResponseDto: {
+            /** @example list */
+            object: string;
+            data: components["schemas"]["WorktreeDto"][];
+        };
+        DefaultPolicyResponseDto: {
+            id: string;
+            /** @enum {string} */
+            object: "default_policy";
+            name: string;
+            type: string;
+            handler: string;
+            factory_params?: {
+                [key: string]: unknown;
+            };
+            enabled: boolean;
+            created_at: number;
+            updated_at: number | null;
+            created_by: string | null;
+        };
+        DefaultPolicyListResponseDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["DefaultPolicyResponseDto"][];
+        };
+        /** @enum {string} */
+        PolicyType: "python" | "function" | "url";
+        CreatePolicyDto: {
+            /** @example ask_before_shell */
+            name: string;
+            /** @example python */
+            type: components["schemas"]["PolicyType"];
+            /** @example omnigent.policies.builtins.safety.ask_on_os_tools */
+            handler: string;
+            factory_params?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        UpdatePolicyDto: {
+            name?: string;
+            handler?: string;
+            enabled?: boolean;
+        };
+        PolicyDeletedResponseDto: {
+            /** @enum {boolean} */
+            deleted: true;
+        };
+        RegistryEntryDto: {
+            /** @example omnigent.policies.builtins.safety.max_tool_calls_per_session */
+            handler: string;
+            /** @enum {string} */
+            kind: "factory" | "callable";
+            name: string;
+            description: string;
+            params_schema: {
+                [key: string]: unknown;
+            } | null;
+            internal_only: boolean;
+        };
+        PolicyRegistryResponseDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["RegistryEntryDto"][];
+        };
+        EvaluateResponseDto: {
+            /** @enum {string} */
+            result: "POLICY_ACTION_ALLOW" | "POLICY_ACTION_DENY" | "POLICY_ACTION_ASK" | "POLICY_ACTION_UNSPECIFIED";
+            reason?: string;
+            /** @description The payload as rewritten by a policy. */
+            data?: Record<string, never>;
+        };
+        SessionPolicyResponseDto: {
+            id: string;
+            /** @enum {string} */
+            object: "session.policy";
+            name: string;
+            type: string;
+            handler: string;
+            factory_params?: {
+                [key: string]: unknown;
+            };
+            enabled: boolean;
+            /** @enum {string} */
+            source: "session";
+            created_at: number;
+            updated_at: number | null;
+        };
+        SessionPolicyListResponseDto: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["SessionPolicyResponseDto"][];
+        };
+        /** @enum {string} */
+        ElicitationAction: "accept" | "decline" | "cancel";
+        ResolveElicitationDto: {
+            action: components["schemas"]["ElicitationAction"];
+            content?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        ElicitationResolveAckDto: {
+            /** @enum {boolean} */
+            queued: false;
+        };
+        ElicitationLookupResponseDto: {
+            /** @enum {string} */
+            status: "pending" | "resolved";
+            message?: string;
+            phase?: string | null;
+            policy_name?: string | null;
+            content_preview?: string | null;
+        };
         McpServerSummaryDto: {
             name: string;
             /** @enum {string} */
@@ -800,6 +1352,24 @@ export interface components {
             token: string;
             /** @description Unix seconds. */
             expires_at: number;
+        };
+        LaunchGitOptionsDto: {
+            branch_name: string;
+            base_branch?: string | null;
+            existing_worktree?: boolean;
+        };
+        LaunchRunnerDto: {
+            /** @description The session to run. */
+            session_id: string;
+            /** @description Absolute workspace path on the host. */
+            workspace: string;
+            git?: components["schemas"]["LaunchGitOptionsDto"] | null;
+        };
+        LaunchRunnerResponseDto: {
+            /** @example runner_token_0123456789abcdef0123456789abcdef */
+            runner_id: string;
+            /** @example launching */
+            status: string;
         };
         SessionEventInputDto: {
             /** @description Event type, e.g. message, interrupt. */
@@ -1071,6 +1641,9 @@ export interface components {
             item_id?: string;
             recovered?: boolean;
             recovery?: string;
+            denied?: boolean;
+            reason?: string;
+            elicitation_id?: string;
         };
         SessionLivenessDto: {
             id: string;
@@ -1084,6 +1657,26 @@ export interface components {
             session?: components["schemas"]["SessionLivenessDto"];
             sessions?: {
                 [key: string]: components["schemas"]["SessionLivenessDto"];
+            };
+        };
+        ReadyResponseDto: {
+            /**
+             * @example ok
+             * @enum {string}
+             */
+            status: "ok";
+            /**
+             * @example {
+             *       "database": {
+             *         "status": "up"
+             *       }
+             *     }
+             */
+            details: {
+                [key: string]: {
+                    /** @enum {string} */
+                    status?: "up" | "down";
+                };
             };
         };
         VersionResponseDto: {
@@ -1665,6 +2258,647 @@ export interface operations {
             };
         };
     };
+    HostsController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostListResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    HostsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostDetailResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    HostsController_listHome: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description Entries after this path. */
+                after?: string;
+                /** @description Entries before this path. */
+                before?: string;
+            };
+            header?: never;
+            path: {
+                host_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostFsListResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    HostsController_listDirectory: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description Entries after this path. */
+                after?: string;
+                /** @description Entries before this path. */
+                before?: string;
+            };
+            header?: never;
+            path: {
+                host_id: string;
+                /** @description An absolute path without its leading `/`, or a `~`-prefixed path. */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostFsListResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    HostsController_createDirectory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateDirectoryDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryCreatedResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    HostsController_worktrees: {
+        parameters: {
+            query: {
+                /** @description A path inside the git repository. */
+                path: string;
+            };
+            header?: never;
+            path: {
+                host_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorktreeListResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    MetricsController_scrape: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Metrics in the Prometheus text format. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+        };
+    };
+    DefaultPoliciesController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DefaultPolicyListResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    DefaultPoliciesController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePolicyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DefaultPolicyResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The caller is not an admin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    DefaultPoliciesController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DefaultPolicyResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    DefaultPoliciesController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyDeletedResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The caller is not an admin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    DefaultPoliciesController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdatePolicyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DefaultPolicyResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The caller is not an admin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    PolicyRegistryController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyRegistryResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SessionPoliciesController_evaluate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluateResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SessionPoliciesController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionPolicyListResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SessionPoliciesController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePolicyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionPolicyResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SessionPoliciesController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionPolicyResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SessionPoliciesController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyDeletedResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SessionPoliciesController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdatePolicyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionPolicyResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SessionPoliciesController_resolve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                elicitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolveElicitationDto"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ElicitationResolveAckDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    SessionPoliciesController_lookup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                elicitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ElicitationLookupResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     AgentsController_list: {
         parameters: {
             query?: {
@@ -1784,6 +3018,38 @@ export interface operations {
             };
         };
     };
+    HostRunnersController_launch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LaunchRunnerDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LaunchRunnerResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     SessionsController_list: {
         parameters: {
             query?: {
@@ -1832,7 +3098,10 @@ export interface operations {
     SessionsController_createSession: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes retries safe: the first answer for this key (per user) is replayed for 24 h with `Idempotent-Replayed: true`; the same key with a different request is 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1854,6 +3123,13 @@ export interface operations {
             };
             /** @description No or invalid credential. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Idempotency-Key reused with a different request. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2096,7 +3372,10 @@ export interface operations {
     SessionsController_postEvent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes retries safe: the first answer for this key (per user) is replayed for 24 h with `Idempotent-Replayed: true`; the same key with a different request is 409. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 session_id: string;
             };
@@ -2118,6 +3397,13 @@ export interface operations {
             };
             /** @description No or invalid credential. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Idempotency-Key reused with a different request. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2178,6 +3464,32 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HealthResponseDto"];
                 };
+            };
+        };
+    };
+    ReadyController_ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadyResponseDto"];
+                };
+            };
+            /** @description Draining, or a dependency is down. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
