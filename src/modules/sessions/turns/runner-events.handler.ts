@@ -54,6 +54,8 @@ interface ConnectionQueue {
 interface SessionIngestState {
   highestSeen: number;
   ackTimer?: NodeJS.Timeout;
+  /** The connection the pending ack goes to: a reconnect replaces it (the old one is gone). */
+  ackConnection?: RunnerConnection;
   idleTimer?: NodeJS.Timeout;
   binding?: { session: SessionEntity | null; runnerId: string; at: number };
 }
@@ -369,11 +371,14 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
     sessionId: string,
     state: SessionIngestState,
   ): void {
-    if (state.ackTimer) {
+    if (state.ackTimer && state.ackConnection === connection) {
       return;
     }
+    clearTimeout(state.ackTimer);
+    state.ackConnection = connection;
     state.ackTimer = setTimeout(() => {
       state.ackTimer = undefined;
+      state.ackConnection = undefined;
       if (connection.isOpen) {
         connection.notify(Methods.sessionAck, { session_id: sessionId, seq: state.highestSeen });
       }
