@@ -237,6 +237,8 @@ describe('hosts (jwt mode, real server, host daemon and runner processes)', () =
     expect(one).toMatchObject({ host_id: host.hostId, status: 'online', runners: [] });
     // Upstream's bare 32-hex form works too.
     expect((await alice.request('GET', `/v1/hosts/${host.hostId.slice(5)}`)).status).toBe(200);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^omnigent_hosts_connected 1$/m);
   });
 
   it('should authorise the channel before the upgrade and keep a host id to its owner', async () => {

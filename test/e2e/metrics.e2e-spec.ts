@@ -62,13 +62,21 @@ describe('GET /metrics on a running server with a runner', () => {
     expect(sample(during, 'omnigent_bus_delivery_seconds_count')).toBeGreaterThan(0);
     expect(sample(during, 'omnigent_pending_approvals')).toBe(0);
     expect(sample(during, 'omnigent_hosts_connected')).toBe(0);
+    const streamRoute = '{route="/v1/sessions/:session_id/stream"}';
+    expect(sample(during, `omnigent_open_streams${streamRoute}`)).toBe(1);
+    // The ack heartbeat, the turn's events and its deltas: at least the frames the client saw.
+    expect(
+      sample(during, `omnigent_stream_frames_sent_total${streamRoute}`),
+    ).toBeGreaterThanOrEqual(stream.frames.length);
     expect(during).toContain('omnigent_process_cpu_seconds_total');
 
     stream.close();
     await runner.stop();
-    await eventually(async () =>
-      expect(sample(await scrape(), 'omnigent_runners_connected')).toBe(0),
-    );
+    await eventually(async () => {
+      const after = await scrape();
+      expect(sample(after, 'omnigent_runners_connected')).toBe(0);
+      expect(sample(after, `omnigent_open_streams${streamRoute}`)).toBe(0);
+    });
   });
 
   it('should give unmatched paths one label instead of one series per URL', async () => {

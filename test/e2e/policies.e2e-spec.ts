@@ -123,6 +123,13 @@ describe('policies and approvals (real server and runner processes)', () => {
       policy_name: 'ask_before_os_tools',
     });
     expect(existsSync(join(workspaceOf(id), 'out.txt'))).toBe(false);
+    const pendingApprovals = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('omnigent_pending_approvals '));
+      return Number(line?.split(' ')[1]);
+    };
+    const pendingBefore = await pendingApprovals();
+    expect(pendingBefore).toBeGreaterThanOrEqual(1);
 
     const resolved = await api.request(
       'POST',
@@ -144,6 +151,7 @@ describe('policies and approvals (real server and runner processes)', () => {
     expect(await api.ok('GET', `/v1/sessions/${id}/elicitations/${elicitationId}`)).toEqual({
       status: 'resolved',
     });
+    expect(await pendingApprovals()).toBe(pendingBefore - 1);
   });
 
   it('should not run a declined command, feed the reason back and end the turn', async () => {

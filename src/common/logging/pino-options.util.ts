@@ -128,12 +128,7 @@ export function loggerParams(config: AppConfig): Params {
     quietReqLogger: true,
     quietResLogger: true,
     customAttributeKeys: { reqId: 'reqId' },
-    customLogLevel: (req, res, err) => {
-      if (err || res.statusCode >= 500) {
-        return 'error';
-      }
-      return PROBES.has(routeOf(req)) ? 'debug' : 'info';
-    },
+    customLogLevel: (req, res, err) => requestLogLevel(routeOf(req), res.statusCode, err),
     customSuccessMessage: (req, res, ms) =>
       `${req.method} ${routeOf(req)} ${res.statusCode} ${ms}ms`,
     customErrorMessage: (req, res) => `${req.method} ${routeOf(req)} ${res.statusCode}`,
@@ -160,4 +155,27 @@ export function loggerParams(config: AppConfig): Params {
     singleLine: true,
   });
   return { pinoHttp: [options, pretty] as Params['pinoHttp'] };
+}
+
+/**
+ * The request line's level: 500s and unexpected failures are errors; 503/504 are expected
+ * answers (runner offline or slow, draining) that say so in their body — a warning, not a page;
+ * probes stay at debug unless they fail outright.
+ */
+export function requestLogLevel(
+  route: string,
+  status: number,
+  err?: Error,
+): 'error' | 'warn' | 'info' | 'debug' {
+  const expectedUnavailable = status === 503 || status === 504;
+  if (PROBES.has(route) && (status < 500 || expectedUnavailable)) {
+    return 'debug';
+  }
+  if (expectedUnavailable) {
+    return 'warn';
+  }
+  if (err || status >= 500) {
+    return 'error';
+  }
+  return 'info';
 }

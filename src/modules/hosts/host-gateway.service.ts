@@ -24,6 +24,7 @@ import { APP_CONFIG } from 'src/config/config.constants';
 import { HostConnection } from 'src/modules/hosts/host-connection';
 import { HostHooks } from 'src/modules/hosts/host-hooks';
 import { HostsRepository } from 'src/modules/hosts/hosts.repository';
+import { MetricsService } from 'src/modules/metrics/metrics.service';
 import {
   HOST_CHANNEL_PATH,
   HOST_PROTOCOL_VERSION,
@@ -70,9 +71,13 @@ export class HostGatewayService implements OnApplicationBootstrap, BeforeApplica
     private readonly jwt: JwtVerifierService,
     private readonly hosts: HostsRepository,
     private readonly hooks: HostHooks,
+    private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
+    this.metrics.gauge('hosts_connected', 'Host daemons connected to this replica', [], (gauge) =>
+      gauge.set(this.connections.size),
+    );
     this.adapterHost.httpAdapter?.getHttpServer()?.on('upgrade', this.upgradeListener);
   }
 

@@ -48,8 +48,6 @@ export class MetricsService {
   ]);
   readonly framesSent = this.counter('stream_frames_sent_total', 'Stream frames sent', ['route']);
   readonly runnersConnected = this.gauge('runners_connected', 'Runners connected to this replica');
-  /** Set by the hosts module when host daemons connect. */
-  readonly hostsConnected = this.gauge('hosts_connected', 'Host daemons connected to this replica');
   readonly turns = this.counter('turns_total', 'Finished turns by outcome', ['outcome']);
   readonly turnDuration = this.histogram(
     'turn_duration_seconds',
@@ -57,8 +55,6 @@ export class MetricsService {
     ['outcome'],
     TURN_BUCKETS,
   );
-  /** Set by the policies module: elicitations waiting for a human. */
-  readonly pendingApprovals = this.gauge('pending_approvals', 'Approvals waiting for an answer');
   readonly busLag = this.histogram(
     'bus_delivery_seconds',
     'Time from publishing a bus message to its last local handler returning',
@@ -77,12 +73,12 @@ export class MetricsService {
     );
   }
 
-  /** `collect` runs on every scrape (e.g. to read a pool's size). */
+  /** `collect` runs on every scrape (e.g. to read a pool's size); the scrape awaits a promise. */
   gauge<L extends string>(
     name: string,
     help: string,
     labelNames: L[] = [],
-    collect?: (gauge: GaugeMetric<L>) => void,
+    collect?: (gauge: GaugeMetric<L>) => void | Promise<void>,
   ): GaugeMetric<L> {
     return (
       this.existing(name) ??
@@ -93,7 +89,7 @@ export class MetricsService {
         registers: [this.registry],
         collect: collect
           ? function (this: Gauge<L>) {
-              collect(this);
+              return collect(this);
             }
           : undefined,
       })

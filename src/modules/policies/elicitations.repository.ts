@@ -91,4 +91,9 @@ export class ElicitationsRepository {
       where: { id: In(ids), status: Not('pending'), deliveredAt: IsNull() },
     });
   }
+
+  /** Pending elicitations of every session (the `pending_approvals` gauge, read per scrape). */
+  countPending(): Promise<number> {
+    return this.rows.countBy({ status: 'pending' });
+  }
 }

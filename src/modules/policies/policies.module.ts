@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
+import { ApprovalMetricsService } from 'src/modules/policies/approval-metrics.service';
 import { DefaultPoliciesController } from 'src/modules/policies/default-policies.controller';
 import { ElicitationEntity } from 'src/modules/policies/elicitation.entity';
 import { ElicitationsRepository } from 'src/modules/policies/elicitations.repository';
@@ -29,6 +30,7 @@ import { SessionsModule } from 'src/modules/sessions/sessions.module';
     TypeOrmModule.forFeature([ElicitationEntity, PolicyEntity]),
   ],
   providers: [
+    ApprovalMetricsService,
     ElicitationsRepository,
     ElicitationsService,
     PoliciesRepository,

@@ -5,7 +5,17 @@ import {
   Logger,
   MessageEvent,
 } from '@nestjs/common';
-import { concatMap, defer, EMPTY, expand, finalize, Observable, Subject, takeWhile } from 'rxjs';
+import {
+  concatMap,
+  defer,
+  EMPTY,
+  expand,
+  finalize,
+  Observable,
+  Subject,
+  takeWhile,
+  tap,
+} from 'rxjs';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { EventBus, sessionChannel } from 'src/common/bus/event-bus';
@@ -13,6 +23,7 @@ import { eventStream, hold } from 'src/common/sse/event-stream';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { normalizeStreamEvent, StreamEvent, StreamEvents } from 'src/protocol/stream-events';
+import { MetricsService } from 'src/modules/metrics/metrics.service';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import {
@@ -40,6 +51,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     private readonly access: SessionAccessService,
     private readonly bus: EventBus,
     private readonly log: SessionEventsRepository,
+    private readonly metrics: MetricsService,
     private readonly quotas: SessionQuotasService,
     private readonly sessions: SessionsRepository,
   ) {}
@@ -137,7 +149,16 @@ export class SessionEventsService implements BeforeApplicationShutdown {
           (error as Error).stack,
         ),
     });
-    return stream$.pipe(finalize(releaseSlot));
+    // Counted here, not by an interceptor on the @Sse route: one there turns the JSON 401/404
+    // above into a 200 stream. The gauge rises on subscription (headers out), falls at the end.
+    const route = { route: '/v1/sessions/:session_id/stream' };
+    return defer(() => {
+      this.metrics.openStreams.inc(route);
+      return stream$.pipe(
+        tap(() => this.metrics.framesSent.inc(route)),
+        finalize(() => this.metrics.openStreams.dec(route)),
+      );
+    }).pipe(finalize(releaseSlot));
   }
 
   /** The log after `after` up to `upTo`, read page by page as the stream consumes it. */
