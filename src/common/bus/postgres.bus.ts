@@ -1,0 +1,272 @@
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Client, DatabaseError, Notification } from 'pg';
+
+import { BusHandlers } from 'src/common/bus/bus-handlers';
+import { EventBus } from 'src/common/bus/event-bus';
+import type { MetricsService } from 'src/modules/metrics/metrics.service';
+
+/** NOTIFY payloads must stay under 8000 bytes; bigger messages travel through `bus_overflow`. */
+export const NOTIFY_MAX_BYTES = 7000;
+/** Fixed NOTIFY channels by key prefix (spec/runner-protocol.md §9); anything else: `omni_x`. */
+const PG_CHANNELS: Record<string, string> = {
+  h: 'omni_h',
+  r: 'omni_r',
+  rep: 'omni_rep',
+  s: 'omni_s',
+};
+const ALL_PG_CHANNELS = [...Object.values(PG_CHANNELS), 'omni_x'];
+/** Publishes kept while the connection is down; past it the oldest are dropped. */
+const BACKLOG_MAX = 10_000;
+const OVERFLOW_TTL = '5 minutes';
+
+/** `{k: key, m: message, t}` or, for an overflowed message, `{k, ref: <bus_overflow id>, t}`. */
+interface Notice {
+  k: string;
+  m?: unknown;
+  ref?: string;
+  t: number;
+}
+
+export interface PostgresBusOptions {
+  url: string;
+  metrics?: MetricsService;
+  /** `application_name` of the bus connection (tests tell their buses apart by it). */
+  applicationName?: string;
+  /** Payloads above this many bytes go through the overflow table (tests lower it). */
+  notifyMaxBytes?: number;
+  reconnectMs?: number;
+  /** How often stale overflow rows are deleted. */
+  cleanupMs?: number;
+}
+
+/**
+ * PostgreSQL LISTEN/NOTIFY bus (spec/runner-protocol.md §9). One dedicated connection (never
+ * through a transaction-pooling proxy) LISTENs on the fixed channels and filters by key in
+ * process; the same connection publishes, so one replica's messages leave in publish order.
+ * When the connection drops it reconnects and LISTENs again; publishes made meanwhile wait in a
+ * bounded backlog, and notifications sent meanwhile are lost (the bus is at most once).
+ */
+export class PostgresBus extends EventBus implements OnApplicationShutdown {
+  private readonly logger = new Logger('PostgresBus');
+  private readonly handlers = new BusHandlers(this.logger);
+  private readonly notifyMaxBytes: number;
+  private client?: Client;
+  private backlog: [string, unknown[]][] = [];
+  /** Notifications are handled one after another: an overflow read must not reorder them. */
+  private delivery: Promise<void> = Promise.resolve();
+  /** Statements go one at a time, in order (pg's own queue is deprecated). */
+  private statements: Promise<unknown> = Promise.resolve();
+  private reconnectTimer?: NodeJS.Timeout;
+  private cleanupTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly options: PostgresBusOptions) {
+    super();
+    this.notifyMaxBytes = options.notifyMaxBytes ?? NOTIFY_MAX_BYTES;
+  }
+
+  /** Connects and LISTENs; rejects when the first connection fails. */
+  async start(): Promise<void> {
+    await this.connect();
+    this.cleanupTimer = setInterval(
+      () =>
+        this.send(
+          `DELETE FROM bus_overflow WHERE created_at < now() - interval '${OVERFLOW_TTL}'`,
+          [],
+        ),
+      this.options.cleanupMs ?? 60_000,
+    );
+    this.cleanupTimer.unref();
+  }
+
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
+  publish(channel: string, message: unknown): void {
+    const t = Date.now();
+    const text = JSON.stringify({ k: channel, m: message, t } satisfies Notice);
+    const pgChannel = pgChannelOf(channel);
+    if (Buffer.byteLength(text) <= this.notifyMaxBytes) {
+      this.send('SELECT pg_notify($1, $2)', [pgChannel, text]);
+      return;
+    }
+    // One statement, so it stays in order with the small notifications around it.
+    this.send(
+      `WITH row AS (INSERT INTO bus_overflow (payload) VALUES ($1::jsonb) RETURNING id)
+       SELECT pg_notify($2, json_build_object('k', $3::text, 'ref', row.id::text, 't', $4::bigint)::text)
+       FROM row`,
+      [JSON.stringify(message), pgChannel, channel, t],
+    );
+  }
+
+  subscriberCount(channel: string): number {
+    return this.handlers.count(channel);
+  }
+
+  subscribe(channel: string, handler: (message: unknown) => void): () => void {
+    const { remove } = this.handlers.add(channel, handler);
+    return () => void remove();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.cleanupTimer);
+    const client = this.client;
+    this.client = undefined;
+    await this.delivery;
+    await client?.end().catch(() => undefined);
+  }
+
+  private send(sql: string, params: unknown[]): void {
+    if (this.closed) {
+      return;
+    }
+    if (!this.client) {
+      if (this.backlog.length >= BACKLOG_MAX) {
+        this.backlog.shift();
+        this.logger.warn('Bus backlog full while reconnecting: dropped the oldest message');
+      }
+      this.backlog.push([sql, params]);
+      return;
+    }
+    const client = this.client;
+    this.run(client, sql, params).catch((error: Error) => {
+      if (this.closed || !isConnectionLoss(error)) {
+        this.logger.warn(`Bus publish failed: ${error.message}`);
+        return;
+      }
+      // The statement never ran (the connection went first): send it again once reconnected.
+      this.lost(client, error);
+      this.send(sql, params);
+    });
+  }
+
+  private run<R extends object = object>(
+    client: Client,
+    sql: string,
+    params: unknown[],
+  ): Promise<{ rows: R[] }> {
+    const result = this.statements.then(() => client.query<R>(sql, params));
+    this.statements = result.catch(() => undefined);
+    return result;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client({
+      connectionString: this.options.url,
+      application_name: this.options.applicationName ?? 'omnigent-bus',
+      // A silently dead connection must fail (and reconnect) rather than hold the queue.
+      keepAlive: true,
+      query_timeout: 15_000,
+    });
+    client.on('notification', (notification) => this.onNotification(notification));
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    try {
+      await client.connect();
+      await client.query(ALL_PG_CHANNELS.map((c) => `LISTEN ${c}`).join('; '));
+    } catch (error) {
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    const backlog = this.backlog;
+    this.backlog = [];
+    for (const [sql, params] of backlog) {
+      this.send(sql, params);
+    }
+  }
+
+  private lost(client: Client, error: Error): void {
+    if (this.client !== client) {
+      return;
+    }
+    this.client = undefined;
+    client.removeAllListeners('notification');
+    client.end().catch(() => undefined);
+    if (this.closed) {
+      return;
+    }
+    this.logger.warn(`Bus connection lost (${error.message}); reconnecting`);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.connect().then(
+        () => this.logger.log('Bus connection restored'),
+        (error: Error) => {
+          this.logger.warn(`Bus reconnect failed: ${error.message}`);
+          if (!this.closed) {
+            this.scheduleReconnect();
+          }
+        },
+      );
+    }, this.options.reconnectMs ?? 1000);
+    this.reconnectTimer.unref();
+  }
+
+  private onNotification(notification: Notification): void {
+    let notice: Notice;
+    try {
+      notice = JSON.parse(notification.payload ?? '') as Notice;
+    } catch {
+      this.logger.warn(`Ignored a malformed notification on ${notification.channel}`);
+      return;
+    }
+    if (!this.handlers.has(notice.k)) {
+      return;
+    }
+    this.delivery = this.delivery.then(async () => {
+      let message = notice.m;
+      if (notice.ref !== undefined) {
+        message = await this.readOverflow(notice.ref);
+        if (message === undefined) {
+          return;
+        }
+      }
+      this.handlers.deliver(notice.k, message);
+      this.options.metrics?.busLag.observe(Math.max(0, Date.now() - notice.t) / 1000);
+    });
+  }
+
+  private async readOverflow(id: string): Promise<unknown> {
+    try {
+      const result = await this.run<{ payload: unknown }>(
+        this.client as Client,
+        'SELECT payload FROM bus_overflow WHERE id = $1',
+        [id],
+      );
+      if (result.rows.length === 0) {
+        this.logger.warn(`Overflow message ${id} is gone (older than ${OVERFLOW_TTL}?)`);
+      }
+      return result.rows[0]?.payload;
+    } catch (error) {
+      this.logger.warn(`Could not read overflow message ${id}: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+}
+
+/** Errors of a lost connection (not of the statement): no SQLSTATE, or classes 08 and 57. */
+function isConnectionLoss(error: Error): boolean {
+  const code = (error as DatabaseError).code ?? '';
+  return !(error instanceof DatabaseError) || code.startsWith('08') || code.startsWith('57');
+}
+
+function pgChannelOf(key: string): string {
+  return PG_CHANNELS[key.slice(0, key.indexOf(':'))] ?? 'omni_x';
+}
