@@ -1,4 +1,5 @@
-import { HttpApi, httpApi, sleep } from 'test/utils/http-api';
+import { connectFakeRunner } from 'test/utils/fake-runner';
+import { eventually, HttpApi, httpApi, sleep } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
 import { openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
 
@@ -135,6 +136,33 @@ describe.each([
     expect(durable(moved.frames).map((f) => [f.id, f.event])).toEqual(
       after.map((f) => [f.id, f.event]),
     );
+  });
+
+  it('should let the newest connection win across replicas and route to it', async () => {
+    const first = await connectFakeRunner(b.url);
+    const second = await connectFakeRunner(c.url, { runnerId: first.runnerId });
+    expect(await first.closeCode).toBe(4000);
+    expect(second.hello.epoch).toBeGreaterThan(first.hello.epoch);
+    const onA = httpApi(a.url);
+    const session = await onA.createSession('echo');
+    await onA.bind(session.id, second.runnerId);
+    expect((await onA.say(session.id, 'to the newest')).status).toBe(202);
+    const start = await second.waitFor((call) => call.method === 'turn.start');
+    expect(start.params).toMatchObject({ session_id: session.id });
+    expect(first.received.some((call) => call.method === 'turn.start')).toBe(false);
+    await second.close();
+  });
+
+  it('should answer 503 on another replica once the runner is gone', async () => {
+    const fake = await connectFakeRunner(b.url);
+    const session = await onC.createSession('echo');
+    await onC.bind(session.id, fake.runnerId);
+    await fake.close();
+    await eventually(async () => {
+      const res = await onC.say(session.id, 'anyone there?');
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ code: 'runner_unavailable' });
+    });
   });
 
   it('should fail the turn of a runner whose replica died, exactly once (sweeper)', async () => {
