@@ -1,6 +1,16 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { connectFakeRunner } from 'test/utils/fake-runner';
 import { eventually, HttpApi, httpApi, sleep } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import {
+  RunnerProcess,
+  ServerProcess,
+  spawnCli,
+  startRunner,
+  startServer,
+} from 'test/utils/processes';
 import { openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
 
 const ASK_ON_OS_TOOLS = 'omnigent.policies.builtins.safety.ask_on_os_tools';
@@ -163,6 +173,31 @@ describe.each([
       expect(res.status).toBe(503);
       expect(res.body).toMatchObject({ code: 'runner_unavailable' });
     });
+  });
+
+  it('should reach a host held by A from C, and answer 409 once it is gone', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'omnigent-replica-host-'));
+    writeFileSync(join(root, 'hello.txt'), 'hi');
+    const host = spawnCli(['host', '--server', a.url, '--name', 'replica-box'], {
+      OMNIGENT_HOST_STATE_DIR: mkdtempSync(join(tmpdir(), 'omnigent-host-')),
+      OPENAI_API_KEY: '',
+      HOME: root,
+    });
+    try {
+      const [, hostId] = await host.waitForOutput(
+        /Host (host_[0-9a-f]{32}) \(replica-box\) registered/,
+        60_000,
+      );
+      const listing = await onC.ok('GET', `/v1/hosts/${hostId}/filesystem${root}`);
+      expect(JSON.stringify(listing)).toContain('hello.txt');
+      await host.stop();
+      await eventually(async () => {
+        const res = await onC.request('GET', `/v1/hosts/${hostId}/filesystem${root}`);
+        expect(res.status).toBe(409);
+      });
+    } finally {
+      await host.kill();
+    }
   });
 
   it('should fail the turn of a runner whose replica died, exactly once (sweeper)', async () => {
