@@ -52,6 +52,7 @@ describe.each([
       OMNIGENT_RUNNER_LIVENESS_TTL_MS: '4000',
       OMNIGENT_RUNNER_GRACE_MS: '1500',
       OMNIGENT_SWEEPER_INTERVAL_MS: '250',
+      OMNIGENT_DRAIN_MS: '1000',
       ...busEnv,
     };
     [a, b, c] = await Promise.all([startServer(env), startServer(env), startServer(env)]);
@@ -222,5 +223,22 @@ describe.each([
       status: 'failed',
       last_task_error: { code: 'runner_disconnected' },
     });
+  });
+
+  it('should stop a replica gracefully: not ready first, then streams end and runners are told to reconnect', async () => {
+    const fake = await connectFakeRunner(c.url);
+    const session = await onB.createSession('echo');
+    const stream = await openSse(c.url, `/v1/sessions/${session.id}/stream`);
+    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    const stopped = c.stop();
+    await eventually(async () => {
+      const res = await fetch(`${c.url}/ready`);
+      expect(res.status).toBe(503);
+    });
+    await stream.waitFor((f) => f.data === '[DONE]', 15_000);
+    expect(await fake.closeCode).toBe(4005);
+    expect(await stopped).toBe(0);
+    // The session lives on: another replica serves it.
+    expect(await onB.ok('GET', `/v1/sessions/${session.id}`)).toMatchObject({ id: session.id });
   });
 });

@@ -83,7 +83,15 @@ export class RedisBus extends EventBus implements OnApplicationShutdown {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
+    // QUIT waits for Redis; a replica cut off from it must still stop.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([this.pub.quit(), this.sub.quit()]),
+      new Promise((resolve) => (timer = setTimeout(resolve, 2000))),
+    ]);
+    clearTimeout(timer);
+    this.pub.disconnect();
+    this.sub.disconnect();
   }
 
   private track(command: Promise<unknown>): void {
