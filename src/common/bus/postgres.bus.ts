@@ -18,6 +18,8 @@ const ALL_PG_CHANNELS = [...Object.values(PG_CHANNELS), 'omni_x'];
 /** Publishes kept while the connection is down; past it the oldest are dropped. */
 const BACKLOG_MAX = 10_000;
 const OVERFLOW_TTL = '5 minutes';
+/** Notifications sent in one statement at most. */
+const BATCH_MAX = 500;
 
 /** `{k: key, m: message, t}` or, for an overflowed message, `{k, ref: <bus_overflow id>, t}`. */
 interface Notice {
@@ -25,7 +27,12 @@ interface Notice {
   m?: unknown;
   ref?: string;
   t: number;
+  n?: number;
 }
+
+/** One NOTIFY (channel, payload), or any other statement. */
+type Outgoing =
+  { notify: [string, string]; sql?: never } | { notify?: never; sql: string; params: unknown[] };
 
 export interface PostgresBusOptions {
   url: string;
@@ -44,14 +51,18 @@ export interface PostgresBusOptions {
  * through a transaction-pooling proxy) LISTENs on the fixed channels and filters by key in
  * process; the same connection publishes, so one replica's messages leave in publish order.
  * When the connection drops it reconnects and LISTENs again; publishes made meanwhile wait in a
- * bounded backlog, and notifications sent meanwhile are lost (the bus is at most once).
+ * bounded outbox, and notifications sent meanwhile are lost (the bus is at most once).
  */
 export class PostgresBus extends EventBus implements OnApplicationShutdown {
   private readonly logger = new Logger('PostgresBus');
   private readonly handlers = new BusHandlers(this.logger);
   private readonly notifyMaxBytes: number;
   private client?: Client;
-  private backlog: [string, unknown[]][] = [];
+  /** Statements not sent yet, in publish order (also while reconnecting, bounded). */
+  private outbox: Outgoing[] = [];
+  private flushing = false;
+  /** Makes every payload unique: PostgreSQL folds identical notifications of one transaction. */
+  private counter = 0;
   /** Notifications are handled one after another: an overflow read must not reorder them. */
   private delivery: Promise<void> = Promise.resolve();
   /** Statements go one at a time, in order (pg's own queue is deprecated). */
@@ -70,10 +81,10 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
     await this.connect();
     this.cleanupTimer = setInterval(
       () =>
-        this.send(
-          `DELETE FROM bus_overflow WHERE created_at < now() - interval '${OVERFLOW_TTL}'`,
-          [],
-        ),
+        this.send({
+          sql: `DELETE FROM bus_overflow WHERE created_at < now() - interval '${OVERFLOW_TTL}'`,
+          params: [],
+        }),
       this.options.cleanupMs ?? 60_000,
     );
     this.cleanupTimer.unref();
@@ -85,19 +96,20 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
 
   publish(channel: string, message: unknown): void {
     const t = Date.now();
-    const text = JSON.stringify({ k: channel, m: message, t } satisfies Notice);
+    const n = ++this.counter;
+    const text = JSON.stringify({ k: channel, m: message, t, n } satisfies Notice);
     const pgChannel = pgChannelOf(channel);
     if (Buffer.byteLength(text) <= this.notifyMaxBytes) {
-      this.send('SELECT pg_notify($1, $2)', [pgChannel, text]);
+      this.send({ notify: [pgChannel, text] });
       return;
     }
     // One statement, so it stays in order with the small notifications around it.
-    this.send(
-      `WITH row AS (INSERT INTO bus_overflow (payload) VALUES ($1::jsonb) RETURNING id)
+    this.send({
+      sql: `WITH row AS (INSERT INTO bus_overflow (payload) VALUES ($1::jsonb) RETURNING id)
        SELECT pg_notify($2, json_build_object('k', $3::text, 'ref', row.id::text, 't', $4::bigint)::text)
        FROM row`,
-      [JSON.stringify(message), pgChannel, channel, t],
-    );
+      params: [JSON.stringify(message), pgChannel, channel, t],
+    });
   }
 
   subscriberCount(channel: string): number {
@@ -123,28 +135,59 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
     await client?.end().catch(() => undefined);
   }
 
-  private send(sql: string, params: unknown[]): void {
+  private send(item: Outgoing): void {
     if (this.closed) {
       return;
     }
-    if (!this.client) {
-      if (this.backlog.length >= BACKLOG_MAX) {
-        this.backlog.shift();
-        this.logger.warn('Bus backlog full while reconnecting: dropped the oldest message');
-      }
-      this.backlog.push([sql, params]);
+    // Bounded only while the connection is down; a connected burst is sent as fast as it can.
+    if (!this.client && this.outbox.length >= BACKLOG_MAX) {
+      this.outbox.shift();
+      this.logger.warn('Bus outbox full while reconnecting: dropped the oldest message');
+    }
+    this.outbox.push(item);
+    void this.flush();
+  }
+
+  /**
+   * Sends the outbox in order, consecutive notifications together in one statement (one round
+   * trip for many messages). A batch that never ran because the connection went is kept for
+   * the next connection.
+   */
+  private async flush(): Promise<void> {
+    if (this.flushing) {
       return;
     }
-    const client = this.client;
-    this.run(client, sql, params).catch((error: Error) => {
-      if (this.closed || !isConnectionLoss(error)) {
-        this.logger.warn(`Bus publish failed: ${error.message}`);
-        return;
+    this.flushing = true;
+    try {
+      while (this.client && this.outbox.length > 0 && !this.closed) {
+        const client = this.client;
+        const batch = this.nextBatch();
+        const [sql, params] = toStatement(batch);
+        try {
+          await this.run(client, sql, params);
+        } catch (error) {
+          if (this.closed || !isConnectionLoss(error as Error)) {
+            this.logger.warn(`Bus publish failed: ${(error as Error).message}`);
+            continue;
+          }
+          this.outbox.unshift(...batch);
+          this.lost(client, error as Error);
+        }
       }
-      // The statement never ran (the connection went first): send it again once reconnected.
-      this.lost(client, error);
-      this.send(sql, params);
-    });
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private nextBatch(): Outgoing[] {
+    if (!this.outbox[0].notify) {
+      return this.outbox.splice(0, 1);
+    }
+    let size = 0;
+    while (size < this.outbox.length && size < BATCH_MAX && this.outbox[size].notify) {
+      size++;
+    }
+    return this.outbox.splice(0, size);
   }
 
   private run<R extends object = object>(
@@ -182,11 +225,7 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
       return;
     }
     this.client = client;
-    const backlog = this.backlog;
-    this.backlog = [];
-    for (const [sql, params] of backlog) {
-      this.send(sql, params);
-    }
+    void this.flush();
   }
 
   private lost(client: Client, error: Error): void {
@@ -259,6 +298,21 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
       return undefined;
     }
   }
+}
+
+/** Consecutive notifications as one statement (unnest keeps their order), or the statement. */
+function toStatement(batch: Outgoing[]): [string, unknown[]] {
+  if (!batch[0].notify) {
+    return [batch[0].sql as string, batch[0].params as unknown[]];
+  }
+  const notices = batch.map((item) => item.notify as [string, string]);
+  if (notices.length === 1) {
+    return ['SELECT pg_notify($1, $2)', notices[0]];
+  }
+  return [
+    'SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)',
+    [notices.map(([c]) => c), notices.map(([, p]) => p)],
+  ];
 }
 
 /** Errors of a lost connection (not of the statement): no SQLSTATE, or classes 08 and 57. */
