@@ -219,8 +219,7 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       admins: list(dto.OMNIGENT_ADMINS),
     },
     bus: {
-      kind:
-        dto.OMNIGENT_BUS === 'auto' ? (dto.REDIS_URL ? 'redis' : 'postgres') : dto.OMNIGENT_BUS,
+      kind: dto.OMNIGENT_BUS === 'auto' ? (dto.REDIS_URL ? 'redis' : 'postgres') : dto.OMNIGENT_BUS,
       redisUrl: dto.REDIS_URL,
     },
     sse: {
