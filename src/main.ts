@@ -58,18 +58,14 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     ? `embedded PostgreSQL in ${config.database.dataDir}`
     : `PostgreSQL ${redactUrl(config.database.url as string)}`;
   logger.log(
-    `Listening on ${url} | auth: ${config.auth.mode} | database: ${database} | docs: ${url}/docs`,
+    `Listening on ${url} | auth: ${config.auth.mode} | database: ${database} | ` +
+      `bus: ${config.bus.kind} | docs: ${url}/docs`,
   );
   if (config.auth.mode === 'none') {
     logger.warn(
       isLoopbackAddress(config.http.host) || config.http.host === 'localhost'
         ? 'Auth is off (OMNIGENT_AUTH=none): every request acts as the local admin; loopback only.'
         : `Auth is off and the server listens on ${config.http.host}: anyone who can reach it is the admin.`,
-    );
-  }
-  if (config.bus.redisUrl) {
-    logger.warn(
-      'REDIS_URL is set, but the Redis event bus is not built yet: using the in-memory bus (one replica).',
     );
   }
   await app.get(LocalRunnerService).start(url);

@@ -268,6 +268,32 @@ describe(getConfig.name, () => {
     });
   });
 
+  describe('bus', () => {
+    it('should pick Redis when REDIS_URL is set, else PostgreSQL', () => {
+      expect(getConfig({ OMNIGENT_DATA_DIR: dataDir }).bus).toEqual({
+        kind: 'postgres',
+        redisUrl: undefined,
+      });
+      expect(getConfig({ OMNIGENT_DATA_DIR: dataDir, REDIS_URL: 'redis://r:6379' }).bus).toEqual({
+        kind: 'redis',
+        redisUrl: 'redis://r:6379',
+      });
+    });
+
+    it('should honour an explicit OMNIGENT_BUS', () => {
+      const env = { OMNIGENT_DATA_DIR: dataDir, REDIS_URL: 'redis://r:6379' };
+      expect(getConfig({ ...env, OMNIGENT_BUS: 'memory' }).bus.kind).toBe('memory');
+      expect(getConfig({ ...env, OMNIGENT_BUS: 'postgres' }).bus.kind).toBe('postgres');
+    });
+
+    it('should refuse OMNIGENT_BUS=redis without REDIS_URL, and unknown buses', () => {
+      expect(() => getConfig({ OMNIGENT_BUS: 'redis' })).toThrow(
+        /OMNIGENT_BUS=redis needs REDIS_URL/,
+      );
+      expect(() => getConfig({ OMNIGENT_BUS: 'kafka' })).toThrow(/OMNIGENT_BUS/);
+    });
+  });
+
   describe('auth', () => {
     it('should carry the jwt settings through', () => {
       const config = getConfig({

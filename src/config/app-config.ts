@@ -8,6 +8,7 @@ import { EnvDto } from 'src/config/env.dto';
 
 export type AuthMode = 'none' | 'jwt';
 export type LogLevel = EnvDto['OMNIGENT_LOG_LEVEL'];
+export type BusKind = 'memory' | 'postgres' | 'redis';
 
 export interface AppConfig {
   version: string;
@@ -38,7 +39,8 @@ export interface AppConfig {
     adminValue: string;
     admins: string[];
   };
-  bus: { redisUrl?: string };
+  /** Which bus carries events between replicas (spec/runner-protocol.md §9). */
+  bus: { kind: BusKind; redisUrl?: string };
   sse: { heartbeatMs: number; maxPendingDataLength: number; retention: number };
   /** Policy approvals: how long an ASK waits for a human. */
   policies: { askTimeoutS: number };
@@ -216,7 +218,10 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       adminValue: dto.OMNIGENT_ADMIN_VALUE,
       admins: list(dto.OMNIGENT_ADMINS),
     },
-    bus: { redisUrl: dto.REDIS_URL },
+    bus: {
+      kind: dto.OMNIGENT_BUS === 'auto' ? (dto.REDIS_URL ? 'redis' : 'postgres') : dto.OMNIGENT_BUS,
+      redisUrl: dto.REDIS_URL,
+    },
     sse: {
       heartbeatMs: dto.OMNIGENT_SSE_HEARTBEAT_MS,
       maxPendingDataLength: dto.OMNIGENT_SSE_MAX_PENDING,

@@ -147,11 +147,26 @@ export class EnvDto {
   @IsString()
   OMNIGENT_ALLOWED_HOSTS = '';
 
-  /** Redis for the multi-replica event bus (not used yet: the in-memory bus serves one process). */
+  /** Redis for the multi-replica event bus: when set (and OMNIGENT_BUS is auto), pub/sub there. */
   @Transform(blankToUndefined)
   @IsOptional()
   @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// URL' })
   REDIS_URL?: string;
+
+  /**
+   * The event bus between replicas: `auto` is Redis when REDIS_URL is set, else PostgreSQL
+   * LISTEN/NOTIFY; `memory` serves one process only.
+   */
+  @IsIn(['auto', 'memory', 'postgres', 'redis'])
+  @ValidateBy({
+    name: 'redisNeedsUrl',
+    validator: {
+      validate: (value: unknown, args) =>
+        value !== 'redis' || Boolean((args?.object as EnvDto).REDIS_URL),
+      defaultMessage: () => 'OMNIGENT_BUS=redis needs REDIS_URL',
+    },
+  })
+  OMNIGENT_BUS: 'auto' | 'memory' | 'postgres' | 'redis' = 'auto';
 
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   OMNIGENT_LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';

@@ -1,7 +1,6 @@
 import net from 'node:net';
 
 import { EventBus, sessionChannel } from 'src/common/bus/event-bus';
-import { InMemoryBus } from 'src/common/bus/in-memory.bus';
 import { createTestApp, TestApp } from 'test/e2e/create-app';
 import { eventually, httpApi, HttpApi, sleep } from 'test/utils/http-api';
 import { ServerProcess, startServer } from 'test/utils/processes';
@@ -146,7 +145,7 @@ describe('session stream (SSE)', () => {
   });
 
   it('should end with [DONE] when the session is deleted, and unsubscribe on disconnect', async () => {
-    const bus = t.app.get(EventBus) as InMemoryBus;
+    const bus = t.app.get(EventBus);
     const { id } = await api.createSession('echo');
     const stream = await openSse(t.url as string, `/v1/sessions/${id}/stream`);
     await stream.waitFor((f) => f.event === 'session.heartbeat');

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { Duplex } from 'node:stream';
 
@@ -23,6 +22,7 @@ import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { HostConnection } from 'src/modules/hosts/host-connection';
 import { HostHooks } from 'src/modules/hosts/host-hooks';
+import { HostRouterService } from 'src/modules/hosts/host-router.service';
 import { HostsRepository } from 'src/modules/hosts/hosts.repository';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
 import {
@@ -48,7 +48,6 @@ const MAX_NAME_LENGTH = 200;
  */
 @Injectable()
 export class HostGatewayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly replicaId = randomUUID();
   private readonly logger = new Logger('HostGateway');
   private readonly wss = new WebSocketServer({
     noServer: true,
@@ -72,6 +71,7 @@ export class HostGatewayService implements OnApplicationBootstrap, BeforeApplica
     private readonly hosts: HostsRepository,
     private readonly hooks: HostHooks,
     private readonly metrics: MetricsService,
+    private readonly router: HostRouterService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -235,7 +235,7 @@ export class HostGatewayService implements OnApplicationBootstrap, BeforeApplica
       ownerId: connection.ownerId,
       name: String(params.name ?? connection.hostId).slice(0, MAX_NAME_LENGTH),
       version: String(params.version ?? '').slice(0, 100),
-      replicaId: this.replicaId,
+      replicaId: this.router.replicaId,
       capabilities: { harnesses: harnesses && typeof harnesses === 'object' ? harnesses : {} },
     });
     if (epoch === null) {
@@ -249,6 +249,8 @@ export class HostGatewayService implements OnApplicationBootstrap, BeforeApplica
     if (previous && previous !== connection) {
       previous.close(CloseCode.Replaced, 'replaced by a newer connection');
     }
+    // Serves routed calls; an older connection on another replica closes (newest wins).
+    this.router.hold(connection);
     this.logger.log(
       `Host ${connection.hostId} (${params.name}) connected (owner ${connection.ownerId}, epoch ${epoch})`,
     );
@@ -282,6 +284,7 @@ export class HostGatewayService implements OnApplicationBootstrap, BeforeApplica
     if (!connection.hello) {
       return;
     }
+    this.router.release(connection);
     this.logger.log(
       `Host ${connection.hostId} disconnected (code ${code}, epoch ${connection.epoch})`,
     );

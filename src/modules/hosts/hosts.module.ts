@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 
 import { HostGatewayService } from 'src/modules/hosts/host-gateway.service';
 import { HostHooks } from 'src/modules/hosts/host-hooks';
+import { HostRouterService } from 'src/modules/hosts/host-router.service';
 import { HostEntity } from 'src/modules/hosts/host.entity';
 import { HostsController } from 'src/modules/hosts/hosts.controller';
 import { HostsRepository } from 'src/modules/hosts/hosts.repository';
@@ -12,6 +13,6 @@ import { HostsService } from 'src/modules/hosts/hosts.service';
   controllers: [HostsController],
   exports: [HostHooks, HostsService],
   imports: [TypeOrmModule.forFeature([HostEntity])],
-  providers: [HostGatewayService, HostHooks, HostsRepository, HostsService],
+  providers: [HostGatewayService, HostHooks, HostRouterService, HostsRepository, HostsService],
 })
 export class HostsModule {}

@@ -1,5 +1,8 @@
+import { DomainError } from 'src/common/errors/domain.error';
+import { ErrorCode } from 'src/common/errors/error-code';
 import { HostConnection } from 'src/modules/hosts/host-connection';
 import { HostGatewayService } from 'src/modules/hosts/host-gateway.service';
+import { HostRouterService } from 'src/modules/hosts/host-router.service';
 import { HostEntity } from 'src/modules/hosts/host.entity';
 import { HostsRepository } from 'src/modules/hosts/hosts.repository';
 import { HostsService } from 'src/modules/hosts/hosts.service';
@@ -34,6 +37,10 @@ describe(HostsService.name, () => {
 
   beforeEach(() => {
     t = newTestService(HostsService, { env: { OMNIGENT_HOST_RPC_TIMEOUT_MS: '1234' } });
+    // Not held here nor, as the directory says, anywhere else.
+    t.mock(HostRouterService).call.mockRejectedValue(
+      new DomainError(ErrorCode.Conflict, 'host is offline'),
+    );
     request.mockReset();
     t.mock(HostsRepository).getById.mockResolvedValue(hostRow());
     t.mock(HostGatewayService).local.mockReturnValue({
@@ -118,5 +125,12 @@ describe(HostsService.name, () => {
       code: 'conflict',
     });
     expect(request).not.toHaveBeenCalled();
+    expect(t.mock(HostRouterService).call).toHaveBeenCalledWith(
+      HOST_ID,
+      expect.any(String),
+      expect.any(String),
+      expect.anything(),
+      1234,
+    );
   });
 });

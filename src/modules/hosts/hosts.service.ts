@@ -20,6 +20,7 @@ import {
   WorktreeListResponseDto,
 } from 'src/modules/hosts/dto/host-response.dto';
 import { HostGatewayService } from 'src/modules/hosts/host-gateway.service';
+import { HostRouterService } from 'src/modules/hosts/host-router.service';
 import { HostEntity } from 'src/modules/hosts/host.entity';
 import { HostsRepository } from 'src/modules/hosts/hosts.repository';
 import {
@@ -78,6 +79,7 @@ export class HostsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly gateway: HostGatewayService,
     private readonly hosts: HostsRepository,
+    private readonly router: HostRouterService,
   ) {}
 
   isOnlineRow(row: HostEntity | null): boolean {
@@ -239,11 +241,11 @@ export class HostsService {
     timeoutMs = this.config.hosts.rpcTimeoutMs,
   ): Promise<T> {
     const connection = this.gateway.local(host.hostId);
-    if (!connection || connection.ownerId !== host.ownerId) {
-      throw new DomainError(ErrorCode.Conflict, 'host is offline');
-    }
     try {
-      return await connection.request<T>(method, params, timeoutMs);
+      // Held here, or by another replica: then over the bus (409 when the host is gone).
+      return connection?.ownerId === host.ownerId
+        ? await connection.request<T>(method, params, timeoutMs)
+        : await this.router.call<T>(host.hostId, host.ownerId, method, params, timeoutMs);
     } catch (error) {
       if (!(error instanceof RpcError)) {
         throw error;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { Duplex } from 'node:stream';
 
@@ -24,6 +23,7 @@ import { APP_CONFIG } from 'src/config/config.constants';
 import { methodNotFound, RunnerConnection } from 'src/modules/runners/runner-connection';
 import { RunnerHooks } from 'src/modules/runners/runner-hooks';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
+import { RunnerRouterService } from 'src/modules/runners/runner-router.service';
 import { RunnersRepository } from 'src/modules/runners/runners.repository';
 import { RunnersService } from 'src/modules/runners/runners.service';
 import { HOST_CHANNEL_PATH } from 'src/protocol/host-protocol';
@@ -53,7 +53,6 @@ const TUNNEL_TOKEN_HEADER = 'x-omnigent-runner-tunnel-token';
  */
 @Injectable()
 export class RunnerGatewayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  readonly replicaId = randomUUID();
   private readonly logger = new Logger('RunnerGateway');
   private readonly wss: WebSocketServer;
   private readonly connections = new Map<string, RunnerConnection>();
@@ -70,6 +69,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     private readonly runners: RunnersRepository,
     private readonly runnerService: RunnersService,
     private readonly hooks: RunnerHooks,
+    private readonly router: RunnerRouterService,
   ) {
     // A frame over the limit closes the connection with 1009 before it is buffered whole.
     this.wss = new WebSocketServer({
@@ -248,7 +248,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     connection.epoch = await this.runners.register(
       connection.runnerId,
       connection.ownerId,
-      this.replicaId,
+      this.router.replicaId,
       {
         runner_version: hello.runner_version,
         capabilities: hello.capabilities,
@@ -259,9 +259,10 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     this.connections.set(connection.runnerId, connection);
     this.metrics.runnersConnected.set(this.connections.size);
     if (previous && previous !== connection) {
-      // Newest connection wins (spec/runner-protocol.md §9).
+      // Newest connection wins (spec/runner-protocol.md §9); on other replicas through the bus.
       previous.close(CloseCode.Replaced, 'replaced by a newer connection');
     }
+    this.router.hold(connection);
     this.logger.log(
       `Runner ${connection.runnerId} connected (owner ${connection.ownerId}, epoch ${connection.epoch}, ` +
         `harnesses ${hello.capabilities?.harnesses?.join(',') ?? '-'})`,
@@ -298,6 +299,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     if (!connection.hello) {
       return;
     }
+    this.router.release(connection);
     this.logger.log(
       `Runner ${connection.runnerId} disconnected (code ${code}, epoch ${connection.epoch})`,
     );

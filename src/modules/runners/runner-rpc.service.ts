@@ -4,6 +4,7 @@ import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { RunnerGatewayService } from 'src/modules/runners/runner-gateway.service';
 import { RunnerConnection } from 'src/modules/runners/runner-connection';
+import { RunnerRouterService } from 'src/modules/runners/runner-router.service';
 
 /** Whom a call is for: the runner, and the user whose session the call is about. */
 export interface RunnerTarget {
@@ -12,9 +13,9 @@ export interface RunnerTarget {
 }
 
 /**
- * Calls a method on a runner wherever its socket is. Today every runner a server can reach is
- * connected to this process; with several replicas, calls to a runner held elsewhere travel over
- * the bus (`r:{runner}` → holder → `rep:{replica}`, spec/runner-protocol.md §9) behind this API.
+ * Calls a method on a runner wherever its socket is: directly when this replica holds it,
+ * otherwise over the bus (`r:{runner}` → holder → `rep:{replica}`, spec/runner-protocol.md §9,
+ * `RunnerRouterService`).
  *
  * Every call names the owner of the session it is about, and only a connection of that owner
  * is used: a runner serves only its owner's sessions, so a binding that should never have been
@@ -22,15 +23,24 @@ export interface RunnerTarget {
  */
 @Injectable()
 export class RunnerRpcService {
-  constructor(private readonly gateway: RunnerGatewayService) {}
+  constructor(
+    private readonly gateway: RunnerGatewayService,
+    private readonly router: RunnerRouterService,
+  ) {}
 
-  /** The runner is connected to this process and owned by the target's owner. */
+  /** The runner is connected (to this replica or another) and owned by the target's owner. */
   isServing(target: RunnerTarget): target is RunnerTarget & { runnerId: string } {
-    return this.connectionFor(target) !== undefined;
+    return (
+      this.connectionFor(target) !== undefined ||
+      (target.runnerId !== null && this.router.isHeldElsewhere(target.runnerId, target.ownerId))
+    );
   }
 
   call<T>(target: RunnerTarget, method: string, params: unknown, timeoutMs: number): Promise<T> {
     const connection = this.connectionFor(target);
+    if (!connection && target.runnerId) {
+      return this.router.call<T>(target.runnerId, target.ownerId, method, params, timeoutMs);
+    }
     if (!connection) {
       return Promise.reject(
         new DomainError(

@@ -6,6 +6,7 @@ import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.en
 import { RunnerGatewayService } from 'src/modules/runners/runner-gateway.service';
 import { RunnerHooks } from 'src/modules/runners/runner-hooks';
 import { RunnerLaunchEntity } from 'src/modules/runners/runner-launch.entity';
+import { RunnerRouterService } from 'src/modules/runners/runner-router.service';
 import { RunnerRpcService } from 'src/modules/runners/runner-rpc.service';
 import { RunnersController } from 'src/modules/runners/runners.controller';
 import { RunnersRepository } from 'src/modules/runners/runners.repository';
@@ -19,6 +20,7 @@ import { RunnersService } from 'src/modules/runners/runners.service';
     LocalRunnerService,
     RunnerGatewayService,
     RunnerHooks,
+    RunnerRouterService,
     RunnerRpcService,
     RunnersRepository,
     RunnersService,

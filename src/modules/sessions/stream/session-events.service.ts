@@ -121,6 +121,8 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     const live = hold(this.channel$(sessionId));
     let current: number | null;
     try {
+      // Redis subscribes asynchronously: the seq is read once the subscription is live.
+      await this.bus.subscribed();
       current = await this.log.currentSeq(sessionId);
     } catch (error) {
       live.release();

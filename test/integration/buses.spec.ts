@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto';
+
+import { Logger } from '@nestjs/common';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+
+import { EventBus } from 'src/common/bus/event-bus';
+import { PostgresBus } from 'src/common/bus/postgres.bus';
+import { RedisBus } from 'src/common/bus/redis.bus';
+
+const REDIS_URL = process.env.OMNIGENT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+function pgUrl(): string {
+  const url = process.env.OMNIGENT_TEST_INTEGRATION_DATABASE_URL;
+  if (!url) {
+    throw new Error('OMNIGENT_TEST_INTEGRATION_DATABASE_URL is not set: run through jest');
+  }
+  return url;
+}
+
+/** Polls until `check` holds (or fails the test after `limitMs`: a liveness bound, not a speed one). */
+async function eventually(check: () => boolean | Promise<boolean>, limitMs = 15_000) {
+  const deadline = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error('condition not reached');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Collects what a channel receives. */
+function collect(bus: EventBus, channel: string): { got: unknown[]; off: () => void } {
+  const got: unknown[] = [];
+  const off = bus.subscribe(channel, (message) => got.push(message));
+  return { got, off };
+}
+
+const key = (prefix: string) => `${prefix}:${randomBytes(6).toString('hex')}`;
+
+interface BusFixture {
+  /** A started bus: a "replica". */
+  newBus(name: string): Promise<EventBus>;
+  /** Cuts the named bus's connection(s) from the server side. */
+  kill(name: string): Promise<void>;
+  closeAll(): Promise<void>;
+}
+
+function postgresFixture(): BusFixture {
+  const buses: PostgresBus[] = [];
+  const tag = randomBytes(4).toString('hex');
+  return {
+    async newBus(name) {
+      const bus = new PostgresBus({
+        url: pgUrl(),
+        applicationName: `bus-test-${tag}-${name}`,
+        reconnectMs: 50,
+      });
+      await bus.start();
+      buses.push(bus);
+      return bus;
+    },
+    async kill(name) {
+      const admin = new Client({ connectionString: pgUrl() });
+      await admin.connect();
+      try {
+        const { rows } = await admin.query<{ killed: boolean }>(
+          'SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = $1',
+          [`bus-test-${tag}-${name}`],
+        );
+        expect(rows).toEqual([{ killed: true }]);
+      } finally {
+        await admin.end();
+      }
+    },
+    async closeAll() {
+      await Promise.all(buses.map((bus) => bus.close()));
+    },
+  };
+}
+
+function redisFixture(): BusFixture {
+  const buses: RedisBus[] = [];
+  const tag = randomBytes(4).toString('hex');
+  return {
+    async newBus(name) {
+      const bus = new RedisBus({ url: REDIS_URL, name: `bus-test-${tag}-${name}` });
+      await bus.start();
+      buses.push(bus);
+      return bus;
+    },
+    async kill(name) {
+      const admin = new Redis(REDIS_URL);
+      try {
+        const list = (await admin.client('LIST')) as string;
+        const ids = list
+          .split('\n')
+          .filter((line) => line.includes(` name=bus-test-${tag}-${name}-`))
+          .map((line) => /id=(\d+)/.exec(line)?.[1] as string);
+        expect(ids).toHaveLength(2);
+        for (const id of ids) {
+          await admin.client('KILL', 'ID', id);
+        }
+      } finally {
+        admin.disconnect();
+      }
+    },
+    async closeAll() {
+      await Promise.all(buses.map((bus) => bus.close()));
+    },
+  };
+}
+
+describe.each([
+  ['PostgresBus', postgresFixture],
+  ['RedisBus', redisFixture],
+] as const)('%s', (_name, makeFixture) => {
+  let fixture: BusFixture;
+
+  beforeAll(() => {
+    Logger.overrideLogger(['error']);
+  });
+
+  beforeEach(() => {
+    fixture = makeFixture();
+  });
+
+  afterEach(async () => {
+    await fixture.closeAll();
+  });
+
+  it('should deliver across replicas, in publish order, only to subscribers of the key', async () => {
+    const a = await fixture.newBus('a');
+    const b = await fixture.newBus('b');
+    const channel = key('s');
+    const other = key('s');
+    const onB = collect(b, channel);
+    const onA = collect(a, channel);
+    const onOther = collect(b, other);
+    await Promise.all([a.subscribed(), b.subscribed()]);
+    const sent = Array.from({ length: 50 }, (_, i) => ({ i, text: `delta ${i}` }));
+    for (const message of sent) {
+      a.publish(channel, message);
+    }
+    await eventually(() => onB.got.length === sent.length && onA.got.length === sent.length);
+    expect(onB.got).toEqual(sent);
+    // The publisher's own subscribers get it through the bus too.
+    expect(onA.got).toEqual(sent);
+    expect(onOther.got).toEqual([]);
+  });
+
+  it('should stop delivering after unsubscribe', async () => {
+    const a = await fixture.newBus('a');
+    const b = await fixture.newBus('b');
+    const channel = key('r');
+    const first = collect(b, channel);
+    const second = collect(b, channel);
+    await b.subscribed();
+    a.publish(channel, 1);
+    await eventually(() => first.got.length === 1 && second.got.length === 1);
+    first.off();
+    a.publish(channel, 2);
+    await eventually(() => second.got.length === 2);
+    second.off();
+    const markerKey = key('rep');
+    const marker = collect(b, markerKey);
+    await b.subscribed();
+    a.publish(channel, 3);
+    // Published after 3 by the same replica: once the marker arrived, 3 would have too.
+    a.publish(markerKey, 'marker');
+    await eventually(() => marker.got.length === 1);
+    expect(first.got).toEqual([1]);
+    expect(second.got).toEqual([1, 2]);
+  });
+
+  it('should carry messages bigger than a NOTIFY payload intact and in order', async () => {
+    const a = await fixture.newBus('a');
+    const b = await fixture.newBus('b');
+    const channel = key('s');
+    const onB = collect(b, channel);
+    await b.subscribed();
+    const big = {
+      text: 'x'.repeat(20_000),
+      nested: { list: Array.from({ length: 100 }, (_, i) => i) },
+    };
+    a.publish(channel, { n: 1 });
+    a.publish(channel, big);
+    a.publish(channel, { n: 3 });
+    await eventually(() => onB.got.length === 3);
+    expect(onB.got).toEqual([{ n: 1 }, big, { n: 3 }]);
+  });
+
+  it('should reconnect and resubscribe after the server drops its connection', async () => {
+    const a = await fixture.newBus('a');
+    const b = await fixture.newBus('b');
+    const channel = key('s');
+    const onB = collect(b, channel);
+    await b.subscribed();
+    a.publish(channel, 'before');
+    await eventually(() => onB.got.length === 1);
+    await fixture.kill('b');
+    // Delivery is at most once: messages sent while b was away may be lost, so keep publishing
+    // until one arrives, which proves b is listening again.
+    let n = 0;
+    await eventually(() => {
+      a.publish(channel, `after ${n++}`);
+      return onB.got.length > 1;
+    });
+    expect(onB.got[0]).toBe('before');
+    expect(String(onB.got[onB.got.length - 1])).toMatch(/^after \d+$/);
+  });
+
+  it('should keep what a replica publishes while its own connection is down', async () => {
+    const a = await fixture.newBus('a');
+    const b = await fixture.newBus('b');
+    const channel = key('s');
+    const onB = collect(b, channel);
+    await b.subscribed();
+    await fixture.kill('a');
+    for (let i = 0; i < 5; i++) {
+      a.publish(channel, i);
+    }
+    await eventually(() => onB.got.length === 5);
+    expect(onB.got).toEqual([0, 1, 2, 3, 4]);
+  });
+});
+
+describe('PostgresBus overflow table', () => {
+  it('should store big payloads in bus_overflow and read them by id', async () => {
+    Logger.overrideLogger(['error']);
+    const bus = new PostgresBus({ url: pgUrl(), notifyMaxBytes: 100 });
+    const admin = new Client({ connectionString: pgUrl() });
+    await Promise.all([bus.start(), admin.connect()]);
+    try {
+      const channel = key('s');
+      const got = collect(bus, channel).got;
+      const message = { marker: key('m'), text: 'y'.repeat(200) };
+      bus.publish(channel, message);
+      await eventually(() => got.length === 1);
+      expect(got).toEqual([message]);
+      const { rows } = await admin.query(
+        `SELECT payload FROM bus_overflow WHERE payload->>'marker' = $1`,
+        [message.marker],
+      );
+      expect(rows).toEqual([{ payload: message }]);
+    } finally {
+      await Promise.all([bus.close(), admin.end()]);
+    }
+  });
+});
