@@ -127,7 +127,13 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
   afterHello(connection: RunnerConnection): void {
     const lost = this.lostTurns.get(connection) ?? [];
     this.lostTurns.delete(connection);
+    // Turns started on this connection after it was registered are live, though the busy read
+    // saw them and the hello (sent before they existed) did not claim them.
+    const started = connection.endHelloWindow();
     for (const session of lost) {
+      if (session.currentTurnId && started.has(session.currentTurnId)) {
+        continue;
+      }
       this.turns
         .fail(
           session.id,
