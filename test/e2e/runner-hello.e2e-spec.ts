@@ -214,4 +214,77 @@ describe('runner hello (jwt mode)', () => {
     expect(terminals.map((f) => f.event)).toEqual(['response.completed']);
     fail.mockRestore();
   });
+
+  // A server killed after recording a turn as running but before `turn.start` reached the runner
+  // (the fault suite's kill -9 before the first delta): the runner comes back holding the
+  // session, with no turn and nothing to replay. Nobody would ever end that turn.
+  it('should fail a turn the runner never got although it holds the session', async () => {
+    const runner = await connect();
+    const echo = await agentIdByName(alice, 'echo');
+    const session = (await alice.post('/v1/sessions').send({ agent_id: echo }).expect(201)).body;
+    await alice
+      .patch(`/v1/sessions/${session.id}`)
+      .send({ runner_id: runner.runnerId })
+      .expect(200);
+    const lost = newId(IdPrefix.Response);
+    const replaying = newId(IdPrefix.Response);
+    const other = (await alice.post('/v1/sessions').send({ agent_id: echo }).expect(201)).body;
+    await alice.patch(`/v1/sessions/${other.id}`).send({ runner_id: runner.runnerId }).expect(200);
+    const db = t.app.get(DataSource);
+    await db.query(
+      `UPDATE sessions SET live_status = 'running', current_turn_id = $2, event_seq = 4 WHERE id = $1`,
+      [session.id, lost],
+    );
+    await db.query(
+      `UPDATE sessions SET live_status = 'running', current_turn_id = $2, event_seq = 4 WHERE id = $1`,
+      [other.id, replaying],
+    );
+    await runner.close();
+
+    // Both sessions held, no turn running; the second still has seqs 5-6 to send (its turn's end).
+    const again = await connectFakeRunner(url, {
+      token,
+      runnerId: runner.runnerId,
+      sessions: [
+        { session_id: session.id, next_seq: 5, parked_elicitations: [] },
+        { session_id: other.id, next_seq: 7, parked_elicitations: [] },
+      ],
+    });
+    runners.push(again);
+    for (let tries = 0; ; tries++) {
+      const res = await alice.get(`/v1/sessions/${session.id}`).expect(200);
+      if (res.body.status === 'failed') {
+        break;
+      }
+      expect(tries).toBeLessThan(100);
+      await sleep(100);
+    }
+    const items = await alice.get(`/v1/sessions/${session.id}/items`).expect(200);
+    expect(items.body.data).toEqual([
+      expect.objectContaining({ type: 'error', response_id: lost, code: 'runner_restarted' }),
+    ]);
+    // The one with events to replay keeps its turn, and its replayed end is the only terminal.
+    expect((await alice.get(`/v1/sessions/${other.id}`).expect(200)).body.status).toBe('running');
+    again.notify(Methods.sessionEvent, {
+      session_id: other.id,
+      seq: 5,
+      turn_id: replaying,
+      durable: true,
+      event: { type: 'response.completed', response: { id: replaying, status: 'completed' } },
+    });
+    again.notify(Methods.sessionEvent, {
+      session_id: other.id,
+      seq: 6,
+      turn_id: replaying,
+      durable: true,
+      event: { type: 'session.status', status: 'idle' },
+    });
+    await again.waitFor((c) => c.method === Methods.sessionAck && c.params.session_id === other.id);
+    expect((await alice.get(`/v1/sessions/${other.id}`).expect(200)).body.status).toBe('idle');
+    const log = await db.query(
+      `SELECT type FROM session_event_log WHERE session_id = $1 AND type LIKE 'response.%'`,
+      [other.id],
+    );
+    expect(log.map((r: { type: string }) => r.type)).toEqual(['response.completed']);
+  });
 });

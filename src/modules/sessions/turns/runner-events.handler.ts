@@ -5,6 +5,7 @@ import { RpcError } from 'src/protocol/json-rpc';
 import {
   HelloParams,
   HelloResult,
+  HelloSession,
   isEventSeq,
   MAX_SEQ_GAP,
   Methods,
@@ -98,10 +99,10 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
       this.sessions.listBusyOnRunner(connection.runnerId, connection.ownerId),
     ]);
     const bound = new Map(held.filter((s) => servedBy(s, connection)).map((s) => [s.id, s]));
-    const claimed = new Set(params.sessions.map((s) => s.session_id));
+    const claims = new Map(params.sessions.map((s) => [s.session_id, s]));
     this.lostTurns.set(
       connection,
-      busy.filter((s) => !claimed.has(s.id)),
+      busy.filter((s) => lostTurn(s, claims.get(s.id))),
     );
     return {
       sessions: params.sessions.map((claim) => {
@@ -121,7 +122,9 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
    * A session busy on this runner (as read at hello) that the runner does not hold lost its turn:
    * the runner restarted (a crash, or the server's kill -9 took the local runner with it) and
    * came back within the grace, so the sweeper will not fail it and nobody else would (finding
-   * 4). The turn fails now, with its error item; the next message re-initialises the session.
+   * 4). So does one it holds with no turn and nothing to replay: the server recorded the turn and
+   * died before `turn.start` got out (see `lostTurn`). The turn fails now, with its error item;
+   * the next message re-initialises the session.
    * Sessions the runner holds resume: it replays their events, the terminal one included.
    */
   afterHello(connection: RunnerConnection): void {
@@ -433,6 +436,24 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
     }
     return session;
   }
+}
+
+/**
+ * Whether a session busy on this runner lost its turn, by what the hello says of it: not held at
+ * all (the runner restarted), or held with no turn running and nothing left to send (a server
+ * killed after recording the turn as running but before `turn.start` reached the runner). A
+ * runner with unacknowledged events may be about to replay the turn's end: it keeps the turn.
+ */
+function lostTurn(session: SessionEntity, claim: HelloSession | undefined): boolean {
+  if (!claim) {
+    return true;
+  }
+  return (
+    session.currentTurnId !== null &&
+    !claim.turn &&
+    isEventSeq(claim.next_seq) &&
+    claim.next_seq <= session.eventSeq + 1
+  );
 }
 
 /** A connection speaks for a session only when it is the session's runner and its owner's. */
