@@ -63,9 +63,9 @@ function plan(rounds: number, random: () => number) {
 }
 
 const PROMPTS: Record<Point, string> = {
-  'before-first-delta': '/sleep 1500',
-  'mid-stream': '/sleep 1500',
-  'tool-call': '/tool shell {"command":"sleep 1; echo tool-done"}',
+  'before-first-delta': '/sleep 800',
+  'mid-stream': '/sleep 800',
+  'tool-call': '/tool shell {"command":"sleep 0.5; echo tool-done"}',
   'after-completed': 'hello faults',
 };
 
