@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 
+import { isTransientDatabaseError, retryTransient } from 'src/database/transient-error.util';
 import { flattenItem } from 'src/protocol/items';
 import { RpcError } from 'src/protocol/json-rpc';
 import {
@@ -46,6 +47,12 @@ const INGEST_LOW_WATER = 1_000;
 /** Events taken from a connection's queue at a time. */
 const INGEST_BATCH = 1_000;
 const INGEST_HOLD = 'ingest';
+/** A unit of work that hit a dropped database connection is retried, backing off up to this… */
+const INGEST_RETRY_MAX_MS = 1_000;
+/** …this many times; then the channel closes and the runner resends after reconnecting. */
+const INGEST_RETRIES = 30;
+/** "Internal error": not fatal, so the runner reconnects with backoff. */
+const CLOSE_INGEST_FAILED = 1011;
 
 interface ConnectionQueue {
   events: SessionEventParams[];
@@ -72,6 +79,8 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
   private readonly logger = new Logger('RunnerEvents');
   private readonly ingest = new Map<string, SessionIngestState>();
   private readonly queues = new WeakMap<RunnerConnection, ConnectionQueue>();
+  /** Connections whose ingest gave up: their queued events are resent after a reconnect. */
+  private readonly broken = new WeakSet<RunnerConnection>();
   /** Between hello and afterHello: busy sessions of this runner that it does not hold. */
   private readonly lostTurns = new WeakMap<RunnerConnection, SessionEntity[]>();
 
@@ -226,6 +235,11 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
   private async drain(connection: RunnerConnection, queue: ConnectionQueue): Promise<void> {
     try {
       while (queue.events.length > 0) {
+        if (this.broken.has(connection)) {
+          // Applying later events would acknowledge past the one that failed.
+          queue.events.length = 0;
+          break;
+        }
         const batch = queue.events.splice(0, INGEST_BATCH);
         if (queue.events.length <= INGEST_LOW_WATER) {
           connection.releaseReading(INGEST_HOLD);
@@ -313,10 +327,36 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
     sessionId: string,
     run: SessionEventParams[],
   ): Promise<number | null> {
+    // A dropped connection loses nothing: the same unit is retried (what committed before the
+    // drop is a duplicate by seq), and later events wait behind it, so no later ack skips it.
+    try {
+      return await retryTransient(() => this.ingestDurableOnce(connection, sessionId, run), {
+        attempts: INGEST_RETRIES,
+        maxDelayMs: INGEST_RETRY_MAX_MS,
+        stop: () => !connection.isOpen,
+        onRetry: (error) =>
+          this.logger.warn(
+            `Ingest of ${sessionId} hit a database error (${error.message}); retrying`,
+          ),
+      });
+    } catch (error) {
+      if (isTransientDatabaseError(error)) {
+        this.broken.add(connection);
+        connection.close(CLOSE_INGEST_FAILED, 'event ingest failed; resend after reconnecting');
+      }
+      throw error;
+    }
+  }
+
+  private async ingestDurableOnce(
+    connection: RunnerConnection,
+    sessionId: string,
+    run: SessionEventParams[],
+  ): Promise<number | null> {
     try {
       return await this.applyDurable(connection, sessionId, run);
     } catch (error) {
-      if (run.length === 1) {
+      if (run.length === 1 || isTransientDatabaseError(error)) {
         throw error;
       }
       let accepted: number | null = null;
@@ -325,6 +365,9 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
           const seq = await this.applyDurable(connection, sessionId, [params]);
           accepted = seq === null ? accepted : Math.max(accepted ?? 0, seq);
         } catch (single) {
+          if (isTransientDatabaseError(single)) {
+            throw single;
+          }
           this.logger.error(
             `Ingest of ${sessionId} seq ${params.seq} failed: ${(single as Error).message}`,
           );
