@@ -49,4 +49,15 @@ describe(InitLog.name, () => {
     jest.advanceTimersByTime(INIT_LOG_WINDOW_MS);
     expect(lines).toHaveLength(2);
   });
+
+  // The flaky `newest-wins` e2e test: the session's background init (after its PATCH) and the
+  // init its first turn asked for reached the new runner within one window, and the lone-init
+  // line the test waits for read "2 sessions ready (conv_a, conv_a)".
+  it('should count a session initialised twice in one burst once', () => {
+    log.note('conv_a', 'echo');
+    log.note('conv_a', 'echo');
+    jest.advanceTimersByTime(INIT_LOG_WINDOW_MS);
+
+    expect(lines).toEqual(['session conv_a ready (agent echo)']);
+  });
 });

@@ -5,10 +5,13 @@ const SHOWN_IDS = 5;
 /**
  * Logs `session.init`s as one line per burst: a reconnect re-initialises every session the
  * runner serves, which was one line each (1,009 lines after one restart). A lone init keeps the
- * old wording, `session <id> ready (agent <name>)`.
+ * old wording, `session <id> ready (agent <name>)`, also when that session was initialised twice
+ * in the burst (a background init after a PATCH and the init a `turn.start` asked for can land
+ * together on a busy machine: that burst read "2 sessions ready (conv_a, conv_a)").
  */
 export class InitLog {
-  private readonly pending: { sessionId: string; agent: string }[] = [];
+  /** By session id: a session initialised twice in one burst is one session ready. */
+  private readonly pending = new Map<string, string>();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -18,7 +21,7 @@ export class InitLog {
   ) {}
 
   note(sessionId: string, agent: string): void {
-    this.pending.push({ sessionId, agent });
+    this.pending.set(sessionId, agent);
     if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), INIT_LOG_WINDOW_MS);
       this.timer.unref();
@@ -28,7 +31,8 @@ export class InitLog {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const inits = this.pending.splice(0);
+    const inits = [...this.pending].map(([sessionId, agent]) => ({ sessionId, agent }));
+    this.pending.clear();
     if (inits.length === 1) {
       this.log(`session ${inits[0].sessionId} ready (agent ${inits[0].agent})`);
     } else if (inits.length > 1) {

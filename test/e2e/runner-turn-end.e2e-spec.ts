@@ -1,4 +1,5 @@
 import { Methods } from 'src/protocol/runner-protocol';
+import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { createTestApp, TestApp } from 'test/e2e/create-app';
 import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 import { connectFakeRunner, FakeRunner } from 'test/utils/fake-runner';
@@ -154,5 +155,67 @@ describe('turn termination (finding 4)', () => {
     await stream.waitFor((f) => f.event === 'session.status' && f.json?.status === 'idle');
     expect(terminalsOf(stream, turnId).map((f) => f.event)).toEqual(['response.completed']);
     expect(stream.frames.some((f) => f.event === 'response.failed')).toBe(false);
+  });
+
+  // The fault suite's dropped database connections: a terminal event whose unit of work hit a
+  // terminated connection was logged and dropped (never acknowledged, so the runner kept it for
+  // a reconnect that never came), and the session stayed running.
+  it('should apply a turn end whose ingest hit a dropped database connection', async () => {
+    const runner = await connect();
+    const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201)).body;
+    await alice
+      .patch(`/v1/sessions/${session.id}`)
+      .send({ runner_id: runner.runnerId })
+      .expect(200);
+    const stream = await openSse(url, `/v1/sessions/${session.id}/stream`, alice.headers);
+    streams.push(stream);
+    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    await alice
+      .post(`/v1/sessions/${session.id}/events`)
+      .send({
+        type: 'message',
+        data: { role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
+      })
+      .expect(202);
+    const start = await runner.waitFor((c) => c.method === Methods.turnStart);
+    const turnId = start.params.turn_id as string;
+
+    // The next unit of work of this session fails as a terminated connection does.
+    const events = t.app.get(SessionEventsService);
+    const locked = events.locked.bind(events);
+    let dropped = 0;
+    const spy = jest.spyOn(events, 'locked').mockImplementation((sessionId, work) => {
+      if (sessionId === session.id && dropped === 0) {
+        dropped += 1;
+        return Promise.reject(
+          Object.assign(new Error('terminating connection due to administrator command'), {
+            code: '57P01',
+          }),
+        );
+      }
+      return locked(sessionId, work);
+    });
+    const end = (seq: number, event: Record<string, unknown>) =>
+      runner.notify(Methods.sessionEvent, {
+        session_id: session.id,
+        seq,
+        turn_id: turnId,
+        durable: true,
+        event,
+      });
+    end(1, { type: 'response.completed', response: { id: turnId, status: 'completed' } });
+    end(2, { type: 'session.status', status: 'idle' });
+    try {
+      await stream.waitFor(
+        (f) => f.event === 'session.status' && f.json?.status === 'idle',
+        10_000,
+        'session.status idle',
+      );
+      await runner.waitFor((c) => c.method === Methods.sessionAck && c.params.seq === 2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(dropped).toBe(1);
+    expect(terminalsOf(stream, turnId).map((f) => f.event)).toEqual(['response.completed']);
   });
 });

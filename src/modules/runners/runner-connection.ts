@@ -42,6 +42,8 @@ export class RunnerConnection {
   readonly ownerId: string;
   epoch = 0;
   hello?: HelloParams;
+  /** Turns handed to this connection before its hello was reconciled (see `endHelloWindow`). */
+  private helloTurns?: Set<string> = new Set();
   private readonly logger = new Logger('RunnerConnection');
   private readonly peer: JsonRpcPeer;
   private lastInbound = Date.now();
@@ -118,6 +120,22 @@ export class RunnerConnection {
 
   notify(method: string, params: unknown): void {
     this.peer.notify(method, params);
+  }
+
+  /**
+   * Records a turn the server is about to hand to this connection. Until the hello is
+   * reconciled, a turn started meanwhile can look like one the runner lost (it is busy on this
+   * runner, and the hello did not claim it); the record tells the two apart.
+   */
+  noteTurn(turnId: string): void {
+    this.helloTurns?.add(turnId);
+  }
+
+  /** Ends the hello window: the turns handed to this connection during it; nothing is recorded after. */
+  endHelloWindow(): ReadonlySet<string> {
+    const turns = this.helloTurns ?? new Set<string>();
+    this.helloTurns = undefined;
+    return turns;
   }
 
   /**

@@ -36,6 +36,11 @@ export class RunnerRpcService {
     );
   }
 
+  /** A turn for the target is about to be started on its connection (see RunnerConnection.noteTurn). */
+  noteTurn(target: RunnerTarget, turnId: string): void {
+    this.connectionFor(target)?.noteTurn(turnId);
+  }
+
   call<T>(target: RunnerTarget, method: string, params: unknown, timeoutMs: number): Promise<T> {
     const connection = this.connectionFor(target);
     if (!connection && target.runnerId) {

@@ -1,10 +1,12 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 
+import { isTransientDatabaseError, retryTransient } from 'src/database/transient-error.util';
 import { flattenItem } from 'src/protocol/items';
 import { RpcError } from 'src/protocol/json-rpc';
 import {
   HelloParams,
   HelloResult,
+  HelloSession,
   isEventSeq,
   MAX_SEQ_GAP,
   Methods,
@@ -45,6 +47,12 @@ const INGEST_LOW_WATER = 1_000;
 /** Events taken from a connection's queue at a time. */
 const INGEST_BATCH = 1_000;
 const INGEST_HOLD = 'ingest';
+/** A unit of work that hit a dropped database connection is retried, backing off up to this… */
+const INGEST_RETRY_MAX_MS = 1_000;
+/** …this many times; then the channel closes and the runner resends after reconnecting. */
+const INGEST_RETRIES = 30;
+/** "Internal error": not fatal, so the runner reconnects with backoff. */
+const CLOSE_INGEST_FAILED = 1011;
 
 interface ConnectionQueue {
   events: SessionEventParams[];
@@ -71,6 +79,8 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
   private readonly logger = new Logger('RunnerEvents');
   private readonly ingest = new Map<string, SessionIngestState>();
   private readonly queues = new WeakMap<RunnerConnection, ConnectionQueue>();
+  /** Connections whose ingest gave up: their queued events are resent after a reconnect. */
+  private readonly broken = new WeakSet<RunnerConnection>();
   /** Between hello and afterHello: busy sessions of this runner that it does not hold. */
   private readonly lostTurns = new WeakMap<RunnerConnection, SessionEntity[]>();
 
@@ -98,10 +108,10 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
       this.sessions.listBusyOnRunner(connection.runnerId, connection.ownerId),
     ]);
     const bound = new Map(held.filter((s) => servedBy(s, connection)).map((s) => [s.id, s]));
-    const claimed = new Set(params.sessions.map((s) => s.session_id));
+    const claims = new Map(params.sessions.map((s) => [s.session_id, s]));
     this.lostTurns.set(
       connection,
-      busy.filter((s) => !claimed.has(s.id)),
+      busy.filter((s) => lostTurn(s, claims.get(s.id))),
     );
     return {
       sessions: params.sessions.map((claim) => {
@@ -121,13 +131,21 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
    * A session busy on this runner (as read at hello) that the runner does not hold lost its turn:
    * the runner restarted (a crash, or the server's kill -9 took the local runner with it) and
    * came back within the grace, so the sweeper will not fail it and nobody else would (finding
-   * 4). The turn fails now, with its error item; the next message re-initialises the session.
+   * 4). So does one it holds with no turn and nothing to replay: the server recorded the turn and
+   * died before `turn.start` got out (see `lostTurn`). The turn fails now, with its error item;
+   * the next message re-initialises the session.
    * Sessions the runner holds resume: it replays their events, the terminal one included.
    */
   afterHello(connection: RunnerConnection): void {
     const lost = this.lostTurns.get(connection) ?? [];
     this.lostTurns.delete(connection);
+    // Turns started on this connection after it was registered are live, though the busy read
+    // saw them and the hello (sent before they existed) did not claim them.
+    const started = connection.endHelloWindow();
     for (const session of lost) {
+      if (session.currentTurnId && started.has(session.currentTurnId)) {
+        continue;
+      }
       this.turns
         .fail(
           session.id,
@@ -217,6 +235,11 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
   private async drain(connection: RunnerConnection, queue: ConnectionQueue): Promise<void> {
     try {
       while (queue.events.length > 0) {
+        if (this.broken.has(connection)) {
+          // Applying later events would acknowledge past the one that failed.
+          queue.events.length = 0;
+          break;
+        }
         const batch = queue.events.splice(0, INGEST_BATCH);
         if (queue.events.length <= INGEST_LOW_WATER) {
           connection.releaseReading(INGEST_HOLD);
@@ -304,10 +327,36 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
     sessionId: string,
     run: SessionEventParams[],
   ): Promise<number | null> {
+    // A dropped connection loses nothing: the same unit is retried (what committed before the
+    // drop is a duplicate by seq), and later events wait behind it, so no later ack skips it.
+    try {
+      return await retryTransient(() => this.ingestDurableOnce(connection, sessionId, run), {
+        attempts: INGEST_RETRIES,
+        maxDelayMs: INGEST_RETRY_MAX_MS,
+        stop: () => !connection.isOpen,
+        onRetry: (error) =>
+          this.logger.warn(
+            `Ingest of ${sessionId} hit a database error (${error.message}); retrying`,
+          ),
+      });
+    } catch (error) {
+      if (isTransientDatabaseError(error)) {
+        this.broken.add(connection);
+        connection.close(CLOSE_INGEST_FAILED, 'event ingest failed; resend after reconnecting');
+      }
+      throw error;
+    }
+  }
+
+  private async ingestDurableOnce(
+    connection: RunnerConnection,
+    sessionId: string,
+    run: SessionEventParams[],
+  ): Promise<number | null> {
     try {
       return await this.applyDurable(connection, sessionId, run);
     } catch (error) {
-      if (run.length === 1) {
+      if (run.length === 1 || isTransientDatabaseError(error)) {
         throw error;
       }
       let accepted: number | null = null;
@@ -316,6 +365,9 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
           const seq = await this.applyDurable(connection, sessionId, [params]);
           accepted = seq === null ? accepted : Math.max(accepted ?? 0, seq);
         } catch (single) {
+          if (isTransientDatabaseError(single)) {
+            throw single;
+          }
           this.logger.error(
             `Ingest of ${sessionId} seq ${params.seq} failed: ${(single as Error).message}`,
           );
@@ -427,6 +479,24 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
     }
     return session;
   }
+}
+
+/**
+ * Whether a session busy on this runner lost its turn, by what the hello says of it: not held at
+ * all (the runner restarted), or held with no turn running and nothing left to send (a server
+ * killed after recording the turn as running but before `turn.start` reached the runner). A
+ * runner with unacknowledged events may be about to replay the turn's end: it keeps the turn.
+ */
+function lostTurn(session: SessionEntity, claim: HelloSession | undefined): boolean {
+  if (!claim) {
+    return true;
+  }
+  return (
+    session.currentTurnId !== null &&
+    !claim.turn &&
+    isEventSeq(claim.next_seq) &&
+    claim.next_seq <= session.eventSeq + 1
+  );
 }
 
 /** A connection speaks for a session only when it is the session's runner and its owner's. */

@@ -139,6 +139,11 @@ export class RunnerLinkService {
     this.closeOn(session, { session_id: session.id, reason });
   }
 
+  /** Marks the turn as handed to the session's current connection before it is recorded as running. */
+  noteTurn(session: SessionEntity, turnId: string): void {
+    this.rpc.noteTurn(session, turnId);
+  }
+
   /** `turn.start`; a runner that no longer knows the session is initialised and asked again once. */
   async startTurn(session: SessionEntity, params: TurnStartParams): Promise<TurnStartResult> {
     try {

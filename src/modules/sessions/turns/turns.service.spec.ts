@@ -99,6 +99,7 @@ describe(TurnsService.name, () => {
   describe('start', () => {
     beforeEach(() => {
       t.mock(RunnerLinkService).isReachable.mockReturnValue(true);
+      t.mock(RunnerLinkService).noteTurn.mockReturnValue(undefined);
       t.mock(RunnerLinkService).startTurn.mockResolvedValue({ disposition: 'started' });
     });
 
@@ -124,6 +125,11 @@ describe(TurnsService.name, () => {
           created_by: auth.userId,
         }),
       ]);
+      // Noted on the connection before the turn is recorded as running (the hello race).
+      expect(t.mock(RunnerLinkService).noteTurn).toHaveBeenCalledWith(
+        expect.objectContaining({ id: session.id }),
+        turnId,
+      );
       expect(t.mock(RunnerLinkService).startTurn).toHaveBeenCalledWith(
         expect.objectContaining({ id: session.id }),
         expect.objectContaining({

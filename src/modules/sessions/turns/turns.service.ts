@@ -207,6 +207,9 @@ export class TurnsService {
     }
     const turnId = newId(IdPrefix.Response);
     const itemId = newId(IdPrefix.Message);
+    // Before the turn is recorded as running: a hello being reconciled on this connection must
+    // not take it for a turn the runner lost.
+    this.runnerLink.noteTurn(session, turnId);
     const runningPublished = await this.queue(session.id, turnId, { itemId, data, createdBy });
     try {
       await this.runnerLink.startTurn(session, {
