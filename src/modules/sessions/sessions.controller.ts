@@ -114,7 +114,8 @@ export class SessionsController {
 
   @Get(':session_id')
   @Authenticated()
-  @Header('Cache-Control', 'no-store')
+  // Revalidate every time (ETag + If-None-Match → 304), never shared by a proxy.
+  @Header('Cache-Control', 'private, no-cache')
   @Endpoint({
     summary: 'Get a session',
     description: 'The snapshot: every field, with its items (nested shape).',
