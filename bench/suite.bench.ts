@@ -141,7 +141,7 @@ function userMessage(text: string): Record<string, unknown> {
 
 /** 100 items of ~300 bytes each, alternating user and assistant (about 30 KB of snapshot). */
 function history(n: number): Record<string, unknown>[] {
-  const filler = 'lorem ipsum dolor sit amet '.repeat(8);
+  const filler = 'lorem ipsum dolor sit amet '.repeat(3);
   return Array.from({ length: n }, (_, i) => ({
     type: 'message',
     data:
@@ -164,16 +164,38 @@ function loadDetail(ours: LoadResult, raw: LoadResult): string {
   );
 }
 
+/**
+ * The same GET against ours and raw: req/s, and the CPU each server process spent per request
+ * (from /proc): on a shared machine the rate is the machine's, the CPU per request is the
+ * server's own cost.
+ */
 async function compareGet(
   scenario: string,
-  ours: string,
-  raw: string,
+  ours: { url: string; pid: number },
+  raw: { url: string; pid: number },
   headers?: Record<string, string>,
 ): Promise<void> {
   const options = { connections: CONNECTIONS, durationMs: LOAD_MS, headers };
-  const a = await load(ours, options);
-  const b = await load(raw, options);
-  record({ scenario, metric: 'req/s', ours: a.rps, raw: b.rps, detail: loadDetail(a, b) });
+  const measure = async (target: { url: string; pid: number }, h = headers) => {
+    const cpu0 = cpuSeconds(target.pid);
+    const result = await load(target.url, { ...options, headers: h });
+    // Warm-up requests are in the CPU time too: count them.
+    const requests = result.requests + CONNECTIONS * 5;
+    return { result, cpuMs: ((cpuSeconds(target.pid) - cpu0) * 1000) / requests };
+  };
+  const a = await measure(ours);
+  const b = await measure(raw, {});
+  record({
+    scenario,
+    metric: 'req/s',
+    ours: a.result.rps,
+    raw: b.result.rps,
+    detail: loadDetail(a.result, b.result),
+  });
+  record(
+    { scenario, metric: 'server CPU ms/req', ours: a.cpuMs, raw: b.cpuMs, detail: 'raw/ours' },
+    false,
+  );
 }
 
 /** Subscribers on `url`; POST `go()`; time until every one has `done` (frames after the POST). */
@@ -271,6 +293,9 @@ async function main(): Promise<void> {
       }),
     );
 
+    console.log(
+      recorded.map((r) => `${r.path.replace(id, '{id}')}: ${r.body.length} B`).join(', '),
+    );
     // One /stream turn, recorded from a subscriber, is what the raw baseline fans out.
     const fanSession = (await api.call<{ id: string }>('POST', '/v1/sessions', { agent_id: echo }))
       .body.id;
@@ -321,35 +346,26 @@ async function main(): Promise<void> {
       );
     }
 
+    const oursAt = (path: string) => ({ url: warm.url + path, pid: server.pid as number });
+    const rawAt = (path: string) => ({ url: raw.url + path, pid: raw.proc.pid as number });
     if (wanted('snapshot')) {
-      await compareGet('snapshot, 100 items', warm.url + paths.snapshot, raw.url + paths.snapshot);
+      await compareGet('snapshot, 100 items', oursAt(paths.snapshot), rawAt(paths.snapshot));
     }
     if (wanted('list')) {
-      await compareGet('session list, limit 50', warm.url + paths.list, raw.url + paths.list);
+      await compareGet('session list, limit 50', oursAt(paths.list), rawAt(paths.list));
     }
     if (wanted('items')) {
-      await compareGet('items page, limit 100', warm.url + paths.items, raw.url + paths.items);
+      await compareGet('items page, limit 100', oursAt(paths.items), rawAt(paths.items));
     }
     if (wanted('conditional')) {
       const etag = (await api.call('GET', paths.snapshot)).headers.get('etag');
       if (etag) {
-        const options = {
-          connections: CONNECTIONS,
-          durationMs: LOAD_MS,
-          headers: { 'if-none-match': etag },
-        };
-        const a = await load(warm.url + paths.snapshot, options);
-        const b = await load(raw.url + paths.snapshot, {
-          connections: CONNECTIONS,
-          durationMs: LOAD_MS,
-        });
-        record({
-          scenario: 'snapshot, If-None-Match',
-          metric: 'req/s (raw: 200)',
-          ours: a.rps,
-          raw: b.rps,
-          detail: loadDetail(a, b),
-        });
+        await compareGet(
+          'snapshot, If-None-Match (raw: 200)',
+          oursAt(paths.snapshot),
+          rawAt(paths.snapshot),
+          { 'if-none-match': etag },
+        );
       } else {
         console.log('snapshot, If-None-Match: no ETag on the snapshot, skipped');
       }
