@@ -255,12 +255,6 @@ async function main(): Promise<void> {
     started.push(server);
     const api = new Api(warm.url);
 
-    const runner = startNode(
-      [join(ROOT, 'bin', 'omnigent.js'), 'runner', '--server', warm.url, '--workspace', dir],
-      { OMNIGENT_LOG_LEVEL: 'warn' },
-    );
-    started.push(runner);
-    await waitForOutput(runner, /Runner (runner_\S+) connected/, 60_000);
     const agents = await api.call<{ data: { id: string; name: string }[] }>('GET', '/v1/agents');
     const echo = agents.body.data.find((a) => a.name === 'echo')?.id;
     if (!echo) {
@@ -277,6 +271,14 @@ async function main(): Promise<void> {
     for (let i = 0; i < 60; i++) {
       await api.call('POST', '/v1/sessions', { agent_id: echo, title: `bench ${i}` });
     }
+    // The runner comes after the seeded session: with a runner online, initial_items start a
+    // turn (their items would no longer be the 100 seeded).
+    const runner = startNode(
+      [join(ROOT, 'bin', 'omnigent.js'), 'runner', '--server', warm.url, '--workspace', dir],
+      { OMNIGENT_LOG_LEVEL: 'warn' },
+    );
+    started.push(runner);
+    await waitForOutput(runner, /Runner (runner_\S+) connected/, 60_000);
     const paths = {
       snapshot: `/v1/sessions/${id}`,
       list: '/v1/sessions?limit=50',
@@ -293,8 +295,10 @@ async function main(): Promise<void> {
       }),
     );
 
+    const snapshotItems = (JSON.parse(recorded[0].body) as { items: unknown[] }).items.length;
     console.log(
-      recorded.map((r) => `${r.path.replace(id, '{id}')}: ${r.body.length} B`).join(', '),
+      `${recorded.map((r) => `${r.path.replace(id, '{id}')}: ${r.body.length} B`).join(', ')}; ` +
+        `the snapshot holds ${snapshotItems} items`,
     );
     // One /stream turn, recorded from a subscriber, is what the raw baseline fans out.
     const fanSession = (await api.call<{ id: string }>('POST', '/v1/sessions', { agent_id: echo }))
