@@ -17,17 +17,25 @@
  * Growth = median of the last quarter of samples minus median of the second quarter (the first
  * quarter is warm-up: JIT, pools, caches).
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-import { Client } from 'pg';
+import {
+  admin,
+  BIN,
+  databaseUrl,
+  median,
+  rssMb,
+  startNode,
+  stop,
+  waitForOutput,
+} from 'bench/bench-process';
 
 const env = process.env;
-const ADMIN_URL = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DURATION_S = Number(env.SOAK_DURATION_S ?? 30);
 const CONCURRENCY = Number(env.SOAK_CONCURRENCY ?? 8);
 const SAMPLE_MS = Number(env.SOAK_SAMPLE_MS ?? 2000);
@@ -35,9 +43,6 @@ const SESSION_IDLE_MS = Number(env.SOAK_SESSION_IDLE_MS ?? 5000);
 const MAX_RSS_GROWTH_MB = Number(env.SOAK_MAX_RSS_GROWTH_MB ?? 40);
 const MAX_FD_GROWTH = Number(env.SOAK_MAX_FD_GROWTH ?? 16);
 const TURN_TIMEOUT_MS = 30_000;
-
-const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'omnigent.js');
 
 interface Sample {
   t: number;
@@ -51,86 +56,11 @@ interface Sample {
 const counters = { turns: 0, sessions: 0, uploads: 0, forks: 0, errors: 0, kept: 0 };
 const errors: string[] = [];
 
-function databaseUrl(name: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function start(args: string[], extraEnv: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-function waitForOutput(proc: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(
-      () => reject(new Error(`timed out waiting for ${pattern}:\n${output.slice(-2000)}`)),
-      timeoutMs,
-    );
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = pattern.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        // Keep draining (a full pipe would block the child) without keeping what it says.
-        proc.stdout?.off('data', onData);
-        proc.stderr?.off('data', onData);
-        proc.stdout?.resume();
-        proc.stderr?.resume();
-        resolve(match[1]);
-      }
-    };
-    proc.stdout?.on('data', onData);
-    proc.stderr?.on('data', onData);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`process exited (${code}) before ${pattern}:\n${output.slice(-2000)}`));
-    });
-  });
-}
-
-function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) {
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-    proc.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    proc.kill('SIGTERM');
-  });
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
-}
+const start = (args: string[], extraEnv: Record<string, string>): ChildProcess =>
+  startNode([BIN, ...args], extraEnv);
 
 function fds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length / 2)];
 }
 
 /** A minimal echo-harness bundle, unique per upload. */

@@ -15,6 +15,10 @@ import { AppConfig } from 'src/config/app-config';
 /** The HTTP pipeline shared by `omnigent serve` and the e2e tests. */
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.disable('x-powered-by');
+  // A strong ETag (hash of the body) on every JSON answer; Express answers 304 when the
+  // request's If-None-Match names it (snapshots and item pages: a client polling an unchanged
+  // session gets no body). A route that sets its own ETag (file content) keeps it.
+  app.set('etag', 'strong');
   app.use(requestIdMiddleware);
   app.use(httpMetricsMiddleware(app.get(MetricsService)));
   applyEdges(app, config);

@@ -182,12 +182,28 @@ describe('sessions', () => {
       await postCompaction(c, id, 'snapshot summary');
     });
 
-    it('should answer every field, nulls included, with Cache-Control: no-store', async () => {
+    it('should answer every field, nulls included, to be revalidated (private, no-cache)', async () => {
       const res = await c.get(`/v1/sessions/${id}`);
       const session = expectSession(res);
-      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['cache-control']).toBe('private, no-cache');
       expect(session).toMatchObject({ id, title: 'Snapshot', runner_online: false });
       expect(session.items).toHaveLength(1);
+    });
+
+    it('should answer 304 without a body to If-None-Match of its strong ETag, until it changes', async () => {
+      const first = await c.get(`/v1/sessions/${id}`).expect(200);
+      const etag = first.headers.etag as string;
+      expect(etag).toMatch(/^"[^"]+"$/);
+
+      const same = await c.get(`/v1/sessions/${id}`).set('If-None-Match', etag);
+      expect(same.status).toBe(304);
+      expect(same.text ?? '').toBe('');
+
+      await c.patch(`/v1/sessions/${id}`).send({ title: 'Snapshot, renamed' }).expect(200);
+      const changed = await c.get(`/v1/sessions/${id}`).set('If-None-Match', etag);
+      expect(changed.status).toBe(200);
+      expect(changed.headers.etag).not.toBe(etag);
+      expect(expectSession(changed).title).toBe('Snapshot, renamed');
     });
 
     it('should leave items out with include_items=false', async () => {
@@ -290,6 +306,13 @@ describe('sessions', () => {
 
     it('should answer an unknown cursor with 400 and a bad order with 422', async () => {
       expectErrorBody(await list(`?after=${randomSessionId()}`), 400, 'invalid_input');
+      // Another user's session is no cursor of ours.
+      const foreign = await newSession(clientFor(t, uniqueUser('list-other')));
+      expectErrorBody(await list(`?after=${foreign.id}`), 400, 'invalid_input');
+      // The last row as cursor is the end of the list, not an unknown cursor.
+      expect(ids(expectSessionList(await list(`?order=asc&after=${assistantSession}`)))).toEqual(
+        [],
+      );
       const res = await list('?order=sideways');
       expectErrorBody(res, 422, 'validation_error');
       expect(res.body.detail[0].loc).toEqual(['query', 'order']);
@@ -522,6 +545,29 @@ describe('sessions', () => {
       expect(next.body).toMatchObject({ has_more: false, first_id: second, last_id: second });
       const desc = await c.get(`/v1/sessions/${source.id}/items?order=desc`).expect(200);
       expect(desc.body.data.map((i: Json) => i.id)).toEqual([second, compactionId]);
+      const back = await c
+        .get(`/v1/sessions/${source.id}/items?limit=1&before=${second}`)
+        .expect(200);
+      expect(back.body).toMatchObject({ has_more: false, first_id: compactionId });
+      const descAfter = await c
+        .get(`/v1/sessions/${source.id}/items?order=desc&after=${second}`)
+        .expect(200);
+      expect(descAfter.body.data.map((i: Json) => i.id)).toEqual([compactionId]);
+      const end = await c.get(`/v1/sessions/${source.id}/items?after=${second}`).expect(200);
+      expect(end.body).toMatchObject({ data: [], has_more: false });
+      expectErrorBody(
+        await c.get(`/v1/sessions/${source.id}/items?after=msg_${'0'.repeat(32)}`),
+        400,
+        'invalid_input',
+      );
+    });
+
+    it('should answer 304 to If-None-Match of an unchanged items page', async () => {
+      const page = await c.get(`/v1/sessions/${source.id}/items`).expect(200);
+      await c
+        .get(`/v1/sessions/${source.id}/items`)
+        .set('If-None-Match', page.headers.etag as string)
+        .expect(304);
     });
 
     it('should stream a heartbeat first, then the item as a valid output_item.done', async () => {

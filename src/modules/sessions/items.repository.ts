@@ -2,24 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 
-import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/pagination';
+import { PageRequest } from 'src/common/pagination/pagination';
 import { toUnixSeconds } from 'src/database/transformers';
 import { messageText, StoredItem } from 'src/protocol/items';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 
-export function toStoredItem(item: ItemEntity): StoredItem {
-  return {
-    id: item.id,
-    response_id: item.responseId,
-    type: item.type,
-    status: item.status,
-    created_at: toUnixSeconds(item.createdAt),
-    created_by: item.createdBy,
-    data: item.data,
-  };
-}
-
 export type NewItem = Omit<StoredItem, 'created_at'>;
+
+// The columns of a StoredItem, named and typed as it is (float8 so `pg` gives a number; the
+// floor matches toUnixSeconds).
+const STORED_ITEM_COLUMNS = `id, response_id, type, status,
+  floor(extract(epoch FROM created_at))::float8 AS created_at, created_by, data`;
 
 /**
  * SQL for a tsquery that matches every lexeme of `param` by prefix, tokenised by the same
@@ -89,44 +82,60 @@ export class ItemsRepository {
     return this.items.manager.transaction((manager) => this.upsert(manager, sessionId, items));
   }
 
-  async listAll(
+  /**
+   * A session's items in conversation order, for the snapshot. Raw rows in the stored shape (no
+   * entity hydration, the timestamp already in Unix seconds): the snapshot's hot path (issue 12).
+   */
+  listAll(
     sessionId: string,
     limit: number,
     manager: EntityManager = this.items.manager,
   ): Promise<StoredItem[]> {
-    const rows = await manager
-      .getRepository(ItemEntity)
-      .createQueryBuilder('i')
-      .where('i.sessionId = :sessionId', { sessionId })
-      .orderBy('i.position', 'ASC')
-      .limit(limit)
-      .getMany();
-    return rows.map(toStoredItem);
+    return manager.query(
+      `SELECT ${STORED_ITEM_COLUMNS} FROM items WHERE session_id = $1 ORDER BY position LIMIT $2`,
+      [sessionId, limit],
+    );
   }
 
-  /** A page of a session's items in conversation order; null when the cursor is unknown. */
+  /**
+   * A page of a session's items in conversation order; null when the cursor is unknown. Keyset
+   * on (position, id) with the cursor's position read in the same statement; raw rows as in
+   * `listAll`.
+   */
   async page(
     sessionId: string,
     page: PageRequest,
   ): Promise<{ rows: StoredItem[]; hasMore: boolean } | null> {
     const cursorId = page.after ?? page.before;
-    let cursor: Cursor | undefined;
+    // `before` returns the rows just before the cursor, still in the requested order.
+    const backwards = Boolean(cursorId && !page.after);
+    const ascending = (page.order === 'asc') !== backwards;
+    const direction = ascending ? 'ASC' : 'DESC';
+    const params: unknown[] = [sessionId, page.limit + 1];
+    let after = '';
     if (cursorId) {
-      const row = await this.items.findOneBy({ sessionId, id: cursorId });
-      if (!row) {
-        return null;
-      }
-      cursor = { id: row.id, sort: row.position };
+      params.push(cursorId);
+      after = ` AND (position, id) ${ascending ? '>' : '<'} ((SELECT c.position FROM items c WHERE c.session_id = $1 AND c.id = $3), $3)`;
     }
-    const qb = this.items.createQueryBuilder('i').where('i.sessionId = :sessionId', { sessionId });
-    const { rows, hasMore } = await keysetPage(qb, {
-      sortColumn: 'i.position',
-      idColumn: 'i.id',
-      page,
-      cursor,
-      cursorIsBefore: !page.after && Boolean(page.before),
-    });
-    return { rows: rows.map(toStoredItem), hasMore };
+    const rows: StoredItem[] = await this.items.query(
+      `SELECT ${STORED_ITEM_COLUMNS} FROM items WHERE session_id = $1${after}
+       ORDER BY position ${direction}, id ${direction} LIMIT $2`,
+      params,
+    );
+    if (cursorId && rows.length === 0 && !(await this.has(sessionId, cursorId))) {
+      return null;
+    }
+    const hasMore = rows.length > page.limit;
+    const pageRows = rows.slice(0, page.limit);
+    return { rows: backwards ? pageRows.reverse() : pageRows, hasMore };
+  }
+
+  private async has(sessionId: string, id: string): Promise<boolean> {
+    const rows: unknown[] = await this.items.query(
+      `SELECT 1 FROM items WHERE session_id = $1 AND id = $2`,
+      [sessionId, id],
+    );
+    return rows.length > 0;
   }
 
   /** Position of the last item of a response, or null when the session has no such response. */

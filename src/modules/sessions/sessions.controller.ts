@@ -114,10 +114,13 @@ export class SessionsController {
 
   @Get(':session_id')
   @Authenticated()
-  @Header('Cache-Control', 'no-store')
+  // Revalidate every time (ETag + If-None-Match → 304), never shared by a proxy.
+  @Header('Cache-Control', 'private, no-cache')
   @Endpoint({
     summary: 'Get a session',
-    description: 'The snapshot: every field, with its items (nested shape).',
+    description:
+      'The snapshot: every field, with its items (nested shape). Strong `ETag`; ' +
+      '`If-None-Match` naming it answers 304 without a body.',
   })
   @ApiOkResponse({ type: SessionResponseDto })
   get(
@@ -179,7 +182,9 @@ export class SessionsController {
   @Authenticated()
   @Endpoint({
     summary: 'List items',
-    description: 'Flattened conversation items, oldest first (limit 100 by default).',
+    description:
+      'Flattened conversation items, oldest first (limit 100 by default). Strong `ETag`; ' +
+      '`If-None-Match` naming it answers 304 without a body.',
   })
   @ApiOkResponse({ type: ItemListResponseDto })
   items(

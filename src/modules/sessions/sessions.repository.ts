@@ -8,9 +8,10 @@ import { StreamEvent } from 'src/protocol/stream-events';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { AgentsRepository, NewAgent } from 'src/modules/registry/agents.repository';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
-import { ItemsRepository, prefixTsQuery } from 'src/modules/sessions/items.repository';
+import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { LockedSession, LockedSessionUnit } from 'src/modules/sessions/locked-session';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { sessionFromRow, sessionListSql } from 'src/modules/sessions/session-list.util';
 
 export interface SessionListFilters {
   ownerId: string;
@@ -198,54 +199,25 @@ export class SessionsRepository {
     filters: SessionListFilters,
     page: PageRequest,
   ): Promise<{ rows: SessionRow[]; hasMore: boolean } | null> {
-    const sortColumn = filters.sortBy === 'updated_at' ? 's.updatedAt' : 's.createdAt';
+    const { sql, params, backwards } = sessionListSql(filters, page);
+    const raw: Record<string, unknown>[] = await this.sessions.query(sql, params);
     const cursorId = page.after ?? page.before;
-    let cursor: Cursor | undefined;
-    if (cursorId) {
-      const row = await this.sessions.findOneBy({ id: cursorId, ownerId: filters.ownerId });
-      if (!row) {
-        return null;
-      }
-      const column = filters.sortBy === 'updated_at' ? 'updated_at' : 'created_at';
-      cursor = { id: row.id, sortSql: `SELECT c.${column} FROM sessions c WHERE c.id = :cursorId` };
+    if (
+      cursorId &&
+      raw.length === 0 &&
+      !(await this.sessions.existsBy({ id: cursorId, ownerId: filters.ownerId }))
+    ) {
+      return null;
     }
-    const qb = this.sessions
-      .createQueryBuilder('s')
-      .leftJoin('s.agent', 'a')
-      .addSelect(['a.id', 'a.name'])
-      .where('s.ownerId = :ownerId', { ownerId: filters.ownerId });
-    if (!filters.includeArchived) {
-      qb.andWhere('s.archived = false');
-    }
-    if (filters.kind !== 'any') {
-      qb.andWhere('s.kind = :kind', { kind: filters.kind });
-    }
-    if (filters.agentId) {
-      qb.andWhere('s.agentId = :agentId', { agentId: filters.agentId });
-    }
-    if (filters.agentName) {
-      qb.andWhere('a.name = :agentName', { agentName: filters.agentName });
-    }
-    if (filters.search) {
-      // Both to_tsvector expressions match the GIN indexes ix_sessions_title_search and
-      // ix_items_text_search.
-      const query = prefixTsQuery(':search');
-      qb.andWhere(
-        `(to_tsvector('simple', coalesce(s.title, '')) @@ ${query}
-          OR s.id IN (SELECT i.session_id FROM items i
-                      WHERE i.text_content IS NOT NULL
-                        AND to_tsvector('simple', i.text_content) @@ ${query}))`,
-        { search: filters.search },
-      );
-    }
-    const { rows, hasMore } = await keysetPage(qb, {
-      sortColumn,
-      idColumn: 's.id',
-      page,
-      cursor,
-      cursorIsBefore: !page.after && Boolean(page.before),
-    });
-    return { rows: rows.map((s) => ({ session: s, agentName: s.agent?.name ?? null })), hasMore };
+    // Every column, except one a relation made up for itself (agent_id is a column of its own).
+    const columns = this.sessions.metadata.columns.filter(
+      (c) => c.propertyName !== c.relationMetadata?.propertyName,
+    );
+    const rows = raw.slice(0, page.limit).map((row) => ({
+      session: sessionFromRow(columns, row),
+      agentName: (row.agent_name__ as string | null) ?? null,
+    }));
+    return { rows: backwards ? rows.reverse() : rows, hasMore: raw.length > page.limit };
   }
 
   async listChildren(

@@ -175,6 +175,46 @@ describe(EchoHarness.name, () => {
     expect(deltas.length).toBeGreaterThanOrEqual(1);
   });
 
+  it('should stream n deltas for /stream n, then the whole text', async () => {
+    const result = await harness.step(input([userMessage('/stream 5')]));
+
+    expect(deltas).toEqual(['1 ', '2 ', '3 ', '4 ', '5']);
+    expect(result.text).toBe('1 2 3 4 5');
+    expect(result.toolCalls).toEqual([]);
+  });
+
+  it('should refuse a /stream count that is not a positive integer in range', async () => {
+    for (const bad of [
+      '/stream',
+      '/stream 0',
+      '/stream -3',
+      '/stream 2.5',
+      '/stream x',
+      '/stream 100001',
+    ]) {
+      await expect(harness.step(input([userMessage(bad)]))).rejects.toMatchObject({
+        code: 'invalid_input',
+      });
+    }
+    expect(deltas).toEqual([]);
+  });
+
+  it('should stop /stream when aborted', async () => {
+    const step = harness.step(
+      input([userMessage('/stream 100000')], {
+        onTextDelta: (delta) => {
+          deltas.push(delta);
+          if (deltas.length === 10) {
+            controller.abort();
+          }
+        },
+      }),
+    );
+
+    await expect(step).rejects.toMatchObject({ name: 'AbortError' });
+    expect(deltas.length).toBe(10);
+  });
+
   it('should fail the turn for /fail', async () => {
     await expect(harness.step(input([userMessage('/fail something broke')]))).rejects.toEqual(
       new HarnessError('echo_failure', 'something broke'),

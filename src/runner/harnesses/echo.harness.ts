@@ -12,6 +12,9 @@ import {
 
 // Spacing of `/sleep` deltas: frequent enough that an interrupt lands mid-stream.
 const SLEEP_TICK_MS = 100;
+// `/stream <n>` upper bound: enough for fan-out benchmarks, small enough that a typo cannot
+// produce a multi-megabyte message.
+const STREAM_MAX_DELTAS = 100_000;
 
 function blockText(item: FlatItem, blockTypes: string[]): string {
   const content = Array.isArray(item.content) ? item.content : [];
@@ -79,7 +82,8 @@ function historyText(history: FlatItem[]): string {
 
 /**
  * Deterministic harness without a model (spec/README.md §8): echoes the user's text back in
- * several deltas and understands `/tool <name> <json-args>`, `/sleep <ms>` and `/fail <message>`.
+ * several deltas and understands `/tool <name> <json-args>`, `/sleep <ms>`, `/stream <n>` and
+ * `/fail <message>`.
  */
 export class EchoHarness implements Harness {
   readonly name = 'echo';
@@ -113,12 +117,15 @@ export class EchoHarness implements Harness {
       return { text: '', toolCalls: [] };
     }
     const userText = blockText(last, ['input_text', 'text']);
-    const directive = /^\/(tool|sleep|fail)(?:\s+([\s\S]*))?$/.exec(userText.trim());
+    const directive = /^\/(tool|sleep|stream|fail)(?:\s+([\s\S]*))?$/.exec(userText.trim());
     if (directive?.[1] === 'tool') {
       return { text: '', toolCalls: [this.toolCall(directive[2] ?? '')] };
     }
     if (directive?.[1] === 'sleep') {
       return { text: await this.sleep(directive[2] ?? '', input), toolCalls: [] };
+    }
+    if (directive?.[1] === 'stream') {
+      return { text: await this.stream(directive[2] ?? '', input), toolCalls: [] };
     }
     if (directive?.[1] === 'fail') {
       throw new HarnessError('echo_failure', directive[2]?.trim() || 'Echo failure requested');
@@ -175,6 +182,20 @@ export class EchoHarness implements Harness {
       input.onTextDelta(chunks[i]);
     }
     return text;
+  }
+
+  /** `/stream <n>`: n deltas as fast as the runner takes them (fan-out benchmarks and tests). */
+  private async stream(rest: string, input: HarnessStepInput): Promise<string> {
+    const n = Number(rest.trim());
+    if (rest.trim() === '' || !Number.isInteger(n) || n < 1 || n > STREAM_MAX_DELTAS) {
+      throw new HarnessError(
+        'invalid_input',
+        `Usage: /stream <n> (an integer from 1 to ${STREAM_MAX_DELTAS})`,
+      );
+    }
+    const chunks = Array.from({ length: n }, (_, i) => `${i + 1}${i + 1 === n ? '' : ' '}`);
+    await streamChunks(chunks, input);
+    return chunks.join('');
   }
 
   private reportToolOutputs(history: FlatItem[]): string {

@@ -758,7 +758,7 @@ export interface paths {
         };
         /**
          * Get a session
-         * @description The snapshot: every field, with its items (nested shape).
+         * @description The snapshot: every field, with its items (nested shape). Strong `ETag`; `If-None-Match` naming it answers 304 without a body.
          */
         get: operations["SessionsController_get"];
         put?: never;
@@ -806,7 +806,7 @@ export interface paths {
         };
         /**
          * List items
-         * @description Flattened conversation items, oldest first (limit 100 by default).
+         * @description Flattened conversation items, oldest first (limit 100 by default). Strong `ETag`; `If-None-Match` naming it answers 304 without a body.
          */
         get: operations["SessionsController_items"];
         put?: never;

@@ -1,0 +1,78 @@
+import { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+
+import { PageRequest } from 'src/common/pagination/pagination';
+import { prefixTsQuery } from 'src/modules/sessions/items.repository';
+import type { SessionListFilters } from 'src/modules/sessions/sessions.repository';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
+
+/**
+ * The session list in one raw statement (issue 12: entity hydration by the query builder was
+ * most of the list's cost). Keyset on (sort column, id) like `keysetPage`; the cursor's sort key
+ * is read in SQL (microseconds), from the caller's own sessions only, so a missing or foreign
+ * cursor yields no rows and the caller then tells "unknown cursor" from "end of the list".
+ * Asks for `limit + 1` rows to know `has_more`.
+ */
+export function sessionListSql(
+  filters: SessionListFilters,
+  page: PageRequest,
+): { sql: string; params: unknown[]; backwards: boolean } {
+  const params: unknown[] = [filters.ownerId, page.limit + 1];
+  const param = (value: unknown) => `$${params.push(value)}`;
+  const where = ['s.owner_id = $1'];
+  if (!filters.includeArchived) {
+    where.push('s.archived = false');
+  }
+  if (filters.kind !== 'any') {
+    where.push(`s.kind = ${param(filters.kind)}`);
+  }
+  if (filters.agentId) {
+    where.push(`s.agent_id = ${param(filters.agentId)}`);
+  }
+  if (filters.agentName) {
+    where.push(`a.name = ${param(filters.agentName)}`);
+  }
+  if (filters.search) {
+    // Both to_tsvector expressions match the GIN indexes ix_sessions_title_search and
+    // ix_items_text_search.
+    const query = prefixTsQuery(param(filters.search));
+    where.push(
+      `(to_tsvector('simple', coalesce(s.title, '')) @@ ${query}
+        OR s.id IN (SELECT i.session_id FROM items i
+                    WHERE i.text_content IS NOT NULL
+                      AND to_tsvector('simple', i.text_content) @@ ${query}))`,
+    );
+  }
+  const column = filters.sortBy === 'updated_at' ? 'updated_at' : 'created_at';
+  const cursorId = page.after ?? page.before;
+  const backwards = Boolean(cursorId && !page.after);
+  const ascending = (page.order === 'asc') !== backwards;
+  if (cursorId) {
+    const cursor = param(cursorId);
+    where.push(
+      `(s.${column}, s.id) ${ascending ? '>' : '<'} ((SELECT c.${column} FROM sessions c WHERE c.id = ${cursor} AND c.owner_id = $1), ${cursor})`,
+    );
+  }
+  const direction = ascending ? 'ASC' : 'DESC';
+  return {
+    sql: `SELECT s.*, a.name AS agent_name__ FROM sessions s LEFT JOIN agents a ON a.id = s.agent_id
+          WHERE ${where.join(' AND ')}
+          ORDER BY s.${column} ${direction}, s.id ${direction} LIMIT $2`,
+    params,
+    backwards,
+  };
+}
+
+/** Builds entities from raw `sessions` rows by the entity's own column metadata (transformers too). */
+export function sessionFromRow(
+  columns: ColumnMetadata[],
+  row: Record<string, unknown>,
+): SessionEntity {
+  const session = {} as Record<string, unknown>;
+  for (const column of columns) {
+    const value = row[column.databaseName];
+    const transformer = column.transformer;
+    session[column.propertyName] =
+      transformer && !Array.isArray(transformer) ? transformer.from(value) : value;
+  }
+  return session as unknown as SessionEntity;
+}
