@@ -166,9 +166,7 @@ describe('OpenAPI examples', () => {
     const pathValues = (path: string): Record<string, string> => ({
       session_id: session.id,
       file_id: String(file.id),
-      policy_id: String(
-        path.startsWith('/v1/policies') ? defaultPolicy.id : sessionPolicy.id,
-      ),
+      policy_id: String(path.startsWith('/v1/policies') ? defaultPolicy.id : sessionPolicy.id),
       elicitation_id: 'elicit_0194f1c2e3a4b5c6d7e8f90123456789',
       runner_id: runner.runnerId,
       // No host daemon here: a host route answers its documented 404.
@@ -237,7 +235,12 @@ async function send(
     body = form;
   }
   const controller = new AbortController();
-  const res = await fetch(url, { method: method.toUpperCase(), headers, body, signal: controller.signal });
+  const res = await fetch(url, {
+    method: method.toUpperCase(),
+    headers,
+    body,
+    signal: controller.signal,
+  });
   const type = res.headers.get('content-type') ?? '';
   // A stream never ends by itself: its status and headers are the answer.
   if (type.startsWith('text/event-stream')) {

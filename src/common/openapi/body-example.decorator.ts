@@ -1,6 +1,5 @@
 import { Type } from '@nestjs/common';
-import { ApiBody } from '@nestjs/swagger';
-import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { ApiBody, type SchemaObject } from '@nestjs/swagger';
 
 /**
  * The request body with the example /docs sends by default ("Try it out"). The example must be a

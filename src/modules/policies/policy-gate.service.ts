@@ -185,7 +185,11 @@ export class PolicyGateService implements TurnPolicyGate, OnModuleInit {
     if (evaluation.result === 'DENY') {
       const reason = evaluation.reason ?? 'denied by policy';
       await this.stream.locked(session.id, async (s) => {
-        s.emit('response.policy_denied', { conversation_id: session.id, phase: 'response', reason });
+        s.emit('response.policy_denied', {
+          conversation_id: session.id,
+          phase: 'response',
+          reason,
+        });
       });
       return { decision: 'deny', reason };
     }

@@ -392,7 +392,11 @@ policies:
     ask_timeout: 30
 `);
       expect(spec.policies).toEqual([
-        { name: 'ask', handler: 'omnigent.policies.builtins.safety.ask_on_os_tools', ask_timeout: 30 },
+        {
+          name: 'ask',
+          handler: 'omnigent.policies.builtins.safety.ask_on_os_tools',
+          ask_timeout: 30,
+        },
       ]);
       expectSpecError(
         'name: a\npolicies: [{name: p, handler: a.b, ask_timeout: 0}]',

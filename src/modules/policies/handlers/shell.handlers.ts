@@ -61,7 +61,8 @@ function isSystemPath(path: string): boolean {
   return (
     HOME_WORDS.has(path) ||
     SYSTEM_DIRS.includes(p) ||
-    (p.startsWith('/') && SYSTEM_DIRS.some((d) => d !== '/' && p.startsWith(`${d}/`)) &&
+    (p.startsWith('/') &&
+      SYSTEM_DIRS.some((d) => d !== '/' && p.startsWith(`${d}/`)) &&
       !p.startsWith('/home/') &&
       !p.startsWith('/Users/') &&
       !p.startsWith('/tmp/') &&
@@ -80,7 +81,10 @@ function gitBlast(args: string[]): Blast {
     const forced =
       f.has('-f') || f.has('--force') || [...f].some((x) => x.startsWith('--force-with-lease'));
     const deletes =
-      f.has('-d') || f.has('--delete') || f.has('--mirror') || f.has('--prune') ||
+      f.has('-d') ||
+      f.has('--delete') ||
+      f.has('--mirror') ||
+      f.has('--prune') ||
       positional.slice(1).some((r) => r.startsWith('+') || r.startsWith(':'));
     return forced || deletes ? 'catastrophic' : 'risky';
   }

@@ -20,8 +20,7 @@ export type RequestGateResult =
 
 /** The response-phase verdict on a posted assistant message (`data` may be rewritten). */
 export type ResponseGateResult =
-  | { decision: 'allow'; data: Record<string, unknown> }
-  | { decision: 'deny'; reason: string };
+  { decision: 'allow'; data: Record<string, unknown> } | { decision: 'deny'; reason: string };
 
 /** What the turn asks of the policies feature (implemented by src/modules/policies). */
 export interface TurnPolicyGate {

@@ -144,7 +144,10 @@ export class TurnsService {
     const approval = approvalData(data);
     const gate = this.policyHooks.get();
     if (!gate) {
-      throw new DomainError(ErrorCode.NotFound, `Elicitation ${approval.elicitationId} does not exist`);
+      throw new DomainError(
+        ErrorCode.NotFound,
+        `Elicitation ${approval.elicitationId} does not exist`,
+      );
     }
     return gate.resolveApproval(auth, session, approval);
   }
