@@ -65,7 +65,7 @@ export class RunnersController {
       '30-minute bearer accepted on that runner channel. The binding token is the credential.',
   })
   @ApiOkResponse({ type: RunnerTokenResponseDto, example: RUNNER_TOKEN_EXAMPLE })
-  @ApiErrors(404)
+  @ApiErrors([400, 'This server cannot mint tokens (auth mode none, or no JWT secret).'], 404)
   token(
     @Param('runner_id', RunnerIdPipe) runnerId: string,
     @Headers('x-omnigent-runner-tunnel-token') bindingToken: string | undefined,
