@@ -3,7 +3,6 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { messageText } from 'src/protocol/items';
 import {
-  ElicitationAction,
   HelloResult,
   SessionInitParams,
   ToolAuthorizeParams,
@@ -19,6 +18,7 @@ import {
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import {
+  ApprovalAnswer,
   RequestGateResult,
   ResponseGateResult,
   TurnPolicyGate,
@@ -127,11 +127,7 @@ export class PolicyGateService implements TurnPolicyGate, OnModuleInit {
   resolveApproval(
     auth: AuthPrincipal,
     session: SessionEntity,
-    approval: {
-      elicitationId: string;
-      action: ElicitationAction;
-      content: Record<string, unknown> | null;
-    },
+    approval: ApprovalAnswer,
   ): Promise<{ queued: false }> {
     return this.elicitations.resolve(auth, session.id, approval.elicitationId, {
       action: approval.action,

@@ -1,6 +1,7 @@
 import { parseItemData } from 'src/protocol/items';
 import { ClientToolSpec, ElicitationAction } from 'src/protocol/runner-protocol';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
+import type { ApprovalAnswer } from 'src/modules/sessions/turns/turn-policy.hooks';
 
 /** Client-facing event types `POST …/events` accepts (spec/api-reference.md §3.8). */
 export const CLIENT_EVENT_TYPES = [
@@ -33,11 +34,7 @@ export function eventData(
 const APPROVAL_ACTIONS: readonly string[] = ['accept', 'decline', 'cancel'];
 
 /** The `data` of an `approval` event: `{elicitation_id, action, content?}`. */
-export function approvalData(data: unknown): {
-  elicitationId: string;
-  action: ElicitationAction;
-  content: Record<string, unknown> | null;
-} {
+export function approvalData(data: unknown): ApprovalAnswer {
   const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
   if (typeof d.elicitation_id !== 'string' || d.elicitation_id === '') {
     throw SessionError.invalid('An approval event needs data.elicitation_id');

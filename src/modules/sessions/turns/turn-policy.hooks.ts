@@ -18,6 +18,13 @@ export type RequestGateResult =
   | { decision: 'deny'; reason: string }
   | { decision: 'ask'; elicitation_id: string };
 
+/** An answer to an approval, from an `approval` event. */
+export interface ApprovalAnswer {
+  elicitationId: string;
+  action: ElicitationAction;
+  content: Record<string, unknown> | null;
+}
+
 /** The response-phase verdict on a posted assistant message (`data` may be rewritten). */
 export type ResponseGateResult =
   { decision: 'allow'; data: Record<string, unknown> } | { decision: 'deny'; reason: string };
@@ -43,11 +50,7 @@ export interface TurnPolicyGate {
   resolveApproval(
     auth: AuthPrincipal,
     session: SessionEntity,
-    approval: {
-      elicitationId: string;
-      action: ElicitationAction;
-      content: Record<string, unknown> | null;
-    },
+    approval: ApprovalAnswer,
   ): Promise<{ queued: false }>;
   /** The snapshot's `pending_elicitations` (the original request events). */
   pendingElicitations(sessionId: string): Promise<Record<string, unknown>[]>;
