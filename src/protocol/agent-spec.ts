@@ -70,6 +70,8 @@ export interface AgentPolicyWire {
   handler: string;
   /** Present (even `{}`) means the handler is a factory called with these kwargs. */
   factory_params?: Record<string, unknown>;
+  /** Seconds an ASK of this policy waits before it counts as declined (default: the server's). */
+  ask_timeout?: number;
 }
 
 export interface AgentTerminalWire {

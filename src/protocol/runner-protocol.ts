@@ -191,7 +191,25 @@ export interface SessionInitParams {
   /** True when `history` is incomplete and the rest must be fetched with `session.history`. */
   history_truncated?: boolean;
   next_seq: number;
-  policy: { tool_call: boolean; tool_result: boolean };
+  policy: PolicyFlags;
+}
+
+/**
+ * Whether the runner must call `tool.authorize` / `tool.review`. Sent with `session.init` and
+ * every `turn.start` (fresh when computed, but may cross a change in flight, so the runner may
+ * only raise flags from them while a push is recent) and pushed exactly by `session.update`
+ * when the session's policies change.
+ */
+export interface PolicyFlags {
+  tool_call: boolean;
+  tool_result: boolean;
+}
+
+/** `session.update`: a snapshot change, or the session's new policy flags. */
+export interface SessionUpdateParams {
+  session_id: string;
+  snapshot?: Partial<SessionInitParams['snapshot']>;
+  policy?: PolicyFlags;
 }
 
 export interface SessionInitResult {
@@ -210,6 +228,8 @@ export interface TurnStartParams {
    * When false and the runner is idle, the runner publishes it itself.
    */
   running_published: boolean;
+  /** The policy flags as of this turn (our extension; absent from older servers). */
+  policy?: PolicyFlags;
 }
 
 export interface TurnStartResult {

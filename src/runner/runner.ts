@@ -15,6 +15,7 @@ import {
   SessionCloseParams,
   SessionInitParams,
   SessionInitResult,
+  SessionUpdateParams,
   Timeouts,
   TurnCancelParams,
   TurnStartParams,
@@ -24,6 +25,7 @@ import { ErrorDetail } from 'src/protocol/stream-events';
 import { handleEnvironmentRequest } from 'src/runner/environment';
 import { HARNESS_NAMES } from 'src/runner/harnesses/harnesses';
 import { InitLog } from 'src/runner/init-log';
+import { PolicyPushes } from 'src/runner/policy-pushes';
 import { RunnerChannel } from 'src/runner/runner-channel';
 import { SandboxSupport } from 'src/runner/sandbox/sandbox-probe';
 import { ApprovalVerdict, SessionState } from 'src/runner/session-state';
@@ -74,6 +76,7 @@ export class Runner {
   private readonly services: TurnServices;
   private sweeper?: NodeJS.Timeout;
   private readonly initLog: InitLog;
+  private readonly policyPushes = new PolicyPushes();
 
   constructor(private readonly options: RunnerOptions) {
     const url = new URL(options.serverUrl);
@@ -183,9 +186,7 @@ export class Runner {
       case Methods.sessionInit:
         return this.sessionInit(params as SessionInitParams);
       case Methods.sessionUpdate:
-        return this.sessionUpdate(
-          params as { session_id: string; snapshot?: Partial<SessionInitParams['snapshot']> },
-        );
+        return this.sessionUpdate(params as SessionUpdateParams);
       case Methods.turnStart:
         return this.turnStart(params as TurnStartParams);
       case Methods.turnCancel:
@@ -255,6 +256,7 @@ export class Runner {
         },
       );
     }
+    params = { ...params, policy: this.policyPushes.resolve(params.session_id, params.policy) };
     const existing = this.sessions.get(params.session_id);
     if (existing) {
       existing.reinit(params);
@@ -269,10 +271,10 @@ export class Runner {
     return { status: this.sessions.get(params.session_id)?.busy ? 'running' : 'idle' };
   }
 
-  private sessionUpdate(params: {
-    session_id: string;
-    snapshot?: Partial<SessionInitParams['snapshot']>;
-  }): object {
+  private sessionUpdate(params: SessionUpdateParams): object {
+    if (params?.session_id && params.policy) {
+      this.policyPushes.pushed(params.session_id, params.policy);
+    }
     const session = params?.session_id ? this.sessions.get(params.session_id) : undefined;
     if (!session) {
       // Not held (released, or never initialised here): the next session.init brings the update.
@@ -281,6 +283,8 @@ export class Runner {
     session.init = {
       ...session.init,
       snapshot: { ...session.init.snapshot, ...(params.snapshot ?? {}) },
+      // Read at every tool call: a policy attached mid-turn applies to the turn's next call.
+      policy: params.policy ?? session.init.policy,
     };
     return {};
   }
@@ -291,6 +295,13 @@ export class Runner {
       return { disposition: session.current?.turnId === params.turn_id ? 'started' : 'queued' };
     }
     session.seenTurns.add(params.turn_id);
+    if (params.policy) {
+      // Applied on receipt, not when the turn is drained: a later push must win over them.
+      session.init = {
+        ...session.init,
+        policy: this.policyPushes.resolve(session.id, params.policy),
+      };
+    }
     session.queue.push(params);
     session.touch();
     if (session.busy) {
@@ -338,6 +349,7 @@ export class Runner {
       session.queue.splice(0);
       session.current?.abort.abort(new TurnAborted(params.reason));
       this.forget(session);
+      this.policyPushes.forget(session.id);
       this.options.log(`session ${params.session_id} closed (${params.reason})`);
     }
     return {};

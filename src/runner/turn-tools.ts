@@ -76,7 +76,10 @@ export class TurnTools {
     private readonly signal: AbortSignal,
   ) {}
 
-  /** A built-in tool call, authorised by the server first (fails closed). */
+  /**
+   * A built-in tool call, authorised by the server first (fails closed) while the session has a
+   * tool_call policy; `policy.tool_call` is read per call, so a flag pushed mid-turn applies.
+   */
   async runBuiltin(call: HarnessToolCall): Promise<string> {
     const { session, signal } = this;
     const tool = getBuiltinTool(call.name);

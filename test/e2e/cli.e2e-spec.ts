@@ -177,6 +177,26 @@ describe('the embedded default: `omnigent serve` with its local runner, and `omn
     expect(again.output()).toContain('Tool list_dir returned:');
   });
 
+  it('should show a policy ASK at the prompt and run the tool when answered y', async () => {
+    const api = httpApi(server.url);
+    const session = await api.createSession('echo');
+    await api.ok('POST', `/v1/sessions/${session.id}/policies`, {
+      name: 'ask_os',
+      type: 'python',
+      handler: 'omnigent.policies.builtins.safety.ask_on_os_tools',
+    });
+    const chat = spawnCli(['chat', '--server', server.url, '--session', session.id]);
+    await chat.waitForOutput(/Chatting with echo in session conv_/);
+    chat.proc.stdin?.write('/tool shell {"command": "echo ran-$((6*7))"}\n');
+    await chat.waitForOutput(/approval needed \(policy ask_os\)[\s\S]*allow\? \[y\/N\]/);
+    expect(chat.output()).not.toContain('ran-42');
+    chat.proc.stdin?.write('y\n');
+    await chat.waitForOutput(/ran-42/);
+    expect(chat.output()).toContain('allowed');
+    chat.proc.stdin?.end();
+    expect(await chat.exited).toBe(0);
+  });
+
   it('should run a prompt loop until stdin ends', async () => {
     const chat = spawnCli(['chat', '--server', server.url]);
     await chat.waitForOutput(/Chatting with echo in session conv_/);

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { openSse, SseConnection } from 'test/utils/sse-client';
 import { HttpApi, httpApi } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import { embeddedDataDir, removeDataDir } from 'test/utils/test-database';
 
 const ASK_ON_OS_TOOLS = 'omnigent.policies.builtins.safety.ask_on_os_tools';
 
@@ -30,17 +31,21 @@ describe('approval lifecycle: timeout, interrupt, server restart', () => {
   let runner: RunnerProcess;
   let api: HttpApi;
   let port: number;
+  let dataDir: string;
   // The first server gives approvals a minute (they must outlive its restart); the one after
-  // the restart gives them 4 s, for the expiry test.
+  // the restart gives them 4 s, for the expiry test. Its own embedded database and a long
+  // runner grace: under load the runner may take over 10 s to reconnect after the restart, and
+  // any server's sweeper on a shared database would then fail the turn (cancelling its approval).
   const serverEnv = (askTimeoutS: number) => ({
-    DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-    OMNIGENT_DB_MIGRATE: 'false',
+    OMNIGENT_DATA_DIR: dataDir,
+    OMNIGENT_RUNNER_GRACE_MS: '120000',
     OMNIGENT_PORT: String(port),
     OMNIGENT_POLICY_ASK_TIMEOUT_S: String(askTimeoutS),
   });
 
   beforeAll(async () => {
     port = await freePort();
+    dataDir = embeddedDataDir();
     server = await startServer(serverEnv(60));
     runner = await startRunner(server.url);
     api = httpApi(server.url);
@@ -49,6 +54,7 @@ describe('approval lifecycle: timeout, interrupt, server restart', () => {
   afterAll(async () => {
     await runner?.stop();
     await server?.stop();
+    removeDataDir(dataDir);
   });
 
   /** An echo session whose every OS tool call asks first; the turn is waiting on one. */

@@ -196,6 +196,41 @@ describe('policies and approvals (real server and runner processes)', () => {
     expect(existsSync(join(workspaceOf(id), 'once.txt'))).toBe(accepted);
   });
 
+  it('should ask once a policy is attached mid-session, and count an approval event once', async () => {
+    const { id, stream } = await boundSession('echo');
+    // The runner holds the session without tool_call policies: it skips tool.authorize.
+    await api.say(id, '/tool list_dir {"path":"."}');
+    await idle(stream, 1);
+    await api.ok('POST', `/v1/sessions/${id}/policies`, {
+      name: 'ask',
+      type: 'python',
+      handler: `${SAFETY}.ask_on_os_tools`,
+    });
+    await api.say(id, '/tool shell {"command":"echo approved > approved.txt"}');
+    const ask = await stream.waitFor((f) => f.event === 'response.elicitation_request');
+    const eid = String(ask.json?.elicitation_id);
+    expect(existsSync(join(workspaceOf(id), 'approved.txt'))).toBe(false);
+    const bad = await api.request('POST', `/v1/sessions/${id}/events`, {
+      type: 'approval',
+      data: { elicitation_id: eid, action: 'maybe' },
+    });
+    expect(bad.status).toBe(400);
+    const answers = await Promise.all([
+      api.request('POST', `/v1/sessions/${id}/events`, {
+        type: 'approval',
+        data: { elicitation_id: eid, action: 'accept' },
+      }),
+      api.request('POST', `/v1/sessions/${id}/elicitations/${eid}/resolve`, { action: 'accept' }),
+    ]);
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+    await idle(stream, 2);
+    stream.close();
+    expect(stream.frames.filter((f) => f.event === 'response.elicitation_resolved')).toHaveLength(
+      1,
+    );
+    expect(readFileSync(join(workspaceOf(id), 'approved.txt'), 'utf8')).toBe('approved\n');
+  });
+
   it('should allow one tool call with max_tool_calls_per_session limit 1 and deny the next', async () => {
     const { id, stream } = await boundSession('echo');
     await api.ok('POST', `/v1/sessions/${id}/policies`, {

@@ -286,6 +286,12 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
         Authorization: `Bearer ${aliceToken}`,
       });
       await stream.waitFor((f) => f.event === 'session.heartbeat');
+      // Only a session with a tool_call policy authorises its tool calls.
+      await alice.ok('POST', `/v1/sessions/${session.id}/policies`, {
+        name: 'cap',
+        type: 'python',
+        handler: 'omnigent.policies.builtins.safety.max_tool_calls_per_session',
+      });
       const cut = proxy.cutWhenTargetSends('"decision":"allow"');
       await alice.say(session.id, '/tool shell {"command":"echo authorised-after-the-drop"}');
       await cut;

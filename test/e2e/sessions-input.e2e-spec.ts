@@ -22,6 +22,7 @@ const ALLOWED_EVENT_TYPES = [
   'interrupt',
   'stop_session',
   'retry_session',
+  'approval',
 ];
 const USER_MESSAGE = {
   type: 'message',

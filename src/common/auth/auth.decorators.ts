@@ -4,9 +4,10 @@ import {
   ExecutionContext,
   SetMetadata,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth } from '@nestjs/swagger';
 
 import { AuthPrincipal } from 'src/common/auth/auth-principal';
+import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 
 export enum AuthRequirement {
   Public = 'public',
@@ -26,7 +27,7 @@ export const Authenticated = () =>
   applyDecorators(
     SetMetadata(AUTH_REQUIREMENT, AuthRequirement.Authenticated),
     ApiBearerAuth(),
-    ApiUnauthorizedResponse({ description: 'No or invalid credential.' }),
+    ApiErrors(401),
   );
 
 /** Server admins only: 401 without a credential, 403 for other users. */
@@ -34,8 +35,7 @@ export const AdminOnly = () =>
   applyDecorators(
     SetMetadata(AUTH_REQUIREMENT, AuthRequirement.Admin),
     ApiBearerAuth(),
-    ApiUnauthorizedResponse({ description: 'No or invalid credential.' }),
-    ApiForbiddenResponse({ description: 'The caller is not an admin.' }),
+    ApiErrors(401, [403, 'The caller is not an admin.']),
   );
 
 /**
@@ -45,7 +45,7 @@ export const AdminOnly = () =>
 export const MachineCredential = (header: string) =>
   applyDecorators(
     SetMetadata(AUTH_REQUIREMENT, AuthRequirement.Machine),
-    ApiUnauthorizedResponse({ description: `Missing or invalid ${header} header.` }),
+    ApiErrors([401, `Missing or invalid ${header} header.`]),
   );
 
 export interface RequestWithPrincipal {

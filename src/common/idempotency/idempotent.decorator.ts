@@ -1,7 +1,8 @@
 import { applyDecorators, UseInterceptors } from '@nestjs/common';
-import { ApiConflictResponse, ApiHeader } from '@nestjs/swagger';
+import { ApiHeader } from '@nestjs/swagger';
 
 import { IdempotencyInterceptor } from 'src/common/idempotency/idempotency.interceptor';
+import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 
 /**
  * Honours `Idempotency-Key` on this route (IdempotencyInterceptor). Place it above any
@@ -17,7 +18,7 @@ export function Idempotent(): MethodDecorator {
         '`Idempotent-Replayed: true`; the same key with a different request is 409.',
       schema: { type: 'string', maxLength: 255 },
     }),
-    ApiConflictResponse({ description: 'Idempotency-Key reused with a different request.' }),
+    ApiErrors([409, 'Idempotency-Key reused with a different request.']),
     UseInterceptors(IdempotencyInterceptor),
   );
 }

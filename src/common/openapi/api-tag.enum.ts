@@ -1,5 +1,7 @@
 export enum ApiTag {
   Agents = 'agents',
+  /** WebSocket endpoints: described on the tag, no operations. */
+  Channels = 'channels',
   Hosts = 'hosts',
   Policies = 'policies',
   PolicyRegistry = 'policy-registry',

@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
+import { WEBSOCKET_ROUTES, websocketTagDescription } from 'src/common/openapi/websocket-routes';
 import { AppConfig } from 'src/config/app-config';
 
 export function buildOpenApiDocument(app: INestApplication, config: AppConfig): OpenAPIObject {
@@ -15,9 +16,10 @@ export function buildOpenApiDocument(app: INestApplication, config: AppConfig): 
     .setVersion(config.version)
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   for (const tag of Object.values(ApiTag)) {
-    builder.addTag(tag);
+    builder.addTag(tag, tag === ApiTag.Channels ? websocketTagDescription() : undefined);
   }
-  return SwaggerModule.createDocument(app, builder.build());
+  const document = SwaggerModule.createDocument(app, builder.build());
+  return { ...document, 'x-websocket-routes': WEBSOCKET_ROUTES } as OpenAPIObject;
 }
 
 /** Swagger UI at /docs and the document at /openapi.json, both public (spec/README.md §5). */

@@ -24,7 +24,9 @@ import {
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
+import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
+import { BodyExample } from 'src/common/openapi/body-example.decorator';
 import { Endpoint } from 'src/common/openapi/endpoint.decorator';
 import { ListEnvelope } from 'src/common/pagination/pagination';
 import { FileIdPipe, SessionIdPipe } from 'src/common/validation/id-param.pipe';
@@ -33,6 +35,13 @@ import {
   ListFilesQueryDto,
   UploadFileDto,
 } from 'src/modules/files/dto/file-request.dto';
+import {
+  COPY_FILES_EXAMPLE,
+  FILE_DELETED_EXAMPLE,
+  FILE_EXAMPLE,
+  FILE_LIST_EXAMPLE,
+  FILES_COPIED_EXAMPLE,
+} from 'src/modules/files/dto/file-examples.constants';
 import {
   CopiedFileDto,
   FileDeletedResponseDto,
@@ -53,7 +62,8 @@ export class FilesController {
   @Get('files')
   @Authenticated()
   @Endpoint({ summary: 'List files', description: "The session's files, newest first." })
-  @ApiOkResponse({ type: FileListResponseDto })
+  @ApiOkResponse({ type: FileListResponseDto, example: FILE_LIST_EXAMPLE })
+  @ApiErrors(404, 422)
   list(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) sessionId: string,
@@ -72,7 +82,8 @@ export class FilesController {
       'Multipart, part `file`. Images up to 5 MiB, PDF up to 20 MiB, text, code and JSON up to 10 MiB ' +
       '(configurable); other types 415, larger files 413. Publishes `session.resource.created`.',
   })
-  @ApiCreatedResponse({ type: FileResourceDto })
+  @ApiCreatedResponse({ type: FileResourceDto, example: FILE_EXAMPLE })
+  @ApiErrors(400, 403, 404, 413, 415, 422)
   @UseInterceptors(FileUploadInterceptor)
   upload(
     @Auth() auth: AuthPrincipal,
@@ -90,7 +101,9 @@ export class FilesController {
     description:
       'Copies files of a strict ancestor (parent chain) into this session: all of them or none.',
   })
-  @ApiOkResponse({ type: FilesCopiedResponseDto })
+  @BodyExample(CopyFilesDto, COPY_FILES_EXAMPLE)
+  @ApiOkResponse({ type: FilesCopiedResponseDto, example: FILES_COPIED_EXAMPLE })
+  @ApiErrors(400, 403, 404, 413, 422)
   copy(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) sessionId: string,
@@ -102,7 +115,8 @@ export class FilesController {
   @Get('files/:file_id')
   @Authenticated()
   @Endpoint({ summary: 'Get a file', description: "A file's resource object." })
-  @ApiOkResponse({ type: FileResourceDto })
+  @ApiOkResponse({ type: FileResourceDto, example: FILE_EXAMPLE })
+  @ApiErrors(404)
   get(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) sessionId: string,
@@ -122,6 +136,7 @@ export class FilesController {
   })
   @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
   @ApiNotModifiedResponse({ description: 'The client has these bytes already.' })
+  @ApiErrors(404)
   content(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) sessionId: string,
@@ -134,7 +149,8 @@ export class FilesController {
   @Delete('files/:file_id')
   @Authenticated()
   @Endpoint({ summary: 'Delete a file', description: 'Publishes `session.resource.deleted`.' })
-  @ApiOkResponse({ type: FileDeletedResponseDto })
+  @ApiOkResponse({ type: FileDeletedResponseDto, example: FILE_DELETED_EXAMPLE })
+  @ApiErrors(403, 404)
   delete(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) sessionId: string,

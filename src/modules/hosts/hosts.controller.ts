@@ -3,10 +3,20 @@ import { ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
+import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
+import { BodyExample } from 'src/common/openapi/body-example.decorator';
 import { Endpoint } from 'src/common/openapi/endpoint.decorator';
 import { HostIdPipe } from 'src/common/validation/id-param.pipe';
 import { HostPath } from 'src/modules/hosts/dto/host-path.decorator';
+import {
+  CREATE_DIRECTORY_EXAMPLE,
+  DIRECTORY_CREATED_EXAMPLE,
+  HOST_DETAIL_EXAMPLE,
+  HOST_FS_LIST_EXAMPLE,
+  HOST_LIST_EXAMPLE,
+  WORKTREE_LIST_EXAMPLE,
+} from 'src/modules/hosts/dto/host-examples.constants';
 import {
   CreateDirectoryDto,
   HostFilesystemQueryDto,
@@ -32,7 +42,7 @@ export class HostsController {
     summary: 'List hosts',
     description: "The caller's hosts (machines running `omnigent host`), online and offline.",
   })
-  @ApiOkResponse({ type: HostListResponseDto })
+  @ApiOkResponse({ type: HostListResponseDto, example: HOST_LIST_EXAMPLE })
   list(@Auth() auth: AuthPrincipal): Promise<HostListResponseDto> {
     return this.hosts.list(auth);
   }
@@ -40,7 +50,8 @@ export class HostsController {
   @Get(':host_id')
   @Authenticated()
   @Endpoint({ summary: 'Get a host', description: "Another user's host is 404." })
-  @ApiOkResponse({ type: HostDetailResponseDto })
+  @ApiOkResponse({ type: HostDetailResponseDto, example: HOST_DETAIL_EXAMPLE })
+  @ApiErrors(404)
   get(
     @Auth() auth: AuthPrincipal,
     @Param('host_id', HostIdPipe) hostId: string,
@@ -56,7 +67,8 @@ export class HostsController {
       'Entries of `~` on the host, sorted by name, paged by entry path. 409 when the host is ' +
       'offline, 504 when it does not answer in time, 502 when the host fails.',
   })
-  @ApiOkResponse({ type: HostFsListResponseDto })
+  @ApiOkResponse({ type: HostFsListResponseDto, example: HOST_FS_LIST_EXAMPLE })
+  @ApiErrors(404, 409, 422, 502, 504)
   listHome(
     @Auth() auth: AuthPrincipal,
     @Param('host_id', HostIdPipe) hostId: string,
@@ -78,7 +90,8 @@ export class HostsController {
       'Entries of a directory on the host (absolute or `~`-prefixed; confined to the roots the ' +
       'daemon serves: 403 outside them), sorted by name, paged by entry path.',
   })
-  @ApiOkResponse({ type: HostFsListResponseDto })
+  @ApiOkResponse({ type: HostFsListResponseDto, example: HOST_FS_LIST_EXAMPLE })
+  @ApiErrors(400, 403, 404, 409, 422, 502, 504)
   listDirectory(
     @Auth() auth: AuthPrincipal,
     @Param('host_id', HostIdPipe) hostId: string,
@@ -95,7 +108,9 @@ export class HostsController {
     summary: 'Create a directory on the host',
     description: 'mkdir -p of an absolute or `~`-prefixed path; 409 when the host refuses.',
   })
-  @ApiOkResponse({ type: DirectoryCreatedResponseDto })
+  @BodyExample(CreateDirectoryDto, CREATE_DIRECTORY_EXAMPLE)
+  @ApiOkResponse({ type: DirectoryCreatedResponseDto, example: DIRECTORY_CREATED_EXAMPLE })
+  @ApiErrors(400, 403, 404, 409, 413, 422, 502, 504)
   createDirectory(
     @Auth() auth: AuthPrincipal,
     @Param('host_id', HostIdPipe) hostId: string,
@@ -110,7 +125,8 @@ export class HostsController {
     summary: 'List git worktrees',
     description: 'The worktrees of the git repository at `path` on the host, main first.',
   })
-  @ApiOkResponse({ type: WorktreeListResponseDto })
+  @ApiOkResponse({ type: WorktreeListResponseDto, example: WORKTREE_LIST_EXAMPLE })
+  @ApiErrors(400, 403, 404, 409, 422, 502, 504)
   worktrees(
     @Auth() auth: AuthPrincipal,
     @Param('host_id', HostIdPipe) hostId: string,

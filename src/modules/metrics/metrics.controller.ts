@@ -2,6 +2,7 @@ import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 
 import { Public } from 'src/common/auth/auth.decorators';
+import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
 import { Endpoint } from 'src/common/openapi/endpoint.decorator';
 import { MetricsTokenGuard } from 'src/modules/metrics/metrics-token.guard';
@@ -26,8 +27,16 @@ export class MetricsController {
   @ApiProduces('text/plain')
   @ApiOkResponse({
     description: 'Metrics in the Prometheus text format.',
-    schema: { type: 'string' },
+    content: {
+      'text/plain': {
+        schema: { type: 'string' },
+        example:
+          '# HELP omnigent_open_streams Open session streams.\n' +
+          '# TYPE omnigent_open_streams gauge\nomnigent_open_streams 2\n',
+      },
+    },
   })
+  @ApiErrors([401, 'OMNIGENT_METRICS_TOKEN is set and the Bearer token does not match.'])
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   @Header('Cache-Control', 'no-store')
   scrape(): Promise<string> {

@@ -4,9 +4,18 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { AdminOnly, Auth, Authenticated } from 'src/common/auth/auth.decorators';
 import { IdPrefix } from 'src/common/ids/ids';
+import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
+import { BodyExample } from 'src/common/openapi/body-example.decorator';
 import { Endpoint } from 'src/common/openapi/endpoint.decorator';
 import { IdParamPipe } from 'src/common/validation/id-param.pipe';
+import {
+  CREATE_POLICY_EXAMPLE,
+  DEFAULT_POLICY_EXAMPLE,
+  DEFAULT_POLICY_LIST_EXAMPLE,
+  POLICY_DELETED_EXAMPLE,
+  UPDATE_POLICY_EXAMPLE,
+} from 'src/modules/policies/dto/policy-examples.constants';
 import { CreatePolicyDto, UpdatePolicyDto } from 'src/modules/policies/dto/policy-request.dto';
 import {
   DefaultPolicyListResponseDto,
@@ -28,7 +37,7 @@ export class DefaultPoliciesController {
     summary: 'List server-wide policies',
     description: 'Applied to every session after its own and its agent’s policies.',
   })
-  @ApiOkResponse({ type: DefaultPolicyListResponseDto })
+  @ApiOkResponse({ type: DefaultPolicyListResponseDto, example: DEFAULT_POLICY_LIST_EXAMPLE })
   list(@Auth() auth: AuthPrincipal): Promise<DefaultPolicyListResponseDto> {
     return this.policies.listDefaults(auth);
   }
@@ -41,7 +50,9 @@ export class DefaultPoliciesController {
     description:
       'Admins only. Registry handlers only (type python); params validated; 409 on a duplicate name.',
   })
-  @ApiOkResponse({ type: DefaultPolicyResponseDto })
+  @BodyExample(CreatePolicyDto, CREATE_POLICY_EXAMPLE)
+  @ApiOkResponse({ type: DefaultPolicyResponseDto, example: DEFAULT_POLICY_EXAMPLE })
+  @ApiErrors(400, 409, 413, 422)
   create(
     @Auth() auth: AuthPrincipal,
     @Body() dto: CreatePolicyDto,
@@ -52,7 +63,8 @@ export class DefaultPoliciesController {
   @Get(':policy_id')
   @Authenticated()
   @Endpoint({ summary: 'Get a server-wide policy', description: '404 when it is not a default.' })
-  @ApiOkResponse({ type: DefaultPolicyResponseDto })
+  @ApiOkResponse({ type: DefaultPolicyResponseDto, example: DEFAULT_POLICY_EXAMPLE })
+  @ApiErrors(404)
   get(
     @Auth() auth: AuthPrincipal,
     @Param('policy_id', PolicyIdPipe) policyId: string,
@@ -66,7 +78,9 @@ export class DefaultPoliciesController {
     summary: 'Update a server-wide policy',
     description: 'Admins only: name, handler, enabled.',
   })
-  @ApiOkResponse({ type: DefaultPolicyResponseDto })
+  @BodyExample(UpdatePolicyDto, UPDATE_POLICY_EXAMPLE)
+  @ApiOkResponse({ type: DefaultPolicyResponseDto, example: DEFAULT_POLICY_EXAMPLE })
+  @ApiErrors(400, 404, 409, 422)
   update(
     @Auth() auth: AuthPrincipal,
     @Param('policy_id', PolicyIdPipe) policyId: string,
@@ -78,7 +92,8 @@ export class DefaultPoliciesController {
   @Delete(':policy_id')
   @AdminOnly()
   @Endpoint({ summary: 'Delete a server-wide policy', description: 'Admins only; idempotent.' })
-  @ApiOkResponse({ type: PolicyDeletedResponseDto })
+  @ApiOkResponse({ type: PolicyDeletedResponseDto, example: POLICY_DELETED_EXAMPLE })
+  @ApiErrors(404)
   remove(
     @Auth() auth: AuthPrincipal,
     @Param('policy_id', PolicyIdPipe) policyId: string,

@@ -22,6 +22,7 @@ import {
   PolicyRegistryService,
 } from 'src/modules/policies/policy-registry.service';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
+import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 
 /**
  * Stored policies (spec/policies.md §6.2–§6.3): a session's (read to list, edit to change) and
@@ -34,6 +35,7 @@ export class PoliciesService {
     private readonly access: SessionAccessService,
     private readonly policies: PoliciesRepository,
     private readonly registry: PolicyRegistryService,
+    private readonly runnerLink: RunnerLinkService,
   ) {}
 
   async listSession(auth: AuthPrincipal, sessionId: string): Promise<SessionPolicyListResponseDto> {
@@ -49,6 +51,7 @@ export class PoliciesService {
   ): Promise<SessionPolicyResponseDto> {
     const session = await this.access.require(auth, sessionId, SessionLevel.Edit);
     const row = await this.insert({ scope: 'session', sessionId: session.id }, dto, null);
+    await this.runnerLink.policiesChanged(session);
     return toSessionPolicy(row);
   }
 
@@ -70,9 +73,9 @@ export class PoliciesService {
     dto: UpdatePolicyDto,
   ): Promise<SessionPolicyResponseDto> {
     const session = await this.access.require(auth, sessionId, SessionLevel.Edit);
-    return toSessionPolicy(
-      await this.update({ scope: 'session', sessionId: session.id }, policyId, dto),
-    );
+    const row = await this.update({ scope: 'session', sessionId: session.id }, policyId, dto);
+    await this.runnerLink.policiesChanged(session);
+    return toSessionPolicy(row);
   }
 
   async deleteSession(
@@ -82,6 +85,7 @@ export class PoliciesService {
   ): Promise<PolicyDeletedResponseDto> {
     const session = await this.access.require(auth, sessionId, SessionLevel.Edit);
     await this.policies.delete({ scope: 'session', sessionId: session.id }, policyId);
+    await this.runnerLink.policiesChanged(session);
     return { deleted: true };
   }
 

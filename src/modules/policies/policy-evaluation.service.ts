@@ -70,7 +70,12 @@ export class PolicyEvaluationService {
       ),
       ...specPolicies.map((p) =>
         this.bindOrDeny(
-          { name: p.name, handler: p.handler, factoryParams: p.factory_params },
+          {
+            name: p.name,
+            handler: p.handler,
+            factoryParams: p.factory_params,
+            askTimeoutS: p.ask_timeout,
+          },
           'spec',
         ),
       ),
@@ -85,9 +90,10 @@ export class PolicyEvaluationService {
   }
 
   /** Whether any policy (the built-in guard aside) acts on the phase. */
-  async hasPoliciesFor(session: SessionEntity, phase: Phase): Promise<boolean> {
+  /** The phases some policy (the built-in guard aside) acts on. */
+  async phasesFor(session: SessionEntity): Promise<Set<Phase>> {
     const policies = await this.policiesFor(session);
-    return policies.some((p) => p.source !== 'builtin' && p.phases.includes(phase));
+    return new Set(policies.filter((p) => p.source !== 'builtin').flatMap((p) => p.phases));
   }
 
   async evaluate(session: SessionEntity, input: EvaluationInput): Promise<Evaluation> {
@@ -145,7 +151,7 @@ export class PolicyEvaluationService {
 
   /** A policy whose handler or params no longer validate denies everything (fail closed). */
   private bindOrDeny(
-    policy: { name: string; handler: string; factoryParams?: unknown },
+    policy: { name: string; handler: string; factoryParams?: unknown; askTimeoutS?: number | null },
     source: PolicySource,
   ): BoundPolicy {
     try {

@@ -18,7 +18,9 @@ import {
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import {
+  ApprovalAnswer,
   RequestGateResult,
+  ResponseGateResult,
   TurnPolicyGate,
   TurnPolicyHooks,
 } from 'src/modules/sessions/turns/turn-policy.hooks';
@@ -46,11 +48,11 @@ export class PolicyGateService implements TurnPolicyGate, OnModuleInit {
   }
 
   async flags(session: SessionEntity): Promise<SessionInitParams['policy']> {
-    // Every tool call is authorised: policies attached mid-session then apply at once.
-    return {
-      tool_call: true,
-      tool_result: await this.evaluation.hasPoliciesFor(session, 'tool_result'),
-    };
+    // No tool_call policy, no tool.authorize round trip per call (the hot path). The runner
+    // learns the flags with session.init and every turn.start, and by session.update when the
+    // session's policies change (RunnerLinkService.policiesChanged).
+    const phases = await this.evaluation.phasesFor(session);
+    return { tool_call: phases.has('tool_call'), tool_result: phases.has('tool_result') };
   }
 
   async authorizeToolCall(
@@ -122,6 +124,17 @@ export class PolicyGateService implements TurnPolicyGate, OnModuleInit {
       : { decision: 'allow' };
   }
 
+  resolveApproval(
+    auth: AuthPrincipal,
+    session: SessionEntity,
+    approval: ApprovalAnswer,
+  ): Promise<{ queued: false }> {
+    return this.elicitations.resolve(auth, session.id, approval.elicitationId, {
+      action: approval.action,
+      content: approval.content,
+    });
+  }
+
   async gateRequest(
     auth: AuthPrincipal,
     session: SessionEntity,
@@ -151,6 +164,40 @@ export class PolicyGateService implements TurnPolicyGate, OnModuleInit {
       return { decision: 'ask', elicitation_id: row.id };
     }
     return { decision: 'allow' };
+  }
+
+  async gateResponse(
+    session: SessionEntity,
+    data: Record<string, unknown>,
+  ): Promise<ResponseGateResult> {
+    const text = messageText(data);
+    let evaluation: Evaluation;
+    try {
+      evaluation = await this.evaluation.evaluate(session, { phase: 'response', data: text });
+    } catch {
+      // The response phase fails open (spec/policies.md §3).
+      return { decision: 'allow', data };
+    }
+    if (evaluation.result === 'DENY') {
+      const reason = evaluation.reason ?? 'denied by policy';
+      await this.stream.locked(session.id, async (s) => {
+        s.emit('response.policy_denied', {
+          conversation_id: session.id,
+          phase: 'response',
+          reason,
+        });
+      });
+      return { decision: 'deny', reason };
+    }
+    // An ASK cannot hold a message that is already written: like an unavailable evaluation,
+    // the response phase lets it through. A policy may rewrite the text.
+    if (typeof evaluation.data === 'string' && evaluation.data !== text) {
+      return {
+        decision: 'allow',
+        data: { ...data, content: [{ type: 'output_text', text: evaluation.data }] },
+      };
+    }
+    return { decision: 'allow', data };
   }
 
   turnEnded(sessionId: string, turnId: string | null): Promise<void> {

@@ -4,6 +4,7 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Authenticated } from 'src/common/auth/auth.decorators';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
 import { Endpoint } from 'src/common/openapi/endpoint.decorator';
+import { POLICY_REGISTRY_EXAMPLE } from 'src/modules/policies/dto/policy-examples.constants';
 import { PolicyRegistryResponseDto } from 'src/modules/policies/dto/policy-response.dto';
 import { PolicyRegistryService } from 'src/modules/policies/policy-registry.service';
 
@@ -20,7 +21,7 @@ export class PolicyRegistryController {
       'The built-in handlers a policy may name (the allow-list), under upstream ids, with their ' +
       'parameter schemas. LLM-judged handlers are absent: this server has no judge model.',
   })
-  @ApiOkResponse({ type: PolicyRegistryResponseDto })
+  @ApiOkResponse({ type: PolicyRegistryResponseDto, example: POLICY_REGISTRY_EXAMPLE })
   list(): PolicyRegistryResponseDto {
     return { object: 'list', data: this.registry.list() };
   }

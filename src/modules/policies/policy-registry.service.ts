@@ -9,6 +9,7 @@ import {
 import { CONTEXT_HANDLERS } from 'src/modules/policies/handlers/context.handlers';
 import { ORCHESTRATION_HANDLERS } from 'src/modules/policies/handlers/orchestration.handlers';
 import { ASK_ON_ADD_POLICY, SAFETY_HANDLERS } from 'src/modules/policies/handlers/safety.handlers';
+import { SHELL_HANDLERS } from 'src/modules/policies/handlers/shell.handlers';
 
 /** Upstream's dotted handler form (spec/policies.md §6.2). */
 export const HANDLER_PATTERN = /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$/;
@@ -49,6 +50,7 @@ export class PolicyRegistryService {
       ...CONTEXT_HANDLERS,
       ...ORCHESTRATION_HANDLERS,
       ...SAFETY_HANDLERS,
+      ...SHELL_HANDLERS,
       ASK_ON_ADD_POLICY,
     ]) {
       this.entries.set(def.id, {

@@ -14,9 +14,23 @@ import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
 import { IdPrefix } from 'src/common/ids/ids';
+import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
+import { BodyExample } from 'src/common/openapi/body-example.decorator';
 import { Endpoint } from 'src/common/openapi/endpoint.decorator';
 import { IdParamPipe, SessionIdPipe } from 'src/common/validation/id-param.pipe';
+import {
+  CREATE_POLICY_EXAMPLE,
+  ELICITATION_LOOKUP_EXAMPLE,
+  EVALUATE_EXAMPLE,
+  EVALUATE_RESPONSE_EXAMPLE,
+  EVALUATE_SCHEMA,
+  POLICY_DELETED_EXAMPLE,
+  RESOLVE_ELICITATION_EXAMPLE,
+  SESSION_POLICY_EXAMPLE,
+  SESSION_POLICY_LIST_EXAMPLE,
+  UPDATE_POLICY_EXAMPLE,
+} from 'src/modules/policies/dto/policy-examples.constants';
 import {
   CreatePolicyDto,
   ResolveElicitationDto,
@@ -60,7 +74,9 @@ export class SessionPoliciesController {
       'for edit-level callers an ASK on TOOL_CALL / LLM_REQUEST / REQUEST waits for the human and ' +
       'answers ALLOW or DENY.',
   })
-  @ApiOkResponse({ type: EvaluateResponseDto })
+  @BodyExample(EVALUATE_SCHEMA, EVALUATE_EXAMPLE)
+  @ApiOkResponse({ type: EvaluateResponseDto, example: EVALUATE_RESPONSE_EXAMPLE })
+  @ApiErrors(400, 404, 413, 415)
   evaluate(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -76,7 +92,8 @@ export class SessionPoliciesController {
     summary: 'List session policies',
     description: "The session's stored policies, oldest first.",
   })
-  @ApiOkResponse({ type: SessionPolicyListResponseDto })
+  @ApiOkResponse({ type: SessionPolicyListResponseDto, example: SESSION_POLICY_LIST_EXAMPLE })
+  @ApiErrors(404)
   list(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -93,7 +110,9 @@ export class SessionPoliciesController {
       'A registry handler with its factory_params (validated against the handler schema: 400). ' +
       'Type url answers 400 (not evaluable yet); a duplicate name 409. Answers 200, as upstream.',
   })
-  @ApiOkResponse({ type: SessionPolicyResponseDto })
+  @BodyExample(CreatePolicyDto, CREATE_POLICY_EXAMPLE)
+  @ApiOkResponse({ type: SessionPolicyResponseDto, example: SESSION_POLICY_EXAMPLE })
+  @ApiErrors(400, 403, 404, 409, 413, 422)
   create(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -108,7 +127,8 @@ export class SessionPoliciesController {
     summary: 'Get a session policy',
     description: '404 unless the policy is this session’s.',
   })
-  @ApiOkResponse({ type: SessionPolicyResponseDto })
+  @ApiOkResponse({ type: SessionPolicyResponseDto, example: SESSION_POLICY_EXAMPLE })
+  @ApiErrors(404)
   get(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -123,7 +143,9 @@ export class SessionPoliciesController {
     summary: 'Update a session policy',
     description: 'name, handler or enabled; a new handler re-validates the stored factory_params.',
   })
-  @ApiOkResponse({ type: SessionPolicyResponseDto })
+  @BodyExample(UpdatePolicyDto, UPDATE_POLICY_EXAMPLE)
+  @ApiOkResponse({ type: SessionPolicyResponseDto, example: SESSION_POLICY_EXAMPLE })
+  @ApiErrors(400, 403, 404, 409, 422)
   update(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -136,7 +158,8 @@ export class SessionPoliciesController {
   @Delete('policies/:policy_id')
   @Authenticated()
   @Endpoint({ summary: 'Detach a session policy', description: 'Idempotent: {"deleted": true}.' })
-  @ApiOkResponse({ type: PolicyDeletedResponseDto })
+  @ApiOkResponse({ type: PolicyDeletedResponseDto, example: POLICY_DELETED_EXAMPLE })
+  @ApiErrors(403, 404)
   remove(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -154,7 +177,9 @@ export class SessionPoliciesController {
       'accept runs the held tool call (or message); decline denies it and ends the turn; cancel ' +
       'denies it. Decided exactly once: a later answer gets 409.',
   })
-  @ApiAcceptedResponse({ type: ElicitationResolveAckDto })
+  @BodyExample(ResolveElicitationDto, RESOLVE_ELICITATION_EXAMPLE)
+  @ApiAcceptedResponse({ type: ElicitationResolveAckDto, example: { queued: false } })
+  @ApiErrors(403, 404, 409, 422)
   resolve(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -170,7 +195,8 @@ export class SessionPoliciesController {
     summary: 'Look up an approval',
     description: 'pending (with its message) or resolved (also for unknown ids).',
   })
-  @ApiOkResponse({ type: ElicitationLookupResponseDto })
+  @ApiOkResponse({ type: ElicitationLookupResponseDto, example: ELICITATION_LOOKUP_EXAMPLE })
+  @ApiErrors(404)
   lookup(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,

@@ -383,6 +383,27 @@ policies:
       ]);
     });
 
+    it('should keep a per-policy ask_timeout and refuse one that is not positive', () => {
+      const spec = parseAgentSpec(`
+name: a
+policies:
+  ask:
+    handler: omnigent.policies.builtins.safety.ask_on_os_tools
+    ask_timeout: 30
+`);
+      expect(spec.policies).toEqual([
+        {
+          name: 'ask',
+          handler: 'omnigent.policies.builtins.safety.ask_on_os_tools',
+          ask_timeout: 30,
+        },
+      ]);
+      expectSpecError(
+        'name: a\npolicies: [{name: p, handler: a.b, ask_timeout: 0}]',
+        'policies[0].ask_timeout must be a number of seconds > 0',
+      );
+    });
+
     it('should reject malformed policies', () => {
       expectSpecError('name: a\npolicies: x', 'policies must be a list or a mapping');
       expectSpecError('name: a\npolicies: [x]', 'policies[0] must be a mapping');

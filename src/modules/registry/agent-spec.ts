@@ -360,6 +360,13 @@ function parsePolicy(name: string, value: unknown, field: string): AgentPolicySp
   if (params !== undefined) {
     result.factory_params = params;
   }
+  if (policy.ask_timeout !== undefined && policy.ask_timeout !== null) {
+    // Seconds an ASK of this policy waits for the human (spec/policies.md §2.4).
+    if (typeof policy.ask_timeout !== 'number' || !(policy.ask_timeout > 0)) {
+      throw new AgentSpecError(`${field}.ask_timeout must be a number of seconds > 0`);
+    }
+    result.ask_timeout = policy.ask_timeout;
+  }
   return result;
 }
 

@@ -3,10 +3,12 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
+import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
 import { Endpoint } from 'src/common/openapi/endpoint.decorator';
 import { ListEnvelope, ListQueryDto } from 'src/common/pagination/pagination';
 import { AgentsService } from 'src/modules/registry/agents.service';
+import { AGENT_LIST_EXAMPLE } from 'src/modules/registry/dto/agent-examples.constants';
 import {
   AgentListResponseDto,
   AgentResponseDto,
@@ -25,7 +27,8 @@ export class AgentsController {
       'Built-in and registered agents (session-scoped agents from uploaded bundles never appear). ' +
       'Newest first by default; cursor pagination with limit/after/before/order.',
   })
-  @ApiOkResponse({ type: AgentListResponseDto })
+  @ApiOkResponse({ type: AgentListResponseDto, example: AGENT_LIST_EXAMPLE })
+  @ApiErrors(422)
   list(
     @Auth() auth: AuthPrincipal,
     @Query() query: ListQueryDto,

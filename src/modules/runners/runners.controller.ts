@@ -3,9 +3,15 @@ import { ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { Auth, Authenticated, MachineCredential } from 'src/common/auth/auth.decorators';
+import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
 import { Endpoint } from 'src/common/openapi/endpoint.decorator';
 import { RunnerIdPipe } from 'src/common/validation/id-param.pipe';
+import {
+  RUNNER_LIST_EXAMPLE,
+  RUNNER_STATUS_EXAMPLE,
+  RUNNER_TOKEN_EXAMPLE,
+} from 'src/modules/runners/dto/runner-examples.constants';
 import {
   RunnerListResponseDto,
   RunnerStatusResponseDto,
@@ -24,7 +30,7 @@ export class RunnersController {
     summary: 'List connected runners',
     description: "The caller's runners that hold an open channel (upstream shape: {data: [...]}).",
   })
-  @ApiOkResponse({ type: RunnerListResponseDto })
+  @ApiOkResponse({ type: RunnerListResponseDto, example: RUNNER_LIST_EXAMPLE })
   list(@Auth() auth: AuthPrincipal): Promise<RunnerListResponseDto> {
     return this.runners.list(auth);
   }
@@ -35,7 +41,8 @@ export class RunnersController {
     summary: 'Runner status',
     description: "Whether the runner is connected. Another user's runner always reads as offline.",
   })
-  @ApiOkResponse({ type: RunnerStatusResponseDto })
+  @ApiOkResponse({ type: RunnerStatusResponseDto, example: RUNNER_STATUS_EXAMPLE })
+  @ApiErrors(404)
   status(
     @Auth() auth: AuthPrincipal,
     @Param('runner_id', RunnerIdPipe) runnerId: string,
@@ -57,7 +64,8 @@ export class RunnersController {
       'Trades the binding token of a launched runner (its SHA-256 must derive the runner id) for a ' +
       '30-minute bearer accepted on that runner channel. The binding token is the credential.',
   })
-  @ApiOkResponse({ type: RunnerTokenResponseDto })
+  @ApiOkResponse({ type: RunnerTokenResponseDto, example: RUNNER_TOKEN_EXAMPLE })
+  @ApiErrors([400, 'This server cannot mint tokens (auth mode none, or no JWT secret).'], 404)
   token(
     @Param('runner_id', RunnerIdPipe) runnerId: string,
     @Headers('x-omnigent-runner-tunnel-token') bindingToken: string | undefined,

@@ -3,9 +3,15 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
+import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
+import { BodyExample } from 'src/common/openapi/body-example.decorator';
 import { Endpoint } from 'src/common/openapi/endpoint.decorator';
 import { HostIdPipe } from 'src/common/validation/id-param.pipe';
+import {
+  LAUNCH_RUNNER_EXAMPLE,
+  LAUNCH_RUNNER_RESPONSE_EXAMPLE,
+} from 'src/modules/hosts/dto/host-examples.constants';
 import { LaunchRunnerDto } from 'src/modules/hosts/dto/host-request.dto';
 import { LaunchRunnerResponseDto } from 'src/modules/hosts/dto/host-response.dto';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
@@ -30,7 +36,9 @@ export class HostRunnersController {
       'host failure, 412 `harness_not_configured`, 410 `workspace_missing`; a failed launch ' +
       'rolls the binding back.',
   })
-  @ApiOkResponse({ type: LaunchRunnerResponseDto })
+  @BodyExample(LaunchRunnerDto, LAUNCH_RUNNER_EXAMPLE)
+  @ApiOkResponse({ type: LaunchRunnerResponseDto, example: LAUNCH_RUNNER_RESPONSE_EXAMPLE })
+  @ApiErrors(400, 404, 409, 410, 412, 413, 422, 502, 504)
   launch(
     @Auth() auth: AuthPrincipal,
     @Param('host_id', HostIdPipe) hostId: string,

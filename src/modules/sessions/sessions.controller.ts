@@ -16,7 +16,6 @@ import {
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
   ApiOkResponse,
@@ -27,12 +26,15 @@ import { Observable } from 'rxjs';
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
 import { Idempotent } from 'src/common/idempotency/idempotent.decorator';
+import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
+import { BodyExample } from 'src/common/openapi/body-example.decorator';
 import { Endpoint, SseResponse } from 'src/common/openapi/endpoint.decorator';
 import { ListEnvelope } from 'src/common/pagination/pagination';
 import { SessionIdPipe } from 'src/common/validation/id-param.pipe';
 import { sseMaxPendingFromEnv } from 'src/config/app-config';
 import { FlatItem } from 'src/protocol/items';
+import { SESSION_AGENT_EXAMPLE } from 'src/modules/registry/dto/agent-examples.constants';
 import { SessionAgentResponseDto } from 'src/modules/registry/dto/agent-response.dto';
 import { BundleUploadInterceptor } from 'src/modules/sessions/dto/bundle-upload.interceptor';
 import { CreateSessionBody } from 'src/modules/sessions/dto/create-session-body.decorator';
@@ -48,6 +50,18 @@ import {
   StreamQueryDto,
   UpdateSessionDto,
 } from 'src/modules/sessions/dto/session-request.dto';
+import {
+  CHILD_SESSION_LIST_EXAMPLE,
+  CREATE_SESSION_EXAMPLE,
+  EVENT_ACK_EXAMPLE,
+  FORK_SESSION_EXAMPLE,
+  ITEM_LIST_EXAMPLE,
+  POST_MESSAGE_EXAMPLE,
+  SESSION_DELETED_EXAMPLE,
+  SESSION_EXAMPLE,
+  SESSION_LIST_EXAMPLE,
+  UPDATE_SESSION_EXAMPLE,
+} from 'src/modules/sessions/dto/session-examples.constants';
 import {
   ChildSessionListResponseDto,
   ChildSessionSummaryDto,
@@ -75,10 +89,11 @@ export class SessionsController {
   @Post()
   @Authenticated()
   @ApiConsumes('application/json', 'multipart/form-data')
-  @ApiBody({
-    type: CreateSessionDto,
-    description: 'JSON, or multipart with `metadata` (JSON text) and `bundle` (.tar.gz).',
-  })
+  @BodyExample(
+    CreateSessionDto,
+    CREATE_SESSION_EXAMPLE,
+    'JSON, or multipart with `metadata` (JSON text) and `bundle` (.tar.gz).',
+  )
   @Endpoint({
     summary: 'Create a session',
     description:
@@ -86,7 +101,8 @@ export class SessionsController {
       "(answers {session_id, agent_id, agent_name}). A new session is bound to the caller's runner " +
       'when they have exactly one connected.',
   })
-  @ApiCreatedResponse({ type: SessionResponseDto })
+  @ApiCreatedResponse({ type: SessionResponseDto, example: SESSION_EXAMPLE })
+  @ApiErrors(400, 404, 413, 415, 422)
   @Idempotent()
   @UseInterceptors(BundleUploadInterceptor)
   createSession(
@@ -104,7 +120,8 @@ export class SessionsController {
       "The caller's sessions, newest first. Cursor pagination (limit/after/before/order), sort_by, " +
       'agent_id/agent_name filters, search_query over titles and message text, include_archived, kind.',
   })
-  @ApiOkResponse({ type: SessionListResponseDto })
+  @ApiOkResponse({ type: SessionListResponseDto, example: SESSION_LIST_EXAMPLE })
+  @ApiErrors(422)
   list(
     @Auth() auth: AuthPrincipal,
     @Query() query: ListSessionsQueryDto,
@@ -122,7 +139,8 @@ export class SessionsController {
       'The snapshot: every field, with its items (nested shape). Strong `ETag`; ' +
       '`If-None-Match` naming it answers 304 without a body.',
   })
-  @ApiOkResponse({ type: SessionResponseDto })
+  @ApiOkResponse({ type: SessionResponseDto, example: SESSION_EXAMPLE })
+  @ApiErrors(404, 422)
   get(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -138,7 +156,9 @@ export class SessionsController {
     description:
       'Title, labels (merged), archived, model_override, reasoning_effort, runner_id ("" unbinds), …',
   })
-  @ApiOkResponse({ type: SessionResponseDto })
+  @BodyExample(UpdateSessionDto, UPDATE_SESSION_EXAMPLE)
+  @ApiOkResponse({ type: SessionResponseDto, example: SESSION_EXAMPLE })
+  @ApiErrors(400, 403, 404, 422)
   update(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -153,7 +173,8 @@ export class SessionsController {
     summary: 'Delete a session',
     description: 'Owner only. Removes its items, sub-agent sessions and uploaded agent.',
   })
-  @ApiOkResponse({ type: SessionDeletedResponseDto })
+  @ApiOkResponse({ type: SessionDeletedResponseDto, example: SESSION_DELETED_EXAMPLE })
+  @ApiErrors(403, 404, 422)
   delete(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -169,7 +190,9 @@ export class SessionsController {
     description:
       'Copies the history (optionally up to a response) into a new idle session owned by the caller.',
   })
-  @ApiCreatedResponse({ type: SessionResponseDto })
+  @BodyExample(ForkSessionDto, FORK_SESSION_EXAMPLE)
+  @ApiCreatedResponse({ type: SessionResponseDto, example: SESSION_EXAMPLE })
+  @ApiErrors(400, 404, 422)
   fork(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -186,7 +209,8 @@ export class SessionsController {
       'Flattened conversation items, oldest first (limit 100 by default). Strong `ETag`; ' +
       '`If-None-Match` naming it answers 304 without a body.',
   })
-  @ApiOkResponse({ type: ItemListResponseDto })
+  @ApiOkResponse({ type: ItemListResponseDto, example: ITEM_LIST_EXAMPLE })
+  @ApiErrors(404, 422)
   items(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -201,7 +225,8 @@ export class SessionsController {
     summary: 'List sub-agent sessions',
     description: 'Children of a session, newest first.',
   })
-  @ApiOkResponse({ type: ChildSessionListResponseDto })
+  @ApiOkResponse({ type: ChildSessionListResponseDto, example: CHILD_SESSION_LIST_EXAMPLE })
+  @ApiErrors(404, 422)
   children(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -216,7 +241,8 @@ export class SessionsController {
     summary: "The session's agent",
     description: 'AgentObject plus its policies and tools ([{name, runtime}]).',
   })
-  @ApiOkResponse({ type: SessionAgentResponseDto })
+  @ApiOkResponse({ type: SessionAgentResponseDto, example: SESSION_AGENT_EXAMPLE })
+  @ApiErrors(404)
   agent(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
@@ -233,7 +259,9 @@ export class SessionsController {
       'message (a user message starts a turn on the bound runner; 503 runner_unavailable without one), ' +
       'function_call_output (client tool result), compaction, interrupt, stop_session, retry_session.',
   })
-  @ApiAcceptedResponse({ type: EventAckResponseDto })
+  @BodyExample(SessionEventInputDto, POST_MESSAGE_EXAMPLE)
+  @ApiAcceptedResponse({ type: EventAckResponseDto, example: EVENT_ACK_EXAMPLE })
+  @ApiErrors(400, 403, 404, 413, 422, 503)
   @Idempotent()
   postEvent(
     @Auth() auth: AuthPrincipal,
@@ -254,6 +282,7 @@ export class SessionsController {
     summary: 'Stream session events',
     description: 'Live tail of the session, resumable with Last-Event-ID.',
   })
+  @ApiErrors(404, 422)
   stream(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,

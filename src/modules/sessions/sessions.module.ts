@@ -28,6 +28,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 @Module({
   controllers: [HostRunnersController, SessionsController],
   exports: [
+    RunnerLinkService,
     SessionAccessService,
     SessionEventsService,
     SessionHooks,

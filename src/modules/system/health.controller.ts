@@ -3,8 +3,10 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 
 import { Public } from 'src/common/auth/auth.decorators';
+import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
 import { Endpoint } from 'src/common/openapi/endpoint.decorator';
+import { HEALTH_EXAMPLE } from 'src/modules/system/dto/system-examples.constants';
 import { HealthResponseDto } from 'src/modules/system/dto/system-response.dto';
 import { HealthQueryDto } from 'src/modules/system/dto/health-query.dto';
 import { HealthService } from 'src/modules/system/health.service';
@@ -23,7 +25,8 @@ export class HealthController {
       'online. Liveness is only reported for sessions the caller may read (send the usual ' +
       'Bearer token in jwt mode); any other id reads as offline.',
   })
-  @ApiOkResponse({ type: HealthResponseDto })
+  @ApiOkResponse({ type: HealthResponseDto, example: HEALTH_EXAMPLE })
+  @ApiErrors(422)
   get(@Req() req: Request, @Query() query: HealthQueryDto): Promise<HealthResponseDto> {
     return this.health.health(req, query);
   }

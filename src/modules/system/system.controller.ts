@@ -8,6 +8,11 @@ import { Endpoint } from 'src/common/openapi/endpoint.decorator';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import {
+  ME_EXAMPLE,
+  SERVER_INFO_EXAMPLE,
+  VERSION_EXAMPLE,
+} from 'src/modules/system/dto/system-examples.constants';
+import {
   MeResponseDto,
   ServerInfoResponseDto,
   toMeResponse,
@@ -23,7 +28,7 @@ export class SystemController {
   @Get('api/version')
   @Public()
   @Endpoint({ summary: 'Server version', description: 'The installed package version.' })
-  @ApiOkResponse({ type: VersionResponseDto })
+  @ApiOkResponse({ type: VersionResponseDto, example: VERSION_EXAMPLE })
   version(): VersionResponseDto {
     return { version: this.config.version };
   }
@@ -34,7 +39,7 @@ export class SystemController {
     summary: 'Server capabilities',
     description: 'Unauthenticated capability probe (upstream ServerInfoResponse).',
   })
-  @ApiOkResponse({ type: ServerInfoResponseDto })
+  @ApiOkResponse({ type: ServerInfoResponseDto, example: SERVER_INFO_EXAMPLE })
   info(): ServerInfoResponseDto {
     return toServerInfo(this.config);
   }
@@ -42,7 +47,7 @@ export class SystemController {
   @Get('v1/me')
   @Authenticated()
   @Endpoint({ summary: 'Who am I', description: 'The caller as the server sees it.' })
-  @ApiOkResponse({ type: MeResponseDto })
+  @ApiOkResponse({ type: MeResponseDto, example: ME_EXAMPLE })
   me(@Auth() principal: AuthPrincipal): MeResponseDto {
     return toMeResponse(principal);
   }

@@ -1006,6 +1006,47 @@ export interface components {
             filename: string;
             content_type: string | null;
         };
+        ErrorEnvelopeDto: {
+            /** @example not_found */
+            code: string;
+            /** @example Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist */
+            message: string;
+        };
+        ErrorResponseDto: {
+            /**
+             * @description Lower snake_case error code.
+             * @example not_found
+             */
+            code: string;
+            /** @example Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist */
+            message: string;
+            error: components["schemas"]["ErrorEnvelopeDto"];
+        };
+        ValidationDetailDto: {
+            /**
+             * @description Where the value was: body, query, path or header, then the field path.
+             * @example [
+             *       "body",
+             *       "agent_id"
+             *     ]
+             */
+            loc: (string | number)[];
+            /** @example Field required */
+            msg: string;
+            /** @example missing */
+            type: string;
+        };
+        ValidationErrorResponseDto: {
+            /**
+             * @description Lower snake_case error code.
+             * @example not_found
+             */
+            code: string;
+            /** @example Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist */
+            message: string;
+            error: components["schemas"]["ErrorEnvelopeDto"];
+            detail: components["schemas"]["ValidationDetailDto"][];
+        };
         /** @enum {string} */
         SortOrder: "asc" | "desc";
         FileMetadataDto: {
@@ -1760,6 +1801,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "file_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "object": "session.resource",
+                     *           "type": "file",
+                     *           "session_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "name": "notes.md",
+                     *           "metadata": {
+                     *             "filename": "notes.md",
+                     *             "bytes": 1024,
+                     *             "created_at": 1764720000,
+                     *             "content_type": "text/markdown"
+                     *           }
+                     *         }
+                     *       ],
+                     *       "first_id": "file_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "last_id": "file_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "has_more": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["FileListResponseDto"];
                 };
             };
@@ -1768,7 +1832,67 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -1792,7 +1916,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "file_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "session.resource",
+                     *       "type": "file",
+                     *       "session_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "name": "notes.md",
+                     *       "metadata": {
+                     *         "filename": "notes.md",
+                     *         "bytes": 1024,
+                     *         "created_at": 1764720000,
+                     *         "content_type": "text/markdown"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["FileResourceDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -1800,7 +1958,124 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The body or upload is over its limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "message": "Payload too large",
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Payload too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unsupported Content-Type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "message": "Content-Type must be application/json",
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Content-Type must be application/json"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -1824,7 +2099,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "session.files.copied",
+                     *       "session_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "mapping": {
+                     *         "file_0194f1c2e3a4b5c6d7e8f90123456789": {
+                     *           "new_id": "file_0194f1c2e3a4b5c6d7e8f90000000002",
+                     *           "filename": "notes.md",
+                     *           "content_type": "text/markdown"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["FilesCopiedResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -1832,7 +2139,105 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The body or upload is over its limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "message": "Payload too large",
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Payload too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -1853,6 +2258,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "file_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "session.resource",
+                     *       "type": "file",
+                     *       "session_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "name": "notes.md",
+                     *       "metadata": {
+                     *         "filename": "notes.md",
+                     *         "bytes": 1024,
+                     *         "created_at": 1764720000,
+                     *         "content_type": "text/markdown"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["FileResourceDto"];
                 };
             };
@@ -1861,7 +2281,38 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -1882,6 +2333,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "file_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "session.resource.deleted",
+                     *       "deleted": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["FileDeletedResponseDto"];
                 };
             };
@@ -1890,7 +2348,57 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -1926,7 +2434,38 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -1946,14 +2485,80 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "default",
+                     *           "object": "session.resource",
+                     *           "type": "environment",
+                     *           "session_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "name": "Primary environment",
+                     *           "metadata": {
+                     *             "environment_type": "caller_process",
+                     *             "role": "primary",
+                     *             "sandbox_type": "none",
+                     *             "sandbox_active": false,
+                     *             "root": "/home/alice/project",
+                     *             "home": "/home/alice/project",
+                     *             "reachable": {
+                     *               "unconfined": false,
+                     *               "roots": [
+                     *                 "/home/alice/project"
+                     *               ]
+                     *             }
+                     *           }
+                     *         }
+                     *       ],
+                     *       "first_id": "default",
+                     *       "last_id": "default",
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
             };
             /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -1969,12 +2574,134 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The environment resource. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "default",
+                     *       "object": "session.resource",
+                     *       "type": "environment",
+                     *       "session_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "name": "Primary environment",
+                     *       "metadata": {
+                     *         "environment_type": "caller_process",
+                     *         "role": "primary",
+                     *         "sandbox_type": "none",
+                     *         "sandbox_active": false,
+                     *         "root": "/home/alice/project",
+                     *         "home": "/home/alice/project",
+                     *         "reachable": {
+                     *           "unconfined": false,
+                     *           "roots": [
+                     *             "/home/alice/project"
+                     *           ]
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -1990,12 +2717,125 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Changed files with their git status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "object": "session.environment.filesystem.entry",
+                     *           "path": "src/index.ts",
+                     *           "name": "index.ts",
+                     *           "status": "modified"
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2021,12 +2861,179 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description A page of entries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "src/index.ts",
+                     *           "object": "session.environment.filesystem.entry",
+                     *           "name": "index.ts",
+                     *           "path": "src/index.ts",
+                     *           "type": "file",
+                     *           "bytes": 812,
+                     *           "modified_at": 1764720000
+                     *         }
+                     *       ],
+                     *       "first_id": "src/index.ts",
+                     *       "last_id": "src/index.ts",
+                     *       "has_more": false,
+                     *       "base": "/home/alice/project"
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2052,12 +3059,169 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description A file (shown), or a page of entries for a directory. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "session.environment.filesystem.file_content",
+                     *       "path": "src/index.ts",
+                     *       "bytes": 27,
+                     *       "truncated": false,
+                     *       "encoding": "utf-8",
+                     *       "content": "console.log('hello');\n"
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2077,12 +3241,215 @@ export interface operations {
             };
         };
         responses: {
+            /** @description What was written. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "session.environment.filesystem.write_result",
+                     *       "operation": "write",
+                     *       "path": "notes.md",
+                     *       "created": true,
+                     *       "bytes_written": 8,
+                     *       "entry": {
+                     *         "id": "notes.md",
+                     *         "object": "session.environment.filesystem.entry",
+                     *         "name": "notes.md",
+                     *         "path": "notes.md",
+                     *         "type": "file",
+                     *         "bytes": 8,
+                     *         "modified_at": 1764720000
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The body or upload is over its limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "message": "Payload too large",
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Payload too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2098,12 +3465,159 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description What was deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "session.environment.filesystem.delete_result",
+                     *       "operation": "delete",
+                     *       "path": "notes.md",
+                     *       "deleted": true,
+                     *       "type": "file",
+                     *       "bytes_deleted": 16
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2123,12 +3637,207 @@ export interface operations {
             };
         };
         responses: {
+            /** @description What was replaced. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "session.environment.filesystem.edit_result",
+                     *       "operation": "edit",
+                     *       "path": "notes.md",
+                     *       "replacements": 1,
+                     *       "bytes_before": 8,
+                     *       "bytes_after": 16
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The body or upload is over its limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "message": "Payload too large",
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Payload too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2153,12 +3862,178 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Matching entries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "base": "/home/alice/project",
+                     *       "data": [
+                     *         {
+                     *           "id": "src/index.ts",
+                     *           "object": "session.environment.filesystem.entry",
+                     *           "name": "index.ts",
+                     *           "path": "src/index.ts",
+                     *           "type": "file",
+                     *           "bytes": 812,
+                     *           "modified_at": 1764720000
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "truncated": false
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2183,12 +4058,178 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Matching entries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "base": "/home/alice/project",
+                     *       "data": [
+                     *         {
+                     *           "id": "src/index.ts",
+                     *           "object": "session.environment.filesystem.entry",
+                     *           "name": "index.ts",
+                     *           "path": "src/index.ts",
+                     *           "type": "file",
+                     *           "bytes": 812,
+                     *           "modified_at": 1764720000
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "truncated": false
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2208,12 +4249,207 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The exit code and output. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "session.environment.shell_result",
+                     *       "stdout": "total 8\n-rw-r--r-- 1 alice alice 16 notes.md\n",
+                     *       "stderr": "",
+                     *       "exit_code": 0,
+                     *       "timed_out": false,
+                     *       "cwd": "/home/alice/project"
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The body or upload is over its limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "message": "Payload too large",
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Payload too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unsupported Content-Type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "message": "Content-Type must be application/json",
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Content-Type must be application/json"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2228,12 +4464,98 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description List envelope of resources. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "default",
+                     *           "object": "session.resource",
+                     *           "type": "environment",
+                     *           "session_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "name": "Primary environment",
+                     *           "metadata": {
+                     *             "environment_type": "caller_process",
+                     *             "role": "primary",
+                     *             "sandbox_type": "none",
+                     *             "sandbox_active": false,
+                     *             "root": "/home/alice/project",
+                     *             "home": "/home/alice/project",
+                     *             "reachable": {
+                     *               "unconfined": false,
+                     *               "roots": [
+                     *                 "/home/alice/project"
+                     *               ]
+                     *             }
+                     *           }
+                     *         },
+                     *         {
+                     *           "id": "file_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "object": "session.resource",
+                     *           "type": "file",
+                     *           "session_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "name": "notes.md",
+                     *           "metadata": {
+                     *             "filename": "notes.md",
+                     *             "bytes": 1024,
+                     *             "created_at": 1764720000,
+                     *             "content_type": "text/markdown"
+                     *           }
+                     *         }
+                     *       ],
+                     *       "first_id": "default",
+                     *       "last_id": "file_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2249,12 +4571,126 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The resource object. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "file_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "session.resource",
+                     *       "type": "file",
+                     *       "session_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "name": "notes.md",
+                     *       "metadata": {
+                     *         "filename": "notes.md",
+                     *         "bytes": 1024,
+                     *         "created_at": 1764720000,
+                     *         "content_type": "text/markdown"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2272,6 +4708,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "hosts": [
+                     *         {
+                     *           "host_id": "host_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "name": "alice-laptop",
+                     *           "owner": "local",
+                     *           "status": "online",
+                     *           "sandbox_provider": null,
+                     *           "configured_harnesses": {
+                     *             "echo": true,
+                     *             "openai": true
+                     *           },
+                     *           "gateway_inference": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HostListResponseDto"];
                 };
             };
@@ -2280,7 +4734,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2300,6 +4766,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "host_id": "host_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "name": "alice-laptop",
+                     *       "owner": "local",
+                     *       "status": "online",
+                     *       "sandbox_provider": null,
+                     *       "configured_harnesses": {
+                     *         "echo": true,
+                     *         "openai": true
+                     *       },
+                     *       "gateway_inference": null,
+                     *       "runners": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["HostDetailResponseDto"];
                 };
             };
@@ -2308,7 +4789,38 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2335,6 +4847,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "name": "projects",
+                     *           "path": "/home/alice/projects",
+                     *           "type": "directory",
+                     *           "bytes": null,
+                     *           "modified_at": 1764720000
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["HostFsListResponseDto"];
                 };
             };
@@ -2343,7 +4870,124 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2372,7 +5016,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "name": "projects",
+                     *           "path": "/home/alice/projects",
+                     *           "type": "directory",
+                     *           "bytes": null,
+                     *           "modified_at": 1764720000
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["HostFsListResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -2380,7 +5058,143 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2404,7 +5218,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "directory",
+                     *       "path": "/home/alice/projects/new"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DirectoryCreatedResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -2412,7 +5251,162 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The body or upload is over its limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "message": "Payload too large",
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Payload too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2435,7 +5429,45 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "path": "/home/alice/projects/app",
+                     *           "branch": "main",
+                     *           "is_main": true,
+                     *           "detached": false
+                     *         },
+                     *         {
+                     *           "path": "/home/alice/projects/app-feature",
+                     *           "branch": "feature",
+                     *           "is_main": false,
+                     *           "detached": false
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["WorktreeListResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -2443,7 +5475,143 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2462,7 +5630,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example # HELP omnigent_open_streams Open session streams.
+                     *     # TYPE omnigent_open_streams gauge
+                     *     omnigent_open_streams 2
+                     */
                     "text/plain": string;
+                };
+            };
+            /** @description OMNIGENT_METRICS_TOKEN is set and the Bearer token does not match. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
         };
@@ -2481,6 +5673,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "pol_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "object": "default_policy",
+                     *           "name": "max_tool_calls",
+                     *           "type": "python",
+                     *           "handler": "omnigent.policies.builtins.safety.max_tool_calls_per_session",
+                     *           "factory_params": {
+                     *             "limit": 50
+                     *           },
+                     *           "enabled": true,
+                     *           "created_at": 1764720000,
+                     *           "updated_at": null,
+                     *           "created_by": "local"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["DefaultPolicyListResponseDto"];
                 };
             };
@@ -2489,7 +5702,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2511,7 +5736,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "pol_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "default_policy",
+                     *       "name": "max_tool_calls",
+                     *       "type": "python",
+                     *       "handler": "omnigent.policies.builtins.safety.max_tool_calls_per_session",
+                     *       "factory_params": {
+                     *         "limit": 50
+                     *       },
+                     *       "enabled": true,
+                     *       "created_at": 1764720000,
+                     *       "updated_at": null,
+                     *       "created_by": "local"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DefaultPolicyResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -2519,14 +5779,105 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description The caller is not an admin. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The body or upload is over its limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "message": "Payload too large",
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Payload too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -2546,6 +5897,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "pol_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "default_policy",
+                     *       "name": "max_tool_calls",
+                     *       "type": "python",
+                     *       "handler": "omnigent.policies.builtins.safety.max_tool_calls_per_session",
+                     *       "factory_params": {
+                     *         "limit": 50
+                     *       },
+                     *       "enabled": true,
+                     *       "created_at": 1764720000,
+                     *       "updated_at": null,
+                     *       "created_by": "local"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DefaultPolicyResponseDto"];
                 };
             };
@@ -2554,7 +5921,38 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2574,6 +5972,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "deleted": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["PolicyDeletedResponseDto"];
                 };
             };
@@ -2582,14 +5985,57 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description The caller is not an admin. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2613,7 +6059,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "pol_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "default_policy",
+                     *       "name": "max_tool_calls",
+                     *       "type": "python",
+                     *       "handler": "omnigent.policies.builtins.safety.max_tool_calls_per_session",
+                     *       "factory_params": {
+                     *         "limit": 50
+                     *       },
+                     *       "enabled": true,
+                     *       "created_at": 1764720000,
+                     *       "updated_at": null,
+                     *       "created_by": "local"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DefaultPolicyResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -2621,14 +6102,105 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description The caller is not an admin. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -2646,6 +6218,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "handler": "omnigent.policies.builtins.safety.max_tool_calls_per_session",
+                     *           "kind": "factory",
+                     *           "name": "max_tool_calls_per_session",
+                     *           "description": "Denies tool calls once the session has made `limit` of them.",
+                     *           "params_schema": {
+                     *             "type": "object",
+                     *             "properties": {
+                     *               "limit": {
+                     *                 "type": "integer",
+                     *                 "minimum": 0,
+                     *                 "maximum": 1000000,
+                     *                 "default": 100
+                     *               }
+                     *             }
+                     *           },
+                     *           "internal_only": false
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["PolicyRegistryResponseDto"];
                 };
             };
@@ -2654,7 +6251,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2667,14 +6276,55 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    event: {
+                        /** @enum {string} */
+                        type: "PHASE_REQUEST" | "PHASE_LLM_REQUEST" | "PHASE_LLM_RESPONSE" | "PHASE_TOOL_CALL" | "PHASE_TOOL_RESULT";
+                        data?: unknown;
+                        target?: string;
+                        request_data?: {
+                            [key: string]: unknown;
+                        };
+                        context?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
         responses: {
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "result": "POLICY_ACTION_ALLOW"
+                     *     }
+                     */
                     "application/json": components["schemas"]["EvaluateResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -2682,7 +6332,76 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The body or upload is over its limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "message": "Payload too large",
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Payload too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unsupported Content-Type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "message": "Content-Type must be application/json",
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Content-Type must be application/json"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2702,6 +6421,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "pol_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "object": "session.policy",
+                     *           "name": "max_tool_calls",
+                     *           "type": "python",
+                     *           "handler": "omnigent.policies.builtins.safety.max_tool_calls_per_session",
+                     *           "factory_params": {
+                     *             "limit": 50
+                     *           },
+                     *           "enabled": true,
+                     *           "source": "session",
+                     *           "created_at": 1764720000,
+                     *           "updated_at": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionPolicyListResponseDto"];
                 };
             };
@@ -2710,7 +6450,38 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2734,7 +6505,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "pol_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "session.policy",
+                     *       "name": "max_tool_calls",
+                     *       "type": "python",
+                     *       "handler": "omnigent.policies.builtins.safety.max_tool_calls_per_session",
+                     *       "factory_params": {
+                     *         "limit": 50
+                     *       },
+                     *       "enabled": true,
+                     *       "source": "session",
+                     *       "created_at": 1764720000,
+                     *       "updated_at": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionPolicyResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -2742,7 +6548,124 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The body or upload is over its limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "message": "Payload too large",
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Payload too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -2763,6 +6686,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "pol_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "session.policy",
+                     *       "name": "max_tool_calls",
+                     *       "type": "python",
+                     *       "handler": "omnigent.policies.builtins.safety.max_tool_calls_per_session",
+                     *       "factory_params": {
+                     *         "limit": 50
+                     *       },
+                     *       "enabled": true,
+                     *       "source": "session",
+                     *       "created_at": 1764720000,
+                     *       "updated_at": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionPolicyResponseDto"];
                 };
             };
@@ -2771,7 +6710,38 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2792,6 +6762,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "deleted": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["PolicyDeletedResponseDto"];
                 };
             };
@@ -2800,7 +6775,57 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2825,7 +6850,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "pol_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "session.policy",
+                     *       "name": "max_tool_calls",
+                     *       "type": "python",
+                     *       "handler": "omnigent.policies.builtins.safety.max_tool_calls_per_session",
+                     *       "factory_params": {
+                     *         "limit": 50
+                     *       },
+                     *       "enabled": true,
+                     *       "source": "session",
+                     *       "created_at": 1764720000,
+                     *       "updated_at": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionPolicyResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -2833,7 +6893,105 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -2858,6 +7016,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "queued": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ElicitationResolveAckDto"];
                 };
             };
@@ -2866,7 +7029,105 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -2887,6 +7148,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "pending",
+                     *       "message": "Allow the agent to run `shell`?",
+                     *       "phase": "tool_call",
+                     *       "policy_name": "ask_on_os_tools",
+                     *       "content_preview": "{\"command\": \"ls -la\"}"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ElicitationLookupResponseDto"];
                 };
             };
@@ -2895,7 +7165,38 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2921,6 +7222,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "ag_abc92e50f1f68610d1cc13ad3e1ad86c",
+                     *           "object": "agent",
+                     *           "name": "echo",
+                     *           "version": 1,
+                     *           "description": "Streams your message back; a deterministic harness for demos and tests.",
+                     *           "created_at": 1764720000,
+                     *           "updated_at": null,
+                     *           "harness": "echo",
+                     *           "mcp_servers": [],
+                     *           "mcp_servers_editable": false,
+                     *           "policies": [],
+                     *           "skills": [],
+                     *           "terminals": [],
+                     *           "builtin": true
+                     *         }
+                     *       ],
+                     *       "first_id": "ag_abc92e50f1f68610d1cc13ad3e1ad86c",
+                     *       "last_id": "ag_abc92e50f1f68610d1cc13ad3e1ad86c",
+                     *       "has_more": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["AgentListResponseDto"];
                 };
             };
@@ -2929,7 +7256,48 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -2947,6 +7315,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "runner_id": "runner_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "online": true,
+                     *           "harnesses": [
+                     *             "echo",
+                     *             "openai"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["RunnerListResponseDto"];
                 };
             };
@@ -2955,7 +7337,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2975,6 +7369,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "runner_id": "runner_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "online": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["RunnerStatusResponseDto"];
                 };
             };
@@ -2983,7 +7383,38 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -3006,7 +7437,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJydW5uZXIifQ.c2lnbmF0dXJl",
+                     *       "expires_at": 1764721800
+                     *     }
+                     */
                     "application/json": components["schemas"]["RunnerTokenResponseDto"];
+                };
+            };
+            /** @description This server cannot mint tokens (auth mode none, or no JWT secret). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description Missing or invalid X-Omnigent-Runner-Tunnel-Token header. */
@@ -3014,7 +7470,38 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -3038,7 +7525,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "runner_id": "runner_token_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "status": "launching"
+                     *     }
+                     */
                     "application/json": components["schemas"]["LaunchRunnerResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -3046,7 +7558,181 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The session workspace is gone. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "workspace_missing",
+                     *       "message": "The session workspace no longer exists",
+                     *       "error": {
+                     *         "code": "workspace_missing",
+                     *         "message": "The session workspace no longer exists"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The harness is not configured. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "harness_not_configured",
+                     *       "message": "Harness not configured",
+                     *       "error": {
+                     *         "code": "harness_not_configured",
+                     *         "message": "Harness not configured"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The body or upload is over its limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "message": "Payload too large",
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Payload too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -3083,6 +7769,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "agent_id": "ag_abc92e50f1f68610d1cc13ad3e1ad86c",
+                     *           "agent_name": "echo",
+                     *           "status": "idle",
+                     *           "created_at": 1764720000,
+                     *           "updated_at": 1764720000,
+                     *           "title": "First session",
+                     *           "labels": {},
+                     *           "archived": false,
+                     *           "owner": "local",
+                     *           "runner_id": "runner_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "runner_online": true,
+                     *           "permission_level": 3,
+                     *           "pending_elicitations_count": 0,
+                     *           "comments_count": 0,
+                     *           "viewer_unread": false
+                     *         }
+                     *       ],
+                     *       "first_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "last_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "has_more": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionListResponseDto"];
                 };
             };
@@ -3091,7 +7805,48 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -3118,7 +7873,94 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "agent_id": "ag_abc92e50f1f68610d1cc13ad3e1ad86c",
+                     *       "agent_name": "echo",
+                     *       "status": "idle",
+                     *       "created_at": 1764720000,
+                     *       "updated_at": 1764720000,
+                     *       "title": "First session",
+                     *       "labels": {},
+                     *       "items": [
+                     *         {
+                     *           "id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "type": "message",
+                     *           "status": "completed",
+                     *           "response_id": "resp_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "created_at": 1764720000,
+                     *           "data": {
+                     *             "role": "user",
+                     *             "content": [
+                     *               {
+                     *                 "type": "input_text",
+                     *                 "text": "Hello!"
+                     *               }
+                     *             ]
+                     *           },
+                     *           "created_by": "local"
+                     *         }
+                     *       ],
+                     *       "kind": "default",
+                     *       "parent_session_id": null,
+                     *       "root_conversation_id": null,
+                     *       "sub_agent_name": null,
+                     *       "runner_id": "runner_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "runner_online": true,
+                     *       "host_id": null,
+                     *       "host_online": null,
+                     *       "host_resumable": false,
+                     *       "workspace": "/home/alice/project",
+                     *       "git_branch": null,
+                     *       "archived": false,
+                     *       "project_id": null,
+                     *       "permission_level": 3,
+                     *       "llm_model": null,
+                     *       "harness": "echo",
+                     *       "model_override": null,
+                     *       "reasoning_effort": null,
+                     *       "cost_control_mode_override": null,
+                     *       "subagent_routing_override": null,
+                     *       "context_window": null,
+                     *       "last_total_tokens": null,
+                     *       "total_cost_usd": null,
+                     *       "usage_by_model": null,
+                     *       "last_task_error": null,
+                     *       "pending_elicitations": [],
+                     *       "pending_inputs": [],
+                     *       "todos": [],
+                     *       "skills": [],
+                     *       "model_options": [],
+                     *       "terminal_pending": false,
+                     *       "sandbox_status": null,
+                     *       "mcp_startup": null,
+                     *       "active_response_id": null,
+                     *       "background_task_count": null,
+                     *       "external_session_id": null,
+                     *       "terminal_launch_args": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -3126,14 +7968,124 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description Idempotency-Key reused with a different request. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The body or upload is over its limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "message": "Payload too large",
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Payload too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unsupported Content-Type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "message": "Content-Type must be application/json",
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Content-Type must be application/json"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -3160,6 +8112,74 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "agent_id": "ag_abc92e50f1f68610d1cc13ad3e1ad86c",
+                     *       "agent_name": "echo",
+                     *       "status": "idle",
+                     *       "created_at": 1764720000,
+                     *       "updated_at": 1764720000,
+                     *       "title": "First session",
+                     *       "labels": {},
+                     *       "items": [
+                     *         {
+                     *           "id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "type": "message",
+                     *           "status": "completed",
+                     *           "response_id": "resp_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "created_at": 1764720000,
+                     *           "data": {
+                     *             "role": "user",
+                     *             "content": [
+                     *               {
+                     *                 "type": "input_text",
+                     *                 "text": "Hello!"
+                     *               }
+                     *             ]
+                     *           },
+                     *           "created_by": "local"
+                     *         }
+                     *       ],
+                     *       "kind": "default",
+                     *       "parent_session_id": null,
+                     *       "root_conversation_id": null,
+                     *       "sub_agent_name": null,
+                     *       "runner_id": "runner_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "runner_online": true,
+                     *       "host_id": null,
+                     *       "host_online": null,
+                     *       "host_resumable": false,
+                     *       "workspace": "/home/alice/project",
+                     *       "git_branch": null,
+                     *       "archived": false,
+                     *       "project_id": null,
+                     *       "permission_level": 3,
+                     *       "llm_model": null,
+                     *       "harness": "echo",
+                     *       "model_override": null,
+                     *       "reasoning_effort": null,
+                     *       "cost_control_mode_override": null,
+                     *       "subagent_routing_override": null,
+                     *       "context_window": null,
+                     *       "last_total_tokens": null,
+                     *       "total_cost_usd": null,
+                     *       "usage_by_model": null,
+                     *       "last_task_error": null,
+                     *       "pending_elicitations": [],
+                     *       "pending_inputs": [],
+                     *       "todos": [],
+                     *       "skills": [],
+                     *       "model_options": [],
+                     *       "terminal_pending": false,
+                     *       "sandbox_status": null,
+                     *       "mcp_startup": null,
+                     *       "active_response_id": null,
+                     *       "background_task_count": null,
+                     *       "external_session_id": null,
+                     *       "terminal_launch_args": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionResponseDto"];
                 };
             };
@@ -3168,7 +8188,67 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -3191,6 +8271,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "conversation.deleted",
+                     *       "deleted": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionDeletedResponseDto"];
                 };
             };
@@ -3199,7 +8286,86 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -3223,7 +8389,94 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "agent_id": "ag_abc92e50f1f68610d1cc13ad3e1ad86c",
+                     *       "agent_name": "echo",
+                     *       "status": "idle",
+                     *       "created_at": 1764720000,
+                     *       "updated_at": 1764720000,
+                     *       "title": "First session",
+                     *       "labels": {},
+                     *       "items": [
+                     *         {
+                     *           "id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "type": "message",
+                     *           "status": "completed",
+                     *           "response_id": "resp_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "created_at": 1764720000,
+                     *           "data": {
+                     *             "role": "user",
+                     *             "content": [
+                     *               {
+                     *                 "type": "input_text",
+                     *                 "text": "Hello!"
+                     *               }
+                     *             ]
+                     *           },
+                     *           "created_by": "local"
+                     *         }
+                     *       ],
+                     *       "kind": "default",
+                     *       "parent_session_id": null,
+                     *       "root_conversation_id": null,
+                     *       "sub_agent_name": null,
+                     *       "runner_id": "runner_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "runner_online": true,
+                     *       "host_id": null,
+                     *       "host_online": null,
+                     *       "host_resumable": false,
+                     *       "workspace": "/home/alice/project",
+                     *       "git_branch": null,
+                     *       "archived": false,
+                     *       "project_id": null,
+                     *       "permission_level": 3,
+                     *       "llm_model": null,
+                     *       "harness": "echo",
+                     *       "model_override": null,
+                     *       "reasoning_effort": null,
+                     *       "cost_control_mode_override": null,
+                     *       "subagent_routing_override": null,
+                     *       "context_window": null,
+                     *       "last_total_tokens": null,
+                     *       "total_cost_usd": null,
+                     *       "usage_by_model": null,
+                     *       "last_task_error": null,
+                     *       "pending_elicitations": [],
+                     *       "pending_inputs": [],
+                     *       "todos": [],
+                     *       "skills": [],
+                     *       "model_options": [],
+                     *       "terminal_pending": false,
+                     *       "sandbox_status": null,
+                     *       "mcp_startup": null,
+                     *       "active_response_id": null,
+                     *       "background_task_count": null,
+                     *       "external_session_id": null,
+                     *       "terminal_launch_args": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -3231,7 +8484,86 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -3255,7 +8587,94 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "agent_id": "ag_abc92e50f1f68610d1cc13ad3e1ad86c",
+                     *       "agent_name": "echo",
+                     *       "status": "idle",
+                     *       "created_at": 1764720000,
+                     *       "updated_at": 1764720000,
+                     *       "title": "First session",
+                     *       "labels": {},
+                     *       "items": [
+                     *         {
+                     *           "id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "type": "message",
+                     *           "status": "completed",
+                     *           "response_id": "resp_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "created_at": 1764720000,
+                     *           "data": {
+                     *             "role": "user",
+                     *             "content": [
+                     *               {
+                     *                 "type": "input_text",
+                     *                 "text": "Hello!"
+                     *               }
+                     *             ]
+                     *           },
+                     *           "created_by": "local"
+                     *         }
+                     *       ],
+                     *       "kind": "default",
+                     *       "parent_session_id": null,
+                     *       "root_conversation_id": null,
+                     *       "sub_agent_name": null,
+                     *       "runner_id": "runner_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "runner_online": true,
+                     *       "host_id": null,
+                     *       "host_online": null,
+                     *       "host_resumable": false,
+                     *       "workspace": "/home/alice/project",
+                     *       "git_branch": null,
+                     *       "archived": false,
+                     *       "project_id": null,
+                     *       "permission_level": 3,
+                     *       "llm_model": null,
+                     *       "harness": "echo",
+                     *       "model_override": null,
+                     *       "reasoning_effort": null,
+                     *       "cost_control_mode_override": null,
+                     *       "subagent_routing_override": null,
+                     *       "context_window": null,
+                     *       "last_total_tokens": null,
+                     *       "total_cost_usd": null,
+                     *       "usage_by_model": null,
+                     *       "last_task_error": null,
+                     *       "pending_elicitations": [],
+                     *       "pending_inputs": [],
+                     *       "todos": [],
+                     *       "skills": [],
+                     *       "model_options": [],
+                     *       "terminal_pending": false,
+                     *       "sandbox_status": null,
+                     *       "mcp_startup": null,
+                     *       "active_response_id": null,
+                     *       "background_task_count": null,
+                     *       "external_session_id": null,
+                     *       "terminal_launch_args": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -3263,7 +8682,67 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -3291,6 +8770,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "type": "message",
+                     *           "status": "completed",
+                     *           "response_id": "resp_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "created_at": 1764720000,
+                     *           "role": "user",
+                     *           "content": [
+                     *             {
+                     *               "type": "input_text",
+                     *               "text": "Hello!"
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "first_id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "last_id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "has_more": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ItemListResponseDto"];
                 };
             };
@@ -3299,7 +8802,67 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -3329,6 +8892,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "object": "child_session",
+                     *           "parent_session_id": "conv_0194f1c2e3a4b5c6d7e8f90000000001",
+                     *           "title": "Research task",
+                     *           "task_summary": null,
+                     *           "tool": "spawn_agent",
+                     *           "session_name": "researcher",
+                     *           "kind": "sub_agent",
+                     *           "created_at": 1764720000,
+                     *           "updated_at": 1764720000,
+                     *           "agent_id": "ag_abc92e50f1f68610d1cc13ad3e1ad86c",
+                     *           "agent_name": "echo",
+                     *           "current_task_id": null,
+                     *           "current_task_status": null,
+                     *           "busy": false,
+                     *           "labels": {},
+                     *           "last_task_error": null,
+                     *           "last_message_preview": "Done.",
+                     *           "pending_elicitations_count": 0,
+                     *           "routed_model": null,
+                     *           "routing_decision_id": null
+                     *         }
+                     *       ],
+                     *       "first_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "last_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "has_more": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ChildSessionListResponseDto"];
                 };
             };
@@ -3337,7 +8933,67 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -3357,6 +9013,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "ag_abc92e50f1f68610d1cc13ad3e1ad86c",
+                     *       "object": "agent",
+                     *       "name": "echo",
+                     *       "version": 1,
+                     *       "description": "Streams your message back; a deterministic harness for demos and tests.",
+                     *       "created_at": 1764720000,
+                     *       "updated_at": null,
+                     *       "harness": "echo",
+                     *       "mcp_servers": [],
+                     *       "mcp_servers_editable": false,
+                     *       "policies": [],
+                     *       "skills": [],
+                     *       "terminals": [],
+                     *       "builtin": true,
+                     *       "tools": [
+                     *         {
+                     *           "name": "read_file",
+                     *           "runtime": "server"
+                     *         },
+                     *         {
+                     *           "name": "shell",
+                     *           "runtime": "server"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionAgentResponseDto"];
                 };
             };
@@ -3365,7 +9049,38 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -3392,7 +9107,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "queued": true,
+                     *       "item_id": "msg_0194f1c2e3a4b5c6d7e8f90123456789"
+                     *     }
+                     */
                     "application/json": components["schemas"]["EventAckResponseDto"];
+                };
+            };
+            /** @description The request is well-formed but not acceptable. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No or invalid credential. */
@@ -3400,14 +9140,143 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not allowed for this caller. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description Idempotency-Key reused with a different request. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The body or upload is over its limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "message": "Payload too large",
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Payload too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -3439,7 +9308,67 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found, or not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -3462,7 +9391,47 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "session": {
+                     *         "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *         "runner_online": true,
+                     *         "host_online": null,
+                     *         "host_version": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["HealthResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
                 };
             };
         };
@@ -3481,6 +9450,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "details": {
+                     *         "database": {
+                     *           "status": "up"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReadyResponseDto"];
                 };
             };
@@ -3489,7 +9468,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -3507,6 +9498,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "version": "0.1.0"
+                     *     }
+                     */
                     "application/json": components["schemas"]["VersionResponseDto"];
                 };
             };
@@ -3526,6 +9522,43 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "accounts_enabled": false,
+                     *       "single_user": true,
+                     *       "login_url": null,
+                     *       "needs_setup": false,
+                     *       "databricks_features": false,
+                     *       "managed_sandboxes_enabled": false,
+                     *       "sandbox_provider": null,
+                     *       "sandbox_providers": [],
+                     *       "sharing_mode": "off",
+                     *       "public_sharing_enabled": false,
+                     *       "server_version": "0.1.0",
+                     *       "smart_routing_enabled": false,
+                     *       "smart_routing_sources": {
+                     *         "external": false,
+                     *         "oss": false
+                     *       },
+                     *       "features": {
+                     *         "stream_resume": true,
+                     *         "runner_channel": true
+                     *       },
+                     *       "harness_install_enabled": false,
+                     *       "installable_harnesses": [],
+                     *       "dictation_available": false,
+                     *       "branding": {
+                     *         "app_name": null,
+                     *         "heading": null,
+                     *         "logos": {
+                     *           "main": null,
+                     *           "loading": null,
+                     *           "favicon": null
+                     *         },
+                     *         "powered_by": true
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ServerInfoResponseDto"];
                 };
             };
@@ -3545,6 +9578,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "local",
+                     *       "is_admin": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["MeResponseDto"];
                 };
             };
@@ -3553,7 +9592,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };

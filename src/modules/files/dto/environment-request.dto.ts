@@ -16,7 +16,7 @@ export class EnvListQueryDto extends ListQueryDto {
 }
 
 export class SearchQueryDto {
-  @ValidateString({ maxLength: 500, description: 'Matched against entry names.' })
+  @ValidateString({ maxLength: 500, description: 'Matched against entry names.', example: 'index' })
   q: string;
 
   @ValidateString({ optional: true, maxLength: 2000, description: 'Comma-separated globs.' })

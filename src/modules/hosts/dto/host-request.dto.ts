@@ -31,7 +31,11 @@ export class CreateDirectoryDto {
 }
 
 export class WorktreesQueryDto {
-  @ValidateString({ maxLength: 4096, description: 'A path inside the git repository.' })
+  @ValidateString({
+    maxLength: 4096,
+    description: 'A path inside the git repository.',
+    example: '~/projects/app',
+  })
   path: string;
 }
 

@@ -62,3 +62,14 @@ export const PATH_WRITE_TOOLS: ReadonlySet<string> = new Set([
   'write_file',
   'edit_file',
 ]);
+
+/** Tools that run a shell command line (blast_radius, block_working_dir_changes). */
+export const SHELL_TOOLS: ReadonlySet<string> = new Set([
+  'sys_os_shell',
+  'Bash',
+  'Shell',
+  'bash',
+  'terminal',
+  'developer__shell',
+  'shell',
+]);

@@ -7,6 +7,7 @@ import { RpcError } from 'src/protocol/json-rpc';
 import {
   ClientToolResultParams,
   Methods,
+  PolicyFlags,
   RunnerErrorCode,
   SessionCloseParams,
   SessionInitParams,
@@ -73,11 +74,35 @@ export class RunnerLinkService {
       history: items.slice(-INIT_HISTORY_LIMIT).map(flattenItem),
       history_truncated: items.length > INIT_HISTORY_LIMIT,
       next_seq: current.eventSeq + 1,
-      policy: (await this.policyHooks.get()?.flags(current)) ?? {
-        tool_call: false,
-        tool_result: false,
-      },
+      policy: await this.policyFlags(current),
     };
+  }
+
+  private async policyFlags(session: SessionEntity): Promise<PolicyFlags> {
+    return (
+      (await this.policyHooks.get()?.flags(session)) ?? { tool_call: false, tool_result: false }
+    );
+  }
+
+  /**
+   * The session's policies changed: its runner learns the new flags before the change is
+   * answered, so a tool call right after attaching a policy is authorised. A runner that is
+   * not reachable gets them with its next session.init.
+   */
+  async policiesChanged(session: SessionEntity): Promise<void> {
+    if (!this.isReachable(session)) {
+      return;
+    }
+    try {
+      await this.rpc.call(
+        session,
+        Methods.sessionUpdate,
+        { session_id: session.id, policy: await this.policyFlags(session) },
+        Timeouts.sessionInitMs,
+      );
+    } catch (error) {
+      this.logger.warn(`session.update of ${session.id} failed: ${(error as Error).message}`);
+    }
   }
 
   async init(session: SessionEntity): Promise<SessionInitResult> {
@@ -146,6 +171,7 @@ export class RunnerLinkService {
 
   /** `turn.start`; a runner that no longer knows the session is initialised and asked again once. */
   async startTurn(session: SessionEntity, params: TurnStartParams): Promise<TurnStartResult> {
+    params = { ...params, policy: await this.policyFlags(session) };
     try {
       return await this.rpc.call<TurnStartResult>(
         session,

@@ -1,6 +1,7 @@
 import { parseItemData } from 'src/protocol/items';
-import { ClientToolSpec } from 'src/protocol/runner-protocol';
+import { ClientToolSpec, ElicitationAction } from 'src/protocol/runner-protocol';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
+import type { ApprovalAnswer } from 'src/modules/sessions/turns/turn-policy.hooks';
 
 /** Client-facing event types `POST …/events` accepts (spec/api-reference.md §3.8). */
 export const CLIENT_EVENT_TYPES = [
@@ -10,6 +11,7 @@ export const CLIENT_EVENT_TYPES = [
   'interrupt',
   'stop_session',
   'retry_session',
+  'approval',
 ] as const;
 export type ClientEventType = (typeof CLIENT_EVENT_TYPES)[number];
 
@@ -27,6 +29,28 @@ export function eventData(
     throw SessionError.invalid(`Invalid data payload for event type ${type}: ${parsed.error}`);
   }
   return parsed.data;
+}
+
+const APPROVAL_ACTIONS: readonly string[] = ['accept', 'decline', 'cancel'];
+
+/** The `data` of an `approval` event: `{elicitation_id, action, content?}`. */
+export function approvalData(data: unknown): ApprovalAnswer {
+  const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  if (typeof d.elicitation_id !== 'string' || d.elicitation_id === '') {
+    throw SessionError.invalid('An approval event needs data.elicitation_id');
+  }
+  if (typeof d.action !== 'string' || !APPROVAL_ACTIONS.includes(d.action)) {
+    throw SessionError.invalid('data.action must be one of: accept, decline, cancel');
+  }
+  const content = d.content ?? null;
+  if (content !== null && (typeof content !== 'object' || Array.isArray(content))) {
+    throw SessionError.invalid('data.content must be an object');
+  }
+  return {
+    elicitationId: d.elicitation_id,
+    action: d.action as ElicitationAction,
+    content: content as Record<string, unknown> | null,
+  };
 }
 
 /** The OpenAI-style `tools` of a message: client-side tools for this turn. */

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import {
+  ElicitationAction,
   HelloResult,
   SessionInitParams,
   ToolAuthorizeParams,
@@ -16,6 +17,17 @@ export type RequestGateResult =
   | { decision: 'allow' }
   | { decision: 'deny'; reason: string }
   | { decision: 'ask'; elicitation_id: string };
+
+/** An answer to an approval, from an `approval` event. */
+export interface ApprovalAnswer {
+  elicitationId: string;
+  action: ElicitationAction;
+  content: Record<string, unknown> | null;
+}
+
+/** The response-phase verdict on a posted assistant message (`data` may be rewritten). */
+export type ResponseGateResult =
+  { decision: 'allow'; data: Record<string, unknown> } | { decision: 'deny'; reason: string };
 
 /** What the turn asks of the policies feature (implemented by src/modules/policies). */
 export interface TurnPolicyGate {
@@ -32,6 +44,14 @@ export interface TurnPolicyGate {
     session: SessionEntity,
     input: { data: Record<string, unknown>; createdBy: string | null },
   ): Promise<RequestGateResult>;
+  /** Response phase: an assistant message posted by a client, before it is stored. */
+  gateResponse(session: SessionEntity, data: Record<string, unknown>): Promise<ResponseGateResult>;
+  /** An `approval` event: resolves the elicitation exactly like the resolve route. */
+  resolveApproval(
+    auth: AuthPrincipal,
+    session: SessionEntity,
+    approval: ApprovalAnswer,
+  ): Promise<{ queued: false }>;
   /** The snapshot's `pending_elicitations` (the original request events). */
   pendingElicitations(sessionId: string): Promise<Record<string, unknown>[]>;
   /** The turn ended early (interrupt, failure): its pending approvals are cancelled. */

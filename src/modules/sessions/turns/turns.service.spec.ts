@@ -215,6 +215,51 @@ describe(TurnsService.name, () => {
       expect(units[0].items[0]).toMatchObject({ id: ack.item_id, created_by: null });
       expect(units[0].patched).toEqual({});
     });
+
+    it('should store nothing when the response phase denies an assistant message', async () => {
+      const gateResponse = jest.fn().mockResolvedValue({ decision: 'deny', reason: 'no PII' });
+      t.mock(TurnPolicyHooks).get.mockReturnValue({ gateResponse } as never);
+
+      const ack = await sut.post(auth, session.id, {
+        type: 'message',
+        data: messageData('assistant', 'my SSN'),
+      });
+
+      expect(ack).toEqual({ queued: false, denied: true, reason: 'no PII' });
+      expect(gateResponse).toHaveBeenCalledWith(session, messageData('assistant', 'my SSN'));
+      expect(units).toEqual([]);
+    });
+
+    it('should store the assistant message as the response phase rewrote it', async () => {
+      const rewritten = messageData('assistant', '[redacted]');
+      t.mock(TurnPolicyHooks).get.mockReturnValue({
+        gateResponse: jest.fn().mockResolvedValue({ decision: 'allow', data: rewritten }),
+      } as never);
+
+      await sut.post(auth, session.id, { type: 'message', data: messageData('assistant', 'x') });
+
+      expect(units[0].items[0]).toMatchObject({ data: rewritten });
+    });
+
+    it('should resolve an approval event through the gate, and refuse a malformed one', async () => {
+      const resolveApproval = jest.fn().mockResolvedValue({ queued: false });
+      t.mock(TurnPolicyHooks).get.mockReturnValue({ resolveApproval } as never);
+
+      await expect(
+        sut.post(auth, session.id, {
+          type: 'approval',
+          data: { elicitation_id: 'elicit_1', action: 'accept' },
+        }),
+      ).resolves.toEqual({ queued: false });
+      expect(resolveApproval).toHaveBeenCalledWith(auth, session, {
+        elicitationId: 'elicit_1',
+        action: 'accept',
+        content: null,
+      });
+      await expect(
+        sut.post(auth, session.id, { type: 'approval', data: { elicitation_id: 'elicit_1' } }),
+      ).rejects.toMatchObject({ code: 'invalid_input' });
+    });
   });
 
   describe('compaction', () => {

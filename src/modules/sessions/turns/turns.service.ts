@@ -30,6 +30,7 @@ import { HostLaunchService } from 'src/modules/sessions/turns/host-launch.servic
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import {
+  approvalData,
   CLIENT_EVENT_TYPES,
   clientTools,
   eventData,
@@ -100,6 +101,8 @@ export class TurnsService {
         return this.interrupt(session, 'stop');
       case 'retry_session':
         return this.runnerLink.reinit(await this.withHostRunner(session));
+      case 'approval':
+        return this.approval(auth, session, input.data);
     }
   }
 
@@ -110,7 +113,11 @@ export class TurnsService {
   ): Promise<EventAckResponseDto> {
     const data = eventData('message', input.data);
     if (data.role === 'assistant') {
-      return this.storeItem(session, 'message', data);
+      const gate = await this.policyHooks.get()?.gateResponse(session, data);
+      if (gate?.decision === 'deny') {
+        return { queued: false, denied: true, reason: gate.reason };
+      }
+      return this.storeItem(session, 'message', gate?.data ?? data);
     }
     const tools = clientTools(input.tools);
     const createdBy = auth.userId === LOCAL_USER_ID ? null : auth.userId;
@@ -127,6 +134,22 @@ export class TurnsService {
       model: input.model_override ?? session.modelOverride,
       createdBy,
     });
+  }
+
+  private async approval(
+    auth: AuthPrincipal,
+    session: SessionEntity,
+    data: unknown,
+  ): Promise<EventAckResponseDto> {
+    const approval = approvalData(data);
+    const gate = this.policyHooks.get();
+    if (!gate) {
+      throw new DomainError(
+        ErrorCode.NotFound,
+        `Elicitation ${approval.elicitationId} does not exist`,
+      );
+    }
+    return gate.resolveApproval(auth, session, approval);
   }
 
   /** A user message whose request-phase approval was accepted: it runs now (F4a step 3). */

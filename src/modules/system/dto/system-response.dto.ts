@@ -78,7 +78,10 @@ export function toMeResponse(principal: AuthPrincipal): MeResponseDto {
   return { user_id: principal.userId, is_admin: principal.isAdmin };
 }
 
-export function toServerInfo(config: AppConfig): ServerInfoResponseDto {
+export function toServerInfo(config: {
+  auth: Pick<AppConfig['auth'], 'mode'>;
+  version: string;
+}): ServerInfoResponseDto {
   return {
     accounts_enabled: false,
     single_user: config.auth.mode === 'none',
