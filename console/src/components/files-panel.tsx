@@ -53,10 +53,10 @@ export function FilesPanel(props: {
   return (
     <section class="card files" aria-labelledby="files-heading">
       <h2 id="files-heading">Files</h2>
-      <label class="upload">
-        Upload a file
-        <input type="file" name="file" disabled={busy} onChange={upload} />
-      </label>
+      <div class="field">
+        <label for="upload-file">Upload a file</label>
+        <input id="upload-file" type="file" name="file" disabled={busy} onChange={upload} />
+      </div>
       {message ? (
         <p role="status" class="meta">
           {message}

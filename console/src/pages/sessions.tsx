@@ -112,9 +112,10 @@ export function SessionsPage({ client, onUnauthorized }: PageProps): JSX.Element
       <form class="card create" onSubmit={create} aria-labelledby="create-heading">
         <h2 id="create-heading">New session</h2>
         <div class="fields">
-          <label>
-            Agent
+          <div class="field">
+            <label for="f-agent">Agent</label>
             <select
+              id="f-agent"
               name="agent"
               value={newAgent}
               onChange={(e) => setNewAgent((e.target as HTMLSelectElement).value)}
@@ -125,10 +126,11 @@ export function SessionsPage({ client, onUnauthorized }: PageProps): JSX.Element
                 </option>
               ))}
             </select>
-          </label>
-          <label>
-            Runner
+          </div>
+          <div class="field">
+            <label for="f-runner">Runner</label>
             <select
+              id="f-runner"
               name="runner"
               value={newRunner}
               onChange={(e) => setNewRunner((e.target as HTMLSelectElement).value)}
@@ -140,16 +142,17 @@ export function SessionsPage({ client, onUnauthorized }: PageProps): JSX.Element
                 </option>
               ))}
             </select>
-          </label>
-          <label>
-            Title (optional)
+          </div>
+          <div class="field">
+            <label for="f-title">Title (optional)</label>
             <input
+              id="f-title"
               name="title"
               value={newTitle}
               maxLength={500}
               onInput={(e) => setNewTitle((e.target as HTMLInputElement).value)}
             />
-          </label>
+          </div>
           <button type="submit" disabled={creating}>
             {creating ? 'Creating…' : 'Create session'}
           </button>
@@ -157,18 +160,20 @@ export function SessionsPage({ client, onUnauthorized }: PageProps): JSX.Element
       </form>
 
       <div class="filters" role="search">
-        <label>
-          Search
+        <div class="field">
+          <label for="f-search">Search</label>
           <input
+            id="f-search"
             type="search"
             name="search"
             value={search}
             onInput={(e) => refilter(setSearch)((e.target as HTMLInputElement).value)}
           />
-        </label>
-        <label>
-          Agent filter
+        </div>
+        <div class="field">
+          <label for="f-agent-filter">Agent filter</label>
           <select
+            id="f-agent-filter"
             name="agent-filter"
             value={agentFilter}
             onChange={(e) => refilter(setAgentFilter)((e.target as HTMLSelectElement).value)}
@@ -180,7 +185,7 @@ export function SessionsPage({ client, onUnauthorized }: PageProps): JSX.Element
               </option>
             ))}
           </select>
-        </label>
+        </div>
         <label class="check">
           <input
             type="checkbox"
