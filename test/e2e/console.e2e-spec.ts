@@ -139,6 +139,15 @@ describeBrowser('web console (browser)', () => {
     await page.locator('.status.idle').first().waitFor();
     await screenshot(page, 'session');
 
+    // A phone-sized screen: one column, nothing wider than the viewport.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(page, 'session-narrow');
+    await page.setViewportSize({ width: 1280, height: 720 });
+
     // The list finds it by its title.
     await page.getByRole('link', { name: 'Sessions' }).first().click();
     await page.getByRole('searchbox', { name: 'Search' }).fill('Browser hello');
@@ -266,12 +275,12 @@ describeBrowser('web console sign-in (jwt mode)', () => {
       expiresIn: 600,
     });
     await field.fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await field.press('Enter'); // the keyboard is enough
     await page.getByRole('heading', { name: 'Sessions' }).waitFor();
     await page.getByRole('button', { name: 'Create session' }).waitFor();
     expect(page.url()).not.toContain(token);
-    expect(await page.evaluate(() => Object.values(sessionStorage))).toContain(token);
-    expect(await page.evaluate(() => Object.values(localStorage))).not.toContain(token);
+    expect(await page.evaluate<string[]>('Object.values(sessionStorage)')).toContain(token);
+    expect(await page.evaluate<string[]>('Object.values(localStorage)')).not.toContain(token);
     // A reload keeps the tab signed in.
     await page.reload();
     await page.getByRole('heading', { name: 'Sessions' }).waitFor();

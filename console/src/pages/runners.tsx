@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 
 import { describeError, type Host, isUnauthorized, listHosts } from '../api';
 import type { PageProps } from '../app';
+import { PresenceTable } from '../components/presence';
 
 const REFRESH_MS = 10_000;
 
@@ -57,31 +58,15 @@ export function RunnersPage({ client, onUnauthorized }: PageProps): JSX.Element 
           No runner has connected. Start one with <code>omnigent runner --server URL</code>.
         </p>
       ) : (
-        <table>
-          <caption class="visually-hidden">Runners</caption>
-          <thead>
-            <tr>
-              <th scope="col">Runner</th>
-              <th scope="col">State</th>
-              <th scope="col">Harnesses</th>
-            </tr>
-          </thead>
-          <tbody>
-            {runners.map((runner) => (
-              <tr key={runner.runner_id}>
-                <td>
-                  <code>{runner.runner_id}</code>
-                </td>
-                <td>
-                  <span class={`status ${runner.online ? 'online' : 'offline'}`}>
-                    {runner.online ? 'online' : 'offline'}
-                  </span>
-                </td>
-                <td>{(runner.harnesses ?? []).join(', ') || '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <PresenceTable
+          caption="Runners"
+          rows={runners.map((runner) => ({
+            key: runner.runner_id,
+            name: <code>{runner.runner_id}</code>,
+            online: runner.online,
+            harnesses: (runner.harnesses ?? []).join(', ') || '—',
+          }))}
+        />
       )}
       <h2>Hosts</h2>
       {hosts === undefined ? (
@@ -91,29 +76,19 @@ export function RunnersPage({ client, onUnauthorized }: PageProps): JSX.Element 
           No host daemon is registered. Start one with <code>node bin/omnigent.js host</code>.
         </p>
       ) : (
-        <table>
-          <caption class="visually-hidden">Hosts</caption>
-          <thead>
-            <tr>
-              <th scope="col">Host</th>
-              <th scope="col">State</th>
-              <th scope="col">Harnesses</th>
-            </tr>
-          </thead>
-          <tbody>
-            {hosts.map((host) => (
-              <tr key={host.host_id}>
-                <td>
-                  {host.name} <code>{host.host_id}</code>
-                </td>
-                <td>
-                  <span class={`status ${host.status}`}>{host.status}</span>
-                </td>
-                <td>{harnessList(host)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <PresenceTable
+          caption="Hosts"
+          rows={hosts.map((host) => ({
+            key: host.host_id,
+            name: (
+              <>
+                {host.name} <code>{host.host_id}</code>
+              </>
+            ),
+            online: host.status === 'online',
+            harnesses: harnessList(host),
+          }))}
+        />
       )}
     </section>
   );

@@ -5,6 +5,7 @@ import { describeError, isUnauthorized } from '../api';
 import type { PageProps } from '../app';
 import { ApprovalsPanel } from '../components/approvals-panel';
 import { FilesPanel } from '../components/files-panel';
+import { Presence } from '../components/presence';
 import { TranscriptView } from '../components/transcript-view';
 import { Link } from '../router';
 import { removeApproval } from '../transcript';
@@ -155,12 +156,7 @@ export function SessionPage(props: PageProps & { sessionId: string }): JSX.Eleme
             <dt>Runner</dt>
             <dd>
               {session?.runner_id ? (
-                <>
-                  <code>{session.runner_id}</code>{' '}
-                  <span class={`status ${session.runner_online ? 'online' : 'offline'}`}>
-                    {session.runner_online ? 'online' : 'offline'}
-                  </span>
-                </>
+                <Presence id={session.runner_id} online={session.runner_online === true} />
               ) : (
                 'none bound'
               )}
@@ -168,12 +164,7 @@ export function SessionPage(props: PageProps & { sessionId: string }): JSX.Eleme
             <dt>Host</dt>
             <dd>
               {session?.host_id ? (
-                <>
-                  <code>{session.host_id}</code>{' '}
-                  <span class={`status ${session.host_online ? 'online' : 'offline'}`}>
-                    {session.host_online ? 'online' : 'offline'}
-                  </span>
-                </>
+                <Presence id={session.host_id} online={session.host_online === true} />
               ) : (
                 'none'
               )}

@@ -9,6 +9,18 @@ import { Link, navigate } from '../router';
 
 const PAGE_SIZE = 20;
 
+function AgentOptions({ agents }: { agents: Agent[] }): JSX.Element {
+  return (
+    <>
+      {agents.map((agent) => (
+        <option key={agent.id} value={agent.id}>
+          {agent.name}
+        </option>
+      ))}
+    </>
+  );
+}
+
 export function SessionsPage({ client, onUnauthorized }: PageProps): JSX.Element {
   const [agents, setAgents] = useState<Agent[]>([]);
   const [runners, setRunners] = useState<Runner[]>([]);
@@ -120,11 +132,7 @@ export function SessionsPage({ client, onUnauthorized }: PageProps): JSX.Element
               value={newAgent}
               onChange={(e) => setNewAgent((e.target as HTMLSelectElement).value)}
             >
-              {agents.map((agent) => (
-                <option key={agent.id} value={agent.id}>
-                  {agent.name}
-                </option>
-              ))}
+              <AgentOptions agents={agents} />
             </select>
           </div>
           <div class="field">
@@ -179,11 +187,7 @@ export function SessionsPage({ client, onUnauthorized }: PageProps): JSX.Element
             onChange={(e) => refilter(setAgentFilter)((e.target as HTMLSelectElement).value)}
           >
             <option value="">All agents</option>
-            {agents.map((agent) => (
-              <option key={agent.id} value={agent.id}>
-                {agent.name}
-              </option>
-            ))}
+            <AgentOptions agents={agents} />
           </select>
         </div>
         <label class="check">
