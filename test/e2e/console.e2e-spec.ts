@@ -211,6 +211,23 @@ describeBrowser('web console (browser)', () => {
     await page.close();
   });
 
+  it('should interrupt a running turn from the page', async () => {
+    const sessionId = await newSession(client, runnerId);
+    const page = await browser.newPage();
+    const problems = watchProblems(page);
+    await page.goto(`${server.url}/ui/sessions/${sessionId}`);
+    await page.getByText('stream live').waitFor();
+    await page.getByLabel('Message').fill('/sleep 20000');
+    await page.getByLabel('Message').press('Enter');
+    await page.locator('.entry.live').waitFor();
+    await page.getByRole('button', { name: 'Interrupt' }).click();
+    await page.getByText(/^Stopped: /).waitFor();
+    await page.locator('.status.idle').first().waitFor();
+    expect(await page.getByRole('button', { name: 'Interrupt' }).isDisabled()).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('should upload a file from the page and download it again', async () => {
     const sessionId = await newSession(client, runnerId);
     const page = await browser.newPage();
