@@ -67,6 +67,14 @@ async function screenshot(page: Page, name: string): Promise<void> {
   }
 }
 
+/** Waits until the sessions list shows exactly `count` rows. */
+async function waitForRows(page: Page, count: number): Promise<void> {
+  // No waitForFunction: evaluating a string in the page is what the console's CSP forbids.
+  const rows = page.locator('.rows .row');
+  await rows.nth(count - 1).waitFor({ state: 'attached' });
+  await rows.nth(count).waitFor({ state: 'detached' });
+}
+
 async function newSession(client: OmnigentClient, runnerId: string): Promise<string> {
   const agent = await client.agents.getByName('echo');
   const session = await client.sessions.create({ agent_id: agent.id, title: 'Console test' });
@@ -247,6 +255,45 @@ describeBrowser('web console (browser)', () => {
     expect(download.suggestedFilename()).toBe('notes.txt');
     const path = await download.path();
     expect(readFileSync(path, 'utf8')).toBe('console upload\n');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('should page, filter by agent and hide archived sessions in the list', async () => {
+    const tag = `pager${Date.now()}`;
+    const echo = await client.agents.getByName('echo');
+    const ids: string[] = [];
+    for (let i = 0; i < 22; i += 1) {
+      ids.push((await client.sessions.create({ agent_id: echo.id, title: `${tag} ${i}` })).id);
+    }
+    await client.sessions.update(ids[0], { archived: true });
+    const page = await browser.newPage();
+    const problems = watchProblems(page);
+    await page.goto(`${server.url}/ui/`);
+    await page.getByRole('searchbox', { name: 'Search' }).fill(tag);
+    const rows = page.getByRole('list', { name: 'Sessions' }).getByRole('link');
+    await page.getByText('Page 1').waitFor();
+    await waitForRows(page, 20);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByText('Page 2').waitFor();
+    // 21 live sessions match: the archived one is hidden.
+    await waitForRows(page, 1);
+    expect(await page.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.getByText('Page 1').waitFor();
+
+    await page.getByLabel('Show archived').check();
+    await page.getByText('Page 1').waitFor();
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await waitForRows(page, 2);
+    expect(await rows.allTextContents()).toContain(`${tag} 0`);
+
+    // No session of another agent carries the tag, so filtering by one empties the list.
+    const other = (await client.agents.list()).find((agent) => agent.name !== 'echo');
+    if (other) {
+      await page.getByLabel('Agent filter').selectOption(other.id);
+      await page.getByText(/No sessions match/).waitFor();
+    }
     expect(problems).toEqual([]);
     await page.close();
   });
