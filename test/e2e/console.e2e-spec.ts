@@ -133,7 +133,6 @@ describeBrowser('web console (browser)', () => {
     await page.getByLabel('Agent', { exact: true }).selectOption({ label: 'echo' });
     await page.getByLabel('Runner').selectOption(runnerId);
     await page.getByLabel('Title (optional)').fill('Browser hello');
-    await screenshot(page, 'sessions');
     await page.getByRole('button', { name: 'Create session' }).click();
     await page.waitForURL(/\/ui\/sessions\/conv_[0-9a-f]{32}$/);
     await page.getByText('stream live').waitFor();
@@ -270,6 +269,8 @@ describeBrowser('web console (browser)', () => {
     const page = await browser.newPage();
     const problems = watchProblems(page);
     await page.goto(`${server.url}/ui/`);
+    await waitForRows(page, 20);
+    await screenshot(page, 'sessions');
     await page.getByRole('searchbox', { name: 'Search' }).fill(tag);
     const rows = page.getByRole('list', { name: 'Sessions' }).getByRole('link');
     await page.getByText('Page 1').waitFor();
