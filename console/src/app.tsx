@@ -48,7 +48,7 @@ export function App(): JSX.Element {
     storeToken(undefined);
     setAuth({
       kind: 'needs-token',
-      message: `Your token was refused: ${describeError(error)}. Sign in again.`,
+      message: `Your token was refused (401): ${(error as Error).message}. Sign in again.`,
     });
   }, []);
 

@@ -89,6 +89,15 @@ describeBrowser('web console (browser)', () => {
   let runnerId: string;
   let client: OmnigentClient;
 
+  /** A session's page, once its stream is live. */
+  async function openSession(base: string, sessionId: string) {
+    const page = await browser.newPage();
+    const problems = watchProblems(page);
+    await page.goto(`${base}/ui/sessions/${sessionId}`);
+    await page.getByText('stream live').waitFor();
+    return { page, problems };
+  }
+
   beforeAll(async () => {
     server = await startServer({ OMNIGENT_LOCAL_RUNNER: 'auto' });
     const match = await server.waitForOutput(
@@ -175,10 +184,7 @@ describeBrowser('web console (browser)', () => {
         },
       }),
     );
-    const page = await browser.newPage();
-    const problems = watchProblems(page);
-    await page.goto(`${server.url}/ui/sessions/${sessionId}`);
-    await page.getByText('stream live').waitFor();
+    const { page, problems } = await openSession(server.url, sessionId);
     await page.getByLabel('Message').fill('/tool list_dir {"path": "."}');
     await page.getByRole('button', { name: 'Send' }).click();
 
@@ -201,9 +207,7 @@ describeBrowser('web console (browser)', () => {
 
   it('should resume a dropped stream without losing text', async () => {
     const sessionId = await newSession(client, runnerId);
-    const page = await browser.newPage();
-    await page.goto(`${proxy.url}/ui/sessions/${sessionId}`);
-    await page.getByText('stream live').waitFor();
+    const { page } = await openSession(proxy.url, sessionId);
     await page.getByLabel('Message').fill('/sleep 2500');
     await page.getByLabel('Message').press('Enter');
     // Deltas are arriving: cut every connection of the page, as a network drop would.
@@ -220,10 +224,7 @@ describeBrowser('web console (browser)', () => {
 
   it('should interrupt a running turn from the page', async () => {
     const sessionId = await newSession(client, runnerId);
-    const page = await browser.newPage();
-    const problems = watchProblems(page);
-    await page.goto(`${server.url}/ui/sessions/${sessionId}`);
-    await page.getByText('stream live').waitFor();
+    const { page, problems } = await openSession(server.url, sessionId);
     await page.getByLabel('Message').fill('/sleep 20000');
     await page.getByLabel('Message').press('Enter');
     await page.locator('.entry.live').waitFor();
@@ -237,10 +238,7 @@ describeBrowser('web console (browser)', () => {
 
   it('should upload a file from the page and download it again', async () => {
     const sessionId = await newSession(client, runnerId);
-    const page = await browser.newPage();
-    const problems = watchProblems(page);
-    await page.goto(`${server.url}/ui/sessions/${sessionId}`);
-    await page.getByText('stream live').waitFor();
+    const { page, problems } = await openSession(server.url, sessionId);
     await page.getByLabel('Upload a file').setInputFiles({
       name: 'notes.txt',
       mimeType: 'text/plain',

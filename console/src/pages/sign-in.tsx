@@ -33,7 +33,7 @@ export function SignInPage(props: {
     } catch (failure) {
       setError(
         isUnauthorized(failure)
-          ? `The server refused this token (401): ${describeError(failure)}`
+          ? `The server refused this token (401): ${(failure as Error).message}`
           : describeError(failure),
       );
     } finally {
