@@ -191,6 +191,10 @@ describeBrowser('web console (browser)', () => {
     const accept = page.getByRole('button', { name: /^Accept/ });
     await accept.waitFor();
     await screenshot(page, 'approval');
+    // A page opened later still shows it (the snapshot's pending_elicitations).
+    await page.reload();
+    await page.getByText('stream live').waitFor();
+    await accept.waitFor();
     await accept.click();
     await page.locator('.entry.tool .output').waitFor();
     await page.locator('.entry.assistant:not(.live)').waitFor();
