@@ -6,12 +6,14 @@ FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY clients/typescript/package.json ./clients/typescript/
+COPY console/package.json ./console/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
 COPY clients/typescript ./clients/typescript
+COPY console ./console
 RUN npm run build && npm prune --omit=dev
 
 # --- runtime: slim image, non-root, healthchecked ---------------------------------------------
@@ -34,6 +36,8 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 # The CLI's chat runs on the client workspace (node_modules/@omnigent-server/client links here).
 COPY --from=build --chown=node:node /app/clients ./clients
+# The web console's static files, served at /ui.
+COPY --from=build --chown=node:node /app/console/dist ./console/dist
 COPY --chown=node:node package.json ./
 COPY --chown=node:node bin ./bin
 COPY --chown=node:node agents ./agents

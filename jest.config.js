@@ -28,7 +28,12 @@ module.exports = {
   // Global options: Jest ignores these inside projects.
   testTimeout: 30000,
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    {
+      ...base,
+      displayName: 'unit',
+      // The console's pure modules (no DOM) are unit-tested here too.
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/console/src/**/*.spec.ts'],
+    },
     {
       ...base,
       displayName: 'integration',

@@ -9,8 +9,15 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
-const SOURCES = ['src', 'migrations', 'clients/typescript/src'];
-const CONFIG_FILES = ['tsconfig.json', 'tsconfig.build.json', 'nest-cli.json', 'package-lock.json'];
+const SOURCES = ['src', 'migrations', 'clients/typescript/src', 'console/src'];
+const CONFIG_FILES = [
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'nest-cli.json',
+  'package-lock.json',
+  'console/index.html',
+  'console/vite.config.mjs',
+];
 
 if (process.argv.includes('--stamp')) {
   fs.writeFileSync(stamp, `${new Date().toISOString()}\n`);

@@ -4,6 +4,7 @@ import { NestExpressApplication, NestExpressBodyParserOptionsFor } from '@nestjs
 import { AppModule } from 'src/app.module';
 import { applyEdges } from 'src/common/http/edge.util';
 import { handleClientErrors } from 'src/common/http/client-error.handler';
+import { serveConsole } from 'src/common/http/console-static';
 import { inputGuardMiddleware, rejectDeepJson } from 'src/common/http/input-guard.middleware';
 import { requestIdMiddleware } from 'src/common/http/request-id.middleware';
 import { AppLogger } from 'src/common/logging/app-logger.service';
@@ -22,6 +23,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.use(requestIdMiddleware);
   app.use(httpMetricsMiddleware(app.get(MetricsService)));
   applyEdges(app, config);
+  serveConsole(app);
   // Nest reserves `verify` only for `rawBody: true` (which we don't use) and passes it on as is.
   app.useBodyParser('json', {
     limit: config.http.bodyLimit,
