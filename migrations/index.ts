@@ -9,6 +9,7 @@ import { CreateAgentBundles1796224066343 } from 'migrations/1796224066343-Create
 import { MoveAgentBundles1796224066344 } from 'migrations/1796224066344-MoveAgentBundles';
 import { CreateTurnTerminals1796225164577 } from 'migrations/1796225164577-CreateTurnTerminals';
 import { CreateIdempotencyKeys1796226207533 } from 'migrations/1796226207533-CreateIdempotencyKeys';
+import { CreateResponses1796228400000 } from 'migrations/1796228400000-CreateResponses';
 
 /** Every migration, in order. Listed explicitly so the same set runs from src/ (Jest) and dist/. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   MoveAgentBundles1796224066344,
   CreateTurnTerminals1796225164577,
   CreateIdempotencyKeys1796226207533,
+  CreateResponses1796228400000,
 ];
