@@ -18,6 +18,8 @@ export interface TurnRecord {
   end: TurnEnd | null;
   /** Its items in conversation order (the user's input included). */
   items: StoredItem[];
+  /** Token usage its terminal event reported (null while it runs, or once that event is pruned). */
+  usage: Record<string, unknown> | null;
 }
 
 /**
@@ -55,7 +57,27 @@ export class ResponsesRepository {
         .find({ where: { sessionId, responseId }, order: { position: 'ASC' } }),
     ]);
     const end = ends[0] ? { type: ends[0].type, at: new Date(ends[0].created_at) } : null;
-    return { end, items: items.map(toStoredItem) };
+    return {
+      end,
+      items: items.map(toStoredItem),
+      usage: end ? await this.usage(sessionId, responseId, end.type) : null,
+    };
+  }
+
+  /** The `usage` of the turn's terminal event, from the session's event log. */
+  private async usage(
+    sessionId: string,
+    responseId: string,
+    type: string,
+  ): Promise<Record<string, unknown> | null> {
+    const rows: { usage: unknown }[] = await this.responses.query(
+      `SELECT payload->'response'->'usage' AS usage FROM session_event_log
+       WHERE session_id = $1 AND type = $2 AND payload->'response'->>'id' = $3
+       ORDER BY seq DESC LIMIT 1`,
+      [sessionId, type, responseId],
+    );
+    const usage = rows[0]?.usage;
+    return typeof usage === 'object' && usage !== null ? (usage as Record<string, unknown>) : null;
   }
 
   /** The turn an item belongs to (the id `POST …/events` gave the user's message). */

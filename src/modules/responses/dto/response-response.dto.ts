@@ -61,8 +61,14 @@ export class ResponseObjectDto {
   output: FlatItem[];
   @ApiProperty({ example: false }) background: boolean;
   @ApiProperty({ example: true }) store: boolean;
-  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, example: null })
-  usage: null;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description: 'Token usage of the turn (null while it runs).',
+    example: { input_tokens: 9, output_tokens: 3, total_tokens: 12 },
+  })
+  usage: Record<string, unknown> | null;
   @ApiProperty({ type: String, nullable: true }) previous_response_id: string | null;
   @ApiProperty({ type: ConversationRefDto, description: 'The session that holds the chain.' })
   conversation: ConversationRefDto;
@@ -107,7 +113,7 @@ export function toResponseObject(
       .map(flattenItem),
     background: row.background,
     store: true,
-    usage: null,
+    usage: turn.usage,
     previous_response_id: row.previousResponseId,
     conversation: { id: row.sessionId },
     instructions: row.instructions,
