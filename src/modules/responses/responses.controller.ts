@@ -1,4 +1,14 @@
-import { applyDecorators, Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
+import {
+  applyDecorators,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
@@ -45,6 +55,7 @@ export class ResponsesController {
   constructor(private readonly responses: ResponsesService) {}
 
   @Post()
+  @HttpCode(200)
   @Authenticated()
   @Endpoint({
     summary: 'Create a response',
@@ -57,7 +68,7 @@ export class ResponsesController {
   })
   @ApiProduces('application/json', 'text/event-stream')
   @ApiResponse({
-    status: 201,
+    status: 200,
     type: ResponseObjectDto,
     description: `The response object. ${STREAM_DESCRIPTION}`,
   })
@@ -89,6 +100,7 @@ export class ResponsesController {
   }
 
   @Post(':response_id/cancel')
+  @HttpCode(200)
   @Authenticated()
   @Endpoint({
     summary: 'Cancel a response',
@@ -96,7 +108,7 @@ export class ResponsesController {
       'Interrupts the running response and answers it once ended (`incomplete`, reason ' +
       '`user_interrupt`); an ended response is answered as it is.',
   })
-  @ApiResponse({ status: 201, type: ResponseObjectDto })
+  @ApiOkResponse({ type: ResponseObjectDto })
   @ApiErrors(401, 404, 409)
   cancel(
     @Auth() auth: AuthPrincipal,
