@@ -321,6 +321,74 @@ describe('/v1/responses (real server and runner processes, jwt)', () => {
     expect((await alice.request('GET', `/v1/sessions/${first.conversation.id}`)).status).toBe(404);
   });
 
+  it('should run client-side tools: results by PATCH mid-stream, or as input items', async () => {
+    const tools = [{ type: 'function', name: 'lookup', parameters: { type: 'object' } }];
+    const pendingCall = (events: LegacyEvent[]) =>
+      events
+        .map((e) => e.data.item as Json | undefined)
+        .find((item) => item?.type === 'function_call' && item.status === 'action_required');
+
+    // Streaming, as the Python client's stream(): PATCH the result when the call shows up.
+    const res = await fetch(new URL('/v1/responses', server.url), {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${aliceToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'echo', input: '/tool lookup {"q": 1}', tools, stream: true }),
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let body = '';
+    let patched = false;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        break;
+      }
+      body += decoder.decode(value, { stream: true });
+      const { events } = parseLegacySse(body);
+      const call = pendingCall(events);
+      if (call && !patched) {
+        patched = true;
+        const created = events.find((e) => e.event === 'response.created');
+        const id = (created?.data.response as ResponseObject).id;
+        const ack = await alice.request<ResponseObject>('PATCH', `/v1/responses/${id}`, {
+          tool_results: [{ call_id: call.call_id, output: 'sunny' }],
+        });
+        expect(ack.status).toBe(200);
+        expect(ack.body.id).toBe(id);
+      }
+    }
+    const streamed = parseLegacySse(body);
+    expect(patched).toBe(true);
+    expect(streamed.done).toBe(true);
+    expect(streamed.events.at(-1)?.event).toBe('response.completed');
+    expect(queryResult(streamed.events).text).toContain('Tool lookup returned: sunny');
+
+    // Background + poll, the result sent back as a function_call_output input item.
+    const started = (
+      await create({ model: 'echo', input: '/tool lookup {}', tools, background: true })
+    ).body;
+    const call = await eventually(async () => {
+      const found = (await get(started.id)).body.output.find(
+        (item) => item.type === 'function_call' && item.status === 'action_required',
+      );
+      expect(found).toBeDefined();
+      return found as Json;
+    });
+    const resumed = await create({
+      model: 'echo',
+      input: [{ type: 'function_call_output', call_id: call.call_id, output: 'rainy' }],
+      previous_response_id: started.id,
+    });
+    expect(resumed.status).toBe(200);
+    expect(resumed.body.id).toBe(started.id);
+    expect(resumed.body.status).toBe('completed');
+    expect(outputText(resumed.body)).toContain('Tool lookup returned: rainy');
+    const ended = await alice.request('PATCH', `/v1/responses/${started.id}`, {
+      tool_results: [{ call_id: call.call_id, output: 'late' }],
+    });
+    expect(ended.status).toBe(409);
+  });
+
   it('should answer errors with the documented status and code', async () => {
     const expectError = (res: { status: number; body: Json }, status: number, code: string) => {
       expect(res.status).toBe(status);

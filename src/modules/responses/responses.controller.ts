@@ -6,6 +6,7 @@ import {
   Get,
   HttpCode,
   Param,
+  Patch,
   Post,
   Query,
 } from '@nestjs/common';
@@ -18,6 +19,7 @@ import { Endpoint } from 'src/common/openapi/endpoint.decorator';
 import {
   CreateResponseDto,
   GetResponseQueryDto,
+  UpdateResponseDto,
 } from 'src/modules/responses/dto/response-request.dto';
 import {
   ResponseDeletedDto,
@@ -30,7 +32,7 @@ const ERRORS: Record<number, string> = {
   401: '`unauthorized`: no or bad credential.',
   403: '`forbidden`: a request-phase policy denied the message.',
   404: '`not_found`: no such response (or another user’s), or `model` names no agent.',
-  409: '`conflict`: the response is queued behind another turn, or awaits an approval.',
+  409: '`conflict`: the response is queued behind another turn, awaits an approval, or has ended.',
   422: '`validation_error`: a malformed body or input item.',
   503: '`runner_unavailable`: no runner to run the response on.',
   504: '`timeout`: a blocking create outlived OMNIGENT_RESPONSES_TIMEOUT_MS (the turn goes on).',
@@ -97,6 +99,24 @@ export class ResponsesController {
     @Query() query: GetResponseQueryDto,
   ): Promise<ResponseObjectDto | Response> {
     return this.responses.get(auth, id, query);
+  }
+
+  @Patch(':response_id')
+  @Authenticated()
+  @Endpoint({
+    summary: 'Submit client tool results',
+    description:
+      'Delivers `tool_results` (`[{call_id, output}]`) to the response’s pending client-side ' +
+      'tool calls (`function_call` items with status `action_required`); the turn goes on.',
+  })
+  @ApiOkResponse({ type: ResponseObjectDto })
+  @ApiErrors(400, 401, 404, 409, 422)
+  submitToolResults(
+    @Auth() auth: AuthPrincipal,
+    @Param('response_id') id: string,
+    @Body() dto: UpdateResponseDto,
+  ): Promise<ResponseObjectDto> {
+    return this.responses.submitToolResults(auth, id, dto);
   }
 
   @Post(':response_id/cancel')

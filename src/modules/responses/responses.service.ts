@@ -15,6 +15,7 @@ import { RunnersService } from 'src/modules/runners/runners.service';
 import {
   CreateResponseDto,
   GetResponseQueryDto,
+  UpdateResponseDto,
 } from 'src/modules/responses/dto/response-request.dto';
 import {
   ResponseDeletedDto,
@@ -128,6 +129,25 @@ export class ResponsesService {
   }
 
   /**
+   * `PATCH /v1/responses/{id}` `{tool_results}`: the results of the response's client-side tool
+   * calls (`function_call` items with status `action_required`), delivered to its turn, which
+   * goes on. An ended response is a 409.
+   */
+  async submitToolResults(
+    auth: AuthPrincipal,
+    id: string,
+    dto: UpdateResponseDto,
+  ): Promise<ResponseObjectDto> {
+    const { row, session } = await this.load(auth, id, SessionLevel.Edit);
+    const current = await this.objectOf(row, session);
+    if (TERMINAL_STATUSES.has(current.status)) {
+      throw new DomainError(ErrorCode.Conflict, `Response ${row.id} has ended (${current.status})`);
+    }
+    await this.deliverToolOutputs(auth, row.sessionId, dto.tool_results);
+    return this.objectOf(row, session);
+  }
+
+  /**
    * `POST /v1/responses/{id}/cancel`: interrupts the response when it is the running turn and
    * waits briefly for it to end (`incomplete`, reason `user_interrupt`). An ended response is
    * returned as it is; a queued one (behind another turn of its chain) is a 409.
@@ -208,12 +228,7 @@ export class ResponsesService {
     input: ParsedInput,
   ): Promise<string> {
     if (input.kind === 'tool_outputs') {
-      for (const output of input.outputs) {
-        await this.turns.post(auth, target.sessionId, {
-          type: 'function_call_output',
-          data: { call_id: output.call_id, output: output.output },
-        });
-      }
+      await this.deliverToolOutputs(auth, target.sessionId, input.outputs);
       return (target.previous as ResponseEntity).id;
     }
     const ack = await this.turns.post(auth, target.sessionId, {
@@ -247,6 +262,19 @@ export class ResponsesService {
       background: dto.background ?? false,
     });
     return responseId;
+  }
+
+  private async deliverToolOutputs(
+    auth: AuthPrincipal,
+    sessionId: string,
+    outputs: { call_id: string; output: string }[],
+  ): Promise<void> {
+    for (const { call_id, output } of outputs) {
+      await this.turns.post(auth, sessionId, {
+        type: 'function_call_output',
+        data: { call_id, output },
+      });
+    }
   }
 
   /**

@@ -1,5 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsArray, IsObject, ValidateBy } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsObject,
+  ValidateBy,
+  ValidateNested,
+} from 'class-validator';
 
 import { AllowUnknownFields } from 'src/common/validation/app-validation.pipe';
 import {
@@ -136,4 +144,24 @@ export class GetResponseQueryDto {
       '(or, when it already ended, its terminal event).',
   })
   stream?: boolean;
+}
+
+export class ToolResultDto {
+  @ValidateString({ notEmpty: true, maxLength: 200, example: 'call_0123456789abcdef' })
+  call_id: string;
+
+  @ValidateString({ maxLength: 1_000_000, example: '{"temperature": 21}' })
+  output: string;
+}
+
+/** `PATCH /v1/responses/{id}`: results of the response's client-side tool calls. */
+@AllowUnknownFields()
+export class UpdateResponseDto {
+  @ApiProperty({ type: [ToolResultDto] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_INPUT_ITEMS)
+  @ValidateNested({ each: true })
+  @Type(() => ToolResultDto)
+  tool_results: ToolResultDto[];
 }
