@@ -90,6 +90,16 @@ export class ResponsesApi {
     }
   }
 
+  /** Results of the response's client-side tool calls (`function_call`, `action_required`). */
+  submitToolResults(
+    responseId: string,
+    toolResults: { call_id: string; output: string }[],
+  ): Promise<ResponseObject> {
+    return this.transport.request('PATCH', `/v1/responses/${encodeURIComponent(responseId)}`, {
+      tool_results: toolResults,
+    });
+  }
+
   /** Interrupts a running response; resolves with it (normally `incomplete`). */
   cancel(responseId: string): Promise<ResponseObject> {
     return this.transport.request('POST', `/v1/responses/${encodeURIComponent(responseId)}/cancel`);
