@@ -1,11 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import {
+  assistantText,
+  OmnigentClient,
+  OmnigentError,
+  type StreamEvent,
+} from '@omnigent-server/client';
 
-import { OmnigentClient, OmnigentError, type StreamEvent } from '@omnigent-server/client';
-
-import { mintToken } from 'src/common/auth/token-signer';
-import { getConfig } from 'src/config/app-config';
 import { expectValid } from 'test/contract/upstream-schemas';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import { startJwtServer } from 'test/utils/jwt-server';
+import { RunnerProcess, ServerProcess, startRunner } from 'test/utils/processes';
 
 const SECRET = 'responses-client-e2e-secret-0123456789';
 
@@ -15,15 +17,9 @@ describe("@omnigent-server/client's responses namespace and query() against a re
   let client: OmnigentClient;
 
   beforeAll(async () => {
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
-      OMNIGENT_AUTH: 'jwt',
-      OMNIGENT_JWT_SECRET: SECRET,
-    });
-    const auth = getConfig({ OMNIGENT_AUTH: 'jwt', OMNIGENT_JWT_SECRET: SECRET }).auth;
-    const user = `client-${randomBytes(4).toString('hex')}`;
-    const token = mintToken(auth, { sub: user, ttlSeconds: 3600 }).token;
+    const jwt = await startJwtServer(SECRET);
+    server = jwt.server;
+    const token = jwt.newUserToken('client');
     client = new OmnigentClient({ baseUrl: server.url, token });
     runner = await startRunner(server.url, ['--token', token]);
   }, 60_000);
@@ -101,6 +97,28 @@ describe("@omnigent-server/client's responses namespace and query() against a re
       status: 404,
       code: 'not_found',
     });
+  });
+
+  it("should hand a client-side tool's result to the waiting response", async () => {
+    const started = await client.responses.create({
+      model: 'echo',
+      input: '/tool lookup {}',
+      tools: [{ type: 'function', name: 'lookup', parameters: { type: 'object' } }],
+      background: true,
+    });
+    let call: Record<string, unknown> | undefined;
+    while (!call) {
+      const current = await client.responses.get(started.id);
+      call = current.output.find(
+        (item) => item.type === 'function_call' && item.status === 'action_required',
+      );
+      expect(current.status).toBe('in_progress');
+    }
+    await client.responses.submitToolResults(started.id, [
+      { call_id: String(call.call_id), output: 'cloudy' },
+    ]);
+    const done = await client.responses.poll(started.id, { intervalMs: 50, timeoutMs: 10_000 });
+    expect(assistantText(done.output)).toBe('Tool lookup returned: cloudy');
   });
 
   it('should raise OmnigentError with the server code for an unknown model', async () => {

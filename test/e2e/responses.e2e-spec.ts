@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
-import { mintToken } from 'src/common/auth/token-signer';
-import { getConfig } from 'src/config/app-config';
 import { expectStreamEvent, expectValid } from 'test/contract/upstream-schemas';
 import { eventually, HttpApi, httpApi } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import { startJwtServer } from 'test/utils/jwt-server';
+import { RunnerProcess, ServerProcess, startRunner } from 'test/utils/processes';
 
 const SECRET = 'responses-e2e-secret-0123456789abcdef';
 
@@ -102,17 +101,11 @@ describe('/v1/responses (real server and runner processes, jwt)', () => {
   };
 
   beforeAll(async () => {
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
-      OMNIGENT_AUTH: 'jwt',
-      OMNIGENT_JWT_SECRET: SECRET,
-    });
-    const auth = getConfig({ OMNIGENT_AUTH: 'jwt', OMNIGENT_JWT_SECRET: SECRET }).auth;
-    const suffix = randomBytes(4).toString('hex');
-    aliceToken = mintToken(auth, { sub: `alice-${suffix}`, ttlSeconds: 3600 }).token;
+    const jwt = await startJwtServer(SECRET);
+    server = jwt.server;
+    aliceToken = jwt.newUserToken('alice');
     alice = httpApi(server.url, aliceToken);
-    bob = httpApi(server.url, mintToken(auth, { sub: `bob-${suffix}`, ttlSeconds: 3600 }).token);
+    bob = httpApi(server.url, jwt.newUserToken('bob'));
     runner = await startRunner(server.url, ['--token', aliceToken]);
   }, 60_000);
 

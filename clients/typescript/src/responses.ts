@@ -1,8 +1,7 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
-
 import { OmnigentError } from './errors.js';
 import type { components } from './generated/openapi.js';
 import type { StreamEvent } from './generated/stream-events.js';
+import { sseMessages } from './sse-messages.js';
 
 type Schemas = components['schemas'];
 export type ResponseObject = Schemas['ResponseObjectDto'];
@@ -134,29 +133,14 @@ export class ResponsesApi {
       const text = await response.text().catch(() => '');
       throw OmnigentError.fromResponse(response, parseJson(text));
     }
-    const pending: EventSourceMessage[] = [];
-    const parser = createParser({ onEvent: (message) => pending.push(message) });
-    const decoder = new TextDecoder();
-    const reader = response.body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) {
-          return;
-        }
-        parser.feed(decoder.decode(value, { stream: true }));
-        for (let message = pending.shift(); message; message = pending.shift()) {
-          if (message.data === '[DONE]') {
-            return;
-          }
-          const event = parseJson(message.data) as StreamEvent | undefined;
-          if (event && typeof event.type === 'string') {
-            yield event;
-          }
-        }
+    for await (const message of sseMessages(response.body)) {
+      if (message.data === '[DONE]') {
+        return;
       }
-    } finally {
-      reader.cancel().catch(() => undefined);
+      const event = parseJson(message.data) as StreamEvent | undefined;
+      if (event && typeof event.type === 'string') {
+        yield event;
+      }
     }
   }
 }

@@ -686,7 +686,11 @@ export interface paths {
         delete: operations["ResponsesController_delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Submit client tool results
+         * @description Delivers `tool_results` (`[{call_id, output}]`) to the response’s pending client-side tool calls (`function_call` items with status `action_required`); the turn goes on.
+         */
+        patch: operations["ResponsesController_submitToolResults"];
         trace?: never;
     };
     "/v1/responses/{response_id}/cancel": {
@@ -1507,6 +1511,15 @@ export interface components {
             metadata: {
                 [key: string]: string;
             } | null;
+        };
+        ToolResultDto: {
+            /** @example call_0123456789abcdef */
+            call_id: string;
+            /** @example {"temperature": 21} */
+            output: string;
+        };
+        UpdateResponseDto: {
+            tool_results: components["schemas"]["ToolResultDto"][];
         };
         ResponseDeletedDto: {
             /** @example resp_0194f1c2e3a4b5c6d7e8f90123456789 */
@@ -3178,7 +3191,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `conflict`: the response is queued behind another turn, or awaits an approval. */
+            /** @description `conflict`: the response is queued behind another turn, awaits an approval, or has ended. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3290,6 +3303,70 @@ export interface operations {
             };
         };
     };
+    ResponsesController_submitToolResults: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateResponseDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseObjectDto"];
+                };
+            };
+            /** @description `invalid_input`: the request cannot apply (e.g. `model` is not the chain’s agent). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description `unauthorized`: no or bad credential.
+             *
+             *     No or invalid credential.
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_found`: no such response (or another user’s), or `model` names no agent. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `conflict`: the response is queued behind another turn, awaits an approval, or has ended. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_error`: a malformed body or input item. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     ResponsesController_cancel: {
         parameters: {
             query?: never;
@@ -3327,7 +3404,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `conflict`: the response is queued behind another turn, or awaits an approval. */
+            /** @description `conflict`: the response is queued behind another turn, awaits an approval, or has ended. */
             409: {
                 headers: {
                     [name: string]: unknown;
