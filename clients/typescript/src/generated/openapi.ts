@@ -1404,7 +1404,9 @@ export interface components {
              * @description A user text, or input items: messages `{role: "user", content}` (content a string or `input_text` / `input_image` / `input_file` parts) or, continuing a response that waits on client tools, `{type: "function_call_output", call_id, output}` items.
              * @example Hello!
              */
-            input: string | Record<string, never>[];
+            input: string | {
+                [key: string]: unknown;
+            }[];
             /** @description Answer with Server-Sent Events (`response.*`) instead of the final object. */
             stream?: boolean | null;
             /** @description Answer at once (status queued or in_progress); poll GET /v1/responses/{id}. */
@@ -1414,7 +1416,9 @@ export interface components {
             /** @description Recorded on the response; the agent keeps its own instructions (see docs). */
             instructions?: string | null;
             /** @description Client-side tools for this turn: `{type: "function", name, parameters}`. */
-            tools?: Record<string, never>[] | null;
+            tools?: {
+                [key: string]: unknown;
+            }[] | null;
             /** @description Up to 16 string values, returned with the response. */
             metadata?: {
                 [key: string]: string;

@@ -54,7 +54,10 @@ export class CreateResponseDto {
   model: string;
 
   @ApiProperty({
-    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }],
+    oneOf: [
+      { type: 'string' },
+      { type: 'array', items: { type: 'object', additionalProperties: true } },
+    ],
     description:
       'A user text, or input items: messages `{role: "user", content}` (content a string or ' +
       '`input_text` / `input_image` / `input_file` parts) or, continuing a response that waits ' +
@@ -98,7 +101,7 @@ export class CreateResponseDto {
 
   @ApiPropertyOptional({
     type: 'array',
-    items: { type: 'object' },
+    items: { type: 'object', additionalProperties: true },
     nullable: true,
     description: 'Client-side tools for this turn: `{type: "function", name, parameters}`.',
   })
