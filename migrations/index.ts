@@ -9,6 +9,7 @@ import { CreateAgentBundles1796224066343 } from 'migrations/1796224066343-Create
 import { MoveAgentBundles1796224066344 } from 'migrations/1796224066344-MoveAgentBundles';
 import { CreateTurnTerminals1796225164577 } from 'migrations/1796225164577-CreateTurnTerminals';
 import { CreateIdempotencyKeys1796226207533 } from 'migrations/1796226207533-CreateIdempotencyKeys';
+import { CreateResponses1796228400000 } from 'migrations/1796228400000-CreateResponses';
 import { CreateBusOverflow1796270830986 } from 'migrations/1796270830986-CreateBusOverflow';
 
 /** Every migration, in order. Listed explicitly so the same set runs from src/ (Jest) and dist/. */
@@ -24,5 +25,6 @@ export const MIGRATIONS = [
   MoveAgentBundles1796224066344,
   CreateTurnTerminals1796225164577,
   CreateIdempotencyKeys1796226207533,
+  CreateResponses1796228400000,
   CreateBusOverflow1796270830986,
 ];

@@ -17,6 +17,7 @@ import { HostsModule } from 'src/modules/hosts/hosts.module';
 import { MetricsModule } from 'src/modules/metrics/metrics.module';
 import { PoliciesModule } from 'src/modules/policies/policies.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
+import { ResponsesModule } from 'src/modules/responses/responses.module';
 import { RunnersModule } from 'src/modules/runners/runners.module';
 import { SessionsModule } from 'src/modules/sessions/sessions.module';
 import { SystemModule } from 'src/modules/system/system.module';
@@ -40,6 +41,7 @@ export class AppModule {
           : []),
         PoliciesModule,
         RegistryModule,
+        ResponsesModule,
         RunnersModule,
         SessionsModule,
         SystemModule,

@@ -44,6 +44,8 @@ export interface AppConfig {
   sse: { heartbeatMs: number; maxPendingDataLength: number; retention: number };
   /** Policy approvals: how long an ASK waits for a human. */
   policies: { askTimeoutS: number };
+  /** `/v1/responses`: how long a blocking create waits for its turn. */
+  responses: { timeoutMs: number };
   agents: { bundleMaxBytes: number; builtinDir: string };
   files: {
     /** Local blob store: `<dataDir>/files`. */
@@ -228,6 +230,7 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       retention: dto.OMNIGENT_EVENT_LOG_RETENTION,
     },
     policies: { askTimeoutS: dto.OMNIGENT_POLICY_ASK_TIMEOUT_S },
+    responses: { timeoutMs: dto.OMNIGENT_RESPONSES_TIMEOUT_MS },
     agents: { bundleMaxBytes: dto.OMNIGENT_BUNDLE_MAX_BYTES, builtinDir: join(ROOT_DIR, 'agents') },
     files: {
       dir: join(dataDir, 'files'),

@@ -237,6 +237,15 @@ export class EnvDto {
   @Min(1024)
   OMNIGENT_SSE_MAX_PENDING = 4 * 1024 * 1024;
 
+  /**
+   * How long `POST /v1/responses` without `stream` or `background` waits for the turn to end
+   * before it answers 504 `timeout` (the turn goes on; poll `GET /v1/responses/{id}`).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  OMNIGENT_RESPONSES_TIMEOUT_MS = 300_000;
+
   /** Seconds a policy approval (elicitation) waits for a human before it is denied. */
   @Transform(toInt)
   @IsInt()

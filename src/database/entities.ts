@@ -6,6 +6,7 @@ import { ElicitationEntity } from 'src/modules/policies/elicitation.entity';
 import { PolicyEntity } from 'src/modules/policies/policy.entity';
 import { AgentBundleEntity } from 'src/modules/registry/agent-bundle.entity';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
+import { ResponseEntity } from 'src/modules/responses/response.entity';
 import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
 import { RunnerLaunchEntity } from 'src/modules/runners/runner-launch.entity';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
@@ -21,6 +22,7 @@ export const ENTITIES = [
   IdempotencyKeyEntity,
   ItemEntity,
   PolicyEntity,
+  ResponseEntity,
   RunnerConnectionEntity,
   RunnerLaunchEntity,
   SessionEntity,

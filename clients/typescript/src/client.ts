@@ -2,6 +2,7 @@ import createFetchClient, { type Client } from 'openapi-fetch';
 
 import { OmnigentError } from './errors.js';
 import type { components, operations, paths } from './generated/openapi.js';
+import { type QueryOptions, ResponseSession, ResponsesApi } from './responses.js';
 import { SessionStream, type SessionStreamOptions } from './stream.js';
 
 type Schemas = components['schemas'];
@@ -50,6 +51,7 @@ export class OmnigentClient {
   readonly baseUrl: string;
   readonly raw: Client<paths>;
   readonly agents: AgentsApi;
+  readonly responses: ResponsesApi;
   readonly runners: RunnersApi;
   readonly sessions: SessionsApi;
   private readonly fetchImpl: typeof fetch;
@@ -68,8 +70,33 @@ export class OmnigentClient {
       fetch: (request: Request) => this.fetchImpl(request),
     });
     this.agents = new AgentsApi(this);
+    this.responses = new ResponsesApi({
+      baseUrl: this.baseUrl,
+      fetch: this.fetchImpl,
+      headers: () => this.headers(),
+      request: (method, path, body) => this.request(method, path, body),
+    });
     this.runners = new RunnersApi(this);
     this.sessions = new SessionsApi(this);
+  }
+
+  /**
+   * One turn of an agent over `/v1/responses`, as upstream Python's `client.query()`: resolves
+   * with the reply's text, or with `stream: true` yields it as it streams. Pass
+   * `previousResponseId` to continue a chain, or use `session()` to have it threaded.
+   */
+  query(options: QueryOptions & { stream: true }): AsyncGenerator<string>;
+  query(options: QueryOptions & { stream?: false }): Promise<string>;
+  query(options: QueryOptions & { stream?: boolean }): Promise<string> | AsyncGenerator<string> {
+    const session = this.session(options.model, { previousResponseId: options.previousResponseId });
+    return options.stream
+      ? session.queryStream(options.input, { signal: options.signal })
+      : session.query(options.input, { signal: options.signal });
+  }
+
+  /** A chain of queries on one agent that keeps the context, as upstream's `client.session()`. */
+  session(model: string, options: { previousResponseId?: string } = {}): ResponseSession {
+    return new ResponseSession(this.responses, model, options);
   }
 
   /** `GET /v1/info`: the server's version and capabilities. */

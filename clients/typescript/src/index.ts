@@ -21,6 +21,19 @@ export {
   type UpdateSessionRequest,
 } from './client.js';
 export { OmnigentError, type ValidationIssue } from './errors.js';
+export {
+  assistantText,
+  ResponseSession,
+  ResponsesApi,
+  TERMINAL_RESPONSE_STATUSES,
+  textChunks,
+  type CreateResponseRequest,
+  type PollOptions,
+  type QueryOptions,
+  type ResponseDeleted,
+  type ResponseObject,
+  type ResponsesTransport,
+} from './responses.js';
 export type { components, operations, paths } from './generated/openapi.js';
 export type * from './generated/stream-events.js';
 export {

@@ -1,7 +1,6 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
-
 import { OmnigentError } from './errors.js';
 import type { StreamEvent } from './generated/stream-events.js';
+import { sseMessages } from './sse-messages.js';
 
 export interface ReconnectOptions {
   /** Consecutive failed attempts before the stream gives up (default 10; 0 disables reconnect). */
@@ -155,36 +154,21 @@ export class SessionStream implements AsyncIterable<StreamEvent> {
       throw OmnigentError.fromResponse(response, safeJson(text));
     }
     onOpen();
-    const pending: EventSourceMessage[] = [];
-    const parser = createParser({ onEvent: (message) => pending.push(message) });
-    const decoder = new TextDecoder();
-    const reader = response.body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) {
-          return false;
-        }
-        parser.feed(decoder.decode(value, { stream: true }));
-        while (pending.length > 0) {
-          const message = pending.shift() as EventSourceMessage;
-          if (message.data === '[DONE]') {
-            return true;
-          }
-          const event = safeJson(message.data) as StreamEvent | undefined;
-          // Transient frames repeat the last durable id of this connection ('0' before any), so
-          // '0' on a live-tail connection must not become a resume point that replays everything.
-          if (message.id !== undefined && (message.id !== '0' || this.lastEventId !== undefined)) {
-            this.lastEventId = message.id;
-          }
-          if (event && typeof event === 'object' && typeof event.type === 'string') {
-            yield event;
-          }
-        }
+    for await (const message of sseMessages(response.body)) {
+      if (message.data === '[DONE]') {
+        return true;
       }
-    } finally {
-      reader.cancel().catch(() => undefined);
+      const event = safeJson(message.data) as StreamEvent | undefined;
+      // Transient frames repeat the last durable id of this connection ('0' before any), so
+      // '0' on a live-tail connection must not become a resume point that replays everything.
+      if (message.id !== undefined && (message.id !== '0' || this.lastEventId !== undefined)) {
+        this.lastEventId = message.id;
+      }
+      if (event && typeof event === 'object' && typeof event.type === 'string') {
+        yield event;
+      }
     }
+    return false;
   }
 }
 

@@ -6,6 +6,7 @@ export enum ApiTag {
   Policies = 'policies',
   PolicyRegistry = 'policy-registry',
   Resources = 'resources',
+  Responses = 'responses',
   Runners = 'runners',
   Sessions = 'sessions',
   System = 'system',

@@ -92,6 +92,11 @@ export class AgentsService implements OnApplicationBootstrap {
     return this.agents.getById(id);
   }
 
+  /** A built-in agent by name (`/v1/responses` names its agent as `model`). */
+  getByName(name: string): Promise<AgentEntity | null> {
+    return this.agents.findByName(name);
+  }
+
   /** Validates an uploaded bundle: a guarded read of the archive, then the spec in its config.yaml. */
   async prepareBundle(bundle: Buffer): Promise<PreparedBundle> {
     if (bundle.length > this.config.agents.bundleMaxBytes) {

@@ -645,6 +645,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a response
+         * @description Runs one turn of an agent (`model`: agent name or id) on the caller’s runner. A chain of responses is a session; `previous_response_id` continues it (or forks it when that response is not the chain’s latest). Answers the final response object (waiting up to OMNIGENT_RESPONSES_TIMEOUT_MS), at once with `background: true`, or as SSE with `stream: true`. See docs/RESPONSES.md.
+         */
+        post: operations["ResponsesController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a response
+         * @description The response object (poll it until `status` is completed, failed, incomplete or cancelled), or with `stream=true` its live events as SSE.
+         */
+        get: operations["ResponsesController_get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a response
+         * @description Forgets the response (interrupting it if it runs). The chain’s session is deleted with its last response.
+         */
+        delete: operations["ResponsesController_delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Submit client tool results
+         * @description Delivers `tool_results` (`[{call_id, output}]`) to the response’s pending client-side tool calls (`function_call` items with status `action_required`); the turn goes on.
+         */
+        patch: operations["ResponsesController_submitToolResults"];
+        trace?: never;
+    };
+    "/v1/responses/{response_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a response
+         * @description Interrupts the running response and answers it once ended (`incomplete`, reason `user_interrupt`); an ended response is answered as it is.
+         */
+        post: operations["ResponsesController_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/runners": {
         parameters: {
             query?: never;
@@ -1366,6 +1434,145 @@ export interface components {
             last_id: string | null;
             has_more: boolean;
             data: components["schemas"]["AgentResponseDto"][];
+        };
+        CreateResponseDto: {
+            /**
+             * @description The agent to run: its name (as in GET /v1/agents) or its id.
+             * @example echo
+             */
+            model: string;
+            /**
+             * @description A user text, or input items: messages `{role: "user", content}` (content a string or `input_text` / `input_image` / `input_file` parts) or, continuing a response that waits on client tools, `{type: "function_call_output", call_id, output}` items.
+             * @example Hello!
+             */
+            input: string | {
+                [key: string]: unknown;
+            }[];
+            /** @description Answer with Server-Sent Events (`response.*`) instead of the final object. */
+            stream?: boolean | null;
+            /** @description Answer at once (status queued or in_progress); poll GET /v1/responses/{id}. */
+            background?: boolean | null;
+            /** @description Continue the chain of this response (its session). A response that is not the latest of its chain forks the chain there. */
+            previous_response_id?: string | null;
+            /** @description Recorded on the response; the agent keeps its own instructions (see docs). */
+            instructions?: string | null;
+            /** @description Client-side tools for this turn: `{type: "function", name, parameters}`. */
+            tools?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** @description Up to 16 string values, returned with the response. */
+            metadata?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * @description Reasoning options; `effort` sets a new chain's reasoning effort.
+             * @example {
+             *       "effort": "low"
+             *     }
+             */
+            reasoning?: {
+                [key: string]: string;
+            } | null;
+            /** @description The LLM model for this turn instead of the agent's. */
+            model_override?: string | null;
+        };
+        ConversationRefDto: {
+            /** @example conv_0194f1c2e3a4b5c6d7e8f90123456789 */
+            id: string;
+        };
+        ResponseErrorDto: {
+            /** @example runner_disconnected */
+            code: string;
+            message: string;
+        };
+        IncompleteDetailsDto: {
+            /** @example user_interrupt */
+            reason: string;
+        };
+        ResponseObjectDto: {
+            /** @example resp_0194f1c2e3a4b5c6d7e8f90123456789 */
+            id: string;
+            /** @example response */
+            object: string;
+            /**
+             * @example completed
+             * @enum {string}
+             */
+            status: "queued" | "in_progress" | "completed" | "failed" | "incomplete" | "cancelled";
+            /**
+             * @description The agent name.
+             * @example echo
+             */
+            model: string;
+            /** @example 1796228400 */
+            created_at: number;
+            /** @example 1796228401 */
+            completed_at: number | null;
+            /**
+             * @description Items the turn produced (flattened shape): messages, function calls, outputs.
+             * @example [
+             *       {
+             *         "id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+             *         "type": "message",
+             *         "status": "completed",
+             *         "role": "assistant",
+             *         "content": [
+             *           {
+             *             "type": "output_text",
+             *             "text": "Hello!",
+             *             "annotations": []
+             *           }
+             *         ]
+             *       }
+             *     ]
+             */
+            output: {
+                [key: string]: unknown;
+            }[];
+            /** @example false */
+            background: boolean;
+            /** @example true */
+            store: boolean;
+            /**
+             * @description Token usage of the turn (null while it runs).
+             * @example {
+             *       "input_tokens": 9,
+             *       "output_tokens": 3,
+             *       "total_tokens": 12
+             *     }
+             */
+            usage: {
+                [key: string]: unknown;
+            } | null;
+            previous_response_id: string | null;
+            /** @description The session that holds the chain. */
+            conversation: components["schemas"]["ConversationRefDto"];
+            instructions: string | null;
+            reasoning: {
+                [key: string]: string;
+            } | null;
+            error: components["schemas"]["ResponseErrorDto"] | null;
+            incomplete_details: components["schemas"]["IncompleteDetailsDto"] | null;
+            metadata: {
+                [key: string]: string;
+            } | null;
+        };
+        ToolResultDto: {
+            /** @example call_0123456789abcdef */
+            call_id: string;
+            /** @example {"temperature": 21} */
+            output: string;
+        };
+        UpdateResponseDto: {
+            tool_results: components["schemas"]["ToolResultDto"][];
+        };
+        ResponseDeletedDto: {
+            /** @example resp_0194f1c2e3a4b5c6d7e8f90123456789 */
+            id: string;
+            /** @example response */
+            object: string;
+            /** @example true */
+            deleted: boolean;
         };
         RunnerSummaryDto: {
             /** @example runner_0194f1c2e3a4b5c6d7e8f90123456789 */
@@ -7298,6 +7505,283 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["ValidationErrorResponseDto"];
                 };
+            };
+        };
+    };
+    ResponsesController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateResponseDto"];
+            };
+        };
+        responses: {
+            /** @description The response object. With `stream: true`: `text/event-stream` frames `event: <type>` / `id:` / `data: <json>` — `session.heartbeat`, then this response’s `response.*` events (`response.created`, `response.in_progress`, `response.output_text.delta`, `response.output_item.done`, …) up to its terminal `response.completed` / `failed` / `incomplete` / `cancelled`, then `data: [DONE]`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseObjectDto"];
+                    "text/event-stream": components["schemas"]["ResponseObjectDto"];
+                };
+            };
+            /** @description `invalid_input`: the request cannot apply (e.g. `model` is not the chain’s agent). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description `unauthorized`: no or bad credential.
+             *
+             *     No or invalid credential.
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `forbidden`: a request-phase policy denied the message. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_found`: no such response (or another user’s), or `model` names no agent. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `conflict`: the response is queued behind another turn, awaits an approval, or has ended. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_error`: a malformed body or input item. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `runner_unavailable`: no runner to run the response on. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `timeout`: a blocking create outlived OMNIGENT_RESPONSES_TIMEOUT_MS (the turn goes on). */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    ResponsesController_get: {
+        parameters: {
+            query?: {
+                /** @description Stream the response as Server-Sent Events: its live `response.*` events until it ends (or, when it already ended, its terminal event). */
+                stream?: boolean;
+            };
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseObjectDto"];
+                    "text/event-stream": components["schemas"]["ResponseObjectDto"];
+                };
+            };
+            /**
+             * @description `unauthorized`: no or bad credential.
+             *
+             *     No or invalid credential.
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_found`: no such response (or another user’s), or `model` names no agent. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    ResponsesController_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseDeletedDto"];
+                };
+            };
+            /**
+             * @description `unauthorized`: no or bad credential.
+             *
+             *     No or invalid credential.
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_found`: no such response (or another user’s), or `model` names no agent. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    ResponsesController_submitToolResults: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateResponseDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseObjectDto"];
+                };
+            };
+            /** @description `invalid_input`: the request cannot apply (e.g. `model` is not the chain’s agent). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description `unauthorized`: no or bad credential.
+             *
+             *     No or invalid credential.
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_found`: no such response (or another user’s), or `model` names no agent. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `conflict`: the response is queued behind another turn, awaits an approval, or has ended. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_error`: a malformed body or input item. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    ResponsesController_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseObjectDto"];
+                };
+            };
+            /**
+             * @description `unauthorized`: no or bad credential.
+             *
+             *     No or invalid credential.
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_found`: no such response (or another user’s), or `model` names no agent. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `conflict`: the response is queued behind another turn, awaits an approval, or has ended. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
