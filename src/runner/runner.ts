@@ -21,12 +21,14 @@ import {
   TurnStartResult,
 } from 'src/protocol/runner-protocol';
 import { ErrorDetail } from 'src/protocol/stream-events';
+import { TERMINAL_REQUESTS } from 'src/protocol/terminal-protocol';
 import { handleEnvironmentRequest } from 'src/runner/environment';
 import { HARNESS_NAMES } from 'src/runner/harnesses/harnesses';
 import { InitLog } from 'src/runner/init-log';
 import { RunnerChannel } from 'src/runner/runner-channel';
 import { SandboxSupport } from 'src/runner/sandbox/sandbox-probe';
 import { ApprovalVerdict, SessionState } from 'src/runner/session-state';
+import { TerminalManager } from 'src/runner/terminals/terminal-manager';
 import { Turn, TurnAborted } from 'src/runner/turn';
 import { TurnServices } from 'src/runner/turn-tools';
 
@@ -74,6 +76,7 @@ export class Runner {
   private readonly services: TurnServices;
   private sweeper?: NodeJS.Timeout;
   private readonly initLog: InitLog;
+  private readonly terminals: TerminalManager;
 
   constructor(private readonly options: RunnerOptions) {
     const url = new URL(options.serverUrl);
@@ -111,6 +114,10 @@ export class Runner {
       },
       log: options.log,
     };
+    this.terminals = new TerminalManager(this.services.tools, {
+      notify: (method, params) => this.channel.notify(method, params),
+      log: options.log,
+    });
   }
 
   start(): void {
@@ -123,6 +130,7 @@ export class Runner {
   stop(): void {
     clearInterval(this.sweeper);
     this.initLog.flush();
+    this.terminals.closeAll();
     for (const session of this.sessions.values()) {
       session.current?.abort.abort(new TurnAborted('runner stopping'));
     }
@@ -200,6 +208,9 @@ export class Runner {
         setImmediate(() => this.stop());
         return {};
       default:
+        if (TERMINAL_REQUESTS.includes(method)) {
+          return this.terminals.handle(method, params as Record<string, unknown>);
+        }
         if (ENV_METHODS.includes(method)) {
           return handleEnvironmentRequest(
             this.services.tools,
@@ -215,6 +226,8 @@ export class Runner {
     if (method === Methods.sessionAck) {
       const ack = params as SessionAckParams;
       this.sessions.get(ack?.session_id)?.ack(Number(ack.seq));
+    } else {
+      this.terminals.onNotification(method, params);
     }
   }
 
@@ -333,6 +346,8 @@ export class Runner {
   }
 
   private sessionClose(params: SessionCloseParams): object {
+    // Terminals end with their session (also when this runner no longer holds its state).
+    this.terminals.closeSession(params?.session_id);
     const session = this.sessions.get(params?.session_id);
     if (session) {
       session.queue.splice(0);

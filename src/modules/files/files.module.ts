@@ -17,15 +17,19 @@ import { SessionFileEntity } from 'src/modules/files/session-file.entity';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RunnersModule } from 'src/modules/runners/runners.module';
 import { SessionsModule } from 'src/modules/sessions/sessions.module';
+import { TerminalsController } from 'src/modules/terminals/terminals.controller';
+import { TerminalsModule } from 'src/modules/terminals/terminals.module';
 
 @Module({
-  // FilesController first: its `resources/files…` routes must win over `resources/:resource_id`.
-  controllers: [FilesController, EnvironmentsController],
+  // FilesController and TerminalsController first: their `resources/files…` and
+  // `resources/terminals…` routes must win over `resources/:resource_id`.
+  controllers: [FilesController, TerminalsController, EnvironmentsController],
   exports: [FilesService],
   imports: [
     RegistryModule,
     RunnersModule,
     SessionsModule,
+    TerminalsModule,
     TypeOrmModule.forFeature([SessionFileEntity]),
   ],
   providers: [
