@@ -116,4 +116,6 @@ export interface TerminalOutputParams extends TerminalRef {
 export interface TerminalExitParams extends TerminalRef {
   exit_code: number | null;
   signal: number | null;
+  /** Ended by `terminal.close`, its session closing or the runner stopping (not by itself). */
+  closed: boolean;
 }

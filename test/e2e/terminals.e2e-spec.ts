@@ -255,9 +255,12 @@ describe('terminals with real server and runner processes (jwt, postgres)', () =
     expect(await refusedStatus(sid, tid, '')).toBe(401);
     expect(await refusedStatus(sid, 'term_nope', aliceToken)).toBe(404);
     expect(await refusedStatus(sid, `term_${'0'.repeat(32)}`, aliceToken)).toBe(404);
-    // Bob's own session cannot reach Alice's terminal id either.
-    const bobSession = (await bob.createSession('coder')).id;
-    expect(await refusedStatus(bobSession, tid, bobToken)).toBe(404);
+    // Another session, even the same owner's on the same runner, does not reach it.
+    const sibling = await session();
+    expect(await refusedStatus(sibling, tid, aliceToken)).toBe(404);
+    expect((await alice.request('GET', `${terminals(sibling)}/${tid}`)).status).toBe(404);
+    expect((await alice.request('DELETE', `${terminals(sibling)}/${tid}`)).status).toBe(404);
+    expect(await alice.ok('GET', `${terminals(sid)}/${tid}`)).toMatchObject({ id: tid });
   });
 
   it('should answer 409 unbound and 503 with the runner offline, and end terminals with their session', async () => {
@@ -275,7 +278,7 @@ describe('terminals with real server and runner processes (jwt, postgres)', () =
     const viewer = await attach(sid, tid);
     await second.stop();
     // The runner stopped: its terminals ended and their viewers were closed.
-    expect([1000, 1011]).toContain((await viewer.closed).code);
+    expect([4404, 1011]).toContain((await viewer.closed).code);
     const offline = await alice.request('POST', terminals(sid), {
       terminal: 'shell',
       session_key: 'k',
@@ -287,6 +290,6 @@ describe('terminals with real server and runner processes (jwt, postgres)', () =
     const doomedTid = (await openShell(doomed)).id as string;
     const doomedViewer = await attach(doomed, doomedTid);
     await alice.ok('DELETE', `/v1/sessions/${doomed}`);
-    expect((await doomedViewer.closed).code).toBe(1000);
+    expect(await doomedViewer.closed).toEqual({ code: 4404, reason: 'terminal closed' });
   });
 });

@@ -42,7 +42,8 @@ const MAX_VIEWER_BACKLOG_BYTES = 4 * 1024 * 1024;
 export const AttachClose = {
   Exited: 1000,
   ServerShutdown: 1001,
-  Deleted: 4404,
+  /** Deleted, or ended with its session or runner. */
+  Closed: 4404,
   RunnerGone: 1011,
   TooSlow: 1013,
 } as const;
@@ -111,7 +112,7 @@ export class TerminalAttachGateway
 
   /** The terminal was deleted through the API: its viewers are told so. */
   terminalDeleted(terminalId: string): void {
-    this.closeFeed(terminalId, AttachClose.Deleted, 'terminal deleted');
+    this.closeFeed(terminalId, AttachClose.Closed, 'terminal closed');
   }
 
   onNotification(connection: RunnerConnection, method: string, params: unknown): void {
@@ -136,8 +137,12 @@ export class TerminalAttachGateway
         viewer.output(offset, bytes);
       }
     } else if (method === TerminalMethods.exit) {
-      const { exit_code: code } = params as TerminalExitParams;
-      this.closeFeed(String(ref?.terminal_id), AttachClose.Exited, `terminal exited (${code})`);
+      const { exit_code: code, closed } = params as TerminalExitParams;
+      this.closeFeed(
+        String(ref?.terminal_id),
+        closed ? AttachClose.Closed : AttachClose.Exited,
+        closed ? 'terminal closed' : `terminal exited (${code})`,
+      );
     }
   }
 

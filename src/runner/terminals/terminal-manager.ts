@@ -76,6 +76,7 @@ class RunnerTerminal {
   private pendingBytes = 0;
   private flushTimer?: NodeJS.Timeout;
   private killTimer?: NodeJS.Timeout;
+  private closing = false;
 
   constructor(
     readonly id: string,
@@ -147,16 +148,18 @@ class RunnerTerminal {
       terminal_id: this.id,
       exit_code: this.exitCode,
       signal: signal || null,
+      closed: this.closing,
     };
     this.channel.notify(TerminalMethods.exit, params);
   }
 
   /** SIGHUP to the terminal's process group (as closing a terminal window does), then SIGKILL. */
   kill(): void {
-    clearTimeout(this.flushTimer);
+    this.flush();
     if (!this.running) {
       return;
     }
+    this.closing = true;
     const signalGroup = (signal: NodeJS.Signals) => {
       try {
         process.kill(-this.pty.pid, signal);
