@@ -206,6 +206,25 @@ describe('terminals with real server and runner processes (jwt, postgres)', () =
     expect(await refusedStatus(sid, tid, aliceToken)).toBe(404);
   });
 
+  it("should run the terminal in the agent tools' bubblewrap sandbox", async () => {
+    const sid = await session();
+    const terminal = await openShell(sid);
+    const metadata = terminal.metadata as Json;
+    expect(metadata.sandbox_type).toBe('bwrap');
+    const viewer = await attach(sid, terminal.id as string);
+    // A new PID namespace (a handful of processes), a cleared environment, HOME = the workspace,
+    // and a read-only system.
+    viewer.type(
+      'echo pids=$(ls /proc | grep -c "^[0-9]") omnigent=$(env | grep -c OMNIGENT_) home=$HOME; ' +
+        'touch /usr/x 2>/dev/null || echo ro-$((1+1))\r',
+    );
+    await viewer.waitFor(/ro-2/, 'the sandbox probe');
+    const probe = /pids=(\d+) omnigent=(\d+) home=(\S+)/.exec(viewer.text());
+    expect(Number(probe?.[1])).toBeLessThan(10);
+    expect(probe?.[2]).toBe('0');
+    expect(probe?.[3]).toBe(metadata.cwd);
+  });
+
   it('should report an exited command and close its viewers', async () => {
     const sid = await session();
     const tid = (await openShell(sid)).id as string;
