@@ -35,6 +35,8 @@ import {
 
 /** Largest client frame (input or a control message). */
 const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+/** Viewers one terminal may have at once (each costs a socket and a copy of the output). */
+export const MAX_VIEWERS_PER_TERMINAL = 32;
 /** A viewer whose socket has this much unsent output is too slow and is closed. */
 const MAX_VIEWER_BACKLOG_BYTES = 4 * 1024 * 1024;
 
@@ -253,6 +255,12 @@ export class TerminalAttachGateway
       // Its runner reconnected (or the terminal moved): the old viewers' feed is gone.
       this.closeFeed(terminalId, AttachClose.RunnerGone, 'the runner reconnected');
       feed = undefined;
+    }
+    if (feed && feed.viewers.size >= MAX_VIEWERS_PER_TERMINAL) {
+      throw new DomainError(
+        ErrorCode.Conflict,
+        `This terminal already has ${MAX_VIEWERS_PER_TERMINAL} viewers; close one first`,
+      );
     }
     if (!feed) {
       feed = {
