@@ -4,9 +4,10 @@ import WebSocket from 'ws';
 
 import { mintToken } from 'src/common/auth/token-signer';
 import { getConfig } from 'src/config/app-config';
-import { expectValid } from 'test/contract/upstream-schemas';
+import { expectStreamEvent, expectValid } from 'test/contract/upstream-schemas';
 import { HttpApi, httpApi } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import { openSse } from 'test/utils/sse-client';
 
 type Json = Record<string, unknown>;
 
@@ -144,6 +145,10 @@ describe('terminals with real server and runner processes (jwt, postgres)', () =
 
   it('should open a declared terminal, run typed commands, replay scrollback, resize and delete', async () => {
     const sid = await session();
+    const stream = await openSse(server.url, `/v1/sessions/${sid}/stream`, {
+      Authorization: `Bearer ${aliceToken}`,
+    });
+    await stream.waitFor((f) => f.event === 'session.heartbeat');
     const terminal = await openShell(sid);
     expect(terminal).toMatchObject({
       id: expect.stringMatching(/^term_[0-9a-f]{32}$/),
@@ -204,6 +209,21 @@ describe('terminals with real server and runner processes (jwt, postgres)', () =
     const gone = await alice.request('GET', `${terminals(sid)}/${tid}`);
     expect(gone).toMatchObject({ status: 404, body: { code: 'not_found' } });
     expect(await refusedStatus(sid, tid, aliceToken)).toBe(404);
+
+    // Opening and closing were announced on the session stream, in upstream's shapes.
+    await stream.waitFor(
+      (f) => f.event === 'session.resource.deleted',
+      10_000,
+      'session.resource.deleted',
+    );
+    stream.close();
+    const created = stream.frames.filter((f) => f.event === 'session.resource.created');
+    expect(created.map((f) => (f.json?.resource as Json).id)).toEqual([tid, other.id]);
+    const deletedEvent = stream.frames.find((f) => f.event === 'session.resource.deleted');
+    expect(deletedEvent?.json).toMatchObject({ resource_id: tid, resource_type: 'terminal' });
+    for (const frame of [...created, deletedEvent]) {
+      expectStreamEvent(frame?.json);
+    }
   });
 
   it("should run the terminal in the agent tools' bubblewrap sandbox", async () => {
