@@ -80,8 +80,14 @@ describe('terminals with real server and runner processes (jwt, postgres)', () =
   }
 
   /** Opens the attach socket; rejects with the HTTP status when the upgrade is refused. */
-  function attach(sid: string, tid: string, token = aliceToken, query = ''): Promise<Viewer> {
-    const ws = new WebSocket(attachUrl(sid, tid, query), {
+  function attach(
+    sid: string,
+    tid: string,
+    token = aliceToken,
+    query = '',
+    protocols?: string[],
+  ): Promise<Viewer> {
+    const ws = new WebSocket(attachUrl(sid, tid, query), protocols, {
       headers: token ? { Authorization: `Bearer ${token}` } : {},
     });
     open.push(ws);
@@ -292,6 +298,16 @@ describe('terminals with real server and runner processes (jwt, postgres)', () =
     expect(await refusedStatus(sid, tid, bobToken)).toBe(404);
     expect(await refusedStatus(sid, tid, bobToken, '?read_only=true')).toBe(404);
     expect(await refusedStatus(sid, tid, '')).toBe(401);
+    // Browsers cannot set headers: the token may travel as a second subprotocol, never echoed.
+    const browser = await attach(sid, tid, '', '', [
+      'omnigent.terminal.v1',
+      `omnigent.bearer.${aliceToken}`,
+    ]);
+    expect(browser.ws.protocol).toBe('omnigent.terminal.v1');
+    browser.ws.close();
+    await expect(
+      attach(sid, tid, '', '', ['omnigent.terminal.v1', `omnigent.bearer.${bobToken}`]),
+    ).rejects.toMatchObject({ status: 404 });
     expect(await refusedStatus(sid, 'term_nope', aliceToken)).toBe(404);
     expect(await refusedStatus(sid, `term_${'0'.repeat(32)}`, aliceToken)).toBe(404);
     // Another session, even the same owner's on the same runner, does not reach it.

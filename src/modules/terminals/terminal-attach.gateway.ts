@@ -33,6 +33,11 @@ import {
   TerminalOutputParams,
 } from 'src/protocol/terminal-protocol';
 
+/** The subprotocol a browser client names (and gets back) when it sends its token as another. */
+export const ATTACH_SUBPROTOCOL = 'omnigent.terminal.v1';
+/** `Sec-WebSocket-Protocol: omnigent.terminal.v1, omnigent.bearer.<jwt>`: browsers cannot set headers. */
+const BEARER_SUBPROTOCOL = 'omnigent.bearer.';
+
 /** Largest client frame (input or a control message). */
 const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 /** Viewers one terminal may have at once (each costs a socket and a copy of the output). */
@@ -73,6 +78,9 @@ export class TerminalAttachGateway
   private readonly wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_CLIENT_FRAME_BYTES,
+    // Never echo the bearer entry: only our own name is selected.
+    handleProtocols: (protocols) =>
+      protocols.has(ATTACH_SUBPROTOCOL) ? ATTACH_SUBPROTOCOL : false,
   });
   private readonly feeds = new Map<string, Feed>();
   private readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -292,6 +300,13 @@ export class TerminalAttachGateway
   /** Who is attaching: the same rules as the global guard, before the upgrade is accepted. */
   private async authenticate(req: IncomingMessage): Promise<AuthPrincipal> {
     if (this.config.auth.mode !== 'none') {
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .find((p) => p.startsWith(BEARER_SUBPROTOCOL));
+      if (!req.headers.authorization && offered) {
+        req.headers.authorization = `Bearer ${offered.slice(BEARER_SUBPROTOCOL.length)}`;
+      }
       return this.jwt.authenticate(req);
     }
     const origin = req.headers.origin;
