@@ -3,6 +3,10 @@
 # --- build: compile TypeScript, then keep only production dependencies ---------------------
 # Node 22 LTS (20 is past its end of life); the app itself still runs on Node 20.19+.
 FROM node:22-bookworm-slim AS build
+# node-pty (the runner's terminals) is compiled by node-gyp during npm ci.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 make g++ \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY clients/typescript/package.json ./clients/typescript/

@@ -359,4 +359,33 @@ describe(getConfig.name, () => {
       ]);
     });
   });
+
+  describe('file storage', () => {
+    it('should default to the local disk and need a bucket for s3', () => {
+      expect(getConfig({ OMNIGENT_DATA_DIR: dataDir }).files.storage).toBe('local');
+      expect(problemsOf({ OMNIGENT_DATA_DIR: dataDir, OMNIGENT_FILES_STORAGE: 's3' })).toEqual([
+        expect.stringContaining('OMNIGENT_FILES_S3_BUCKET is required'),
+      ]);
+      expect(
+        problemsOf({ OMNIGENT_DATA_DIR: dataDir, OMNIGENT_FILES_STORAGE: 'ftp' }).join(' '),
+      ).toContain('OMNIGENT_FILES_STORAGE');
+      const s3 = getConfig({
+        OMNIGENT_DATA_DIR: dataDir,
+        OMNIGENT_FILES_STORAGE: 's3',
+        OMNIGENT_FILES_S3_BUCKET: 'b',
+        OMNIGENT_FILES_S3_ENDPOINT: 'http://127.0.0.1:9000',
+        OMNIGENT_FILES_S3_FORCE_PATH_STYLE: 'true',
+      }).files;
+      expect(s3).toMatchObject({
+        storage: 's3',
+        s3: {
+          bucket: 'b',
+          prefix: '',
+          endpoint: 'http://127.0.0.1:9000',
+          region: 'us-east-1',
+          forcePathStyle: true,
+        },
+      });
+    });
+  });
 });

@@ -50,6 +50,15 @@ export interface AppConfig {
   files: {
     /** Local blob store: `<dataDir>/files`. */
     dir: string;
+    storage: 'local' | 's3';
+    /** With storage `s3` (credentials: the AWS SDK's usual chain, e.g. AWS_ACCESS_KEY_ID). */
+    s3: {
+      bucket: string;
+      prefix: string;
+      endpoint?: string;
+      region: string;
+      forcePathStyle: boolean;
+    };
     imageMaxBytes: number;
     pdfMaxBytes: number;
     textMaxBytes: number;
@@ -234,6 +243,14 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     agents: { bundleMaxBytes: dto.OMNIGENT_BUNDLE_MAX_BYTES, builtinDir: join(ROOT_DIR, 'agents') },
     files: {
       dir: join(dataDir, 'files'),
+      storage: dto.OMNIGENT_FILES_STORAGE,
+      s3: {
+        bucket: dto.OMNIGENT_FILES_S3_BUCKET ?? '',
+        prefix: dto.OMNIGENT_FILES_S3_PREFIX,
+        endpoint: dto.OMNIGENT_FILES_S3_ENDPOINT,
+        region: dto.OMNIGENT_FILES_S3_REGION,
+        forcePathStyle: dto.OMNIGENT_FILES_S3_FORCE_PATH_STYLE,
+      },
       imageMaxBytes: dto.OMNIGENT_FILES_IMAGE_MAX_BYTES,
       pdfMaxBytes: dto.OMNIGENT_FILES_PDF_MAX_BYTES,
       textMaxBytes: dto.OMNIGENT_FILES_TEXT_MAX_BYTES,

@@ -214,6 +214,34 @@ export class EnvDto {
   @Min(1)
   OMNIGENT_FILES_MAX_BYTES = 25 * 1024 * 1024;
 
+  /** Where session file bytes live: `local` (`<data dir>/files`) or `s3` (a bucket). */
+  @IsIn(['local', 's3'])
+  OMNIGENT_FILES_STORAGE: 'local' | 's3' = 'local';
+
+  /** With OMNIGENT_FILES_STORAGE=s3: the bucket (it must exist). */
+  @Transform(blankToUndefined)
+  @ValidateIf((env: EnvDto) => env.OMNIGENT_FILES_STORAGE === 's3')
+  @IsString({ message: 'OMNIGENT_FILES_S3_BUCKET is required when OMNIGENT_FILES_STORAGE=s3' })
+  OMNIGENT_FILES_S3_BUCKET?: string;
+
+  /** Key prefix inside the bucket (e.g. `omnigent/`). */
+  @IsString()
+  OMNIGENT_FILES_S3_PREFIX = '';
+
+  /** Endpoint of an S3-compatible store (MinIO, R2, …); unset: AWS. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  OMNIGENT_FILES_S3_ENDPOINT?: string;
+
+  @IsString()
+  OMNIGENT_FILES_S3_REGION = 'us-east-1';
+
+  /** Path-style URLs (`<endpoint>/<bucket>/<key>`), as most S3-compatible stores want. */
+  @Transform(toBool)
+  @IsBoolean()
+  OMNIGENT_FILES_S3_FORCE_PATH_STYLE = false;
+
   /** `files:copy`: most files per request. */
   @Transform(toInt)
   @IsInt()

@@ -11,7 +11,7 @@ import {
   Methods,
 } from 'src/protocol/runner-protocol';
 import { placeTools, ToolSettings } from 'src/runner/sandbox/session-sandbox';
-import { readAll, ToolFs } from 'src/runner/sandbox/tool-fs';
+import { FsEntry, readAll, ToolFs } from 'src/runner/sandbox/tool-fs';
 import { ToolSandbox } from 'src/runner/sandbox/tool-sandbox';
 import { resolveInWorkspace, WorkspacePathError } from 'src/runner/tools/workspace-path';
 
@@ -21,6 +21,8 @@ const SHELL_DEFAULT_TIMEOUT_MS = 30_000;
 const SHELL_MAX_TIMEOUT_MS = 600_000;
 const SHELL_MAX_OUTPUT_BYTES = 256 * 1024;
 const DELETE_MAX_ENTRIES = 100_000;
+/** Changed files whose size and mtime `changes` looks up (the rest get null). */
+const CHANGES_MAX_STATS = 5_000;
 
 /** A refusal with the HTTP status the server answers with (spec/api-reference.md §8.4). */
 function envError(status: number, code: string, message: string): RpcError {
@@ -350,7 +352,7 @@ export class WorkspaceEnvironment {
       throw envError(500, 'git_status_failed', `git status failed: ${status.stderr.trim()}`);
     }
     const fields = status.stdout.split('\0').filter(Boolean);
-    const changes: Record<string, unknown>[] = [];
+    const changes: { object: string; path: string; name: string; status: string }[] = [];
     for (let i = 0; i < fields.length; i++) {
       const code = fields[i].slice(0, 2);
       const file = fields[i].slice(3);
@@ -364,7 +366,28 @@ export class WorkspaceEnvironment {
         status: statusName(code),
       });
     }
-    return changes;
+    return this.withSizes(changes);
+  }
+
+  /** `bytes` and `modified_at` of the changed files that exist (deleted ones get null). */
+  private async withSizes(
+    changes: { object: string; path: string; name: string; status: string }[],
+  ): Promise<Record<string, unknown>[]> {
+    return this.withFs('.', async (fs) => {
+      const result: Record<string, unknown>[] = [];
+      for (const [index, change] of changes.entries()) {
+        let stat: FsEntry | null = null;
+        if (index < CHANGES_MAX_STATS && change.status !== 'deleted') {
+          stat = await fs.lstat(path.join(this.workspace, change.path)).catch(() => null);
+        }
+        result.push({
+          ...change,
+          bytes: stat?.type === 'file' ? stat.size : null,
+          modified_at: unixSeconds(stat?.mtimeMs),
+        });
+      }
+      return result;
+    });
   }
 
   async shell(params: EnvShellParams): Promise<Record<string, unknown>> {
@@ -398,7 +421,7 @@ export class WorkspaceEnvironment {
       path: rel,
       type: entryType(stat.type),
       bytes: stat.type === 'file' ? stat.size : null,
-      modified_at: null,
+      modified_at: unixSeconds(stat.mtimeMs),
     };
   }
 
@@ -412,6 +435,10 @@ export class WorkspaceEnvironment {
       fs.close();
     }
   }
+}
+
+function unixSeconds(ms: number | undefined): number | null {
+  return typeof ms === 'number' && Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }
 
 function statusName(code: string): string {

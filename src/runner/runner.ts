@@ -22,6 +22,7 @@ import {
   TurnStartResult,
 } from 'src/protocol/runner-protocol';
 import { ErrorDetail } from 'src/protocol/stream-events';
+import { TERMINAL_REQUESTS } from 'src/protocol/terminal-protocol';
 import { handleEnvironmentRequest } from 'src/runner/environment';
 import { HARNESS_NAMES } from 'src/runner/harnesses/harnesses';
 import { InitLog } from 'src/runner/init-log';
@@ -29,6 +30,7 @@ import { PolicyPushes } from 'src/runner/policy-pushes';
 import { RunnerChannel } from 'src/runner/runner-channel';
 import { SandboxSupport } from 'src/runner/sandbox/sandbox-probe';
 import { ApprovalVerdict, SessionState } from 'src/runner/session-state';
+import { TerminalManager } from 'src/runner/terminals/terminal-manager';
 import { Turn, TurnAborted } from 'src/runner/turn';
 import { TurnServices } from 'src/runner/turn-tools';
 
@@ -77,6 +79,7 @@ export class Runner {
   private sweeper?: NodeJS.Timeout;
   private readonly initLog: InitLog;
   private readonly policyPushes = new PolicyPushes();
+  private readonly terminals: TerminalManager;
 
   constructor(private readonly options: RunnerOptions) {
     const url = new URL(options.serverUrl);
@@ -114,6 +117,10 @@ export class Runner {
       },
       log: options.log,
     };
+    this.terminals = new TerminalManager(this.services.tools, {
+      notify: (method, params) => this.channel.notify(method, params),
+      log: options.log,
+    });
   }
 
   start(): void {
@@ -126,6 +133,7 @@ export class Runner {
   stop(): void {
     clearInterval(this.sweeper);
     this.initLog.flush();
+    this.terminals.closeAll();
     for (const session of this.sessions.values()) {
       session.current?.abort.abort(new TurnAborted('runner stopping'));
     }
@@ -201,6 +209,9 @@ export class Runner {
         setImmediate(() => this.stop());
         return {};
       default:
+        if (TERMINAL_REQUESTS.includes(method)) {
+          return this.terminals.handle(method, params as Record<string, unknown>);
+        }
         if (ENV_METHODS.includes(method)) {
           return handleEnvironmentRequest(
             this.services.tools,
@@ -216,6 +227,8 @@ export class Runner {
     if (method === Methods.sessionAck) {
       const ack = params as SessionAckParams;
       this.sessions.get(ack?.session_id)?.ack(Number(ack.seq));
+    } else {
+      this.terminals.onNotification(method, params);
     }
   }
 
@@ -344,6 +357,8 @@ export class Runner {
   }
 
   private sessionClose(params: SessionCloseParams): object {
+    // Terminals end with their session (also when this runner no longer holds its state).
+    this.terminals.closeSession(params?.session_id);
     const session = this.sessions.get(params?.session_id);
     if (session) {
       session.queue.splice(0);

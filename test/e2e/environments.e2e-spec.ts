@@ -59,9 +59,13 @@ describe.each(['postgres', 'embedded'] as const)('session environments (%s)', (d
         path: 'notes/plan.md',
         created: true,
         bytes_written: 18,
-        entry: { type: 'file', name: 'plan.md', bytes: 18 },
+        entry: { type: 'file', name: 'plan.md', bytes: 18, modified_at: expect.any(Number) },
       },
     });
+    // Listings carry mtimes in integer Unix seconds (§8.4 Entry.modified_at).
+    const mtime = ((written.body as Json).entry as Json).modified_at as number;
+    expect(Number.isInteger(mtime)).toBe(true);
+    expect(Math.abs(mtime - Date.now() / 1000)).toBeLessThan(3600);
     const read = await api.request('GET', `${env(sid)}/filesystem/notes/plan.md`);
     expect(read.body).toMatchObject({
       object: 'session.environment.filesystem.file_content',
@@ -85,11 +89,19 @@ describe.each(['postgres', 'embedded'] as const)('session environments (%s)', (d
     const root = await api.request<Json>('GET', `${env(sid)}/filesystem`);
     expect(root.body).toMatchObject({
       object: 'list',
-      data: [{ id: 'notes', type: 'directory', name: 'notes' }],
+      data: [{ id: 'notes', type: 'directory', name: 'notes', modified_at: expect.any(Number) }],
       has_more: false,
     });
     const folder = await api.request<Json>('GET', `${env(sid)}/filesystem/notes?limit=1`);
-    expect(folder.body).toMatchObject({ data: [{ path: 'notes/plan.md', bytes: 16 }] });
+    expect(folder.body).toMatchObject({
+      data: [
+        {
+          path: 'notes/plan.md',
+          bytes: 16,
+          modified_at: ((edited.body as Json).entry as Json).modified_at,
+        },
+      ],
+    });
 
     const search = await api.request<Json>('GET', `${env(sid)}/search?q=PLAN`);
     expect(search.body).toMatchObject({
@@ -190,7 +202,15 @@ describe.each(['postgres', 'embedded'] as const)('session environments (%s)', (d
     const changes = await api.request<Json>('GET', `${env(sid)}/changes`);
     expect(changes.body).toMatchObject({
       object: 'list',
-      data: [{ path: 'a.txt', name: 'a.txt', status: 'untracked' }],
+      data: [
+        {
+          path: 'a.txt',
+          name: 'a.txt',
+          status: 'untracked',
+          bytes: 2,
+          modified_at: expect.any(Number),
+        },
+      ],
     });
   });
 

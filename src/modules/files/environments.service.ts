@@ -302,7 +302,8 @@ function requirePrimary(envId: string): void {
   }
 }
 
-function runnerError(error: unknown): Error {
+/** A runner call failure as our error (shared with the terminals feature). */
+export function runnerError(error: unknown): Error {
   if (error instanceof DomainError) {
     return error;
   }

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Transform, TransformCallback } from 'node:stream';
 
 /** The upload grew past the limit it was given; nothing of it is kept. */
 export class FileTooLargeError extends Error {
@@ -8,10 +8,40 @@ export class FileTooLargeError extends Error {
   }
 }
 
+/** Keys are ids joined by `/`; nothing else (no dots, no separators) reaches a backend. */
+const KEY = /^[A-Za-z0-9_]{1,128}(\/[A-Za-z0-9_]{1,128}){0,3}$/;
+
+export function assertFileStoreKey(key: string): void {
+  if (!KEY.test(key)) {
+    throw new Error(`Invalid file store key '${key}'`);
+  }
+}
+
+/** Passes bytes through and fails once more than `limit` went by. */
+export class ByteCounter extends Transform {
+  bytes = 0;
+  /** The FileTooLargeError it failed with, if it did. */
+  failure?: FileTooLargeError;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) {
+      this.failure = new FileTooLargeError(this.limit);
+      done(this.failure);
+      return;
+    }
+    done(null, chunk);
+  }
+}
+
 /**
  * Where session files keep their bytes (style rule 7: the file store's IO behind one injectable).
  * Keys are `<session id>/<file id>`. The local disk under the data directory is the default
- * backend; another (an S3-compatible store) implements the same four operations.
+ * backend; an S3-compatible bucket (s3-file-storage.ts) implements the same operations.
  */
 export abstract class FileStorage {
   /**

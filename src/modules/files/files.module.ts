@@ -17,22 +17,37 @@ import { SessionFileEntity } from 'src/modules/files/session-file.entity';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RunnersModule } from 'src/modules/runners/runners.module';
 import { SessionsModule } from 'src/modules/sessions/sessions.module';
+import { TerminalsController } from 'src/modules/terminals/terminals.controller';
+import { TerminalsModule } from 'src/modules/terminals/terminals.module';
+
+/** The configured backend (OMNIGENT_FILES_STORAGE). */
+function fileStorageFor(files: AppConfig['files']): FileStorage {
+  if (files.storage !== 's3') {
+    return new LocalFileStorage(files.dir);
+  }
+  // Loaded only when chosen: the AWS SDK adds about half a second to start-up.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const s3 = require('./s3-file-storage') as typeof import('./s3-file-storage');
+  return s3.createS3FileStorage(files.s3);
+}
 
 @Module({
-  // FilesController first: its `resources/files…` routes must win over `resources/:resource_id`.
-  controllers: [FilesController, EnvironmentsController],
+  // FilesController and TerminalsController first: their `resources/files…` and
+  // `resources/terminals…` routes must win over `resources/:resource_id`.
+  controllers: [FilesController, TerminalsController, EnvironmentsController],
   exports: [FilesService],
   imports: [
     RegistryModule,
     RunnersModule,
     SessionsModule,
+    TerminalsModule,
     TypeOrmModule.forFeature([SessionFileEntity]),
   ],
   providers: [
     {
       inject: [APP_CONFIG],
       provide: FileStorage,
-      useFactory: (config: AppConfig) => new LocalFileStorage(config.files.dir),
+      useFactory: (config: AppConfig) => fileStorageFor(config.files),
     },
     EnvironmentsService,
     FileUploadInterceptor,

@@ -2,13 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { Readable, Transform, TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { FileStorage, FileTooLargeError } from 'src/modules/files/file-storage';
-
-/** Keys are ids joined by `/`; nothing else (no dots, no separators) can reach the disk. */
-const KEY = /^[A-Za-z0-9_]{1,128}(\/[A-Za-z0-9_]{1,128}){0,3}$/;
+import { assertFileStoreKey, ByteCounter, FileStorage } from 'src/modules/files/file-storage';
 
 /**
  * Session files on the local disk, under `root` (`<data dir>/files`). A write goes to a
@@ -55,32 +52,12 @@ export class LocalFileStorage extends FileStorage {
 
   /** The path of a key, refused unless it is a well-formed key inside the root. */
   private pathOf(key: string): string {
-    if (!KEY.test(key)) {
-      throw new Error(`Invalid file store key '${key}'`);
-    }
+    assertFileStoreKey(key);
     const path = join(this.root, ...key.split('/'));
     const rel = relative(this.root, path);
     if (rel === '' || rel.startsWith('..') || rel.split(sep).includes('..')) {
       throw new Error(`File store key '${key}' escapes the store`);
     }
     return path;
-  }
-}
-
-/** Passes bytes through and fails once more than `limit` went by. */
-class ByteCounter extends Transform {
-  bytes = 0;
-
-  constructor(private readonly limit: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.limit) {
-      done(new FileTooLargeError(this.limit));
-      return;
-    }
-    done(null, chunk);
   }
 }

@@ -27,6 +27,7 @@ import { RunnerRouterService } from 'src/modules/runners/runner-router.service';
 import { RunnersRepository } from 'src/modules/runners/runners.repository';
 import { RunnersService } from 'src/modules/runners/runners.service';
 import { HOST_CHANNEL_PATH } from 'src/protocol/host-protocol';
+import { TERMINAL_ATTACH_PATH } from 'src/protocol/terminal-protocol';
 import { RPC_INVALID_PARAMS, RpcError } from 'src/protocol/json-rpc';
 import {
   CloseCode,
@@ -104,8 +105,8 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (HOST_CHANNEL_PATH.test(path)) {
-      return; // The host gateway answers this one.
+    if (HOST_CHANNEL_PATH.test(path) || TERMINAL_ATTACH_PATH.test(path)) {
+      return; // The host gateway / the terminal attach gateway answers this one.
     }
     const match = CHANNEL_PATH.exec(path);
     try {
@@ -225,6 +226,8 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     }
     if (method === Methods.sessionEvent) {
       this.hooks.session.onSessionEvent(connection, params as SessionEventParams);
+    } else if (method.startsWith('terminal.')) {
+      this.hooks.terminals?.onNotification(connection, method, params);
     }
   }
 
@@ -311,6 +314,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
       );
     }
     this.hooks.session.onDisconnect(connection);
+    this.hooks.terminals?.onDisconnect(connection);
   }
 }
 

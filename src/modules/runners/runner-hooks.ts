@@ -42,6 +42,12 @@ export interface RunnerFilesHandler {
   onFileGet(connection: RunnerConnection, params: FileGetParams): Promise<FileGetResult>;
 }
 
+/** What the terminals feature does with `terminal.*` notifications and disconnects. */
+export interface RunnerTerminalsHandler {
+  onNotification(connection: RunnerConnection, method: string, params: unknown): void;
+  onDisconnect(connection: RunnerConnection): void;
+}
+
 /**
  * The runners feature owns the channel; the sessions feature owns what the messages mean. This
  * registry keeps the dependency one-way (sessions → runners), as style rule 20 asks.
@@ -50,6 +56,8 @@ export interface RunnerFilesHandler {
 export class RunnerHooks {
   private handler?: RunnerSessionHandler;
   private filesHandler?: RunnerFilesHandler;
+  /** Optional: without it, terminal traffic is dropped. */
+  terminals?: RunnerTerminalsHandler;
 
   register(handler: RunnerSessionHandler): void {
     this.handler = handler;
@@ -57,6 +65,10 @@ export class RunnerHooks {
 
   registerFiles(handler: RunnerFilesHandler): void {
     this.filesHandler = handler;
+  }
+
+  registerTerminals(handler: RunnerTerminalsHandler): void {
+    this.terminals = handler;
   }
 
   get files(): RunnerFilesHandler {

@@ -59,6 +59,18 @@ export class RunnerRpcService {
     return connection.request<T>(method, params, timeoutMs);
   }
 
+  /** A notification to the runner if it is connected here; returns whether it went out. */
+  notify(target: RunnerTarget, method: string, params: unknown): boolean {
+    const connection = this.connectionFor(target);
+    connection?.notify(method, params);
+    return connection !== undefined;
+  }
+
+  /** The id of the connection a call for the target would use now (undefined: none). */
+  connectionId(target: RunnerTarget): string | undefined {
+    return this.connectionFor(target)?.connectionId;
+  }
+
   private connectionFor(target: RunnerTarget): RunnerConnection | undefined {
     const connection = target.runnerId ? this.gateway.local(target.runnerId) : undefined;
     return connection?.ownerId === target.ownerId ? connection : undefined;

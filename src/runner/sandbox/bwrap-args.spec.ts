@@ -23,6 +23,7 @@ function groups(args: string[]): string[] {
   const arity: Record<string, number> = {
     '--ro-bind': 2,
     '--bind-fd': 2,
+    '--bind': 2,
     '--symlink': 2,
     '--setenv': 2,
     '--dev': 1,
@@ -126,5 +127,24 @@ describe(bwrapArgs.name, () => {
     expect(args).toContain(
       '--ro-bind /run/systemd/resolve/stub-resolv.conf /run/systemd/resolve/stub-resolv.conf',
     );
+  });
+
+  it('should keep the PTY as controlling terminal and bind by path for an interactive terminal', () => {
+    const args = groups(
+      bwrapArgs(
+        plan({
+          workspaceFd: null,
+          writePaths: [{ path: '/srv/cache', fd: null }],
+          interactive: true,
+          chdir: '/srv/ws/conv_1/src',
+        }),
+      ),
+    );
+    expect(args).not.toContain('--new-session');
+    expect(args.slice(0, 3)).toEqual(['--die-with-parent', '--unshare-pid', '--unshare-ipc']);
+    expect(args).toContain('--bind /srv/ws/conv_1 /srv/ws/conv_1');
+    expect(args).toContain('--bind /srv/cache /srv/cache');
+    expect(args).toContain('--clearenv');
+    expect(args.slice(-2)).toEqual(['--chdir /srv/ws/conv_1/src', '--']);
   });
 });

@@ -12,10 +12,20 @@ export interface BwrapPlan {
   layout: HostEntry[];
   /** Real path of the session workspace: read-write, the working directory and HOME. */
   workspace: string;
-  /** fd (in the child) of the already opened workspace directory: `--bind-fd`, race-free. */
-  workspaceFd: number;
-  /** Extra read-write directories (`os_env.sandbox.write_paths`), each as an opened fd. */
-  writePaths: { path: string; fd: number }[];
+  /**
+   * fd (in the child) of the already opened workspace directory: `--bind-fd`, race-free. null
+   * binds by path (a PTY child inherits no extra descriptors; the path was resolved just before).
+   */
+  workspaceFd: number | null;
+  /** Extra read-write directories (`os_env.sandbox.write_paths`), each as an opened fd or not. */
+  writePaths: { path: string; fd: number | null }[];
+  /**
+   * An interactive terminal: no `--new-session`, so the PTY stays the controlling terminal
+   * (job control, ^C). The TIOCSTI risk it guards against is moot: the PTY is the command's own.
+   */
+  interactive?: boolean;
+  /** Working directory inside the sandbox (default: the workspace). */
+  chdir?: string;
   /**
    * Host paths a read-only bind would show but tools must not see: a directory is covered by an
    * empty tmpfs, a file by /dev/null.
@@ -42,7 +52,11 @@ function isInside(parent: string, child: string): boolean {
  * binds they cover, and the workspace comes last so it can live under /tmp or a masked path.
  */
 export function bwrapArgs(plan: BwrapPlan): string[] {
-  const args = ['--die-with-parent', '--new-session', '--unshare-pid', '--unshare-ipc'];
+  const args = ['--die-with-parent'];
+  if (!plan.interactive) {
+    args.push('--new-session');
+  }
+  args.push('--unshare-pid', '--unshare-ipc');
   if (!plan.allowNetwork) {
     args.push('--unshare-net');
   }
@@ -70,14 +84,16 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   for (const file of plan.readOnlyFiles) {
     args.push('--ro-bind', file.source, file.target);
   }
-  args.push('--bind-fd', String(plan.workspaceFd), plan.workspace);
+  const bind = (fd: number | null, dir: string) =>
+    fd === null ? args.push('--bind', dir, dir) : args.push('--bind-fd', String(fd), dir);
+  bind(plan.workspaceFd, plan.workspace);
   for (const extra of plan.writePaths) {
-    args.push('--bind-fd', String(extra.fd), extra.path);
+    bind(extra.fd, extra.path);
   }
   args.push('--clearenv');
   for (const [name, value] of Object.entries(plan.env)) {
     args.push('--setenv', name, value);
   }
-  args.push('--chdir', plan.workspace, '--');
+  args.push('--chdir', plan.chdir ?? plan.workspace, '--');
   return args;
 }

@@ -22,7 +22,7 @@ function describe(stat) {
   } else if (stat.isFile()) {
     type = 'file';
   }
-  return { type, size: stat.size };
+  return { type, size: stat.size, mtimeMs: stat.mtimeMs };
 }
 
 async function readRange(file, position, length) {

@@ -5,6 +5,8 @@ import { createInterface } from 'node:readline';
 export interface FsEntry {
   type: 'file' | 'dir' | 'link' | 'other';
   size: number;
+  /** Last modification, milliseconds since the epoch. */
+  mtimeMs?: number;
 }
 
 /**
@@ -58,12 +60,12 @@ function describe(stat: { isSymbolicLink(): boolean; isDirectory(): boolean; isF
 export class LocalToolFs implements ToolFs {
   async stat(path: string): Promise<FsEntry> {
     const stat = await fs.stat(path);
-    return { type: describe(stat), size: stat.size };
+    return { type: describe(stat), size: stat.size, mtimeMs: stat.mtimeMs };
   }
 
   async lstat(path: string): Promise<FsEntry> {
     const stat = await fs.lstat(path);
-    return { type: describe(stat), size: stat.size };
+    return { type: describe(stat), size: stat.size, mtimeMs: stat.mtimeMs };
   }
 
   readlink(path: string): Promise<string> {

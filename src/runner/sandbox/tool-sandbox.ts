@@ -25,11 +25,24 @@ export class SandboxError extends Error {
   }
 }
 
+/** What a PTY must exec to run a command in the sandbox (src/runner/terminals/). */
+export interface PtyLaunch {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
 /** Where a tool's OS work happens: inside bubblewrap, or directly in the runner's process. */
 export interface ToolSandbox {
   readonly kind: 'bwrap' | 'none';
   /** Starts `argv` confined to the workspace (its working directory). */
   spawn(argv: string[], options: SpawnOptions): ChildProcess;
+  /**
+   * How to exec `argv` under a PTY with the same confinement as `spawn`, in `cwd` (a real path
+   * inside the workspace), with `extraEnv` added to the tools' environment.
+   */
+  ptyLaunch(argv: string[], cwd: string, extraEnv: Record<string, string>): PtyLaunch;
   /** Filesystem calls for one tool call, confined like `spawn`; close() when done. */
   openFs(signal: AbortSignal): ToolFs;
 }
@@ -50,6 +63,15 @@ export class UnsandboxedTools implements ToolSandbox {
       detached: options.detached,
       stdio: [options.stdin, 'pipe', 'pipe'],
     });
+  }
+
+  ptyLaunch(argv: string[], cwd: string, extraEnv: Record<string, string>): PtyLaunch {
+    return {
+      file: argv[0],
+      args: argv.slice(1),
+      cwd,
+      env: { ...toolEnvironment(this.env), ...extraEnv },
+    };
   }
 
   openFs(): ToolFs {
@@ -157,6 +179,28 @@ export class BwrapTools implements ToolSandbox {
         fs.closeSync(fd);
       }
     }
+  }
+
+  ptyLaunch(argv: string[], cwd: string, extraEnv: Record<string, string>): PtyLaunch {
+    const { support, workspace } = this.options;
+    const args = bwrapArgs({
+      layout: support.layout,
+      workspace,
+      workspaceFd: null,
+      writePaths: this.options.writePaths.map((dir) => ({ path: dir, fd: null })),
+      hidePaths: this.hidden,
+      readOnlyFiles: this.extraFiles,
+      allowNetwork: this.options.allowNetwork,
+      env: { ...sandboxEnvironment(workspace, this.options.env), ...extraEnv },
+      interactive: true,
+      chdir: cwd,
+    });
+    return {
+      file: support.bwrapPath as string,
+      args: [...args, ...argv],
+      cwd: '/',
+      env: { PATH: '/usr/bin:/bin' },
+    };
   }
 
   openFs(signal: AbortSignal): ToolFs {

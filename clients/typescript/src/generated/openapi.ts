@@ -89,6 +89,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sessions/{session_id}/resources/terminals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List terminals
+         * @description The session's terminals on its runner, newest first. Errors: 404 unknown session (or another user's) or terminal; 409 the session is not bound to a runner; 503 its runner is not connected; 504 the runner did not answer.
+         */
+        get: operations["TerminalsController_list"];
+        put?: never;
+        /**
+         * Open a terminal
+         * @description Starts a terminal the agent spec declares (`terminals:`) in a PTY on the session's runner, in the workspace and the sandbox of the agent tools. Idempotent: the same (terminal, session_key) returns the running terminal. JSON only (415). Interactive I/O: WebSocket `GET …/resources/terminals/{terminal_id}/attach` (the owner; `?read_only=true` with read access) — server → client binary frames are terminal output (the scrollback first), client → server binary frames are input, text frames are JSON control messages `{"type":"resize","cols":N,"rows":M}`. A refused upgrade is a plain HTTP 401/403/404/409/503. Errors: 404 a terminal the agent does not declare; 422 missing fields. Errors: 404 unknown session (or another user's) or terminal; 409 the session is not bound to a runner; 503 its runner is not connected; 504 the runner did not answer.
+         */
+        post: operations["TerminalsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/resources/terminals/{terminal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a terminal
+         * @description One terminal. Errors: 404 unknown session (or another user's) or terminal; 409 the session is not bound to a runner; 503 its runner is not connected; 504 the runner did not answer.
+         */
+        get: operations["TerminalsController_get"];
+        put?: never;
+        post?: never;
+        /**
+         * Close a terminal
+         * @description Ends its process group (SIGHUP, then SIGKILL) and closes its viewers. Errors: 404 unknown session (or another user's) or terminal; 409 the session is not bound to a runner; 503 its runner is not connected; 504 the runner did not answer.
+         */
+        delete: operations["TerminalsController_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sessions/{session_id}/resources/environments": {
         parameters: {
             query?: never;
@@ -1169,6 +1217,85 @@ export interface components {
             };
         };
         FileDeletedResponseDto: {
+            id: string;
+            /** @enum {string} */
+            object: "session.resource.deleted";
+            /** @enum {boolean} */
+            deleted: true;
+        };
+        TerminalMetadataDto: {
+            /** @example shell */
+            terminal_name: string;
+            /** @example main */
+            session_key: string;
+            /** @description False once its command exited. */
+            running: boolean;
+            /** @description Set once it exited. */
+            exit_code: number | null;
+            /** @enum {string} */
+            terminal_transport: "pty";
+            cols: number;
+            rows: number;
+            /** @description Absolute working directory on the runner. */
+            cwd: string;
+            /** @enum {string} */
+            sandbox_type: "bwrap" | "none";
+            /** @description Unix seconds. */
+            created_at: number;
+        };
+        TerminalResourceDto: {
+            /** @example term_0192f0c1a2b3c4d5e6f708192a3b4c5d */
+            id: string;
+            /** @enum {string} */
+            object: "session.resource";
+            /** @enum {string} */
+            type: "terminal";
+            session_id: string;
+            /**
+             * @description `<terminal>:<session_key>`
+             * @example shell:main
+             */
+            name: string;
+            metadata: components["schemas"]["TerminalMetadataDto"];
+            /**
+             * @description The environment it runs in.
+             * @example default
+             */
+            environment?: string;
+        };
+        TerminalListResponseDto: {
+            /** @example list */
+            object: string;
+            first_id: string | null;
+            last_id: string | null;
+            has_more: boolean;
+            data: components["schemas"]["TerminalResourceDto"][];
+        };
+        CreateTerminalDto: {
+            /**
+             * @description A terminal the agent spec declares (its `terminals:` block).
+             * @example shell
+             */
+            terminal: string;
+            /**
+             * @description Caller-chosen key: the same (terminal, session_key) returns the same terminal.
+             * @example main
+             */
+            session_key: string;
+            /** @description Working directory, relative to the workspace (default: the spec's `cwd`). */
+            cwd?: string;
+            /**
+             * @description Columns.
+             * @default 80
+             */
+            cols: number;
+            /**
+             * @description Rows.
+             * @default 24
+             */
+            rows: number;
+        };
+        TerminalDeletedResponseDto: {
             id: string;
             /** @enum {string} */
             object: "session.resource.deleted";
@@ -2673,6 +2800,132 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
+            };
+        };
+    };
+    TerminalsController_list: {
+        parameters: {
+            query?: {
+                /** @description Page size (1–1000). */
+                limit?: number;
+                /** @description Return the page after this id. */
+                after?: string;
+                /** @description Return the page before this id. */
+                before?: string;
+                order?: components["schemas"]["SortOrder"];
+            };
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalListResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    TerminalsController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTerminalDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalResourceDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    TerminalsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                terminal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalResourceDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    TerminalsController_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                terminal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalDeletedResponseDto"];
+                };
+            };
+            /** @description No or invalid credential. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
