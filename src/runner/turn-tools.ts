@@ -40,7 +40,14 @@ export function toolsFor(
         description: entry.description ?? '',
         parameters: entry.parameters ?? { type: 'object', properties: {} },
       });
-    } else {
+    } else if (entry.runtime === 'unavailable') {
+      // Offered so that a call answers tool_unavailable instead of the model guessing.
+      tools.push({
+        name: entry.name,
+        description: entry.description ?? '',
+        parameters: entry.parameters ?? { type: 'object', properties: {} },
+      });
+    } else if (entry.runtime === 'server') {
       const builtin = getBuiltinTool(entry.name);
       if (builtin) {
         tools.push({
@@ -81,6 +88,10 @@ export class TurnTools {
     const { session, signal } = this;
     const tool = getBuiltinTool(call.name);
     const spec = session.init.agent.spec as Partial<AgentSpecWire>;
+    const declared = (spec.tools ?? []).find((t) => t.name === call.name);
+    if (declared?.runtime === 'unavailable') {
+      return `Error: tool_unavailable: the tool '${call.name}' cannot run here: ${declared.reason}`;
+    }
     if (!tool || !(spec.tools ?? []).some((t) => t.name === call.name && t.runtime === 'server')) {
       return `Error: the tool '${call.name}' is not available to this agent`;
     }
