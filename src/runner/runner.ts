@@ -125,6 +125,7 @@ export class Runner {
     this.initLog.flush();
     for (const session of this.sessions.values()) {
       session.current?.abort.abort(new TurnAborted('runner stopping'));
+      void session.mcp?.close();
     }
     this.channel.stop();
   }

@@ -88,6 +88,8 @@ export class Turn {
       );
     }
     const { tools: definitions, client } = toolsFor(spec, this.params);
+    const mcp = await tools.mcpOffers(new Set(definitions.map((d) => d.name)));
+    definitions.push(...[...mcp.values()].map((offer) => offer.definition));
     const maxIterations = spec.max_iterations ?? DEFAULT_MAX_ITERATIONS;
     for (let step = 0; ; step++) {
       if (step >= maxIterations) {
@@ -157,9 +159,12 @@ export class Turn {
           model: result.model,
         });
         this.openCalls.add(call.callId);
+        const offer = mcp.get(call.name);
         const callOutput = isClient
           ? await tools.awaitClientTool(call)
-          : await tools.runBuiltin(call);
+          : offer
+            ? await tools.runMcp(call, offer)
+            : await tools.runBuiltin(call);
         this.openCalls.delete(call.callId);
         this.done(toolOutput(turnId, call.callId, callOutput));
         if (tools.declined) {
