@@ -1,5 +1,5 @@
 import { FlatItem } from 'src/protocol/items';
-import { AgentMcpToolWire, AgentSpecWire } from 'src/protocol/agent-spec';
+import { AgentMcpToolWire, AgentSpecWire, AgentSubAgentToolWire } from 'src/protocol/agent-spec';
 import {
   Methods,
   SessionHistoryResult,
@@ -12,6 +12,7 @@ import { HarnessToolCall } from 'src/runner/harnesses/harness';
 import { McpOffer, McpServers } from 'src/runner/mcp/mcp-servers';
 import { placeTools, ToolSettings } from 'src/runner/sandbox/session-sandbox';
 import { ApprovalVerdict, SessionState } from 'src/runner/session-state';
+import { RunChildTurn, runSubAgent, subAgentDefinition } from 'src/runner/subagent/sub-agent';
 import { getBuiltinTool } from 'src/runner/tools/builtin-tools';
 import { ToolDefinition } from 'src/runner/tools/tool';
 
@@ -47,6 +48,8 @@ export function toolsFor(
         description: entry.description ?? '',
         parameters: entry.parameters ?? { type: 'object', properties: {} },
       });
+    } else if (entry.runtime === 'agent') {
+      tools.push(subAgentDefinition(entry));
     } else if (entry.runtime === 'unavailable') {
       // Offered so that a call answers tool_unavailable instead of the model guessing.
       tools.push({
@@ -171,6 +174,25 @@ export class TurnTools {
       throw this.signal.reason;
     }
     const output = await this.mcpServers().call(offer, authorized.args, this.signal);
+    return this.review(call, cleanOutput(output));
+  }
+
+  /** A sub-agent (`type: agent`) call, authorised like a built-in; its answer is the output. */
+  async runSubAgent(
+    call: HarnessToolCall,
+    tool: AgentSubAgentToolWire,
+    runTurn: RunChildTurn,
+  ): Promise<string> {
+    const authorized = await this.authorizedArgs(call);
+    if ('output' in authorized) {
+      return authorized.output;
+    }
+    const output = await runSubAgent(
+      this.session,
+      tool,
+      { callId: call.callId, turnId: this.turnId, args: authorized.args, signal: this.signal },
+      runTurn,
+    );
     return this.review(call, cleanOutput(output));
   }
 

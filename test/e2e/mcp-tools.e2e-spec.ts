@@ -2,18 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 import { expectStreamEvent } from 'test/contract/upstream-schemas';
-import { bundleOf } from 'test/utils/agent-bundle';
-import { eventually, HttpApi, httpApi } from 'test/utils/http-api';
+import { runEchoTool, sessionItems, uploadAgentSession } from 'test/utils/agent-sessions';
+import { HttpApi, httpApi } from 'test/utils/http-api';
 import { McpHttpServer, startMcpHttpServer } from 'test/utils/mcp-http-server';
 import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
 import { openSse } from 'test/utils/sse-client';
-
-interface Item {
-  type: string;
-  name?: string;
-  output?: string;
-  content?: { text: string }[];
-}
 
 const FIXTURE_SERVER = join(__dirname, '../fixtures/mcp/fixture-mcp-server.js');
 const TOKEN = `mcp-token-${randomBytes(8).toString('hex')}`;
@@ -72,43 +65,16 @@ describe('MCP tools (real server and runner processes)', () => {
   }
 
   async function uploadSession(): Promise<string> {
-    const name = `mcp-${randomBytes(4).toString('hex')}`;
-    const form = new FormData();
-    const bundle = await bundleOf([{ name: 'config.yaml', content: config(name) }]);
-    form.set('metadata', JSON.stringify({ title: 'mcp' }));
-    form.set('bundle', new Blob([bundle], { type: 'application/gzip' }), 'agent.tar.gz');
-    const created = await fetch(`${server.url}/v1/sessions`, {
-      method: 'POST',
-      body: form,
-      headers: { Origin: 'omnigent://internal' },
-    });
-    expect(created.status).toBe(201);
-    const { session_id: sessionId } = (await created.json()) as { session_id: string };
+    const sessionId = await uploadAgentSession(
+      server.url,
+      config(`mcp-${randomBytes(4).toString('hex')}`),
+    );
     await api.bind(sessionId, runner.runnerId);
     return sessionId;
   }
 
-  async function items(sessionId: string): Promise<Item[]> {
-    return (await api.ok<{ data: Item[] }>('GET', `/v1/sessions/${sessionId}/items?limit=1000`))
-      .data;
-  }
-
-  /** Runs `/tool name args` and returns the tool's output once the session is idle again. */
-  async function runTool(sessionId: string, name: string, args: object): Promise<string> {
-    const before = (await items(sessionId)).length;
-    const posted = await api.say(sessionId, `/tool ${name} ${JSON.stringify(args)}`);
-    expect(posted.status).toBe(202);
-    return eventually(async () => {
-      const output = (await items(sessionId))
-        .slice(before)
-        .find((i) => i.type === 'function_call_output');
-      const session = await api.ok<{ status: string }>('GET', `/v1/sessions/${sessionId}`);
-      if (!output || session.status !== 'idle') {
-        throw new Error(`no tool output yet (status ${session.status})`);
-      }
-      return output.output as string;
-    }, 30_000);
-  }
+  const runTool = (sessionId: string, name: string, args: object) =>
+    runEchoTool(api, sessionId, name, args);
 
   it('should call a stdio MCP server started in the session workspace', async () => {
     const sessionId = await uploadSession();
@@ -125,7 +91,7 @@ describe('MCP tools (real server and runner processes)', () => {
     const where = await runTool(sessionId, 'where', {});
     expect(where).toMatch(new RegExp(`cwd=\\S*${sessionId} greeting=hi-there$`));
     expect(await runTool(sessionId, 'fail', {})).toBe('Error: the fixture failed on purpose');
-    const last = (await items(sessionId)).at(-1);
+    const last = (await sessionItems(api, sessionId)).at(-1);
     expect(last?.content?.[0].text).toContain('Error: the fixture failed on purpose');
   });
 
