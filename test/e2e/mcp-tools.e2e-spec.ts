@@ -39,7 +39,7 @@ describe('MCP tools (real server and runner processes)', () => {
     await mcpHttp?.close();
   });
 
-  function config(name: string): string {
+  function config(name: string, extra: string[] = []): string {
     return [
       `name: ${name}`,
       'executor: {harness: echo}',
@@ -60,14 +60,15 @@ describe('MCP tools (real server and runner processes)', () => {
       '  broken:',
       '    type: mcp',
       '    command: /nonexistent/mcp-server',
+      ...extra,
       '',
     ].join('\n');
   }
 
-  async function uploadSession(): Promise<string> {
+  async function uploadSession(extra: string[] = []): Promise<string> {
     const sessionId = await uploadAgentSession(
       server.url,
-      config(`mcp-${randomBytes(4).toString('hex')}`),
+      config(`mcp-${randomBytes(4).toString('hex')}`, extra),
     );
     await api.bind(sessionId, runner.runnerId);
     return sessionId;
@@ -113,5 +114,21 @@ describe('MCP tools (real server and runner processes)', () => {
     );
     // The runner is still fine: the next call works.
     expect(await runTool(sessionId, 'add', { a: 1, b: 1 })).toBe('stdio: 2');
+  });
+
+  it("should put MCP tool calls through tool.authorize (the spec's policy map)", async () => {
+    const sessionId = await uploadSession([
+      'policies:',
+      '  one_call:',
+      '    type: function',
+      '    handler: omnigent.policies.builtins.safety.max_tool_calls_per_session',
+      '    factory_params: {limit: 1}',
+      '    on: [tool_call]',
+    ]);
+
+    expect(await runTool(sessionId, 'add', { a: 2, b: 2 })).toBe('stdio: 4');
+    expect(await runTool(sessionId, 'add', { a: 2, b: 3 })).toMatch(
+      /Denied by policy: one_call.*Exceeded 1 tool calls this session/,
+    );
   });
 });
