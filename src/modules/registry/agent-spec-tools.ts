@@ -6,6 +6,7 @@ import {
 } from 'src/modules/registry/dto/agent-spec-entries.dto';
 import {
   AgentSpecError,
+  assertUniqueNames,
   isMapping,
   Mapping,
   pick,
@@ -168,12 +169,6 @@ export function parseTools(
   } else {
     throw new AgentSpecError('tools must be a mapping of name to tool (or a list of tool names)');
   }
-  const seen = new Set<string>();
-  for (const tool of tools) {
-    if (seen.has(tool.name)) {
-      throw new AgentSpecError(`tools repeats the tool ${tool.name}`);
-    }
-    seen.add(tool.name);
-  }
+  assertUniqueNames(tools, 'tools', 'tool');
   return tools;
 }

@@ -67,3 +67,14 @@ export function pick<T extends object, K extends keyof T>(
   }
   return result;
 }
+
+/** Throws `<field> repeats the <what> <name>` on the first name seen twice. */
+export function assertUniqueNames(items: { name: string }[], field: string, what: string): void {
+  const seen = new Set<string>();
+  for (const { name } of items) {
+    if (seen.has(name)) {
+      throw new AgentSpecError(`${field} repeats the ${what} ${name}`);
+    }
+    seen.add(name);
+  }
+}

@@ -3,6 +3,7 @@ import { parseAllDocuments } from 'yaml';
 import { parseTools } from 'src/modules/registry/agent-spec-tools';
 import {
   AgentSpecError,
+  assertUniqueNames,
   isMapping,
   Mapping,
   pick,
@@ -240,13 +241,7 @@ function parsePolicies(value: unknown): AgentPolicySpec[] {
   } else {
     throw new AgentSpecError('policies must be a list or a mapping');
   }
-  const seen = new Set<string>();
-  for (const policy of policies) {
-    if (seen.has(policy.name)) {
-      throw new AgentSpecError(`policies repeats the name ${policy.name}`);
-    }
-    seen.add(policy.name);
-  }
+  assertUniqueNames(policies, 'policies', 'name');
   return policies;
 }
 

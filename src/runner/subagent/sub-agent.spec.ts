@@ -61,7 +61,7 @@ describe(runSubAgent.name, () => {
     answer: string,
     seen: { child?: SessionState },
   ): jest.MockedFunction<RunChildTurn> {
-    return jest.fn(async (child) => {
+    return jest.fn<ReturnType<RunChildTurn>, Parameters<RunChildTurn>>(async (child) => {
       seen.child = child;
       child.emit({ type: 'response.output_text.delta', delta: answer }, false, 'resp_child');
       child.emit({ type: 'response.created', response: {} } as never, true, 'resp_child');

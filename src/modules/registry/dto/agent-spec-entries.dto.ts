@@ -13,7 +13,11 @@ import {
   ValidateNested,
 } from 'class-validator';
 
-import { AgentExecutorDto, AgentOsEnvDto } from 'src/modules/registry/dto/agent-spec.dto';
+import {
+  AgentExecutorDto,
+  AgentOsEnvDto,
+  NestedMapping,
+} from 'src/modules/registry/dto/agent-spec.dto';
 
 /**
  * The entries of the spec's name-keyed maps (`tools.<name>`, `policies.<name>`,
@@ -65,10 +69,7 @@ export class SubAgentToolDto {
   @IsOptional() @IsString() description?: string;
   @IsOptional() @IsString() prompt?: string;
   @IsOptional() @IsString() instructions?: string;
-  @IsOptional()
-  @IsObject({ message: '$property must be a mapping' })
-  @ValidateNested()
-  @Type(() => AgentExecutorDto)
+  @NestedMapping(() => AgentExecutorDto)
   executor?: AgentExecutorDto;
   /** `inherit` (the parent's) or an os_env mapping. */
   @IsOptional()

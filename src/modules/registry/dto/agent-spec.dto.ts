@@ -31,6 +31,18 @@ export const AGENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export const MAX_MAX_ITERATIONS = 200;
 const MAX_WRITE_PATHS = 32;
 
+/**
+ * An optional nested mapping validated against its DTO: `{ IsObject, ValidateNested, Type }`.
+ * class-validator runs constraints in the order they are registered: the shape check first.
+ */
+export function NestedMapping(
+  type: () => new () => object,
+  message = '$property must be a mapping',
+): PropertyDecorator {
+  const decorators = [IsOptional(), IsObject({ message }), ValidateNested(), Type(type)];
+  return (target, key) => decorators.forEach((decorator) => decorator(target, key));
+}
+
 /** `executor.auth`: every upstream type (`api_key`, `provider`, `databricks`, …) is kept as is. */
 export class AgentAuthDto {
   @IsOptional() @IsString() type?: string;
@@ -48,10 +60,7 @@ export class AgentExecutorDto {
   @IsOptional() @IsString() model?: string;
   /** Upstream's legacy `executor.profile`. */
   @IsOptional() @IsString() profile?: string;
-  @IsOptional()
-  @IsObject({ message: '$property must be a mapping' })
-  @ValidateNested()
-  @Type(() => AgentAuthDto)
+  @NestedMapping(() => AgentAuthDto)
   auth?: AgentAuthDto;
 }
 
@@ -81,10 +90,7 @@ export class AgentOsEnvDto {
   @NotContains('\0', { message: '$property must be a path' })
   @IsString()
   cwd?: string;
-  @IsOptional()
-  @IsObject({ message: '$property must be a mapping' })
-  @ValidateNested()
-  @Type(() => AgentSandboxDto)
+  @NestedMapping(() => AgentSandboxDto)
   sandbox?: AgentSandboxDto | null;
 }
 
@@ -99,15 +105,9 @@ export class AgentSpecDto {
   @IsOptional() @IsString() description?: string;
   @IsOptional() @IsString() prompt?: string;
   @IsOptional() @IsString() instructions?: string;
-  @IsOptional()
-  @IsObject({ message: '$property must be a mapping' })
-  @ValidateNested()
-  @Type(() => AgentExecutorDto)
+  @NestedMapping(() => AgentExecutorDto)
   executor?: AgentExecutorDto;
-  @IsOptional()
-  @IsObject({ message: '$property must be a mapping' })
-  @ValidateNested()
-  @Type(() => AgentOsEnvDto)
+  @NestedMapping(() => AgentOsEnvDto)
   os_env?: AgentOsEnvDto;
   @IsOptional() @IsObject({ message: '$property must be a mapping' }) params?: object;
   @IsOptional() @IsBoolean() async?: boolean;
