@@ -111,13 +111,13 @@ export interface AgentSubAgentToolWire {
 
 /**
  * A tool the spec declares that this server's runners cannot run (a Python `callable`, a
- * container image, `inherit`/`self` references): it uploads, and calling it answers a
+ * container image, an `inherit` reference): it uploads, and calling it answers a
  * `tool_unavailable` error naming `reason`.
  */
 export interface AgentUnavailableToolWire {
   name: string;
   runtime: 'unavailable';
-  kind: 'callable' | 'container' | 'inherit' | 'self';
+  kind: 'callable' | 'container' | 'inherit';
   reason: string;
   description?: string;
   parameters?: Record<string, unknown>;

@@ -220,7 +220,7 @@ describe('agents', () => {
         ['pick_color', 'client'],
         ['researcher', 'agent'],
         ['parent_tools', 'unavailable'],
-        ['recurse', 'unavailable'],
+        ['recurse', 'agent'],
         ['sandboxed', 'unavailable'],
       ]);
       expect(agent.body.policies.map((p: Json) => [p.name, p.on])).toEqual([

@@ -24,6 +24,10 @@ const CONFIG = (name: string) =>
     '  remote_only:',
     '    type: agent',
     '    executor: {harness: claude-sdk}',
+    '  weather:',
+    '    type: function',
+    '    description: Current weather.',
+    '    callable: tools.weather:get_weather',
     '',
   ].join('\n');
 
@@ -109,6 +113,15 @@ describe('sub-agent tools (real server and runner processes)', () => {
 
     expect(await runEchoTool(api, sessionId, 'remote_only', { input: 'x' })).toMatch(
       /^Error: the sub-agent remote_only failed: harness_not_configured: .*claude-sdk/,
+    );
+  });
+
+  it('should answer tool_unavailable for a Python callable, naming it', async () => {
+    const sessionId = await session();
+
+    expect(await runEchoTool(api, sessionId, 'weather', { city: 'Oslo' })).toBe(
+      "Error: tool_unavailable: the tool 'weather' cannot run here: the Python callable " +
+        "tools.weather:get_weather cannot run on this server's runners",
     );
   });
 });

@@ -15,6 +15,7 @@ import {
 import {
   AgentExecutorWire,
   AgentOsEnvWire,
+  AgentSubAgentToolWire,
   AgentToolWire,
   BUILTIN_TOOL_NAMES,
   isBuiltinToolName,
@@ -26,6 +27,8 @@ const TOOL_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** What a sub-agent tool inherits or resolves through its parent spec. */
 export interface ToolParent {
   executor: AgentExecutorWire;
+  /** The agent's own instructions, for `self`. */
+  selfInstructions: string | null;
   toExecutor(dto: SubAgentToolDto['executor']): AgentExecutorWire;
   toOsEnv(dto: Exclude<SubAgentToolDto['os_env'], 'inherit'>): AgentOsEnvWire | null;
   instructions(
@@ -81,15 +84,36 @@ function clientTool(name: string, dto: FunctionToolDto): AgentToolWire {
   };
 }
 
+/** `self` (or `{type: agent, spec: self}`): a sub-agent running the agent's own spec. */
+function selfAgent(
+  name: string,
+  parent: ToolParent,
+  dto: Partial<SubAgentToolDto>,
+): AgentSubAgentToolWire {
+  return {
+    name,
+    runtime: 'agent',
+    description: dto.description ?? 'Runs a fresh copy of this agent on a sub-task.',
+    instructions: parent.selfInstructions,
+    executor: structuredClone(parent.executor),
+    os_env: 'inherit',
+    pass_history: dto.pass_history ?? false,
+    max_sessions: dto.max_sessions ?? null,
+  };
+}
+
 function mapTool(name: string, entry: unknown, parent: ToolParent): AgentToolWire {
   const field = `tools.${name}`;
   checkToolName(name, field);
-  if (entry === 'inherit' || entry === 'self') {
+  if (entry === 'self') {
+    return selfAgent(name, parent, {});
+  }
+  if (entry === 'inherit') {
     return {
       name,
       runtime: 'unavailable',
       kind: entry,
-      reason: `tools.${name}: ${entry} tool references are not supported by this server's runners`,
+      reason: `tools.${name}: inherit tool references are not supported by this server's runners`,
     };
   }
   if (!isMapping(entry)) {
@@ -121,6 +145,9 @@ function mapTool(name: string, entry: unknown, parent: ToolParent): AgentToolWir
     }
     case 'agent': {
       const dto = validated(SubAgentToolDto, entry, field);
+      if (dto.spec === 'self') {
+        return selfAgent(name, parent, dto);
+      }
       return {
         name,
         runtime: 'agent',

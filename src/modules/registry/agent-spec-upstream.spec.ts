@@ -97,7 +97,16 @@ describe('upstream agent specs (test/fixtures/agents)', () => {
         max_sessions: 2,
       },
       { name: 'parent_tools', runtime: 'unavailable', kind: 'inherit', reason: expect.any(String) },
-      { name: 'recurse', runtime: 'unavailable', kind: 'self', reason: expect.any(String) },
+      {
+        name: 'recurse',
+        runtime: 'agent',
+        description: expect.any(String),
+        instructions: null,
+        executor: { harness: 'echo' },
+        os_env: 'inherit',
+        pass_history: false,
+        max_sessions: null,
+      },
       {
         name: 'sandboxed',
         runtime: 'unavailable',
@@ -123,6 +132,25 @@ describe('upstream agent specs (test/fixtures/agents)', () => {
         pass_history: false,
         max_sessions: null,
       },
+    ]);
+  });
+
+  it("should run self (and spec: self) as a sub-agent of the agent's own spec", () => {
+    const spec = parseAgentSpec(
+      'name: a\nprompt: Be a.\nexecutor: {harness: echo}\n' +
+        'tools: {again: self, twin: {type: agent, spec: self, max_sessions: 3}}',
+    );
+
+    expect(spec.tools).toEqual([
+      expect.objectContaining({ name: 'again', runtime: 'agent', instructions: 'Be a.' }),
+      expect.objectContaining({
+        name: 'twin',
+        runtime: 'agent',
+        instructions: 'Be a.',
+        executor: { harness: 'echo' },
+        os_env: 'inherit',
+        max_sessions: 3,
+      }),
     ]);
   });
 

@@ -293,14 +293,16 @@ export function parseAgentSpec(text: string, options: ParseAgentSpecOptions = {}
   const dto = validated(AgentSpecDto, raw, '');
   const osEnv = toOsEnv(dto.os_env);
   const executor = toExecutor(dto.executor);
+  const instructions = resolveInstructions(dto.instructions, dto.prompt, 'instructions', options);
   return {
     name: dto.name,
     description: dto.description ?? null,
-    instructions: resolveInstructions(dto.instructions, dto.prompt, 'instructions', options),
+    instructions,
     executor,
     osEnv,
     tools: parseTools(raw.tools, osEnv, {
       executor,
+      selfInstructions: instructions,
       toExecutor,
       toOsEnv,
       instructions: (text, prompt, field) => resolveInstructions(text, prompt, field, options),
