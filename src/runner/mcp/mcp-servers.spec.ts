@@ -1,12 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { AgentMcpToolWire } from 'src/protocol/agent-spec';
 import { McpServers, resolveVars } from 'src/runner/mcp/mcp-servers';
 import { UnsandboxedTools } from 'src/runner/sandbox/tool-sandbox';
+import { bwrapFor } from 'test/utils/tool-sandboxes';
 
-const FIXTURE = join(__dirname, '../../../test/fixtures/mcp/fixture-mcp-server.js');
+const FIXTURES = join(__dirname, '../../../test/fixtures/mcp');
+const FIXTURE = join(FIXTURES, 'fixture-mcp-server.js');
 
 const stdio = (name: string, extra: Partial<AgentMcpToolWire> = {}): AgentMcpToolWire => ({
   name,
@@ -93,5 +95,40 @@ describe(McpServers.name, () => {
     const offers = await servers.offers([stdio('late')], new Set());
 
     expect(offers.get('late')?.error).toMatch(/the session was released/);
+  });
+});
+
+describe('McpServers in the bubblewrap sandbox', () => {
+  let workspace: string;
+  let servers: McpServers;
+
+  beforeEach(() => {
+    workspace = realpathSync(mkdtempSync(join(tmpdir(), 'mcp-bwrap-')));
+    copyFileSync(join(FIXTURES, 'raw-mcp-server.js'), join(workspace, 'server.js'));
+    servers = new McpServers({
+      place: () => ({ sandbox: bwrapFor(workspace) }),
+      env: {},
+      log: jest.fn(),
+    });
+  });
+
+  afterEach(async () => {
+    await servers.close();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('should run a stdio server in the workspace, unable to see the rest of the host', async () => {
+    const offers = await servers.offers([stdio('raw', { args: ['server.js'] })], new Set());
+    const probe = offers.get('probe');
+    expect(probe?.error).toBeUndefined();
+    const signal = new AbortController().signal;
+
+    expect(await servers.call(probe!, { path: 'server.js' }, signal)).toBe(
+      `cwd=${workspace} exists=true`,
+    );
+    // This repository (and its node_modules) is outside the sandbox's view.
+    expect(await servers.call(probe!, { path: FIXTURES }, signal)).toBe(
+      `cwd=${workspace} exists=false`,
+    );
   });
 });
