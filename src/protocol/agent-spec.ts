@@ -42,28 +42,95 @@ export interface AgentSandboxWire {
   write_paths?: string[];
 }
 
+/**
+ * `executor.auth` of any upstream type (`api_key`, `provider`, `databricks`, …): every key is
+ * kept as uploaded. `${NAME}` references are kept verbatim: only the runner resolves them.
+ */
+export interface AgentAuthWire {
+  type?: string;
+  api_key?: string;
+  base_url?: string;
+  [key: string]: unknown;
+}
+
 export interface AgentExecutorWire {
   harness: string;
   model?: string;
-  /** `${NAME}` references are kept verbatim: only the runner resolves them. */
-  auth?: { type?: string; api_key?: string; base_url?: string };
+  auth?: AgentAuthWire;
 }
 
 export interface AgentOsEnvWire {
   type: 'caller_process';
-  /** Relative to the session workspace. */
+  /** Relative to the session workspace, or absolute. */
   cwd?: string;
   sandbox?: AgentSandboxWire;
 }
 
+export interface AgentServerToolWire {
+  name: string;
+  runtime: 'server';
+}
+
+export interface AgentClientToolWire {
+  name: string;
+  runtime: 'client';
+  description?: string;
+  parameters?: Record<string, unknown>;
+}
+
+/** `tools.<name>: {type: mcp, …}`: a stdio (`command`) or streamable-HTTP (`url`) MCP server. */
+export interface AgentMcpToolWire {
+  name: string;
+  runtime: 'mcp';
+  transport: 'stdio' | 'http';
+  command?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  url?: string;
+  /** Values may hold `${NAME}` references, resolved on the runner. */
+  headers?: Record<string, string>;
+  /** Only these of the server's tools are offered; all when absent. */
+  tools?: string[];
+  description?: string;
+}
+
+/** `tools.<name>: {type: agent, …}`: a sub-agent run as a child turn. */
+export interface AgentSubAgentToolWire {
+  name: string;
+  runtime: 'agent';
+  description?: string;
+  instructions: string | null;
+  executor: AgentExecutorWire;
+  /** `inherit` = the parent's os_env. */
+  os_env: AgentOsEnvWire | 'inherit' | null;
+  pass_history: boolean;
+  /** Most child sessions this tool may create per parent session; null = no cap. */
+  max_sessions: number | null;
+}
+
+/**
+ * A tool the spec declares that this server's runners cannot run (a Python `callable`, a
+ * container image, an `inherit` reference): it uploads, and calling it answers a
+ * `tool_unavailable` error naming `reason`.
+ */
+export interface AgentUnavailableToolWire {
+  name: string;
+  runtime: 'unavailable';
+  kind: 'callable' | 'container' | 'inherit';
+  reason: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+}
+
 export type AgentToolWire =
-  | { name: string; runtime: 'server' }
-  | {
-      name: string;
-      runtime: 'client';
-      description?: string;
-      parameters?: Record<string, unknown>;
-    };
+  | AgentServerToolWire
+  | AgentClientToolWire
+  | AgentMcpToolWire
+  | AgentSubAgentToolWire
+  | AgentUnavailableToolWire;
+
+export type AgentToolRuntime = AgentToolWire['runtime'];
 
 export interface AgentPolicyWire {
   name: string;
@@ -72,6 +139,9 @@ export interface AgentPolicyWire {
   factory_params?: Record<string, unknown>;
   /** Seconds an ASK of this policy waits before it counts as declined (default: the server's). */
   ask_timeout?: number;
+  /** Phases upstream fires the policy on (`request`, `tool_call`, `tool_call:<tool>`, …). */
+  on?: string[];
+  description?: string;
 }
 
 export interface AgentTerminalWire {
@@ -79,6 +149,12 @@ export interface AgentTerminalWire {
   args?: string[];
   cwd?: string;
   env?: Record<string, string>;
+  /** `inherit` (the agent's) or an os_env mapping; kept as uploaded. */
+  os_env?: 'inherit' | Record<string, unknown>;
+  allow_cwd_override?: boolean;
+  allow_sandbox_override?: boolean;
+  scrollback?: number;
+  sandbox?: Record<string, unknown>;
 }
 
 // A type alias, not an interface, so it stays assignable to the entity's Record<string, unknown>.
@@ -93,4 +169,8 @@ export type AgentSpecWire = {
   terminals: Record<string, AgentTerminalWire>;
   params: Record<string, unknown>;
   max_iterations: number;
+  /** Upstream's run flags (defaults true, true, false). */
+  async?: boolean;
+  cancellable?: boolean;
+  timers?: boolean;
 };

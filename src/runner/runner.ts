@@ -136,6 +136,7 @@ export class Runner {
     this.terminals.closeAll();
     for (const session of this.sessions.values()) {
       session.current?.abort.abort(new TurnAborted('runner stopping'));
+      void session.mcp?.close();
     }
     this.channel.stop();
   }

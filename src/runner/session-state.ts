@@ -6,6 +6,7 @@ import {
 } from 'src/protocol/runner-protocol';
 import { ErrorDetail, StreamEvent } from 'src/protocol/stream-events';
 import { HarnessError } from 'src/runner/harnesses/harness';
+import type { McpServers } from 'src/runner/mcp/mcp-servers';
 
 export interface PendingClientCall {
   resolve(output: string): void;
@@ -53,6 +54,8 @@ export class SessionState {
   readonly earlyVerdicts = new Map<string, ApprovalVerdict>();
   /** Turn ids seen, so a re-sent turn.start is not run twice. */
   readonly seenTurns = new Set<string>();
+  /** The session's MCP servers, once a turn needed them (src/runner/mcp/). */
+  mcp?: McpServers;
   /** Date.now() of the last init, turn, event or ack: an idle session is released after a while. */
   lastActivity = Date.now();
 
@@ -122,6 +125,9 @@ export class SessionState {
   /** The session left the runner (closed, dropped, released): its events go nowhere now. */
   detach(): void {
     this.transport = undefined;
+    // The session's MCP servers stop with it.
+    void this.mcp?.close();
+    this.mcp = undefined;
   }
 
   get attached(): boolean {

@@ -1,5 +1,5 @@
 import { FlatItem } from 'src/protocol/items';
-import { AgentSpecWire } from 'src/protocol/agent-spec';
+import { AgentMcpToolWire, AgentSpecWire, AgentSubAgentToolWire } from 'src/protocol/agent-spec';
 import {
   Methods,
   SessionHistoryResult,
@@ -9,10 +9,18 @@ import {
   TurnStartParams,
 } from 'src/protocol/runner-protocol';
 import { HarnessToolCall } from 'src/runner/harnesses/harness';
+import { McpOffer, McpServers } from 'src/runner/mcp/mcp-servers';
 import { placeTools, ToolSettings } from 'src/runner/sandbox/session-sandbox';
 import { ApprovalVerdict, SessionState } from 'src/runner/session-state';
+import { RunChildTurn, runSubAgent, subAgentDefinition } from 'src/runner/subagent/sub-agent';
 import { getBuiltinTool } from 'src/runner/tools/builtin-tools';
 import { ToolDefinition } from 'src/runner/tools/tool';
+
+// NUL cannot be stored (PostgreSQL text and jsonb refuse it): a file read past the binary sniff,
+// or an MCP server, could still send one.
+function cleanOutput(output: string): string {
+  return output.replace(/\0/g, '\uFFFD');
+}
 
 /** How long a client-side tool call may wait for the client's `function_call_output`. */
 export const CLIENT_TOOL_WAIT_MS = 30 * 60_000;
@@ -40,7 +48,16 @@ export function toolsFor(
         description: entry.description ?? '',
         parameters: entry.parameters ?? { type: 'object', properties: {} },
       });
-    } else {
+    } else if (entry.runtime === 'agent') {
+      tools.push(subAgentDefinition(entry));
+    } else if (entry.runtime === 'unavailable') {
+      // Offered so that a call answers tool_unavailable instead of the model guessing.
+      tools.push({
+        name: entry.name,
+        description: entry.description ?? '',
+        parameters: entry.parameters ?? { type: 'object', properties: {} },
+      });
+    } else if (entry.runtime === 'server') {
       const builtin = getBuiltinTool(entry.name);
       if (builtin) {
         tools.push({
@@ -84,9 +101,112 @@ export class TurnTools {
     const { session, signal } = this;
     const tool = getBuiltinTool(call.name);
     const spec = session.init.agent.spec as Partial<AgentSpecWire>;
-    if (!tool || !(spec.tools ?? []).some((t) => t.name === call.name && t.runtime === 'server')) {
+    const declared = (spec.tools ?? []).find((t) => t.name === call.name);
+    if (declared?.runtime === 'unavailable') {
+      return `Error: tool_unavailable: the tool '${call.name}' cannot run here: ${declared.reason}`;
+    }
+    if (!tool || declared?.runtime !== 'server') {
       return `Error: the tool '${call.name}' is not available to this agent`;
     }
+    const authorized = await this.authorizedArgs(call);
+    if ('output' in authorized) {
+      return authorized.output;
+    }
+    const place = placeTools(this.services.tools, {
+      sessionId: session.id,
+      workspace: session.init.snapshot.workspace,
+      sandbox: spec.os_env?.sandbox,
+    });
+    if ('error' in place) {
+      return `Error: ${place.error}; the tool was not run`;
+    }
+    try {
+      const output = await tool.execute(authorized.args, {
+        workspace: place.workspace,
+        sandbox: place.sandbox,
+        signal,
+        onOutputDelta: (delta) =>
+          session.emit(
+            { type: 'response.function_call_output.delta', call_id: call.callId, delta },
+            false,
+            this.turnId,
+          ),
+      });
+      return await this.review(call, cleanOutput(output));
+    } catch (error) {
+      if (signal.aborted) {
+        throw error;
+      }
+      return `Error: ${call.name} failed: ${(error as Error).message}`;
+    }
+  }
+
+  /** The session's MCP servers (started on first use, stopped when the session is released). */
+  mcpServers(): McpServers {
+    const { session } = this;
+    if (!session.mcp) {
+      const spec = session.init.agent.spec as Partial<AgentSpecWire>;
+      session.mcp = new McpServers({
+        place: () =>
+          placeTools(this.services.tools, {
+            sessionId: session.id,
+            workspace: session.init.snapshot.workspace,
+            sandbox: spec.os_env?.sandbox,
+          }),
+        env: this.services.tools.env,
+        log: this.services.log,
+      });
+    }
+    return session.mcp;
+  }
+
+  /** The tools of the spec's MCP servers, by offered name (none when the spec has no server). */
+  async mcpOffers(taken: Set<string>): Promise<Map<string, McpOffer>> {
+    const spec = this.session.init.agent.spec as Partial<AgentSpecWire>;
+    const servers = (spec.tools ?? []).filter((t): t is AgentMcpToolWire => t.runtime === 'mcp');
+    return servers.length === 0 ? new Map() : this.mcpServers().offers(servers, taken);
+  }
+
+  /** An MCP tool call, authorised like a built-in. */
+  async runMcp(call: HarnessToolCall, offer: McpOffer): Promise<string> {
+    const authorized = await this.authorizedArgs(call);
+    if ('output' in authorized) {
+      return authorized.output;
+    }
+    if (this.signal.aborted) {
+      throw this.signal.reason;
+    }
+    const output = await this.mcpServers().call(offer, authorized.args, this.signal);
+    return this.review(call, cleanOutput(output));
+  }
+
+  /** A sub-agent (`type: agent`) call, authorised like a built-in; its answer is the output. */
+  async runSubAgent(
+    call: HarnessToolCall,
+    tool: AgentSubAgentToolWire,
+    runTurn: RunChildTurn,
+  ): Promise<string> {
+    const authorized = await this.authorizedArgs(call);
+    if ('output' in authorized) {
+      return authorized.output;
+    }
+    const output = await runSubAgent(
+      this.session,
+      tool,
+      { callId: call.callId, turnId: this.turnId, args: authorized.args, signal: this.signal },
+      runTurn,
+    );
+    return this.review(call, cleanOutput(output));
+  }
+
+  /**
+   * The call's arguments after `tool.authorize` (when the session has tool-call policies), or
+   * the output to answer instead (invalid JSON, a denial, a declined approval).
+   */
+  private async authorizedArgs(
+    call: HarnessToolCall,
+  ): Promise<{ args: Record<string, unknown> } | { output: string }> {
+    const { session, signal } = this;
     let args: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(call.arguments || '{}');
@@ -95,7 +215,7 @@ export class TurnTools {
           ? (parsed as Record<string, unknown>)
           : {};
     } catch {
-      return `Error: the arguments of ${call.name} are not valid JSON`;
+      return { output: `Error: the arguments of ${call.name} are not valid JSON` };
     }
     if (session.init.policy.tool_call) {
       let verdict: ToolAuthorizeResult;
@@ -112,19 +232,23 @@ export class TurnTools {
           Timeouts.toolAuthorizeMs,
         );
       } catch (error) {
-        return `Error: the tool call could not be authorised (${(error as Error).message}); it was not run`;
+        return {
+          output: `Error: the tool call could not be authorised (${(error as Error).message}); it was not run`,
+        };
       }
       if (verdict.decision === 'deny') {
-        return verdict.output ?? `[Denied by policy: ${verdict.reason}]`;
+        return { output: verdict.output ?? `[Denied by policy: ${verdict.reason}]` };
       }
       if (verdict.decision === 'ask') {
         const approval = await this.awaitApproval(verdict.elicitation_id, verdict.expires_at);
         if (approval.action === 'decline') {
           this.declined = true;
-          return `[Denied by user: the ${call.name} call was declined; it was not run]`;
+          return { output: `[Denied by user: the ${call.name} call was declined; it was not run]` };
         }
         if (approval.action !== 'accept') {
-          return `[Denied by policy: approval not granted; the ${call.name} call was not run]`;
+          return {
+            output: `[Denied by policy: approval not granted; the ${call.name} call was not run]`,
+          };
         }
       } else {
         args = verdict.arguments ?? args;
@@ -133,35 +257,7 @@ export class TurnTools {
     if (signal.aborted) {
       throw signal.reason;
     }
-    const place = placeTools(this.services.tools, {
-      sessionId: session.id,
-      workspace: session.init.snapshot.workspace,
-      sandbox: spec.os_env?.sandbox,
-    });
-    if ('error' in place) {
-      return `Error: ${place.error}; the tool was not run`;
-    }
-    try {
-      const output = await tool.execute(args, {
-        workspace: place.workspace,
-        sandbox: place.sandbox,
-        signal,
-        onOutputDelta: (delta) =>
-          session.emit(
-            { type: 'response.function_call_output.delta', call_id: call.callId, delta },
-            false,
-            this.turnId,
-          ),
-      });
-      // NUL cannot be stored (PostgreSQL text and jsonb refuse it): a file read past the binary
-      // sniff could still carry one.
-      return await this.review(call, output.replace(/\0/g, '\uFFFD'));
-    } catch (error) {
-      if (signal.aborted) {
-        throw error;
-      }
-      return `Error: ${call.name} failed: ${(error as Error).message}`;
-    }
+    return { args };
   }
 
   /**

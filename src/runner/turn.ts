@@ -88,6 +88,11 @@ export class Turn {
       );
     }
     const { tools: definitions, client } = toolsFor(spec, this.params);
+    const subAgents = new Map(
+      (spec.tools ?? []).flatMap((t) => (t.runtime === 'agent' ? [[t.name, t] as const] : [])),
+    );
+    const mcp = await tools.mcpOffers(new Set(definitions.map((d) => d.name)));
+    definitions.push(...[...mcp.values()].map((offer) => offer.definition));
     const maxIterations = spec.max_iterations ?? DEFAULT_MAX_ITERATIONS;
     for (let step = 0; ; step++) {
       if (step >= maxIterations) {
@@ -157,9 +162,17 @@ export class Turn {
           model: result.model,
         });
         this.openCalls.add(call.callId);
+        const offer = mcp.get(call.name);
+        const subAgent = subAgents.get(call.name);
         const callOutput = isClient
           ? await tools.awaitClientTool(call)
-          : await tools.runBuiltin(call);
+          : offer
+            ? await tools.runMcp(call, offer)
+            : subAgent
+              ? await tools.runSubAgent(call, subAgent, (child, params) =>
+                  new Turn(this.services, child, params).run(),
+                )
+              : await tools.runBuiltin(call);
         this.openCalls.delete(call.callId);
         this.done(toolOutput(turnId, call.callId, callOutput));
         if (tools.declined) {

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { Test } from 'supertest';
 
@@ -13,6 +15,7 @@ const BUILTINS = ['assistant', 'coder', 'echo'];
 const builtinId = (name: string) =>
   `ag_${createHash('sha256').update(`builtin:${name}`).digest('hex').slice(0, 32)}`;
 const uniqueName = () => `uploaded-${randomBytes(5).toString('hex')}`;
+const FIXTURES = join(__dirname, '../fixtures/agents');
 const INSTRUCTIONS = { name: 'instructions.md', content: 'Repeat.\n' };
 
 describe('agents', () => {
@@ -58,13 +61,35 @@ describe('agents', () => {
           object: 'agent',
           builtin: true,
           version: 1,
-          policies: [],
           mcp_servers: [],
           mcp_servers_editable: false,
           created_at: expect.any(Number),
         });
       }
       expect(agents.find((a) => a.name === 'echo')?.harness).toBe('echo');
+      const coder = agents.find((a) => a.name === 'coder') as Json;
+      expect(coder.policies).toEqual([
+        {
+          name: 'ask_before_os_tools',
+          type: 'function',
+          on: [],
+          description: 'omnigent.policies.builtins.safety.ask_on_os_tools',
+        },
+        {
+          name: 'tool_call_cap',
+          type: 'function',
+          on: [],
+          description: 'omnigent.policies.builtins.safety.max_tool_calls_per_session',
+        },
+      ]);
+      expect(coder.terminals).toEqual(['shell']);
+      expect((coder.tools as Json[]).map((tool) => tool.name)).toEqual([
+        'list_dir',
+        'read_file',
+        'write_file',
+        'edit_file',
+        'shell',
+      ]);
       expect(res.body.first_id).toBe(agents[0].id);
       expect(res.body.last_id).toBe(agents[agents.length - 1].id);
     });
@@ -164,6 +189,48 @@ describe('agents', () => {
       expect(listed.map((a) => a.name)).not.toContain(name);
     });
 
+    it('should accept an upstream spec of every tool form and report it', async () => {
+      const yaml = readFileSync(join(FIXTURES, 'upstream-tools.yaml'), 'utf8');
+      const policies = readFileSync(join(FIXTURES, 'upstream-policies.yaml'), 'utf8');
+      const name = uniqueName();
+      const config = `${yaml.replace('name: toolbox', `name: ${name}`)}\n${policies
+        .split('\n')
+        .filter((line) => !line.startsWith('name:'))
+        .join('\n')}\nterminals:\n  shell: {command: bash, scrollback: 100}\n`;
+      const res = await upload(await bundleOf([{ name: 'config.yaml', content: config }]));
+      expect(res.status).toBe(201);
+
+      const agent = await t.http.get(`/v1/sessions/${res.body.session_id}/agent`).expect(200);
+      expectValid('AgentObject', agent.body);
+      expect(agent.body.mcp_servers).toEqual([
+        expect.objectContaining({ name: 'files', transport: 'stdio', command: 'npx' }),
+        expect.objectContaining({
+          name: 'search',
+          transport: 'http',
+          url: 'https://mcp.example.com/mcp',
+          headers: { Authorization: '***' },
+        }),
+      ]);
+      expect(
+        (agent.body.tools as Json[]).map((tool) => [tool.name, tool.runtime]).slice(5),
+      ).toEqual([
+        ['files', 'mcp'],
+        ['search', 'mcp'],
+        ['weather', 'unavailable'],
+        ['pick_color', 'client'],
+        ['researcher', 'agent'],
+        ['parent_tools', 'unavailable'],
+        ['recurse', 'agent'],
+        ['sandboxed', 'unavailable'],
+      ]);
+      expect(agent.body.policies.map((p: Json) => [p.name, p.on])).toEqual([
+        ['ask_os', ['tool_call']],
+        ['cap', ['tool_call:shell', 'tool_result']],
+        ['cap_factory', []],
+      ]);
+      expect(agent.body.terminals).toEqual(['shell']);
+    });
+
     it('should copy an uploaded agent into a fork that outlives its source', async () => {
       const name = uniqueName();
       const created = await upload(await echoAgentBundle(name)).expect(201);
@@ -256,6 +323,16 @@ describe('agents', () => {
       ['invalid YAML', 'name: [unclosed\n', /not valid YAML/],
       ['no name', 'executor: { harness: echo }\n', /name is required/],
       ['an unknown built-in tool', 'name: bad\ntools: [rm_rf]\n', /tools\[0\] must be one of/],
+      [
+        'a missing instructions file',
+        'name: bad\ninstructions: prompts/missing.md\n',
+        /instructions: the file prompts\/missing\.md is not in the bundle/,
+      ],
+      [
+        'an MCP tool without command or url',
+        'name: bad\ntools: {srv: {type: mcp}}\n',
+        /tools\.srv\.command is required/,
+      ],
     ])('should refuse a config.yaml with %s with 400', async (_case, yaml, message) => {
       const bundle = await bundleOf([{ name: 'config.yaml', content: yaml }]);
       const res = await upload(bundle);

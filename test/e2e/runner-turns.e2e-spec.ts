@@ -409,7 +409,9 @@ describe('runner turns (real server and runner processes)', () => {
       'GET',
       `/v1/sessions/${sessionId}/agent`,
     );
-    expect(agent.tools).toEqual([{ name: 'lookup', runtime: 'client' }]);
+    expect(agent.tools).toEqual([
+      { name: 'lookup', runtime: 'client', description: 'Looks something up on the client' },
+    ]);
     await api.bind(sessionId, runner.runnerId);
 
     const stream = await openSse(server.url, `/v1/sessions/${sessionId}/stream`);

@@ -93,6 +93,9 @@ describe(parseAgentSpec.name, () => {
         terminals: {},
         params: {},
         maxIterations: 20,
+        async: true,
+        cancellable: true,
+        timers: false,
         raw: { name: 'minimal' },
       });
     });
@@ -156,7 +159,7 @@ describe(parseAgentSpec.name, () => {
       expect(parseAgentSpec('name: a\nprompt: p').instructions).toBe('p');
     });
 
-    it('should read instructions from a bundle file when the path exists', () => {
+    it('should read instructions from a bundle file, and name a missing one', () => {
       const readBundleFile = jest.fn((relPath: string) =>
         relPath === 'prompts/system.md' ? 'from file' : undefined,
       );
@@ -164,9 +167,12 @@ describe(parseAgentSpec.name, () => {
       expect(
         parseAgentSpec('name: a\ninstructions: prompts/system.md', { readBundleFile }).instructions,
       ).toBe('from file');
+      expect(() => parseAgentSpec('name: a\ninstructions: missing.md', { readBundleFile })).toThrow(
+        'instructions: the file missing.md is not in the bundle',
+      );
       expect(
-        parseAgentSpec('name: a\ninstructions: missing.md', { readBundleFile }).instructions,
-      ).toBe('missing.md');
+        parseAgentSpec('name: a\ninstructions: Be brief.', { readBundleFile }).instructions,
+      ).toBe('Be brief.');
     });
 
     it('should never look up absolute, parent or multi-line paths', () => {
@@ -279,7 +285,7 @@ tools:
 
     it('should reject unknown built-ins and malformed tool entries', () => {
       expectSpecError('name: a\ntools: [read_file, browse]', 'tools[1] must be one of');
-      expectSpecError('name: a\ntools: read_file', 'tools must be a list');
+      expectSpecError('name: a\ntools: read_file', 'tools must be a mapping');
       expectSpecError('name: a\ntools: [1]', 'tools[0] must be a tool name');
       expectSpecError('name: a\ntools: [{runtime: client}]', 'tools[0].name is required');
       expectSpecError('name: a\ntools: [{name: x}]', 'tools[0].runtime must be client or server');
@@ -289,23 +295,23 @@ tools:
       );
       expectSpecError(
         'name: a\ntools: [{name: "bad name", runtime: client}]',
-        'tools[0].name must be 1-64',
+        'tools[0].name must be named with 1-64',
       );
-      expectSpecError('name: a\ntools: [shell, shell]', 'tools[1] repeats the tool shell');
+      expectSpecError('name: a\ntools: [shell, shell]', 'tools repeats the tool shell');
     });
 
     it('should reject a bad os_env', () => {
       expectSpecError('name: a\nos_env: local', 'os_env must be a mapping');
       expectSpecError('name: a\nos_env: {type: docker}', 'os_env.type must be caller_process');
       expectSpecError('name: a\nos_env: {type: caller_process, cwd: 3}', 'os_env.cwd must be');
-      expectSpecError(
-        'name: a\nos_env: {type: caller_process, cwd: ../up}',
-        'os_env.cwd must be a relative path',
-      );
-      expectSpecError(
-        'name: a\nos_env: {type: caller_process, cwd: /etc}',
-        'os_env.cwd must be a relative path',
-      );
+    });
+
+    it('should accept a relative or absolute os_env.cwd, as upstream', () => {
+      for (const cwd of ['src', '/srv/project', '../sibling']) {
+        expect(
+          parseAgentSpec(`name: a\nos_env: {type: caller_process, cwd: "${cwd}"}`).osEnv?.cwd,
+        ).toBe(cwd);
+      }
     });
   });
 
@@ -348,7 +354,8 @@ tools:
       bad('{type: docker}', 'os_env.sandbox.type must be one of auto, linux_bwrap');
       bad('{allow_network: "no"}', 'os_env.sandbox.allow_network must be a boolean');
       bad('{write_paths: /tmp}', 'os_env.sandbox.write_paths must be a list');
-      bad('{write_paths: [3]}', 'os_env.sandbox.write_paths[0] must be a path');
+      bad('{write_paths: [3]}', 'os_env.sandbox.write_paths must be a list of paths');
+      bad('{write_paths: [""]}', 'os_env.sandbox.write_paths must be a list of paths');
     });
   });
 
@@ -454,7 +461,7 @@ terminals:
       expectSpecError('name: a\nterminals: {sh: bash}', 'terminals.sh must be a mapping');
       expectSpecError('name: a\nterminals: {sh: {command: 1}}', 'terminals.sh.command must be');
       expectSpecError('name: a\nterminals: {sh: {args: -l}}', 'terminals.sh.args must be a list');
-      expectSpecError('name: a\nterminals: {sh: {args: [1]}}', 'terminals.sh.args[0] must be');
+      expectSpecError('name: a\nterminals: {sh: {args: [1]}}', 'terminals.sh.args must be');
       expectSpecError('name: a\nterminals: {sh: {env: {A: 1}}}', 'terminals.sh.env.A must be');
       expectSpecError('name: a\nterminals: {"1": {}}', 'terminals.1 must be named');
     });
@@ -491,6 +498,9 @@ describe(agentSpecToJson.name, () => {
       'terminals',
       'params',
       'max_iterations',
+      'async',
+      'cancellable',
+      'timers',
     ]);
     expect(json).toMatchObject({
       os_env: { type: 'caller_process' },

@@ -1,22 +1,33 @@
 import { parseAllDocuments } from 'yaml';
 
+import { parseTools } from 'src/modules/registry/agent-spec-tools';
+import {
+  AgentSpecError,
+  assertUniqueNames,
+  isMapping,
+  Mapping,
+  pick,
+  validated,
+} from 'src/modules/registry/agent-spec-validation';
+import { PolicyEntryDto, TerminalEntryDto } from 'src/modules/registry/dto/agent-spec-entries.dto';
+import {
+  AgentExecutorDto,
+  AgentOsEnvDto,
+  AgentSpecDto,
+} from 'src/modules/registry/dto/agent-spec.dto';
 import {
   AgentExecutorWire,
   AgentOsEnvWire,
   AgentPolicyWire,
-  AgentSandboxWire,
   AgentSpecWire,
   AgentTerminalWire,
   AgentToolWire,
-  BUILTIN_TOOL_NAMES,
-  isBuiltinToolName,
-  SANDBOX_TYPES,
   SandboxType,
 } from 'src/protocol/agent-spec';
 
 export { BUILTIN_TOOL_NAMES } from 'src/protocol/agent-spec';
-
-export const AGENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export { AgentSpecError } from 'src/modules/registry/agent-spec-validation';
+export { AGENT_NAME_PATTERN } from 'src/modules/registry/dto/agent-spec.dto';
 
 export const MAX_AGENT_SPEC_BYTES = 256 * 1024;
 
@@ -28,18 +39,20 @@ const DEFAULT_HARNESS = 'echo';
  * ours has; a block that configures a model wants that model called.
  */
 const DEFAULT_EXECUTOR_HARNESS = 'openai';
+/** Upstream's harness aliases, stored under the canonical id. */
+const HARNESS_ALIASES: Record<string, string> = { agy: 'antigravity' };
 const DEFAULT_MAX_ITERATIONS = 20;
-const MAX_MAX_ITERATIONS = 200;
-// OpenAI function names allow only these characters; client tools are passed to the model as is.
-const CLIENT_TOOL_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 // Terminal names travel in request bodies; they must start with a letter or `_` because JS objects
 // put integer-like keys first, which would break "keep spec order".
 const TERMINAL_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 const HANDLER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 const PROMPT_POLICY_HANDLER = 'omnigent.policies.builtins.prompt.prompt_policy';
 const MAX_INSTRUCTIONS_PATH_LENGTH = 1024;
+// One line, no blanks, a file extension: `instructions` names a bundle file, not inline text.
+const INSTRUCTIONS_FILE_PATTERN = /^[^\s\0]+\.[A-Za-z0-9]{1,10}$/;
 
-// The parsed pieces are the wire types runners receive (src/protocol/agent-spec.ts).
+// The parsed pieces are the wire types runners receive (src/protocol/agent-spec.ts). The old
+// names stay: the policies, terminals and files modules import them.
 export type AgentExecutorSpec = AgentExecutorWire;
 export type AgentOsEnvSpec = AgentOsEnvWire;
 export type AgentToolSpec = AgentToolWire;
@@ -59,47 +72,16 @@ export interface AgentSpec {
   terminals: Record<string, AgentTerminalSpec>;
   params: Record<string, unknown>;
   maxIterations: number;
-  /** The whole parsed YAML, unknown top-level keys included. */
+  async: boolean;
+  cancellable: boolean;
+  timers: boolean;
+  /** The whole parsed YAML, unknown keys included. */
   raw: Record<string, unknown>;
 }
 
 export interface ParseAgentSpecOptions {
   /** Returns a bundle file's text, or undefined when there is no such file. */
   readBundleFile?: (relPath: string) => string | undefined;
-}
-
-/** A spec that cannot be loaded; the message names the offending field and is safe to show. */
-export class AgentSpecError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AgentSpecError';
-  }
-}
-
-type Mapping = Record<string, unknown>;
-
-function isMapping(value: unknown): value is Mapping {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function optionalString(value: unknown, field: string): string | undefined {
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  if (typeof value !== 'string') {
-    throw new AgentSpecError(`${field} must be a string`);
-  }
-  return value;
-}
-
-function optionalMapping(value: unknown, field: string): Mapping | undefined {
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  if (!isMapping(value)) {
-    throw new AgentSpecError(`${field} must be a mapping`);
-  }
-  return value;
 }
 
 function isRelativeInsidePath(value: string): boolean {
@@ -136,238 +118,105 @@ function parseYamlObject(text: string): Mapping {
   return value;
 }
 
-function parseName(value: unknown): string {
-  if (value === undefined || value === null) {
-    throw new AgentSpecError('name is required');
-  }
-  if (typeof value !== 'string') {
-    throw new AgentSpecError('name must be a string');
-  }
-  if (!AGENT_NAME_PATTERN.test(value)) {
-    throw new AgentSpecError(
-      'name must be 1-128 letters, digits, "-", "_" or "." and start with a letter or digit',
-    );
-  }
-  return value;
-}
-
-function parseInstructions(raw: Mapping, options: ParseAgentSpecOptions): string | null {
-  const prompt = optionalString(raw.prompt, 'prompt');
-  const instructions = optionalString(raw.instructions, 'instructions');
+/**
+ * `instructions` is inline text, or (one line with a file extension) a file of the bundle: a
+ * missing file is an error naming it.
+ */
+function resolveInstructions(
+  instructions: string | undefined,
+  prompt: string | undefined,
+  field: string,
+  options: ParseAgentSpecOptions,
+): string | null {
   if (instructions === undefined) {
     return prompt ?? null;
   }
   const candidate = instructions.trim();
   if (
-    options.readBundleFile &&
-    candidate.length > 0 &&
-    candidate.length <= MAX_INSTRUCTIONS_PATH_LENGTH &&
-    !/[\n\r\0]/.test(candidate) &&
-    isRelativeInsidePath(candidate)
+    !options.readBundleFile ||
+    candidate.length > MAX_INSTRUCTIONS_PATH_LENGTH ||
+    !INSTRUCTIONS_FILE_PATTERN.test(candidate) ||
+    !isRelativeInsidePath(candidate)
   ) {
-    const fileText = options.readBundleFile(candidate);
-    if (fileText !== undefined) {
-      return fileText;
-    }
+    return instructions;
   }
-  return instructions;
+  const fileText = options.readBundleFile(candidate);
+  if (fileText === undefined) {
+    throw new AgentSpecError(`${field}: the file ${candidate} is not in the bundle`);
+  }
+  return fileText;
 }
 
-function parseExecutor(value: unknown): AgentExecutorSpec {
-  const executor = optionalMapping(value, 'executor');
-  if (!executor) {
+function toExecutor(dto: AgentExecutorDto | undefined): AgentExecutorSpec {
+  if (!dto) {
     return { harness: DEFAULT_HARNESS };
   }
   // Upstream makes `harness` optional and falls back to the executor's `type`.
-  const harness =
-    optionalString(executor.harness, 'executor.harness') ||
-    optionalString(executor.type, 'executor.type') ||
-    DEFAULT_EXECUTOR_HARNESS;
-  const result: AgentExecutorSpec = { harness };
-  const model = optionalString(executor.model, 'executor.model');
-  if (model !== undefined) {
-    result.model = model;
+  const named = dto.harness || dto.type || DEFAULT_EXECUTOR_HARNESS;
+  const result: AgentExecutorSpec = { harness: HARNESS_ALIASES[named] ?? named };
+  if (dto.model !== undefined && dto.model !== null) {
+    result.model = dto.model;
   }
-  const auth = optionalMapping(executor.auth, 'executor.auth');
-  if (auth) {
-    result.auth = {};
-    for (const key of ['type', 'api_key', 'base_url'] as const) {
-      const field = optionalString(auth[key], `executor.auth.${key}`);
-      if (field !== undefined) {
-        result.auth[key] = field;
-      }
-    }
+  if (dto.auth !== undefined && dto.auth !== null) {
+    result.auth = { ...dto.auth };
   }
   return result;
 }
 
-const MAX_WRITE_PATHS = 32;
-
-/**
- * `os_env.sandbox`: `{type: auto|linux_bwrap|darwin_seatbelt|windows_jobobject|none|null,
- * allow_network, write_paths}`. Upstream's other keys (`egress_rules`, `credential_proxy`) are
- * accepted and not enforced; the whole mapping is kept in `raw`.
- */
-function parseSandbox(value: unknown): AgentSandboxWire | undefined {
-  if (value === undefined) {
-    return undefined;
-  }
-  const sandbox = value === null ? {} : optionalMapping(value, 'os_env.sandbox');
-  if (!sandbox) {
-    return undefined;
-  }
-  const type = sandbox.type ?? null;
-  if (type !== null && !(SANDBOX_TYPES as readonly unknown[]).includes(type)) {
-    throw new AgentSpecError(
-      `os_env.sandbox.type must be one of ${SANDBOX_TYPES.join(', ')} or null`,
-    );
-  }
-  const result: AgentSandboxWire = { type: type as SandboxType | null };
-  if (sandbox.allow_network !== undefined && sandbox.allow_network !== null) {
-    if (typeof sandbox.allow_network !== 'boolean') {
-      throw new AgentSpecError('os_env.sandbox.allow_network must be a boolean');
-    }
-    result.allow_network = sandbox.allow_network;
-  }
-  if (sandbox.write_paths !== undefined && sandbox.write_paths !== null) {
-    if (!Array.isArray(sandbox.write_paths) || sandbox.write_paths.length > MAX_WRITE_PATHS) {
-      throw new AgentSpecError(
-        `os_env.sandbox.write_paths must be a list of at most ${MAX_WRITE_PATHS} paths`,
-      );
-    }
-    result.write_paths = sandbox.write_paths.map((entry: unknown, index) => {
-      if (typeof entry !== 'string' || entry === '' || entry.includes('\0')) {
-        throw new AgentSpecError(`os_env.sandbox.write_paths[${index}] must be a path`);
-      }
-      return entry;
-    });
-  }
-  return result;
-}
-
-function parseOsEnv(value: unknown): AgentOsEnvSpec | null {
-  const osEnv = optionalMapping(value, 'os_env');
-  if (!osEnv) {
+function toOsEnv(dto: AgentOsEnvDto | undefined): AgentOsEnvSpec | null {
+  if (!dto) {
     return null;
   }
-  if (osEnv.type !== 'caller_process') {
-    throw new AgentSpecError('os_env.type must be caller_process');
-  }
   const result: AgentOsEnvSpec = { type: 'caller_process' };
-  const cwd = optionalString(osEnv.cwd, 'os_env.cwd');
-  if (cwd !== undefined) {
-    if (!isRelativeInsidePath(cwd) || cwd.includes('\0')) {
-      throw new AgentSpecError('os_env.cwd must be a relative path inside the workspace');
-    }
-    result.cwd = cwd;
+  if (dto.cwd !== undefined && dto.cwd !== null) {
+    result.cwd = dto.cwd;
   }
-  const sandbox = parseSandbox(osEnv.sandbox);
-  if (sandbox) {
-    result.sandbox = sandbox;
+  if (dto.sandbox !== undefined) {
+    // The runner enforces these; upstream's other keys (egress_rules, credential_proxy) stay in raw.
+    const sandbox = dto.sandbox ?? {};
+    result.sandbox = {
+      type: (sandbox.type ?? null) as SandboxType | null,
+      ...pick(sandbox, ['allow_network', 'write_paths']),
+    };
   }
   return result;
-}
-
-function parseTool(entry: unknown, field: string): AgentToolSpec {
-  if (typeof entry === 'string') {
-    if (!isBuiltinToolName(entry)) {
-      throw new AgentSpecError(
-        `${field} must be one of ${BUILTIN_TOOL_NAMES.join(', ')} (got "${entry.slice(0, 64)}")`,
-      );
-    }
-    return { name: entry, runtime: 'server' };
-  }
-  if (!isMapping(entry)) {
-    throw new AgentSpecError(`${field} must be a tool name or a {name, runtime} mapping`);
-  }
-  const name = optionalString(entry.name, `${field}.name`);
-  if (name === undefined) {
-    throw new AgentSpecError(`${field}.name is required`);
-  }
-  if (entry.runtime === 'server') {
-    if (!isBuiltinToolName(name)) {
-      throw new AgentSpecError(`${field}.name must be one of ${BUILTIN_TOOL_NAMES.join(', ')}`);
-    }
-    return { name, runtime: 'server' };
-  }
-  if (entry.runtime !== 'client') {
-    throw new AgentSpecError(`${field}.runtime must be client or server`);
-  }
-  if (!CLIENT_TOOL_NAME_PATTERN.test(name)) {
-    throw new AgentSpecError(`${field}.name must be 1-64 letters, digits, "_" or "-"`);
-  }
-  const tool: AgentToolSpec = { name, runtime: 'client' };
-  const description = optionalString(entry.description, `${field}.description`);
-  if (description !== undefined) {
-    tool.description = description;
-  }
-  const parameters = optionalMapping(entry.parameters, `${field}.parameters`);
-  if (parameters !== undefined) {
-    tool.parameters = parameters;
-  }
-  return tool;
-}
-
-function parseTools(value: unknown, osEnv: AgentOsEnvSpec | null): AgentToolSpec[] {
-  if (value === undefined || value === null) {
-    return osEnv ? BUILTIN_TOOL_NAMES.map((name) => ({ name, runtime: 'server' })) : [];
-  }
-  if (!Array.isArray(value)) {
-    throw new AgentSpecError('tools must be a list');
-  }
-  const seen = new Set<string>();
-  return value.map((entry, index) => {
-    const tool = parseTool(entry, `tools[${index}]`);
-    if (seen.has(tool.name)) {
-      throw new AgentSpecError(`tools[${index}] repeats the tool ${tool.name}`);
-    }
-    seen.add(tool.name);
-    return tool;
-  });
 }
 
 function parsePolicy(name: string, value: unknown, field: string): AgentPolicySpec {
   if (name.length === 0) {
     throw new AgentSpecError(`${field}.name must not be empty`);
   }
-  const policy = optionalMapping(value, field);
-  if (!policy) {
-    throw new AgentSpecError(`${field}.handler is required`);
-  }
-  if (policy.type !== undefined && policy.type !== null && policy.type !== 'function') {
+  if (isMapping(value) && value.type === 'prompt') {
     throw new AgentSpecError(
-      policy.type === 'prompt'
-        ? `${field}.type prompt is not supported; use handler ${PROMPT_POLICY_HANDLER}`
-        : `${field}.type must be function`,
+      `${field}.type prompt is not supported; use handler ${PROMPT_POLICY_HANDLER}`,
     );
   }
-  // Upstream also spells the handler `function:`, and either may be `{path, arguments}`.
-  const handlerKey = policy.handler !== undefined ? 'handler' : 'function';
-  let handler: unknown = policy[handlerKey];
-  let factoryParams: unknown = policy.factory_params;
-  if (isMapping(handler)) {
-    factoryParams = factoryParams ?? handler.arguments;
-    handler = handler.path;
+  // `handler: {path, arguments}` is the `function:` form under the other key.
+  const entry =
+    isMapping(value) && isMapping(value.handler)
+      ? { ...value, handler: undefined, function: value.handler }
+      : value;
+  const dto = validated(PolicyEntryDto, entry, field);
+  let handler = dto.handler;
+  let factoryParams = dto.factory_params;
+  if (typeof dto.function === 'string') {
+    handler = dto.function;
+  } else if (dto.function) {
+    handler = dto.function.path;
+    factoryParams = factoryParams ?? dto.function.arguments;
   }
-  if (handler === undefined || handler === null) {
-    throw new AgentSpecError(`${field}.handler is required`);
+  if (handler === undefined || !HANDLER_PATTERN.test(handler)) {
+    throw new AgentSpecError(`${field}.function must be a dotted handler id`);
   }
-  if (typeof handler !== 'string' || !HANDLER_PATTERN.test(handler)) {
-    throw new AgentSpecError(`${field}.${handlerKey} must be a dotted handler id`);
-  }
-  const result: AgentPolicySpec = { name, handler };
-  const params = optionalMapping(factoryParams, `${field}.factory_params`);
-  if (params !== undefined) {
-    result.factory_params = params;
-  }
-  if (policy.ask_timeout !== undefined && policy.ask_timeout !== null) {
-    // Seconds an ASK of this policy waits for the human (spec/policies.md §2.4).
-    if (typeof policy.ask_timeout !== 'number' || !(policy.ask_timeout > 0)) {
-      throw new AgentSpecError(`${field}.ask_timeout must be a number of seconds > 0`);
-    }
-    result.ask_timeout = policy.ask_timeout;
-  }
-  return result;
+  return {
+    name,
+    handler,
+    ...(factoryParams !== undefined && { factory_params: factoryParams as Mapping }),
+    ...(dto.on !== undefined && { on: dto.on }),
+    ...(dto.description !== undefined && { description: dto.description }),
+    ...(dto.ask_timeout !== undefined &&
+      dto.ask_timeout !== null && { ask_timeout: dto.ask_timeout }),
+  };
 }
 
 function parsePolicies(value: unknown): AgentPolicySpec[] {
@@ -381,11 +230,11 @@ function parsePolicies(value: unknown): AgentPolicySpec[] {
       if (!isMapping(entry)) {
         throw new AgentSpecError(`${field} must be a mapping`);
       }
-      const name = optionalString(entry.name, `${field}.name`);
-      if (name === undefined) {
+      if (typeof entry.name !== 'string') {
         throw new AgentSpecError(`${field}.name is required`);
       }
-      return parsePolicy(name, entry, field);
+      const { name, ...rest } = entry;
+      return parsePolicy(name, rest, field);
     });
   } else if (isMapping(value)) {
     policies = Object.entries(value).map(([name, entry]) =>
@@ -394,102 +243,79 @@ function parsePolicies(value: unknown): AgentPolicySpec[] {
   } else {
     throw new AgentSpecError('policies must be a list or a mapping');
   }
-  const seen = new Set<string>();
-  for (const policy of policies) {
-    if (seen.has(policy.name)) {
-      throw new AgentSpecError(`policies repeats the name ${policy.name}`);
-    }
-    seen.add(policy.name);
-  }
+  assertUniqueNames(policies, 'policies', 'name');
   return policies;
 }
 
-function parseTerminal(value: unknown, field: string): AgentTerminalSpec {
-  const terminal = optionalMapping(value, field) ?? {};
-  const result: AgentTerminalSpec = {};
-  const command = optionalString(terminal.command, `${field}.command`);
-  if (command !== undefined) {
-    result.command = command;
+function parseTerminals(value: unknown): Record<string, AgentTerminalSpec> {
+  if (value === undefined || value === null) {
+    return {};
   }
-  if (terminal.args !== undefined && terminal.args !== null) {
-    if (!Array.isArray(terminal.args)) {
-      throw new AgentSpecError(`${field}.args must be a list of strings`);
+  if (!isMapping(value)) {
+    throw new AgentSpecError('terminals must be a mapping');
+  }
+  const result: Record<string, AgentTerminalSpec> = {};
+  for (const [name, entry] of Object.entries(value)) {
+    const field = `terminals.${name.slice(0, 64)}`;
+    if (!TERMINAL_NAME_PATTERN.test(name)) {
+      throw new AgentSpecError(
+        `${field} must be named with letters, digits, "_", "-" or "." and start with a letter or "_"`,
+      );
     }
-    result.args = terminal.args.map((arg: unknown, index) => {
-      if (typeof arg !== 'string') {
-        throw new AgentSpecError(`${field}.args[${index}] must be a string`);
-      }
-      return arg;
-    });
-  }
-  const cwd = optionalString(terminal.cwd, `${field}.cwd`);
-  if (cwd !== undefined) {
-    result.cwd = cwd;
-  }
-  const env = optionalMapping(terminal.env, `${field}.env`);
-  if (env !== undefined) {
-    result.env = {};
-    for (const [key, envValue] of Object.entries(env)) {
+    const dto = validated(TerminalEntryDto, entry ?? {}, field);
+    for (const [key, envValue] of Object.entries(dto.env ?? {})) {
       if (typeof envValue !== 'string') {
         throw new AgentSpecError(`${field}.env.${key} must be a string`);
       }
-      result.env[key] = envValue;
     }
+    result[name] = pick(dto, [
+      'command',
+      'args',
+      'cwd',
+      'env',
+      'os_env',
+      'allow_cwd_override',
+      'allow_sandbox_override',
+      'scrollback',
+      'sandbox',
+    ]) as AgentTerminalSpec;
   }
   return result;
-}
-
-function parseTerminals(value: unknown): Record<string, AgentTerminalSpec> {
-  const terminals = optionalMapping(value, 'terminals');
-  const result: Record<string, AgentTerminalSpec> = {};
-  for (const [name, entry] of Object.entries(terminals ?? {})) {
-    if (!TERMINAL_NAME_PATTERN.test(name)) {
-      throw new AgentSpecError(
-        `terminals.${name.slice(0, 64)} must be named with letters, digits, "_", "-" or "." and start with a letter or "_"`,
-      );
-    }
-    result[name] = parseTerminal(entry, `terminals.${name}`);
-  }
-  return result;
-}
-
-function parseMaxIterations(value: unknown): number {
-  if (value === undefined || value === null) {
-    return DEFAULT_MAX_ITERATIONS;
-  }
-  if (
-    typeof value !== 'number' ||
-    !Number.isInteger(value) ||
-    value < 1 ||
-    value > MAX_MAX_ITERATIONS
-  ) {
-    throw new AgentSpecError(
-      `max_iterations must be an integer between 1 and ${MAX_MAX_ITERATIONS}`,
-    );
-  }
-  return value;
 }
 
 /**
- * Parses and validates one agent spec (`config.yaml` or a file of `agents/`). Throws
- * AgentSpecError naming the field on the first problem.
+ * Parses and validates one agent spec (`config.yaml` or a file of `agents/`) against the DTOs of
+ * `dto/agent-spec*.dto.ts`. Throws AgentSpecError naming the field on the first problem.
  */
 export function parseAgentSpec(text: string, options: ParseAgentSpecOptions = {}): AgentSpec {
   const raw = parseYamlObject(text);
-  const name = parseName(raw.name);
-  const description = optionalString(raw.description, 'description');
-  const osEnv = parseOsEnv(raw.os_env);
+  if (raw.name === undefined || raw.name === null) {
+    throw new AgentSpecError('name is required');
+  }
+  const dto = validated(AgentSpecDto, raw, '');
+  const osEnv = toOsEnv(dto.os_env);
+  const executor = toExecutor(dto.executor);
+  const instructions = resolveInstructions(dto.instructions, dto.prompt, 'instructions', options);
   return {
-    name,
-    description: description ?? null,
-    instructions: parseInstructions(raw, options),
-    executor: parseExecutor(raw.executor),
+    name: dto.name,
+    description: dto.description ?? null,
+    instructions,
+    executor,
     osEnv,
-    tools: parseTools(raw.tools, osEnv),
+    tools: parseTools(raw.tools, osEnv, {
+      executor,
+      selfInstructions: instructions,
+      toExecutor,
+      toOsEnv,
+      instructions: (text, prompt, field) => resolveInstructions(text, prompt, field, options),
+    }),
     policies: parsePolicies(raw.policies),
     terminals: parseTerminals(raw.terminals),
-    params: optionalMapping(raw.params, 'params') ?? {},
-    maxIterations: parseMaxIterations(raw.max_iterations),
+    params: (dto.params as Mapping | undefined) ?? {},
+    maxIterations: dto.max_iterations ?? DEFAULT_MAX_ITERATIONS,
+    async: dto.async ?? true,
+    cancellable: dto.cancellable ?? true,
+    timers: dto.timers ?? false,
     raw,
   };
 }
@@ -507,5 +333,8 @@ export function agentSpecToJson(spec: AgentSpec): AgentSpecWire {
     terminals: spec.terminals,
     params: spec.params,
     max_iterations: spec.maxIterations,
+    async: spec.async,
+    cancellable: spec.cancellable,
+    timers: spec.timers,
   });
 }

@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 
+import { toUnixSeconds } from 'src/database/transformers';
 import { StoredItem } from 'src/protocol/items';
 import { ResponseEntity } from 'src/modules/responses/response.entity';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
-import { toStoredItem } from 'src/modules/sessions/items.repository';
 
 /** How a turn ended (`turn_terminals`): its terminal event type and when. */
 export interface TurnEnd {
@@ -95,4 +95,16 @@ export class ResponsesRepository {
       .findOne({ where: { sessionId }, order: { position: 'DESC' } });
     return item?.responseId ?? null;
   }
+}
+
+function toStoredItem(item: ItemEntity): StoredItem {
+  return {
+    id: item.id,
+    response_id: item.responseId,
+    type: item.type,
+    status: item.status,
+    created_at: toUnixSeconds(item.createdAt),
+    created_by: item.createdBy,
+    data: item.data,
+  };
 }

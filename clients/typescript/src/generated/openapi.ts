@@ -1533,6 +1533,15 @@ export interface components {
             name: string;
             description: string;
         };
+        AgentToolDto: {
+            name: string;
+            /**
+             * @description server: a built-in OS tool; client: run by the client; mcp: an MCP server whose tools are offered; agent: a sub-agent; unavailable: declared but not runnable here (a Python callable, a container image).
+             * @enum {string}
+             */
+            runtime: "server" | "client" | "mcp" | "agent" | "unavailable";
+            description: string | null;
+        };
         AgentResponseDto: {
             /** @example ag_0123456789abcdef0123456789abcdef */
             id: string;
@@ -1551,6 +1560,8 @@ export interface components {
             skills: components["schemas"]["SkillSummaryDto"][];
             /** @description Declared terminal names, in spec order. */
             terminals: string[];
+            /** @description The tools the spec gives the agent. */
+            tools: components["schemas"]["AgentToolDto"][];
             /** @description True for agents shipped with the server. */
             builtin: boolean;
         };
@@ -1984,11 +1995,6 @@ export interface components {
             has_more: boolean;
             data: components["schemas"]["ChildSessionSummaryDto"][];
         };
-        AgentToolDto: {
-            name: string;
-            /** @enum {string} */
-            runtime: "server" | "client";
-        };
         SessionAgentResponseDto: {
             /** @example ag_0123456789abcdef0123456789abcdef */
             id: string;
@@ -2007,9 +2013,10 @@ export interface components {
             skills: components["schemas"]["SkillSummaryDto"][];
             /** @description Declared terminal names, in spec order. */
             terminals: string[];
+            /** @description The tools the spec gives the agent. */
+            tools: components["schemas"]["AgentToolDto"][];
             /** @description True for agents shipped with the server. */
             builtin: boolean;
-            tools: components["schemas"]["AgentToolDto"][];
         };
         EventAckResponseDto: {
             queued: boolean;

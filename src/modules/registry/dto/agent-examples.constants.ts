@@ -19,6 +19,7 @@ export const AGENT_EXAMPLE: AgentResponseDto = {
   policies: [],
   skills: [],
   terminals: [],
+  tools: [],
   builtin: true,
 };
 
@@ -27,7 +28,7 @@ export const AGENT_LIST_EXAMPLE = listExample(AGENT_EXAMPLE);
 export const SESSION_AGENT_EXAMPLE: SessionAgentResponseDto = {
   ...AGENT_EXAMPLE,
   tools: [
-    { name: 'read_file', runtime: 'server' },
-    { name: 'shell', runtime: 'server' },
+    { name: 'read_file', runtime: 'server', description: null },
+    { name: 'shell', runtime: 'server', description: null },
   ],
 };

@@ -3,6 +3,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { ListEnvelopeDto } from 'src/common/pagination/pagination';
 import { toUnixSeconds } from 'src/database/transformers';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
+import type { AgentMcpToolWire, AgentSpecWire, AgentToolRuntime } from 'src/protocol/agent-spec';
 
 export class PolicySummaryDto {
   @ApiProperty() name: string;
@@ -29,6 +30,17 @@ export class McpServerSummaryDto {
   @ApiProperty({ type: [String] }) args: string[];
 }
 
+export class AgentToolDto {
+  @ApiProperty() name: string;
+  @ApiProperty({
+    enum: ['server', 'client', 'mcp', 'agent', 'unavailable'],
+    description:
+      'server: a built-in OS tool; client: run by the client; mcp: an MCP server whose tools are offered; agent: a sub-agent; unavailable: declared but not runnable here (a Python callable, a container image).',
+  })
+  runtime: AgentToolRuntime;
+  @ApiProperty({ type: String, nullable: true }) description: string | null;
+}
+
 /** upstream's AgentObject. */
 export class AgentResponseDto {
   @ApiProperty({ example: 'ag_0123456789abcdef0123456789abcdef' }) id: string;
@@ -39,32 +51,41 @@ export class AgentResponseDto {
   @ApiProperty() created_at: number;
   @ApiProperty({ type: Number, nullable: true }) updated_at: number | null;
   @ApiProperty({ type: String, nullable: true, example: 'echo' }) harness: string | null;
+  /** The spec's `type: mcp` tools. */
   @ApiProperty({ type: [McpServerSummaryDto] }) mcp_servers: McpServerSummaryDto[];
   @ApiProperty() mcp_servers_editable: boolean;
-  /** Always empty on `GET /v1/agents` (as upstream); filled on `GET /v1/sessions/{id}/agent`. */
   @ApiProperty({ type: [PolicySummaryDto] }) policies: PolicySummaryDto[];
   @ApiProperty({ type: [SkillSummaryDto] }) skills: SkillSummaryDto[];
   @ApiProperty({ type: [String], description: 'Declared terminal names, in spec order.' })
   terminals: string[];
+  @ApiProperty({ type: [AgentToolDto], description: 'The tools the spec gives the agent.' })
+  tools: AgentToolDto[];
   @ApiProperty({ description: 'True for agents shipped with the server.' }) builtin: boolean;
 }
 
-export class AgentToolDto {
-  @ApiProperty() name: string;
-  @ApiProperty({ enum: ['server', 'client'] }) runtime: 'server' | 'client';
-}
-
-/** The session's agent: AgentObject plus its policies and tools. */
-export class SessionAgentResponseDto extends AgentResponseDto {
-  @ApiProperty({ type: [AgentToolDto] }) tools: AgentToolDto[];
-}
+/** The session's agent: the same AgentObject. */
+export class SessionAgentResponseDto extends AgentResponseDto {}
 
 export class AgentListResponseDto extends ListEnvelopeDto {
   @ApiProperty({ type: [AgentResponseDto] }) data: AgentResponseDto[];
 }
 
+function toMcpServerSummary(tool: AgentMcpToolWire): McpServerSummaryDto {
+  return {
+    name: tool.name,
+    transport: tool.transport,
+    description: tool.description ?? null,
+    url: tool.url ?? null,
+    // Header values may be secrets (even unresolved `${VAR}` names say little): names only.
+    headers: Object.fromEntries(Object.keys(tool.headers ?? {}).map((key) => [key, '***'])),
+    command: tool.command ?? null,
+    args: tool.args ?? [],
+  };
+}
+
 export function toAgentResponse(agent: AgentEntity): AgentResponseDto {
-  const spec = agent.spec as { terminals?: Record<string, unknown> };
+  const spec = agent.spec as Partial<AgentSpecWire>;
+  const tools = Array.isArray(spec.tools) ? spec.tools : [];
   return {
     id: agent.id,
     object: 'agent',
@@ -74,28 +95,27 @@ export function toAgentResponse(agent: AgentEntity): AgentResponseDto {
     created_at: toUnixSeconds(agent.createdAt),
     updated_at: toUnixSeconds(agent.updatedAt),
     harness: agent.harness,
-    mcp_servers: [],
+    mcp_servers: tools
+      .filter((t): t is AgentMcpToolWire => t.runtime === 'mcp')
+      .map(toMcpServerSummary),
     mcp_servers_editable: false,
-    policies: [],
+    policies: (spec.policies ?? []).map((p) => ({
+      name: p.name,
+      type: 'function',
+      on: Array.isArray(p.on) ? p.on : [],
+      description: p.description ?? p.handler ?? null,
+    })),
     skills: [],
     terminals: Object.keys(spec.terminals ?? {}),
+    tools: tools.map((t) => ({
+      name: t.name,
+      runtime: t.runtime,
+      description: ('description' in t ? t.description : undefined) ?? null,
+    })),
     builtin: agent.builtin,
   };
 }
 
 export function toSessionAgentResponse(agent: AgentEntity): SessionAgentResponseDto {
-  const spec = agent.spec as {
-    policies?: { name: string; on?: string[]; description?: string }[];
-    tools?: { name: string; runtime: 'server' | 'client' }[];
-  };
-  return {
-    ...toAgentResponse(agent),
-    policies: (spec.policies ?? []).map((p) => ({
-      name: p.name,
-      type: 'function',
-      on: Array.isArray(p.on) ? p.on : [],
-      description: p.description ?? null,
-    })),
-    tools: (spec.tools ?? []).map((t) => ({ name: t.name, runtime: t.runtime })),
-  };
+  return toAgentResponse(agent);
 }
