@@ -2842,7 +2842,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2874,7 +2886,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2903,7 +2927,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -2932,7 +2968,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -7707,6 +7755,7 @@ export interface operations {
                      *           "policies": [],
                      *           "skills": [],
                      *           "terminals": [],
+                     *           "tools": [],
                      *           "builtin": true
                      *         }
                      *       ],
@@ -7807,7 +7856,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description `forbidden`: a request-phase policy denied the message. */
             403: {
@@ -7885,7 +7946,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description `not_found`: no such response (or another user’s), or `model` names no agent. */
             404: {
@@ -7924,7 +7997,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description `not_found`: no such response (or another user’s), or `model` names no agent. */
             404: {
@@ -7974,7 +8059,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description `not_found`: no such response (or another user’s), or `model` names no agent. */
             404: {
@@ -8027,7 +8124,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "message": "Authentication required",
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description `not_found`: no such response (or another user’s), or `model` names no agent. */
             404: {
@@ -9772,17 +9881,19 @@ export interface operations {
                      *       "policies": [],
                      *       "skills": [],
                      *       "terminals": [],
-                     *       "builtin": true,
                      *       "tools": [
                      *         {
                      *           "name": "read_file",
-                     *           "runtime": "server"
+                     *           "runtime": "server",
+                     *           "description": null
                      *         },
                      *         {
                      *           "name": "shell",
-                     *           "runtime": "server"
+                     *           "runtime": "server",
+                     *           "description": null
                      *         }
-                     *       ]
+                     *       ],
+                     *       "builtin": true
                      *     }
                      */
                     "application/json": components["schemas"]["SessionAgentResponseDto"];
