@@ -167,7 +167,11 @@ describe('input hardening (postgres)', () => {
     // Found by the fuzz suite: class-transformer/class-validator threw on an own `constructor`
     // key inside multipart metadata (the JSON body path strips it in the global pipe).
     it('should treat prototype keys in multipart metadata as the JSON body path does', async () => {
-      const bundle = await bundleOf([{ name: 'config.yaml', content: echoAgentConfig('proto') }]);
+      // The spec names instructions.md: a bundle without it is a 400 naming the file.
+      const bundle = await bundleOf([
+        { name: 'config.yaml', content: echoAgentConfig('proto') },
+        { name: 'instructions.md', content: 'Echo.' },
+      ]);
       const metadata =
         '{"title":"proto","labels":{"constructor":"x","k":"v","__proto__":{"admin":"1"}},' +
         '"constructor":{"a":1},"terminal_launch_args":["--x"]}';

@@ -694,7 +694,9 @@ describe('sessions', () => {
       const res = await c.get(`/v1/sessions/${source.id}/agent`).expect(200);
       expectValid('AgentObject', res.body);
       expect(res.body).toMatchObject({ id: ECHO_ID, object: 'agent', name: 'echo', builtin: true });
-      expect(res.body.tools).toEqual(ECHO_TOOLS.map((name) => ({ name, runtime: 'server' })));
+      expect(res.body.tools).toEqual(
+        ECHO_TOOLS.map((name) => ({ name, runtime: 'server', description: null })),
+      );
     });
 
     it('should delete the session and its children', async () => {
