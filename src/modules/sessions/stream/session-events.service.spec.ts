@@ -6,6 +6,7 @@ import { InMemoryBus } from 'src/common/bus/in-memory.bus';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { StreamEvents } from 'src/protocol/stream-events';
+import { MetricsService } from 'src/modules/metrics/metrics.service';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
@@ -31,7 +32,12 @@ describe(SessionEventsService.name, () => {
 
   beforeEach(() => {
     bus = new InMemoryBus();
-    t = newTestService(SessionEventsService, { overrides: new Map([[EventBus, bus]]) });
+    t = newTestService(SessionEventsService, {
+      overrides: new Map<unknown, unknown>([
+        [EventBus, bus],
+        [MetricsService, new MetricsService()],
+      ]),
+    });
     t.mock(SessionQuotasService).openStream.mockReturnValue(() => undefined);
   });
 
