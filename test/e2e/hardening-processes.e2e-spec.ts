@@ -90,7 +90,10 @@ describe('hardening with real server and runner processes (jwt, postgres)', () =
   // the moment anything shows up in its temp directory, or once uploads are being answered
   // while others are still in flight; either way nothing may be left there.
   it('should leave nothing in its temp directory when killed -9 during bundle uploads', async () => {
-    const entries = [{ name: 'config.yaml', content: echoAgentConfig('killed') }];
+    const entries = [
+      { name: 'config.yaml', content: echoAgentConfig('killed') },
+      { name: 'instructions.md', content: 'Echo.' },
+    ];
     for (let index = 0; index < 400; index += 1) {
       entries.push({
         name: `data/${index}.txt`,
