@@ -39,6 +39,12 @@ export enum RunnerErrorCode {
   WorkspaceMissing = 'workspace_missing',
   SpawnFailed = 'spawn_failed',
   FileUnavailable = 'file_unavailable',
+  /** `session.create_child`: the sub-agent tool already made its `max_sessions` children. */
+  MaxSessionsReached = 'max_sessions_reached',
+  /** `session.create_child`: the parent's agent has no sub-agent tool of that name. */
+  NoSuchSubAgent = 'no_such_sub_agent',
+  /** `session.create_child`: the owner has no room for another session. */
+  SessionQuota = 'session_quota',
 }
 
 export const RUNNER_RPC_ERROR: Record<RunnerErrorCode, number> = {
@@ -50,6 +56,9 @@ export const RUNNER_RPC_ERROR: Record<RunnerErrorCode, number> = {
   [RunnerErrorCode.WorkspaceMissing]: 1101,
   [RunnerErrorCode.SpawnFailed]: 1102,
   [RunnerErrorCode.FileUnavailable]: 1200,
+  [RunnerErrorCode.MaxSessionsReached]: 1400,
+  [RunnerErrorCode.NoSuchSubAgent]: 1401,
+  [RunnerErrorCode.SessionQuota]: 1402,
 };
 
 export const Methods = {
@@ -59,6 +68,7 @@ export const Methods = {
   toolAuthorize: 'tool.authorize',
   toolReview: 'tool.review',
   fileGet: 'file.get',
+  sessionCreateChild: 'session.create_child',
   sessionEvent: 'session.event',
   heartbeat: '$/heartbeat',
   // server → runner
@@ -322,6 +332,34 @@ export interface FileGetResult {
   name: string;
   media_type: string;
   base64: string;
+}
+
+/**
+ * `session.create_child` (runner → server, our extension): a `type: agent` tool call of a
+ * session this runner serves becomes a child session (docs/AGENT-SPEC.md "Sub-agents"). The
+ * server derives the child's agent from the parent's spec (the tool named `tool`), creates the
+ * child bound to this runner, stores `input` as its first message, records that turn as running
+ * and answers with the child's `session.init`; the runner then runs `turn_id` itself and its
+ * events flow into the child's stream like any session's.
+ */
+export interface SessionCreateChildParams {
+  parent_session_id: string;
+  /** The parent's turn and tool call that asked for the child (for the logs). */
+  turn_id: string;
+  call_id: string;
+  /** The sub-agent tool's name in the parent's spec. */
+  tool: string;
+  /** The task: the child's first user message. */
+  input: string;
+}
+
+export interface SessionCreateChildResult {
+  session_id: string;
+  /** The child's first turn, already recorded as running (`running_published`). */
+  turn_id: string;
+  /** The stored user message of that turn. */
+  item_id: string;
+  init: SessionInitParams;
 }
 
 /** The largest file `file.get` returns: its base64 must fit a 16 MiB frame. */

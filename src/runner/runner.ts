@@ -13,6 +13,7 @@ import {
   RunnerErrorCode,
   SessionAckParams,
   SessionCloseParams,
+  SessionEventParams,
   SessionInitParams,
   SessionInitResult,
   SessionUpdateParams,
@@ -114,6 +115,16 @@ export class Runner {
         workspaceRoot: options.workspaceRoot,
         env: options.env,
         ...options.sandbox,
+      },
+      children: {
+        create: (params) =>
+          this.channel.request(Methods.sessionCreateChild, params, Timeouts.sessionInitMs),
+        open: (init, observe) => this.openChild(init, observe),
+        run: (child, turn) => {
+          child.seenTurns.add(turn.turn_id);
+          child.queue.push(turn);
+          return this.drain(child, !turn.running_published);
+        },
       },
       log: options.log,
     };
@@ -285,6 +296,24 @@ export class Runner {
     return { status: this.sessions.get(params.session_id)?.busy ? 'running' : 'idle' };
   }
 
+  /**
+   * A sub-agent's child session the server just created (`session.create_child`): held like any
+   * session, its events also shown to the parent's sub-agent call.
+   */
+  private openChild(
+    init: SessionInitParams,
+    observe: (params: SessionEventParams) => void,
+  ): SessionState {
+    const child = new SessionState(init.session_id, init, (event) => {
+      this.channel.notify(Methods.sessionEvent, event);
+      observe(event);
+    });
+    this.sessions.get(init.session_id)?.detach();
+    this.sessions.set(init.session_id, child);
+    this.options.debug?.(`child session ${init.session_id} opened (agent ${init.agent.name})`);
+    return child;
+  }
+
   private sessionUpdate(params: SessionUpdateParams): object {
     if (params?.session_id && params.policy) {
       this.policyPushes.pushed(params.session_id, params.policy);
@@ -388,10 +417,16 @@ export class Runner {
     }
   }
 
-  /** Runs queued turns back to back under one `running`, then goes idle (or failed). */
-  private async drain(session: SessionState, publishRunning: boolean): Promise<void> {
+  /**
+   * Runs queued turns back to back under one `running`, then goes idle (or failed). Resolves
+   * with the last turn's failure, if it failed.
+   */
+  private async drain(
+    session: SessionState,
+    publishRunning: boolean,
+  ): Promise<ErrorDetail | undefined> {
     if (session.busy) {
-      return;
+      return undefined;
     }
     let failure: ErrorDetail | undefined;
     let first = true;
@@ -406,5 +441,6 @@ export class Runner {
     if (session.attached) {
       session.status(failure ? 'failed' : 'idle', failure);
     }
+    return failure;
   }
 }

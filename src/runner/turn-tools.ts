@@ -10,9 +10,9 @@ import {
 } from 'src/protocol/runner-protocol';
 import { HarnessToolCall } from 'src/runner/harnesses/harness';
 import { McpOffer, McpServers } from 'src/runner/mcp/mcp-servers';
-import { placeTools, ToolSettings } from 'src/runner/sandbox/session-sandbox';
+import { placeTools, SessionTools, ToolSettings } from 'src/runner/sandbox/session-sandbox';
 import { ApprovalVerdict, SessionState } from 'src/runner/session-state';
-import { RunChildTurn, runSubAgent, subAgentDefinition } from 'src/runner/subagent/sub-agent';
+import { ChildSessions, runSubAgent, subAgentDefinition } from 'src/runner/subagent/sub-agent';
 import { getBuiltinTool } from 'src/runner/tools/builtin-tools';
 import { ToolDefinition } from 'src/runner/tools/tool';
 
@@ -30,7 +30,22 @@ export interface TurnServices {
   /** A request to the server over the runner channel (waits for the channel to be up). */
   request<T>(method: string, params: unknown, timeoutMs: number): Promise<T>;
   tools: ToolSettings;
+  /** Sub-agent child sessions (src/runner/subagent/). */
+  children: ChildSessions;
   log(message: string): void;
+}
+
+/**
+ * Where a session's tools run: its own workspace, else its default one; a sub-agent's child
+ * session without a workspace of its own works in its parent's default workspace.
+ */
+export function toolPlace(session: SessionState): SessionTools {
+  const spec = session.init.agent.spec as Partial<AgentSpecWire>;
+  return {
+    sessionId: session.init.snapshot.parent_session_id ?? session.id,
+    workspace: session.init.snapshot.workspace,
+    sandbox: spec.os_env?.sandbox,
+  };
 }
 
 /** Built-in tools of the spec plus client tools (the spec's and the turn's). */
@@ -112,11 +127,7 @@ export class TurnTools {
     if ('output' in authorized) {
       return authorized.output;
     }
-    const place = placeTools(this.services.tools, {
-      sessionId: session.id,
-      workspace: session.init.snapshot.workspace,
-      sandbox: spec.os_env?.sandbox,
-    });
+    const place = placeTools(this.services.tools, toolPlace(session));
     if ('error' in place) {
       return `Error: ${place.error}; the tool was not run`;
     }
@@ -145,14 +156,8 @@ export class TurnTools {
   mcpServers(): McpServers {
     const { session } = this;
     if (!session.mcp) {
-      const spec = session.init.agent.spec as Partial<AgentSpecWire>;
       session.mcp = new McpServers({
-        place: () =>
-          placeTools(this.services.tools, {
-            sessionId: session.id,
-            workspace: session.init.snapshot.workspace,
-            sandbox: spec.os_env?.sandbox,
-          }),
+        place: () => placeTools(this.services.tools, toolPlace(session)),
         env: this.services.tools.env,
         log: this.services.log,
       });
@@ -181,11 +186,7 @@ export class TurnTools {
   }
 
   /** A sub-agent (`type: agent`) call, authorised like a built-in; its answer is the output. */
-  async runSubAgent(
-    call: HarnessToolCall,
-    tool: AgentSubAgentToolWire,
-    runTurn: RunChildTurn,
-  ): Promise<string> {
+  async runSubAgent(call: HarnessToolCall, tool: AgentSubAgentToolWire): Promise<string> {
     const authorized = await this.authorizedArgs(call);
     if ('output' in authorized) {
       return authorized.output;
@@ -194,7 +195,7 @@ export class TurnTools {
       this.session,
       tool,
       { callId: call.callId, turnId: this.turnId, args: authorized.args, signal: this.signal },
-      runTurn,
+      this.services.children,
     );
     return this.review(call, cleanOutput(output));
   }

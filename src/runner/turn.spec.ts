@@ -62,6 +62,13 @@ describe(Turn.name, () => {
         required: false,
         protectedPaths: [],
       },
+      children: {
+        create: () => Promise.reject(new Error('no sub-agents in these tests')),
+        open: () => {
+          throw new Error('no sub-agents in these tests');
+        },
+        run: () => Promise.reject(new Error('no sub-agents in these tests')),
+      },
       log: jest.fn(),
     };
   });

@@ -169,9 +169,7 @@ export class Turn {
           : offer
             ? await tools.runMcp(call, offer)
             : subAgent
-              ? await tools.runSubAgent(call, subAgent, (child, params) =>
-                  new Turn(this.services, child, params).run(),
-                )
+              ? await tools.runSubAgent(call, subAgent)
               : await tools.runBuiltin(call);
         this.openCalls.delete(call.callId);
         this.done(toolOutput(turnId, call.callId, callOutput));

@@ -37,6 +37,7 @@ import {
   Methods,
   RUNNER_PROTOCOL_VERSION,
   RUNNER_SUBPROTOCOL,
+  SessionCreateChildParams,
   SessionEventParams,
   SessionHistoryParams,
   Timeouts,
@@ -214,6 +215,8 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
         return this.hooks.session.onSessionHistory(connection, params as SessionHistoryParams);
       case Methods.fileGet:
         return this.hooks.files.onFileGet(connection, params as FileGetParams);
+      case Methods.sessionCreateChild:
+        return this.hooks.children.onCreateChild(connection, params as SessionCreateChildParams);
       default:
         throw methodNotFound(method);
     }

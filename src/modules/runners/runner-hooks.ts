@@ -6,6 +6,8 @@ import {
   FileGetResult,
   HelloParams,
   HelloResult,
+  SessionCreateChildParams,
+  SessionCreateChildResult,
   SessionEventParams,
   SessionHistoryParams,
   SessionHistoryResult,
@@ -42,6 +44,14 @@ export interface RunnerFilesHandler {
   onFileGet(connection: RunnerConnection, params: FileGetParams): Promise<FileGetResult>;
 }
 
+/** What the sessions feature answers to `session.create_child` (sub-agent tools). */
+export interface RunnerChildSessionsHandler {
+  onCreateChild(
+    connection: RunnerConnection,
+    params: SessionCreateChildParams,
+  ): Promise<SessionCreateChildResult>;
+}
+
 /** What the terminals feature does with `terminal.*` notifications and disconnects. */
 export interface RunnerTerminalsHandler {
   onNotification(connection: RunnerConnection, method: string, params: unknown): void;
@@ -56,6 +66,7 @@ export interface RunnerTerminalsHandler {
 export class RunnerHooks {
   private handler?: RunnerSessionHandler;
   private filesHandler?: RunnerFilesHandler;
+  private childrenHandler?: RunnerChildSessionsHandler;
   /** Optional: without it, terminal traffic is dropped. */
   terminals?: RunnerTerminalsHandler;
 
@@ -67,6 +78,10 @@ export class RunnerHooks {
     this.filesHandler = handler;
   }
 
+  registerChildren(handler: RunnerChildSessionsHandler): void {
+    this.childrenHandler = handler;
+  }
+
   registerTerminals(handler: RunnerTerminalsHandler): void {
     this.terminals = handler;
   }
@@ -76,6 +91,13 @@ export class RunnerHooks {
       throw new Error('No runner files handler registered');
     }
     return this.filesHandler;
+  }
+
+  get children(): RunnerChildSessionsHandler {
+    if (!this.childrenHandler) {
+      throw new Error('No runner child sessions handler registered');
+    }
+    return this.childrenHandler;
   }
 
   get session(): RunnerSessionHandler {

@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { HostsModule } from 'src/modules/hosts/hosts.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RunnersModule } from 'src/modules/runners/runners.module';
+import { ChildSessionsService } from 'src/modules/sessions/child-sessions.service';
 import { HostRunnersController } from 'src/modules/sessions/host-runners.controller';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
@@ -44,6 +45,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     TypeOrmModule.forFeature([ItemEntity, SessionEntity, SessionEventEntity]),
   ],
   providers: [
+    ChildSessionsService,
     HostExitListener,
     HostLaunchService,
     ItemsRepository,

@@ -8,7 +8,7 @@ import { StreamEvent } from 'src/protocol/stream-events';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { AgentsRepository, NewAgent } from 'src/modules/registry/agents.repository';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
-import { ItemsRepository } from 'src/modules/sessions/items.repository';
+import { ItemsRepository, NewItem } from 'src/modules/sessions/items.repository';
 import { LockedSession, LockedSessionUnit } from 'src/modules/sessions/locked-session';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { sessionFromRow, sessionListSql } from 'src/modules/sessions/session-list.util';
@@ -91,6 +91,48 @@ export class SessionsRepository {
         await this.agentsIn(manager).insertWith(manager, agent);
       }
       return this.insert(manager, session);
+    });
+  }
+
+  /**
+   * A sub-agent's child session (`session.create_child`) with its session-scoped agent and its
+   * seed items, in one transaction, unless its owner is at `maxPerOwner` sessions (`quota`) or
+   * the parent already has `maxSiblings` children of this sub-agent (`max_sessions`; a
+   * per-parent advisory lock makes the count and the insert one step).
+   */
+  createChild(
+    session: SessionFields & { id: string; ownerId: string; parentSessionId: string },
+    limits: { maxPerOwner: number; maxSiblings: number | null },
+    agent: NewAgent,
+    seeds: NewItem[],
+  ): Promise<SessionEntity | 'quota' | 'max_sessions'> {
+    return this.dataSource.transaction(async (manager) => {
+      if (limits.maxSiblings !== null) {
+        await manager.query(
+          `SELECT pg_advisory_xact_lock(hashtext('omnigent.sub_agents'), hashtext($1))`,
+          [session.parentSessionId],
+        );
+        const rows: { n: number }[] = await manager.query(
+          `SELECT count(*)::int AS n FROM sessions WHERE parent_session_id = $1 AND sub_agent_name = $2`,
+          [session.parentSessionId, session.subAgentName],
+        );
+        if (rows[0].n >= limits.maxSiblings) {
+          return 'max_sessions';
+        }
+      }
+      if (!(await this.hasRoomFor(manager, session.ownerId, limits.maxPerOwner))) {
+        return 'quota';
+      }
+      await this.agentsIn(manager).insertWith(manager, agent);
+      const created = await this.insert(manager, session);
+      if (seeds.length > 0) {
+        await new ItemsRepository(manager.getRepository(ItemEntity)).upsert(
+          manager,
+          session.id,
+          seeds,
+        );
+      }
+      return created;
     });
   }
 

@@ -1,8 +1,18 @@
 import { AgentSubAgentToolWire } from 'src/protocol/agent-spec';
 import { FlatItem } from 'src/protocol/items';
-import { SessionEventParams, SessionInitParams } from 'src/protocol/runner-protocol';
+import { RpcError } from 'src/protocol/json-rpc';
+import {
+  RUNNER_RPC_ERROR,
+  RunnerErrorCode,
+  SessionCreateChildParams,
+  SessionCreateChildResult,
+  SessionEventParams,
+  SessionInitParams,
+  TurnStartParams,
+} from 'src/protocol/runner-protocol';
+import { ErrorDetail } from 'src/protocol/stream-events';
 import { SessionState } from 'src/runner/session-state';
-import { RunChildTurn, runSubAgent } from 'src/runner/subagent/sub-agent';
+import { ChildSessions, finalAnswer, runSubAgent, taskOf } from 'src/runner/subagent/sub-agent';
 
 const TOOL: AgentSubAgentToolWire = {
   name: 'helper',
@@ -23,32 +33,84 @@ function message(id: string, role: string, text: string): FlatItem {
   } as unknown as FlatItem;
 }
 
-const CALL = { id: 'fc_1', type: 'function_call', name: 'helper' } as unknown as FlatItem;
-
-function parentState(sent: SessionEventParams[]): SessionState {
-  const init: SessionInitParams = {
-    session_id: 'conv_parent',
-    agent: {
-      id: 'ag_1',
-      name: 'parent',
-      version: 1,
-      spec: { name: 'parent', os_env: { type: 'caller_process' }, max_iterations: 7 },
-    },
+function init(sessionId: string, parentId: string | null, history: FlatItem[]): SessionInitParams {
+  return {
+    session_id: sessionId,
+    agent: { id: 'ag_1', name: 'agent', version: 1, spec: { name: 'agent' } },
     snapshot: {
       workspace: null,
       labels: {},
       model_override: null,
       reasoning_effort: null,
-      parent_session_id: null,
+      parent_session_id: parentId,
     },
-    history: [message('msg_1', 'user', 'earlier question'), CALL],
-    next_seq: 5,
-    policy: { tool_call: true, tool_result: false },
+    history,
+    next_seq: 1,
+    policy: { tool_call: false, tool_result: false },
   };
-  return new SessionState('conv_parent', init, (params) => sent.push(params));
+}
+
+const CREATED: SessionCreateChildResult = {
+  session_id: 'conv_child',
+  turn_id: 'resp_child',
+  item_id: 'msg_task',
+  init: init('conv_child', 'conv_parent', [message('msg_task', 'user', 'the task')]),
+};
+
+/**
+ * The runner's side of child sessions, faked: the server's answer to `session.create_child`,
+ * and a child turn that streams `answer` (or fails) on the child's own transport.
+ */
+class FakeChildren implements ChildSessions {
+  readonly asked: SessionCreateChildParams[] = [];
+  readonly turns: TurnStartParams[] = [];
+  /** Events of the child session, as its transport got them. */
+  readonly childEvents: SessionEventParams[] = [];
+  refusal?: Error;
+  failure?: ErrorDetail;
+  /** Called while the child's turn runs (it is `child.current` then). */
+  during?: () => void;
+  /** Whether the child's turn was interrupted. */
+  interrupted = false;
+
+  constructor(private readonly answer: string) {}
+
+  async create(params: SessionCreateChildParams): Promise<SessionCreateChildResult> {
+    this.asked.push(params);
+    if (this.refusal) {
+      throw this.refusal;
+    }
+    return CREATED;
+  }
+
+  open(childInit: SessionInitParams, observe: (params: SessionEventParams) => void): SessionState {
+    return new SessionState(childInit.session_id, childInit, (params) => {
+      this.childEvents.push(params);
+      observe(params);
+    });
+  }
+
+  async run(child: SessionState, turn: TurnStartParams): Promise<ErrorDetail | undefined> {
+    this.turns.push(turn);
+    const abort = new AbortController();
+    child.current = { turnId: turn.turn_id, abort, clientCalls: new Map() };
+    this.during?.();
+    // A real turn goes on asynchronously: an abort now still reaches it.
+    await Promise.resolve();
+    child.current = undefined;
+    this.interrupted = abort.signal.aborted;
+    if (this.interrupted) {
+      return undefined;
+    }
+    child.emit({ type: 'response.output_text.delta', delta: this.answer }, false, turn.turn_id);
+    child.history.push(message('msg_answer', 'assistant', this.answer));
+    return this.failure;
+  }
 }
 
 describe(runSubAgent.name, () => {
+  let parentSent: SessionEventParams[];
+  let parent: SessionState;
   const call = (signal = new AbortController().signal) => ({
     callId: 'call_1',
     turnId: 'resp_parent',
@@ -56,105 +118,123 @@ describe(runSubAgent.name, () => {
     signal,
   });
 
-  /** A child turn that answers `answer` and records what it was given. */
-  function fakeTurn(
-    answer: string,
-    seen: { child?: SessionState },
-  ): jest.MockedFunction<RunChildTurn> {
-    return jest.fn<ReturnType<RunChildTurn>, Parameters<RunChildTurn>>(async (child) => {
-      seen.child = child;
-      child.emit({ type: 'response.output_text.delta', delta: answer }, false, 'resp_child');
-      child.emit({ type: 'response.created', response: {} } as never, true, 'resp_child');
-      child.history.push(message('msg_c', 'assistant', answer));
-      return undefined;
-    });
-  }
+  beforeEach(() => {
+    parentSent = [];
+    parent = new SessionState('conv_parent', init('conv_parent', null, []), (params) =>
+      parentSent.push(params),
+    );
+  });
 
-  it('should run the child in the parent session with the sub-agent spec and return its answer', async () => {
-    const sent: SessionEventParams[] = [];
-    const parent = parentState(sent);
-    const seen: { child?: SessionState } = {};
-    const runTurn = fakeTurn('done', seen);
+  it('should run the child session the server created and return its answer', async () => {
+    const children = new FakeChildren('done');
 
-    expect(await runSubAgent(parent, TOOL, call(), runTurn)).toBe('done');
-    const [, params] = runTurn.mock.calls[0];
-    expect(params).toMatchObject({
-      session_id: 'conv_parent',
-      input: { role: 'user', content: [{ type: 'input_text', text: 'the task' }] },
-    });
-    expect(seen.child?.id).toBe('conv_parent');
-    expect(seen.child?.init.agent.spec).toMatchObject({
-      name: 'parent.helper',
-      instructions: 'Help.',
-      executor: { harness: 'echo' },
-      os_env: null,
-      tools: [],
-      max_iterations: 7,
-    });
-    // Without pass_history the child starts from nothing; its events never reach the server.
-    expect(seen.child?.history.map((i) => i.id)).toEqual(['msg_c']);
-    expect(seen.child?.outbox.size).toBe(0);
-    expect(seen.child?.attached).toBe(false);
-    expect(sent.map((p) => p.event)).toEqual([
-      { type: 'response.function_call_output.delta', call_id: 'call_1', delta: 'done' },
+    expect(await runSubAgent(parent, TOOL, call(), children)).toBe('done');
+    expect(children.asked).toEqual([
+      {
+        parent_session_id: 'conv_parent',
+        turn_id: 'resp_parent',
+        call_id: 'call_1',
+        tool: 'helper',
+        input: 'the task',
+      },
+    ]);
+    // The turn the server recorded, under the child's id, announced as running already.
+    expect(children.turns).toEqual([
+      {
+        session_id: 'conv_child',
+        turn_id: 'resp_child',
+        input: {
+          item_id: 'msg_task',
+          role: 'user',
+          content: [{ type: 'input_text', text: 'the task' }],
+        },
+        running_published: true,
+      },
+    ]);
+    // The child's events are the child's; its text also shows as the call's progress.
+    expect(children.childEvents.map((p) => [p.session_id, p.event.type])).toEqual([
+      ['conv_child', 'response.output_text.delta'],
+    ]);
+    expect(parentSent.map((p) => [p.session_id, p.turn_id, p.event])).toEqual([
+      [
+        'conv_parent',
+        'resp_parent',
+        { type: 'response.function_call_output.delta', call_id: 'call_1', delta: 'done' },
+      ],
     ]);
   });
 
-  it("should pass the parent's messages (not its tool calls) with pass_history", async () => {
-    const seen: { child?: SessionState } = {};
-    const parent = parentState([]);
-
-    await runSubAgent(parent, { ...TOOL, pass_history: true }, call(), fakeTurn('x', seen));
-    expect(seen.child?.history.map((i) => i.id)).toEqual(['msg_1', 'msg_c']);
-  });
-
-  it("should inherit the parent's os_env and give the child the built-in tools", async () => {
-    const seen: { child?: SessionState } = {};
-
-    await runSubAgent(parentState([]), { ...TOOL, os_env: 'inherit' }, call(), fakeTurn('x', seen));
-    expect(seen.child?.init.agent.spec).toMatchObject({
-      os_env: { type: 'caller_process' },
-      tools: expect.arrayContaining([{ name: 'shell', runtime: 'server' }]),
-    });
-  });
-
-  it('should refuse a run past max_sessions, counted from the history', async () => {
-    const parent = parentState([]);
-    const runTurn = fakeTurn('x', {});
-
-    expect(await runSubAgent(parent, { ...TOOL, max_sessions: 1 }, call(), runTurn)).toBe('x');
-    parent.history.push(CALL);
-    expect(await runSubAgent(parent, { ...TOOL, max_sessions: 1 }, call(), runTurn)).toMatch(
-      /may run at most 1 time/,
+  it("should answer the server's refusal (max_sessions) as the tool output", async () => {
+    const children = new FakeChildren('x');
+    children.refusal = new RpcError(
+      RUNNER_RPC_ERROR[RunnerErrorCode.MaxSessionsReached],
+      'The sub-agent helper may create at most 1 session(s) per parent session',
+      { code: RunnerErrorCode.MaxSessionsReached },
     );
-    expect(runTurn).toHaveBeenCalledTimes(1);
+
+    expect(await runSubAgent(parent, TOOL, call(), children)).toBe(
+      'Error: the sub-agent helper was not started: max_sessions_reached: ' +
+        'The sub-agent helper may create at most 1 session(s) per parent session',
+    );
+    expect(children.turns).toEqual([]);
   });
 
   it('should report a failed child turn as the tool output', async () => {
-    const runTurn: RunChildTurn = jest.fn(async () => ({
+    const children = new FakeChildren('x');
+    children.failure = {
       code: 'harness_not_configured',
       message: "This runner has no 'codex' harness",
-    }));
+    };
 
-    expect(await runSubAgent(parentState([]), TOOL, call(), runTurn)).toBe(
+    expect(await runSubAgent(parent, TOOL, call(), children)).toBe(
       "Error: the sub-agent helper failed: harness_not_configured: This runner has no 'codex' harness",
     );
   });
 
-  it('should abort the child when the parent call is aborted', async () => {
+  it('should interrupt the child when the parent call is aborted', async () => {
     const abort = new AbortController();
-    let childSignal: AbortSignal | undefined;
-    const runTurn: RunChildTurn = jest.fn(async (child) => {
-      const controller = new AbortController();
-      child.current = { turnId: 'resp_child', abort: controller, clientCalls: new Map() };
-      childSignal = controller.signal;
-      abort.abort(new Error('interrupted'));
-      return undefined;
-    });
+    const children = new FakeChildren('x');
+    children.during = () => abort.abort(new Error('interrupted'));
 
-    await expect(runSubAgent(parentState([]), TOOL, call(abort.signal), runTurn)).rejects.toThrow(
+    await expect(runSubAgent(parent, TOOL, call(abort.signal), children)).rejects.toThrow(
       'interrupted',
     );
-    expect(childSignal?.aborted).toBe(true);
+    expect(children.interrupted).toBe(true);
+  });
+
+  it('should still run, and at once interrupt, a child created after the parent was aborted', async () => {
+    const abort = new AbortController();
+    const children = new FakeChildren('x');
+    const create = children.create.bind(children);
+    children.create = async (params) => {
+      abort.abort(new Error('interrupted'));
+      return create(params);
+    };
+
+    await expect(runSubAgent(parent, TOOL, call(abort.signal), children)).rejects.toThrow(
+      'interrupted',
+    );
+    // The server recorded its turn as running: it runs, and ends (as interrupted) on the runner.
+    expect(children.turns).toHaveLength(1);
+    expect(children.interrupted).toBe(true);
+  });
+});
+
+describe('sub-agent helpers', () => {
+  it('should take the task from input or its synonyms, else the arguments as JSON', () => {
+    expect(taskOf({ input: 'a' })).toBe('a');
+    expect(taskOf({ prompt: 'b' })).toBe('b');
+    expect(taskOf({ city: 'Oslo' })).toBe('{"city":"Oslo"}');
+  });
+
+  it('should answer with the last assistant message', () => {
+    expect(
+      finalAnswer([
+        message('msg_1', 'assistant', 'first'),
+        message('msg_2', 'user', 'again'),
+        message('msg_3', 'assistant', 'last'),
+      ]),
+    ).toBe('last');
+    expect(finalAnswer([message('msg_1', 'user', 'only a question')])).toBe('');
   });
 });

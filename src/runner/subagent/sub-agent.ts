@@ -1,12 +1,13 @@
-import { IdPrefix, newId } from 'src/common/ids/ids';
-import {
-  AgentSpecWire,
-  AgentSubAgentToolWire,
-  AgentToolWire,
-  BUILTIN_TOOL_NAMES,
-} from 'src/protocol/agent-spec';
+import { AgentSubAgentToolWire } from 'src/protocol/agent-spec';
 import { FlatItem } from 'src/protocol/items';
-import { TurnStartParams } from 'src/protocol/runner-protocol';
+import { RpcError } from 'src/protocol/json-rpc';
+import {
+  SessionCreateChildParams,
+  SessionCreateChildResult,
+  SessionEventParams,
+  SessionInitParams,
+  TurnStartParams,
+} from 'src/protocol/runner-protocol';
 import { ErrorDetail } from 'src/protocol/stream-events';
 import { SessionState } from 'src/runner/session-state';
 import { ToolDefinition } from 'src/runner/tools/tool';
@@ -18,11 +19,18 @@ export const SUB_AGENT_PARAMETERS = {
   required: ['input'],
 };
 
-/** Runs one turn of a session (the runner's Turn; passed in to keep the import graph acyclic). */
-export type RunChildTurn = (
-  child: SessionState,
-  params: TurnStartParams,
-) => Promise<ErrorDetail | undefined>;
+/**
+ * What the runner does for a sub-agent: asks the server for the child session, registers it (so
+ * acks, approvals and cancels reach it like any session's, every event also shown to
+ * `observe`), and runs its turn.
+ */
+export interface ChildSessions {
+  /** `session.create_child`. */
+  create(params: SessionCreateChildParams): Promise<SessionCreateChildResult>;
+  open(init: SessionInitParams, observe: (params: SessionEventParams) => void): SessionState;
+  /** Runs the turn (and whatever was queued behind it); resolves with its failure, if any. */
+  run(child: SessionState, turn: TurnStartParams): Promise<ErrorDetail | undefined>;
+}
 
 export interface SubAgentCall {
   callId: string;
@@ -41,7 +49,7 @@ export function subAgentDefinition(tool: AgentSubAgentToolWire): ToolDefinition 
 }
 
 /** The task text of the call: `input` (or upstream-ish synonyms), else the arguments as JSON. */
-function taskOf(args: Record<string, unknown>): string {
+export function taskOf(args: Record<string, unknown>): string {
   for (const key of ['input', 'prompt', 'task', 'message']) {
     if (typeof args[key] === 'string' && args[key]) {
       return args[key];
@@ -50,32 +58,8 @@ function taskOf(args: Record<string, unknown>): string {
   return JSON.stringify(args);
 }
 
-/** The spec the child runs: the tool's instructions and executor, built-in OS tools only. */
-function childSpec(parent: Partial<AgentSpecWire>, tool: AgentSubAgentToolWire): AgentSpecWire {
-  const osEnv = tool.os_env === 'inherit' ? (parent.os_env ?? null) : tool.os_env;
-  const tools: AgentToolWire[] = osEnv
-    ? BUILTIN_TOOL_NAMES.map((name) => ({ name, runtime: 'server' as const }))
-    : [];
-  return {
-    name: `${parent.name ?? 'agent'}.${tool.name}`,
-    description: tool.description ?? null,
-    instructions: tool.instructions,
-    executor: tool.executor,
-    os_env: osEnv,
-    tools,
-    policies: [],
-    terminals: {},
-    params: {},
-    max_iterations: parent.max_iterations ?? 20,
-  };
-}
-
-/** The parent's conversation for `pass_history`: its messages, without tool calls. */
-function passedHistory(parent: SessionState): FlatItem[] {
-  return parent.history.filter((item) => item.type === 'message');
-}
-
-function finalAnswer(history: FlatItem[]): string {
+/** The text of the last assistant message: the sub-agent's answer. */
+export function finalAnswer(history: FlatItem[]): string {
   for (let i = history.length - 1; i >= 0; i--) {
     const item = history[i] as FlatItem & { role?: string; content?: unknown };
     if (item.type === 'message' && item.role === 'assistant' && Array.isArray(item.content)) {
@@ -86,67 +70,65 @@ function finalAnswer(history: FlatItem[]): string {
 }
 
 /**
- * A `type: agent` tool call: a child turn on this runner with the sub-agent's instructions and
- * executor, in the parent's workspace and under the parent's policies (its tool calls are
- * authorised against the parent session). Its text streams as the call's output deltas; its
- * final answer is the tool output. `max_sessions` caps the runs per parent session, counted from
- * the parent's history (durable across runner restarts).
+ * A `type: agent` tool call: the server creates a child session (`session.create_child`: its
+ * agent, `max_sessions`, `pass_history` and its first message are the server's), and this runner
+ * runs its turn under the child's id, so the child's events, items and approvals are its own.
+ * The child's text also streams as the call's output deltas on the parent; its final answer is
+ * the tool output.
  */
 export async function runSubAgent(
   parent: SessionState,
   tool: AgentSubAgentToolWire,
   call: SubAgentCall,
-  runTurn: RunChildTurn,
+  children: ChildSessions,
 ): Promise<string> {
-  const runs = parent.history.filter(
-    (item) => item.type === 'function_call' && (item as { name?: string }).name === tool.name,
-  ).length;
-  // The current call is in the history already.
-  if (tool.max_sessions !== null && runs > tool.max_sessions) {
-    return `Error: the sub-agent ${tool.name} may run at most ${tool.max_sessions} time(s) per session`;
+  let created: SessionCreateChildResult;
+  const input = taskOf(call.args);
+  try {
+    created = await children.create({
+      parent_session_id: parent.id,
+      turn_id: call.turnId,
+      call_id: call.callId,
+      tool: tool.name,
+      input,
+    });
+  } catch (error) {
+    if (call.signal.aborted) {
+      throw call.signal.reason;
+    }
+    const code = error instanceof RpcError && error.dataCode ? `${error.dataCode}: ` : '';
+    return `Error: the sub-agent ${tool.name} was not started: ${code}${(error as Error).message}`;
   }
-  const parentSpec = parent.init.agent.spec as Partial<AgentSpecWire>;
-  const child = new SessionState(
-    parent.id,
-    {
-      ...parent.init,
-      agent: {
-        ...parent.init.agent,
-        spec: childSpec(parentSpec, tool),
-      },
-      history: tool.pass_history ? passedHistory(parent) : [],
-      history_truncated: false,
-      next_seq: 1,
-    },
-    (params) => {
-      // Nothing of the child is persisted: its events are acknowledged here, and its text
-      // becomes the progress of the parent's tool call.
-      if (params.durable) {
-        child.ack(params.seq);
-      }
-      const event = params.event as { type: string; delta?: unknown };
-      if (event.type === 'response.output_text.delta' && typeof event.delta === 'string') {
-        parent.emit(
-          { type: 'response.function_call_output.delta', call_id: call.callId, delta: event.delta },
-          false,
-          call.turnId,
-        );
-      }
-    },
-  );
+  const mirror = (params: SessionEventParams) => {
+    const event = params.event as { type: string; delta?: unknown };
+    if (event.type === 'response.output_text.delta' && typeof event.delta === 'string') {
+      parent.emit(
+        { type: 'response.function_call_output.delta', call_id: call.callId, delta: event.delta },
+        false,
+        call.turnId,
+      );
+    }
+  };
+  // The server recorded the child's turn as running: it runs even when the parent was interrupted
+  // meanwhile, and is interrupted with it (so it ends as response.incomplete, and idle).
+  const child = children.open(created.init, mirror);
   const onAbort = () => child.current?.abort.abort(call.signal.reason);
   call.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const failure = await runTurn(child, {
-      session_id: parent.id,
-      turn_id: newId(IdPrefix.Response),
+    const running = children.run(child, {
+      session_id: created.session_id,
+      turn_id: created.turn_id,
       input: {
-        item_id: newId(IdPrefix.Message),
+        item_id: created.item_id,
         role: 'user',
-        content: [{ type: 'input_text', text: taskOf(call.args) }],
+        content: [{ type: 'input_text', text: input }],
       },
       running_published: true,
     });
+    if (call.signal.aborted) {
+      onAbort();
+    }
+    const failure = await running;
     if (call.signal.aborted) {
       throw call.signal.reason;
     }
@@ -156,6 +138,5 @@ export async function runSubAgent(
     return finalAnswer(child.history);
   } finally {
     call.signal.removeEventListener('abort', onAbort);
-    child.detach();
   }
 }

@@ -255,6 +255,19 @@ export class TurnsService {
     return { queued: true, item_id: itemId };
   }
 
+  /**
+   * A sub-agent's first turn (`session.create_child`): its task is stored and announced and the
+   * turn recorded as running, as for a posted message; the runner that asked runs the turn itself.
+   */
+  async startChildTurn(
+    child: SessionEntity,
+    turnId: string,
+    input: { itemId: string; data: Record<string, unknown> },
+  ): Promise<void> {
+    this.runnerLink.noteTurn(child, turnId);
+    await this.queue(child.id, turnId, { ...input, createdBy: null });
+  }
+
   /** A host-bound session whose runner is gone gets a new one there (spec/runner-protocol.md F4). */
   private async withHostRunner(session: SessionEntity): Promise<SessionEntity> {
     return session.hostId && !this.runnerLink.isReachable(session)
