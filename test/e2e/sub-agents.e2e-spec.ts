@@ -2,51 +2,102 @@ import { randomBytes } from 'node:crypto';
 
 import { expectStreamEvent } from 'test/contract/upstream-schemas';
 import { runEchoTool, sessionItems, uploadAgentSession } from 'test/utils/agent-sessions';
-import { HttpApi, httpApi } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
-import { openSse } from 'test/utils/sse-client';
+import { connectFakeRunner } from 'test/utils/fake-runner';
+import { eventually, HttpApi, httpApi } from 'test/utils/http-api';
+import { startJwtServer } from 'test/utils/jwt-server';
+import { RunnerProcess, ServerProcess, startRunner } from 'test/utils/processes';
+import { openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
 
-const CONFIG = (name: string) =>
-  [
-    `name: ${name}`,
-    'executor: {harness: echo}',
-    'tools:',
-    '  helper:',
-    '    type: agent',
-    '    description: Repeats the task back.',
-    '    prompt: Echo the task.',
-    '    executor: {harness: echo}',
-    '    max_sessions: 2',
-    '  lister:',
-    '    type: agent',
-    '    prompt: List the workspace.',
-    '    os_env: {type: caller_process, sandbox: {type: none}}',
-    '  remote_only:',
-    '    type: agent',
-    '    executor: {harness: claude-sdk}',
-    '  weather:',
-    '    type: function',
-    '    description: Current weather.',
-    '    callable: tools.weather:get_weather',
-    '',
-  ].join('\n');
+const TOOLS = [
+  'tools:',
+  '  helper:',
+  '    type: agent',
+  '    description: Repeats the task back.',
+  '    prompt: Echo the task.',
+  '    executor: {harness: echo}',
+  '    max_sessions: 2',
+  '  recaller:',
+  '    type: agent',
+  '    executor: {harness: echo}',
+  '    pass_history: true',
+  '  lister:',
+  '    type: agent',
+  '    prompt: List the workspace.',
+  '    os_env: {type: caller_process, sandbox: {type: none}}',
+  '  remote_only:',
+  '    type: agent',
+  '    executor: {harness: claude-sdk}',
+  '  weather:',
+  '    type: function',
+  '    description: Current weather.',
+  '    callable: tools.weather:get_weather',
+];
+
+const CONFIG = (name: string, extra: string[] = []) =>
+  [`name: ${name}`, 'executor: {harness: echo}', ...TOOLS, ...extra, ''].join('\n');
+
+/** The parent asks before OS tools: so does its sub-agent, on the child session. */
+const ASKING = [
+  'policies:',
+  '  ask_os:',
+  '    type: function',
+  '    handler: omnigent.policies.builtins.safety.ask_on_os_tools',
+];
+
+interface ChildSummary {
+  id: string;
+  object: string;
+  parent_session_id: string;
+  title: string;
+  tool: string;
+  session_name: string;
+  kind: string;
+  busy: boolean;
+  agent_name: string;
+  last_message_preview: string | null;
+}
+
+interface Snapshot {
+  id: string;
+  status: string;
+  kind: string;
+  parent_session_id: string | null;
+  root_conversation_id: string | null;
+  runner_id: string | null;
+  pending_elicitations: { elicitation_id: string }[];
+}
+
+function expectValidFrames(stream: SseConnection): void {
+  for (const frame of stream.frames) {
+    if (frame.json) {
+      expectStreamEvent(frame.json);
+    }
+  }
+}
+
+const ofType = (type: string) => (frame: SseFrame) => frame.json?.type === type;
 
 /**
- * Sub-agent tools (`type: agent`, issue 19): the echo agent's `/tool` directive calls a sub-agent
- * whose child turn runs on the same runner (echo harness) and whose answer is the tool output.
+ * Sub-agent tools (`type: agent`, issue 19): the echo agent's `/tool` directive calls a sub-agent;
+ * the server creates a child session (`session.create_child`) that the same runner runs, whose
+ * answer is the tool output and whose events, items and approvals are its own.
  */
-describe('sub-agent tools (real server and runner processes)', () => {
+describe('sub-agent tools (real server and runner processes, jwt)', () => {
   let server: ServerProcess;
   let runner: RunnerProcess;
+  let aliceToken: string;
+  let bobToken: string;
   let api: HttpApi;
+  let bob: HttpApi;
 
   beforeAll(async () => {
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
-    });
-    runner = await startRunner(server.url, []);
-    api = httpApi(server.url);
+    const jwt = await startJwtServer(randomBytes(32).toString('hex'));
+    server = jwt.server;
+    aliceToken = jwt.newUserToken('alice');
+    bobToken = jwt.newUserToken('bob');
+    api = httpApi(server.url, aliceToken);
+    bob = httpApi(server.url, bobToken);
+    runner = await startRunner(server.url, ['--token', aliceToken]);
   }, 60_000);
 
   afterAll(async () => {
@@ -54,72 +105,251 @@ describe('sub-agent tools (real server and runner processes)', () => {
     await server?.stop();
   });
 
-  async function session(): Promise<string> {
+  async function session(extra: string[] = []): Promise<{ id: string; name: string }> {
     const name = `parent-${randomBytes(4).toString('hex')}`;
-    const sessionId = await uploadAgentSession(server.url, CONFIG(name));
-    await api.bind(sessionId, runner.runnerId);
-    return sessionId;
+    const id = await uploadAgentSession(server.url, CONFIG(name, extra), aliceToken);
+    await api.bind(id, runner.runnerId);
+    return { id, name };
   }
 
-  it('should run the sub-agent and return its answer, streaming its progress', async () => {
-    const sessionId = await session();
-    const stream = await openSse(server.url, `/v1/sessions/${sessionId}/stream`);
-    await stream.waitFor((f) => f.event === 'session.heartbeat');
+  const stream = (sessionId: string, headers: Record<string, string> = {}) =>
+    openSse(server.url, `/v1/sessions/${sessionId}/stream`, {
+      Authorization: `Bearer ${aliceToken}`,
+      ...headers,
+    });
 
-    const output = await runEchoTool(api, sessionId, 'helper', { input: 'summarise the plan' });
-    expect(output).toBe('summarise the plan');
-    const deltas = stream.frames.filter((f) => f.event === 'response.function_call_output.delta');
-    stream.close();
-    expect(deltas.map((f) => f.json?.delta).join('')).toBe('summarise the plan');
-    for (const frame of stream.frames) {
-      if (frame.json) {
-        expectStreamEvent(frame.json);
-      }
-    }
-    const items = await sessionItems(api, sessionId);
-    expect(items.map((i) => i.type)).toEqual([
-      'message',
-      'function_call',
-      'function_call_output',
-      'message',
+  const children = async (sessionId: string) =>
+    (await api.ok<{ data: ChildSummary[] }>('GET', `/v1/sessions/${sessionId}/child_sessions`))
+      .data;
+
+  const itemSummary = async (sessionId: string) =>
+    (await sessionItems(api, sessionId)).map((i) => [
+      i.type,
+      (i as { role?: string }).role ?? i.name ?? null,
+      i.content?.[0].text ?? i.output ?? null,
     ]);
-    expect(items[3].content?.[0].text).toBe('Tool helper returned: summarise the plan');
+
+  it('should run the sub-agent as a child session of its own and return its answer', async () => {
+    const parent = await session();
+    const parentStream = await stream(parent.id);
+    await parentStream.waitFor((f) => f.event === 'session.heartbeat');
+
+    const output = await runEchoTool(api, parent.id, 'helper', { input: 'summarise the plan' });
+    expect(output).toBe('summarise the plan');
+    const created = await parentStream.waitFor(ofType('session.created'));
+    const deltas = parentStream.frames.filter(ofType('response.function_call_output.delta'));
+    parentStream.close();
+    expectValidFrames(parentStream);
+    expect(deltas.map((f) => f.json?.delta).join('')).toBe('summarise the plan');
+    expect(await itemSummary(parent.id)).toEqual([
+      ['message', 'user', '/tool helper {"input":"summarise the plan"}'],
+      ['function_call', 'helper', null],
+      ['function_call_output', null, 'summarise the plan'],
+      ['message', 'assistant', 'Tool helper returned: summarise the plan'],
+    ]);
+
+    // The child: listed under the parent, a sub-agent session of the parent's tree.
+    const [child, ...others] = await children(parent.id);
+    expect(others).toEqual([]);
+    expect(child).toMatchObject({
+      object: 'child_session',
+      parent_session_id: parent.id,
+      title: 'helper:summarise the plan',
+      tool: 'helper',
+      session_name: 'summarise the plan',
+      kind: 'sub_agent',
+      busy: false,
+      agent_name: `${parent.name}.helper`,
+      last_message_preview: 'summarise the plan',
+    });
+    expect(created.json).toMatchObject({
+      conversation_id: parent.id,
+      parent_session_id: parent.id,
+      child_session_id: child.id,
+    });
+    const snapshot = await api.ok<Snapshot>('GET', `/v1/sessions/${child.id}`);
+    expect(snapshot).toMatchObject({
+      status: 'idle',
+      kind: 'sub_agent',
+      parent_session_id: parent.id,
+      root_conversation_id: parent.id,
+      runner_id: runner.runnerId,
+    });
+    const agent = await api.ok<{ name: string; harness: string; instructions?: string }>(
+      'GET',
+      `/v1/sessions/${child.id}/agent`,
+    );
+    expect(agent).toMatchObject({ name: `${parent.name}.helper`, harness: 'echo' });
+    expect(await itemSummary(child.id)).toEqual([
+      ['message', 'user', 'summarise the plan'],
+      ['message', 'assistant', 'summarise the plan'],
+    ]);
+
+    // Its stream holds its own turn (replayed from the log).
+    const childStream = await stream(child.id, { 'Last-Event-ID': '0' });
+    await childStream.waitFor((f) => f.json?.type === 'session.status' && f.json.status === 'idle');
+    childStream.close();
+    expectValidFrames(childStream);
+    const types = childStream.frames
+      .map((f) => f.json?.type)
+      .filter((type) => type && type !== 'session.heartbeat');
+    expect(types).toEqual([
+      'session.status',
+      'session.input.consumed',
+      'response.created',
+      'response.in_progress',
+      'response.output_item.done',
+      'response.completed',
+      'session.status',
+    ]);
+    for (const frame of childStream.frames.filter((f) => f.id)) {
+      expect(frame.json?.conversation_id ?? child.id).toBe(child.id);
+    }
   });
 
-  it('should honour max_sessions per parent session', async () => {
-    const sessionId = await session();
+  it("should give the child the parent's messages with pass_history", async () => {
+    const parent = await session();
+    expect(await runEchoTool(api, parent.id, 'helper', { input: 'first' })).toBe('first');
 
-    expect(await runEchoTool(api, sessionId, 'helper', { input: 'one' })).toBe('one');
-    expect(await runEchoTool(api, sessionId, 'helper', { input: 'two' })).toBe('two');
-    expect(await runEchoTool(api, sessionId, 'helper', { input: 'three' })).toBe(
-      'Error: the sub-agent helper may run at most 2 time(s) per session',
+    await runEchoTool(api, parent.id, 'recaller', { input: 'what came before?' });
+    const recaller = (await children(parent.id)).find((c) => c.tool === 'recaller');
+    const items = await itemSummary(recaller?.id as string);
+    // The parent's messages so far (not its tool calls), then its own task and answer.
+    expect(items).toEqual([
+      ['message', 'user', '/tool helper {"input":"first"}'],
+      ['message', 'assistant', 'Tool helper returned: first'],
+      ['message', 'user', '/tool recaller {"input":"what came before?"}'],
+      ['message', 'user', 'what came before?'],
+      ['message', 'assistant', 'what came before?'],
+    ]);
+  });
+
+  it('should honour max_sessions per parent session with a clear tool error', async () => {
+    const parent = await session();
+
+    expect(await runEchoTool(api, parent.id, 'helper', { input: 'one' })).toBe('one');
+    expect(await runEchoTool(api, parent.id, 'helper', { input: 'two' })).toBe('two');
+    expect(await runEchoTool(api, parent.id, 'helper', { input: 'three' })).toBe(
+      'Error: the sub-agent helper was not started: max_sessions_reached: ' +
+        'The sub-agent helper may create at most 2 session(s) per parent session',
     );
+    expect((await children(parent.id)).map((c) => c.session_name).sort()).toEqual(['one', 'two']);
+    // Another sub-agent tool has its own count.
+    expect(await runEchoTool(api, parent.id, 'recaller', { input: 'four' })).toBe('four');
+  });
+
+  it('should ask on the child session for its tool calls, and continue the child once approved', async () => {
+    const parent = await session(ASKING);
+    const parentStream = await stream(parent.id);
+    await parentStream.waitFor((f) => f.event === 'session.heartbeat');
+    const task = '/tool write_file {"path": "approved.txt", "content": "ok"}';
+    expect(
+      (await api.say(parent.id, `/tool lister ${JSON.stringify({ input: task })}`)).status,
+    ).toBe(202);
+
+    const created = await parentStream.waitFor(ofType('session.created'));
+    const childId = created.json?.child_session_id as string;
+    const childStream = await stream(childId, { 'Last-Event-ID': '0' });
+    const request = await childStream.waitFor(ofType('response.elicitation_request'));
+    const elicitationId = request.json?.elicitation_id as string;
+    const pending = await api.ok<Snapshot>('GET', `/v1/sessions/${childId}`);
+    expect(pending.status).toBe('running');
+    expect(pending.pending_elicitations.map((e) => e.elicitation_id)).toEqual([elicitationId]);
+    const parentView = await api.ok<Snapshot>('GET', `/v1/sessions/${parent.id}`);
+    expect(parentView.pending_elicitations).toEqual([]);
+
+    await api.ok('POST', `/v1/sessions/${childId}/elicitations/${elicitationId}/resolve`, {
+      action: 'accept',
+    });
+    await childStream.waitFor((f) => f.json?.type === 'session.status' && f.json.status === 'idle');
+    childStream.close();
+    expectValidFrames(childStream);
+    expect(childStream.frames.some(ofType('response.elicitation_resolved'))).toBe(true);
+    // Live, too: the child's text streams on the child's stream.
+    const text = childStream.frames.filter(ofType('response.output_text.delta'));
+    expect(text.map((f) => f.json?.delta).join('')).toMatch(/^Tool write_file returned: /);
+    expect(await itemSummary(childId)).toEqual([
+      ['message', 'user', task],
+      ['function_call', 'write_file', null],
+      ['function_call_output', null, expect.stringMatching(/approved\.txt/)],
+      ['message', 'assistant', expect.stringMatching(/^Tool write_file returned: /)],
+    ]);
+    const output = await eventually(async () => {
+      const items = await sessionItems(api, parent.id);
+      const done = items.find((i) => i.type === 'function_call_output');
+      if (!done) {
+        throw new Error('the parent has no tool output yet');
+      }
+      return done.output;
+    });
+    expect(output).toMatch(/^Tool write_file returned: /);
+    parentStream.close();
+    expect(parentStream.frames.some(ofType('response.elicitation_request'))).toBe(false);
+  });
+
+  it("should keep the child from another user (404) and refuse children of sessions a runner doesn't serve", async () => {
+    const parent = await session();
+    await runEchoTool(api, parent.id, 'helper', { input: 'private' });
+    const [child] = await children(parent.id);
+
+    for (const path of [
+      `/v1/sessions/${child.id}`,
+      `/v1/sessions/${child.id}/items`,
+      `/v1/sessions/${child.id}/stream`,
+      `/v1/sessions/${parent.id}/child_sessions`,
+    ]) {
+      const res = await bob.request('GET', path);
+      expect([path, res.status]).toEqual([path, 404]);
+    }
+
+    // Bob's runner, and another runner of Alice's, may not create children of this session.
+    for (const token of [bobToken, aliceToken]) {
+      const other = await connectFakeRunner(server.url, { token });
+      try {
+        await expect(
+          other.request('session.create_child', {
+            parent_session_id: parent.id,
+            turn_id: 'resp_x',
+            call_id: 'call_x',
+            tool: 'helper',
+            input: 'sneaky',
+          }),
+        ).rejects.toMatchObject({ data: { code: 'session_unknown' } });
+      } finally {
+        await other.close();
+      }
+    }
+    expect((await children(parent.id)).map((c) => c.session_name)).toEqual(['private']);
   });
 
   it("should let a sub-agent use its own os_env tools in the parent's workspace", async () => {
-    const sessionId = await session();
+    const parent = await session();
 
     // The child's echo harness runs the directive it is given as its task.
-    const output = await runEchoTool(api, sessionId, 'lister', {
+    const output = await runEchoTool(api, parent.id, 'lister', {
       input: '/tool write_file {"path": "from-child.txt", "content": "hi"}',
     });
     expect(output).toMatch(/^Tool write_file returned: /);
-    const listed = await runEchoTool(api, sessionId, 'lister', { input: '/tool list_dir {}' });
+    const listed = await runEchoTool(api, parent.id, 'lister', { input: '/tool list_dir {}' });
     expect(listed).toContain('from-child.txt');
   });
 
   it('should answer a clear error for a sub-agent on a harness this runner lacks', async () => {
-    const sessionId = await session();
+    const parent = await session();
 
-    expect(await runEchoTool(api, sessionId, 'remote_only', { input: 'x' })).toMatch(
+    expect(await runEchoTool(api, parent.id, 'remote_only', { input: 'x' })).toMatch(
       /^Error: the sub-agent remote_only failed: harness_not_configured: .*claude-sdk/,
     );
+    // The child session exists and shows its failure.
+    const [child] = await children(parent.id);
+    const snapshot = await api.ok<Snapshot>('GET', `/v1/sessions/${child.id}`);
+    expect(snapshot.status).toBe('failed');
   });
 
   it('should answer tool_unavailable for a Python callable, naming it', async () => {
-    const sessionId = await session();
+    const parent = await session();
 
-    expect(await runEchoTool(api, sessionId, 'weather', { city: 'Oslo' })).toBe(
+    expect(await runEchoTool(api, parent.id, 'weather', { city: 'Oslo' })).toBe(
       "Error: tool_unavailable: the tool 'weather' cannot run here: the Python callable " +
         "tools.weather:get_weather cannot run on this server's runners",
     );

@@ -8,8 +8,15 @@ export interface SessionItem {
   content?: { text: string }[];
 }
 
-/** Creates a session on an uploaded bundle holding just `config.yaml`; returns its id. */
-export async function uploadAgentSession(serverUrl: string, configYaml: string): Promise<string> {
+/**
+ * Creates a session on an uploaded bundle holding just `config.yaml` (as the bearer of `token`
+ * when given); returns its id.
+ */
+export async function uploadAgentSession(
+  serverUrl: string,
+  configYaml: string,
+  token?: string,
+): Promise<string> {
   const form = new FormData();
   const bundle = await bundleOf([{ name: 'config.yaml', content: configYaml }]);
   form.set('metadata', JSON.stringify({ title: 'uploaded agent' }));
@@ -17,7 +24,10 @@ export async function uploadAgentSession(serverUrl: string, configYaml: string):
   const created = await fetch(`${serverUrl}/v1/sessions`, {
     method: 'POST',
     body: form,
-    headers: { Origin: 'omnigent://internal' },
+    headers: {
+      Origin: 'omnigent://internal',
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+    },
   });
   if (created.status !== 201) {
     throw new Error(`upload answered ${created.status}: ${await created.text()}`);
