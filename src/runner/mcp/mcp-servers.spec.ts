@@ -90,6 +90,25 @@ describe(McpServers.name, () => {
     expect(log).toHaveBeenCalledWith(expect.stringContaining("'broken' failed to start"));
   });
 
+  it('should restart a server whose definition changed (the agent switched), and stop a dropped one', async () => {
+    const greeted = (greeting: string) =>
+      stdio('one', { tools: ['where'], env: { FIXTURE_GREETING: greeting } });
+    const before = await servers.offers([greeted('first'), stdio('two')], new Set());
+    expect(await servers.call(before.get('where')!, {}, signal)).toBe(
+      `cwd=${workspace} greeting=first`,
+    );
+
+    const after = await servers.offers([greeted('second')], new Set());
+    expect(await servers.call(after.get('where')!, {}, signal)).toBe(
+      `cwd=${workspace} greeting=second`,
+    );
+    expect(log).toHaveBeenCalledWith('MCP server(s) one, two changed or gone: stopping them');
+    // The dropped server is stopped: its tools from the earlier turn no longer run.
+    expect(await servers.call(before.get('add')!, { a: 1, b: 2 }, signal)).toBe(
+      "Error: tool_unavailable: the MCP server 'two' is not running",
+    );
+  });
+
   it('should refuse to start after close and say why', async () => {
     await servers.close();
     const offers = await servers.offers([stdio('late')], new Set());

@@ -67,15 +67,22 @@ function resultText(result: Awaited<ReturnType<Client['callTool']>>): string {
   return result.isError ? `Error: ${text}` : text;
 }
 
+/** A started (or starting) server, with the definition it was started from. */
+interface Running {
+  definition: string;
+  connection: Promise<Connection>;
+}
+
 /**
  * The MCP servers of one session (`tools.<name>: {type: mcp}`): each started lazily, the first
- * time a turn needs the tool list, and kept until the session is released (close()). A stdio
- * server runs inside the session's sandbox; an HTTP server is reached by URL. A server that
- * fails to start is offered as one stub tool whose call explains the failure; the next turn
- * tries again.
+ * time a turn needs the tool list, and kept until the session is released (close()) or its
+ * agent no longer has it as it was: a turn whose spec drops a server, or defines it otherwise
+ * (the session's agent switched), stops it first and starts the new definition. A stdio server
+ * runs inside the session's sandbox; an HTTP server is reached by URL. A server that fails to
+ * start is offered as one stub tool whose call explains the failure; the next turn tries again.
  */
 export class McpServers {
-  private readonly connections = new Map<string, Promise<Connection>>();
+  private readonly connections = new Map<string, Running>();
   private closed = false;
 
   constructor(private readonly options: McpServersOptions) {}
@@ -83,6 +90,7 @@ export class McpServers {
   /** The tools of the spec's MCP servers; names already in `taken` are prefixed `<server>__`. */
   async offers(servers: AgentMcpToolWire[], taken: Set<string>): Promise<Map<string, McpOffer>> {
     const result = new Map<string, McpOffer>();
+    await this.retire(servers);
     const lists = await Promise.all(servers.map((server) => this.serverOffers(server)));
     for (const offer of lists.flat()) {
       let name = offer.definition.name;
@@ -103,7 +111,7 @@ export class McpServers {
     if (offer.error !== undefined || offer.tool === undefined) {
       return `Error: tool_unavailable: ${offer.error ?? `the MCP server '${offer.server}' is not available`}`;
     }
-    const connection = await this.connections.get(offer.server)?.catch(() => undefined);
+    const connection = await this.connections.get(offer.server)?.connection.catch(() => undefined);
     if (!connection) {
       return `Error: tool_unavailable: the MCP server '${offer.server}' is not running`;
     }
@@ -125,8 +133,27 @@ export class McpServers {
   /** Stops every server of the session. */
   async close(): Promise<void> {
     this.closed = true;
-    const pending = [...this.connections.values()];
-    this.connections.clear();
+    await this.stop([...this.connections.keys()]);
+  }
+
+  /** Stops the servers the spec no longer has as they were started. */
+  private async retire(servers: AgentMcpToolWire[]): Promise<void> {
+    const wanted = new Map(servers.map((server) => [server.name, JSON.stringify(server)]));
+    const stale = [...this.connections].flatMap(([name, running]) =>
+      wanted.get(name) === running.definition ? [] : [name],
+    );
+    if (stale.length > 0) {
+      this.options.log(`MCP server(s) ${stale.join(', ')} changed or gone: stopping them`);
+      await this.stop(stale);
+    }
+  }
+
+  private async stop(names: string[]): Promise<void> {
+    const pending = names.flatMap((name) => {
+      const running = this.connections.get(name);
+      this.connections.delete(name);
+      return running ? [running.connection] : [];
+    });
     await Promise.all(
       pending.map((connection) =>
         connection.then(
@@ -138,16 +165,16 @@ export class McpServers {
   }
 
   private async serverOffers(server: AgentMcpToolWire): Promise<McpOffer[]> {
-    let connection = this.connections.get(server.name);
-    if (!connection) {
-      connection = this.connect(server);
-      this.connections.set(server.name, connection);
+    let running = this.connections.get(server.name);
+    if (!running) {
+      running = { definition: JSON.stringify(server), connection: this.connect(server) };
+      this.connections.set(server.name, running);
     }
     try {
-      return (await connection).offers;
+      return (await running.connection).offers;
     } catch (error) {
       // Not cached: the next turn tries again.
-      if (this.connections.get(server.name) === connection) {
+      if (this.connections.get(server.name) === running) {
         this.connections.delete(server.name);
       }
       const message = `the MCP server '${server.name}' failed to start: ${(error as Error).message}`;
