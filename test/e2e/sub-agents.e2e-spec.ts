@@ -238,32 +238,62 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     expect(await runEchoTool(api, parent.id, 'recaller', { input: 'four' })).toBe('four');
   });
 
-  it('should ask on the child session for its tool calls, and continue the child once approved', async () => {
+  /**
+   * Posts a sub-agent call whose child asks (the parent's policy) before a write_file; resolves
+   * once the approval is pending on the child, with both streams open.
+   */
+  async function askingChild(task: string) {
     const parent = await session(ASKING);
     const parentStream = await stream(parent.id);
     await parentStream.waitFor((f) => f.event === 'session.heartbeat');
-    const task = '/tool write_file {"path": "approved.txt", "content": "ok"}';
-    expect(
-      (await api.say(parent.id, `/tool lister ${JSON.stringify({ input: task })}`)).status,
-    ).toBe(202);
-
+    const posted = await api.say(parent.id, `/tool lister ${JSON.stringify({ input: task })}`);
+    expect(posted.status).toBe(202);
     const created = await parentStream.waitFor(ofType('session.created'));
     const childId = created.json?.child_session_id as string;
     const childStream = await stream(childId, { 'Last-Event-ID': '0' });
     const request = await childStream.waitFor(ofType('response.elicitation_request'));
-    const elicitationId = request.json?.elicitation_id as string;
+    const resolve = (action: string) =>
+      api.ok(
+        'POST',
+        `/v1/sessions/${childId}/elicitations/${request.json?.elicitation_id as string}/resolve`,
+        { action },
+      );
+    const finished = async () => {
+      await childStream.waitFor(
+        (f) => f.json?.type === 'session.status' && f.json.status === 'idle',
+      );
+      childStream.close();
+      expectValidFrames(childStream);
+      const output = await eventually(async () => {
+        const done = (await sessionItems(api, parent.id)).find(
+          (i) => i.type === 'function_call_output',
+        );
+        if (!done) {
+          throw new Error('the parent has no tool output yet');
+        }
+        return done.output;
+      });
+      parentStream.close();
+      // The approval was the child's alone.
+      expect(parentStream.frames.some(ofType('response.elicitation_request'))).toBe(false);
+      return output;
+    };
+    return { parent, childId, request, childStream, resolve, finished };
+  }
+
+  it('should ask on the child session for its tool calls, and continue the child once approved', async () => {
+    const task = '/tool write_file {"path": "approved.txt", "content": "ok"}';
+    const { parent, childId, request, childStream, resolve, finished } = await askingChild(task);
     const pending = await api.ok<Snapshot>('GET', `/v1/sessions/${childId}`);
     expect(pending.status).toBe('running');
-    expect(pending.pending_elicitations.map((e) => e.elicitation_id)).toEqual([elicitationId]);
+    expect(pending.pending_elicitations.map((e) => e.elicitation_id)).toEqual([
+      request.json?.elicitation_id,
+    ]);
     const parentView = await api.ok<Snapshot>('GET', `/v1/sessions/${parent.id}`);
     expect(parentView.pending_elicitations).toEqual([]);
 
-    await api.ok('POST', `/v1/sessions/${childId}/elicitations/${elicitationId}/resolve`, {
-      action: 'accept',
-    });
-    await childStream.waitFor((f) => f.json?.type === 'session.status' && f.json.status === 'idle');
-    childStream.close();
-    expectValidFrames(childStream);
+    await resolve('accept');
+    expect(await finished()).toMatch(/^Tool write_file returned: /);
     expect(childStream.frames.some(ofType('response.elicitation_resolved'))).toBe(true);
     // Live, too: the child's text streams on the child's stream.
     const text = childStream.frames.filter(ofType('response.output_text.delta'));
@@ -274,17 +304,42 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
       ['function_call_output', null, expect.stringMatching(/approved\.txt/)],
       ['message', 'assistant', expect.stringMatching(/^Tool write_file returned: /)],
     ]);
-    const output = await eventually(async () => {
-      const items = await sessionItems(api, parent.id);
-      const done = items.find((i) => i.type === 'function_call_output');
-      if (!done) {
-        throw new Error('the parent has no tool output yet');
-      }
-      return done.output;
+  });
+
+  it('should end the child when its approval is declined, and say so to the parent', async () => {
+    const task = '/tool write_file {"path": "declined.txt", "content": "no"}';
+    const { childId, resolve, finished } = await askingChild(task);
+
+    await resolve('decline');
+    expect(await finished()).toBe(
+      'Error: the sub-agent lister stopped before finishing (elicitation_declined)',
+    );
+    expect(await itemSummary(childId)).toEqual([
+      ['message', 'user', task],
+      ['function_call', 'write_file', null],
+      ['function_call_output', null, expect.stringMatching(/^\[Denied by user/)],
+    ]);
+  });
+
+  it('should interrupt the child with its parent, its approval withdrawn', async () => {
+    const task = '/tool write_file {"path": "interrupted.txt", "content": "no"}';
+    const { parent, childId, childStream } = await askingChild(task);
+
+    const interrupted = await api.request('POST', `/v1/sessions/${parent.id}/events`, {
+      type: 'interrupt',
     });
-    expect(output).toMatch(/^Tool write_file returned: /);
-    parentStream.close();
-    expect(parentStream.frames.some(ofType('response.elicitation_request'))).toBe(false);
+    expect(interrupted.status).toBe(202);
+    await childStream.waitFor((f) => f.json?.type === 'session.status' && f.json.status === 'idle');
+    childStream.close();
+    expectValidFrames(childStream);
+    const ended = childStream.frames.find(ofType('response.incomplete'));
+    expect(ended?.json?.response).toMatchObject({
+      incomplete_details: { reason: 'user_interrupt' },
+    });
+    expect(childStream.frames.some(ofType('response.elicitation_resolved'))).toBe(true);
+    const child = await api.ok<Snapshot>('GET', `/v1/sessions/${childId}`);
+    expect(child).toMatchObject({ status: 'idle', pending_elicitations: [] });
+    expect((await children(parent.id)).map((c) => c.busy)).toEqual([false]);
   });
 
   it("should keep the child from another user (404) and refuse children of sessions a runner doesn't serve", async () => {

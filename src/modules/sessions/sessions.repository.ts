@@ -332,6 +332,15 @@ export class SessionsRepository {
     return qb.getMany();
   }
 
+  /** The sub-agent sessions of `parentId` that are running a turn. */
+  listBusyChildren(parentId: string): Promise<SessionEntity[]> {
+    return this.sessions
+      .createQueryBuilder('s')
+      .where('s.parentSessionId = :parentId', { parentId })
+      .andWhere(`s.liveStatus IN ('running', 'waiting')`)
+      .getMany();
+  }
+
   getMany(ids: string[]): Promise<SessionEntity[]> {
     return this.getManyWith(this.sessions.manager, ids);
   }

@@ -68,6 +68,8 @@ class FakeChildren implements ChildSessions {
   readonly childEvents: SessionEventParams[] = [];
   refusal?: Error;
   failure?: ErrorDetail;
+  /** The child's turn ends as response.incomplete with this reason. */
+  stopped?: string;
   /** Called while the child's turn runs (it is `child.current` then). */
   during?: () => void;
   /** Whether the child's turn was interrupted. */
@@ -104,6 +106,10 @@ class FakeChildren implements ChildSessions {
     }
     child.emit({ type: 'response.output_text.delta', delta: this.answer }, false, turn.turn_id);
     child.history.push(message('msg_answer', 'assistant', this.answer));
+    if (this.stopped) {
+      const response = { id: turn.turn_id, incomplete_details: { reason: this.stopped } };
+      child.emit({ type: 'response.incomplete', response } as never, true, turn.turn_id);
+    }
     return this.failure;
   }
 }
@@ -188,6 +194,16 @@ describe(runSubAgent.name, () => {
 
     expect(await runSubAgent(parent, TOOL, call(), children)).toBe(
       "Error: the sub-agent helper failed: harness_not_configured: This runner has no 'codex' harness",
+    );
+  });
+
+  it("should say when the child's turn stopped short, with its last message", async () => {
+    const children = new FakeChildren('half done');
+    children.stopped = 'elicitation_declined';
+
+    expect(await runSubAgent(parent, TOOL, call(), children)).toBe(
+      'Error: the sub-agent helper stopped before finishing (elicitation_declined); ' +
+        'its last message: half done',
     );
   });
 

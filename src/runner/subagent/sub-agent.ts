@@ -99,9 +99,17 @@ export async function runSubAgent(
     const code = error instanceof RpcError && error.dataCode ? `${error.dataCode}: ` : '';
     return `Error: the sub-agent ${tool.name} was not started: ${code}${(error as Error).message}`;
   }
+  // Why the child's turn stopped short, if it did (interrupted, declined, out of iterations).
+  let incomplete: string | undefined;
   const mirror = (params: SessionEventParams) => {
-    const event = params.event as { type: string; delta?: unknown };
-    if (event.type === 'response.output_text.delta' && typeof event.delta === 'string') {
+    const event = params.event as {
+      type: string;
+      delta?: unknown;
+      response?: { incomplete_details?: { reason?: string } | null };
+    };
+    if (event.type === 'response.incomplete') {
+      incomplete = event.response?.incomplete_details?.reason ?? 'incomplete';
+    } else if (event.type === 'response.output_text.delta' && typeof event.delta === 'string') {
       parent.emit(
         { type: 'response.function_call_output.delta', call_id: call.callId, delta: event.delta },
         false,
@@ -135,7 +143,12 @@ export async function runSubAgent(
     if (failure) {
       return `Error: the sub-agent ${tool.name} failed: ${failure.code}: ${failure.message}`;
     }
-    return finalAnswer(child.history);
+    const answer = finalAnswer(child.history);
+    if (incomplete) {
+      const last = answer ? `; its last message: ${answer}` : '';
+      return `Error: the sub-agent ${tool.name} stopped before finishing (${incomplete})${last}`;
+    }
+    return answer;
   } finally {
     call.signal.removeEventListener('abort', onAbort);
   }

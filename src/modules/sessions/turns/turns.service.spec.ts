@@ -6,6 +6,7 @@ import { LockedSession } from 'src/modules/sessions/locked-session';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
@@ -67,6 +68,7 @@ describe(TurnsService.name, () => {
     lockOn(() => session);
     t.mock(SessionAccessService).require.mockImplementation(() => Promise.resolve(session));
     t.mock(MetricsService).recordTurn.mockReturnValue(undefined);
+    t.mock(SessionsRepository).listBusyChildren.mockResolvedValue([]);
   });
 
   describe('post', () => {
@@ -321,6 +323,43 @@ describe(TurnsService.name, () => {
       await sut.post(auth, session.id, { type: 'interrupt' });
 
       expect(units[1].events).toEqual([]);
+    });
+
+    it('should interrupt its running sub-agent sessions too', async () => {
+      const child = sessionEntityFactory({
+        ownerId: auth.userId,
+        runnerId: RUNNER,
+        parentSessionId: session.id,
+        liveStatus: 'running',
+        currentTurnId: 'resp_child',
+      });
+      const rows = new Map([
+        [session.id, session],
+        [child.id, child],
+      ]);
+      t.mock(SessionEventsService).locked.mockImplementation(((
+        id: string,
+        work: (s: LockedSession) => Promise<unknown>,
+      ) => {
+        const unit = lockedSessionFactory(rows.get(id) as SessionEntity, terminals);
+        units.push(unit);
+        return work(unit);
+      }) as never);
+      t.mock(SessionsRepository).listBusyChildren.mockImplementation(async (id) =>
+        id === session.id ? [child] : [],
+      );
+      t.mock(RunnerLinkService).cancelTurn.mockResolvedValue(true);
+
+      await sut.post(auth, session.id, { type: 'interrupt' });
+
+      expect(t.mock(RunnerLinkService).cancelTurn.mock.calls.map((c) => c[1])).toEqual([
+        { session_id: session.id, turn_id: 'resp_1', reason: 'user_interrupt' },
+        { session_id: child.id, turn_id: 'resp_child', reason: 'user_interrupt' },
+      ]);
+      expect(units.map((u) => [u.id, types(u)])).toEqual([
+        [session.id, ['session.interrupted']],
+        [child.id, ['session.interrupted']],
+      ]);
     });
 
     it('should close the session on the runner after a stop', async () => {

@@ -25,6 +25,7 @@ import { SessionQuotasService } from 'src/modules/sessions/session-quotas.servic
 import { MetricsService, TurnOutcome } from 'src/modules/metrics/metrics.service';
 import { isBusy, SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
+import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { HostLaunchService } from 'src/modules/sessions/turns/host-launch.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
@@ -59,6 +60,7 @@ export class TurnsService {
     private readonly policyHooks: TurnPolicyHooks,
     private readonly metrics: MetricsService,
     private readonly runnerLink: RunnerLinkService,
+    private readonly sessions: SessionsRepository,
     private readonly stream: SessionEventsService,
   ) {}
 
@@ -392,6 +394,10 @@ export class TurnsService {
     }
     if (!cancelled) {
       await this.finishInterrupted(session.id, turnId);
+    }
+    // Its running sub-agents stop with it (their pending approvals withdrawn with their turns).
+    for (const child of await this.sessions.listBusyChildren(session.id)) {
+      await this.interrupt(child, 'user_interrupt');
     }
     return { queued: false };
   }
