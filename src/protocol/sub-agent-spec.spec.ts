@@ -1,16 +1,12 @@
-import { AgentSpecWire, AgentSubAgentToolWire } from 'src/protocol/agent-spec';
+import { AgentSpecWire } from 'src/protocol/agent-spec';
 import { childAgentSpec, subAgentTool } from 'src/protocol/sub-agent-spec';
+import { subAgentToolFactory } from 'test/factories';
 
-const TOOL: AgentSubAgentToolWire = {
-  name: 'helper',
-  runtime: 'agent',
+const TOOL = subAgentToolFactory({
   description: 'Helps.',
-  instructions: 'Help.',
   executor: { harness: 'echo', model: 'm' },
-  os_env: null,
-  pass_history: false,
   max_sessions: 2,
-};
+});
 
 const PARENT: Partial<AgentSpecWire> = {
   name: 'parent',

@@ -1,4 +1,5 @@
 import { IdPrefix, newId } from 'src/common/ids/ids';
+import { AgentSubAgentToolWire } from 'src/protocol/agent-spec';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { NewAgent } from 'src/modules/registry/agents.repository';
 
@@ -35,6 +36,22 @@ export function agentFactory(overrides: NewAgent = {}): AgentFields & NewAgent {
     builtin: false,
     ownerSessionId: null,
     ownerId: null,
+    ...overrides,
+  };
+}
+
+/** A `type: agent` tool as the parsed spec holds it: `helper`, on echo, no cap, no history. */
+export function subAgentToolFactory(
+  overrides: Partial<AgentSubAgentToolWire> = {},
+): AgentSubAgentToolWire {
+  return {
+    name: 'helper',
+    runtime: 'agent',
+    instructions: 'Help.',
+    executor: { harness: 'echo' },
+    os_env: null,
+    pass_history: false,
+    max_sessions: null,
     ...overrides,
   };
 }

@@ -1,7 +1,7 @@
 import { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { IdPrefix, newId } from 'src/common/ids/ids';
 
-export { agentFactory } from 'test/factories/agent.factory';
+export { agentFactory, subAgentToolFactory } from 'test/factories/agent.factory';
 export type { AgentFields } from 'test/factories/agent.factory';
 export { itemFactory, messageData } from 'test/factories/item.factory';
 export { lockedSessionFactory } from 'test/factories/locked-session.factory';

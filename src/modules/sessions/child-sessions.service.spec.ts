@@ -1,4 +1,4 @@
-import { AgentSpecWire, AgentSubAgentToolWire } from 'src/protocol/agent-spec';
+import { AgentSpecWire } from 'src/protocol/agent-spec';
 import { SessionCreateChildParams, SessionInitParams } from 'src/protocol/runner-protocol';
 import { AgentsService } from 'src/modules/registry/agents.service';
 import { RunnerConnection } from 'src/modules/runners/runner-connection';
@@ -17,18 +17,11 @@ import {
   LockedSessionFake,
   messageData,
   sessionEntityFactory,
+  subAgentToolFactory,
 } from 'test/factories';
 import { newTestService, TestService } from 'test/utils/new-test-service';
 
-const HELPER: AgentSubAgentToolWire = {
-  name: 'helper',
-  runtime: 'agent',
-  instructions: 'Help.',
-  executor: { harness: 'echo' },
-  os_env: null,
-  pass_history: true,
-  max_sessions: 2,
-};
+const HELPER = subAgentToolFactory({ pass_history: true, max_sessions: 2 });
 
 const SPEC: Partial<AgentSpecWire> = {
   name: 'parent',

@@ -1,4 +1,3 @@
-import { AgentSubAgentToolWire } from 'src/protocol/agent-spec';
 import { FlatItem } from 'src/protocol/items';
 import { RpcError } from 'src/protocol/json-rpc';
 import {
@@ -13,16 +12,9 @@ import {
 import { ErrorDetail } from 'src/protocol/stream-events';
 import { SessionState } from 'src/runner/session-state';
 import { ChildSessions, finalAnswer, runSubAgent, taskOf } from 'src/runner/subagent/sub-agent';
+import { subAgentToolFactory } from 'test/factories';
 
-const TOOL: AgentSubAgentToolWire = {
-  name: 'helper',
-  runtime: 'agent',
-  instructions: 'Help.',
-  executor: { harness: 'echo' },
-  os_env: null,
-  pass_history: false,
-  max_sessions: null,
-};
+const TOOL = subAgentToolFactory();
 
 function message(id: string, role: string, text: string): FlatItem {
   return {
