@@ -52,13 +52,18 @@ describe(ChildSessionsService.name, () => {
     t.mock(AgentsService).getById.mockResolvedValue(
       agentFactory({ id: parent.agentId, spec: SPEC }) as never,
     );
-    t.mock(ItemsRepository).listAll.mockResolvedValue([
-      { ...itemFactory({ data: messageData('user', 'earlier') }), created_at: 1 },
-      {
-        ...itemFactory({ type: 'function_call', data: { name: 'shell', call_id: 'c' } }),
-        created_at: 2,
-      },
-    ]);
+    // The latest items first, as the page reads them.
+    t.mock(ItemsRepository).page.mockResolvedValue({
+      rows: [
+        { ...itemFactory({ data: messageData('assistant', 'later') }), created_at: 3 },
+        {
+          ...itemFactory({ type: 'function_call', data: { name: 'shell', call_id: 'c' } }),
+          created_at: 2,
+        },
+        { ...itemFactory({ data: messageData('user', 'earlier') }), created_at: 1 },
+      ],
+      hasMore: false,
+    });
     t.mock(SessionsRepository).createChild.mockImplementation(async (fields) =>
       sessionEntityFactory(fields),
     );
@@ -113,9 +118,14 @@ describe(ChildSessionsService.name, () => {
       spec: { name: 'parent.helper', instructions: 'Help.', tools: [] },
     });
     expect(agent.yaml).toContain('name: parent.helper');
-    // pass_history: the parent's messages only, as seeds of the child.
+    // pass_history: the parent's latest messages only, in order, as seeds of the child.
+    expect(t.mock(ItemsRepository).page).toHaveBeenCalledWith(parent.id, {
+      limit: 1000,
+      order: 'desc',
+    });
     expect(seeds.map((s) => [s.type, s.response_id, s.data])).toEqual([
       ['message', 'seed', messageData('user', 'earlier')],
+      ['message', 'seed', messageData('assistant', 'later')],
     ]);
     expect(t.mock(TurnsService).startChildTurn).toHaveBeenCalledWith(
       expect.objectContaining({ id: fields.id }),
@@ -164,6 +174,6 @@ describe(ChildSessionsService.name, () => {
 
     await expect(ask()).rejects.toMatchObject({ code: 1402, data: { code: 'session_quota' } });
     expect(t.mock(SessionsRepository).createChild.mock.calls[0][3]).toEqual([]);
-    expect(t.mock(ItemsRepository).listAll).not.toHaveBeenCalled();
+    expect(t.mock(ItemsRepository).page).not.toHaveBeenCalled();
   });
 });

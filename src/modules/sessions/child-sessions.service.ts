@@ -23,8 +23,8 @@ import { SessionEventsService } from 'src/modules/sessions/stream/session-events
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 
-/** Parent items read for `pass_history` (its messages are copied into the child). */
-const PASSED_HISTORY_LIMIT = 10_000;
+/** `pass_history` reads the parent's latest items, this many (its messages among them are copied). */
+const PASSED_HISTORY_ITEMS = 1_000;
 /** The task's first line, this long at most, names the child (`{tool}:{session_name}`). */
 const SESSION_NAME_LENGTH = 80;
 
@@ -100,7 +100,7 @@ export class ChildSessionsService implements RunnerChildSessionsHandler, OnModul
       });
     });
     this.logger.log(
-      `Session ${child.id} created for sub-agent ${tool.name} of ${parent.id} (call ${params.call_id})`,
+      `Session ${child.id} created for sub-agent ${tool.name} of ${parent.id} (call ${String(params.call_id).slice(0, 80)})`,
     );
     return {
       session_id: child.id,
@@ -164,10 +164,11 @@ export class ChildSessionsService implements RunnerChildSessionsHandler, OnModul
     return created;
   }
 
-  /** The parent's conversation for `pass_history`: its messages, without tool calls. */
+  /** The parent's recent conversation for `pass_history`: its messages, without tool calls. */
   private async passedHistory(parentId: string): Promise<NewItem[]> {
-    const items = await this.items.listAll(parentId, PASSED_HISTORY_LIMIT);
-    return items
+    const page = await this.items.page(parentId, { limit: PASSED_HISTORY_ITEMS, order: 'desc' });
+    return (page?.rows ?? [])
+      .reverse()
       .filter((item) => item.type === 'message')
       .map((item) => ({
         id: newId(IdPrefix.Message),
