@@ -13,7 +13,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 
 import { LOCAL_USER_ID } from 'src/common/auth/auth-principal';
 import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
-import { isLoopbackAddress, isTrustedLocalOrigin } from 'src/common/auth/local-origin';
+import { assertLocalCaller, isLoopbackAddress } from 'src/common/auth/local-origin';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { writeRawErrorResponse } from 'src/common/errors/raw-error-response';
@@ -123,13 +123,8 @@ export class HostGatewayService implements OnApplicationBootstrap, BeforeApplica
 
   /** Who owns the connecting host: the bearer's user, or `local` from loopback in none mode. */
   private async authorize(req: IncomingMessage): Promise<string> {
-    const origin = req.headers.origin;
-    if (origin !== undefined && !isTrustedLocalOrigin(origin) && this.config.auth.mode === 'none') {
-      throw new DomainError(
-        ErrorCode.Forbidden,
-        'Cross-site WebSocket connections are not allowed in local mode',
-      );
-    }
+    // Daemons authenticate by source address below, so only the browser Origin is checked here.
+    assertLocalCaller(req.headers, this.config, { checkHost: false, kind: 'websocket' });
     if (this.config.auth.mode === 'none') {
       if (!isLoopbackAddress(req.socket.remoteAddress)) {
         throw new DomainError(

@@ -13,7 +13,7 @@ import { WebSocketServer } from 'ws';
 
 import { LOCAL_USER_ID } from 'src/common/auth/auth-principal';
 import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
-import { isLoopbackAddress, isTrustedLocalOrigin } from 'src/common/auth/local-origin';
+import { assertLocalCaller, isLoopbackAddress } from 'src/common/auth/local-origin';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { writeRawErrorResponse } from 'src/common/errors/raw-error-response';
@@ -131,13 +131,8 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
 
   /** Who owns the connecting runner (spec/runner-protocol.md §3, spec/auth.md §5.4). */
   private async authorize(req: IncomingMessage, runnerId: string): Promise<string> {
-    const origin = req.headers.origin;
-    if (origin !== undefined && !isTrustedLocalOrigin(origin) && this.config.auth.mode === 'none') {
-      throw new DomainError(
-        ErrorCode.Forbidden,
-        'Cross-site WebSocket connections are not allowed in local mode',
-      );
-    }
+    // Daemons authenticate by source address below, so only the browser Origin is checked here.
+    assertLocalCaller(req.headers, this.config, { checkHost: false, kind: 'websocket' });
     const bindingToken = req.headers[TUNNEL_TOKEN_HEADER];
     if (typeof bindingToken === 'string' && bindingToken.length > 0) {
       const launch = await this.runnerService.launchFor(runnerId, bindingToken);
