@@ -1,7 +1,7 @@
-import WebSocket from 'ws';
-
 import { mintToken } from 'src/common/auth/token-signer';
 import { getConfig } from 'src/config/app-config';
+import { RUNNER_SUBPROTOCOL } from 'src/protocol/runner-protocol';
+import { runnerChannelUrl, upgradeStatus } from 'test/utils/channel-upgrade';
 import { HttpApi, httpApi, eventually, sleep } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
 import { openSse, SseFrame } from 'test/utils/sse-client';
@@ -10,32 +10,6 @@ import { startTcpProxy } from 'test/utils/tcp-proxy';
 const SECRET = 'runner-lifecycle-e2e-secret-0123456789abcdef';
 const GRACE_MS = 1500;
 
-/** Tries a runner channel upgrade; resolves with the HTTP status of a refusal, or 101. */
-function upgradeStatus(
-  url: string,
-  runnerId: string,
-  headers: Record<string, string>,
-): Promise<number> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(
-      `${url.replace('http', 'ws')}/v1/runners/${runnerId}/channel`,
-      'omnigent.runner.v1',
-      {
-        headers,
-      },
-    );
-    ws.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on('open', () => {
-      resolve(101);
-      ws.close();
-    });
-    ws.on('error', () => undefined);
-  });
-}
-
 describe('runner lifecycle (jwt mode, real processes)', () => {
   let server: ServerProcess;
   let alice: HttpApi;
@@ -43,6 +17,8 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
   let aliceToken: string;
   let bobToken: string;
   const runners: RunnerProcess[] = [];
+  const channelStatus = (runnerId: string, headers: Record<string, string>) =>
+    upgradeStatus(runnerChannelUrl(server.url, runnerId), RUNNER_SUBPROTOCOL, headers);
 
   const runnerFor = async (token: string, args: string[] = [], url = server.url) => {
     const runner = await startRunner(url, ['--token', token, ...args]);
@@ -76,23 +52,19 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
 
   it('should authorise the channel before the upgrade with real HTTP statuses', async () => {
     const runnerId = `runner_${'a1'.repeat(16)}`;
-    expect(await upgradeStatus(server.url, runnerId, {})).toBe(401);
-    expect(await upgradeStatus(server.url, runnerId, { Authorization: 'Bearer not-a-token' })).toBe(
-      401,
-    );
-    expect(
-      await upgradeStatus(server.url, 'runner_nope', { Authorization: `Bearer ${aliceToken}` }),
-    ).toBe(404);
+    expect(await channelStatus(runnerId, {})).toBe(401);
+    expect(await channelStatus(runnerId, { Authorization: 'Bearer not-a-token' })).toBe(401);
+    expect(await channelStatus('runner_nope', { Authorization: `Bearer ${aliceToken}` })).toBe(404);
     // A binding token whose hash is not this runner id.
     expect(
-      await upgradeStatus(server.url, runnerId, {
+      await channelStatus(runnerId, {
         'X-Omnigent-Runner-Tunnel-Token': 'x'.repeat(40),
       }),
     ).toBe(401);
     const aliceRunner = await runnerFor(aliceToken);
     // Another user cannot take over alice's runner id.
     expect(
-      await upgradeStatus(server.url, aliceRunner.runnerId, {
+      await channelStatus(aliceRunner.runnerId, {
         Authorization: `Bearer ${bobToken}`,
       }),
     ).toBe(409);
