@@ -1,5 +1,6 @@
 import {
   assertLocalCaller,
+  assertLoopbackDaemon,
   isLoopbackAddress,
   isLoopbackHost,
   isTrustedLocalOrigin,
@@ -62,6 +63,15 @@ describe(isLoopbackAddress.name, () => {
   it.each([undefined, '', '10.0.0.1', '::ffff:10.0.0.1', '::2'])('should refuse %p', (address) =>
     expect(isLoopbackAddress(address)).toBe(false),
   );
+});
+
+describe(assertLoopbackDaemon.name, () => {
+  it('should let a daemon on this machine through and refuse another with 401', () => {
+    expect(() => assertLoopbackDaemon('::ffff:127.0.0.1', 'Runners')).not.toThrow();
+    const error = refusal(() => assertLoopbackDaemon('10.0.0.7', 'Hosts'));
+    expect(error?.code).toBe(ErrorCode.Unauthorized);
+    expect(error?.message).toBe('Hosts must connect from this machine in local mode');
+  });
 });
 
 describe(assertLocalCaller.name, () => {

@@ -37,6 +37,19 @@ export function isLoopbackAddress(address: string | undefined): boolean {
   );
 }
 
+/** In `none` mode a daemon (runner or host) must connect from this machine: 401 otherwise. */
+export function assertLoopbackDaemon(
+  address: string | undefined,
+  daemons: 'Hosts' | 'Runners',
+): void {
+  if (!isLoopbackAddress(address)) {
+    throw new DomainError(
+      ErrorCode.Unauthorized,
+      `${daemons} must connect from this machine in local mode`,
+    );
+  }
+}
+
 export interface LocalCallerCheck {
   /** Names the refused thing in the 403 message. */
   kind: 'request' | 'websocket';

@@ -13,7 +13,7 @@ import { WebSocket } from 'ws';
 
 import { LOCAL_USER_ID } from 'src/common/auth/auth-principal';
 import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
-import { assertLocalCaller, isLoopbackAddress } from 'src/common/auth/local-origin';
+import { assertLocalCaller, assertLoopbackDaemon } from 'src/common/auth/local-origin';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { IdPrefix, normalizeId } from 'src/common/ids/ids';
@@ -120,12 +120,7 @@ export class HostGatewayService implements OnApplicationBootstrap, BeforeApplica
     // Daemons authenticate by source address below, so only the browser Origin is checked here.
     assertLocalCaller(req.headers, this.config, { checkHost: false, kind: 'websocket' });
     if (this.config.auth.mode === 'none') {
-      if (!isLoopbackAddress(req.socket.remoteAddress)) {
-        throw new DomainError(
-          ErrorCode.Unauthorized,
-          'Hosts must connect from this machine in local mode',
-        );
-      }
+      assertLoopbackDaemon(req.socket.remoteAddress, 'Hosts');
       return LOCAL_USER_ID;
     }
     return this.jwt.toPrincipal(await this.jwt.verifyRequest(req)).userId;

@@ -13,7 +13,7 @@ import { WebSocket } from 'ws';
 
 import { LOCAL_USER_ID } from 'src/common/auth/auth-principal';
 import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
-import { assertLocalCaller, isLoopbackAddress } from 'src/common/auth/local-origin';
+import { assertLocalCaller, assertLoopbackDaemon } from 'src/common/auth/local-origin';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { isRunnerId } from 'src/common/ids/ids';
@@ -128,12 +128,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
       return launch.ownerId;
     }
     if (this.config.auth.mode === 'none') {
-      if (!isLoopbackAddress(req.socket.remoteAddress)) {
-        throw new DomainError(
-          ErrorCode.Unauthorized,
-          'Runners must connect from this machine in local mode',
-        );
-      }
+      assertLoopbackDaemon(req.socket.remoteAddress, 'Runners');
       return LOCAL_USER_ID;
     }
     const runnerClaims = this.jwt.verifyRunnerToken(req);
