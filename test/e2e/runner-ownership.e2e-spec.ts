@@ -193,8 +193,8 @@ describe('runner ownership (jwt mode, admins included)', () => {
         content: [{ type: 'output_text', text: 'x' }],
       },
     });
-    again.sendEvent(foreign.id, 1, item('msg_0000000000000000000000000000f0e1'));
-    again.sendEvent(hers.id, 1, item('msg_0000000000000000000000000000a11c'));
+    again.sendEvent(foreign.id as string, 1, item('msg_0000000000000000000000000000f0e1'));
+    again.sendEvent(hers.id as string, 1, item('msg_0000000000000000000000000000a11c'));
     await again.waitFor((c) => c.method === Methods.sessionAck && c.params.session_id === hers.id);
     await expect(
       again.request(Methods.toolAuthorize, {
