@@ -61,19 +61,17 @@ class TestChannel extends RpcChannel<{ protocol: number }> {
     this.setReading(!held);
   }
 
-  protected async handleRequest(method: string, params: unknown): Promise<unknown> {
-    if (method === 'test.hello') {
-      this.checkHello(params as { protocol?: unknown }, 1);
-      this.hello = params as { protocol: number };
-      return { ok: true };
-    }
-    if (!this.hello) {
-      throw this.refuseBeforeHello();
-    }
+  protected async onHello(params: unknown): Promise<unknown> {
+    this.checkHello(params as { protocol?: unknown }, 1);
+    this.hello = params as { protocol: number };
+    return { ok: true };
+  }
+
+  protected async onRequest(_method: string, params: unknown): Promise<unknown> {
     return { echo: params };
   }
 
-  protected handleNotification(method: string): void {
+  protected onNotification(method: string): void {
     this.notifications.push(method);
   }
 
@@ -127,6 +125,13 @@ describe(RpcChannel.name, () => {
     expect(socket.sent.find((m) => m.id === 7)).toMatchObject({
       error: { code: RPC_INVALID_PARAMS, message: 'test.hello must come first' },
     });
+    expect(channel.closedCode).toBe(CloseCode.ProtocolError);
+  });
+
+  it('should drop a notification before the hello and close with 4001', async () => {
+    socket.receive({ jsonrpc: '2.0', method: 'x.note', params: {} });
+    await settle();
+    expect(channel.notifications).toEqual([]);
     expect(channel.closedCode).toBe(CloseCode.ProtocolError);
   });
 

@@ -24,6 +24,18 @@ export interface RpcChannelSettings {
   maxBatch?: number;
 }
 
+/** What a gateway does with a channel's traffic; the channel enforces the hello-first rule. */
+export interface RpcChannelHandlers<C> {
+  /** The daemon's hello (the first request it may send). */
+  onHello(connection: C, params: unknown): Promise<unknown>;
+  /** Any other request, once the hello was recorded (`connection.hello`). */
+  onRequest(connection: C, method: string, params: unknown): Promise<unknown>;
+  /** A notification (heartbeats aside), once the hello was recorded. */
+  onNotification(connection: C, method: string, params: unknown): void;
+  /** Called once, however the channel ended. */
+  onClose(connection: C, code: number): void;
+}
+
 /**
  * A daemon's WebSocket (the runner and the host channels, spec/runner-protocol.md §3): JSON-RPC
  * both ways over text frames, the `$/heartbeat` every H and the 3H watchdog, the hello that
@@ -57,7 +69,7 @@ export abstract class RpcChannel<Hello> {
       onRequest: (method, params) => this.handleRequest(method, params),
       onNotification: (method, params) => {
         if (method !== Methods.heartbeat) {
-          this.handleNotification(method, params);
+          this.dispatchNotification(method, params);
         }
       },
       onProtocolError: (error) => this.logger.warn(`${settings.id}: ${error.message}`),
@@ -123,7 +135,7 @@ export abstract class RpcChannel<Hello> {
    * Refuses anything but the hello before the hello: a request is answered with this error, a
    * notification is dropped; either way the channel closes.
    */
-  refuseBeforeHello(): RpcError {
+  private refuseBeforeHello(): RpcError {
     setImmediate(() =>
       this.close(CloseCode.ProtocolError, `expected ${this.settings.helloMethod} first`),
     );
@@ -158,12 +170,38 @@ export abstract class RpcChannel<Hello> {
     timer.unref();
   }
 
-  protected abstract handleRequest(method: string, params: unknown): Promise<unknown>;
+  protected abstract onHello(params: unknown): Promise<unknown>;
 
-  protected abstract handleNotification(method: string, params: unknown): void;
+  protected abstract onRequest(method: string, params: unknown): Promise<unknown>;
+
+  protected abstract onNotification(method: string, params: unknown): void;
 
   /** Called once, however the channel ended. */
   protected abstract onClosed(code: number): void;
+
+  /** Runs an inbound request (a subclass may wrap this, e.g. to bound concurrency). */
+  protected handleRequest(method: string, params: unknown): Promise<unknown> {
+    return this.dispatchRequest(method, params);
+  }
+
+  /** The hello first; anything before it is refused and the channel closes. */
+  protected async dispatchRequest(method: string, params: unknown): Promise<unknown> {
+    if (method === this.settings.helloMethod) {
+      return this.onHello(params);
+    }
+    if (!this.hello) {
+      throw this.refuseBeforeHello();
+    }
+    return this.onRequest(method, params);
+  }
+
+  private dispatchNotification(method: string, params: unknown): void {
+    if (!this.hello) {
+      this.refuseBeforeHello();
+      return;
+    }
+    this.onNotification(method, params);
+  }
 
   /** Told how many messages an inbound frame holds before any runs; false drops the frame. */
   protected admit(_messages: number): boolean {

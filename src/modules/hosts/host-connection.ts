@@ -1,15 +1,12 @@
 import WebSocket from 'ws';
 
-import { RpcChannel } from 'src/common/ws/rpc-channel';
+import { RpcChannel, RpcChannelHandlers } from 'src/common/ws/rpc-channel';
 import { HostHelloParams, HostMethods, HostTimeouts } from 'src/protocol/host-protocol';
 
-export interface HostConnectionOptions {
+export interface HostConnectionOptions extends RpcChannelHandlers<HostConnection> {
   hostId: string;
   ownerId: string;
   heartbeatMs: number;
-  onRequest(connection: HostConnection, method: string, params: unknown): Promise<unknown>;
-  onNotification(connection: HostConnection, method: string, params: unknown): void;
-  onClose(connection: HostConnection, code: number): void;
 }
 
 /** One host daemon's WebSocket: the same channel rules as a runner's (RpcChannel). */
@@ -31,11 +28,15 @@ export class HostConnection extends RpcChannel<HostHelloParams> {
     this.hostId = options.hostId;
   }
 
-  protected handleRequest(method: string, params: unknown): Promise<unknown> {
+  protected onHello(params: unknown): Promise<unknown> {
+    return this.options.onHello(this, params);
+  }
+
+  protected onRequest(method: string, params: unknown): Promise<unknown> {
     return this.options.onRequest(this, method, params);
   }
 
-  protected handleNotification(method: string, params: unknown): void {
+  protected onNotification(method: string, params: unknown): void {
     this.options.onNotification(this, method, params);
   }
 

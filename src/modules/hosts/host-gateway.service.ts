@@ -131,31 +131,14 @@ export class HostGatewayService implements OnApplicationBootstrap, BeforeApplica
       hostId,
       ownerId,
       heartbeatMs: this.config.runners.heartbeatMs,
-      onRequest: (conn, method, params) => this.onRequest(conn, method, params),
+      onHello: (conn, params) => this.hello(conn, params as HostHelloParams),
+      onRequest: (_conn, method) => Promise.reject(methodNotFound(method)),
       onNotification: (conn, method, params) => this.onNotification(conn, method, params),
       onClose: (conn, code) => this.channels.track(conn.hostId, this.onClose(conn, code)),
     });
   }
 
-  private async onRequest(
-    connection: HostConnection,
-    method: string,
-    params: unknown,
-  ): Promise<unknown> {
-    if (method === HostMethods.hello) {
-      return this.hello(connection, params as HostHelloParams);
-    }
-    if (!connection.hello) {
-      throw connection.refuseBeforeHello();
-    }
-    throw methodNotFound(method);
-  }
-
   private onNotification(connection: HostConnection, method: string, params: unknown): void {
-    if (!connection.hello) {
-      connection.refuseBeforeHello();
-      return;
-    }
     if (method === HostMethods.runnerExited) {
       const exited = params as RunnerExitedParams;
       if (typeof exited?.runner_id !== 'string') {

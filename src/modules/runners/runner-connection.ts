@@ -1,17 +1,14 @@
 import WebSocket from 'ws';
 
-import { RpcChannel } from 'src/common/ws/rpc-channel';
+import { RpcChannel, RpcChannelHandlers } from 'src/common/ws/rpc-channel';
 import { RPC_OVERLOADED, RpcError } from 'src/protocol/json-rpc';
 import { CloseCode, HelloParams, Methods, Timeouts } from 'src/protocol/runner-protocol';
 
-export interface RunnerConnectionOptions {
+export interface RunnerConnectionOptions extends RpcChannelHandlers<RunnerConnection> {
   runnerId: string;
   ownerId: string;
   heartbeatMs: number;
   limits: RunnerChannelLimits;
-  onRequest(connection: RunnerConnection, method: string, params: unknown): Promise<unknown>;
-  onNotification(connection: RunnerConnection, method: string, params: unknown): void;
-  onClose(connection: RunnerConnection, code: number): void;
 }
 
 /** Per-connection limits (docs/SECURITY.md, "Runner channel limits"). */
@@ -98,7 +95,15 @@ export class RunnerConnection extends RpcChannel<HelloParams> {
     return this.limitRequest(method, params);
   }
 
-  protected handleNotification(method: string, params: unknown): void {
+  protected onHello(params: unknown): Promise<unknown> {
+    return this.options.onHello(this, params);
+  }
+
+  protected onRequest(method: string, params: unknown): Promise<unknown> {
+    return this.options.onRequest(this, method, params);
+  }
+
+  protected onNotification(method: string, params: unknown): void {
     this.options.onNotification(this, method, params);
   }
 
@@ -147,7 +152,7 @@ export class RunnerConnection extends RpcChannel<HelloParams> {
         this.runningRequests++;
       }
       try {
-        return await this.options.onRequest(this, method, params);
+        return await this.dispatchRequest(method, params);
       } finally {
         const next = this.waitingRequests.shift();
         if (next) {

@@ -147,6 +147,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
       ownerId,
       heartbeatMs: this.config.runners.heartbeatMs,
       limits: this.config.runners.limits,
+      onHello: (conn, params) => this.hello(conn, params as HelloParams),
       onRequest: (conn, method, params) => this.onRequest(conn, method, params),
       onNotification: (conn, method, params) => this.onNotification(conn, method, params),
       onClose: (conn, code) => this.channels.track(conn.runnerId, this.onClose(conn, code)),
@@ -158,12 +159,6 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     method: string,
     params: unknown,
   ): Promise<unknown> {
-    if (method === Methods.hello) {
-      return this.hello(connection, params as HelloParams);
-    }
-    if (!connection.hello) {
-      throw connection.refuseBeforeHello();
-    }
     switch (method) {
       case Methods.toolAuthorize:
         return this.hooks.session.onToolAuthorize(connection, params as ToolAuthorizeParams);
@@ -179,10 +174,6 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
   }
 
   private onNotification(connection: RunnerConnection, method: string, params: unknown): void {
-    if (!connection.hello) {
-      connection.refuseBeforeHello();
-      return;
-    }
     if (method === Methods.sessionEvent) {
       this.hooks.session.onSessionEvent(connection, params as SessionEventParams);
     } else if (method.startsWith('terminal.')) {
