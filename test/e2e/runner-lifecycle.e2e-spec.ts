@@ -26,6 +26,18 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
     return runner;
   };
 
+  /** Alice's session on a runner that reaches the server through `url`, its stream open. */
+  const sessionBehind = async (url: string) => {
+    const runner = await runnerFor(aliceToken, [], url);
+    const session = await alice.createSession('echo');
+    await alice.bind(session.id, runner.runnerId);
+    const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`, {
+      Authorization: `Bearer ${aliceToken}`,
+    });
+    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    return { runner, session, stream };
+  };
+
   beforeAll(async () => {
     server = await startServer({
       DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
@@ -191,13 +203,7 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
   it('should lose and duplicate nothing when the runner reconnects mid-turn', async () => {
     const proxy = await startTcpProxy(server.url);
     try {
-      const runner = await runnerFor(aliceToken, [], proxy.url);
-      const session = await alice.createSession('echo');
-      await alice.bind(session.id, runner.runnerId);
-      const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`, {
-        Authorization: `Bearer ${aliceToken}`,
-      });
-      await stream.waitFor((f) => f.event === 'session.heartbeat');
+      const { runner, session, stream } = await sessionBehind(proxy.url);
       await alice.say(session.id, '/tool shell {"command":"sleep 1; echo after-the-drop"}');
       await stream.waitFor((f) => f.event === 'response.output_item.done');
       proxy.cut();
@@ -251,13 +257,7 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
     // for tool.authorize, the call failed and the tool was never run. Cut exactly there.
     const proxy = await startTcpProxy(server.url);
     try {
-      const runner = await runnerFor(aliceToken, [], proxy.url);
-      const session = await alice.createSession('echo');
-      await alice.bind(session.id, runner.runnerId);
-      const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`, {
-        Authorization: `Bearer ${aliceToken}`,
-      });
-      await stream.waitFor((f) => f.event === 'session.heartbeat');
+      const { runner, session, stream } = await sessionBehind(proxy.url);
       // Only a session with a tool_call policy authorises its tool calls.
       await alice.ok('POST', `/v1/sessions/${session.id}/policies`, {
         name: 'cap',
