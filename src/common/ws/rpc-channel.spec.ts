@@ -46,37 +46,32 @@ class TestChannel extends RpcChannel<{ protocol: number }> {
   held = false;
 
   constructor(socket: FakeSocket) {
-    super(socket as unknown as WebSocket, {
-      kind: 'runner',
-      id: 'runner_test',
-      ownerId: 'alice',
-      heartbeatMs: H,
-      helloMethod: 'test.hello',
-      helloTimeoutMs: HELLO_MS,
-    });
+    super(
+      socket as unknown as WebSocket,
+      {
+        kind: 'runner',
+        id: 'runner_test',
+        ownerId: 'alice',
+        heartbeatMs: H,
+        helloMethod: 'test.hello',
+        helloTimeoutMs: HELLO_MS,
+      },
+      {
+        onHello: async (channel, params) => {
+          channel.checkHello(params as { protocol?: unknown }, 1);
+          channel.hello = params as { protocol: number };
+          return { ok: true };
+        },
+        onRequest: async (_channel, _method, params) => ({ echo: params }),
+        onNotification: (channel, method) => (channel as TestChannel).notifications.push(method),
+        onClose: (channel, code) => ((channel as TestChannel).closedCode = code),
+      },
+    );
   }
 
   hold(held: boolean): void {
     this.held = held;
     this.setReading(!held);
-  }
-
-  protected async onHello(params: unknown): Promise<unknown> {
-    this.checkHello(params as { protocol?: unknown }, 1);
-    this.hello = params as { protocol: number };
-    return { ok: true };
-  }
-
-  protected async onRequest(_method: string, params: unknown): Promise<unknown> {
-    return { echo: params };
-  }
-
-  protected onNotification(method: string): void {
-    this.notifications.push(method);
-  }
-
-  protected onClosed(code: number): void {
-    this.closedCode = code;
   }
 
   protected isReadingHeld(): boolean {

@@ -39,8 +39,8 @@ export interface RpcChannelHandlers<C> {
 /**
  * A daemon's WebSocket (the runner and the host channels, spec/runner-protocol.md §3): JSON-RPC
  * both ways over text frames, the `$/heartbeat` every H and the 3H watchdog, the hello that
- * must come first and in time, and a close that does not wait forever for the peer. Subclasses
- * say what requests and notifications mean, and what a close means.
+ * must come first and in time, and a close that does not wait forever for the peer. The
+ * gateway's handlers say what the traffic and a close mean.
  */
 export abstract class RpcChannel<Hello> {
   readonly connectionId = randomUUID();
@@ -57,6 +57,7 @@ export abstract class RpcChannel<Hello> {
   protected constructor(
     private readonly socket: WebSocket,
     private readonly settings: RpcChannelSettings,
+    private readonly handlers: RpcChannelHandlers<RpcChannel<Hello>>,
   ) {
     this.ownerId = settings.ownerId;
     this.peer = new JsonRpcPeer({
@@ -170,15 +171,6 @@ export abstract class RpcChannel<Hello> {
     timer.unref();
   }
 
-  protected abstract onHello(params: unknown): Promise<unknown>;
-
-  protected abstract onRequest(method: string, params: unknown): Promise<unknown>;
-
-  protected abstract onNotification(method: string, params: unknown): void;
-
-  /** Called once, however the channel ended. */
-  protected abstract onClosed(code: number): void;
-
   /** Runs an inbound request (a subclass may wrap this, e.g. to bound concurrency). */
   protected handleRequest(method: string, params: unknown): Promise<unknown> {
     return this.dispatchRequest(method, params);
@@ -187,12 +179,12 @@ export abstract class RpcChannel<Hello> {
   /** The hello first; anything before it is refused and the channel closes. */
   protected async dispatchRequest(method: string, params: unknown): Promise<unknown> {
     if (method === this.settings.helloMethod) {
-      return this.onHello(params);
+      return this.handlers.onHello(this, params);
     }
     if (!this.hello) {
       throw this.refuseBeforeHello();
     }
-    return this.onRequest(method, params);
+    return this.handlers.onRequest(this, method, params);
   }
 
   private dispatchNotification(method: string, params: unknown): void {
@@ -200,7 +192,7 @@ export abstract class RpcChannel<Hello> {
       this.refuseBeforeHello();
       return;
     }
-    this.onNotification(method, params);
+    this.handlers.onNotification(this, method, params);
   }
 
   /** Told how many messages an inbound frame holds before any runs; false drops the frame. */
@@ -232,7 +224,7 @@ export abstract class RpcChannel<Hello> {
     this.closed = true;
     clearInterval(this.timer);
     this.peer.close(`${this.settings.kind} ${this.settings.id} disconnected`);
-    this.onClosed(code);
+    this.handlers.onClose(this, code);
   }
 }
 

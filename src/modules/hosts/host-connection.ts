@@ -13,34 +13,19 @@ export interface HostConnectionOptions extends RpcChannelHandlers<HostConnection
 export class HostConnection extends RpcChannel<HostHelloParams> {
   readonly hostId: string;
 
-  constructor(
-    socket: WebSocket,
-    private readonly options: HostConnectionOptions,
-  ) {
-    super(socket, {
-      kind: 'host',
-      id: options.hostId,
-      ownerId: options.ownerId,
-      heartbeatMs: options.heartbeatMs,
-      helloMethod: HostMethods.hello,
-      helloTimeoutMs: HostTimeouts.helloMs,
-    });
+  constructor(socket: WebSocket, options: HostConnectionOptions) {
+    super(
+      socket,
+      {
+        kind: 'host',
+        id: options.hostId,
+        ownerId: options.ownerId,
+        heartbeatMs: options.heartbeatMs,
+        helloMethod: HostMethods.hello,
+        helloTimeoutMs: HostTimeouts.helloMs,
+      },
+      options,
+    );
     this.hostId = options.hostId;
-  }
-
-  protected onHello(params: unknown): Promise<unknown> {
-    return this.options.onHello(this, params);
-  }
-
-  protected onRequest(method: string, params: unknown): Promise<unknown> {
-    return this.options.onRequest(this, method, params);
-  }
-
-  protected onNotification(method: string, params: unknown): void {
-    this.options.onNotification(this, method, params);
-  }
-
-  protected onClosed(code: number): void {
-    this.options.onClose(this, code);
   }
 }

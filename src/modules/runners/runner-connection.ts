@@ -45,15 +45,19 @@ export class RunnerConnection extends RpcChannel<HelloParams> {
     socket: WebSocket,
     private readonly options: RunnerConnectionOptions,
   ) {
-    super(socket, {
-      kind: 'runner',
-      id: options.runnerId,
-      ownerId: options.ownerId,
-      heartbeatMs: options.heartbeatMs,
-      helloMethod: Methods.hello,
-      helloTimeoutMs: Timeouts.helloMs,
-      maxBatch: options.limits.maxBatch,
-    });
+    super(
+      socket,
+      {
+        kind: 'runner',
+        id: options.runnerId,
+        ownerId: options.ownerId,
+        heartbeatMs: options.heartbeatMs,
+        helloMethod: Methods.hello,
+        helloTimeoutMs: Timeouts.helloMs,
+        maxBatch: options.limits.maxBatch,
+      },
+      options,
+    );
     this.runnerId = options.runnerId;
     this.tokens = 2 * options.limits.maxMessagesPerSecond;
   }
@@ -93,22 +97,6 @@ export class RunnerConnection extends RpcChannel<HelloParams> {
 
   protected handleRequest(method: string, params: unknown): Promise<unknown> {
     return this.limitRequest(method, params);
-  }
-
-  protected onHello(params: unknown): Promise<unknown> {
-    return this.options.onHello(this, params);
-  }
-
-  protected onRequest(method: string, params: unknown): Promise<unknown> {
-    return this.options.onRequest(this, method, params);
-  }
-
-  protected onNotification(method: string, params: unknown): void {
-    this.options.onNotification(this, method, params);
-  }
-
-  protected onClosed(code: number): void {
-    this.options.onClose(this, code);
   }
 
   protected isReadingHeld(): boolean {
