@@ -1,14 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { OPTIONAL, REQUIRED, STREAM_EVENT_FIELDS } from 'src/protocol/stream-event-fields';
 import {
   InvalidStreamEventError,
   isKnownEventType,
   isTransientEvent,
   normalizeStreamEvent,
-  OPTIONAL,
-  REQUIRED,
-  STREAM_EVENT_FIELDS,
   StreamEvents,
   TRANSIENT_EVENT_TYPES,
 } from 'src/protocol/stream-events';

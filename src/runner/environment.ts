@@ -1,19 +1,17 @@
-import { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 
-import { RpcError } from 'src/protocol/json-rpc';
 import {
   EnvEntry,
   EnvRequestParams,
   EnvShellParams,
   ENV_READ_MAX_BYTES,
-  ENV_RUNNER_ERROR,
-  Methods,
 } from 'src/protocol/runner-protocol';
+import { envError, fsError } from 'src/runner/environment-errors';
+import { runProcess } from 'src/runner/sandbox/run-process';
 import { placeTools, ToolSettings } from 'src/runner/sandbox/session-sandbox';
 import { FsEntry, readAll, ToolFs } from 'src/runner/sandbox/tool-fs';
 import { ToolSandbox } from 'src/runner/sandbox/tool-sandbox';
-import { resolveInWorkspace, WorkspacePathError } from 'src/runner/tools/workspace-path';
+import { resolveInWorkspace } from 'src/runner/tools/workspace-path';
 
 const SEARCH_MAX_VISITED = 20_000;
 const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
@@ -23,31 +21,6 @@ const SHELL_MAX_OUTPUT_BYTES = 256 * 1024;
 const DELETE_MAX_ENTRIES = 100_000;
 /** Changed files whose size and mtime `changes` looks up (the rest get null). */
 const CHANGES_MAX_STATS = 5_000;
-
-/** A refusal with the HTTP status the server answers with (spec/api-reference.md §8.4). */
-function envError(status: number, code: string, message: string): RpcError {
-  return new RpcError(ENV_RUNNER_ERROR, message, { code, status } as never);
-}
-
-function fsError(error: unknown, shown: string): RpcError {
-  if (error instanceof RpcError) {
-    return error;
-  }
-  if (error instanceof WorkspacePathError) {
-    return envError(400, 'invalid_path', error.message);
-  }
-  const code = (error as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return envError(404, 'path_not_found', `'${shown}' does not exist`);
-  }
-  if (code === 'EACCES' || code === 'EPERM') {
-    return envError(403, 'permission_denied', `Permission denied: '${shown}'`);
-  }
-  if (code === 'EISDIR') {
-    return envError(400, 'invalid_path', `'${shown}' is a directory`);
-  }
-  return envError(500, 'runner_error', `'${shown}': ${(error as Error)?.message ?? 'failed'}`);
-}
 
 function entryType(type: string): EnvEntry['type'] {
   return type === 'dir'
@@ -456,108 +429,4 @@ function globToRegExp(glob: string): RegExp {
       .replace(/\*/g, '[^/]*')
       .replace(/\?/g, '[^/]');
   return new RegExp(`^${glob.trim().split('**').map(part).join('.*')}$`);
-}
-
-/** Runs a command in the sandbox with a timeout and an output cap per stream. */
-export function runProcess(
-  sandbox: ToolSandbox,
-  argv: string[],
-  timeoutMs: number,
-  maxBytes: number,
-): Promise<{ stdout: string; stderr: string; exit_code: number | null; timed_out: boolean }> {
-  return new Promise((resolve) => {
-    let child: ChildProcess;
-    try {
-      child = sandbox.spawn(argv, { detached: true, stdin: 'ignore' });
-    } catch (error) {
-      resolve({ stdout: '', stderr: (error as Error).message, exit_code: null, timed_out: false });
-      return;
-    }
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    const sizes = { out: 0, err: 0 };
-    const collect = (into: Buffer[], key: 'out' | 'err') => (chunk: Buffer) => {
-      const room = maxBytes - sizes[key];
-      if (room > 0) {
-        into.push(chunk.subarray(0, room));
-        sizes[key] += Math.min(room, chunk.length);
-      }
-    };
-    child.stdout?.on('data', collect(out, 'out'));
-    child.stderr?.on('data', collect(err, 'err'));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-(child.pid as number), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, timeoutMs);
-    const done = (code: number | null) => {
-      clearTimeout(timer);
-      resolve({
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-        exit_code: code,
-        timed_out: timedOut,
-      });
-    };
-    child.on('error', (error) => {
-      err.push(Buffer.from(error.message));
-      done(null);
-    });
-    child.on('close', (code) => done(code));
-  });
-}
-
-/** The runner's answer to an `env.*` request (spec/runner-protocol.md, our extension). */
-export async function handleEnvironmentRequest(
-  settings: ToolSettings,
-  method: string,
-  params: EnvRequestParams & Record<string, unknown>,
-): Promise<unknown> {
-  if (!params || typeof params.session_id !== 'string') {
-    throw envError(400, 'invalid_input', `${method} needs session_id`);
-  }
-  const env = WorkspaceEnvironment.open(settings, params);
-  const rel = typeof params.path === 'string' ? params.path : '';
-  switch (method) {
-    case Methods.envDescribe:
-      return env.describe();
-    case Methods.envList:
-      return env.list(rel);
-    case Methods.envRead:
-      return env.read(rel);
-    case Methods.envWrite:
-      return env.write(
-        rel,
-        String(params.content ?? ''),
-        params.encoding === 'base64' ? 'base64' : 'utf-8',
-        params.create_parents !== false,
-      );
-    case Methods.envEdit:
-      return env.edit(
-        rel,
-        String(params.old_text ?? ''),
-        String(params.new_text ?? ''),
-        params.replace_all === true,
-      );
-    case Methods.envDelete:
-      return env.delete(rel);
-    case Methods.envSearch:
-      return env.search(
-        rel,
-        String(params.q ?? ''),
-        (params.include as string[] | undefined) ?? [],
-        (params.exclude as string[] | undefined) ?? [],
-        Number(params.limit) || 500,
-      );
-    case Methods.envChanges:
-      return env.changes();
-    case Methods.envShell:
-      return env.shell(params as unknown as EnvShellParams);
-    default:
-      throw envError(404, 'not_found', `Unknown environment method ${method}`);
-  }
 }

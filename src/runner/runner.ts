@@ -24,7 +24,7 @@ import {
 } from 'src/protocol/runner-protocol';
 import { ErrorDetail } from 'src/protocol/stream-events';
 import { TERMINAL_REQUESTS } from 'src/protocol/terminal-protocol';
-import { handleEnvironmentRequest } from 'src/runner/environment';
+import { handleEnvironmentRequest } from 'src/runner/environment-request';
 import { HARNESS_NAMES } from 'src/runner/harnesses/harnesses';
 import { InitLog } from 'src/runner/init-log';
 import { PolicyPushes } from 'src/runner/policy-pushes';

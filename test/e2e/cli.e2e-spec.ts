@@ -3,10 +3,10 @@ import net from 'node:net';
 import { join } from 'node:path';
 
 import { verify } from 'jsonwebtoken';
-import WebSocket from 'ws';
 
 import { mintToken } from 'src/common/auth/token-signer';
 import { getConfig } from 'src/config/app-config';
+import { runnerChannelUrl, upgradeStatus } from 'test/utils/channel-upgrade';
 import { httpApi } from 'test/utils/http-api';
 import {
   ServerProcess,
@@ -334,19 +334,8 @@ describe('the local runner in jwt mode and the binding-token exchange', () => {
     });
     expect(asUser.status).toBe(403);
     // …and accepted on its own runner channel.
-    const opened = await new Promise<number>((resolve) => {
-      const ws = new WebSocket(
-        `${server.url.replace('http', 'ws')}/v1/runners/${runnerId}/channel`,
-        {
-          headers: { Authorization: `Bearer ${body.token}` },
-        },
-      );
-      ws.on('open', () => {
-        resolve(101);
-        ws.close();
-      });
-      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.on('error', () => undefined);
+    const opened = await upgradeStatus(runnerChannelUrl(server.url, runnerId), undefined, {
+      Authorization: `Bearer ${body.token}`,
     });
     expect(opened).toBe(101);
   });

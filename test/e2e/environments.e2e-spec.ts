@@ -1,18 +1,15 @@
 import { expectValid } from 'test/contract/upstream-schemas';
 import { httpApi, HttpApi } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
-import { openSse, SseConnection } from 'test/utils/sse-client';
+import {
+  databaseEnv,
+  RunnerProcess,
+  ServerProcess,
+  startRunner,
+  startServer,
+} from 'test/utils/processes';
+import { openSse, waitForIdle } from 'test/utils/sse-client';
 
 type Json = Record<string, unknown>;
-
-const idle = (stream: SseConnection, count: number) =>
-  stream.waitFor(
-    () =>
-      stream.frames.filter((f) => f.event === 'session.status' && f.json?.status === 'idle')
-        .length >= count,
-    20_000,
-    `${count} session.status idle`,
-  );
 
 /**
  * The session environment through the API (spec/api-reference.md §8.4), served by a real runner
@@ -24,11 +21,7 @@ describe.each(['postgres', 'embedded'] as const)('session environments (%s)', (d
   let api: HttpApi;
 
   beforeAll(async () => {
-    server = await startServer(
-      db === 'postgres'
-        ? { DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL, OMNIGENT_DB_MIGRATE: 'false' }
-        : {},
-    );
+    server = await startServer(databaseEnv(db));
     runner = await startRunner(server.url);
     api = httpApi(server.url);
   }, 90_000);
@@ -132,14 +125,14 @@ describe.each(['postgres', 'embedded'] as const)('session environments (%s)', (d
     const stream = await openSse(server.url, `/v1/sessions/${sid}/stream`);
     await stream.waitFor((f) => f.event === 'session.heartbeat');
     await api.say(sid, '/tool read_file {"path":"shared.txt"}');
-    await idle(stream, 1);
+    await waitForIdle(stream, 1);
     const outputs = stream.frames.filter(
       (f) => (f.json?.item as Json | undefined)?.type === 'function_call_output',
     );
     expect(String((outputs[0].json?.item as Json).output)).toContain('from the API');
 
     await api.say(sid, '/tool write_file {"path":"agent.txt","content":"from the agent"}');
-    await idle(stream, 2);
+    await waitForIdle(stream, 2);
     stream.close();
     const read = await api.request<Json>('GET', `${env(sid)}/filesystem/agent.txt`);
     expect(read.body.content).toBe('from the agent');

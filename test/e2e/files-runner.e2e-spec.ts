@@ -1,7 +1,13 @@
 import { expectValid } from 'test/contract/upstream-schemas';
 import { httpApi, HttpApi } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
-import { openSse, SseConnection } from 'test/utils/sse-client';
+import {
+  databaseEnv,
+  RunnerProcess,
+  ServerProcess,
+  startRunner,
+  startServer,
+} from 'test/utils/processes';
+import { openSse, SseConnection, waitForIdle } from 'test/utils/sse-client';
 
 type Json = Record<string, unknown>;
 
@@ -26,15 +32,6 @@ async function upload(
   return body;
 }
 
-const idle = (stream: SseConnection, count: number) =>
-  stream.waitFor(
-    () =>
-      stream.frames.filter((f) => f.event === 'session.status' && f.json?.status === 'idle')
-        .length >= count,
-    20_000,
-    `${count} session.status idle`,
-  );
-
 function lastAssistantText(stream: SseConnection): string {
   const done = stream.frames.filter(
     (f) =>
@@ -55,11 +52,7 @@ describe.each(['postgres', 'embedded'] as const)('file attachments reach the run
   let api: HttpApi;
 
   beforeAll(async () => {
-    server = await startServer(
-      db === 'postgres'
-        ? { DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL, OMNIGENT_DB_MIGRATE: 'false' }
-        : {},
-    );
+    server = await startServer(databaseEnv(db));
     runner = await startRunner(server.url);
     api = httpApi(server.url);
   }, 90_000);
@@ -89,7 +82,7 @@ describe.each(['postgres', 'embedded'] as const)('file attachments reach the run
       },
     });
     expect(posted.status).toBe(202);
-    await idle(stream, 1);
+    await waitForIdle(stream, 1);
     expect(lastAssistantText(stream)).toBe(
       'read this\n[file notes.md]\n# Plan\nship the files module',
     );
@@ -105,7 +98,7 @@ describe.each(['postgres', 'embedded'] as const)('file attachments reach the run
         ],
       },
     });
-    await idle(stream, 2);
+    await waitForIdle(stream, 2);
     stream.close();
     const text = lastAssistantText(stream);
     expect(text).toMatch(new RegExp(`^and this\\n\\[file ${String(foreign.id)} is not available`));

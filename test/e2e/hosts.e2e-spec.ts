@@ -15,8 +15,10 @@ import WebSocket from 'ws';
 
 import { mintToken } from 'src/common/auth/token-signer';
 import { getConfig } from 'src/config/app-config';
+import { HOST_SUBPROTOCOL } from 'src/protocol/host-protocol';
 import { expectValid } from 'test/contract/upstream-schemas';
 import { echoAgentBundle } from 'test/utils/agent-bundle';
+import { upgradeStatus } from 'test/utils/channel-upgrade';
 import { HttpApi, httpApi, eventually } from 'test/utils/http-api';
 import { ManagedProcess, ServerProcess, spawnCli, startServer } from 'test/utils/processes';
 
@@ -45,24 +47,7 @@ interface Snapshot {
 
 const hostChannel = (url: string, hostId: string) =>
   `${url.replace('http', 'ws')}/v1/hosts/${hostId}/channel`;
-
-/** Tries a host channel upgrade; resolves with the HTTP status of a refusal, or 101. */
-function upgradeStatus(url: string, hostId: string, token?: string): Promise<number> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(hostChannel(url, hostId), 'omnigent.host.v1', {
-      headers: token ? { Authorization: `Bearer ${token}` } : {},
-    });
-    ws.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on('open', () => {
-      resolve(101);
-      ws.close();
-    });
-    ws.on('error', () => undefined);
-  });
-}
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 /**
  * A fake host: says host.hello, then never answers anything (the 504 cases). Resolves once
@@ -73,9 +58,7 @@ async function silentHost(
   hostId: string,
   token: string,
 ): Promise<{ ws: WebSocket; requests: string[]; closed: Promise<number> }> {
-  const ws = new WebSocket(hostChannel(url, hostId), 'omnigent.host.v1', {
-    headers: { Authorization: `Bearer ${token}` },
-  });
+  const ws = new WebSocket(hostChannel(url, hostId), HOST_SUBPROTOCOL, { headers: bearer(token) });
   const requests: string[] = [];
   const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
@@ -242,9 +225,17 @@ describe('hosts (jwt mode, real server, host daemon and runner processes)', () =
   });
 
   it('should authorise the channel before the upgrade and keep a host id to its owner', async () => {
-    expect(await upgradeStatus(server.url, host.hostId)).toBe(401);
-    expect(await upgradeStatus(server.url, 'host_nope', aliceToken)).toBe(404);
-    expect(await upgradeStatus(server.url, host.hostId, bobToken)).toBe(409);
+    expect(await upgradeStatus(hostChannel(server.url, host.hostId), HOST_SUBPROTOCOL)).toBe(401);
+    expect(
+      await upgradeStatus(
+        hostChannel(server.url, 'host_nope'),
+        HOST_SUBPROTOCOL,
+        bearer(aliceToken),
+      ),
+    ).toBe(404);
+    expect(
+      await upgradeStatus(hostChannel(server.url, host.hostId), HOST_SUBPROTOCOL, bearer(bobToken)),
+    ).toBe(409);
   });
 
   it('should browse the host: ~ expanded, paged by entry path, mkdir', async () => {

@@ -45,19 +45,10 @@ const ERROR_SCHEMAS = [
 // Writes first (they make what later reads find), then reads, then updates, then deletes.
 const METHOD_ORDER = ['post', 'put', 'get', 'patch', 'delete'];
 
-/**
- * Routes merged on 2026-12-03 after the examples pass (responses, terminals): their examples and
- * error schemas are still to be written (issue #14 follow-up). Listed here, by name, so the gap
- * is visible; remove an entry as soon as its route is documented.
- */
-const NOT_YET_DOCUMENTED = [/^\/v1\/responses/, /\/resources\/terminals/];
-
 function operations(doc: Document): Op[] {
-  return Object.entries(doc.paths)
-    .filter(([path]) => !NOT_YET_DOCUMENTED.some((pattern) => pattern.test(path)))
-    .flatMap(([path, methods]) =>
-      Object.entries(methods).map(([method, op]) => ({ method, path, op })),
-    );
+  return Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ method, path, op })),
+  );
 }
 
 const label = ({ method, path }: Op) => `${method.toUpperCase()} ${path}`;
@@ -166,6 +157,7 @@ describe('OpenAPI examples', () => {
       handler: 'omnigent.policies.builtins.safety.max_tool_calls_per_session',
       factory_params: { limit: 1000 },
     });
+    const response = await api.ok('POST', '/v1/responses', { model: 'echo', input: 'Hi' });
     const defaultPolicy = await api.ok('POST', '/v1/policies', {
       name: 'fixture_default_limit',
       type: 'python',
@@ -178,6 +170,9 @@ describe('OpenAPI examples', () => {
       policy_id: String(path.startsWith('/v1/policies') ? defaultPolicy.id : sessionPolicy.id),
       elicitation_id: 'elicit_0194f1c2e3a4b5c6d7e8f90123456789',
       runner_id: runner.runnerId,
+      response_id: String(response.id),
+      // The echo agent declares no terminal: the terminal routes answer their documented 404.
+      terminal_id: 'term_0194f1c2e3a4b5c6d7e8f90123456789',
       // No host daemon here: a host route answers its documented 404.
       host_id: 'host_0194f1c2e3a4b5c6d7e8f90123456789',
       env_id: 'default',
@@ -220,6 +215,12 @@ describe('OpenAPI examples', () => {
         // The examples name an approval and an ancestor session that do not exist.
         'POST /v1/sessions/{session_id}/elicitations/{elicitation_id}/resolve',
         'POST /v1/sessions/{session_id}/resources/files:copy',
+        // The echo agent declares no terminal, so none can be opened, read or closed.
+        'POST /v1/sessions/{session_id}/resources/terminals',
+        'GET /v1/sessions/{session_id}/resources/terminals/{terminal_id}',
+        'DELETE /v1/sessions/{session_id}/resources/terminals/{terminal_id}',
+        // The fixture response has ended: it has no tool call waiting for a result.
+        'PATCH /v1/responses/{response_id}',
       ].sort(),
     );
   }, 120_000);

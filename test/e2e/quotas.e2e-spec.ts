@@ -12,6 +12,7 @@ import {
   JWT_ENV,
   uniqueUser,
 } from 'test/utils/e2e-client';
+import { runnerChannelUrl, tryUpgrade } from 'test/utils/channel-upgrade';
 import { connectFakeRunner, FakeRunner } from 'test/utils/fake-runner';
 import { openSse, SseConnection } from 'test/utils/sse-client';
 
@@ -46,22 +47,15 @@ describe('quotas (jwt mode)', () => {
     return runner;
   };
   /** A raw channel upgrade without hello: the status the server answered, or 101 when open. */
-  const upgrade = (client: E2eClient, runnerId: string) =>
-    new Promise<{ status: number; body: string; ws: WebSocket }>((resolve, reject) => {
-      const ws = new WebSocket(
-        `${url.replace(/^http/, 'ws')}/v1/runners/${runnerId}/channel`,
-        RUNNER_SUBPROTOCOL,
-        { headers: client.headers },
-      );
-      sockets.push(ws);
-      ws.once('open', () => resolve({ status: 101, body: '', ws }));
-      ws.once('unexpected-response', (_req, res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ws }));
-      });
-      ws.once('error', reject);
-    });
+  const upgrade = async (client: E2eClient, runnerId: string) => {
+    const outcome = await tryUpgrade(
+      runnerChannelUrl(url, runnerId),
+      RUNNER_SUBPROTOCOL,
+      client.headers,
+    );
+    sockets.push(outcome.ws);
+    return outcome;
+  };
 
   const createSession = (client: E2eClient, extra: Json = {}) =>
     client.post('/v1/sessions').send({ agent_id: echoId, ...extra });

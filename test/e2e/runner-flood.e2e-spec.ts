@@ -41,6 +41,17 @@ function itemEvent(sessionId: string, seq: number): string {
  */
 describe('runner channel flood (finding 3)', () => {
   const runners: FakeRunner[] = [];
+
+  /** A fake runner of the client's and a new session of theirs on it (their only runner). */
+  const runnerWithSession = async (url: string, client: E2eClient, agentId: string) => {
+    const token = client.headers.Authorization.slice('Bearer '.length);
+    const runner = await connectFakeRunner(url, { token });
+    runners.push(runner);
+    const session = (await client.post('/v1/sessions').send({ agent_id: agentId }).expect(201))
+      .body as Json;
+    return { runner, session };
+  };
+
   afterAll(() => Promise.all(runners.map((r) => r.close())));
 
   /** Runs bob's REST calls back to back until `done` settles; returns each call's latency. */
@@ -78,11 +89,7 @@ describe('runner channel flood (finding 3)', () => {
     afterAll(() => t?.close());
 
     it("should answer another user's requests within 1 s while 20,000 events are ingested", async () => {
-      const token = alice.headers.Authorization.slice('Bearer '.length);
-      const runner = await connectFakeRunner(url, { token });
-      runners.push(runner);
-      const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201))
-        .body as Json;
+      const { runner, session } = await runnerWithSession(url, alice, echoId);
       expect(session.runner_id).toBe(runner.runnerId);
       const id = session.id as string;
       const total = 20_000;
@@ -111,11 +118,7 @@ describe('runner channel flood (finding 3)', () => {
     }, 180_000);
 
     it('should refuse a frame of 5,000 session.history requests with one JSON-RPC error', async () => {
-      const token = alice.headers.Authorization.slice('Bearer '.length);
-      const runner = await connectFakeRunner(url, { token });
-      runners.push(runner);
-      const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201))
-        .body as Json;
+      const { runner, session } = await runnerWithSession(url, alice, echoId);
       const batch = Array.from({ length: 5_000 }, (_, i) => ({
         jsonrpc: '2.0',
         id: i + 1,
@@ -160,11 +163,7 @@ describe('runner channel flood (finding 3)', () => {
     afterAll(() => t?.close());
 
     it('should answer requests past the pending limit with an overloaded error, not run them', async () => {
-      const token = alice.headers.Authorization.slice('Bearer '.length);
-      const runner = await connectFakeRunner(url, { token });
-      runners.push(runner);
-      const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201))
-        .body as Json;
+      const { runner, session } = await runnerWithSession(url, alice, echoId);
       const answers = await Promise.allSettled(
         Array.from({ length: 50 }, () =>
           runner.request(Methods.sessionHistory, { session_id: session.id }),
@@ -182,11 +181,7 @@ describe('runner channel flood (finding 3)', () => {
     });
 
     it('should close a connection that floods past its rate with 4006', async () => {
-      const token = alice.headers.Authorization.slice('Bearer '.length);
-      const runner = await connectFakeRunner(url, { token });
-      runners.push(runner);
-      const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201))
-        .body as Json;
+      const { runner, session } = await runnerWithSession(url, alice, echoId);
       for (let seq = 1; seq <= 20_000; seq++) {
         runner.sendRaw(itemEvent(session.id as string, seq));
       }
@@ -194,6 +189,7 @@ describe('runner channel flood (finding 3)', () => {
       await expect(runner.closeCode).resolves.toBe(4006);
       expect(Math.max(...latencies)).toBeLessThan(BOUND_MS);
       // The server is fine: a new connection of the same runner is accepted.
+      const token = alice.headers.Authorization.slice('Bearer '.length);
       const again = await connectFakeRunner(url, { token, runnerId: runner.runnerId });
       runners.push(again);
       expect(again.hello.runner_id).toBe(runner.runnerId);

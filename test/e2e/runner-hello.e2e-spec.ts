@@ -1,15 +1,19 @@
 import { DataSource } from 'typeorm';
 
 import { IdPrefix, newId } from 'src/common/ids/ids';
-import { RpcError } from 'src/protocol/json-rpc';
-import { Methods, RUNNER_RPC_ERROR, RunnerErrorCode } from 'src/protocol/runner-protocol';
+import { Methods } from 'src/protocol/runner-protocol';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { RunnerEventsHandler } from 'src/modules/sessions/turns/runner-events.handler';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 import { createTestApp, TestApp } from 'test/e2e/create-app';
 import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
-import { connectFakeRunner, FakeRunner, ReceivedCall } from 'test/utils/fake-runner';
-import { sleep } from 'test/utils/http-api';
+import {
+  connectFakeRunner,
+  FakeRunner,
+  initOnDemandAnswer,
+  ReceivedCall,
+} from 'test/utils/fake-runner';
+import { eventually, sleep } from 'test/utils/http-api';
 import { openSse } from 'test/utils/sse-client';
 
 /**
@@ -28,27 +32,16 @@ describe('runner hello (jwt mode)', () => {
 
   /** A runner that knows only the sessions it was given `session.init` for. */
   const connect = async (runnerId?: string) => {
-    const known = new Set<string>();
-    const runner = await connectFakeRunner(url, {
-      token,
-      runnerId,
-      answer: (method, params) => {
-        const sessionId = params.session_id as string;
-        if (method === Methods.sessionInit) {
-          known.add(sessionId);
-          return { status: 'idle' };
-        }
-        if (method === Methods.turnStart && !known.has(sessionId)) {
-          throw new RpcError(RUNNER_RPC_ERROR[RunnerErrorCode.SessionUnknown], 'unknown', {
-            code: RunnerErrorCode.SessionUnknown,
-          });
-        }
-        return method === Methods.turnStart ? { disposition: 'started' } : {};
-      },
-    });
+    const runner = await connectFakeRunner(url, { token, runnerId, answer: initOnDemandAnswer() });
     runners.push(runner);
     return runner;
   };
+  /** Polls until the session reads `failed` (10 s at most). */
+  const failed = (sessionId: string) =>
+    eventually(async () => {
+      const res = await alice.get(`/v1/sessions/${sessionId}`).expect(200);
+      expect(res.body.status).toBe('failed');
+    }, 10_000);
   const of = (runner: FakeRunner, sessionId: string): string[] =>
     runner.received
       .filter((call: ReceivedCall) => call.params.session_id === sessionId)
@@ -89,14 +82,7 @@ describe('runner hello (jwt mode)', () => {
     // The runner comes back within the grace (a restart: it holds nothing).
     const again = await connect(first.runnerId);
     for (const id of busy) {
-      for (let tries = 0; ; tries++) {
-        const res = await alice.get(`/v1/sessions/${id}`).expect(200);
-        if (res.body.status === 'failed') {
-          break;
-        }
-        expect(tries).toBeLessThan(100);
-        await sleep(100);
-      }
+      await failed(id);
       const items = await alice.get(`/v1/sessions/${id}/items`).expect(200);
       expect(items.body.data).toEqual([
         expect.objectContaining({
@@ -163,26 +149,10 @@ describe('runner hello (jwt mode)', () => {
     });
     const fail = jest.spyOn(t.app.get(TurnsService), 'fail');
 
-    const known = new Set<string>();
     const again = await connectFakeRunner(url, {
       token,
       runnerId: first.runnerId,
-      answer: (method, params) => {
-        if (method === Methods.sessionInit) {
-          known.add(params.session_id as string);
-          return { status: 'idle' };
-        }
-        if (method === Methods.turnStart) {
-          if (!known.has(params.session_id as string)) {
-            throw new RpcError(RUNNER_RPC_ERROR[RunnerErrorCode.SessionUnknown], 'unknown', {
-              code: RunnerErrorCode.SessionUnknown,
-            });
-          }
-          accepted(params.turn_id as string);
-          return { disposition: 'started' };
-        }
-        return {};
-      },
+      answer: initOnDemandAnswer((params) => accepted(params.turn_id as string)),
     });
     runners.push(again);
     const turnId = await turnAccepted;
@@ -192,20 +162,9 @@ describe('runner hello (jwt mode)', () => {
     expect(fail.mock.calls.filter(([, failed]) => failed === turnId)).toEqual([]);
 
     // The runner finishes the turn it was given: one terminal event, the completion.
-    again.notify(Methods.sessionEvent, {
-      session_id: session.id,
-      seq: 1,
-      turn_id: turnId,
-      durable: true,
-      event: { type: 'response.completed', response: { id: turnId, status: 'completed' } },
-    });
-    again.notify(Methods.sessionEvent, {
-      session_id: session.id,
-      seq: 2,
-      turn_id: turnId,
-      durable: true,
-      event: { type: 'session.status', status: 'idle' },
-    });
+    const completed = { type: 'response.completed', response: { id: turnId, status: 'completed' } };
+    again.sendEvent(session.id, 1, completed, turnId);
+    again.sendEvent(session.id, 2, { type: 'session.status', status: 'idle' }, turnId);
     await stream.waitFor((f) => f.event === 'session.status' && f.json?.status === 'idle');
     stream.close();
     const terminals = stream.frames.filter((f) =>
@@ -251,34 +210,19 @@ describe('runner hello (jwt mode)', () => {
       ],
     });
     runners.push(again);
-    for (let tries = 0; ; tries++) {
-      const res = await alice.get(`/v1/sessions/${session.id}`).expect(200);
-      if (res.body.status === 'failed') {
-        break;
-      }
-      expect(tries).toBeLessThan(100);
-      await sleep(100);
-    }
+    await failed(session.id);
     const items = await alice.get(`/v1/sessions/${session.id}/items`).expect(200);
     expect(items.body.data).toEqual([
       expect.objectContaining({ type: 'error', response_id: lost, code: 'runner_restarted' }),
     ]);
     // The one with events to replay keeps its turn, and its replayed end is the only terminal.
     expect((await alice.get(`/v1/sessions/${other.id}`).expect(200)).body.status).toBe('running');
-    again.notify(Methods.sessionEvent, {
-      session_id: other.id,
-      seq: 5,
-      turn_id: replaying,
-      durable: true,
-      event: { type: 'response.completed', response: { id: replaying, status: 'completed' } },
-    });
-    again.notify(Methods.sessionEvent, {
-      session_id: other.id,
-      seq: 6,
-      turn_id: replaying,
-      durable: true,
-      event: { type: 'session.status', status: 'idle' },
-    });
+    const completed = {
+      type: 'response.completed',
+      response: { id: replaying, status: 'completed' },
+    };
+    again.sendEvent(other.id, 5, completed, replaying);
+    again.sendEvent(other.id, 6, { type: 'session.status', status: 'idle' }, replaying);
     await again.waitFor((c) => c.method === Methods.sessionAck && c.params.session_id === other.id);
     expect((await alice.get(`/v1/sessions/${other.id}`).expect(200)).body.status).toBe('idle');
     const log = await db.query(

@@ -1,7 +1,7 @@
-import WebSocket from 'ws';
-
 import { mintToken } from 'src/common/auth/token-signer';
 import { getConfig } from 'src/config/app-config';
+import { RUNNER_SUBPROTOCOL } from 'src/protocol/runner-protocol';
+import { runnerChannelUrl, upgradeStatus } from 'test/utils/channel-upgrade';
 import { HttpApi, httpApi, eventually, sleep } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
 import { openSse, SseFrame } from 'test/utils/sse-client';
@@ -10,32 +10,6 @@ import { startTcpProxy } from 'test/utils/tcp-proxy';
 const SECRET = 'runner-lifecycle-e2e-secret-0123456789abcdef';
 const GRACE_MS = 1500;
 
-/** Tries a runner channel upgrade; resolves with the HTTP status of a refusal, or 101. */
-function upgradeStatus(
-  url: string,
-  runnerId: string,
-  headers: Record<string, string>,
-): Promise<number> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(
-      `${url.replace('http', 'ws')}/v1/runners/${runnerId}/channel`,
-      'omnigent.runner.v1',
-      {
-        headers,
-      },
-    );
-    ws.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on('open', () => {
-      resolve(101);
-      ws.close();
-    });
-    ws.on('error', () => undefined);
-  });
-}
-
 describe('runner lifecycle (jwt mode, real processes)', () => {
   let server: ServerProcess;
   let alice: HttpApi;
@@ -43,11 +17,25 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
   let aliceToken: string;
   let bobToken: string;
   const runners: RunnerProcess[] = [];
+  const channelStatus = (runnerId: string, headers: Record<string, string>) =>
+    upgradeStatus(runnerChannelUrl(server.url, runnerId), RUNNER_SUBPROTOCOL, headers);
 
   const runnerFor = async (token: string, args: string[] = [], url = server.url) => {
     const runner = await startRunner(url, ['--token', token, ...args]);
     runners.push(runner);
     return runner;
+  };
+
+  /** Alice's session on a runner that reaches the server through `url`, its stream open. */
+  const sessionBehind = async (url: string) => {
+    const runner = await runnerFor(aliceToken, [], url);
+    const session = await alice.createSession('echo');
+    await alice.bind(session.id, runner.runnerId);
+    const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`, {
+      Authorization: `Bearer ${aliceToken}`,
+    });
+    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    return { runner, session, stream };
   };
 
   beforeAll(async () => {
@@ -76,23 +64,19 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
 
   it('should authorise the channel before the upgrade with real HTTP statuses', async () => {
     const runnerId = `runner_${'a1'.repeat(16)}`;
-    expect(await upgradeStatus(server.url, runnerId, {})).toBe(401);
-    expect(await upgradeStatus(server.url, runnerId, { Authorization: 'Bearer not-a-token' })).toBe(
-      401,
-    );
-    expect(
-      await upgradeStatus(server.url, 'runner_nope', { Authorization: `Bearer ${aliceToken}` }),
-    ).toBe(404);
+    expect(await channelStatus(runnerId, {})).toBe(401);
+    expect(await channelStatus(runnerId, { Authorization: 'Bearer not-a-token' })).toBe(401);
+    expect(await channelStatus('runner_nope', { Authorization: `Bearer ${aliceToken}` })).toBe(404);
     // A binding token whose hash is not this runner id.
     expect(
-      await upgradeStatus(server.url, runnerId, {
+      await channelStatus(runnerId, {
         'X-Omnigent-Runner-Tunnel-Token': 'x'.repeat(40),
       }),
     ).toBe(401);
     const aliceRunner = await runnerFor(aliceToken);
     // Another user cannot take over alice's runner id.
     expect(
-      await upgradeStatus(server.url, aliceRunner.runnerId, {
+      await channelStatus(aliceRunner.runnerId, {
         Authorization: `Bearer ${bobToken}`,
       }),
     ).toBe(409);
@@ -219,13 +203,7 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
   it('should lose and duplicate nothing when the runner reconnects mid-turn', async () => {
     const proxy = await startTcpProxy(server.url);
     try {
-      const runner = await runnerFor(aliceToken, [], proxy.url);
-      const session = await alice.createSession('echo');
-      await alice.bind(session.id, runner.runnerId);
-      const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`, {
-        Authorization: `Bearer ${aliceToken}`,
-      });
-      await stream.waitFor((f) => f.event === 'session.heartbeat');
+      const { runner, session, stream } = await sessionBehind(proxy.url);
       await alice.say(session.id, '/tool shell {"command":"sleep 1; echo after-the-drop"}');
       await stream.waitFor((f) => f.event === 'response.output_item.done');
       proxy.cut();
@@ -279,13 +257,7 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
     // for tool.authorize, the call failed and the tool was never run. Cut exactly there.
     const proxy = await startTcpProxy(server.url);
     try {
-      const runner = await runnerFor(aliceToken, [], proxy.url);
-      const session = await alice.createSession('echo');
-      await alice.bind(session.id, runner.runnerId);
-      const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`, {
-        Authorization: `Bearer ${aliceToken}`,
-      });
-      await stream.waitFor((f) => f.event === 'session.heartbeat');
+      const { runner, session, stream } = await sessionBehind(proxy.url);
       // Only a session with a tool_call policy authorises its tool calls.
       await alice.ok('POST', `/v1/sessions/${session.id}/policies`, {
         name: 'cap',

@@ -193,18 +193,8 @@ describe('runner ownership (jwt mode, admins included)', () => {
         content: [{ type: 'output_text', text: 'x' }],
       },
     });
-    again.notify(Methods.sessionEvent, {
-      session_id: foreign.id,
-      seq: 1,
-      durable: true,
-      event: item('msg_0000000000000000000000000000f0e1'),
-    });
-    again.notify(Methods.sessionEvent, {
-      session_id: hers.id,
-      seq: 1,
-      durable: true,
-      event: item('msg_0000000000000000000000000000a11c'),
-    });
+    again.sendEvent(foreign.id as string, 1, item('msg_0000000000000000000000000000f0e1'));
+    again.sendEvent(hers.id as string, 1, item('msg_0000000000000000000000000000a11c'));
     await again.waitFor((c) => c.method === Methods.sessionAck && c.params.session_id === hers.id);
     await expect(
       again.request(Methods.toolAuthorize, {

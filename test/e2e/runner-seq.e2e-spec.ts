@@ -18,12 +18,7 @@ describe('runner event seqs', () => {
     item: { id, type: 'message', role: 'assistant', content: [{ type: 'output_text', text }] },
   });
   const send = (sessionId: string, seq: number, id: string, text: string) =>
-    runner.notify(Methods.sessionEvent, {
-      session_id: sessionId,
-      seq,
-      durable: true,
-      event: item(id, text),
-    });
+    runner.sendEvent(sessionId, seq, item(id, text));
   const acked = (sessionId: string, seq: number) =>
     runner.waitFor(
       (c) =>

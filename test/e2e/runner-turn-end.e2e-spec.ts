@@ -46,16 +46,15 @@ describe('turn termination (finding 4)', () => {
     runners.push(runner);
     return runner;
   };
-  const terminalsOf = (stream: SseConnection, turnId: string) =>
-    stream.frames.filter(
-      (f) =>
-        TERMINALS.includes(f.event ?? '') &&
-        (f.json?.response as { id?: string } | undefined)?.id === turnId,
-    );
-
-  it('should fail a turn once when its runner restarts within the grace, and drop a late completion', async () => {
-    const first = await connect();
+  /** A new session on the runner, its stream open, and a turn the runner was asked to start. */
+  const startTurn = async (runner: FakeRunner, { bind = false } = {}) => {
     const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201)).body;
+    if (bind) {
+      await alice
+        .patch(`/v1/sessions/${session.id}`)
+        .send({ runner_id: runner.runnerId })
+        .expect(200);
+    }
     const stream = await openSse(url, `/v1/sessions/${session.id}/stream`, alice.headers);
     streams.push(stream);
     await stream.waitFor((f) => f.event === 'session.heartbeat');
@@ -66,15 +65,21 @@ describe('turn termination (finding 4)', () => {
         data: { role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
       })
       .expect(202);
-    const start = await first.waitFor((c) => c.method === Methods.turnStart);
-    const turnId = start.params.turn_id as string;
-    first.notify(Methods.sessionEvent, {
-      session_id: session.id,
-      seq: 1,
-      turn_id: turnId,
-      durable: true,
-      event: { type: 'response.created', response: { id: turnId, status: 'in_progress' } },
-    });
+    const start = await runner.waitFor((c) => c.method === Methods.turnStart);
+    return { session, stream, turnId: start.params.turn_id as string };
+  };
+  const terminalsOf = (stream: SseConnection, turnId: string) =>
+    stream.frames.filter(
+      (f) =>
+        TERMINALS.includes(f.event ?? '') &&
+        (f.json?.response as { id?: string } | undefined)?.id === turnId,
+    );
+
+  it('should fail a turn once when its runner restarts within the grace, and drop a late completion', async () => {
+    const first = await connect();
+    const { session, stream, turnId } = await startTurn(first);
+    const created = { type: 'response.created', response: { id: turnId, status: 'in_progress' } };
+    first.sendEvent(session.id, 1, created, turnId);
 
     // A crash, and a restarted runner under the same id that holds nothing.
     await first.close();
@@ -87,13 +92,8 @@ describe('turn termination (finding 4)', () => {
     );
 
     // A late completion of the same turn (an outbox replayed after the failure) changes nothing.
-    again.notify(Methods.sessionEvent, {
-      session_id: session.id,
-      seq: 2,
-      turn_id: turnId,
-      durable: true,
-      event: { type: 'response.completed', response: { id: turnId, status: 'completed' } },
-    });
+    const completed = { type: 'response.completed', response: { id: turnId, status: 'completed' } };
+    again.sendEvent(session.id, 2, completed, turnId);
     await again.waitFor((c) => c.method === Methods.sessionAck && c.params.seq === 2);
     await sleep(200);
     expect(terminalsOf(stream, turnId).map((f) => f.event)).toEqual(['response.failed']);
@@ -105,20 +105,8 @@ describe('turn termination (finding 4)', () => {
 
   it('should let a runner that reconnects holding its turn finish it, once', async () => {
     const first = await connect();
-    const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201)).body;
+    const { session, stream, turnId } = await startTurn(first);
     expect(session.runner_id).toBe(first.runnerId);
-    const stream = await openSse(url, `/v1/sessions/${session.id}/stream`, alice.headers);
-    streams.push(stream);
-    await stream.waitFor((f) => f.event === 'session.heartbeat');
-    await alice
-      .post(`/v1/sessions/${session.id}/events`)
-      .send({
-        type: 'message',
-        data: { role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
-      })
-      .expect(202);
-    const start = await first.waitFor((c) => c.method === Methods.turnStart);
-    const turnId = start.params.turn_id as string;
     await first.close();
 
     // A network blip: the same runner comes back holding the session and its turn.
@@ -135,23 +123,10 @@ describe('turn termination (finding 4)', () => {
       ],
     });
     runners.push(resumed);
-    const end = (seq: number, type: string) =>
-      resumed.notify(Methods.sessionEvent, {
-        session_id: session.id,
-        seq,
-        turn_id: turnId,
-        durable: true,
-        event: { type, response: { id: turnId, status: type.slice('response.'.length) } },
-      });
-    end(1, 'response.completed');
-    end(2, 'response.completed');
-    resumed.notify(Methods.sessionEvent, {
-      session_id: session.id,
-      seq: 3,
-      turn_id: turnId,
-      durable: true,
-      event: { type: 'session.status', status: 'idle' },
-    });
+    const completed = { type: 'response.completed', response: { id: turnId, status: 'completed' } };
+    resumed.sendEvent(session.id, 1, completed, turnId);
+    resumed.sendEvent(session.id, 2, completed, turnId);
+    resumed.sendEvent(session.id, 3, { type: 'session.status', status: 'idle' }, turnId);
     await stream.waitFor((f) => f.event === 'session.status' && f.json?.status === 'idle');
     expect(terminalsOf(stream, turnId).map((f) => f.event)).toEqual(['response.completed']);
     expect(stream.frames.some((f) => f.event === 'response.failed')).toBe(false);
@@ -162,23 +137,7 @@ describe('turn termination (finding 4)', () => {
   // a reconnect that never came), and the session stayed running.
   it('should apply a turn end whose ingest hit a dropped database connection', async () => {
     const runner = await connect();
-    const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201)).body;
-    await alice
-      .patch(`/v1/sessions/${session.id}`)
-      .send({ runner_id: runner.runnerId })
-      .expect(200);
-    const stream = await openSse(url, `/v1/sessions/${session.id}/stream`, alice.headers);
-    streams.push(stream);
-    await stream.waitFor((f) => f.event === 'session.heartbeat');
-    await alice
-      .post(`/v1/sessions/${session.id}/events`)
-      .send({
-        type: 'message',
-        data: { role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
-      })
-      .expect(202);
-    const start = await runner.waitFor((c) => c.method === Methods.turnStart);
-    const turnId = start.params.turn_id as string;
+    const { session, stream, turnId } = await startTurn(runner, { bind: true });
 
     // The next unit of work of this session fails as a terminated connection does.
     const events = t.app.get(SessionEventsService);
@@ -195,16 +154,9 @@ describe('turn termination (finding 4)', () => {
       }
       return locked(sessionId, work);
     });
-    const end = (seq: number, event: Record<string, unknown>) =>
-      runner.notify(Methods.sessionEvent, {
-        session_id: session.id,
-        seq,
-        turn_id: turnId,
-        durable: true,
-        event,
-      });
-    end(1, { type: 'response.completed', response: { id: turnId, status: 'completed' } });
-    end(2, { type: 'session.status', status: 'idle' });
+    const completed = { type: 'response.completed', response: { id: turnId, status: 'completed' } };
+    runner.sendEvent(session.id, 1, completed, turnId);
+    runner.sendEvent(session.id, 2, { type: 'session.status', status: 'idle' }, turnId);
     try {
       await stream.waitFor(
         (f) => f.event === 'session.status' && f.json?.status === 'idle',

@@ -2,14 +2,17 @@ import { randomBytes } from 'node:crypto';
 
 import WebSocket from 'ws';
 
-import { JsonRpcErrorObject, JsonRpcPeer } from 'src/protocol/json-rpc';
+import { JsonRpcErrorObject, JsonRpcPeer, RpcError } from 'src/protocol/json-rpc';
 import {
   HelloResult,
   HelloSession,
   Methods,
   RUNNER_PROTOCOL_VERSION,
+  RUNNER_RPC_ERROR,
   RUNNER_SUBPROTOCOL,
+  RunnerErrorCode,
 } from 'src/protocol/runner-protocol';
+import { runnerChannelUrl } from 'test/utils/channel-upgrade';
 
 /** One request or notification the server sent to the runner. */
 export interface ReceivedCall {
@@ -41,6 +44,8 @@ export interface FakeRunner {
   waitFor(match: (call: ReceivedCall) => boolean, timeoutMs?: number): Promise<ReceivedCall>;
   request<T>(method: string, params: unknown): Promise<T>;
   notify(method: string, params: unknown): void;
+  /** A durable `session.event` at `seq`, of the turn `turnId` when one is given. */
+  sendEvent(sessionId: string, seq: number, event: Record<string, unknown>, turnId?: string): void;
   /** Sends one frame as it is (a batch, or something malformed). */
   sendRaw(text: string): void;
   /** Error answers not tied to a request (`id: null`), e.g. a refused batch. */
@@ -50,7 +55,8 @@ export interface FakeRunner {
   close(): Promise<void>;
 }
 
-function defaultAnswer(method: string): unknown {
+/** Answers like an idle reference runner. */
+export function defaultAnswer(method: string): unknown {
   switch (method) {
     case Methods.sessionInit:
       return { status: 'idle' };
@@ -65,6 +71,32 @@ function defaultAnswer(method: string): unknown {
   }
 }
 
+/**
+ * Answers like a runner that holds only the sessions it was sent `session.init` for (one that
+ * restarted): `turn.start` for any other session is `session_unknown`. `onTurnStart` sees each
+ * turn it accepts.
+ */
+export function initOnDemandAnswer(
+  onTurnStart?: (params: Record<string, unknown>) => void,
+): NonNullable<FakeRunnerOptions['answer']> {
+  const known = new Set<string>();
+  return (method, params) => {
+    const sessionId = params.session_id as string;
+    if (method === Methods.sessionInit) {
+      known.add(sessionId);
+    }
+    if (method === Methods.turnStart) {
+      if (!known.has(sessionId)) {
+        throw new RpcError(RUNNER_RPC_ERROR[RunnerErrorCode.SessionUnknown], 'unknown', {
+          code: RunnerErrorCode.SessionUnknown,
+        });
+      }
+      onTurnStart?.(params);
+    }
+    return defaultAnswer(method);
+  };
+}
+
 export async function connectFakeRunner(
   serverUrl: string,
   options: FakeRunnerOptions = {},
@@ -72,11 +104,9 @@ export async function connectFakeRunner(
   const runnerId = options.runnerId ?? `runner_${randomBytes(16).toString('hex')}`;
   const received: ReceivedCall[] = [];
   const waiters = new Set<() => void>();
-  const ws = new WebSocket(
-    `${serverUrl.replace(/^http/, 'ws')}/v1/runners/${runnerId}/channel`,
-    RUNNER_SUBPROTOCOL,
-    { headers: options.token ? { Authorization: `Bearer ${options.token}` } : {} },
-  );
+  const ws = new WebSocket(runnerChannelUrl(serverUrl, runnerId), RUNNER_SUBPROTOCOL, {
+    headers: options.token ? { Authorization: `Bearer ${options.token}` } : {},
+  });
   const record = (method: string, params: unknown) => {
     received.push({ method, params: (params ?? {}) as Record<string, unknown> });
     waiters.forEach((wake) => wake());
@@ -153,6 +183,14 @@ export async function connectFakeRunner(
     },
     request: (method, params) => peer.request(method, params, 10_000),
     notify: (method, params) => peer.notify(method, params),
+    sendEvent: (sessionId, seq, event, turnId) =>
+      peer.notify(Methods.sessionEvent, {
+        session_id: sessionId,
+        seq,
+        ...(turnId === undefined ? {} : { turn_id: turnId }),
+        durable: true,
+        event,
+      }),
     sendRaw: (text) => ws.send(text),
     frameErrors,
     closeCode,

@@ -193,6 +193,13 @@ export async function startServer(
   }
 }
 
+/** The server environment of a suite run on both databases: PostgreSQL (migrated), or embedded. */
+export function databaseEnv(db: 'embedded' | 'postgres'): Record<string, string | undefined> {
+  return db === 'postgres'
+    ? { DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL, OMNIGENT_DB_MIGRATE: 'false' }
+    : {};
+}
+
 export interface RunnerProcess extends ManagedProcess {
   runnerId: string;
 }

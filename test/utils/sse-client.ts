@@ -122,6 +122,21 @@ export function openSse(
 }
 
 /** `event:` names of the frames, in order. */
+/** Resolves once the stream has carried `count` `session.status` idle frames. */
+export function waitForIdle(
+  stream: SseConnection,
+  count = 1,
+  timeoutMs = 20_000,
+): Promise<SseFrame> {
+  return stream.waitFor(
+    () =>
+      stream.frames.filter((f) => f.event === 'session.status' && f.json?.status === 'idle')
+        .length >= count,
+    timeoutMs,
+    `${count} session.status idle`,
+  );
+}
+
 export function eventTypes(frames: SseFrame[]): string[] {
   return frames.map((f) => f.event ?? f.data);
 }

@@ -8,7 +8,7 @@ import {
   AuthRequirement,
   RequestWithPrincipal,
 } from 'src/common/auth/auth.decorators';
-import { isLoopbackHost, isTrustedLocalOrigin } from 'src/common/auth/local-origin';
+import { assertLocalCaller } from 'src/common/auth/local-origin';
 import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
 import { UsersService } from 'src/common/auth/users.service';
 import { DomainError } from 'src/common/errors/domain.error';
@@ -62,21 +62,7 @@ export class AuthGuard implements CanActivate {
    * machine: browsers on other sites (Origin) and DNS rebinding (Host) are refused.
    */
   private localPrincipal(req: Request) {
-    const origin = req.headers.origin;
-    if (origin !== undefined && !isTrustedLocalOrigin(origin)) {
-      throw new DomainError(
-        ErrorCode.Forbidden,
-        'Cross-site requests are not allowed in local mode',
-      );
-    }
-    const host = req.headers.host;
-    if (
-      host !== undefined &&
-      !isLoopbackHost(host, this.config.http.allowedHosts) &&
-      !this.config.auth.allowRemoteNoAuth
-    ) {
-      throw new DomainError(ErrorCode.Forbidden, `Host '${host}' is not allowed in local mode`);
-    }
+    assertLocalCaller(req.headers, this.config, { checkHost: true, kind: 'request' });
     return LOCAL_PRINCIPAL;
   }
 }

@@ -2,16 +2,10 @@ import { Injectable } from '@nestjs/common';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { DomainError } from 'src/common/errors/domain.error';
-import { codeForStatus, ErrorCode } from 'src/common/errors/error-code';
+import { ErrorCode } from 'src/common/errors/error-code';
+import { pageInMemory } from 'src/common/pagination/page-in-memory.util';
 import { ListEnvelope, listEnvelope } from 'src/common/pagination/pagination';
-import { AgentSpecWire } from 'src/protocol/agent-spec';
-import { RPC_DISCONNECTED, RPC_TIMEOUT, RpcError } from 'src/protocol/json-rpc';
-import {
-  ENV_RUNNER_ERROR,
-  EnvEntry,
-  EnvRequestParams,
-  Methods,
-} from 'src/protocol/runner-protocol';
+import { EnvEntry, Methods } from 'src/protocol/runner-protocol';
 import { StreamEvent } from 'src/protocol/stream-events';
 import {
   EditFileDto,
@@ -20,14 +14,12 @@ import {
   ShellDto,
   WriteFileDto,
 } from 'src/modules/files/dto/environment-request.dto';
-import { AgentsService } from 'src/modules/registry/agents.service';
-import { RunnerRpcService } from 'src/modules/runners/runner-rpc.service';
+import { SessionRunnerService } from 'src/modules/runners/session-runner.service';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 
 export const PRIMARY_ENVIRONMENT = 'default';
-const RUNNER_CALL_MS = 30_000;
 /** A shell call may run for its own timeout (at most 600 s) plus this. */
 const SHELL_SLACK_MS = 5_000;
 
@@ -49,9 +41,8 @@ export type EnvironmentResource = {
 export class EnvironmentsService {
   constructor(
     private readonly access: SessionAccessService,
-    private readonly agents: AgentsService,
     private readonly events: SessionEventsService,
-    private readonly rpc: RunnerRpcService,
+    private readonly runner: SessionRunnerService,
   ) {}
 
   async list(auth: AuthPrincipal, sessionId: string): Promise<ListEnvelope<EnvironmentResource>> {
@@ -101,23 +92,7 @@ export class EnvironmentsService {
     if (!listing.entries) {
       return this.call(session, Methods.envRead, { path });
     }
-    const { limit = 20, order = 'desc', after, before } = query;
-    const sorted = [...listing.entries].sort((a, b) =>
-      order === 'asc' ? a.id.localeCompare(b.id) : b.id.localeCompare(a.id),
-    );
-    let start = 0;
-    let end = sorted.length;
-    if (after) {
-      const at = sorted.findIndex((e) => e.id === after);
-      start = at >= 0 ? at + 1 : 0;
-    } else if (before) {
-      const at = sorted.findIndex((e) => e.id === before);
-      end = at >= 0 ? at : sorted.length;
-      start = Math.max(0, end - limit);
-    }
-    const page = sorted.slice(start, Math.min(end, start + limit));
-    const hasMore = before ? start > 0 : start + page.length < sorted.length;
-    return { ...listEnvelope(page, hasMore, (e) => e.id), base: listing.base };
+    return { ...pageInMemory(listing.entries, query), base: listing.base };
   }
 
   async write(
@@ -267,32 +242,14 @@ export class EnvironmentsService {
     } as StreamEvent);
   }
 
-  /** One `env.*` request to the session's runner, its refusals as our errors. */
-  private async call<T>(
+  /** One `env.*` request to the session's runner, with the agent's sandbox. */
+  private call<T>(
     session: SessionEntity,
     method: string,
     params: Record<string, unknown>,
-    timeoutMs = RUNNER_CALL_MS,
+    timeoutMs?: number,
   ): Promise<T> {
-    if (!session.runnerId) {
-      throw new DomainError(
-        ErrorCode.Conflict,
-        `Session ${session.id} is not bound to a runner; resume the session or bind a runner first`,
-      );
-    }
-    const agent = await this.agents.getById(session.agentId);
-    const spec = (agent?.spec ?? {}) as Partial<AgentSpecWire>;
-    const request: EnvRequestParams = {
-      session_id: session.id,
-      workspace: session.workspace,
-      sandbox: spec.os_env?.sandbox ?? null,
-      ...params,
-    };
-    try {
-      return await this.rpc.call<T>(session, method, request, timeoutMs);
-    } catch (error) {
-      throw runnerError(error);
-    }
+    return this.runner.call<T>(session, method, params, { timeoutMs });
   }
 }
 
@@ -300,28 +257,4 @@ function requirePrimary(envId: string): void {
   if (envId !== PRIMARY_ENVIRONMENT) {
     throw new DomainError(ErrorCode.NotFound, 'Resource not found');
   }
-}
-
-/** A runner call failure as our error (shared with the terminals feature). */
-export function runnerError(error: unknown): Error {
-  if (error instanceof DomainError) {
-    return error;
-  }
-  if (error instanceof RpcError) {
-    const data = (error.data ?? {}) as { code?: string; status?: number };
-    if (error.code === ENV_RUNNER_ERROR && typeof data.status === 'number') {
-      return new DomainError(codeForStatus(data.status), error.message);
-    }
-    if (error.code === RPC_TIMEOUT) {
-      return new DomainError(ErrorCode.Timeout, 'The runner did not answer in time');
-    }
-    if (error.code === RPC_DISCONNECTED) {
-      return new DomainError(ErrorCode.RunnerUnavailable, 'The runner disconnected');
-    }
-    return new DomainError(
-      ErrorCode.BadGateway,
-      `runner resource endpoint unavailable: ${error.message}`,
-    );
-  }
-  return error as Error;
 }

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import type { RequestWithPrincipal } from 'src/common/auth/auth.decorators';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
+import { multipartError } from 'src/common/errors/multipart-error.util';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { FileTooLargeError } from 'src/modules/files/file-storage';
@@ -62,7 +63,10 @@ export class FileUploadInterceptor implements NestInterceptor {
     try {
       handled = await this.upload.intercept(context, next);
     } catch (error) {
-      throw uploadError(error, this.config.files.maxBytes);
+      throw multipartError(error, {
+        field: 'file',
+        tooLarge: `File is larger than the ${this.config.files.maxBytes} bytes any upload may have`,
+      });
     }
     const body = req.body as Record<string, unknown> | undefined;
     if (!req.file && body?.file !== undefined) {
@@ -132,35 +136,4 @@ export class FileUploadInterceptor implements NestInterceptor {
       },
     };
   }
-}
-
-/** multer's failure (Nest keeps it as the cause of the HttpException it makes) as our answer. */
-function uploadError(error: unknown, maxBytes: number): DomainError {
-  const original = (error as { cause?: unknown })?.cause ?? error;
-  if (original instanceof DomainError) {
-    return original;
-  }
-  const err = original as { code?: string; message?: string; field?: string };
-  if (err.code === 'LIMIT_FILE_SIZE') {
-    return new DomainError(
-      ErrorCode.PayloadTooLarge,
-      `File is larger than the ${maxBytes} bytes any upload may have`,
-    );
-  }
-  if (err.code === 'LIMIT_UNEXPECTED_FILE') {
-    return new DomainError(
-      ErrorCode.InvalidInput,
-      `Unexpected file part '${err.field}'; send the file as 'file'`,
-    );
-  }
-  if (typeof err.code === 'string' && err.code.startsWith('LIMIT_')) {
-    return new DomainError(
-      ErrorCode.PayloadTooLarge,
-      `Multipart body exceeds a limit: ${err.message}`,
-    );
-  }
-  return new DomainError(
-    ErrorCode.InvalidInput,
-    `Malformed multipart body: ${err.message ?? 'unreadable'}`,
-  );
 }

@@ -14,7 +14,6 @@ import { FilesService } from 'src/modules/files/files.service';
 import { LocalFileStorage } from 'src/modules/files/local-file-storage';
 import { ResourcesService } from 'src/modules/files/resources.service';
 import { SessionFileEntity } from 'src/modules/files/session-file.entity';
-import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RunnersModule } from 'src/modules/runners/runners.module';
 import { SessionsModule } from 'src/modules/sessions/sessions.module';
 import { TerminalsController } from 'src/modules/terminals/terminals.controller';
@@ -37,7 +36,6 @@ function fileStorageFor(files: AppConfig['files']): FileStorage {
   controllers: [FilesController, TerminalsController, EnvironmentsController],
   exports: [FilesService],
   imports: [
-    RegistryModule,
     RunnersModule,
     SessionsModule,
     TerminalsModule,

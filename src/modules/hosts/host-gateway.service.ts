@@ -9,15 +9,16 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 
 import { LOCAL_USER_ID } from 'src/common/auth/auth-principal';
 import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
-import { isLoopbackAddress, isTrustedLocalOrigin } from 'src/common/auth/local-origin';
+import { assertLocalCaller, assertLoopbackDaemon } from 'src/common/auth/local-origin';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
-import { writeRawErrorResponse } from 'src/common/errors/raw-error-response';
 import { IdPrefix, normalizeId } from 'src/common/ids/ids';
+import { ChannelRegistry } from 'src/common/ws/channel-registry';
+import { methodNotFound } from 'src/common/ws/rpc-channel';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { HostConnection } from 'src/modules/hosts/host-connection';
@@ -32,10 +33,9 @@ import {
   HostHelloParams,
   HostHelloResult,
   HostMethods,
-  HostTimeouts,
   RunnerExitedParams,
 } from 'src/protocol/host-protocol';
-import { RPC_INVALID_PARAMS, RPC_METHOD_NOT_FOUND, RpcError } from 'src/protocol/json-rpc';
+import { RPC_INVALID_PARAMS, RpcError } from 'src/protocol/json-rpc';
 import { CloseCode } from 'src/protocol/runner-protocol';
 
 const MAX_NAME_LENGTH = 200;
@@ -49,13 +49,11 @@ const MAX_NAME_LENGTH = 200;
 @Injectable()
 export class HostGatewayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('HostGateway');
-  private readonly wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: 16 * 1024 * 1024,
-    handleProtocols: (protocols) => (protocols.has(HOST_SUBPROTOCOL) ? HOST_SUBPROTOCOL : false),
+  private readonly channels = new ChannelRegistry<HostConnection>({
+    logger: this.logger,
+    maxFrameBytes: 16 * 1024 * 1024,
+    subprotocol: HOST_SUBPROTOCOL,
   });
-  private readonly connections = new Map<string, HostConnection>();
-  private readonly closing = new Set<Promise<void>>();
   private readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const match = HOST_CHANNEL_PATH.exec(path);
@@ -76,24 +74,19 @@ export class HostGatewayService implements OnApplicationBootstrap, BeforeApplica
 
   onApplicationBootstrap(): void {
     this.metrics.gauge('hosts_connected', 'Host daemons connected to this replica', [], (gauge) =>
-      gauge.set(this.connections.size),
+      gauge.set(this.channels.size),
     );
     this.adapterHost.httpAdapter?.getHttpServer()?.on('upgrade', this.upgradeListener);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.adapterHost.httpAdapter?.getHttpServer()?.off('upgrade', this.upgradeListener);
-    for (const connection of this.connections.values()) {
-      connection.close(CloseCode.ServerShutdown, 'server shutting down');
-    }
-    this.wss.close();
-    await Promise.allSettled([...this.closing]);
+    await this.channels.shutdown();
   }
 
   /** This replica's open connection for the host, if it holds one. */
   local(hostId: string): HostConnection | undefined {
-    const connection = this.connections.get(hostId);
-    return connection?.isOpen && connection.hello ? connection : undefined;
+    return this.channels.local(hostId);
   }
 
   private async handleUpgrade(
@@ -102,89 +95,50 @@ export class HostGatewayService implements OnApplicationBootstrap, BeforeApplica
     head: Buffer,
     rawId: string,
   ): Promise<void> {
-    try {
-      const hostId = normalizeId(IdPrefix.Host, rawId);
-      if (!hostId) {
-        throw new DomainError(ErrorCode.NotFound, 'Not found');
-      }
-      const ownerId = await this.authorize(req);
-      const existing = await this.hosts.getById(hostId);
-      if (existing && existing.ownerId !== ownerId) {
-        throw new DomainError(ErrorCode.Conflict, 'This host id is registered to another user');
-      }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, hostId, ownerId));
-    } catch (error) {
-      if (!(error instanceof DomainError)) {
-        this.logger.error(`Upgrade failed: ${(error as Error).message}`, (error as Error).stack);
-      }
-      writeRawErrorResponse(socket, error);
-    }
+    await this.channels.upgrade(
+      req,
+      socket,
+      head,
+      async () => {
+        const hostId = normalizeId(IdPrefix.Host, rawId);
+        if (!hostId) {
+          throw new DomainError(ErrorCode.NotFound, 'Not found');
+        }
+        const ownerId = await this.authorize(req);
+        const existing = await this.hosts.getById(hostId);
+        if (existing && existing.ownerId !== ownerId) {
+          throw new DomainError(ErrorCode.Conflict, 'This host id is registered to another user');
+        }
+        return { hostId, ownerId };
+      },
+      (ws, { hostId, ownerId }) => this.accept(ws, hostId, ownerId),
+    );
   }
 
   /** Who owns the connecting host: the bearer's user, or `local` from loopback in none mode. */
   private async authorize(req: IncomingMessage): Promise<string> {
-    const origin = req.headers.origin;
-    if (origin !== undefined && !isTrustedLocalOrigin(origin) && this.config.auth.mode === 'none') {
-      throw new DomainError(
-        ErrorCode.Forbidden,
-        'Cross-site WebSocket connections are not allowed in local mode',
-      );
-    }
+    // Daemons authenticate by source address below, so only the browser Origin is checked here.
+    assertLocalCaller(req.headers, this.config, { checkHost: false, kind: 'websocket' });
     if (this.config.auth.mode === 'none') {
-      if (!isLoopbackAddress(req.socket.remoteAddress)) {
-        throw new DomainError(
-          ErrorCode.Unauthorized,
-          'Hosts must connect from this machine in local mode',
-        );
-      }
+      assertLoopbackDaemon(req.socket.remoteAddress, 'Hosts');
       return LOCAL_USER_ID;
     }
     return this.jwt.toPrincipal(await this.jwt.verifyRequest(req)).userId;
   }
 
   private accept(ws: WebSocket, hostId: string, ownerId: string): void {
-    const connection = new HostConnection(ws, {
+    new HostConnection(ws, {
       hostId,
       ownerId,
       heartbeatMs: this.config.runners.heartbeatMs,
-      onRequest: (conn, method, params) => this.onRequest(conn, method, params),
+      onHello: (conn, params) => this.hello(conn, params as HostHelloParams),
+      onRequest: (_conn, method) => Promise.reject(methodNotFound(method)),
       onNotification: (conn, method, params) => this.onNotification(conn, method, params),
-      onClose: (conn, code) => {
-        const closing = this.onClose(conn, code)
-          .catch((error: Error) =>
-            this.logger.error(`Disconnect of ${conn.hostId}: ${error.message}`),
-          )
-          .finally(() => this.closing.delete(closing));
-        this.closing.add(closing);
-      },
+      onClose: (conn, code) => this.channels.track(conn.hostId, this.onClose(conn, code)),
     });
-    setTimeout(() => {
-      if (!connection.hello) {
-        connection.close(CloseCode.ProtocolError, 'expected host.hello');
-      }
-    }, HostTimeouts.helloMs).unref();
-  }
-
-  private async onRequest(
-    connection: HostConnection,
-    method: string,
-    params: unknown,
-  ): Promise<unknown> {
-    if (method === HostMethods.hello) {
-      return this.hello(connection, params as HostHelloParams);
-    }
-    if (!connection.hello) {
-      setImmediate(() => connection.close(CloseCode.ProtocolError, 'expected host.hello first'));
-      throw new RpcError(RPC_INVALID_PARAMS, 'host.hello must come first');
-    }
-    throw new RpcError(RPC_METHOD_NOT_FOUND, `Unknown method ${method}`);
   }
 
   private onNotification(connection: HostConnection, method: string, params: unknown): void {
-    if (!connection.hello) {
-      connection.close(CloseCode.ProtocolError, 'expected host.hello first');
-      return;
-    }
     if (method === HostMethods.runnerExited) {
       const exited = params as RunnerExitedParams;
       if (typeof exited?.runner_id !== 'string') {
@@ -214,18 +168,7 @@ export class HostGatewayService implements OnApplicationBootstrap, BeforeApplica
     connection: HostConnection,
     params: HostHelloParams,
   ): Promise<HostHelloResult> {
-    if (connection.hello) {
-      throw new RpcError(RPC_INVALID_PARAMS, 'host.hello was already received');
-    }
-    if (!params || params.protocol !== HOST_PROTOCOL_VERSION) {
-      setImmediate(() =>
-        connection.close(CloseCode.UnsupportedVersion, 'unsupported protocol version'),
-      );
-      throw new RpcError(
-        RPC_INVALID_PARAMS,
-        `Unsupported protocol ${params?.protocol}; this server speaks ${HOST_PROTOCOL_VERSION}`,
-      );
-    }
+    connection.checkHello(params, HOST_PROTOCOL_VERSION);
     const runners = Array.isArray(params.runners)
       ? params.runners.filter((r): r is string => typeof r === 'string').slice(0, 1000)
       : [];
@@ -244,28 +187,15 @@ export class HostGatewayService implements OnApplicationBootstrap, BeforeApplica
     }
     connection.epoch = epoch;
     connection.hello = { ...params, runners };
-    const previous = this.connections.get(connection.hostId);
-    this.connections.set(connection.hostId, connection);
-    if (previous && previous !== connection) {
-      previous.close(CloseCode.Replaced, 'replaced by a newer connection');
-    }
+    this.channels.adopt(connection.hostId, connection);
     // Serves routed calls; an older connection on another replica closes (newest wins).
     this.router.hold(connection);
     this.logger.log(
       `Host ${connection.hostId} (${params.name}) connected (owner ${connection.ownerId}, epoch ${epoch})`,
     );
-    const touch = setInterval(() => {
-      if (!connection.isOpen) {
-        clearInterval(touch);
-        return;
-      }
-      this.hosts
-        .touch(connection.hostId, connection.epoch)
-        .catch((error: Error) =>
-          this.logger.warn(`Could not record ${connection.hostId} as alive: ${error.message}`),
-        );
-    }, this.config.runners.heartbeatMs);
-    touch.unref();
+    connection.keepAlive(this.config.runners.heartbeatMs, () =>
+      this.hosts.touch(connection.hostId, connection.epoch),
+    );
     const bound = runners.length
       ? ((await this.hooks.session?.boundRunners(connection.hostId, runners)) ?? runners)
       : [];
@@ -278,9 +208,7 @@ export class HostGatewayService implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async onClose(connection: HostConnection, code: number): Promise<void> {
-    if (this.connections.get(connection.hostId) === connection) {
-      this.connections.delete(connection.hostId);
-    }
+    this.channels.forget(connection.hostId, connection);
     if (!connection.hello) {
       return;
     }

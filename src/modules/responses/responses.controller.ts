@@ -1,20 +1,11 @@
-import {
-  applyDecorators,
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
+import { ApiErrors as ApiErrorBodies } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
+import { BodyExample } from 'src/common/openapi/body-example.decorator';
 import { Endpoint } from 'src/common/openapi/endpoint.decorator';
 import {
   CreateResponseDto,
@@ -25,24 +16,27 @@ import {
   ResponseDeletedDto,
   ResponseObjectDto,
 } from 'src/modules/responses/dto/response-response.dto';
+import {
+  CREATE_RESPONSE_EXAMPLE,
+  RESPONSE_DELETED_EXAMPLE,
+  RESPONSE_EXAMPLE,
+  UPDATE_RESPONSE_EXAMPLE,
+} from 'src/modules/responses/dto/response-examples.constants';
 import { ResponsesService } from 'src/modules/responses/responses.service';
 
 const ERRORS: Record<number, string> = {
   400: '`invalid_input`: the request cannot apply (e.g. `model` is not the chain’s agent).',
-  401: '`unauthorized`: no or bad credential.',
   403: '`forbidden`: a request-phase policy denied the message.',
   404: '`not_found`: no such response (or another user’s), or `model` names no agent.',
   409: '`conflict`: the response is queued behind another turn, awaits an approval, or has ended.',
-  422: '`validation_error`: a malformed body or input item.',
+  422: '`validation_error`: a malformed body, input item or query parameter.',
   503: '`runner_unavailable`: no runner to run the response on.',
   504: '`timeout`: a blocking create outlived OMNIGENT_RESPONSES_TIMEOUT_MS (the turn goes on).',
 };
 
-/** The documented error answers of a route (body: `{code, message, error: {code, message}}`). */
+/** The route's error answers, each with the error body and this API's reason for it. */
 function ApiErrors(...statuses: number[]) {
-  return applyDecorators(
-    ...statuses.map((status) => ApiResponse({ status, description: ERRORS[status] })),
-  );
+  return ApiErrorBodies(...statuses.map((status): [number, string] => [status, ERRORS[status]]));
 }
 
 const STREAM_DESCRIPTION =
@@ -68,13 +62,15 @@ export class ResponsesController {
       'OMNIGENT_RESPONSES_TIMEOUT_MS), at once with `background: true`, or as SSE with ' +
       '`stream: true`. See docs/RESPONSES.md.',
   })
+  @BodyExample(CreateResponseDto, CREATE_RESPONSE_EXAMPLE)
   @ApiProduces('application/json', 'text/event-stream')
   @ApiResponse({
     status: 200,
     type: ResponseObjectDto,
     description: `The response object. ${STREAM_DESCRIPTION}`,
+    example: RESPONSE_EXAMPLE,
   })
-  @ApiErrors(400, 401, 403, 404, 409, 422, 503, 504)
+  @ApiErrors(400, 403, 404, 409, 422, 503, 504)
   create(
     @Auth() auth: AuthPrincipal,
     @Body() dto: CreateResponseDto,
@@ -91,8 +87,8 @@ export class ResponsesController {
       'cancelled), or with `stream=true` its live events as SSE.',
   })
   @ApiProduces('application/json', 'text/event-stream')
-  @ApiOkResponse({ type: ResponseObjectDto })
-  @ApiErrors(401, 404)
+  @ApiOkResponse({ type: ResponseObjectDto, example: RESPONSE_EXAMPLE })
+  @ApiErrors(404, 422)
   get(
     @Auth() auth: AuthPrincipal,
     @Param('response_id') id: string,
@@ -109,8 +105,9 @@ export class ResponsesController {
       'Delivers `tool_results` (`[{call_id, output}]`) to the response’s pending client-side ' +
       'tool calls (`function_call` items with status `action_required`); the turn goes on.',
   })
-  @ApiOkResponse({ type: ResponseObjectDto })
-  @ApiErrors(400, 401, 404, 409, 422)
+  @BodyExample(UpdateResponseDto, UPDATE_RESPONSE_EXAMPLE)
+  @ApiOkResponse({ type: ResponseObjectDto, example: RESPONSE_EXAMPLE })
+  @ApiErrors(400, 404, 409, 422)
   submitToolResults(
     @Auth() auth: AuthPrincipal,
     @Param('response_id') id: string,
@@ -128,8 +125,8 @@ export class ResponsesController {
       'Interrupts the running response and answers it once ended (`incomplete`, reason ' +
       '`user_interrupt`); an ended response is answered as it is.',
   })
-  @ApiOkResponse({ type: ResponseObjectDto })
-  @ApiErrors(401, 404, 409)
+  @ApiOkResponse({ type: ResponseObjectDto, example: RESPONSE_EXAMPLE })
+  @ApiErrors(404, 409)
   cancel(
     @Auth() auth: AuthPrincipal,
     @Param('response_id') id: string,
@@ -145,8 +142,8 @@ export class ResponsesController {
       'Forgets the response (interrupting it if it runs). The chain’s session is deleted with ' +
       'its last response.',
   })
-  @ApiOkResponse({ type: ResponseDeletedDto })
-  @ApiErrors(401, 404)
+  @ApiOkResponse({ type: ResponseDeletedDto, example: RESPONSE_DELETED_EXAMPLE })
+  @ApiErrors(404)
   delete(
     @Auth() auth: AuthPrincipal,
     @Param('response_id') id: string,

@@ -1,19 +1,14 @@
-import { randomUUID } from 'node:crypto';
-
-import { Logger } from '@nestjs/common';
 import WebSocket from 'ws';
 
-import { JsonRpcPeer, RPC_METHOD_NOT_FOUND, RPC_OVERLOADED, RpcError } from 'src/protocol/json-rpc';
-import { CloseCode, HelloParams, Methods } from 'src/protocol/runner-protocol';
+import { RpcChannel, RpcChannelHandlers } from 'src/common/ws/rpc-channel';
+import { RPC_OVERLOADED, RpcError } from 'src/protocol/json-rpc';
+import { CloseCode, HelloParams, Methods, Timeouts } from 'src/protocol/runner-protocol';
 
-export interface RunnerConnectionOptions {
+export interface RunnerConnectionOptions extends RpcChannelHandlers<RunnerConnection> {
   runnerId: string;
   ownerId: string;
   heartbeatMs: number;
   limits: RunnerChannelLimits;
-  onRequest(connection: RunnerConnection, method: string, params: unknown): Promise<unknown>;
-  onNotification(connection: RunnerConnection, method: string, params: unknown): void;
-  onClose(connection: RunnerConnection, code: number): void;
 }
 
 /** Per-connection limits (docs/SECURITY.md, "Runner channel limits"). */
@@ -27,8 +22,7 @@ export interface RunnerChannelLimits {
 const REQUEST_CONCURRENCY = 4;
 
 /**
- * One runner's WebSocket: JSON-RPC both ways, the `$/heartbeat` every H and the 3H watchdog
- * (spec/runner-protocol.md §3). Knows nothing about sessions.
+ * One runner's WebSocket (the channel rules are RpcChannel's). Knows nothing about sessions.
  *
  * One connection must not stall the server (issue 16, finding 3): inbound messages are rate
  * limited (token bucket, 2 s of burst; past it the channel closes with 4006), a batch frame is
@@ -36,20 +30,10 @@ const REQUEST_CONCURRENCY = 4;
  * JSON-RPC error, no work done), and a consumer can pause reading (`holdReading`) while it
  * catches up, so the socket's backlog stays in the kernel and the runner, not in our heap.
  */
-export class RunnerConnection {
-  readonly connectionId = randomUUID();
+export class RunnerConnection extends RpcChannel<HelloParams> {
   readonly runnerId: string;
-  readonly ownerId: string;
-  epoch = 0;
-  hello?: HelloParams;
   /** Turns handed to this connection before its hello was reconciled (see `endHelloWindow`). */
   private helloTurns?: Set<string> = new Set();
-  private readonly logger = new Logger('RunnerConnection');
-  private readonly peer: JsonRpcPeer;
-  private lastInbound = Date.now();
-  private lastOutbound = Date.now();
-  private readonly timer: NodeJS.Timeout;
-  private closed = false;
   private tokens: number;
   private refilledAt = Date.now();
   private pendingRequests = 0;
@@ -58,68 +42,24 @@ export class RunnerConnection {
   private readonly holds = new Set<string>();
 
   constructor(
-    private readonly socket: WebSocket,
+    socket: WebSocket,
     private readonly options: RunnerConnectionOptions,
   ) {
+    super(
+      socket,
+      {
+        kind: 'runner',
+        id: options.runnerId,
+        ownerId: options.ownerId,
+        heartbeatMs: options.heartbeatMs,
+        helloMethod: Methods.hello,
+        helloTimeoutMs: Timeouts.helloMs,
+        maxBatch: options.limits.maxBatch,
+      },
+      options,
+    );
     this.runnerId = options.runnerId;
-    this.ownerId = options.ownerId;
     this.tokens = 2 * options.limits.maxMessagesPerSecond;
-    this.peer = new JsonRpcPeer({
-      maxBatch: options.limits.maxBatch,
-      admit: (messages) => this.admit(messages),
-      send: (text) => {
-        this.lastOutbound = Date.now();
-        socket.send(text);
-      },
-      onRequest: (method, params) => this.limitRequest(method, params),
-      onNotification: (method, params) => {
-        if (method !== Methods.heartbeat) {
-          this.options.onNotification(this, method, params);
-        }
-      },
-      onProtocolError: (error) => this.logger.warn(`${this.runnerId}: ${error.message}`),
-    });
-    socket.on('message', (data, isBinary) => {
-      this.lastInbound = Date.now();
-      if (isBinary) {
-        this.close(CloseCode.ProtocolError, 'binary frames are not supported');
-        return;
-      }
-      this.peer.handleFrame(data.toString());
-    });
-    socket.on('close', (code) => this.handleClose(code));
-    socket.on('error', (error) =>
-      this.logger.warn(`${this.runnerId} socket error: ${error.message}`),
-    );
-    const h = options.heartbeatMs;
-    this.timer = setInterval(
-      () => {
-        const now = Date.now();
-        // A connection we stopped reading is not silent: its frames wait in the socket.
-        if (this.holds.size > 0) {
-          this.lastInbound = now;
-        }
-        if (now - this.lastInbound > 3 * h) {
-          this.close(CloseCode.HeartbeatTimeout, 'heartbeat timeout');
-        } else if (now - this.lastOutbound >= h) {
-          this.peer.notify(Methods.heartbeat, { ts: now });
-        }
-      },
-      Math.max(50, Math.floor(h / 3)),
-    );
-    this.timer.unref();
-  }
-
-  get isOpen(): boolean {
-    return !this.closed;
-  }
-
-  request<T>(method: string, params: unknown, timeoutMs: number): Promise<T> {
-    return this.peer.request<T>(method, params, timeoutMs);
-  }
-
-  notify(method: string, params: unknown): void {
-    this.peer.notify(method, params);
   }
 
   /**
@@ -143,29 +83,28 @@ export class RunnerConnection {
    * wait in TCP buffers while a consumer catches up). `key` names the holder.
    */
   holdReading(key: string): void {
-    if (this.holds.size === 0 && !this.closed) {
-      this.socket.pause();
+    if (this.holds.size === 0) {
+      this.setReading(false);
     }
     this.holds.add(key);
   }
 
   releaseReading(key: string): void {
-    if (this.holds.delete(key) && this.holds.size === 0 && !this.closed) {
-      this.socket.resume();
+    if (this.holds.delete(key) && this.holds.size === 0) {
+      this.setReading(true);
     }
   }
 
-  close(code: number, reason: string): void {
-    if (!this.closed) {
-      this.socket.close(code, reason);
-      // A peer that never answers the close handshake must not keep the slot.
-      setTimeout(() => this.socket.terminate(), 2_000).unref();
-    }
-    this.handleClose(code);
+  protected handleRequest(method: string, params: unknown): Promise<unknown> {
+    return this.limitRequest(method, params);
+  }
+
+  protected isReadingHeld(): boolean {
+    return this.holds.size > 0;
   }
 
   /** Token bucket over inbound messages: false (and the channel closes) past the rate. */
-  private admit(messages: number): boolean {
+  protected admit(messages: number): boolean {
     const { maxMessagesPerSecond } = this.options.limits;
     const now = Date.now();
     this.tokens = Math.min(
@@ -201,7 +140,7 @@ export class RunnerConnection {
         this.runningRequests++;
       }
       try {
-        return await this.options.onRequest(this, method, params);
+        return await this.dispatchRequest(method, params);
       } finally {
         const next = this.waitingRequests.shift();
         if (next) {
@@ -214,18 +153,4 @@ export class RunnerConnection {
       this.pendingRequests--;
     }
   }
-
-  private handleClose(code: number): void {
-    if (this.closed) {
-      return;
-    }
-    this.closed = true;
-    clearInterval(this.timer);
-    this.peer.close(`runner ${this.runnerId} disconnected`);
-    this.options.onClose(this, code);
-  }
-}
-
-export function methodNotFound(method: string): RpcError {
-  return new RpcError(RPC_METHOD_NOT_FOUND, `Unknown method ${method}`);
 }

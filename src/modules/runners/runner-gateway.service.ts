@@ -9,18 +9,19 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 
 import { LOCAL_USER_ID } from 'src/common/auth/auth-principal';
 import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
-import { isLoopbackAddress, isTrustedLocalOrigin } from 'src/common/auth/local-origin';
+import { assertLocalCaller, assertLoopbackDaemon } from 'src/common/auth/local-origin';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
-import { writeRawErrorResponse } from 'src/common/errors/raw-error-response';
 import { isRunnerId } from 'src/common/ids/ids';
+import { ChannelRegistry } from 'src/common/ws/channel-registry';
+import { methodNotFound } from 'src/common/ws/rpc-channel';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
-import { methodNotFound, RunnerConnection } from 'src/modules/runners/runner-connection';
+import { RunnerConnection } from 'src/modules/runners/runner-connection';
 import { RunnerHooks } from 'src/modules/runners/runner-hooks';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
 import { RunnerRouterService } from 'src/modules/runners/runner-router.service';
@@ -28,9 +29,7 @@ import { RunnersRepository } from 'src/modules/runners/runners.repository';
 import { RunnersService } from 'src/modules/runners/runners.service';
 import { HOST_CHANNEL_PATH } from 'src/protocol/host-protocol';
 import { TERMINAL_ATTACH_PATH } from 'src/protocol/terminal-protocol';
-import { RPC_INVALID_PARAMS, RpcError } from 'src/protocol/json-rpc';
 import {
-  CloseCode,
   FileGetParams,
   HelloParams,
   HelloResult,
@@ -40,7 +39,6 @@ import {
   SessionCreateChildParams,
   SessionEventParams,
   SessionHistoryParams,
-  Timeouts,
   ToolAuthorizeParams,
   ToolReviewParams,
 } from 'src/protocol/runner-protocol';
@@ -56,10 +54,7 @@ const TUNNEL_TOKEN_HEADER = 'x-omnigent-runner-tunnel-token';
 @Injectable()
 export class RunnerGatewayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('RunnerGateway');
-  private readonly wss: WebSocketServer;
-  private readonly connections = new Map<string, RunnerConnection>();
-  /** Disconnects still being recorded. */
-  private readonly closing = new Set<Promise<void>>();
+  private readonly channels: ChannelRegistry<RunnerConnection>;
   private readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     void this.handleUpgrade(req, socket, head);
 
@@ -73,12 +68,10 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     private readonly hooks: RunnerHooks,
     private readonly router: RunnerRouterService,
   ) {
-    // A frame over the limit closes the connection with 1009 before it is buffered whole.
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: config.runners.limits.maxFrameBytes,
-      handleProtocols: (protocols) =>
-        protocols.has(RUNNER_SUBPROTOCOL) ? RUNNER_SUBPROTOCOL : false,
+    this.channels = new ChannelRegistry({
+      logger: this.logger,
+      maxFrameBytes: config.runners.limits.maxFrameBytes,
+      subprotocol: RUNNER_SUBPROTOCOL,
     });
   }
 
@@ -89,19 +82,12 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
 
   async beforeApplicationShutdown(): Promise<void> {
     this.adapterHost.httpAdapter?.getHttpServer()?.off('upgrade', this.upgradeListener);
-    for (const connection of this.connections.values()) {
-      connection.close(CloseCode.ServerShutdown, 'server shutting down');
-    }
-    this.wss.close();
-    // Each closed channel is recorded as disconnected; let those writes land before the
-    // database closes (they would fail, or log after the app is gone).
-    await Promise.allSettled([...this.closing]);
+    await this.channels.shutdown();
   }
 
   /** This replica's open connection for the runner, if it holds one. */
   local(runnerId: string): RunnerConnection | undefined {
-    const connection = this.connections.get(runnerId);
-    return connection?.isOpen && connection.hello ? connection : undefined;
+    return this.channels.local(runnerId);
   }
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -110,35 +96,27 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
       return; // The host gateway / the terminal attach gateway answers this one.
     }
     const match = CHANNEL_PATH.exec(path);
-    try {
-      if (!match) {
-        throw new DomainError(ErrorCode.NotFound, 'Not found');
-      }
-      const runnerId = decodeURIComponent(match[1]);
-      if (!isRunnerId(runnerId)) {
-        throw new DomainError(ErrorCode.NotFound, 'Not found');
-      }
-      const ownerId = await this.authorize(req, runnerId);
-      await this.runnerService.admit(runnerId, ownerId);
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, runnerId, ownerId));
-    } catch (error) {
-      // The verifier's own 401/403 and our refusals are DomainErrors; anything else is a bug.
-      if (!(error instanceof DomainError)) {
-        this.logger.error(`Upgrade failed: ${(error as Error).message}`, (error as Error).stack);
-      }
-      writeRawErrorResponse(socket, error);
-    }
+    await this.channels.upgrade(
+      req,
+      socket,
+      head,
+      async () => {
+        const runnerId = match ? decodeURIComponent(match[1]) : '';
+        if (!isRunnerId(runnerId)) {
+          throw new DomainError(ErrorCode.NotFound, 'Not found');
+        }
+        const ownerId = await this.authorize(req, runnerId);
+        await this.runnerService.admit(runnerId, ownerId);
+        return { ownerId, runnerId };
+      },
+      (ws, { ownerId, runnerId }) => this.accept(ws, runnerId, ownerId),
+    );
   }
 
   /** Who owns the connecting runner (spec/runner-protocol.md §3, spec/auth.md §5.4). */
   private async authorize(req: IncomingMessage, runnerId: string): Promise<string> {
-    const origin = req.headers.origin;
-    if (origin !== undefined && !isTrustedLocalOrigin(origin) && this.config.auth.mode === 'none') {
-      throw new DomainError(
-        ErrorCode.Forbidden,
-        'Cross-site WebSocket connections are not allowed in local mode',
-      );
-    }
+    // Daemons authenticate by source address below, so only the browser Origin is checked here.
+    assertLocalCaller(req.headers, this.config, { checkHost: false, kind: 'websocket' });
     const bindingToken = req.headers[TUNNEL_TOKEN_HEADER];
     if (typeof bindingToken === 'string' && bindingToken.length > 0) {
       const launch = await this.runnerService.launchFor(runnerId, bindingToken);
@@ -151,12 +129,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
       return launch.ownerId;
     }
     if (this.config.auth.mode === 'none') {
-      if (!isLoopbackAddress(req.socket.remoteAddress)) {
-        throw new DomainError(
-          ErrorCode.Unauthorized,
-          'Runners must connect from this machine in local mode',
-        );
-      }
+      assertLoopbackDaemon(req.socket.remoteAddress, 'Runners');
       return LOCAL_USER_ID;
     }
     const runnerClaims = this.jwt.verifyRunnerToken(req);
@@ -169,29 +142,17 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     return this.jwt.toPrincipal(await this.jwt.verifyRequest(req)).userId;
   }
 
-  private accept(ws: import('ws').WebSocket, runnerId: string, ownerId: string): void {
-    const connection = new RunnerConnection(ws, {
+  private accept(ws: WebSocket, runnerId: string, ownerId: string): void {
+    new RunnerConnection(ws, {
       runnerId,
       ownerId,
       heartbeatMs: this.config.runners.heartbeatMs,
       limits: this.config.runners.limits,
+      onHello: (conn, params) => this.hello(conn, params as HelloParams),
       onRequest: (conn, method, params) => this.onRequest(conn, method, params),
       onNotification: (conn, method, params) => this.onNotification(conn, method, params),
-      onClose: (conn, code) => {
-        const closing = this.onClose(conn, code)
-          .catch((error: Error) =>
-            this.logger.error(`Disconnect of ${conn.runnerId}: ${error.message}`),
-          )
-          .finally(() => this.closing.delete(closing));
-        this.closing.add(closing);
-      },
+      onClose: (conn, code) => this.channels.track(conn.runnerId, this.onClose(conn, code)),
     });
-    const helloTimer = setTimeout(() => {
-      if (!connection.hello) {
-        connection.close(CloseCode.ProtocolError, 'expected runner.hello');
-      }
-    }, Timeouts.helloMs);
-    helloTimer.unref();
   }
 
   private async onRequest(
@@ -199,13 +160,6 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
     method: string,
     params: unknown,
   ): Promise<unknown> {
-    if (method === Methods.hello) {
-      return this.hello(connection, params as HelloParams);
-    }
-    if (!connection.hello) {
-      setImmediate(() => connection.close(CloseCode.ProtocolError, 'expected runner.hello first'));
-      throw new RpcError(RPC_INVALID_PARAMS, 'runner.hello must come first');
-    }
     switch (method) {
       case Methods.toolAuthorize:
         return this.hooks.session.onToolAuthorize(connection, params as ToolAuthorizeParams);
@@ -223,10 +177,6 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
   }
 
   private onNotification(connection: RunnerConnection, method: string, params: unknown): void {
-    if (!connection.hello) {
-      connection.close(CloseCode.ProtocolError, 'expected runner.hello first');
-      return;
-    }
     if (method === Methods.sessionEvent) {
       this.hooks.session.onSessionEvent(connection, params as SessionEventParams);
     } else if (method.startsWith('terminal.')) {
@@ -235,18 +185,7 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
   }
 
   private async hello(connection: RunnerConnection, params: HelloParams): Promise<HelloResult> {
-    if (connection.hello) {
-      throw new RpcError(RPC_INVALID_PARAMS, 'runner.hello was already received');
-    }
-    if (!params || params.protocol !== RUNNER_PROTOCOL_VERSION) {
-      setImmediate(() =>
-        connection.close(CloseCode.UnsupportedVersion, 'unsupported protocol version'),
-      );
-      throw new RpcError(
-        RPC_INVALID_PARAMS,
-        `Unsupported protocol ${params?.protocol}; this server speaks ${RUNNER_PROTOCOL_VERSION}`,
-      );
-    }
+    connection.checkHello(params, RUNNER_PROTOCOL_VERSION);
     const hello: HelloParams = {
       ...params,
       sessions: Array.isArray(params.sessions) ? params.sessions : [],
@@ -261,30 +200,17 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
       },
     );
     connection.hello = hello;
-    const previous = this.connections.get(connection.runnerId);
-    this.connections.set(connection.runnerId, connection);
-    this.metrics.runnersConnected.set(this.connections.size);
-    if (previous && previous !== connection) {
-      // Newest connection wins (spec/runner-protocol.md §9); on other replicas through the bus.
-      previous.close(CloseCode.Replaced, 'replaced by a newer connection');
-    }
+    // Newest connection wins (spec/runner-protocol.md §9); on other replicas through the bus.
+    this.channels.adopt(connection.runnerId, connection);
+    this.metrics.runnersConnected.set(this.channels.size);
     this.router.hold(connection);
     this.logger.log(
       `Runner ${connection.runnerId} connected (owner ${connection.ownerId}, epoch ${connection.epoch}, ` +
         `harnesses ${hello.capabilities?.harnesses?.join(',') ?? '-'})`,
     );
-    const touch = setInterval(() => {
-      if (!connection.isOpen) {
-        clearInterval(touch);
-        return;
-      }
-      this.runners
-        .touch(connection.runnerId, connection.epoch)
-        .catch((error: Error) =>
-          this.logger.warn(`Could not record ${connection.runnerId} as alive: ${error.message}`),
-        );
-    }, this.config.runners.heartbeatMs);
-    touch.unref();
+    connection.keepAlive(this.config.runners.heartbeatMs, () =>
+      this.runners.touch(connection.runnerId, connection.epoch),
+    );
     const actions = await this.hooks.session.onHello(connection, hello);
     setImmediate(() => this.hooks.session.afterHello(connection));
     return {
@@ -298,10 +224,8 @@ export class RunnerGatewayService implements OnApplicationBootstrap, BeforeAppli
   }
 
   private async onClose(connection: RunnerConnection, code: number): Promise<void> {
-    if (this.connections.get(connection.runnerId) === connection) {
-      this.connections.delete(connection.runnerId);
-      this.metrics.runnersConnected.set(this.connections.size);
-    }
+    this.channels.forget(connection.runnerId, connection);
+    this.metrics.runnersConnected.set(this.channels.size);
     if (!connection.hello) {
       return;
     }

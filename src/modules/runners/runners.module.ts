@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
+import { RegistryModule } from 'src/modules/registry/registry.module';
 import { LocalRunnerService } from 'src/modules/runners/local-runner.service';
 import { RunnerConnectionEntity } from 'src/modules/runners/runner-connection.entity';
 import { RunnerGatewayService } from 'src/modules/runners/runner-gateway.service';
@@ -11,11 +12,18 @@ import { RunnerRpcService } from 'src/modules/runners/runner-rpc.service';
 import { RunnersController } from 'src/modules/runners/runners.controller';
 import { RunnersRepository } from 'src/modules/runners/runners.repository';
 import { RunnersService } from 'src/modules/runners/runners.service';
+import { SessionRunnerService } from 'src/modules/runners/session-runner.service';
 
 @Module({
   controllers: [RunnersController],
-  exports: [LocalRunnerService, RunnerHooks, RunnerRpcService, RunnersService],
-  imports: [TypeOrmModule.forFeature([RunnerConnectionEntity, RunnerLaunchEntity])],
+  exports: [
+    LocalRunnerService,
+    RunnerHooks,
+    RunnerRpcService,
+    RunnersService,
+    SessionRunnerService,
+  ],
+  imports: [RegistryModule, TypeOrmModule.forFeature([RunnerConnectionEntity, RunnerLaunchEntity])],
   providers: [
     LocalRunnerService,
     RunnerGatewayService,
@@ -24,6 +32,7 @@ import { RunnersService } from 'src/modules/runners/runners.service';
     RunnerRpcService,
     RunnersRepository,
     RunnersService,
+    SessionRunnerService,
   ],
 })
 export class RunnersModule {}

@@ -13,7 +13,7 @@ import { RawData, WebSocket, WebSocketServer } from 'ws';
 
 import { AuthPrincipal, LOCAL_PRINCIPAL } from 'src/common/auth/auth-principal';
 import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
-import { isLoopbackHost, isTrustedLocalOrigin } from 'src/common/auth/local-origin';
+import { assertLocalCaller } from 'src/common/auth/local-origin';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { writeRawErrorResponse } from 'src/common/errors/raw-error-response';
@@ -309,21 +309,7 @@ export class TerminalAttachGateway
       }
       return this.jwt.authenticate(req);
     }
-    const origin = req.headers.origin;
-    if (origin !== undefined && !isTrustedLocalOrigin(origin)) {
-      throw new DomainError(
-        ErrorCode.Forbidden,
-        'Cross-site WebSocket connections are not allowed in local mode',
-      );
-    }
-    const host = req.headers.host;
-    if (
-      host !== undefined &&
-      !isLoopbackHost(host, this.config.http.allowedHosts) &&
-      !this.config.auth.allowRemoteNoAuth
-    ) {
-      throw new DomainError(ErrorCode.Forbidden, `Host '${host}' is not allowed in local mode`);
-    }
+    assertLocalCaller(req.headers, this.config, { checkHost: true, kind: 'websocket' });
     return LOCAL_PRINCIPAL;
   }
 }

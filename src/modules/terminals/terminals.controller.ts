@@ -13,7 +13,9 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
+import { ApiErrors, ApiErrorSpec } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
+import { BodyExample } from 'src/common/openapi/body-example.decorator';
 import { Endpoint } from 'src/common/openapi/endpoint.decorator';
 import { ListEnvelope } from 'src/common/pagination/pagination';
 import { SessionIdPipe } from 'src/common/validation/id-param.pipe';
@@ -25,12 +27,23 @@ import {
   TerminalListResponseDto,
   TerminalResourceDto,
 } from 'src/modules/terminals/dto/terminal.dto';
+import {
+  CREATE_TERMINAL_EXAMPLE,
+  TERMINAL_DELETED_EXAMPLE,
+  TERMINAL_EXAMPLE,
+  TERMINAL_LIST_EXAMPLE,
+} from 'src/modules/terminals/dto/terminal-examples.constants';
 import { TerminalAttachGateway } from 'src/modules/terminals/terminal-attach.gateway';
 import { TerminalsService } from 'src/modules/terminals/terminals.service';
 
-const RUNNER_ERRORS =
-  "Errors: 404 unknown session (or another user's) or terminal; 409 the session is not bound " +
-  'to a runner; 503 its runner is not connected; 504 the runner did not answer.';
+/** What every terminal route can answer: each is a call to the session's runner. */
+const RUNNER_ERRORS: ApiErrorSpec[] = [
+  [404, "No such session (or another user's), or no such terminal."],
+  [409, 'The session is not bound to a runner.'],
+  502,
+  503,
+  504,
+];
 
 /**
  * Session terminals (spec/api-reference.md §8.3). Registered before EnvironmentsController (see
@@ -48,9 +61,10 @@ export class TerminalsController {
   @Authenticated()
   @Endpoint({
     summary: 'List terminals',
-    description: `The session's terminals on its runner, newest first. ${RUNNER_ERRORS}`,
+    description: "The session's terminals on its runner, newest first.",
   })
-  @ApiOkResponse({ type: TerminalListResponseDto })
+  @ApiOkResponse({ type: TerminalListResponseDto, example: TERMINAL_LIST_EXAMPLE })
+  @ApiErrors(...RUNNER_ERRORS, 422)
   list(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) sessionId: string,
@@ -72,10 +86,20 @@ export class TerminalsController {
       'WebSocket `GET …/resources/terminals/{terminal_id}/attach` (the owner; `?read_only=true` ' +
       'with read access) — server → client binary frames are terminal output (the scrollback ' +
       'first), client → server binary frames are input, text frames are JSON control messages ' +
-      '`{"type":"resize","cols":N,"rows":M}`. A refused upgrade is a plain HTTP 401/403/404/409/503. ' +
-      `Errors: 404 a terminal the agent does not declare; 422 missing fields. ${RUNNER_ERRORS}`,
+      '`{"type":"resize","cols":N,"rows":M}`. A refused upgrade is a plain HTTP 401/403/404/409/503.',
   })
-  @ApiOkResponse({ type: TerminalResourceDto })
+  @BodyExample(CreateTerminalDto, CREATE_TERMINAL_EXAMPLE)
+  @ApiOkResponse({ type: TerminalResourceDto, example: TERMINAL_EXAMPLE })
+  @ApiErrors(
+    [404, "No such session (or another user's), or a terminal the agent does not declare."],
+    [409, 'The session is not bound to a runner.'],
+    413,
+    415,
+    422,
+    502,
+    503,
+    504,
+  )
   create(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) sessionId: string,
@@ -86,8 +110,9 @@ export class TerminalsController {
 
   @Get('terminals/:terminal_id')
   @Authenticated()
-  @Endpoint({ summary: 'Get a terminal', description: `One terminal. ${RUNNER_ERRORS}` })
-  @ApiOkResponse({ type: TerminalResourceDto })
+  @Endpoint({ summary: 'Get a terminal', description: 'One terminal.' })
+  @ApiOkResponse({ type: TerminalResourceDto, example: TERMINAL_EXAMPLE })
+  @ApiErrors(...RUNNER_ERRORS)
   get(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) sessionId: string,
@@ -100,9 +125,10 @@ export class TerminalsController {
   @Authenticated()
   @Endpoint({
     summary: 'Close a terminal',
-    description: `Ends its process group (SIGHUP, then SIGKILL) and closes its viewers. ${RUNNER_ERRORS}`,
+    description: 'Ends its process group (SIGHUP, then SIGKILL) and closes its viewers.',
   })
-  @ApiOkResponse({ type: TerminalDeletedResponseDto })
+  @ApiOkResponse({ type: TerminalDeletedResponseDto, example: TERMINAL_DELETED_EXAMPLE })
+  @ApiErrors(...RUNNER_ERRORS)
   async delete(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) sessionId: string,

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 
-import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RunnersModule } from 'src/modules/runners/runners.module';
 import { SessionsModule } from 'src/modules/sessions/sessions.module';
 import { TerminalAttachGateway } from 'src/modules/terminals/terminal-attach.gateway';
@@ -12,7 +11,7 @@ import { TerminalsService } from 'src/modules/terminals/terminals.service';
  */
 @Module({
   exports: [TerminalAttachGateway, TerminalsService],
-  imports: [RegistryModule, RunnersModule, SessionsModule],
+  imports: [RunnersModule, SessionsModule],
   providers: [TerminalAttachGateway, TerminalsService],
 })
 export class TerminalsModule {}

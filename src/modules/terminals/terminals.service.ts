@@ -4,10 +4,9 @@ import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { IdPrefix, newId, normalizeId } from 'src/common/ids/ids';
-import { ListEnvelope, listEnvelope, ListQueryDto } from 'src/common/pagination/pagination';
-import { runnerError } from 'src/modules/files/environments.service';
-import { AgentsService } from 'src/modules/registry/agents.service';
-import { RunnerRpcService } from 'src/modules/runners/runner-rpc.service';
+import { pageInMemory } from 'src/common/pagination/page-in-memory.util';
+import { ListEnvelope, ListQueryDto } from 'src/common/pagination/pagination';
+import { SessionRunnerService } from 'src/modules/runners/session-runner.service';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
@@ -28,7 +27,6 @@ import {
   TerminalSnapshotResult,
 } from 'src/protocol/terminal-protocol';
 
-const RUNNER_CALL_MS = 30_000;
 const DEFAULT_COMMAND = 'bash';
 
 export function toTerminalResource(sessionId: string, info: TerminalInfo): TerminalResourceDto {
@@ -67,9 +65,8 @@ export function terminalNotFound(): DomainError {
 export class TerminalsService {
   constructor(
     private readonly access: SessionAccessService,
-    private readonly agents: AgentsService,
     private readonly events: SessionEventsService,
-    private readonly rpc: RunnerRpcService,
+    private readonly runner: SessionRunnerService,
   ) {}
 
   async create(
@@ -78,7 +75,7 @@ export class TerminalsService {
     dto: CreateTerminalDto,
   ): Promise<TerminalResourceDto> {
     const session = await this.access.require(auth, sessionId, SessionLevel.Edit);
-    const spec = await this.agentSpec(session);
+    const spec = await this.runner.agentSpec(session);
     const declared = spec.terminals ?? {};
     const entry: AgentTerminalWire | undefined = Object.prototype.hasOwnProperty.call(
       declared,
@@ -157,7 +154,7 @@ export class TerminalsService {
     if (!id) {
       throw terminalNotFound();
     }
-    await this.call(session, await this.agentSpec(session), TerminalMethods.close, {
+    await this.call(session, await this.runner.agentSpec(session), TerminalMethods.close, {
       terminal_id: id,
     });
     await this.events.locked(session.id, async (s) => {
@@ -175,54 +172,13 @@ export class TerminalsService {
     return this.call<TerminalInfo[]>(session, null, TerminalMethods.list, {});
   }
 
-  private async agentSpec(session: SessionEntity): Promise<Partial<AgentSpecWire>> {
-    const agent = await this.agents.getById(session.agentId);
-    return (agent?.spec ?? {}) as Partial<AgentSpecWire>;
-  }
-
-  /** One `terminal.*` request to the session's runner; its refusals become our errors. */
-  private async call<T>(
+  /** One `terminal.*` request to the session's runner; a null spec sends no sandbox. */
+  private call<T>(
     session: SessionEntity,
     spec: Partial<AgentSpecWire> | null,
     method: string,
     params: Record<string, unknown>,
   ): Promise<T> {
-    if (!session.runnerId) {
-      throw new DomainError(
-        ErrorCode.Conflict,
-        `Session ${session.id} is not bound to a runner; resume the session or bind a runner first`,
-      );
-    }
-    const request: EnvRequestParams = {
-      session_id: session.id,
-      workspace: session.workspace,
-      sandbox: spec?.os_env?.sandbox ?? null,
-      ...params,
-    };
-    try {
-      return await this.rpc.call<T>(session, method, request, RUNNER_CALL_MS);
-    } catch (error) {
-      throw runnerError(error);
-    }
+    return this.runner.call<T>(session, method, params, { spec });
   }
-}
-
-/** A page of an in-memory list sorted by id (ids sort by creation time). */
-function pageInMemory<T extends { id: string }>(rows: T[], query: ListQueryDto): ListEnvelope<T> {
-  const { limit = 20, order = 'desc', after, before } = query;
-  const sorted = [...rows].sort((a, b) =>
-    order === 'asc' ? a.id.localeCompare(b.id) : b.id.localeCompare(a.id),
-  );
-  let start = 0;
-  let end = sorted.length;
-  if (after) {
-    start = sorted.findIndex((r) => r.id === after) + 1;
-  } else if (before) {
-    const at = sorted.findIndex((r) => r.id === before);
-    end = at >= 0 ? at : sorted.length;
-    start = Math.max(0, end - limit);
-  }
-  const page = sorted.slice(start, Math.min(end, start + limit));
-  const hasMore = before ? start > 0 : start + page.length < sorted.length;
-  return listEnvelope(page, hasMore, (r) => r.id);
 }

@@ -5,7 +5,8 @@ import {
   HarnessRetry,
   HarnessStepInput,
 } from 'src/runner/harnesses/harness';
-import { OpenAiHarness, buildChatMessages } from 'src/runner/harnesses/openai.harness';
+import { buildChatMessages } from 'src/runner/harnesses/openai-messages';
+import { OpenAiHarness } from 'src/runner/harnesses/openai.harness';
 import { listDirTool } from 'src/runner/tools/list-dir.tool';
 import { ScriptedOpenAi, startScriptedOpenAi } from 'test/utils/scripted-openai-server';
 

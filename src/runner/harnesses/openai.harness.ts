@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { FlatItem, messageText } from 'src/protocol/items';
 import {
   Harness,
   HarnessError,
@@ -9,30 +8,14 @@ import {
   HarnessStepResult,
   HarnessToolCall,
 } from 'src/runner/harnesses/harness';
-import { ToolDefinition } from 'src/runner/tools/tool';
+import { Endpoint, resolveEndpoint } from 'src/runner/harnesses/openai-endpoint';
+import { buildChatMessages, toChatTools } from 'src/runner/harnesses/openai-messages';
 
-export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 export const OPENAI_MAX_ATTEMPTS = 4;
 const BACKOFF_START_SECONDS = 0.5;
 const BACKOFF_CAP_SECONDS = 10;
 // Provider error text is shown to users; keep a runaway HTML error page out of the event stream.
 const PROVIDER_MESSAGE_MAX_CHARS = 500;
-
-/** Chat Completions request message (only the shapes we send). */
-export type ChatMessage =
-  | { role: 'system' | 'user'; content: string }
-  | {
-      role: 'assistant';
-      content: string | null;
-      tool_calls?: {
-        id: string;
-        type: 'function';
-        function: { name: string; arguments: string };
-      }[];
-    }
-  | { role: 'tool'; tool_call_id: string; content: string };
-
-type AssistantMessage = Extract<ChatMessage, { role: 'assistant' }>;
 
 interface StreamChunk {
   model?: string;
@@ -68,162 +51,6 @@ class RetryableError extends Error {
   ) {
     super(message);
   }
-}
-
-const DROPPED_CALL_OUTPUT = 'Error: no output was recorded for this tool call.';
-
-/**
- * Builds the Chat Completions `messages` from the session history. Calls of one response that
- * follow each other (and the assistant text right before them) form one assistant message, as the
- * model produced them; tool answers without a call are dropped and calls without an answer get a
- * placeholder, because the API rejects both.
- */
-export function buildChatMessages(instructions: string | null, history: FlatItem[]): ChatMessage[] {
-  const messages: ChatMessage[] = [];
-  if (instructions) {
-    messages.push({ role: 'system', content: instructions });
-  }
-  // response_id of the item that produced the last message, when it is an assistant message.
-  let lastAssistantResponse: string | null = null;
-  for (const item of history) {
-    const previous = messages[messages.length - 1];
-    if (item.type === 'message' && (item.role === 'user' || item.role === 'assistant')) {
-      const text = messageText(item);
-      if (item.role === 'user') {
-        messages.push({ role: 'user', content: text });
-        lastAssistantResponse = null;
-      } else {
-        messages.push({ role: 'assistant', content: text });
-        lastAssistantResponse = item.response_id;
-      }
-    } else if (item.type === 'function_call') {
-      const call = {
-        id: String(item.call_id),
-        type: 'function' as const,
-        function: { name: String(item.name), arguments: String(item.arguments ?? '') || '{}' },
-      };
-      if (previous?.role === 'assistant' && lastAssistantResponse === item.response_id) {
-        previous.tool_calls = [...(previous.tool_calls ?? []), call];
-      } else {
-        messages.push({ role: 'assistant', content: null, tool_calls: [call] });
-        lastAssistantResponse = item.response_id;
-      }
-    } else if (item.type === 'function_call_output') {
-      messages.push({
-        role: 'tool',
-        tool_call_id: String(item.call_id),
-        content: String(item.output ?? ''),
-      });
-      lastAssistantResponse = null;
-    }
-  }
-  return pairToolMessages(messages);
-}
-
-function pairToolMessages(messages: ChatMessage[]): ChatMessage[] {
-  const result: ChatMessage[] = [];
-  let open: AssistantMessage | null = null;
-  let answered = new Set<string>();
-  const closeOpen = (): void => {
-    for (const call of open?.tool_calls ?? []) {
-      if (!answered.has(call.id)) {
-        result.push({ role: 'tool', tool_call_id: call.id, content: DROPPED_CALL_OUTPUT });
-      }
-    }
-    open = null;
-    answered = new Set();
-  };
-  for (const message of messages) {
-    if (message.role === 'tool') {
-      const pending = open?.tool_calls?.some((call) => call.id === message.tool_call_id);
-      if (pending && !answered.has(message.tool_call_id)) {
-        answered.add(message.tool_call_id);
-        result.push(message);
-      }
-      continue;
-    }
-    closeOpen();
-    result.push(message);
-    if (message.role === 'assistant' && message.tool_calls?.length) {
-      open = message;
-    }
-  }
-  closeOpen();
-  return result;
-}
-
-function toChatTools(tools: ToolDefinition[]): unknown[] {
-  return tools.map((tool) => ({
-    type: 'function',
-    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
-  }));
-}
-
-/** Replaces `${NAME}` references from `env`; a reference to an unset variable is a config error. */
-function resolveReferences(
-  value: string,
-  field: string,
-  env: Record<string, string | undefined>,
-): string {
-  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
-    const resolved = env[name];
-    if (resolved === undefined || resolved === '') {
-      throw new HarnessError(
-        'harness_not_configured',
-        `The environment variable ${name} referenced by executor.auth.${field} is not set`,
-      );
-    }
-    return resolved;
-  });
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}
-
-interface Endpoint {
-  url: string;
-  origin: string;
-  apiKey: string;
-  model: string;
-}
-
-function resolveEndpoint(input: HarnessStepInput): Endpoint {
-  const auth = input.agent.executor.auth ?? {};
-  const baseUrl =
-    nonEmpty(auth.base_url) !== undefined
-      ? resolveReferences(auth.base_url as string, 'base_url', input.env)
-      : (nonEmpty(input.env.OPENAI_BASE_URL) ?? OPENAI_DEFAULT_BASE_URL);
-  const apiKey =
-    nonEmpty(auth.api_key) !== undefined
-      ? resolveReferences(auth.api_key as string, 'api_key', input.env)
-      : nonEmpty(input.env.OPENAI_API_KEY);
-  if (apiKey === undefined) {
-    throw new HarnessError(
-      'harness_not_configured',
-      'No API key for the openai harness: set executor.auth.api_key in the agent spec or ' +
-        'OPENAI_API_KEY in the runner environment',
-    );
-  }
-  const model =
-    nonEmpty(input.model ?? undefined) ??
-    nonEmpty(input.agent.executor.model) ??
-    nonEmpty(input.env.OPENAI_MODEL);
-  if (model === undefined) {
-    throw new HarnessError(
-      'harness_not_configured',
-      'No model for the openai harness: set executor.model in the agent spec or OPENAI_MODEL in ' +
-        'the runner environment',
-    );
-  }
-  let origin: string;
-  try {
-    // origin drops any user:password@ part, so error messages never echo credentials in the URL.
-    origin = new URL(baseUrl).origin;
-  } catch {
-    throw new HarnessError('harness_not_configured', 'The model base URL is not a valid URL');
-  }
-  return { url: `${baseUrl.replace(/\/+$/, '')}/chat/completions`, origin, apiKey, model };
 }
 
 function retryAfterSeconds(header: string | null): number | null {

@@ -1,6 +1,6 @@
 import { readAll, ToolFs } from 'src/runner/sandbox/tool-fs';
-import { BuiltinTool, ToolContext } from 'src/runner/tools/tool';
-import { describeFsError, resolveForTool } from 'src/runner/tools/workspace-path';
+import { BuiltinTool, ToolContext, withToolPath } from 'src/runner/tools/tool';
+import { describeFsError } from 'src/runner/tools/workspace-path';
 
 function countOccurrences(text: string, search: string): number {
   let count = 0;
@@ -27,17 +27,9 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
   if (typeof replaceAll !== 'boolean') {
     return 'Error: replace_all must be a boolean';
   }
-  const resolved = resolveForTool(context.workspace, requested);
-  if ('error' in resolved) {
-    return resolved.error;
-  }
-  const file = resolved.path;
-  const toolFs = context.sandbox.openFs(context.signal);
-  try {
-    return await edit(toolFs, file, requested, { oldText, newText, replaceAll }, context.signal);
-  } finally {
-    toolFs.close();
-  }
+  return withToolPath(context, requested, (toolFs, file) =>
+    edit(toolFs, file, requested, { oldText, newText, replaceAll }, context.signal),
+  );
 }
 
 async function edit(

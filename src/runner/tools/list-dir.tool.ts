@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 
 import { ToolFs } from 'src/runner/sandbox/tool-fs';
-import { BuiltinTool, ToolContext } from 'src/runner/tools/tool';
-import { describeFsError, resolveForTool } from 'src/runner/tools/workspace-path';
+import { BuiltinTool, ToolContext, withToolPath } from 'src/runner/tools/tool';
+import { describeFsError } from 'src/runner/tools/workspace-path';
 
 /** Listings stop here so one huge directory cannot flood the model's context. */
 export const LIST_DIR_MAX_ENTRIES = 1000;
@@ -32,17 +32,9 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
   if (typeof requested !== 'string') {
     return 'Error: path must be a string';
   }
-  const resolved = resolveForTool(context.workspace, requested);
-  if ('error' in resolved) {
-    return resolved.error;
-  }
-  const directory = resolved.path;
-  const toolFs = context.sandbox.openFs(context.signal);
-  try {
-    return await list(toolFs, directory, requested, context.signal);
-  } finally {
-    toolFs.close();
-  }
+  return withToolPath(context, requested, (toolFs, directory) =>
+    list(toolFs, directory, requested, context.signal),
+  );
 }
 
 async function list(

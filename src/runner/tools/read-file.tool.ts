@@ -1,8 +1,8 @@
 import { StringDecoder } from 'node:string_decoder';
 
 import { READ_CHUNK_BYTES, ToolFs } from 'src/runner/sandbox/tool-fs';
-import { BuiltinTool, ToolContext } from 'src/runner/tools/tool';
-import { describeFsError, resolveForTool } from 'src/runner/tools/workspace-path';
+import { BuiltinTool, ToolContext, withToolPath } from 'src/runner/tools/tool';
+import { describeFsError } from 'src/runner/tools/workspace-path';
 
 /** Output cap: a larger file must be read in pages with `offset`/`limit`. */
 export const READ_FILE_MAX_BYTES = 256 * 1024;
@@ -140,26 +140,22 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
   if (typeof limit === 'string') {
     return limit;
   }
-  const resolved = resolveForTool(context.workspace, requested);
-  if ('error' in resolved) {
-    return resolved.error;
-  }
-  const file = resolved.path;
-  let page: Page;
-  const toolFs = context.sandbox.openFs(context.signal);
-  try {
-    const stat = await toolFs.stat(file);
-    if (stat.type === 'dir') {
-      return `Error: '${requested}' is a directory; use list_dir to see its entries`;
+  const page = await withToolPath(context, requested, async (toolFs, file) => {
+    try {
+      const stat = await toolFs.stat(file);
+      if (stat.type === 'dir') {
+        return `Error: '${requested}' is a directory; use list_dir to see its entries`;
+      }
+      return await readPage(toolFs, file, offset, limit, context.signal);
+    } catch (error) {
+      if (context.signal.aborted) {
+        throw error;
+      }
+      return `Error: ${describeFsError(error, requested)}`;
     }
-    page = await readPage(toolFs, file, offset, limit, context.signal);
-  } catch (error) {
-    if (context.signal.aborted) {
-      throw error;
-    }
-    return `Error: ${describeFsError(error, requested)}`;
-  } finally {
-    toolFs.close();
+  });
+  if (typeof page === 'string') {
+    return page;
   }
   if (page.binary) {
     return `Error: '${requested}' is a binary file and cannot be shown as text`;

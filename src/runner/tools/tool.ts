@@ -1,4 +1,6 @@
+import { ToolFs } from 'src/runner/sandbox/tool-fs';
 import { ToolSandbox } from 'src/runner/sandbox/tool-sandbox';
+import { resolveForTool } from 'src/runner/tools/workspace-path';
 
 /** A tool the agent can call. Built-ins run inside the runner, confined to the workspace. */
 export interface ToolDefinition {
@@ -24,4 +26,25 @@ export interface BuiltinTool extends ToolDefinition {
    * returned as output text, not thrown; throwing is for aborts only.
    */
   execute(args: Record<string, unknown>, context: ToolContext): Promise<string>;
+}
+
+/**
+ * Runs `work` on the workspace path a tool was asked for, through the sandbox's filesystem
+ * (closed afterwards). A path that leaves the workspace is answered with the model-facing error.
+ */
+export async function withToolPath<T>(
+  context: ToolContext,
+  requested: string,
+  work: (toolFs: ToolFs, resolved: string) => Promise<T>,
+): Promise<T | string> {
+  const resolved = resolveForTool(context.workspace, requested);
+  if ('error' in resolved) {
+    return resolved.error;
+  }
+  const toolFs = context.sandbox.openFs(context.signal);
+  try {
+    return await work(toolFs, resolved.path);
+  } finally {
+    toolFs.close();
+  }
 }

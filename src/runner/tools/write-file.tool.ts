@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 
 import { ToolFs } from 'src/runner/sandbox/tool-fs';
-import { BuiltinTool, ToolContext } from 'src/runner/tools/tool';
-import { describeFsError, resolveForTool } from 'src/runner/tools/workspace-path';
+import { BuiltinTool, ToolContext, withToolPath } from 'src/runner/tools/tool';
+import { describeFsError } from 'src/runner/tools/workspace-path';
 
 async function execute(args: Record<string, unknown>, context: ToolContext): Promise<string> {
   const requested = args.path;
@@ -13,17 +13,9 @@ async function execute(args: Record<string, unknown>, context: ToolContext): Pro
   if (typeof content !== 'string') {
     return 'Error: content is required and must be a string';
   }
-  const resolved = resolveForTool(context.workspace, requested);
-  if ('error' in resolved) {
-    return resolved.error;
-  }
-  const file = resolved.path;
-  const toolFs = context.sandbox.openFs(context.signal);
-  try {
-    return await write(toolFs, file, requested, Buffer.from(content, 'utf8'), context.signal);
-  } finally {
-    toolFs.close();
-  }
+  return withToolPath(context, requested, (toolFs, file) =>
+    write(toolFs, file, requested, Buffer.from(content, 'utf8'), context.signal),
+  );
 }
 
 async function write(

@@ -98,13 +98,13 @@ export interface paths {
         };
         /**
          * List terminals
-         * @description The session's terminals on its runner, newest first. Errors: 404 unknown session (or another user's) or terminal; 409 the session is not bound to a runner; 503 its runner is not connected; 504 the runner did not answer.
+         * @description The session's terminals on its runner, newest first.
          */
         get: operations["TerminalsController_list"];
         put?: never;
         /**
          * Open a terminal
-         * @description Starts a terminal the agent spec declares (`terminals:`) in a PTY on the session's runner, in the workspace and the sandbox of the agent tools. Idempotent: the same (terminal, session_key) returns the running terminal. JSON only (415). Interactive I/O: WebSocket `GET …/resources/terminals/{terminal_id}/attach` (the owner; `?read_only=true` with read access) — server → client binary frames are terminal output (the scrollback first), client → server binary frames are input, text frames are JSON control messages `{"type":"resize","cols":N,"rows":M}`. A refused upgrade is a plain HTTP 401/403/404/409/503. Errors: 404 a terminal the agent does not declare; 422 missing fields. Errors: 404 unknown session (or another user's) or terminal; 409 the session is not bound to a runner; 503 its runner is not connected; 504 the runner did not answer.
+         * @description Starts a terminal the agent spec declares (`terminals:`) in a PTY on the session's runner, in the workspace and the sandbox of the agent tools. Idempotent: the same (terminal, session_key) returns the running terminal. JSON only (415). Interactive I/O: WebSocket `GET …/resources/terminals/{terminal_id}/attach` (the owner; `?read_only=true` with read access) — server → client binary frames are terminal output (the scrollback first), client → server binary frames are input, text frames are JSON control messages `{"type":"resize","cols":N,"rows":M}`. A refused upgrade is a plain HTTP 401/403/404/409/503.
          */
         post: operations["TerminalsController_create"];
         delete?: never;
@@ -122,14 +122,14 @@ export interface paths {
         };
         /**
          * Get a terminal
-         * @description One terminal. Errors: 404 unknown session (or another user's) or terminal; 409 the session is not bound to a runner; 503 its runner is not connected; 504 the runner did not answer.
+         * @description One terminal.
          */
         get: operations["TerminalsController_get"];
         put?: never;
         post?: never;
         /**
          * Close a terminal
-         * @description Ends its process group (SIGHUP, then SIGKILL) and closes its viewers. Errors: 404 unknown session (or another user's) or terminal; 409 the session is not bound to a runner; 503 its runner is not connected; 504 the runner did not answer.
+         * @description Ends its process group (SIGHUP, then SIGKILL) and closes its viewers.
          */
         delete: operations["TerminalsController_delete"];
         options?: never;
@@ -2834,6 +2834,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "term_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "object": "session.resource",
+                     *           "type": "terminal",
+                     *           "session_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "name": "shell:main",
+                     *           "metadata": {
+                     *             "terminal_name": "shell",
+                     *             "session_key": "main",
+                     *             "running": true,
+                     *             "exit_code": null,
+                     *             "terminal_transport": "pty",
+                     *             "cols": 80,
+                     *             "rows": 24,
+                     *             "cwd": "/home/me/projects/demo",
+                     *             "sandbox_type": "bwrap",
+                     *             "created_at": 1764720000
+                     *           },
+                     *           "environment": "default"
+                     *         }
+                     *       ],
+                     *       "first_id": "term_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "last_id": "term_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "has_more": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["TerminalListResponseDto"];
                 };
             };
@@ -2850,6 +2880,130 @@ export interface operations {
                      *       "error": {
                      *         "code": "unauthorized",
                      *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such session (or another user's), or no such terminal. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The session is not bound to a runner. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
                      *       }
                      *     }
                      */
@@ -2878,6 +3032,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "term_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "session.resource",
+                     *       "type": "terminal",
+                     *       "session_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "name": "shell:main",
+                     *       "metadata": {
+                     *         "terminal_name": "shell",
+                     *         "session_key": "main",
+                     *         "running": true,
+                     *         "exit_code": null,
+                     *         "terminal_transport": "pty",
+                     *         "cols": 80,
+                     *         "rows": 24,
+                     *         "cwd": "/home/me/projects/demo",
+                     *         "sandbox_type": "bwrap",
+                     *         "created_at": 1764720000
+                     *       },
+                     *       "environment": "default"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TerminalResourceDto"];
                 };
             };
@@ -2894,6 +3070,168 @@ export interface operations {
                      *       "error": {
                      *         "code": "unauthorized",
                      *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such session (or another user's), or a terminal the agent does not declare. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The session is not bound to a runner. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The body or upload is over its limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "message": "Payload too large",
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Payload too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unsupported Content-Type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "message": "Content-Type must be application/json",
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Content-Type must be application/json"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The request failed validation (FastAPI shape). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
                      *       }
                      *     }
                      */
@@ -2919,6 +3257,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "term_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "session.resource",
+                     *       "type": "terminal",
+                     *       "session_id": "conv_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "name": "shell:main",
+                     *       "metadata": {
+                     *         "terminal_name": "shell",
+                     *         "session_key": "main",
+                     *         "running": true,
+                     *         "exit_code": null,
+                     *         "terminal_transport": "pty",
+                     *         "cols": 80,
+                     *         "rows": 24,
+                     *         "cwd": "/home/me/projects/demo",
+                     *         "sandbox_type": "bwrap",
+                     *         "created_at": 1764720000
+                     *       },
+                     *       "environment": "default"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TerminalResourceDto"];
                 };
             };
@@ -2935,6 +3295,101 @@ export interface operations {
                      *       "error": {
                      *         "code": "unauthorized",
                      *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such session (or another user's), or no such terminal. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The session is not bound to a runner. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
                      *       }
                      *     }
                      */
@@ -2960,6 +3415,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "term_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "session.resource.deleted",
+                     *       "deleted": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["TerminalDeletedResponseDto"];
                 };
             };
@@ -2976,6 +3438,101 @@ export interface operations {
                      *       "error": {
                      *         "code": "unauthorized",
                      *         "message": "Authentication required"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such session (or another user's), or no such terminal. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The session is not bound to a runner. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host answered with an error. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "bad_gateway",
+                     *       "message": "Bad gateway",
+                     *       "error": {
+                     *         "code": "bad_gateway",
+                     *         "message": "Bad gateway"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No runner or host is connected to serve this. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The runner or host did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
                      *       }
                      *     }
                      */
@@ -7836,7 +8393,89 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "resp_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "response",
+                     *       "status": "completed",
+                     *       "model": "echo",
+                     *       "created_at": 1764720000,
+                     *       "completed_at": 1764720001,
+                     *       "output": [
+                     *         {
+                     *           "id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "type": "message",
+                     *           "status": "completed",
+                     *           "role": "assistant",
+                     *           "content": [
+                     *             {
+                     *               "type": "output_text",
+                     *               "text": "Hello!",
+                     *               "annotations": []
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "background": false,
+                     *       "store": true,
+                     *       "usage": {
+                     *         "input_tokens": 9,
+                     *         "output_tokens": 3,
+                     *         "total_tokens": 12
+                     *       },
+                     *       "previous_response_id": null,
+                     *       "conversation": {
+                     *         "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789"
+                     *       },
+                     *       "instructions": null,
+                     *       "reasoning": null,
+                     *       "error": null,
+                     *       "incomplete_details": null,
+                     *       "metadata": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ResponseObjectDto"];
+                    /**
+                     * @example {
+                     *       "id": "resp_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "response",
+                     *       "status": "completed",
+                     *       "model": "echo",
+                     *       "created_at": 1764720000,
+                     *       "completed_at": 1764720001,
+                     *       "output": [
+                     *         {
+                     *           "id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "type": "message",
+                     *           "status": "completed",
+                     *           "role": "assistant",
+                     *           "content": [
+                     *             {
+                     *               "type": "output_text",
+                     *               "text": "Hello!",
+                     *               "annotations": []
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "background": false,
+                     *       "store": true,
+                     *       "usage": {
+                     *         "input_tokens": 9,
+                     *         "output_tokens": 3,
+                     *         "total_tokens": 12
+                     *       },
+                     *       "previous_response_id": null,
+                     *       "conversation": {
+                     *         "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789"
+                     *       },
+                     *       "instructions": null,
+                     *       "reasoning": null,
+                     *       "error": null,
+                     *       "incomplete_details": null,
+                     *       "metadata": null
+                     *     }
+                     */
                     "text/event-stream": components["schemas"]["ResponseObjectDto"];
                 };
             };
@@ -7845,13 +8484,21 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
-            /**
-             * @description `unauthorized`: no or bad credential.
-             *
-             *     No or invalid credential.
-             */
+            /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7875,42 +8522,124 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "message": "Forbidden",
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "Forbidden"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description `not_found`: no such response (or another user’s), or `model` names no agent. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description `conflict`: the response is queued behind another turn, awaits an approval, or has ended. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
-            /** @description `validation_error`: a malformed body or input item. */
+            /** @description `validation_error`: a malformed body, input item or query parameter. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
             /** @description `runner_unavailable`: no runner to run the response on. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "runner_unavailable",
+                     *       "message": "No runner is connected for this session",
+                     *       "error": {
+                     *         "code": "runner_unavailable",
+                     *         "message": "No runner is connected for this session"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description `timeout`: a blocking create outlived OMNIGENT_RESPONSES_TIMEOUT_MS (the turn goes on). */
             504: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "timeout",
+                     *       "message": "Timed out",
+                     *       "error": {
+                     *         "code": "timeout",
+                     *         "message": "Timed out"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -7933,15 +8662,93 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "resp_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "response",
+                     *       "status": "completed",
+                     *       "model": "echo",
+                     *       "created_at": 1764720000,
+                     *       "completed_at": 1764720001,
+                     *       "output": [
+                     *         {
+                     *           "id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "type": "message",
+                     *           "status": "completed",
+                     *           "role": "assistant",
+                     *           "content": [
+                     *             {
+                     *               "type": "output_text",
+                     *               "text": "Hello!",
+                     *               "annotations": []
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "background": false,
+                     *       "store": true,
+                     *       "usage": {
+                     *         "input_tokens": 9,
+                     *         "output_tokens": 3,
+                     *         "total_tokens": 12
+                     *       },
+                     *       "previous_response_id": null,
+                     *       "conversation": {
+                     *         "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789"
+                     *       },
+                     *       "instructions": null,
+                     *       "reasoning": null,
+                     *       "error": null,
+                     *       "incomplete_details": null,
+                     *       "metadata": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ResponseObjectDto"];
+                    /**
+                     * @example {
+                     *       "id": "resp_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "response",
+                     *       "status": "completed",
+                     *       "model": "echo",
+                     *       "created_at": 1764720000,
+                     *       "completed_at": 1764720001,
+                     *       "output": [
+                     *         {
+                     *           "id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "type": "message",
+                     *           "status": "completed",
+                     *           "role": "assistant",
+                     *           "content": [
+                     *             {
+                     *               "type": "output_text",
+                     *               "text": "Hello!",
+                     *               "annotations": []
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "background": false,
+                     *       "store": true,
+                     *       "usage": {
+                     *         "input_tokens": 9,
+                     *         "output_tokens": 3,
+                     *         "total_tokens": 12
+                     *       },
+                     *       "previous_response_id": null,
+                     *       "conversation": {
+                     *         "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789"
+                     *       },
+                     *       "instructions": null,
+                     *       "reasoning": null,
+                     *       "error": null,
+                     *       "incomplete_details": null,
+                     *       "metadata": null
+                     *     }
+                     */
                     "text/event-stream": components["schemas"]["ResponseObjectDto"];
                 };
             };
-            /**
-             * @description `unauthorized`: no or bad credential.
-             *
-             *     No or invalid credential.
-             */
+            /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7965,7 +8772,48 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `validation_error`: a malformed body, input item or query parameter. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -7985,14 +8833,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "resp_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "response",
+                     *       "deleted": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["ResponseDeletedDto"];
                 };
             };
-            /**
-             * @description `unauthorized`: no or bad credential.
-             *
-             *     No or invalid credential.
-             */
+            /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8016,7 +8867,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };
@@ -8040,6 +8903,47 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "resp_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "response",
+                     *       "status": "completed",
+                     *       "model": "echo",
+                     *       "created_at": 1764720000,
+                     *       "completed_at": 1764720001,
+                     *       "output": [
+                     *         {
+                     *           "id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "type": "message",
+                     *           "status": "completed",
+                     *           "role": "assistant",
+                     *           "content": [
+                     *             {
+                     *               "type": "output_text",
+                     *               "text": "Hello!",
+                     *               "annotations": []
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "background": false,
+                     *       "store": true,
+                     *       "usage": {
+                     *         "input_tokens": 9,
+                     *         "output_tokens": 3,
+                     *         "total_tokens": 12
+                     *       },
+                     *       "previous_response_id": null,
+                     *       "conversation": {
+                     *         "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789"
+                     *       },
+                     *       "instructions": null,
+                     *       "reasoning": null,
+                     *       "error": null,
+                     *       "incomplete_details": null,
+                     *       "metadata": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ResponseObjectDto"];
                 };
             };
@@ -8048,13 +8952,21 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_input",
+                     *       "message": "Invalid input",
+                     *       "error": {
+                     *         "code": "invalid_input",
+                     *         "message": "Invalid input"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
-            /**
-             * @description `unauthorized`: no or bad credential.
-             *
-             *     No or invalid credential.
-             */
+            /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8078,21 +8990,67 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description `conflict`: the response is queued behind another turn, awaits an approval, or has ended. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
-            /** @description `validation_error`: a malformed body or input item. */
+            /** @description `validation_error`: a malformed body, input item or query parameter. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "agent_id"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ],
+                     *       "code": "validation_error",
+                     *       "message": "Request validation failed",
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorResponseDto"];
+                };
             };
         };
     };
@@ -8112,14 +9070,51 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "resp_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *       "object": "response",
+                     *       "status": "completed",
+                     *       "model": "echo",
+                     *       "created_at": 1764720000,
+                     *       "completed_at": 1764720001,
+                     *       "output": [
+                     *         {
+                     *           "id": "msg_0194f1c2e3a4b5c6d7e8f90123456789",
+                     *           "type": "message",
+                     *           "status": "completed",
+                     *           "role": "assistant",
+                     *           "content": [
+                     *             {
+                     *               "type": "output_text",
+                     *               "text": "Hello!",
+                     *               "annotations": []
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "background": false,
+                     *       "store": true,
+                     *       "usage": {
+                     *         "input_tokens": 9,
+                     *         "output_tokens": 3,
+                     *         "total_tokens": 12
+                     *       },
+                     *       "previous_response_id": null,
+                     *       "conversation": {
+                     *         "id": "conv_0194f1c2e3a4b5c6d7e8f90123456789"
+                     *       },
+                     *       "instructions": null,
+                     *       "reasoning": null,
+                     *       "error": null,
+                     *       "incomplete_details": null,
+                     *       "metadata": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ResponseObjectDto"];
                 };
             };
-            /**
-             * @description `unauthorized`: no or bad credential.
-             *
-             *     No or invalid credential.
-             */
+            /** @description No or invalid credential. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8143,14 +9138,38 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist",
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Session conv_0194f1c2e3a4b5c6d7e8f90123456789 does not exist"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description `conflict`: the response is queued behind another turn, awaits an approval, or has ended. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "conflict",
+                     *       "message": "Conflict",
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "Conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
         };
     };

@@ -3,8 +3,7 @@ import { FileInterceptor } from '@nestjs/platform-express';
 import type { Request } from 'express';
 import { Observable } from 'rxjs';
 
-import { DomainError } from 'src/common/errors/domain.error';
-import { ErrorCode } from 'src/common/errors/error-code';
+import { multipartError } from 'src/common/errors/multipart-error.util';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 
@@ -40,32 +39,7 @@ export class BundleUploadInterceptor implements NestInterceptor {
       // Resolves once multer has read the body; the handler only runs when it is subscribed.
       return await this.upload.intercept(context, next);
     } catch (error) {
-      throw multipartError(error);
+      throw multipartError(error, { field: 'bundle', tooLarge: 'The agent bundle is too large' });
     }
   }
-}
-
-/** multer's error (Nest keeps it as the cause of the HttpException it makes) as our answer. */
-function multipartError(error: unknown): DomainError {
-  const original = (error as { cause?: unknown })?.cause ?? error;
-  const err = original as { code?: string; message?: string; field?: string };
-  if (err.code === 'LIMIT_FILE_SIZE') {
-    return new DomainError(ErrorCode.PayloadTooLarge, 'The agent bundle is too large');
-  }
-  if (err.code === 'LIMIT_UNEXPECTED_FILE') {
-    return new DomainError(
-      ErrorCode.InvalidInput,
-      `Unexpected file part '${err.field}'; send the bundle as 'bundle'`,
-    );
-  }
-  if (typeof err.code === 'string' && err.code.startsWith('LIMIT_')) {
-    return new DomainError(
-      ErrorCode.PayloadTooLarge,
-      `Multipart body exceeds a limit: ${err.message}`,
-    );
-  }
-  return new DomainError(
-    ErrorCode.InvalidInput,
-    `Malformed multipart body: ${err.message ?? 'unreadable'}`,
-  );
 }
