@@ -13,6 +13,7 @@ const evaluation = (overrides: Partial<Evaluation>): Evaluation => ({
   result: 'ALLOW',
   deciding: [],
   writes: [],
+  labels: {},
   applyWrites: true,
   askTimeoutS: null,
   ...overrides,

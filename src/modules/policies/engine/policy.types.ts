@@ -26,6 +26,17 @@ export interface PolicyDecision {
   /** A replacement payload, fed to the next policy and, on a final ALLOW, to the enforcement site. */
   data?: unknown;
   state_updates?: StateUpdate[];
+  /** Label writes, filtered by the policy's `set_labels` whitelist and the label schema. */
+  set_labels?: Record<string, string>;
+}
+
+/** A label gate `{key: value | [values]}`: AND across keys, OR within a list (§2.4). */
+export type LabelCondition = Readonly<Record<string, string | readonly string[]>>;
+
+/** A declared label (guardrails-level `labels`): its seeded value and allowed values. */
+export interface LabelDecl {
+  initial?: string;
+  values?: readonly string[];
 }
 
 /** The event a policy sees (spec/policies.md §2.3, minus what we do not track yet). */
@@ -42,6 +53,8 @@ export interface PolicyEvent {
     harness: string | null;
     /** Our extension: the turn the event belongs to (per-turn counters). */
     turn_id: string | null;
+    /** The conversation's labels when the evaluation started. */
+    labels: Readonly<Record<string, string>>;
   };
   session_state: Readonly<Record<string, unknown>>;
 }
@@ -78,6 +91,10 @@ export interface BoundPolicy {
   evaluate: PolicyEvaluator;
   /** Seconds an ASK from this policy waits for a human (null: the default). */
   askTimeoutS?: number | null;
+  /** Runs only when the labels match (absent: always). */
+  condition?: LabelCondition;
+  /** The label keys the policy may write (absent: any). */
+  setLabels?: readonly string[];
 }
 
 /** The composed verdict of one evaluation (spec/policies.md §4). */
@@ -89,6 +106,8 @@ export interface EngineResult {
   data?: unknown;
   /** The state writes of the evaluation, in order. */
   writes: StateUpdate[];
+  /** The label writes of the evaluation (held with the state writes on ASK). */
+  labels: Record<string, string>;
   /** False on ASK: the writes wait for the human's approval. */
   applyWrites: boolean;
 }
