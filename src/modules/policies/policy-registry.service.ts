@@ -3,12 +3,15 @@ import Ajv, { ValidateFunction } from 'ajv';
 
 import {
   BoundPolicy,
+  LabelCondition,
   PolicyHandlerDef,
   PolicySource,
 } from 'src/modules/policies/engine/policy.types';
 import { CONTEXT_HANDLERS } from 'src/modules/policies/handlers/context.handlers';
 import { ORCHESTRATION_HANDLERS } from 'src/modules/policies/handlers/orchestration.handlers';
+import { RISK_SCORE_HANDLERS } from 'src/modules/policies/handlers/risk-score.handlers';
 import { ASK_ON_ADD_POLICY, SAFETY_HANDLERS } from 'src/modules/policies/handlers/safety.handlers';
+import { SANDBOX_HANDLERS } from 'src/modules/policies/handlers/sandbox.handlers';
 import { SHELL_HANDLERS } from 'src/modules/policies/handlers/shell.handlers';
 
 /** Upstream's dotted handler form (spec/policies.md §6.2). */
@@ -49,7 +52,9 @@ export class PolicyRegistryService {
     for (const def of [
       ...CONTEXT_HANDLERS,
       ...ORCHESTRATION_HANDLERS,
+      ...RISK_SCORE_HANDLERS,
       ...SAFETY_HANDLERS,
+      ...SANDBOX_HANDLERS,
       ...SHELL_HANDLERS,
       ASK_ON_ADD_POLICY,
     ]) {
@@ -124,6 +129,8 @@ export class PolicyRegistryService {
       handler: string;
       factoryParams?: unknown;
       askTimeoutS?: number | null;
+      condition?: LabelCondition;
+      setLabels?: readonly string[];
     },
     source: PolicySource,
   ): BoundPolicy {
@@ -139,6 +146,8 @@ export class PolicyRegistryService {
       phases: entry.def.phases,
       evaluate: entry.def.create(params),
       askTimeoutS: policy.askTimeoutS ?? null,
+      ...(policy.condition && { condition: policy.condition }),
+      ...(policy.setLabels && { setLabels: policy.setLabels }),
     };
   }
 
