@@ -14,6 +14,7 @@ import { PolicyEvaluationService } from 'src/modules/policies/policy-evaluation.
 import { PolicyGateService } from 'src/modules/policies/policy-gate.service';
 import { PolicyRegistryController } from 'src/modules/policies/policy-registry.controller';
 import { PolicyRegistryService } from 'src/modules/policies/policy-registry.service';
+import { PolicyUsageRepository } from 'src/modules/policies/policy-usage.repository';
 import { PolicyStateRepository } from 'src/modules/policies/policy-state.repository';
 import { SessionPoliciesController } from 'src/modules/policies/session-policies.controller';
 import { RegistryModule } from 'src/modules/registry/registry.module';
@@ -40,6 +41,7 @@ import { SessionsModule } from 'src/modules/sessions/sessions.module';
     PolicyGateService,
     PolicyRegistryService,
     PolicyStateRepository,
+    PolicyUsageRepository,
   ],
 })
 export class PoliciesModule {}

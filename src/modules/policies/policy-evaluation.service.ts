@@ -12,16 +12,24 @@ import {
   Phase,
   PolicyEvent,
   PolicySource,
+  StateUpdate,
 } from 'src/modules/policies/engine/policy.types';
 import { PoliciesRepository } from 'src/modules/policies/policies.repository';
 import { PolicyRegistryService } from 'src/modules/policies/policy-registry.service';
+import {
+  COST_APPROVED_KEY,
+  COST_UNPRICED_KEY,
+  DAILY_APPROVED_KEY,
+} from 'src/modules/policies/handlers/cost.handlers';
 import { PolicyEntity } from 'src/modules/policies/policy.entity';
 import {
   PolicySnapshot,
   PolicyStateRepository,
 } from 'src/modules/policies/policy-state.repository';
+import { PolicyUsageRepository } from 'src/modules/policies/policy-usage.repository';
 import { AgentsService } from 'src/modules/registry/agents.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { utcDay } from 'src/modules/sessions/usage-totals';
 
 /** What one evaluation is about. */
 export interface EvaluationInput {
@@ -39,6 +47,29 @@ export interface EvaluationInput {
 export interface ResolvedPolicies {
   policies: BoundPolicy[];
   labelDecls: Readonly<Record<string, LabelDecl>>;
+  /** The spec's model (`context.model` unless the session overrides it). */
+  model: string | null;
+}
+
+/** State keys of the spawn tree kept in the root session's state (one approval covers it). */
+const ROOT_STATE_KEYS = [COST_APPROVED_KEY, COST_UNPRICED_KEY];
+
+/** Sorts writes by where they are kept (spec/policies.md §4: three reserved keys are routed). */
+function splitWrites(
+  writes: StateUpdate[],
+  isRoot: boolean,
+): { local: StateUpdate[]; root: StateUpdate[]; daily: StateUpdate[] } {
+  const out = { local: [] as StateUpdate[], root: [] as StateUpdate[], daily: [] as StateUpdate[] };
+  for (const write of writes) {
+    if (write.key === DAILY_APPROVED_KEY) {
+      out.daily.push(write);
+    } else if (!isRoot && ROOT_STATE_KEYS.includes(write.key)) {
+      out.root.push(write);
+    } else {
+      out.local.push(write);
+    }
+  }
+  return out;
 }
 
 /** The `initial` label values a conversation gets once: none when seeded, never over a set label. */
@@ -78,6 +109,7 @@ export class PolicyEvaluationService {
     private readonly policies: PoliciesRepository,
     private readonly registry: PolicyRegistryService,
     private readonly state: PolicyStateRepository,
+    private readonly usage: PolicyUsageRepository,
   ) {}
 
   /** The session's policies in evaluation order, and the spec's label declarations. */
@@ -87,7 +119,7 @@ export class PolicyEvaluationService {
       this.agents.getById(session.agentId),
       this.policies.list({ scope: 'default' }, true),
     ]);
-    const spec = agent?.spec as Pick<AgentSpecWire, 'policies' | 'labels'> | undefined;
+    const spec = agent?.spec as Pick<AgentSpecWire, 'policies' | 'labels' | 'executor'> | undefined;
     const bindRow = (p: PolicyEntity) =>
       this.bindOrDeny(
         { name: p.name, handler: p.handler, factoryParams: p.factoryParams },
@@ -113,6 +145,7 @@ export class PolicyEvaluationService {
         this.registry.askOnAddPolicy(),
       ],
       labelDecls: spec?.labels ?? {},
+      model: spec?.executor?.model ?? null,
     };
   }
 
@@ -125,26 +158,6 @@ export class PolicyEvaluationService {
   async evaluate(session: SessionEntity, input: EvaluationInput): Promise<Evaluation> {
     const resolved = await this.policiesFor(session);
     const policies = resolved.policies.filter((p) => p.phases.includes(input.phase));
-    const event = (snapshot: PolicySnapshot, labels: Record<string, string>): PolicyEvent => ({
-      type: input.phase,
-      target: input.target ?? null,
-      data: input.data,
-      ...(input.requestData !== undefined ? { request_data: input.requestData } : {}),
-      context: {
-        actor: { run_as: input.actor ?? session.ownerId },
-        model: session.modelOverride ?? null,
-        harness: null,
-        turn_id: input.turnId ?? null,
-        labels,
-      },
-      session_state: snapshot.state,
-    });
-    const run = (snapshot: PolicySnapshot, seed: Record<string, string>): Evaluation => {
-      const labels = { ...seed, ...snapshot.labels };
-      const result = evaluatePolicies(policies, event(snapshot, labels), resolved.labelDecls);
-      const askTimeoutS = policies.find((p) => p.name === result.deciding[0])?.askTimeoutS ?? null;
-      return { ...result, askTimeoutS };
-    };
     if (policies.length === 0) {
       return {
         result: 'ALLOW',
@@ -155,25 +168,52 @@ export class PolicyEvaluationService {
         askTimeoutS: null,
       };
     }
+    const rootId = session.rootSessionId ?? session.id;
+    const day = utcDay(new Date());
+    const routed = await this.routedContext(session, rootId, day, policies);
+    const run = (snapshot: PolicySnapshot, seed: Record<string, string>): Evaluation => {
+      const labels = { ...seed, ...snapshot.labels };
+      const event: PolicyEvent = {
+        type: input.phase,
+        target: input.target ?? null,
+        data: input.data,
+        ...(input.requestData !== undefined ? { request_data: input.requestData } : {}),
+        context: {
+          actor: { run_as: input.actor ?? session.ownerId },
+          model: session.modelOverride ?? resolved.model,
+          harness: null,
+          turn_id: input.turnId ?? null,
+          labels,
+          ...routed.context,
+        },
+        session_state: { ...snapshot.state, ...routed.state },
+      };
+      const result = evaluatePolicies(policies, event, resolved.labelDecls);
+      const askTimeoutS = policies.find((p) => p.name === result.deciding[0])?.askTimeoutS ?? null;
+      return { ...result, askTimeoutS };
+    };
     if (input.readOnly) {
       const snapshot = await this.state.get(session.id);
       return run(snapshot, seedFor(snapshot, resolved.labelDecls));
     }
-    return this.state.withState(session.id, async (snapshot) => {
+    const evaluation = await this.state.withState(session.id, async (snapshot) => {
       const seed = seedFor(snapshot, resolved.labelDecls);
       const result = run(snapshot, seed);
       const apply = result.applyWrites;
+      const local = apply ? splitWrites(result.writes, rootId === session.id).local : [];
       return {
         writes: {
-          ...(apply && result.writes.length > 0
-            ? { state: applyStateUpdates(snapshot.state, result.writes) }
-            : {}),
+          ...(local.length > 0 ? { state: applyStateUpdates(snapshot.state, local) } : {}),
           ...(apply ? { labels: result.labels } : {}),
           ...(snapshot.labelsSeeded ? {} : { seed }),
         },
         result,
       };
     });
+    if (evaluation.applyWrites) {
+      await this.applyRouted(session.id, rootId, session.ownerId, day, evaluation.writes);
+    }
+    return evaluation;
   }
 
   /** Applies the writes an ASK held back, once the human accepted. */
@@ -185,17 +225,84 @@ export class PolicyEvaluationService {
     if (writes.length === 0 && Object.keys(labels).length === 0) {
       return;
     }
-    await this.state.withState(sessionId, (snapshot) => {
+    const ids = await this.state.withState(sessionId, (snapshot) => {
+      const ids = { rootId: snapshot.rootSessionId, ownerId: snapshot.ownerId };
+      const { local } = splitWrites(writes, snapshot.rootSessionId === sessionId);
       try {
-        const state = writes.length > 0 ? applyStateUpdates(snapshot.state, writes) : undefined;
-        return Promise.resolve({ writes: { state, labels }, result: undefined });
+        const state = local.length > 0 ? applyStateUpdates(snapshot.state, local) : undefined;
+        return Promise.resolve({ writes: { state, labels }, result: ids });
       } catch (error) {
         this.logger.warn(
           `Deferred policy writes of ${sessionId} failed: ${(error as Error).message}`,
         );
-        return Promise.resolve({ writes: { labels }, result: undefined });
+        return Promise.resolve({ writes: { labels }, result: ids });
       }
     });
+    await this.applyRouted(sessionId, ids.rootId, ids.ownerId, utcDay(new Date()), writes);
+  }
+
+  /**
+   * The context some policies need (usage, the owner's daily spend) and the state keys kept
+   * outside the session's own state: the cost approvals of the spawn tree's root, the owner's
+   * approved daily threshold.
+   */
+  private async routedContext(
+    session: SessionEntity,
+    rootId: string,
+    day: string,
+    policies: BoundPolicy[],
+  ): Promise<{ context: Partial<PolicyEvent['context']>; state: Record<string, unknown> }> {
+    const needs = new Set(policies.flatMap((p) => p.needs ?? []));
+    const context: Partial<PolicyEvent['context']> = {};
+    const state: Record<string, unknown> = {};
+    if (needs.size === 0) {
+      return { context, state };
+    }
+    const [usage, daily, root] = await Promise.all([
+      needs.has('usage') ? this.usage.treeUsage(rootId) : undefined,
+      needs.has('userDailyCost') ? this.usage.userDaily(session.ownerId, day) : undefined,
+      rootId !== session.id ? this.state.get(rootId) : undefined,
+    ]);
+    if (usage) {
+      context.usage = usage;
+    }
+    if (daily) {
+      context.user_daily_cost = {
+        cost_usd: daily.cost_usd,
+        unpriced_tokens: daily.unpriced_tokens,
+      };
+      state[DAILY_APPROVED_KEY] = daily.approved;
+    }
+    for (const key of ROOT_STATE_KEYS) {
+      if (root && root.state[key] !== undefined) {
+        state[key] = root.state[key];
+      }
+    }
+    return { context, state };
+  }
+
+  /** Writes of the keys kept elsewhere: the root session's state, the per-user-day approval. */
+  private async applyRouted(
+    sessionId: string,
+    rootId: string,
+    ownerId: string,
+    day: string,
+    writes: EngineResult['writes'],
+  ): Promise<void> {
+    const { root, daily } = splitWrites(writes, rootId === sessionId);
+    if (root.length > 0) {
+      await this.state.withState(rootId, (snapshot) =>
+        Promise.resolve({
+          writes: { state: applyStateUpdates(snapshot.state, root) },
+          result: undefined,
+        }),
+      );
+    }
+    for (const write of daily) {
+      if (write.action === 'set' && typeof write.value === 'number') {
+        await this.usage.approveDaily(ownerId, day, write.value);
+      }
+    }
   }
 
   /** A policy whose handler or params no longer validate denies everything (fail closed). */

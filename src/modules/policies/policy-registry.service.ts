@@ -8,6 +8,7 @@ import {
   PolicySource,
 } from 'src/modules/policies/engine/policy.types';
 import { CONTEXT_HANDLERS } from 'src/modules/policies/handlers/context.handlers';
+import { COST_HANDLERS } from 'src/modules/policies/handlers/cost.handlers';
 import { ORCHESTRATION_HANDLERS } from 'src/modules/policies/handlers/orchestration.handlers';
 import { RISK_SCORE_HANDLERS } from 'src/modules/policies/handlers/risk-score.handlers';
 import { ASK_ON_ADD_POLICY, SAFETY_HANDLERS } from 'src/modules/policies/handlers/safety.handlers';
@@ -51,6 +52,7 @@ export class PolicyRegistryService {
     const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true });
     for (const def of [
       ...CONTEXT_HANDLERS,
+      ...COST_HANDLERS,
       ...ORCHESTRATION_HANDLERS,
       ...RISK_SCORE_HANDLERS,
       ...SAFETY_HANDLERS,
@@ -119,6 +121,10 @@ export class PolicyRegistryService {
           : '';
       throw new PolicyParamsError(`${where} ${error?.message ?? 'is invalid'}${extra}`);
     }
+    const problem = entry.def.check?.(copy);
+    if (problem) {
+      throw new PolicyParamsError(problem);
+    }
     return deepFreeze(copy);
   }
 
@@ -148,6 +154,7 @@ export class PolicyRegistryService {
       askTimeoutS: policy.askTimeoutS ?? null,
       ...(policy.condition && { condition: policy.condition }),
       ...(policy.setLabels && { setLabels: policy.setLabels }),
+      ...(entry.def.needs && { needs: entry.def.needs }),
     };
   }
 

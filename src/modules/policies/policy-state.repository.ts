@@ -7,6 +7,9 @@ export interface PolicySnapshot {
   state: Record<string, unknown>;
   labels: Record<string, string>;
   labelsSeeded: boolean;
+  /** The spawn tree's root (the session itself when it is one). */
+  rootSessionId: string;
+  ownerId: string;
 }
 
 /** What an evaluation writes back (each part optional). */
@@ -80,10 +83,10 @@ export class PolicyStateRepository {
     // be locked).
     const rows = (await manager.query(
       lock
-        ? `SELECT st.state, st.labels_seeded, s.labels
+        ? `SELECT st.state, st.labels_seeded, s.labels, s.root_session_id, s.owner_id
              FROM sessions s JOIN policy_session_states st ON st.session_id = s.id
             WHERE s.id = $1 FOR UPDATE OF st`
-        : `SELECT st.state, st.labels_seeded, s.labels
+        : `SELECT st.state, st.labels_seeded, s.labels, s.root_session_id, s.owner_id
              FROM sessions s LEFT JOIN policy_session_states st ON st.session_id = s.id
             WHERE s.id = $1`,
       [sessionId],
@@ -91,12 +94,16 @@ export class PolicyStateRepository {
       state: Record<string, unknown> | null;
       labels_seeded: boolean | null;
       labels: Record<string, string> | null;
+      root_session_id: string | null;
+      owner_id: string;
     }[];
     const row = rows[0];
     return {
       state: row?.state ?? {},
       labels: row?.labels ?? {},
       labelsSeeded: row?.labels_seeded ?? false,
+      rootSessionId: row?.root_session_id ?? sessionId,
+      ownerId: row?.owner_id ?? '',
     };
   }
 }

@@ -55,9 +55,32 @@ export interface PolicyEvent {
     turn_id: string | null;
     /** The conversation's labels when the evaluation started. */
     labels: Readonly<Record<string, string>>;
+    /** LLM usage of the session's spawn tree (its root and every sub-agent session). */
+    usage?: PolicyUsage;
+    /** The session owner's spend this UTC day; only when a policy needs it. */
+    user_daily_cost?: UserDailyCost;
   };
   session_state: Readonly<Record<string, unknown>>;
 }
+
+/** `context.usage`: `total_cost_usd` is null while no turn was priced (then every token is unpriced). */
+export interface PolicyUsage {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  total_cost_usd: number | null;
+  /** Our extension: tokens of turns that reported no cost. */
+  unpriced_tokens: number;
+}
+
+/** `context.user_daily_cost`: across all the owner's sessions, the current UTC day. */
+export interface UserDailyCost {
+  cost_usd: number;
+  unpriced_tokens: number;
+}
+
+/** Context a handler needs the engine to load (it costs a query). */
+export type PolicyNeed = 'usage' | 'userDailyCost';
 
 /** A policy instance: pure, it never touches a store. */
 export type PolicyEvaluator = (event: PolicyEvent) => PolicyDecision | undefined;
@@ -76,6 +99,10 @@ export interface PolicyHandlerDef {
   /** Phases the handler can act on; the engine skips it elsewhere. */
   phases: readonly Phase[];
   internalOnly?: boolean;
+  /** Context to load before evaluating (spec/policies.md §2.3: injected only when needed). */
+  needs?: readonly PolicyNeed[];
+  /** Checks across params the schema cannot express; returns the problem. */
+  check?(params: Readonly<Record<string, unknown>>): string | undefined;
   create(params: Readonly<Record<string, unknown>>): PolicyEvaluator;
 }
 
@@ -95,6 +122,7 @@ export interface BoundPolicy {
   condition?: LabelCondition;
   /** The label keys the policy may write (absent: any). */
   setLabels?: readonly string[];
+  needs?: readonly PolicyNeed[];
 }
 
 /** The composed verdict of one evaluation (spec/policies.md §4). */
