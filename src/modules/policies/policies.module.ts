@@ -14,6 +14,7 @@ import { PolicyEvaluationService } from 'src/modules/policies/policy-evaluation.
 import { PolicyGateService } from 'src/modules/policies/policy-gate.service';
 import { PolicyRegistryController } from 'src/modules/policies/policy-registry.controller';
 import { PolicyRegistryService } from 'src/modules/policies/policy-registry.service';
+import { PolicyCacheService } from 'src/modules/policies/policy-cache.service';
 import { PolicyUsageRepository } from 'src/modules/policies/policy-usage.repository';
 import { PolicyStateRepository } from 'src/modules/policies/policy-state.repository';
 import { SessionPoliciesController } from 'src/modules/policies/session-policies.controller';
@@ -37,6 +38,7 @@ import { SessionsModule } from 'src/modules/sessions/sessions.module';
     PoliciesRepository,
     PoliciesService,
     PolicyEvaluateService,
+    PolicyCacheService,
     PolicyEvaluationService,
     PolicyGateService,
     PolicyRegistryService,

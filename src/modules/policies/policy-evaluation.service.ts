@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-import { AgentSpecWire } from 'src/protocol/agent-spec';
 import {
   applyStateUpdates,
   evaluatePolicies,
@@ -14,7 +13,7 @@ import {
   PolicySource,
   StateUpdate,
 } from 'src/modules/policies/engine/policy.types';
-import { PoliciesRepository } from 'src/modules/policies/policies.repository';
+import { PolicyCacheService } from 'src/modules/policies/policy-cache.service';
 import { PolicyRegistryService } from 'src/modules/policies/policy-registry.service';
 import {
   COST_APPROVED_KEY,
@@ -27,7 +26,6 @@ import {
   PolicyStateRepository,
 } from 'src/modules/policies/policy-state.repository';
 import { PolicyUsageRepository } from 'src/modules/policies/policy-usage.repository';
-import { AgentsService } from 'src/modules/registry/agents.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { utcDay } from 'src/modules/sessions/usage-totals';
 
@@ -105,8 +103,7 @@ export class PolicyEvaluationService {
   private readonly logger = new Logger('Policies');
 
   constructor(
-    private readonly agents: AgentsService,
-    private readonly policies: PoliciesRepository,
+    private readonly cache: PolicyCacheService,
     private readonly registry: PolicyRegistryService,
     private readonly state: PolicyStateRepository,
     private readonly usage: PolicyUsageRepository,
@@ -114,12 +111,11 @@ export class PolicyEvaluationService {
 
   /** The session's policies in evaluation order, and the spec's label declarations. */
   async policiesFor(session: SessionEntity): Promise<ResolvedPolicies> {
-    const [stored, agent, defaults] = await Promise.all([
-      this.policies.list({ scope: 'session', sessionId: session.id }, true),
-      this.agents.getById(session.agentId),
-      this.policies.list({ scope: 'default' }, true),
+    const [stored, spec, defaults] = await Promise.all([
+      this.cache.sessionPolicies(session.id),
+      this.cache.agentSpec(session.agentId),
+      this.cache.defaultPolicies(),
     ]);
-    const spec = agent?.spec as Pick<AgentSpecWire, 'policies' | 'labels' | 'executor'> | undefined;
     const bindRow = (p: PolicyEntity) =>
       this.bindOrDeny(
         { name: p.name, handler: p.handler, factoryParams: p.factoryParams },
