@@ -9,6 +9,7 @@ import {
 } from 'src/modules/policies/engine/policy.types';
 import { CONTEXT_HANDLERS } from 'src/modules/policies/handlers/context.handlers';
 import { COST_HANDLERS } from 'src/modules/policies/handlers/cost.handlers';
+import { GITHUB_HANDLERS } from 'src/modules/policies/handlers/github.handlers';
 import { ORCHESTRATION_HANDLERS } from 'src/modules/policies/handlers/orchestration.handlers';
 import { RISK_SCORE_HANDLERS } from 'src/modules/policies/handlers/risk-score.handlers';
 import { ASK_ON_ADD_POLICY, SAFETY_HANDLERS } from 'src/modules/policies/handlers/safety.handlers';
@@ -53,6 +54,7 @@ export class PolicyRegistryService {
     for (const def of [
       ...CONTEXT_HANDLERS,
       ...COST_HANDLERS,
+      ...GITHUB_HANDLERS,
       ...ORCHESTRATION_HANDLERS,
       ...RISK_SCORE_HANDLERS,
       ...SAFETY_HANDLERS,
