@@ -178,6 +178,8 @@ export type AgentSpecWire = {
   policies: AgentPolicyWire[];
   /** Guardrails-level label declarations (absent: none). */
   labels?: Record<string, AgentLabelWire>;
+  /** Guardrails-level default seconds an ASK waits (absent: the server's). */
+  ask_timeout?: number;
   terminals: Record<string, AgentTerminalWire>;
   params: Record<string, unknown>;
   max_iterations: number;

@@ -1,5 +1,6 @@
 import { Test } from 'supertest';
 
+import { ElicitationsRepository } from 'src/modules/policies/elicitations.repository';
 import { ElicitationsService } from 'src/modules/policies/elicitations.service';
 import { PolicyStateRepository } from 'src/modules/policies/policy-state.repository';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
@@ -17,6 +18,7 @@ function labelledConfig(name: string): string {
     'os_env: {type: caller_process}',
     'tools: [list_dir, read_file]',
     'guardrails:',
+    '  ask_timeout: 600',
     '  labels:',
     '    env: {initial: dev, values: [dev, prod]}',
     '  policies:',
@@ -115,7 +117,11 @@ describe('policies: labels, conditions and held writes (PostgreSQL)', () => {
     }
 
     /** Starts a held evaluation and answers its approval with `action`. */
-    async function answer(session: string, action: 'accept' | 'decline' | 'cancel') {
+    async function answer(
+      session: string,
+      action: 'accept' | 'decline' | 'cancel',
+      check?: (elicitationId: string) => Promise<void>,
+    ) {
       const held = evaluateCall(session, 'read_file').then((res) => res);
       let pending: { elicitation_id: string }[] = [];
       for (let i = 0; i < 50 && pending.length === 0; i++) {
@@ -123,6 +129,7 @@ describe('policies: labels, conditions and held writes (PostgreSQL)', () => {
         pending = (await t.http.get(`/v1/sessions/${session}`)).body.pending_elicitations;
       }
       expect(pending).toHaveLength(1);
+      await check?.(pending[0].elicitation_id);
       await t.http
         .post(`/v1/sessions/${session}/elicitations/${pending[0].elicitation_id}/resolve`)
         .send({ action })
@@ -132,7 +139,13 @@ describe('policies: labels, conditions and held writes (PostgreSQL)', () => {
 
     it('should drop the state writes on decline and cancel and apply them on accept', async () => {
       const session = await askingSession();
-      expect((await answer(session, 'decline')).result).toBe('POLICY_ACTION_DENY');
+      // The guardrails' ask_timeout (600 s) is the approval's expiry: the policy sets none.
+      const expiry = async (id: string) => {
+        const row = await t.app.get(ElicitationsRepository).getForSession(session, id);
+        const seconds = (row!.expiresAt.getTime() - row!.createdAt.getTime()) / 1000;
+        expect(Math.round(seconds)).toBe(600);
+      };
+      expect((await answer(session, 'decline', expiry)).result).toBe('POLICY_ACTION_DENY');
       expect((await answer(session, 'cancel')).result).toBe('POLICY_ACTION_DENY');
       expect(await stateOf(session)).toEqual({});
       expect((await answer(session, 'accept')).result).toBe('POLICY_ACTION_ALLOW');

@@ -18,7 +18,8 @@ const MAX_SESSIONS = 10_000;
 /** What changed: one session's policies, or the server-wide defaults. */
 export type PolicyChange = { scope: 'session'; sessionId: string } | { scope: 'default' };
 
-export type SpecGuardrails = Pick<AgentSpecWire, 'policies' | 'labels' | 'executor'> | undefined;
+export type SpecGuardrails =
+  Pick<AgentSpecWire, 'policies' | 'labels' | 'executor' | 'ask_timeout'> | undefined;
 
 interface Entry<T> {
   at: number;

@@ -47,6 +47,8 @@ export interface ResolvedPolicies {
   labelDecls: Readonly<Record<string, LabelDecl>>;
   /** The spec's model (`context.model` unless the session overrides it). */
   model: string | null;
+  /** The spec's guardrails-level ASK timeout (a policy's own wins). */
+  askTimeoutS: number | null;
 }
 
 /** State keys of the spawn tree kept in the root session's state (one approval covers it). */
@@ -142,6 +144,7 @@ export class PolicyEvaluationService {
       ],
       labelDecls: spec?.labels ?? {},
       model: spec?.executor?.model ?? null,
+      askTimeoutS: spec?.ask_timeout ?? null,
     };
   }
 
@@ -185,7 +188,8 @@ export class PolicyEvaluationService {
         session_state: { ...snapshot.state, ...routed.state },
       };
       const result = evaluatePolicies(policies, event, resolved.labelDecls);
-      const askTimeoutS = policies.find((p) => p.name === result.deciding[0])?.askTimeoutS ?? null;
+      const deciding = policies.find((p) => p.name === result.deciding[0]);
+      const askTimeoutS = deciding?.askTimeoutS ?? resolved.askTimeoutS;
       return { ...result, askTimeoutS };
     };
     if (input.readOnly) {

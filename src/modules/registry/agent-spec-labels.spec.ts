@@ -8,6 +8,7 @@ describe('agent spec: guardrails labels', () => {
       [
         'name: a',
         'guardrails:',
+        '  ask_timeout: 90',
         '  labels:',
         '    env: {initial: dev, values: [dev, prod]}',
         '    tier: {}',
@@ -28,6 +29,8 @@ describe('agent spec: guardrails labels', () => {
     ]);
     expect(spec.labels).toEqual({ env: { initial: 'dev', values: ['dev', 'prod'] }, tier: {} });
     expect(agentSpecToJson(spec).labels).toEqual(spec.labels);
+    expect(spec.askTimeoutS).toBe(90);
+    expect(agentSpecToJson(spec).ask_timeout).toBe(90);
   });
 
   it('should read top-level labels and leave them out when none are declared', () => {
@@ -55,6 +58,8 @@ describe('agent spec: guardrails labels', () => {
     ],
     [`policies: [{name: p, handler: ${HANDLER}, set_labels: env}]`, /set_labels must be a list/],
     ['labels: [env]', /labels must be a mapping/],
+    ['guardrails: {ask_timeout: 0}', /ask_timeout must be a number of seconds > 0/],
+    ['ask_timeout: soon', /ask_timeout must be a number of seconds > 0/],
     ['labels: {env: dev}', /labels.env must be a mapping/],
     ['labels: {env: {initial: x, values: [a, b]}}', /labels.env.initial must be one of/],
   ])('should refuse %s', (yaml, message) => {

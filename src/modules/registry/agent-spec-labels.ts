@@ -96,3 +96,14 @@ export function parseLabelDecls(value: unknown): Record<string, AgentLabelWire> 
   }
   return out;
 }
+
+/** Guardrails-level `ask_timeout`: the default seconds an ASK waits (a policy's own wins). */
+export function parseAskTimeout(value: unknown): number | undefined {
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new AgentSpecError('ask_timeout must be a number of seconds > 0');
+  }
+  return value;
+}

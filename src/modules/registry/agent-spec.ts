@@ -1,6 +1,7 @@
 import { parseAllDocuments } from 'yaml';
 
 import {
+  parseAskTimeout,
   parseCondition,
   parseLabelDecls,
   parseSetLabels,
@@ -76,6 +77,8 @@ export interface AgentSpec {
   policies: AgentPolicySpec[];
   /** Guardrails-level labels (`labels:` or `guardrails.labels`). */
   labels?: Record<string, AgentLabelWire>;
+  /** Guardrails-level `ask_timeout`: seconds an ASK waits unless its policy sets its own. */
+  askTimeoutS?: number;
   /** Spec order is kept: it is the order `GET /v1/agents` reports. */
   terminals: Record<string, AgentTerminalSpec>;
   params: Record<string, unknown>;
@@ -233,8 +236,8 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
-/** The guardrails block: top-level `policies`/`labels`, or the same keys under `guardrails:`. */
-function guardrailsKey(raw: Mapping, key: 'policies' | 'labels'): unknown {
+/** The guardrails block: top-level `policies`/`labels`/`ask_timeout`, or the same keys under `guardrails:`. */
+function guardrailsKey(raw: Mapping, key: 'policies' | 'labels' | 'ask_timeout'): unknown {
   if (raw[key] !== undefined && raw[key] !== null) {
     return raw[key];
   }
@@ -337,6 +340,7 @@ export function parseAgentSpec(text: string, options: ParseAgentSpecOptions = {}
     }),
     policies: parsePolicies(guardrailsKey(raw, 'policies')),
     ...optional('labels', nonEmpty(parseLabelDecls(guardrailsKey(raw, 'labels')))),
+    ...optional('askTimeoutS', parseAskTimeout(guardrailsKey(raw, 'ask_timeout'))),
     terminals: parseTerminals(raw.terminals),
     params: (dto.params as Mapping | undefined) ?? {},
     maxIterations: dto.max_iterations ?? DEFAULT_MAX_ITERATIONS,
@@ -358,6 +362,7 @@ export function agentSpecToJson(spec: AgentSpec): AgentSpecWire {
     tools: spec.tools,
     policies: spec.policies,
     ...optional('labels', spec.labels),
+    ...optional('ask_timeout', spec.askTimeoutS),
     terminals: spec.terminals,
     params: spec.params,
     max_iterations: spec.maxIterations,
