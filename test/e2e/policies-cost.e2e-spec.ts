@@ -1,7 +1,11 @@
+import { DataSource } from 'typeorm';
+
 import { PolicyEvaluationService } from 'src/modules/policies/policy-evaluation.service';
+import { PolicyStateRepository } from 'src/modules/policies/policy-state.repository';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { Methods } from 'src/protocol/runner-protocol';
 import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { sessionFactory } from 'test/factories';
 import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 import { connectFakeRunner, FakeRunner, ReceivedCall } from 'test/utils/fake-runner';
 
@@ -87,6 +91,24 @@ describe('cost policies (usage reported by the runner)', () => {
     );
   }
 
+  /** A held `evaluate` of a tool call, its approval answered with `action`. */
+  async function heldToolCall(session: string, action: 'accept' | 'decline'): Promise<unknown> {
+    const held = alice
+      .post(`/v1/sessions/${session}/policies/evaluate`)
+      .send({ event: { type: 'PHASE_TOOL_CALL', data: { name: 'list_dir', arguments: {} } } })
+      .then((res) => res);
+    let pending: { elicitation_id: string }[] = [];
+    for (let i = 0; i < 50 && pending.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      pending = (await alice.get(`/v1/sessions/${session}`)).body.pending_elicitations;
+    }
+    await alice
+      .post(`/v1/sessions/${session}/elicitations/${pending[0].elicitation_id}/resolve`)
+      .send({ action })
+      .expect(202);
+    return (await held).body;
+  }
+
   const toolCall = async (session: string) =>
     t.app
       .get(PolicyEvaluationService)
@@ -110,20 +132,7 @@ describe('cost policies (usage reported by the runner)', () => {
     });
 
     // Approved through the held evaluate call: the threshold is remembered.
-    const held = alice
-      .post(`/v1/sessions/${session}/policies/evaluate`)
-      .send({ event: { type: 'PHASE_TOOL_CALL', data: { name: 'list_dir', arguments: {} } } })
-      .then((res) => res);
-    let pending: { elicitation_id: string }[] = [];
-    for (let i = 0; i < 50 && pending.length === 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      pending = (await alice.get(`/v1/sessions/${session}`)).body.pending_elicitations;
-    }
-    await alice
-      .post(`/v1/sessions/${session}/elicitations/${pending[0].elicitation_id}/resolve`)
-      .send({ action: 'accept' })
-      .expect(202);
-    expect((await held).body).toEqual({ result: 'POLICY_ACTION_ALLOW' });
+    expect(await heldToolCall(session, 'accept')).toEqual({ result: 'POLICY_ACTION_ALLOW' });
     expect((await toolCall(session)).result).toBe('ALLOW');
 
     await turn(session, { input_tokens: 100, output_tokens: 20, cost_usd: 0.5 });
@@ -131,6 +140,39 @@ describe('cost policies (usage reported by the runner)', () => {
       result: 'DENY',
       reason: 'The session cost $1.10 reached the budget of $1.00',
     });
+  });
+
+  it("should count a sub-agent session's tree usage and keep its approval at the root", async () => {
+    const root = await newSession({
+      handler: `${COST}.cost_budget`,
+      factory_params: { max_cost_usd: 100 },
+    });
+    const rootRow = (await t.app.get(SessionsRepository).getById(root))!;
+    const child = sessionFactory({
+      ownerId: rootRow.ownerId,
+      agentId: rootRow.agentId,
+      kind: 'sub_agent',
+      parentSessionId: root,
+      rootSessionId: root,
+    });
+    await t.app.get(SessionsRepository).insert(t.app.get(DataSource).manager, child);
+    await alice
+      .post(`/v1/sessions/${child.id}/policies`)
+      .send({
+        name: 'budget',
+        type: 'python',
+        handler: `${COST}.cost_budget`,
+        factory_params: { ask_thresholds_usd: [0.5] },
+      })
+      .expect(200);
+    // Only the root ran a turn: the child sees the tree's spend.
+    await turn(root, { input_tokens: 10, output_tokens: 10, cost_usd: 0.7 });
+    expect(await toolCall(child.id)).toMatchObject({ result: 'ASK' });
+    expect(await heldToolCall(child.id, 'accept')).toEqual({ result: 'POLICY_ACTION_ALLOW' });
+    const states = t.app.get(PolicyStateRepository);
+    expect((await states.get(root)).state).toMatchObject({ _policy_cost_ask_approved_usd: 0.5 });
+    expect((await states.get(child.id)).state).not.toHaveProperty('_policy_cost_ask_approved_usd');
+    expect((await toolCall(child.id)).result).toBe('ALLOW');
   });
 
   it('should ask once when the runner reports tokens without a cost', async () => {
