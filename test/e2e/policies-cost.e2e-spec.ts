@@ -189,11 +189,17 @@ describe('cost policies (usage reported by the runner)', () => {
   it("should sum the owner's sessions of the day for user_daily_cost_budget", async () => {
     const daily = {
       handler: `${COST}.user_daily_cost_budget`,
-      factory_params: { max_cost_usd: 2 },
+      factory_params: { max_cost_usd: 2, ask_thresholds_usd: [1] },
     };
     const first = await newSession(daily);
     const second = await newSession(daily);
     await turn(first, { input_tokens: 10, output_tokens: 10, cost_usd: 1.5 });
+    // The threshold approved in one session covers the owner's other sessions of the day.
+    expect(await toolCall(second)).toMatchObject({
+      result: 'ASK',
+      reason: 'budget: The daily cost $1.50 crossed $1.00; approve to go on',
+    });
+    expect(await heldToolCall(first, 'accept')).toEqual({ result: 'POLICY_ACTION_ALLOW' });
     expect((await toolCall(second)).result).toBe('ALLOW');
     await turn(second, { input_tokens: 10, output_tokens: 10, cost_usd: 0.75 });
     expect(await toolCall(first)).toMatchObject({
