@@ -37,10 +37,17 @@ export class PoliciesRepository {
     });
   }
 
-  /** Sessions in the middle of a turn on a runner (a server-wide change is pushed to them). */
-  sessionsRunningTurns(): Promise<SessionEntity[]> {
+  /**
+   * Sessions in the middle of a turn on a runner (a policy change is pushed to them): all, or the
+   * sub-agent sessions of one root.
+   */
+  sessionsRunningTurns(rootSessionId?: string): Promise<SessionEntity[]> {
     return this.policies.manager.getRepository(SessionEntity).find({
-      where: { currentTurnId: Not(IsNull()), runnerId: Not(IsNull()) },
+      where: {
+        currentTurnId: Not(IsNull()),
+        runnerId: Not(IsNull()),
+        ...(rootSessionId ? { rootSessionId } : {}),
+      },
     });
   }
 

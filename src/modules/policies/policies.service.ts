@@ -136,15 +136,20 @@ export class PoliciesService {
   private async sessionChanged(session: SessionEntity): Promise<void> {
     this.cache.changed({ scope: 'session', sessionId: session.id });
     await this.runnerLink.policiesChanged(session);
+    // A root session's policies apply to its sub-agent sessions too.
+    await this.pushFlags(await this.policies.sessionsRunningTurns(session.id));
   }
 
   /** A server-wide change: cached copies dropped, and every turn running now is told. */
   private async defaultsChanged(): Promise<void> {
     this.cache.changed({ scope: 'default' });
-    const running = await this.policies.sessionsRunningTurns();
-    for (let i = 0; i < running.length; i += PUSH_BATCH) {
+    await this.pushFlags(await this.policies.sessionsRunningTurns());
+  }
+
+  private async pushFlags(sessions: SessionEntity[]): Promise<void> {
+    for (let i = 0; i < sessions.length; i += PUSH_BATCH) {
       await Promise.all(
-        running.slice(i, i + PUSH_BATCH).map((s) => this.runnerLink.policiesChanged(s)),
+        sessions.slice(i, i + PUSH_BATCH).map((s) => this.runnerLink.policiesChanged(s)),
       );
     }
   }

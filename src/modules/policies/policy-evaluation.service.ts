@@ -111,13 +111,21 @@ export class PolicyEvaluationService {
     private readonly usage: PolicyUsageRepository,
   ) {}
 
-  /** The session's policies in evaluation order, and the spec's label declarations. */
+  /**
+   * The session's policies in evaluation order, and the spec's label declarations. A sub-agent
+   * session's own policies come after its root session's (one of the root's is left out when
+   * the child has one of the same name: the child's wins).
+   */
   async policiesFor(session: SessionEntity): Promise<ResolvedPolicies> {
-    const [stored, spec, defaults] = await Promise.all([
+    const rootId = session.rootSessionId ?? session.id;
+    const [own, inherited, spec, defaults] = await Promise.all([
       this.cache.sessionPolicies(session.id),
+      rootId !== session.id ? this.cache.sessionPolicies(rootId) : [],
       this.cache.agentSpec(session.agentId),
       this.cache.defaultPolicies(),
     ]);
+    const ownNames = new Set(own.map((p) => p.name));
+    const stored = [...inherited.filter((p) => !ownNames.has(p.name)), ...own];
     const bindRow = (p: PolicyEntity) =>
       this.bindOrDeny(
         { name: p.name, handler: p.handler, factoryParams: p.factoryParams },
