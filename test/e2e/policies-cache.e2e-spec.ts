@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { EventBus } from 'src/common/bus/event-bus';
 import { POLICY_CHANGES_CHANNEL } from 'src/modules/policies/policy-cache.service';
 import { createTestApp, TestApp } from 'test/e2e/create-app';
-import { agentIdByName, clientFor, E2eClient } from 'test/utils/e2e-client';
+import { clientFor, E2eClient } from 'test/utils/e2e-client';
+import { echoSession, evaluateLoadSkill } from 'test/utils/policy-sessions';
 
 const BLOCK_SKILLS = 'omnigent.policies.builtins.safety.block_skills';
 
@@ -39,26 +40,12 @@ describe('policy cache across replicas (PostgreSQL bus)', () => {
         resolve(message);
       });
     });
-  const loadSkill = async (session: string) =>
-    (
-      await onB
-        .post(`/v1/sessions/${session}/policies/evaluate`)
-        .send({
-          event: {
-            type: 'PHASE_TOOL_CALL',
-            data: { name: 'load_skill', arguments: { name: skill } },
-          },
-        })
-        .expect(200)
-    ).body as { result: string };
+  const loadSkill = async (session: string) => ({
+    result: await evaluateLoadSkill(onB, session, skill),
+  });
 
   it("should apply a session policy attached on A to B's next evaluation", async () => {
-    const session = (
-      await onA
-        .post('/v1/sessions')
-        .send({ agent_id: await agentIdByName(onA, 'echo') })
-        .expect(201)
-    ).body.id as string;
+    const session = await echoSession(onA);
     expect((await loadSkill(session)).result).toBe('POLICY_ACTION_ALLOW');
     const change = nextChangeOnB();
     await onA
@@ -75,12 +62,7 @@ describe('policy cache across replicas (PostgreSQL bus)', () => {
   });
 
   it("should apply a server-wide policy created and deleted on A to B's sessions", async () => {
-    const session = (
-      await onB
-        .post('/v1/sessions')
-        .send({ agent_id: await agentIdByName(onB, 'echo') })
-        .expect(201)
-    ).body.id as string;
+    const session = await echoSession(onB);
     expect((await loadSkill(session)).result).toBe('POLICY_ACTION_ALLOW');
     let change = nextChangeOnB();
     const created = await onA

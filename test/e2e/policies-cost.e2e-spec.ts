@@ -1,13 +1,11 @@
-import { DataSource } from 'typeorm';
-
 import { PolicyEvaluationService } from 'src/modules/policies/policy-evaluation.service';
 import { PolicyStateRepository } from 'src/modules/policies/policy-state.repository';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { Methods } from 'src/protocol/runner-protocol';
 import { createTestApp, TestApp } from 'test/e2e/create-app';
-import { sessionFactory } from 'test/factories';
 import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 import { connectFakeRunner, FakeRunner, ReceivedCall } from 'test/utils/fake-runner';
+import { insertSubAgentSession, pendingApproval } from 'test/utils/policy-sessions';
 
 const COST = 'omnigent.policies.builtins.cost';
 
@@ -97,13 +95,9 @@ describe('cost policies (usage reported by the runner)', () => {
       .post(`/v1/sessions/${session}/policies/evaluate`)
       .send({ event: { type: 'PHASE_TOOL_CALL', data: { name: 'list_dir', arguments: {} } } })
       .then((res) => res);
-    let pending: { elicitation_id: string }[] = [];
-    for (let i = 0; i < 50 && pending.length === 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      pending = (await alice.get(`/v1/sessions/${session}`)).body.pending_elicitations;
-    }
+    const pending = await pendingApproval(alice, session);
     await alice
-      .post(`/v1/sessions/${session}/elicitations/${pending[0].elicitation_id}/resolve`)
+      .post(`/v1/sessions/${session}/elicitations/${pending}/resolve`)
       .send({ action })
       .expect(202);
     return (await held).body;
@@ -147,17 +141,9 @@ describe('cost policies (usage reported by the runner)', () => {
       handler: `${COST}.cost_budget`,
       factory_params: { max_cost_usd: 100 },
     });
-    const rootRow = (await t.app.get(SessionsRepository).getById(root))!;
-    const child = sessionFactory({
-      ownerId: rootRow.ownerId,
-      agentId: rootRow.agentId,
-      kind: 'sub_agent',
-      parentSessionId: root,
-      rootSessionId: root,
-    });
-    await t.app.get(SessionsRepository).insert(t.app.get(DataSource).manager, child);
+    const child = await insertSubAgentSession(t, root);
     await alice
-      .post(`/v1/sessions/${child.id}/policies`)
+      .post(`/v1/sessions/${child}/policies`)
       .send({
         name: 'budget',
         type: 'python',
@@ -167,12 +153,12 @@ describe('cost policies (usage reported by the runner)', () => {
       .expect(200);
     // Only the root ran a turn: the child sees the tree's spend.
     await turn(root, { input_tokens: 10, output_tokens: 10, cost_usd: 0.7 });
-    expect(await toolCall(child.id)).toMatchObject({ result: 'ASK' });
-    expect(await heldToolCall(child.id, 'accept')).toEqual({ result: 'POLICY_ACTION_ALLOW' });
+    expect(await toolCall(child)).toMatchObject({ result: 'ASK' });
+    expect(await heldToolCall(child, 'accept')).toEqual({ result: 'POLICY_ACTION_ALLOW' });
     const states = t.app.get(PolicyStateRepository);
     expect((await states.get(root)).state).toMatchObject({ _policy_cost_ask_approved_usd: 0.5 });
-    expect((await states.get(child.id)).state).not.toHaveProperty('_policy_cost_ask_approved_usd');
-    expect((await toolCall(child.id)).result).toBe('ALLOW');
+    expect((await states.get(child)).state).not.toHaveProperty('_policy_cost_ask_approved_usd');
+    expect((await toolCall(child)).result).toBe('ALLOW');
   });
 
   it('should ask once when the runner reports tokens without a cost', async () => {

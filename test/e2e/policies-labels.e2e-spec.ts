@@ -6,6 +6,8 @@ import { PolicyStateRepository } from 'src/modules/policies/policy-state.reposit
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { createTestApp, TestApp } from 'test/e2e/create-app';
 import { bundleOf } from 'test/utils/agent-bundle';
+import { clientFor } from 'test/utils/e2e-client';
+import { pendingApproval } from 'test/utils/policy-sessions';
 
 const ASK_OS = 'omnigent.policies.builtins.safety.ask_on_os_tools';
 const MAX_CALLS = 'omnigent.policies.builtins.safety.max_tool_calls_per_session';
@@ -123,15 +125,10 @@ describe('policies: labels, conditions and held writes (PostgreSQL)', () => {
       check?: (elicitationId: string) => Promise<void>,
     ) {
       const held = evaluateCall(session, 'read_file').then((res) => res);
-      let pending: { elicitation_id: string }[] = [];
-      for (let i = 0; i < 50 && pending.length === 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        pending = (await t.http.get(`/v1/sessions/${session}`)).body.pending_elicitations;
-      }
-      expect(pending).toHaveLength(1);
-      await check?.(pending[0].elicitation_id);
+      const pending = await pendingApproval(clientFor(t), session);
+      await check?.(pending);
       await t.http
-        .post(`/v1/sessions/${session}/elicitations/${pending[0].elicitation_id}/resolve`)
+        .post(`/v1/sessions/${session}/elicitations/${pending}/resolve`)
         .send({ action })
         .expect(202);
       return (await held).body as { result: string };

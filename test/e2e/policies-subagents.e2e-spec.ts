@@ -1,9 +1,6 @@
-import { DataSource } from 'typeorm';
-
-import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { createTestApp, TestApp } from 'test/e2e/create-app';
-import { sessionFactory } from 'test/factories';
-import { agentIdByName, clientFor, E2eClient } from 'test/utils/e2e-client';
+import { clientFor, E2eClient } from 'test/utils/e2e-client';
+import { echoSession, evaluateLoadSkill, insertSubAgentSession } from 'test/utils/policy-sessions';
 
 const BLOCK_SKILLS = 'omnigent.policies.builtins.safety.block_skills';
 
@@ -26,43 +23,19 @@ describe('policies of a sub-agent session (PostgreSQL)', () => {
       .post(`/v1/sessions/${session}/policies`)
       .send({ name: 'skills', type: 'python', handler: BLOCK_SKILLS, factory_params: { blocked } })
       .expect(200);
-  const loadSkill = async (session: string, skill: string) =>
-    (
-      await client
-        .post(`/v1/sessions/${session}/policies/evaluate`)
-        .send({
-          event: {
-            type: 'PHASE_TOOL_CALL',
-            data: { name: 'load_skill', arguments: { name: skill } },
-          },
-        })
-        .expect(200)
-    ).body.result as string;
+  const loadSkill = (session: string, skill: string) => evaluateLoadSkill(client, session, skill);
 
   it("should apply the root's policies to a child, the child's own winning by name", async () => {
-    const root = (
-      await client
-        .post('/v1/sessions')
-        .send({ agent_id: await agentIdByName(client, 'echo') })
-        .expect(201)
-    ).body.id as string;
-    const rootRow = (await t.app.get(SessionsRepository).getById(root))!;
-    const child = sessionFactory({
-      ownerId: rootRow.ownerId,
-      agentId: rootRow.agentId,
-      kind: 'sub_agent',
-      parentSessionId: root,
-      rootSessionId: root,
-    });
-    await t.app.get(SessionsRepository).insert(t.app.get(DataSource).manager, child);
+    const root = await echoSession(client);
+    const child = await insertSubAgentSession(t, root);
 
-    expect(await loadSkill(child.id, 'deploy')).toBe('POLICY_ACTION_ALLOW');
+    expect(await loadSkill(child, 'deploy')).toBe('POLICY_ACTION_ALLOW');
     await attach(root, ['deploy']);
-    expect(await loadSkill(child.id, 'deploy')).toBe('POLICY_ACTION_DENY');
+    expect(await loadSkill(child, 'deploy')).toBe('POLICY_ACTION_DENY');
 
-    await attach(child.id, ['publish']);
-    expect(await loadSkill(child.id, 'deploy')).toBe('POLICY_ACTION_ALLOW');
-    expect(await loadSkill(child.id, 'publish')).toBe('POLICY_ACTION_DENY');
+    await attach(child, ['publish']);
+    expect(await loadSkill(child, 'deploy')).toBe('POLICY_ACTION_ALLOW');
+    expect(await loadSkill(child, 'publish')).toBe('POLICY_ACTION_DENY');
     // The root keeps its own.
     expect(await loadSkill(root, 'deploy')).toBe('POLICY_ACTION_DENY');
     expect(await loadSkill(root, 'publish')).toBe('POLICY_ACTION_ALLOW');

@@ -41,6 +41,16 @@ export interface EvaluationInput {
   readOnly?: boolean;
 }
 
+/** The verdict when no policy acts on the phase. */
+export const ALLOW_NO_POLICY: Readonly<Evaluation> = Object.freeze({
+  result: 'ALLOW',
+  deciding: [],
+  writes: [],
+  labels: {},
+  applyWrites: true,
+  askTimeoutS: null,
+});
+
 /** A session's policies in evaluation order, with the spec's label declarations. */
 export interface ResolvedPolicies {
   policies: BoundPolicy[];
@@ -166,14 +176,7 @@ export class PolicyEvaluationService {
     const resolved = await this.policiesFor(session);
     const policies = resolved.policies.filter((p) => p.phases.includes(input.phase));
     if (policies.length === 0) {
-      return {
-        result: 'ALLOW',
-        deciding: [],
-        writes: [],
-        labels: {},
-        applyWrites: true,
-        askTimeoutS: null,
-      };
+      return { ...ALLOW_NO_POLICY, writes: [], labels: {}, deciding: [] };
     }
     const rootId = session.rootSessionId ?? session.id;
     const day = utcDay(new Date());
