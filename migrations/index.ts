@@ -11,6 +11,8 @@ import { CreateTurnTerminals1796225164577 } from 'migrations/1796225164577-Creat
 import { CreateIdempotencyKeys1796226207533 } from 'migrations/1796226207533-CreateIdempotencyKeys';
 import { CreateResponses1796228400000 } from 'migrations/1796228400000-CreateResponses';
 import { CreateBusOverflow1796270830986 } from 'migrations/1796270830986-CreateBusOverflow';
+import { AddPolicyLabels1796282076460 } from 'migrations/1796282076460-AddPolicyLabels';
+import { AddSessionUsageTotals1796282664316 } from 'migrations/1796282664316-AddSessionUsageTotals';
 
 /** Every migration, in order. Listed explicitly so the same set runs from src/ (Jest) and dist/. */
 export const MIGRATIONS = [
@@ -27,4 +29,6 @@ export const MIGRATIONS = [
   CreateIdempotencyKeys1796226207533,
   CreateResponses1796228400000,
   CreateBusOverflow1796270830986,
+  AddPolicyLabels1796282076460,
+  AddSessionUsageTotals1796282664316,
 ];

@@ -142,6 +142,16 @@ export interface AgentPolicyWire {
   /** Phases upstream fires the policy on (`request`, `tool_call`, `tool_call:<tool>`, …). */
   on?: string[];
   description?: string;
+  /** Label gate `{key: value | [values]}`: AND across keys, OR within a list. */
+  condition?: Record<string, string | string[]>;
+  /** The label keys this policy may write. */
+  set_labels?: string[];
+}
+
+/** A guardrails-level label: seeded once per conversation with `initial`; `values` restricts writes. */
+export interface AgentLabelWire {
+  initial?: string;
+  values?: string[];
 }
 
 export interface AgentTerminalWire {
@@ -166,6 +176,10 @@ export type AgentSpecWire = {
   os_env: AgentOsEnvWire | null;
   tools: AgentToolWire[];
   policies: AgentPolicyWire[];
+  /** Guardrails-level label declarations (absent: none). */
+  labels?: Record<string, AgentLabelWire>;
+  /** Guardrails-level default seconds an ASK waits (absent: the server's). */
+  ask_timeout?: number;
   terminals: Record<string, AgentTerminalWire>;
   params: Record<string, unknown>;
   max_iterations: number;

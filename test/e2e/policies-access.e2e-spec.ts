@@ -186,6 +186,6 @@ describe('policies: access and state (JWT mode)', () => {
     expect(results.filter((r) => r.result === 'ALLOW')).toHaveLength(10);
     expect(results.filter((r) => r.result === 'DENY')).toHaveLength(15);
     const state = await t.app.get(PolicyStateRepository).get(aliceSession);
-    expect(state._policy_tool_call_count).toBe(10);
+    expect(state.state._policy_tool_call_count).toBe(10);
   });
 });

@@ -18,9 +18,11 @@ describe('policy flags reach the runner', () => {
   let runner: FakeRunner;
 
   beforeAll(async () => {
-    t = await createTestApp('embedded', JWT_ENV);
+    // Alice is an admin too: server-wide changes must reach her running turns.
+    const aliceId = uniqueUser('alice');
+    t = await createTestApp('embedded', { ...JWT_ENV, OMNIGENT_ADMINS: aliceId });
     const url = await t.listen();
-    alice = clientFor(t, uniqueUser('alice'));
+    alice = clientFor(t, aliceId);
     runner = await connectFakeRunner(url, {
       token: alice.headers.Authorization.slice('Bearer '.length),
     });
@@ -78,5 +80,36 @@ describe('policy flags reach the runner', () => {
       tool_call: false,
       tool_result: false,
     });
+  });
+
+  it('should push a server-wide policy change to a turn that is running', async () => {
+    const echoId = await agentIdByName(alice, 'echo');
+    const session = (await alice.post('/v1/sessions').send({ agent_id: echoId }).expect(201))
+      .body as { id: string };
+    const updates = () =>
+      runner.received.filter(
+        (c) =>
+          c.method === Methods.sessionUpdate &&
+          c.params.session_id === session.id &&
+          c.params.policy !== undefined,
+      );
+    await say(session.id, 'a turn the runner never ends');
+    const start = await runner.waitFor(
+      (c) => c.method === Methods.turnStart && c.params.session_id === session.id,
+    );
+    expect(policyOf(start)).toEqual({ tool_call: false, tool_result: false });
+
+    const created = await alice
+      .post('/v1/policies')
+      .send({ name: `cap_${Date.now()}`, type: 'python', handler: MAX_CALLS })
+      .expect(200);
+    // Pushed before the change was answered.
+    expect(updates().map(policyOf)).toEqual([{ tool_call: true, tool_result: false }]);
+
+    await alice.delete(`/v1/policies/${created.body.id as string}`).expect(200);
+    expect(updates().map(policyOf)).toEqual([
+      { tool_call: true, tool_result: false },
+      { tool_call: false, tool_result: false },
+    ]);
   });
 });

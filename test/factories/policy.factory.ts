@@ -29,12 +29,13 @@ export function toolCallEvent(
   args: Record<string, unknown> = {},
   state: Record<string, unknown> = {},
   type: Phase = 'tool_call',
+  labels: Record<string, string> = {},
 ): PolicyEvent {
   return {
     type,
     target: name,
     data: { name, arguments: args },
-    context: { actor: { run_as: 'local' }, model: null, harness: null, turn_id: 'resp_1' },
+    context: { actor: { run_as: 'local' }, model: null, harness: null, turn_id: 'resp_1', labels },
     session_state: state,
   };
 }

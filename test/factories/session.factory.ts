@@ -47,6 +47,7 @@ export function sessionEntityFactory(overrides: SessionFields = {}): SessionEnti
     logSeq: 0,
     lastError: null,
     lastTotalTokens: null,
+    usageTotals: null,
     createdAt: now,
     updatedAt: now,
     ...overrides,

@@ -49,6 +49,10 @@ export class ElicitationEntity {
   @Column({ name: 'deferred_writes', type: 'jsonb', nullable: true })
   deferredWrites: StateUpdate[] | null;
 
+  /** Label writes held until the human accepts. */
+  @Column({ name: 'deferred_labels', type: 'jsonb', nullable: true })
+  deferredLabels: Record<string, string> | null;
+
   /** Request phase: the user message waiting for approval (`{data, created_by}`). */
   @Column({ name: 'pending_input', type: 'jsonb', nullable: true })
   pendingInput: Record<string, unknown> | null;

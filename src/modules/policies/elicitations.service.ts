@@ -121,6 +121,7 @@ export class ElicitationsService implements OnModuleInit, OnModuleDestroy {
       policyNames: evaluation.deciding,
       params: params as unknown as Record<string, unknown>,
       deferredWrites: evaluation.writes,
+      deferredLabels: evaluation.labels,
       pendingInput: where.pendingInput ?? null,
       expiresAt: new Date(Date.now() + timeoutS * 1000),
     });
@@ -282,7 +283,11 @@ export class ElicitationsService implements OnModuleInit, OnModuleDestroy {
       return null;
     }
     if (status === 'accepted') {
-      await this.evaluation.applyDeferred(sessionId, row.deferredWrites ?? []);
+      await this.evaluation.applyDeferred(
+        sessionId,
+        row.deferredWrites ?? [],
+        row.deferredLabels ?? {},
+      );
     }
     await this.stream.locked(sessionId, async (s) => {
       s.emit('response.elicitation_resolved', { elicitation_id: id });

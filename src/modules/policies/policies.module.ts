@@ -14,6 +14,8 @@ import { PolicyEvaluationService } from 'src/modules/policies/policy-evaluation.
 import { PolicyGateService } from 'src/modules/policies/policy-gate.service';
 import { PolicyRegistryController } from 'src/modules/policies/policy-registry.controller';
 import { PolicyRegistryService } from 'src/modules/policies/policy-registry.service';
+import { PolicyCacheService } from 'src/modules/policies/policy-cache.service';
+import { PolicyUsageRepository } from 'src/modules/policies/policy-usage.repository';
 import { PolicyStateRepository } from 'src/modules/policies/policy-state.repository';
 import { SessionPoliciesController } from 'src/modules/policies/session-policies.controller';
 import { RegistryModule } from 'src/modules/registry/registry.module';
@@ -36,10 +38,12 @@ import { SessionsModule } from 'src/modules/sessions/sessions.module';
     PoliciesRepository,
     PoliciesService,
     PolicyEvaluateService,
+    PolicyCacheService,
     PolicyEvaluationService,
     PolicyGateService,
     PolicyRegistryService,
     PolicyStateRepository,
+    PolicyUsageRepository,
   ],
 })
 export class PoliciesModule {}

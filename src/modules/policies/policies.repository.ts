@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { QueryFailedError, Repository } from 'typeorm';
+import { IsNull, Not, QueryFailedError, Repository } from 'typeorm';
 
 import { PolicyEntity } from 'src/modules/policies/policy.entity';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
 
 /** `id` null = the session's policies, else a default's lookup key. */
 export type PolicyScope = { scope: 'session'; sessionId: string } | { scope: 'default' };
@@ -33,6 +34,20 @@ export class PoliciesRepository {
     return this.policies.find({
       where: { ...this.where(scope), ...(onlyEnabled ? { enabled: true } : {}) },
       order: { createdAt: 'ASC', id: 'ASC' },
+    });
+  }
+
+  /**
+   * Sessions in the middle of a turn on a runner (a policy change is pushed to them): all, or the
+   * sub-agent sessions of one root.
+   */
+  sessionsRunningTurns(rootSessionId?: string): Promise<SessionEntity[]> {
+    return this.policies.manager.getRepository(SessionEntity).find({
+      where: {
+        currentTurnId: Not(IsNull()),
+        runnerId: Not(IsNull()),
+        ...(rootSessionId ? { rootSessionId } : {}),
+      },
     });
   }
 

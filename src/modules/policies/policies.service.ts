@@ -15,6 +15,7 @@ import {
   toSessionPolicy,
 } from 'src/modules/policies/dto/policy-response.dto';
 import { PoliciesRepository, PolicyScope } from 'src/modules/policies/policies.repository';
+import { PolicyCacheService } from 'src/modules/policies/policy-cache.service';
 import { PolicyEntity } from 'src/modules/policies/policy.entity';
 import {
   HANDLER_PATTERN,
@@ -22,7 +23,11 @@ import {
   PolicyRegistryService,
 } from 'src/modules/policies/policy-registry.service';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
+
+/** Runners told of a server-wide change at a time. */
+const PUSH_BATCH = 16;
 
 /**
  * Stored policies (spec/policies.md §6.2–§6.3): a session's (read to list, edit to change) and
@@ -33,6 +38,7 @@ import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.servic
 export class PoliciesService {
   constructor(
     private readonly access: SessionAccessService,
+    private readonly cache: PolicyCacheService,
     private readonly policies: PoliciesRepository,
     private readonly registry: PolicyRegistryService,
     private readonly runnerLink: RunnerLinkService,
@@ -51,7 +57,7 @@ export class PoliciesService {
   ): Promise<SessionPolicyResponseDto> {
     const session = await this.access.require(auth, sessionId, SessionLevel.Edit);
     const row = await this.insert({ scope: 'session', sessionId: session.id }, dto, null);
-    await this.runnerLink.policiesChanged(session);
+    await this.sessionChanged(session);
     return toSessionPolicy(row);
   }
 
@@ -74,7 +80,7 @@ export class PoliciesService {
   ): Promise<SessionPolicyResponseDto> {
     const session = await this.access.require(auth, sessionId, SessionLevel.Edit);
     const row = await this.update({ scope: 'session', sessionId: session.id }, policyId, dto);
-    await this.runnerLink.policiesChanged(session);
+    await this.sessionChanged(session);
     return toSessionPolicy(row);
   }
 
@@ -85,7 +91,7 @@ export class PoliciesService {
   ): Promise<PolicyDeletedResponseDto> {
     const session = await this.access.require(auth, sessionId, SessionLevel.Edit);
     await this.policies.delete({ scope: 'session', sessionId: session.id }, policyId);
-    await this.runnerLink.policiesChanged(session);
+    await this.sessionChanged(session);
     return { deleted: true };
   }
 
@@ -98,7 +104,9 @@ export class PoliciesService {
     auth: AuthPrincipal,
     dto: CreatePolicyDto,
   ): Promise<DefaultPolicyResponseDto> {
-    return toDefaultPolicy(await this.insert({ scope: 'default' }, dto, auth.userId));
+    const row = await this.insert({ scope: 'default' }, dto, auth.userId);
+    await this.defaultsChanged();
+    return toDefaultPolicy(row);
   }
 
   async getDefault(_auth: AuthPrincipal, policyId: string): Promise<DefaultPolicyResponseDto> {
@@ -110,12 +118,40 @@ export class PoliciesService {
     policyId: string,
     dto: UpdatePolicyDto,
   ): Promise<DefaultPolicyResponseDto> {
-    return toDefaultPolicy(await this.update({ scope: 'default' }, policyId, dto));
+    const row = await this.update({ scope: 'default' }, policyId, dto);
+    await this.defaultsChanged();
+    return toDefaultPolicy(row);
   }
 
   async deleteDefault(_auth: AuthPrincipal, policyId: string): Promise<PolicyDeletedResponseDto> {
     await this.policies.delete({ scope: 'default' }, policyId);
+    await this.defaultsChanged();
     return { deleted: true };
+  }
+
+  /**
+   * Every replica drops its cached copy, then the session's runner learns the new flags (before
+   * the change is answered: the running turn's next tool call is authorised under it).
+   */
+  private async sessionChanged(session: SessionEntity): Promise<void> {
+    this.cache.changed({ scope: 'session', sessionId: session.id });
+    await this.runnerLink.policiesChanged(session);
+    // A root session's policies apply to its sub-agent sessions too.
+    await this.pushFlags(await this.policies.sessionsRunningTurns(session.id));
+  }
+
+  /** A server-wide change: cached copies dropped, and every turn running now is told. */
+  private async defaultsChanged(): Promise<void> {
+    this.cache.changed({ scope: 'default' });
+    await this.pushFlags(await this.policies.sessionsRunningTurns());
+  }
+
+  private async pushFlags(sessions: SessionEntity[]): Promise<void> {
+    for (let i = 0; i < sessions.length; i += PUSH_BATCH) {
+      await Promise.all(
+        sessions.slice(i, i + PUSH_BATCH).map((s) => this.runnerLink.policiesChanged(s)),
+      );
+    }
   }
 
   private async insert(

@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-import { AgentPolicyWire } from 'src/protocol/agent-spec';
 import {
   applyStateUpdates,
   evaluatePolicies,
@@ -8,15 +7,27 @@ import {
 import {
   BoundPolicy,
   EngineResult,
+  LabelDecl,
   Phase,
   PolicyEvent,
   PolicySource,
+  StateUpdate,
 } from 'src/modules/policies/engine/policy.types';
-import { PoliciesRepository } from 'src/modules/policies/policies.repository';
+import { PolicyCacheService } from 'src/modules/policies/policy-cache.service';
 import { PolicyRegistryService } from 'src/modules/policies/policy-registry.service';
-import { PolicyStateRepository } from 'src/modules/policies/policy-state.repository';
-import { AgentsService } from 'src/modules/registry/agents.service';
+import {
+  COST_APPROVED_KEY,
+  COST_UNPRICED_KEY,
+  DAILY_APPROVED_KEY,
+} from 'src/modules/policies/handlers/cost.handlers';
+import { PolicyEntity } from 'src/modules/policies/policy.entity';
+import {
+  PolicySnapshot,
+  PolicyStateRepository,
+} from 'src/modules/policies/policy-state.repository';
+import { PolicyUsageRepository } from 'src/modules/policies/policy-usage.repository';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { utcDay } from 'src/modules/sessions/usage-totals';
 
 /** What one evaluation is about. */
 export interface EvaluationInput {
@@ -28,6 +39,64 @@ export interface EvaluationInput {
   actor?: string | null;
   /** Compute the verdict but persist nothing (read-level callers). */
   readOnly?: boolean;
+}
+
+/** The verdict when no policy acts on the phase. */
+export const ALLOW_NO_POLICY: Readonly<Evaluation> = Object.freeze({
+  result: 'ALLOW',
+  deciding: [],
+  writes: [],
+  labels: {},
+  applyWrites: true,
+  askTimeoutS: null,
+});
+
+/** A session's policies in evaluation order, with the spec's label declarations. */
+export interface ResolvedPolicies {
+  policies: BoundPolicy[];
+  labelDecls: Readonly<Record<string, LabelDecl>>;
+  /** The spec's model (`context.model` unless the session overrides it). */
+  model: string | null;
+  /** The spec's guardrails-level ASK timeout (a policy's own wins). */
+  askTimeoutS: number | null;
+}
+
+/** State keys of the spawn tree kept in the root session's state (one approval covers it). */
+const ROOT_STATE_KEYS = [COST_APPROVED_KEY, COST_UNPRICED_KEY];
+
+/** Sorts writes by where they are kept (spec/policies.md §4: three reserved keys are routed). */
+function splitWrites(
+  writes: StateUpdate[],
+  isRoot: boolean,
+): { local: StateUpdate[]; root: StateUpdate[]; daily: StateUpdate[] } {
+  const out = { local: [] as StateUpdate[], root: [] as StateUpdate[], daily: [] as StateUpdate[] };
+  for (const write of writes) {
+    if (write.key === DAILY_APPROVED_KEY) {
+      out.daily.push(write);
+    } else if (!isRoot && ROOT_STATE_KEYS.includes(write.key)) {
+      out.root.push(write);
+    } else {
+      out.local.push(write);
+    }
+  }
+  return out;
+}
+
+/** The `initial` label values a conversation gets once: none when seeded, never over a set label. */
+function seedFor(
+  snapshot: PolicySnapshot,
+  decls: Readonly<Record<string, LabelDecl>>,
+): Record<string, string> {
+  if (snapshot.labelsSeeded) {
+    return {};
+  }
+  const seed: Record<string, string> = {};
+  for (const [key, decl] of Object.entries(decls)) {
+    if (decl.initial !== undefined && !Object.hasOwn(snapshot.labels, key)) {
+      seed[key] = decl.initial;
+    }
+  }
+  return seed;
 }
 
 /** The verdict plus what an ASK needs to park: the asking policies' timeout. */
@@ -46,112 +115,210 @@ export class PolicyEvaluationService {
   private readonly logger = new Logger('Policies');
 
   constructor(
-    private readonly agents: AgentsService,
-    private readonly policies: PoliciesRepository,
+    private readonly cache: PolicyCacheService,
     private readonly registry: PolicyRegistryService,
     private readonly state: PolicyStateRepository,
+    private readonly usage: PolicyUsageRepository,
   ) {}
 
-  /** The session's policies in evaluation order. */
-  async policiesFor(session: SessionEntity): Promise<BoundPolicy[]> {
-    const [stored, agent, defaults] = await Promise.all([
-      this.policies.list({ scope: 'session', sessionId: session.id }, true),
-      this.agents.getById(session.agentId),
-      this.policies.list({ scope: 'default' }, true),
+  /**
+   * The session's policies in evaluation order, and the spec's label declarations. A sub-agent
+   * session's own policies come after its root session's (one of the root's is left out when
+   * the child has one of the same name: the child's wins).
+   */
+  async policiesFor(session: SessionEntity): Promise<ResolvedPolicies> {
+    const rootId = session.rootSessionId ?? session.id;
+    const [own, inherited, spec, defaults] = await Promise.all([
+      this.cache.sessionPolicies(session.id),
+      rootId !== session.id ? this.cache.sessionPolicies(rootId) : [],
+      this.cache.agentSpec(session.agentId),
+      this.cache.defaultPolicies(),
     ]);
-    const specPolicies = ((agent?.spec as { policies?: AgentPolicyWire[] } | undefined)?.policies ??
-      []) as AgentPolicyWire[];
-    return [
-      ...stored.map((p) =>
-        this.bindOrDeny(
-          { name: p.name, handler: p.handler, factoryParams: p.factoryParams },
-          'session',
+    const ownNames = new Set(own.map((p) => p.name));
+    const stored = [...inherited.filter((p) => !ownNames.has(p.name)), ...own];
+    const bindRow = (p: PolicyEntity) =>
+      this.bindOrDeny(
+        { name: p.name, handler: p.handler, factoryParams: p.factoryParams },
+        p.scope === 'session' ? 'session' : 'default',
+      );
+    return {
+      policies: [
+        ...stored.map(bindRow),
+        ...(spec?.policies ?? []).map((p) =>
+          this.bindOrDeny(
+            {
+              name: p.name,
+              handler: p.handler,
+              factoryParams: p.factory_params,
+              askTimeoutS: p.ask_timeout,
+              condition: p.condition,
+              setLabels: p.set_labels,
+            },
+            'spec',
+          ),
         ),
-      ),
-      ...specPolicies.map((p) =>
-        this.bindOrDeny(
-          {
-            name: p.name,
-            handler: p.handler,
-            factoryParams: p.factory_params,
-            askTimeoutS: p.ask_timeout,
-          },
-          'spec',
-        ),
-      ),
-      ...defaults.map((p) =>
-        this.bindOrDeny(
-          { name: p.name, handler: p.handler, factoryParams: p.factoryParams },
-          'default',
-        ),
-      ),
-      this.registry.askOnAddPolicy(),
-    ];
+        ...defaults.map(bindRow),
+        this.registry.askOnAddPolicy(),
+      ],
+      labelDecls: spec?.labels ?? {},
+      model: spec?.executor?.model ?? null,
+      askTimeoutS: spec?.ask_timeout ?? null,
+    };
   }
 
-  /** Whether any policy (the built-in guard aside) acts on the phase. */
   /** The phases some policy (the built-in guard aside) acts on. */
   async phasesFor(session: SessionEntity): Promise<Set<Phase>> {
-    const policies = await this.policiesFor(session);
+    const { policies } = await this.policiesFor(session);
     return new Set(policies.filter((p) => p.source !== 'builtin').flatMap((p) => p.phases));
   }
 
   async evaluate(session: SessionEntity, input: EvaluationInput): Promise<Evaluation> {
-    const policies = (await this.policiesFor(session)).filter((p) =>
-      p.phases.includes(input.phase),
-    );
-    const event = (state: Record<string, unknown>): PolicyEvent => ({
-      type: input.phase,
-      target: input.target ?? null,
-      data: input.data,
-      ...(input.requestData !== undefined ? { request_data: input.requestData } : {}),
-      context: {
-        actor: { run_as: input.actor ?? session.ownerId },
-        model: session.modelOverride ?? null,
-        harness: null,
-        turn_id: input.turnId ?? null,
-      },
-      session_state: state,
-    });
-    const timeoutOf = (result: EngineResult) =>
-      policies.find((p) => p.name === result.deciding[0])?.askTimeoutS ?? null;
+    const resolved = await this.policiesFor(session);
+    const policies = resolved.policies.filter((p) => p.phases.includes(input.phase));
     if (policies.length === 0) {
-      return { result: 'ALLOW', deciding: [], writes: [], applyWrites: true, askTimeoutS: null };
+      return { ...ALLOW_NO_POLICY, writes: [], labels: {}, deciding: [] };
     }
+    const rootId = session.rootSessionId ?? session.id;
+    const day = utcDay(new Date());
+    const routed = await this.routedContext(session, rootId, day, policies);
+    const run = (snapshot: PolicySnapshot, seed: Record<string, string>): Evaluation => {
+      const labels = { ...seed, ...snapshot.labels };
+      const event: PolicyEvent = {
+        type: input.phase,
+        target: input.target ?? null,
+        data: input.data,
+        ...(input.requestData !== undefined ? { request_data: input.requestData } : {}),
+        context: {
+          actor: { run_as: input.actor ?? session.ownerId },
+          model: session.modelOverride ?? resolved.model,
+          harness: null,
+          turn_id: input.turnId ?? null,
+          labels,
+          ...routed.context,
+        },
+        session_state: { ...snapshot.state, ...routed.state },
+      };
+      const result = evaluatePolicies(policies, event, resolved.labelDecls);
+      const deciding = policies.find((p) => p.name === result.deciding[0]);
+      const askTimeoutS = deciding?.askTimeoutS ?? resolved.askTimeoutS;
+      return { ...result, askTimeoutS };
+    };
     if (input.readOnly) {
-      const result = evaluatePolicies(policies, event(await this.state.get(session.id)));
-      return { ...result, askTimeoutS: timeoutOf(result) };
+      const snapshot = await this.state.get(session.id);
+      return run(snapshot, seedFor(snapshot, resolved.labelDecls));
     }
-    return this.state.withState(session.id, async (state) => {
-      const result = evaluatePolicies(policies, event(state));
-      const write = result.applyWrites && result.writes.length > 0;
+    const evaluation = await this.state.withState(session.id, async (snapshot) => {
+      const seed = seedFor(snapshot, resolved.labelDecls);
+      const result = run(snapshot, seed);
+      const apply = result.applyWrites;
+      const local = apply ? splitWrites(result.writes, rootId === session.id).local : [];
       return {
-        state: write ? applyStateUpdates(state, result.writes) : undefined,
-        result: { ...result, askTimeoutS: timeoutOf(result) },
+        writes: {
+          ...(local.length > 0 ? { state: applyStateUpdates(snapshot.state, local) } : {}),
+          ...(apply ? { labels: result.labels } : {}),
+          ...(snapshot.labelsSeeded ? {} : { seed }),
+        },
+        result,
       };
     });
+    if (evaluation.applyWrites) {
+      await this.applyRouted(session.id, rootId, session.ownerId, day, evaluation.writes);
+    }
+    return evaluation;
   }
 
-  /** Applies writes an ASK held back, once the human accepted. */
-  async applyDeferred(sessionId: string, writes: EngineResult['writes']): Promise<void> {
-    if (writes.length === 0) {
+  /** Applies the writes an ASK held back, once the human accepted. */
+  async applyDeferred(
+    sessionId: string,
+    writes: EngineResult['writes'],
+    labels: Record<string, string>,
+  ): Promise<void> {
+    if (writes.length === 0 && Object.keys(labels).length === 0) {
       return;
     }
-    await this.state.withState(sessionId, (state) => {
+    const ids = await this.state.withState(sessionId, (snapshot) => {
+      const ids = { rootId: snapshot.rootSessionId, ownerId: snapshot.ownerId };
+      const { local } = splitWrites(writes, snapshot.rootSessionId === sessionId);
       try {
-        return Promise.resolve({ state: applyStateUpdates(state, writes), result: undefined });
+        const state = local.length > 0 ? applyStateUpdates(snapshot.state, local) : undefined;
+        return Promise.resolve({ writes: { state, labels }, result: ids });
       } catch (error) {
         this.logger.warn(
           `Deferred policy writes of ${sessionId} failed: ${(error as Error).message}`,
         );
-        return Promise.resolve({ result: undefined });
+        return Promise.resolve({ writes: { labels }, result: ids });
       }
     });
+    await this.applyRouted(sessionId, ids.rootId, ids.ownerId, utcDay(new Date()), writes);
+  }
+
+  /**
+   * The context some policies need (usage, the owner's daily spend) and the state keys kept
+   * outside the session's own state: the cost approvals of the spawn tree's root, the owner's
+   * approved daily threshold.
+   */
+  private async routedContext(
+    session: SessionEntity,
+    rootId: string,
+    day: string,
+    policies: BoundPolicy[],
+  ): Promise<{ context: Partial<PolicyEvent['context']>; state: Record<string, unknown> }> {
+    const needs = new Set(policies.flatMap((p) => p.needs ?? []));
+    const context: Partial<PolicyEvent['context']> = {};
+    const state: Record<string, unknown> = {};
+    if (needs.size === 0) {
+      return { context, state };
+    }
+    const [usage, daily, root] = await Promise.all([
+      needs.has('usage') ? this.usage.treeUsage(rootId) : undefined,
+      needs.has('userDailyCost') ? this.usage.userDaily(session.ownerId, day) : undefined,
+      rootId !== session.id ? this.state.get(rootId) : undefined,
+    ]);
+    if (usage) {
+      context.usage = usage;
+    }
+    if (daily) {
+      context.user_daily_cost = {
+        cost_usd: daily.cost_usd,
+        unpriced_tokens: daily.unpriced_tokens,
+      };
+      state[DAILY_APPROVED_KEY] = daily.approved;
+    }
+    for (const key of ROOT_STATE_KEYS) {
+      if (root && root.state[key] !== undefined) {
+        state[key] = root.state[key];
+      }
+    }
+    return { context, state };
+  }
+
+  /** Writes of the keys kept elsewhere: the root session's state, the per-user-day approval. */
+  private async applyRouted(
+    sessionId: string,
+    rootId: string,
+    ownerId: string,
+    day: string,
+    writes: EngineResult['writes'],
+  ): Promise<void> {
+    const { root, daily } = splitWrites(writes, rootId === sessionId);
+    if (root.length > 0) {
+      await this.state.withState(rootId, (snapshot) =>
+        Promise.resolve({
+          writes: { state: applyStateUpdates(snapshot.state, root) },
+          result: undefined,
+        }),
+      );
+    }
+    for (const write of daily) {
+      if (write.action === 'set' && typeof write.value === 'number') {
+        await this.usage.approveDaily(ownerId, day, write.value);
+      }
+    }
   }
 
   /** A policy whose handler or params no longer validate denies everything (fail closed). */
   private bindOrDeny(
-    policy: { name: string; handler: string; factoryParams?: unknown; askTimeoutS?: number | null },
+    policy: Parameters<PolicyRegistryService['bind']>[0],
     source: PolicySource,
   ): BoundPolicy {
     try {

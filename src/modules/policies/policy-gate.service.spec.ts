@@ -1,5 +1,6 @@
 import { ElicitationsService } from 'src/modules/policies/elicitations.service';
 import {
+  ALLOW_NO_POLICY,
   Evaluation,
   PolicyEvaluationService,
 } from 'src/modules/policies/policy-evaluation.service';
@@ -10,11 +11,7 @@ import { sessionEntityFactory } from 'test/factories';
 import { newTestService, TestService } from 'test/utils/new-test-service';
 
 const evaluation = (overrides: Partial<Evaluation>): Evaluation => ({
-  result: 'ALLOW',
-  deciding: [],
-  writes: [],
-  applyWrites: true,
-  askTimeoutS: null,
+  ...ALLOW_NO_POLICY,
   ...overrides,
 });
 

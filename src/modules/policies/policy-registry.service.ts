@@ -3,12 +3,17 @@ import Ajv, { ValidateFunction } from 'ajv';
 
 import {
   BoundPolicy,
+  LabelCondition,
   PolicyHandlerDef,
   PolicySource,
 } from 'src/modules/policies/engine/policy.types';
 import { CONTEXT_HANDLERS } from 'src/modules/policies/handlers/context.handlers';
+import { COST_HANDLERS } from 'src/modules/policies/handlers/cost.handlers';
+import { GITHUB_HANDLERS } from 'src/modules/policies/handlers/github.handlers';
 import { ORCHESTRATION_HANDLERS } from 'src/modules/policies/handlers/orchestration.handlers';
+import { RISK_SCORE_HANDLERS } from 'src/modules/policies/handlers/risk-score.handlers';
 import { ASK_ON_ADD_POLICY, SAFETY_HANDLERS } from 'src/modules/policies/handlers/safety.handlers';
+import { SANDBOX_HANDLERS } from 'src/modules/policies/handlers/sandbox.handlers';
 import { SHELL_HANDLERS } from 'src/modules/policies/handlers/shell.handlers';
 
 /** Upstream's dotted handler form (spec/policies.md §6.2). */
@@ -48,8 +53,12 @@ export class PolicyRegistryService {
     const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true });
     for (const def of [
       ...CONTEXT_HANDLERS,
+      ...COST_HANDLERS,
+      ...GITHUB_HANDLERS,
       ...ORCHESTRATION_HANDLERS,
+      ...RISK_SCORE_HANDLERS,
       ...SAFETY_HANDLERS,
+      ...SANDBOX_HANDLERS,
       ...SHELL_HANDLERS,
       ASK_ON_ADD_POLICY,
     ]) {
@@ -114,6 +123,10 @@ export class PolicyRegistryService {
           : '';
       throw new PolicyParamsError(`${where} ${error?.message ?? 'is invalid'}${extra}`);
     }
+    const problem = entry.def.check?.(copy);
+    if (problem) {
+      throw new PolicyParamsError(problem);
+    }
     return deepFreeze(copy);
   }
 
@@ -124,6 +137,8 @@ export class PolicyRegistryService {
       handler: string;
       factoryParams?: unknown;
       askTimeoutS?: number | null;
+      condition?: LabelCondition;
+      setLabels?: readonly string[];
     },
     source: PolicySource,
   ): BoundPolicy {
@@ -139,6 +154,9 @@ export class PolicyRegistryService {
       phases: entry.def.phases,
       evaluate: entry.def.create(params),
       askTimeoutS: policy.askTimeoutS ?? null,
+      ...(policy.condition && { condition: policy.condition }),
+      ...(policy.setLabels && { setLabels: policy.setLabels }),
+      ...(entry.def.needs && { needs: entry.def.needs }),
     };
   }
 

@@ -1,5 +1,11 @@
 import { parseAllDocuments } from 'yaml';
 
+import {
+  parseAskTimeout,
+  parseCondition,
+  parseLabelDecls,
+  parseSetLabels,
+} from 'src/modules/registry/agent-spec-labels';
 import { parseTools } from 'src/modules/registry/agent-spec-tools';
 import {
   AgentSpecError,
@@ -17,6 +23,7 @@ import {
 } from 'src/modules/registry/dto/agent-spec.dto';
 import {
   AgentExecutorWire,
+  AgentLabelWire,
   AgentOsEnvWire,
   AgentPolicyWire,
   AgentSpecWire,
@@ -68,6 +75,10 @@ export interface AgentSpec {
   osEnv: AgentOsEnvSpec | null;
   tools: AgentToolSpec[];
   policies: AgentPolicySpec[];
+  /** Guardrails-level labels (`labels:` or `guardrails.labels`). */
+  labels?: Record<string, AgentLabelWire>;
+  /** Guardrails-level `ask_timeout`: seconds an ASK waits unless its policy sets its own. */
+  askTimeoutS?: number;
   /** Spec order is kept: it is the order `GET /v1/agents` reports. */
   terminals: Record<string, AgentTerminalSpec>;
   params: Record<string, unknown>;
@@ -216,7 +227,21 @@ function parsePolicy(name: string, value: unknown, field: string): AgentPolicySp
     ...(dto.description !== undefined && { description: dto.description }),
     ...(dto.ask_timeout !== undefined &&
       dto.ask_timeout !== null && { ask_timeout: dto.ask_timeout }),
+    ...optional('condition', parseCondition((value as Mapping).condition, `${field}.condition`)),
+    ...optional('set_labels', parseSetLabels((value as Mapping).set_labels, `${field}.set_labels`)),
   };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/** The guardrails block: top-level `policies`/`labels`/`ask_timeout`, or the same keys under `guardrails:`. */
+function guardrailsKey(raw: Mapping, key: 'policies' | 'labels' | 'ask_timeout'): unknown {
+  if (raw[key] !== undefined && raw[key] !== null) {
+    return raw[key];
+  }
+  return isMapping(raw.guardrails) ? raw.guardrails[key] : undefined;
 }
 
 function parsePolicies(value: unknown): AgentPolicySpec[] {
@@ -283,6 +308,10 @@ function parseTerminals(value: unknown): Record<string, AgentTerminalSpec> {
   return result;
 }
 
+function nonEmpty<T extends object>(value: T): T | undefined {
+  return Object.keys(value).length > 0 ? value : undefined;
+}
+
 /**
  * Parses and validates one agent spec (`config.yaml` or a file of `agents/`) against the DTOs of
  * `dto/agent-spec*.dto.ts`. Throws AgentSpecError naming the field on the first problem.
@@ -309,7 +338,9 @@ export function parseAgentSpec(text: string, options: ParseAgentSpecOptions = {}
       toOsEnv,
       instructions: (text, prompt, field) => resolveInstructions(text, prompt, field, options),
     }),
-    policies: parsePolicies(raw.policies),
+    policies: parsePolicies(guardrailsKey(raw, 'policies')),
+    ...optional('labels', nonEmpty(parseLabelDecls(guardrailsKey(raw, 'labels')))),
+    ...optional('askTimeoutS', parseAskTimeout(guardrailsKey(raw, 'ask_timeout'))),
     terminals: parseTerminals(raw.terminals),
     params: (dto.params as Mapping | undefined) ?? {},
     maxIterations: dto.max_iterations ?? DEFAULT_MAX_ITERATIONS,
@@ -330,6 +361,8 @@ export function agentSpecToJson(spec: AgentSpec): AgentSpecWire {
     os_env: spec.osEnv,
     tools: spec.tools,
     policies: spec.policies,
+    ...optional('labels', spec.labels),
+    ...optional('ask_timeout', spec.askTimeoutS),
     terminals: spec.terminals,
     params: spec.params,
     max_iterations: spec.maxIterations,

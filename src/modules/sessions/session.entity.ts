@@ -11,6 +11,7 @@ import {
 
 import { bigintNumber } from 'src/database/transformers';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
+import type { UsageTotals } from 'src/modules/sessions/usage-totals';
 
 export const SESSION_STATUSES = ['idle', 'running', 'waiting', 'failed'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
@@ -114,6 +115,10 @@ export class SessionEntity {
 
   @Column({ name: 'last_total_tokens', type: 'integer', nullable: true })
   lastTotalTokens: number | null;
+
+  /** Cumulative usage of the finished turns (cost policies read it); null before the first. */
+  @Column({ name: 'usage_totals', type: 'jsonb', nullable: true })
+  usageTotals: UsageTotals | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

@@ -1,6 +1,8 @@
 import {
   BoundPolicy,
   EngineResult,
+  LabelCondition,
+  LabelDecl,
   PolicyDecision,
   PolicyEvent,
   StateUpdate,
@@ -17,15 +19,25 @@ export class PolicyResultError extends Error {}
  * Composes the policies for one event (spec/policies.md §4): in order, a throwing policy denies,
  * the first DENY stops, every ASK is collected (reasons joined with "; "), `data` chains into
  * the next policy. Writes of an ASK verdict are returned but withheld (`applyWrites: false`).
+ * A policy whose label `condition` does not match the labels the evaluation started with is
+ * skipped; label writes pass the policy's `set_labels` whitelist and the declared label values.
  * Pure: the caller persists the writes.
  */
-export function evaluatePolicies(policies: BoundPolicy[], event: PolicyEvent): EngineResult {
+export function evaluatePolicies(
+  policies: BoundPolicy[],
+  event: PolicyEvent,
+  labelDecls: Readonly<Record<string, LabelDecl>> = {},
+): EngineResult {
   const writes: StateUpdate[] = [];
+  const labels: Record<string, string> = {};
   const asks: { name: string; reason: string }[] = [];
   let state = event.session_state;
   let data = event.data;
   for (const policy of policies) {
-    if (!policy.phases.includes(event.type)) {
+    if (
+      !policy.phases.includes(event.type) ||
+      !conditionMatches(policy.condition, event.context.labels)
+    ) {
       continue;
     }
     let decision: PolicyDecision | undefined;
@@ -41,6 +53,7 @@ export function evaluatePolicies(policies: BoundPolicy[], event: PolicyEvent): E
         reason: `policy '${policy.name}' failed: ${(error as Error).message}`,
         deciding: [policy.name],
         writes,
+        labels,
         applyWrites: true,
       };
     }
@@ -48,12 +61,14 @@ export function evaluatePolicies(policies: BoundPolicy[], event: PolicyEvent): E
     if (!decision) {
       continue;
     }
+    Object.assign(labels, allowedLabels(policy, decision.set_labels, labelDecls));
     if (decision.result === 'DENY') {
       return {
         result: 'DENY',
         reason: decision.reason ?? `Denied by policy '${policy.name}'`,
         deciding: [policy.name],
         writes,
+        labels,
         applyWrites: true,
       };
     }
@@ -71,11 +86,64 @@ export function evaluatePolicies(policies: BoundPolicy[], event: PolicyEvent): E
       reason: asks.map((a) => `${a.name}: ${a.reason}`).join('; '),
       deciding: asks.map((a) => a.name),
       writes,
+      labels,
       applyWrites: false,
       ...changed,
     };
   }
-  return { result: 'ALLOW', deciding: [], writes, applyWrites: true, ...changed };
+  return { result: 'ALLOW', deciding: [], writes, labels, applyWrites: true, ...changed };
+}
+
+/** AND across keys, OR within a list; a label the conversation lacks never matches. */
+export function conditionMatches(
+  condition: LabelCondition | undefined,
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  if (!condition) {
+    return true;
+  }
+  return Object.entries(condition).every(([key, wanted]) => {
+    const value = Object.hasOwn(labels, key) ? labels[key] : undefined;
+    if (value === undefined) {
+      return false;
+    }
+    return typeof wanted === 'string' ? value === wanted : wanted.includes(value);
+  });
+}
+
+const MAX_LABEL_KEY = 256;
+const MAX_LABEL_VALUE = 4096;
+// Labels the server writes itself or cost controls own (the session API reserves them too).
+const RESERVED_LABEL = /^(cost_control\.|omnigent\.turn_actor$|omnigent\.pinned\.)/;
+
+/**
+ * The label writes a policy may make: string values only, keys in its `set_labels` whitelist
+ * (when declared) and, for a declared label with `values`, one of those values. The rest is
+ * dropped silently, like upstream.
+ */
+export function allowedLabels(
+  policy: Pick<BoundPolicy, 'setLabels'>,
+  raw: Record<string, string> | undefined,
+  decls: Readonly<Record<string, LabelDecl>>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw ?? {})) {
+    const decl = Object.hasOwn(decls, key) ? decls[key] : undefined;
+    if (
+      typeof value !== 'string' ||
+      key.length === 0 ||
+      key.length > MAX_LABEL_KEY ||
+      value.length > MAX_LABEL_VALUE ||
+      RESERVED_KEYS.has(key) ||
+      RESERVED_LABEL.test(key) ||
+      (policy.setLabels && !policy.setLabels.includes(key)) ||
+      (decl?.values && !decl.values.includes(value))
+    ) {
+      continue;
+    }
+    out[key] = value;
+  }
+  return out;
 }
 
 /** Checks a policy's result (case-insensitive verdict; a flat `{k: v}` map means `set`). */
@@ -105,7 +173,14 @@ export function normalizeDecision(raw: unknown): PolicyDecision | undefined {
     ...(typeof value.reason === 'string' ? { reason: value.reason } : {}),
     ...(value.data !== undefined ? { data: value.data } : {}),
     state_updates: updates,
+    ...(isMapping(value.set_labels)
+      ? { set_labels: value.set_labels as Record<string, string> }
+      : {}),
   };
+}
+
+function isMapping(value: unknown): boolean {
+  return Boolean(value) && typeof value === 'object' && !Array.isArray(value);
 }
 
 function checkUpdate(raw: unknown): StateUpdate {

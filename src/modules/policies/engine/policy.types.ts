@@ -26,6 +26,17 @@ export interface PolicyDecision {
   /** A replacement payload, fed to the next policy and, on a final ALLOW, to the enforcement site. */
   data?: unknown;
   state_updates?: StateUpdate[];
+  /** Label writes, filtered by the policy's `set_labels` whitelist and the label schema. */
+  set_labels?: Record<string, string>;
+}
+
+/** A label gate `{key: value | [values]}`: AND across keys, OR within a list (§2.4). */
+export type LabelCondition = Readonly<Record<string, string | readonly string[]>>;
+
+/** A declared label (guardrails-level `labels`): its seeded value and allowed values. */
+export interface LabelDecl {
+  initial?: string;
+  values?: readonly string[];
 }
 
 /** The event a policy sees (spec/policies.md §2.3, minus what we do not track yet). */
@@ -42,9 +53,34 @@ export interface PolicyEvent {
     harness: string | null;
     /** Our extension: the turn the event belongs to (per-turn counters). */
     turn_id: string | null;
+    /** The conversation's labels when the evaluation started. */
+    labels: Readonly<Record<string, string>>;
+    /** LLM usage of the session's spawn tree (its root and every sub-agent session). */
+    usage?: PolicyUsage;
+    /** The session owner's spend this UTC day; only when a policy needs it. */
+    user_daily_cost?: UserDailyCost;
   };
   session_state: Readonly<Record<string, unknown>>;
 }
+
+/** `context.usage`: `total_cost_usd` is null while no turn was priced (then every token is unpriced). */
+export interface PolicyUsage {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  total_cost_usd: number | null;
+  /** Our extension: tokens of turns that reported no cost. */
+  unpriced_tokens: number;
+}
+
+/** `context.user_daily_cost`: across all the owner's sessions, the current UTC day. */
+export interface UserDailyCost {
+  cost_usd: number;
+  unpriced_tokens: number;
+}
+
+/** Context a handler needs the engine to load (it costs a query). */
+export type PolicyNeed = 'usage' | 'userDailyCost';
 
 /** A policy instance: pure, it never touches a store. */
 export type PolicyEvaluator = (event: PolicyEvent) => PolicyDecision | undefined;
@@ -63,6 +99,10 @@ export interface PolicyHandlerDef {
   /** Phases the handler can act on; the engine skips it elsewhere. */
   phases: readonly Phase[];
   internalOnly?: boolean;
+  /** Context to load before evaluating (spec/policies.md §2.3: injected only when needed). */
+  needs?: readonly PolicyNeed[];
+  /** Checks across params the schema cannot express; returns the problem. */
+  check?(params: Readonly<Record<string, unknown>>): string | undefined;
   create(params: Readonly<Record<string, unknown>>): PolicyEvaluator;
 }
 
@@ -78,6 +118,11 @@ export interface BoundPolicy {
   evaluate: PolicyEvaluator;
   /** Seconds an ASK from this policy waits for a human (null: the default). */
   askTimeoutS?: number | null;
+  /** Runs only when the labels match (absent: always). */
+  condition?: LabelCondition;
+  /** The label keys the policy may write (absent: any). */
+  setLabels?: readonly string[];
+  needs?: readonly PolicyNeed[];
 }
 
 /** The composed verdict of one evaluation (spec/policies.md §4). */
@@ -89,6 +134,8 @@ export interface EngineResult {
   data?: unknown;
   /** The state writes of the evaluation, in order. */
   writes: StateUpdate[];
+  /** The label writes of the evaluation (held with the state writes on ASK). */
+  labels: Record<string, string>;
   /** False on ASK: the writes wait for the human's approval. */
   applyWrites: boolean;
 }

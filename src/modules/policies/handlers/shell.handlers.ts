@@ -31,7 +31,7 @@ const DEPLOY_TOOLS = new Set(['kubectl', 'helm', 'terraform', 'databricks']);
 const DEPLOY_VERBS = new Set(['apply', 'deploy', 'destroy', 'delete', 'uninstall']);
 
 /** The command lines of a shell tool call (nothing for other tools). */
-function commandsOf(event: PolicyEvent, tools: ReadonlySet<string>): string[][] {
+export function commandsOf(event: PolicyEvent, tools: ReadonlySet<string>): string[][] {
   if (!tools.has(toolName(event))) {
     return [];
   }

@@ -503,7 +503,7 @@ describe(TurnsService.name, () => {
       expect(unit.items).toEqual([]);
     });
 
-    it('should end the turn, keep its token count and add an error item on response.failed', async () => {
+    it('should end the turn, keep its token count and usage and add an error item on response.failed', async () => {
       await apply({
         type: 'response.failed',
         response: {
@@ -513,7 +513,12 @@ describe(TurnsService.name, () => {
           error: { code: 'model_error', message: 'no' },
         },
       });
-      expect(unit.patched).toEqual({ currentTurnId: null, lastTotalTokens: 7 });
+      expect(unit.patched).toEqual({
+        currentTurnId: null,
+        lastTotalTokens: 7,
+        // No cost reported: the cost policies count these tokens as unpriced.
+        usageTotals: expect.objectContaining({ total_tokens: 7, unpriced_tokens: 7, cost_usd: 0 }),
+      });
       expect(unit.items).toEqual([
         expect.objectContaining({
           type: 'error',

@@ -30,6 +30,7 @@ import { SessionEventsService } from 'src/modules/sessions/stream/session-events
 import { HostLaunchService } from 'src/modules/sessions/turns/host-launch.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
+import { addUsage } from 'src/modules/sessions/usage-totals';
 import {
   approvalData,
   CLIENT_EVENT_TYPES,
@@ -619,6 +620,10 @@ export class TurnsService {
     }
     if (typeof response.usage?.total_tokens === 'number') {
       s.patch({ lastTotalTokens: response.usage.total_tokens });
+    }
+    if (response.usage) {
+      // Exactly once per turn (the terminal was claimed above), in the ingest's transaction.
+      s.patch({ usageTotals: addUsage(s.row.usageTotals, response.usage, new Date()) });
     }
     if (event.type === 'response.failed') {
       const rawResponse = raw.response as { error?: unknown } | undefined;
