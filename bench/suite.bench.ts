@@ -8,6 +8,7 @@
  *   npm run bench -- --quick       # a few seconds per scenario (development)
  *   npm run bench -- --embedded    # the embedded PostgreSQL (no DATABASE_URL)
  *   npm run bench -- --only snapshot,list
+ *   npm run bench -- --profile <dir>   # the server runs under `node --cpu-prof` (one .cpuprofile per start)
  *
  * Scenarios: start-up (first, warm); snapshot of a 100-item session; session list; items page;
  * conditional snapshot (If-None-Match → 304); stream fan-out of a `/stream <n>` turn to 100 and
@@ -44,6 +45,7 @@ const HEARTBEAT_MS = 1_000;
 const FANOUT_DELTAS = QUICK ? 100 : 300;
 const TURN_SESSIONS = 50;
 const IDLE_STREAMS = QUICK ? 1_000 : 10_000;
+const PROFILE_DIR = args.includes('--profile') ? args[args.indexOf('--profile') + 1] : null;
 
 interface Row {
   scenario: string;
@@ -108,7 +110,8 @@ interface Server {
 
 async function startServer(env: Record<string, string>): Promise<Server> {
   const t0 = performance.now();
-  const proc = startNode([join(ROOT, 'bin', 'omnigent.js'), 'serve'], {
+  const profile = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
+  const proc = startNode([...profile, join(ROOT, 'bin', 'omnigent.js'), 'serve'], {
     OMNIGENT_PORT: '0',
     OMNIGENT_LOCAL_RUNNER: '0',
     OMNIGENT_LOG_LEVEL: 'log',

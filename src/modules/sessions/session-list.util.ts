@@ -1,3 +1,4 @@
+import { EntityMetadata } from 'typeorm';
 import { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 
 import { PageRequest } from 'src/common/pagination/pagination';
@@ -75,4 +76,17 @@ export function sessionFromRow(
       transformer && !Array.isArray(transformer) ? transformer.from(value) : value;
   }
   return session as unknown as SessionEntity;
+}
+
+const columnsOf = new WeakMap<EntityMetadata, ColumnMetadata[]>();
+
+/** The session's columns for sessionFromRow: every one, except one a relation made up for itself. */
+export function sessionColumns(metadata: EntityMetadata): ColumnMetadata[] {
+  let columns = columnsOf.get(metadata);
+  if (!columns) {
+    // agent_id is a column of its own; the `agent` relation's column is not read.
+    columns = metadata.columns.filter((c) => c.propertyName !== c.relationMetadata?.propertyName);
+    columnsOf.set(metadata, columns);
+  }
+  return columns;
 }

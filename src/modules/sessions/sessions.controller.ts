@@ -25,6 +25,7 @@ import { Observable } from 'rxjs';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
+import { JsonText } from 'src/common/http/json-text.decorator';
 import { Idempotent } from 'src/common/idempotency/idempotent.decorator';
 import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
@@ -33,7 +34,6 @@ import { Endpoint, SseResponse } from 'src/common/openapi/endpoint.decorator';
 import { ListEnvelope } from 'src/common/pagination/pagination';
 import { SessionIdPipe } from 'src/common/validation/id-param.pipe';
 import { sseMaxPendingFromEnv } from 'src/config/app-config';
-import { FlatItem } from 'src/protocol/items';
 import { SESSION_AGENT_EXAMPLE } from 'src/modules/registry/dto/agent-examples.constants';
 import { SessionAgentResponseDto } from 'src/modules/registry/dto/agent-response.dto';
 import { BundleUploadInterceptor } from 'src/modules/sessions/dto/bundle-upload.interceptor';
@@ -76,6 +76,7 @@ import {
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
+import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
 
 @ApiTags(ApiTag.Sessions)
 @Controller('v1/sessions')
@@ -84,6 +85,7 @@ export class SessionsController {
     private readonly turns: TurnsService,
     private readonly events: SessionEventsService,
     private readonly sessions: SessionsService,
+    private readonly reads: SessionReadsService,
   ) {}
 
   @Post()
@@ -133,6 +135,7 @@ export class SessionsController {
   @Authenticated()
   // Revalidate every time (ETag + If-None-Match → 304), never shared by a proxy.
   @Header('Cache-Control', 'private, no-cache')
+  @JsonText()
   @Endpoint({
     summary: 'Get a session',
     description:
@@ -145,8 +148,8 @@ export class SessionsController {
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
     @Query() query: GetSessionQueryDto,
-  ): Promise<SessionResponseDto> {
-    return this.sessions.get(auth, id, query);
+  ): Promise<string> {
+    return this.reads.snapshotJson(auth, id, query);
   }
 
   @Patch(':session_id')
@@ -203,6 +206,7 @@ export class SessionsController {
 
   @Get(':session_id/items')
   @Authenticated()
+  @JsonText()
   @Endpoint({
     summary: 'List items',
     description:
@@ -215,8 +219,8 @@ export class SessionsController {
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
     @Query() query: ListItemsQueryDto,
-  ): Promise<ListEnvelope<FlatItem>> {
-    return this.sessions.listItems(auth, id, query);
+  ): Promise<string> {
+    return this.reads.itemsJson(auth, id, query);
   }
 
   @Get(':session_id/child_sessions')

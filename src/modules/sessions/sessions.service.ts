@@ -7,7 +7,6 @@ import { IdPrefix, newId, normalizeId } from 'src/common/ids/ids';
 import { ListEnvelope, listEnvelope, pageRequest } from 'src/common/pagination/pagination';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
-import { flattenItem, FlatItem } from 'src/protocol/items';
 import { AgentsService } from 'src/modules/registry/agents.service';
 import {
   SessionAgentResponseDto,
@@ -26,7 +25,6 @@ import {
   ForkSessionDto,
   GetSessionQueryDto,
   ListChildSessionsQueryDto,
-  ListItemsQueryDto,
   ListSessionsQueryDto,
   SessionEventInputDto,
   UpdateSessionDto,
@@ -441,19 +439,6 @@ export class SessionsService {
     );
     this.logger.log(`Session ${source.id} forked into ${id} by ${auth.userId}`);
     return this.snapshot(auth, fork);
-  }
-
-  async listItems(
-    auth: AuthPrincipal,
-    id: string,
-    query: ListItemsQueryDto,
-  ): Promise<ListEnvelope<FlatItem>> {
-    await this.access.require(auth, id, SessionLevel.Read);
-    const page = await this.items.page(id, pageRequest(query, { limit: 100, order: 'asc' }));
-    if (!page) {
-      throw SessionError.invalid('Unknown pagination cursor');
-    }
-    return listEnvelope(page.rows.map(flattenItem), page.hasMore, (i) => i.id);
   }
 
   async listChildren(
