@@ -24,7 +24,7 @@ export class SessionAccessService {
   constructor(private readonly sessions: SessionsRepository) {}
 
   /** The level shown as `permission_level`: null in local mode, where permissions are off. */
-  displayLevel(principal: AuthPrincipal, session: SessionEntity): number | null {
+  displayLevel(principal: AuthPrincipal, session: Pick<SessionEntity, 'ownerId'>): number | null {
     return principal.kind === 'local' ? null : this.levelOf(principal, session);
   }
 

@@ -8,12 +8,18 @@ import { HostsService } from 'src/modules/hosts/hosts.service';
 import {
   GetSessionQueryDto,
   ListItemsQueryDto,
+  ListSessionsQueryDto,
 } from 'src/modules/sessions/dto/session-request.dto';
 import { toSessionResponse } from 'src/modules/sessions/dto/session-response.dto';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
-import { SessionReadsRepository, SnapshotRow } from 'src/modules/sessions/session-reads.repository';
+import { sessionListFilters } from 'src/modules/sessions/session-list.util';
+import {
+  JsonPage,
+  SessionReadsRepository,
+  SnapshotRow,
+} from 'src/modules/sessions/session-reads.repository';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
-import { SNAPSHOT_ITEM_LIMIT } from 'src/modules/sessions/sessions.service';
+import { SessionsService, SNAPSHOT_ITEM_LIMIT } from 'src/modules/sessions/sessions.service';
 import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 
 /**
@@ -22,8 +28,19 @@ import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
  */
 const ITEMS_SLOT = '\u0000items\u0000';
 
+/** The ListEnvelope of listEnvelope(), around a page's JSON text. */
+function envelope(page: JsonPage): string {
+  if (!page.cursorKnown) {
+    throw SessionError.invalid('Unknown pagination cursor');
+  }
+  return (
+    `{"object":"list","data":${page.dataJson},"first_id":${JSON.stringify(page.firstId)},` +
+    `"last_id":${JSON.stringify(page.lastId)},"has_more":${page.hasMore}}`
+  );
+}
+
 /**
- * `GET /v1/sessions/{id}` and `GET /v1/sessions/{id}/items` as JSON text (issue 12): one
+ * `GET /v1/sessions`, `GET /v1/sessions/{id}` and `GET /v1/sessions/{id}/items` as JSON text (issue 12): one
  * statement reads the session, checks nothing twice, and brings the items already serialised
  * by PostgreSQL; Node adds the session's own fields around them. Same shapes as
  * `toSessionResponse` and `flattenItem` give (key order within an item aside).
@@ -36,6 +53,7 @@ export class SessionReadsService {
     private readonly hosts: HostsService,
     private readonly policyHooks: TurnPolicyHooks,
     private readonly reads: SessionReadsRepository,
+    private readonly sessions: SessionsService,
   ) {}
 
   async snapshotJson(
@@ -81,13 +99,21 @@ export class SessionReadsService {
       page.ownerId === null ? null : { ownerId: page.ownerId },
       SessionLevel.Read,
     );
-    if (!page.cursorKnown) {
-      throw SessionError.invalid('Unknown pagination cursor');
+    return envelope(page);
+  }
+
+  /** The session list; a search (snippets from message text) takes SessionsService's path. */
+  async listJson(auth: AuthPrincipal, query: ListSessionsQueryDto): Promise<string> {
+    const filters = sessionListFilters(auth.userId, query);
+    if (!filters || filters.search) {
+      return JSON.stringify(await this.sessions.list(auth, query));
     }
-    // The ListEnvelope of listEnvelope(), around the items' JSON text.
-    return (
-      `{"object":"list","data":${page.dataJson},"first_id":${JSON.stringify(page.firstId)},` +
-      `"last_id":${JSON.stringify(page.lastId)},"has_more":${page.hasMore}}`
+    const page = await this.reads.listPage(
+      filters,
+      pageRequest(query),
+      this.config.runners.livenessTtlMs,
+      this.access.displayLevel(auth, { ownerId: auth.userId }),
     );
+    return envelope(page);
   }
 }

@@ -69,7 +69,6 @@ import {
   EventAckResponseDto,
   ItemListResponseDto,
   SessionDeletedResponseDto,
-  SessionListItemDto,
   SessionListResponseDto,
   SessionResponseDto,
 } from 'src/modules/sessions/dto/session-response.dto';
@@ -124,11 +123,9 @@ export class SessionsController {
   })
   @ApiOkResponse({ type: SessionListResponseDto, example: SESSION_LIST_EXAMPLE })
   @ApiErrors(422)
-  list(
-    @Auth() auth: AuthPrincipal,
-    @Query() query: ListSessionsQueryDto,
-  ): Promise<ListEnvelope<SessionListItemDto>> {
-    return this.sessions.list(auth, query);
+  @JsonText()
+  list(@Auth() auth: AuthPrincipal, @Query() query: ListSessionsQueryDto): Promise<string> {
+    return this.reads.listJson(auth, query);
   }
 
   @Get(':session_id')

@@ -51,11 +51,11 @@ import {
   checkReasoningEffort,
   checkTerminalLaunchArgs,
   checkWorkspace,
-  searchText,
   sessionUpdate,
   splitInitialItems,
 } from 'src/modules/sessions/session-rules';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { sessionListFilters } from 'src/modules/sessions/session-list.util';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
@@ -274,24 +274,13 @@ export class SessionsService {
     auth: AuthPrincipal,
     query: ListSessionsQueryDto,
   ): Promise<ListEnvelope<SessionListItemDto>> {
-    const search = searchText(query.search_query);
-    const agentId = query.agent_id ? normalizeId(IdPrefix.Agent, query.agent_id) : undefined;
-    if (agentId === null) {
+    const filters = sessionListFilters(auth.userId, query);
+    if (!filters) {
       // A malformed id matches no session.
       return listEnvelope<SessionListItemDto>([], false, (s) => s.id);
     }
-    const page = await this.sessions.list(
-      {
-        ownerId: auth.userId,
-        sortBy: query.sort_by ?? 'created_at',
-        agentId,
-        agentName: query.agent_name,
-        search,
-        includeArchived: query.include_archived ?? false,
-        kind: query.kind ?? 'default',
-      },
-      pageRequest(query),
-    );
+    const search = filters.search;
+    const page = await this.sessions.list(filters, pageRequest(query));
     if (!page) {
       throw SessionError.invalid('Unknown pagination cursor');
     }
