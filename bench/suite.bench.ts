@@ -33,7 +33,7 @@ import {
   stop,
   waitForOutput,
 } from 'bench/bench-process';
-import { load, LoadResult, subscribe } from 'bench/http-load';
+import { interleaved, load, LoadResult, subscribe } from 'bench/http-load';
 
 const args = process.argv.slice(3);
 const QUICK = args.includes('--quick');
@@ -170,7 +170,8 @@ function loadDetail(ours: LoadResult, raw: LoadResult): string {
 /**
  * The same GET against ours and raw: req/s, and the CPU each server process spent per request
  * (from /proc): on a shared machine the rate is the machine's, the CPU per request is the
- * server's own cost.
+ * server's own cost. Latencies come from one load each; the ratio and the CPU per request from
+ * alternating bursts (`interleaved`), so a load that comes and goes weighs on both sides alike.
  */
 async function compareGet(
   scenario: string,
@@ -178,25 +179,30 @@ async function compareGet(
   raw: { url: string; pid: number },
   headers?: Record<string, string>,
 ): Promise<void> {
-  const options = { connections: CONNECTIONS, durationMs: LOAD_MS, headers };
-  const measure = async (target: { url: string; pid: number }, h = headers) => {
-    const cpu0 = cpuSeconds(target.pid);
-    const result = await load(target.url, { ...options, headers: h });
-    // Warm-up requests are in the CPU time too: count them.
-    const requests = result.requests + CONNECTIONS * 5;
-    return { result, cpuMs: ((cpuSeconds(target.pid) - cpu0) * 1000) / requests };
-  };
-  const a = await measure(ours);
-  const b = await measure(raw, {});
+  const options = { connections: CONNECTIONS, durationMs: LOAD_MS / 4 };
+  const a = await load(ours.url, { ...options, headers });
+  const b = await load(raw.url, options);
+  const rounds = Math.max(2, Math.round(LOAD_MS / 1000));
+  const both = await interleaved([{ ...ours, headers }, raw], {
+    connections: CONNECTIONS,
+    rounds,
+    burstMs: 500,
+  });
   record({
     scenario,
     metric: 'req/s',
-    ours: a.result.rps,
-    raw: b.result.rps,
-    detail: loadDetail(a.result, b.result),
+    ours: both.rps[0],
+    raw: both.rps[1],
+    detail: loadDetail(a, b),
   });
   record(
-    { scenario, metric: 'server CPU ms/req', ours: a.cpuMs, raw: b.cpuMs, detail: 'raw/ours' },
+    {
+      scenario,
+      metric: 'server CPU ms/req',
+      ours: both.cpuMs[0],
+      raw: both.cpuMs[1],
+      detail: 'raw/ours',
+    },
     false,
   );
 }
