@@ -33,6 +33,7 @@ import {
   stop,
   waitForOutput,
 } from 'bench/bench-process';
+import { history } from 'bench/fixtures';
 import { interleaved, load, LoadResult, subscribe } from 'bench/http-load';
 
 const args = process.argv.slice(3);
@@ -140,21 +141,6 @@ async function startRaw(config: object, dir: string): Promise<Server> {
 
 function userMessage(text: string): Record<string, unknown> {
   return { type: 'message', data: { role: 'user', content: [{ type: 'input_text', text }] } };
-}
-
-/** 100 items of ~300 bytes each, alternating user and assistant (about 30 KB of snapshot). */
-function history(n: number): Record<string, unknown>[] {
-  const filler = 'lorem ipsum dolor sit amet '.repeat(3);
-  return Array.from({ length: n }, (_, i) => ({
-    type: 'message',
-    data:
-      i % 2 === 0
-        ? { role: 'user', content: [{ type: 'input_text', text: `question ${i}: ${filler}` }] }
-        : {
-            role: 'assistant',
-            content: [{ type: 'output_text', text: `answer ${i}: ${filler}`, annotations: [] }],
-          },
-  }));
 }
 
 function loadDetail(ours: LoadResult, raw: LoadResult): string {

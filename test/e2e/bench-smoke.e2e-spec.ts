@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import { transformFileSync } from '@swc/core';
 
+import { history } from 'bench/fixtures';
 import { interleaved } from 'bench/http-load';
 import { startServer, ServerProcess } from 'test/utils/processes';
 import { createTestDatabase, databaseUrl, dropTestDatabase } from 'test/utils/test-database';
@@ -24,21 +25,6 @@ import { createTestDatabase, databaseUrl, dropTestDatabase } from 'test/utils/te
 const FLOOR = { snapshot: 0.06, list: 0.025, items: 0.025 };
 
 const ROOT = join(__dirname, '..', '..');
-
-/** 100 items of ~300 bytes each, alternating user and assistant, as `npm run bench` seeds. */
-function history(n: number): Record<string, unknown>[] {
-  const filler = 'lorem ipsum dolor sit amet '.repeat(3);
-  return Array.from({ length: n }, (_, i) => ({
-    type: 'message',
-    data:
-      i % 2 === 0
-        ? { role: 'user', content: [{ type: 'input_text', text: `question ${i}: ${filler}` }] }
-        : {
-            role: 'assistant',
-            content: [{ type: 'output_text', text: `answer ${i}: ${filler}`, annotations: [] }],
-          },
-  }));
-}
 
 /** bench/raw-baseline.ts, compiled here (it imports Node built-ins only), in its own process. */
 async function startRaw(
