@@ -17,6 +17,7 @@ const base = {
     '^src/(.*)$': '<rootDir>/src/$1',
     '^test/(.*)$': '<rootDir>/test/$1',
     '^migrations/(.*)$': '<rootDir>/migrations/$1',
+    '^bench/(.*)$': '<rootDir>/bench/$1',
     // The client package is ESM with `.js` specifiers; tests run its TypeScript source.
     '^@omnigent-server/client$': '<rootDir>/clients/typescript/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

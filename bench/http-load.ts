@@ -4,7 +4,7 @@
  */
 import { Agent, IncomingMessage, request } from 'node:http';
 
-import { percentile } from 'bench/bench-process';
+import { cpuSeconds, percentile } from 'bench/bench-process';
 
 export interface LoadResult {
   requests: number;
@@ -149,4 +149,70 @@ export async function subscribe(url: string, n: number, agent: Agent): Promise<S
     );
   }
   return subscribers;
+}
+
+export interface InterleavedSide {
+  url: string;
+  /** The server's process id: its CPU time per request is measured too. */
+  pid: number;
+  headers?: Record<string, string>;
+}
+
+export interface InterleavedResult {
+  /** ours/raw requests per second, each side over its own bursts only. */
+  ratio: number;
+  rps: [number, number];
+  /** Server CPU ms per request (from /proc), each process over its own bursts. */
+  cpuMs: [number, number];
+  requests: [number, number];
+}
+
+/**
+ * The same GET against two servers in alternating bursts (`rounds` × `burstMs` each, the order
+ * swapped every round), so both sides see the same machine: on a loaded shared machine the
+ * load moves between two sequential runs by more than the difference being measured.
+ */
+export async function interleaved(
+  sides: [InterleavedSide, InterleavedSide],
+  options: { connections: number; rounds: number; burstMs: number },
+): Promise<InterleavedResult> {
+  const agents = sides.map(() => new Agent({ keepAlive: true, maxSockets: options.connections }));
+  const totals = sides.map(() => ({ requests: 0, ms: 0, cpu: 0 }));
+  const burst = async (i: number) => {
+    const side = sides[i];
+    const target = new URL(side.url);
+    const cpu0 = cpuSeconds(side.pid);
+    const started = performance.now();
+    const deadline = started + options.burstMs;
+    let requests = 0;
+    await Promise.all(
+      Array.from({ length: options.connections }, async () => {
+        while (performance.now() < deadline) {
+          await once(agents[i], target, side.headers ?? {});
+          requests++;
+        }
+      }),
+    );
+    totals[i].ms += performance.now() - started;
+    totals[i].requests += requests;
+    totals[i].cpu += cpuSeconds(side.pid) - cpu0;
+  };
+  // Warm-up: connections, JIT and caches on both sides.
+  await burst(0);
+  await burst(1);
+  totals.forEach((t) => Object.assign(t, { requests: 0, ms: 0, cpu: 0 }));
+  for (let round = 0; round < options.rounds; round++) {
+    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    for (const i of order) {
+      await burst(i);
+    }
+  }
+  agents.forEach((agent) => agent.destroy());
+  const rps = totals.map((t) => (t.requests * 1000) / t.ms) as [number, number];
+  return {
+    ratio: rps[0] / rps[1],
+    rps,
+    cpuMs: totals.map((t) => (t.cpu * 1000) / Math.max(1, t.requests)) as [number, number],
+    requests: totals.map((t) => t.requests) as [number, number],
+  };
 }

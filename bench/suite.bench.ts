@@ -8,6 +8,7 @@
  *   npm run bench -- --quick       # a few seconds per scenario (development)
  *   npm run bench -- --embedded    # the embedded PostgreSQL (no DATABASE_URL)
  *   npm run bench -- --only snapshot,list
+ *   npm run bench -- --profile <dir>   # the server runs under `node --cpu-prof` (one .cpuprofile per start)
  *
  * Scenarios: start-up (first, warm); snapshot of a 100-item session; session list; items page;
  * conditional snapshot (If-None-Match → 304); stream fan-out of a `/stream <n>` turn to 100 and
@@ -32,7 +33,8 @@ import {
   stop,
   waitForOutput,
 } from 'bench/bench-process';
-import { load, LoadResult, subscribe } from 'bench/http-load';
+import { history } from 'bench/fixtures';
+import { interleaved, load, LoadResult, subscribe } from 'bench/http-load';
 
 const args = process.argv.slice(3);
 const QUICK = args.includes('--quick');
@@ -44,6 +46,7 @@ const HEARTBEAT_MS = 1_000;
 const FANOUT_DELTAS = QUICK ? 100 : 300;
 const TURN_SESSIONS = 50;
 const IDLE_STREAMS = QUICK ? 1_000 : 10_000;
+const PROFILE_DIR = args.includes('--profile') ? args[args.indexOf('--profile') + 1] : null;
 
 interface Row {
   scenario: string;
@@ -108,7 +111,8 @@ interface Server {
 
 async function startServer(env: Record<string, string>): Promise<Server> {
   const t0 = performance.now();
-  const proc = startNode([join(ROOT, 'bin', 'omnigent.js'), 'serve'], {
+  const profile = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
+  const proc = startNode([...profile, join(ROOT, 'bin', 'omnigent.js'), 'serve'], {
     OMNIGENT_PORT: '0',
     OMNIGENT_LOCAL_RUNNER: '0',
     OMNIGENT_LOG_LEVEL: 'log',
@@ -139,21 +143,6 @@ function userMessage(text: string): Record<string, unknown> {
   return { type: 'message', data: { role: 'user', content: [{ type: 'input_text', text }] } };
 }
 
-/** 100 items of ~300 bytes each, alternating user and assistant (about 30 KB of snapshot). */
-function history(n: number): Record<string, unknown>[] {
-  const filler = 'lorem ipsum dolor sit amet '.repeat(3);
-  return Array.from({ length: n }, (_, i) => ({
-    type: 'message',
-    data:
-      i % 2 === 0
-        ? { role: 'user', content: [{ type: 'input_text', text: `question ${i}: ${filler}` }] }
-        : {
-            role: 'assistant',
-            content: [{ type: 'output_text', text: `answer ${i}: ${filler}`, annotations: [] }],
-          },
-  }));
-}
-
 function loadDetail(ours: LoadResult, raw: LoadResult): string {
   const codes = Object.entries(ours.status)
     .map(([code, n]) => `${code}×${n}`)
@@ -167,7 +156,8 @@ function loadDetail(ours: LoadResult, raw: LoadResult): string {
 /**
  * The same GET against ours and raw: req/s, and the CPU each server process spent per request
  * (from /proc): on a shared machine the rate is the machine's, the CPU per request is the
- * server's own cost.
+ * server's own cost. Latencies come from one load each; the ratio and the CPU per request from
+ * alternating bursts (`interleaved`), so a load that comes and goes weighs on both sides alike.
  */
 async function compareGet(
   scenario: string,
@@ -175,25 +165,30 @@ async function compareGet(
   raw: { url: string; pid: number },
   headers?: Record<string, string>,
 ): Promise<void> {
-  const options = { connections: CONNECTIONS, durationMs: LOAD_MS, headers };
-  const measure = async (target: { url: string; pid: number }, h = headers) => {
-    const cpu0 = cpuSeconds(target.pid);
-    const result = await load(target.url, { ...options, headers: h });
-    // Warm-up requests are in the CPU time too: count them.
-    const requests = result.requests + CONNECTIONS * 5;
-    return { result, cpuMs: ((cpuSeconds(target.pid) - cpu0) * 1000) / requests };
-  };
-  const a = await measure(ours);
-  const b = await measure(raw, {});
+  const options = { connections: CONNECTIONS, durationMs: LOAD_MS / 4 };
+  const a = await load(ours.url, { ...options, headers });
+  const b = await load(raw.url, options);
+  const rounds = Math.max(2, Math.round(LOAD_MS / 1000));
+  const both = await interleaved([{ ...ours, headers }, raw], {
+    connections: CONNECTIONS,
+    rounds,
+    burstMs: 500,
+  });
   record({
     scenario,
     metric: 'req/s',
-    ours: a.result.rps,
-    raw: b.result.rps,
-    detail: loadDetail(a.result, b.result),
+    ours: both.rps[0],
+    raw: both.rps[1],
+    detail: loadDetail(a, b),
   });
   record(
-    { scenario, metric: 'server CPU ms/req', ours: a.cpuMs, raw: b.cpuMs, detail: 'raw/ours' },
+    {
+      scenario,
+      metric: 'server CPU ms/req',
+      ours: both.cpuMs[0],
+      raw: both.cpuMs[1],
+      detail: 'raw/ours',
+    },
     false,
   );
 }

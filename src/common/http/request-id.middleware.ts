@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 
 import { NextFunction, Request, Response } from 'express';
 
 /** An incoming `X-Request-Id` is kept when it is 1–64 of these characters; otherwise one is made. */
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const DASHES = /-/g;
 
 /**
  * The request's id: the caller's `X-Request-Id` if it is safe to echo and log, else a fresh
@@ -19,7 +20,9 @@ export function assignRequestId(req: IncomingMessage, res: ServerResponse): stri
   const id =
     typeof incoming === 'string' && SAFE_ID.test(incoming)
       ? incoming
-      : randomBytes(16).toString('hex');
+      : // 32 hex: randomUUID draws from a cached entropy pool (randomBytes per request
+        // showed in the request pipeline's profile, issue 12).
+        randomUUID().replace(DASHES, '');
   carrier.id = id;
   if (!res.headersSent) {
     res.setHeader('X-Request-Id', id);

@@ -24,11 +24,11 @@ export class SessionAccessService {
   constructor(private readonly sessions: SessionsRepository) {}
 
   /** The level shown as `permission_level`: null in local mode, where permissions are off. */
-  displayLevel(principal: AuthPrincipal, session: SessionEntity): number | null {
+  displayLevel(principal: AuthPrincipal, session: Pick<SessionEntity, 'ownerId'>): number | null {
     return principal.kind === 'local' ? null : this.levelOf(principal, session);
   }
 
-  levelOf(principal: AuthPrincipal, session: SessionEntity): number | null {
+  levelOf(principal: AuthPrincipal, session: Pick<SessionEntity, 'ownerId'>): number | null {
     if (principal.isAdmin || session.ownerId === principal.userId) {
       return SessionLevel.Owner;
     }
@@ -41,7 +41,19 @@ export class SessionAccessService {
     sessionId: string,
     level: SessionLevel,
   ): Promise<SessionEntity> {
-    const session = await this.sessions.getById(sessionId);
+    return this.check(principal, sessionId, await this.sessions.getById(sessionId), level);
+  }
+
+  /**
+   * The same check on a session (or just its owner) the caller read itself, e.g. in the same
+   * statement as the data it answers with (null: it does not exist).
+   */
+  check<T extends Pick<SessionEntity, 'ownerId'>>(
+    principal: AuthPrincipal,
+    sessionId: string,
+    session: T | null,
+    level: SessionLevel,
+  ): T {
     const granted = session ? this.levelOf(principal, session) : null;
     if (!session || granted === null) {
       throw new DomainError(ErrorCode.NotFound, `Session ${sessionId} does not exist`);

@@ -1,9 +1,33 @@
+import { EntityMetadata } from 'typeorm';
 import { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 
+import { IdPrefix, normalizeId } from 'src/common/ids/ids';
 import { PageRequest } from 'src/common/pagination/pagination';
+import { ListSessionsQueryDto } from 'src/modules/sessions/dto/session-request.dto';
+import { searchText } from 'src/modules/sessions/session-rules';
 import { prefixTsQuery } from 'src/modules/sessions/items.repository';
 import type { SessionListFilters } from 'src/modules/sessions/sessions.repository';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+
+/** The list's filters from its query; null when `agent_id` is malformed (it matches nothing). */
+export function sessionListFilters(
+  ownerId: string,
+  query: ListSessionsQueryDto,
+): SessionListFilters | null {
+  const agentId = query.agent_id ? normalizeId(IdPrefix.Agent, query.agent_id) : undefined;
+  if (agentId === null) {
+    return null;
+  }
+  return {
+    ownerId,
+    sortBy: query.sort_by ?? 'created_at',
+    agentId,
+    agentName: query.agent_name,
+    search: searchText(query.search_query),
+    includeArchived: query.include_archived ?? false,
+    kind: query.kind ?? 'default',
+  };
+}
 
 /**
  * The session list in one raw statement (issue 12: entity hydration by the query builder was
@@ -54,7 +78,10 @@ export function sessionListSql(
   }
   const direction = ascending ? 'ASC' : 'DESC';
   return {
-    sql: `SELECT s.*, a.name AS agent_name__ FROM sessions s LEFT JOIN agents a ON a.id = s.agent_id
+    // rn__: the row's place in keyset order (1 = first), for callers that aggregate the page.
+    sql: `SELECT s.*, a.name AS agent_name__,
+            row_number() OVER (ORDER BY s.${column} ${direction}, s.id ${direction}) AS rn__
+          FROM sessions s LEFT JOIN agents a ON a.id = s.agent_id
           WHERE ${where.join(' AND ')}
           ORDER BY s.${column} ${direction}, s.id ${direction} LIMIT $2`,
     params,
@@ -75,4 +102,17 @@ export function sessionFromRow(
       transformer && !Array.isArray(transformer) ? transformer.from(value) : value;
   }
   return session as unknown as SessionEntity;
+}
+
+const columnsOf = new WeakMap<EntityMetadata, ColumnMetadata[]>();
+
+/** The session's columns for sessionFromRow: every one, except one a relation made up for itself. */
+export function sessionColumns(metadata: EntityMetadata): ColumnMetadata[] {
+  let columns = columnsOf.get(metadata);
+  if (!columns) {
+    // agent_id is a column of its own; the `agent` relation's column is not read.
+    columns = metadata.columns.filter((c) => c.propertyName !== c.relationMetadata?.propertyName);
+    columnsOf.set(metadata, columns);
+  }
+  return columns;
 }

@@ -2,6 +2,7 @@ import { of } from 'rxjs';
 import { Test } from 'supertest';
 
 import { CreateSessionDto } from 'src/modules/sessions/dto/session-request.dto';
+import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
 import { SessionsController } from 'src/modules/sessions/sessions.controller';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
@@ -34,6 +35,7 @@ describe(SessionsController.name, () => {
   beforeAll(async () => {
     ctx = await controllerSetup(SessionsController, [
       SessionEventsService,
+      SessionReadsService,
       SessionsService,
       TurnsService,
     ]);
@@ -50,7 +52,12 @@ describe(SessionsController.name, () => {
 
   /** How many calls reached any service since the test began. */
   const serviceCalls = () =>
-    [ctx.mock(SessionEventsService), ctx.mock(SessionsService), ctx.mock(TurnsService)]
+    [
+      ctx.mock(SessionEventsService),
+      ctx.mock(SessionReadsService),
+      ctx.mock(SessionsService),
+      ctx.mock(TurnsService),
+    ]
       .flatMap((mock) => Object.values(mock as unknown as Record<string, jest.Mock>))
       .reduce((count, method) => count + method.mock.calls.length, 0);
 
@@ -133,18 +140,25 @@ describe(SessionsController.name, () => {
   });
 
   describe('GET /v1/sessions/:session_id', () => {
-    it('should pass the normalised id and the query to the service', async () => {
-      ctx.mock(SessionsService).get.mockResolvedValue({ id: ID } as never);
+    it('should pass the normalised id and the query to the service, and send its JSON text as JSON', async () => {
+      ctx.mock(SessionReadsService).snapshotJson.mockResolvedValue(`{"id":"${ID}"}`);
       const bare = ID.slice('conv_'.length);
-      await ctx.http.get(`/v1/sessions/${bare}?include_items=false`).set(user).expect(200);
-      expect(ctx.mock(SessionsService).get).toHaveBeenCalledWith(expect.anything(), ID, {
-        include_items: false,
-      });
+      const res = await ctx.http
+        .get(`/v1/sessions/${bare}?include_items=false`)
+        .set(user)
+        .expect(200);
+      expect(ctx.mock(SessionReadsService).snapshotJson).toHaveBeenCalledWith(
+        expect.anything(),
+        ID,
+        { include_items: false },
+      );
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.body).toEqual({ id: ID });
     });
 
     it('should reject an invalid query with 422', async () => {
       await ctx.http.get(`/v1/sessions/${ID}?include_items=maybe`).set(user).expect(422);
-      expect(ctx.mock(SessionsService).get).not.toHaveBeenCalled();
+      expect(ctx.mock(SessionReadsService).snapshotJson).not.toHaveBeenCalled();
     });
   });
 

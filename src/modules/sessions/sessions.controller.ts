@@ -25,6 +25,7 @@ import { Observable } from 'rxjs';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
+import { JsonText } from 'src/common/http/json-text.decorator';
 import { Idempotent } from 'src/common/idempotency/idempotent.decorator';
 import { ApiErrors } from 'src/common/openapi/api-errors.decorator';
 import { ApiTag } from 'src/common/openapi/api-tag.enum';
@@ -33,7 +34,6 @@ import { Endpoint, SseResponse } from 'src/common/openapi/endpoint.decorator';
 import { ListEnvelope } from 'src/common/pagination/pagination';
 import { SessionIdPipe } from 'src/common/validation/id-param.pipe';
 import { sseMaxPendingFromEnv } from 'src/config/app-config';
-import { FlatItem } from 'src/protocol/items';
 import { SESSION_AGENT_EXAMPLE } from 'src/modules/registry/dto/agent-examples.constants';
 import { SessionAgentResponseDto } from 'src/modules/registry/dto/agent-response.dto';
 import { BundleUploadInterceptor } from 'src/modules/sessions/dto/bundle-upload.interceptor';
@@ -69,13 +69,13 @@ import {
   EventAckResponseDto,
   ItemListResponseDto,
   SessionDeletedResponseDto,
-  SessionListItemDto,
   SessionListResponseDto,
   SessionResponseDto,
 } from 'src/modules/sessions/dto/session-response.dto';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
+import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
 
 @ApiTags(ApiTag.Sessions)
 @Controller('v1/sessions')
@@ -84,6 +84,7 @@ export class SessionsController {
     private readonly turns: TurnsService,
     private readonly events: SessionEventsService,
     private readonly sessions: SessionsService,
+    private readonly reads: SessionReadsService,
   ) {}
 
   @Post()
@@ -122,17 +123,16 @@ export class SessionsController {
   })
   @ApiOkResponse({ type: SessionListResponseDto, example: SESSION_LIST_EXAMPLE })
   @ApiErrors(422)
-  list(
-    @Auth() auth: AuthPrincipal,
-    @Query() query: ListSessionsQueryDto,
-  ): Promise<ListEnvelope<SessionListItemDto>> {
-    return this.sessions.list(auth, query);
+  @JsonText()
+  list(@Auth() auth: AuthPrincipal, @Query() query: ListSessionsQueryDto): Promise<string> {
+    return this.reads.listJson(auth, query);
   }
 
   @Get(':session_id')
   @Authenticated()
   // Revalidate every time (ETag + If-None-Match → 304), never shared by a proxy.
   @Header('Cache-Control', 'private, no-cache')
+  @JsonText()
   @Endpoint({
     summary: 'Get a session',
     description:
@@ -145,8 +145,8 @@ export class SessionsController {
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
     @Query() query: GetSessionQueryDto,
-  ): Promise<SessionResponseDto> {
-    return this.sessions.get(auth, id, query);
+  ): Promise<string> {
+    return this.reads.snapshotJson(auth, id, query);
   }
 
   @Patch(':session_id')
@@ -203,6 +203,7 @@ export class SessionsController {
 
   @Get(':session_id/items')
   @Authenticated()
+  @JsonText()
   @Endpoint({
     summary: 'List items',
     description:
@@ -215,8 +216,8 @@ export class SessionsController {
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
     @Query() query: ListItemsQueryDto,
-  ): Promise<ListEnvelope<FlatItem>> {
-    return this.sessions.listItems(auth, id, query);
+  ): Promise<string> {
+    return this.reads.itemsJson(auth, id, query);
   }
 
   @Get(':session_id/child_sessions')

@@ -9,6 +9,8 @@ import { HostRunnersController } from 'src/modules/sessions/host-runners.control
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionAccessService } from 'src/modules/sessions/session-access.service';
+import { SessionReadsRepository } from 'src/modules/sessions/session-reads.repository';
+import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionHooks } from 'src/modules/sessions/session-hooks';
@@ -55,6 +57,8 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     SessionEventsRepository,
     SessionEventsService,
     SessionQuotasService,
+    SessionReadsRepository,
+    SessionReadsService,
     SessionHooks,
     SessionsRepository,
     SessionsService,

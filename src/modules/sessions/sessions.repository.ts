@@ -11,7 +11,11 @@ import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository, NewItem } from 'src/modules/sessions/items.repository';
 import { LockedSession, LockedSessionUnit } from 'src/modules/sessions/locked-session';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
-import { sessionFromRow, sessionListSql } from 'src/modules/sessions/session-list.util';
+import {
+  sessionColumns,
+  sessionFromRow,
+  sessionListSql,
+} from 'src/modules/sessions/session-list.util';
 
 export interface SessionListFilters {
   ownerId: string;
@@ -204,11 +208,18 @@ export class SessionsRepository {
     return new AgentsRepository(manager.getRepository(AgentEntity));
   }
 
-  getById(
+  /** One raw statement mapped by the entity's columns (the query builder's cost, issue 12). */
+  async getById(
     id: string,
     manager: EntityManager = this.sessions.manager,
   ): Promise<SessionEntity | null> {
-    return manager.getRepository(SessionEntity).findOneBy({ id });
+    const rows: Record<string, unknown>[] = await manager.query(
+      'SELECT * FROM sessions WHERE id = $1',
+      [id],
+    );
+    return rows.length === 0
+      ? null
+      : sessionFromRow(sessionColumns(this.sessions.metadata), rows[0]);
   }
 
   /** Locks the session row for the rest of the transaction (serialises writers of one session). */
@@ -251,12 +262,8 @@ export class SessionsRepository {
     ) {
       return null;
     }
-    // Every column, except one a relation made up for itself (agent_id is a column of its own).
-    const columns = this.sessions.metadata.columns.filter(
-      (c) => c.propertyName !== c.relationMetadata?.propertyName,
-    );
     const rows = raw.slice(0, page.limit).map((row) => ({
-      session: sessionFromRow(columns, row),
+      session: sessionFromRow(sessionColumns(this.sessions.metadata), row),
       agentName: (row.agent_name__ as string | null) ?? null,
     }));
     return { rows: backwards ? rows.reverse() : rows, hasMore: raw.length > page.limit };

@@ -7,7 +7,6 @@ import { IdPrefix, newId, normalizeId } from 'src/common/ids/ids';
 import { ListEnvelope, listEnvelope, pageRequest } from 'src/common/pagination/pagination';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
-import { flattenItem, FlatItem } from 'src/protocol/items';
 import { AgentsService } from 'src/modules/registry/agents.service';
 import {
   SessionAgentResponseDto,
@@ -26,7 +25,6 @@ import {
   ForkSessionDto,
   GetSessionQueryDto,
   ListChildSessionsQueryDto,
-  ListItemsQueryDto,
   ListSessionsQueryDto,
   SessionEventInputDto,
   UpdateSessionDto,
@@ -53,11 +51,11 @@ import {
   checkReasoningEffort,
   checkTerminalLaunchArgs,
   checkWorkspace,
-  searchText,
   sessionUpdate,
   splitInitialItems,
 } from 'src/modules/sessions/session-rules';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { sessionListFilters } from 'src/modules/sessions/session-list.util';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
@@ -276,24 +274,13 @@ export class SessionsService {
     auth: AuthPrincipal,
     query: ListSessionsQueryDto,
   ): Promise<ListEnvelope<SessionListItemDto>> {
-    const search = searchText(query.search_query);
-    const agentId = query.agent_id ? normalizeId(IdPrefix.Agent, query.agent_id) : undefined;
-    if (agentId === null) {
+    const filters = sessionListFilters(auth.userId, query);
+    if (!filters) {
       // A malformed id matches no session.
       return listEnvelope<SessionListItemDto>([], false, (s) => s.id);
     }
-    const page = await this.sessions.list(
-      {
-        ownerId: auth.userId,
-        sortBy: query.sort_by ?? 'created_at',
-        agentId,
-        agentName: query.agent_name,
-        search,
-        includeArchived: query.include_archived ?? false,
-        kind: query.kind ?? 'default',
-      },
-      pageRequest(query),
-    );
+    const search = filters.search;
+    const page = await this.sessions.list(filters, pageRequest(query));
     if (!page) {
       throw SessionError.invalid('Unknown pagination cursor');
     }
@@ -441,19 +428,6 @@ export class SessionsService {
     );
     this.logger.log(`Session ${source.id} forked into ${id} by ${auth.userId}`);
     return this.snapshot(auth, fork);
-  }
-
-  async listItems(
-    auth: AuthPrincipal,
-    id: string,
-    query: ListItemsQueryDto,
-  ): Promise<ListEnvelope<FlatItem>> {
-    await this.access.require(auth, id, SessionLevel.Read);
-    const page = await this.items.page(id, pageRequest(query, { limit: 100, order: 'asc' }));
-    if (!page) {
-      throw SessionError.invalid('Unknown pagination cursor');
-    }
-    return listEnvelope(page.rows.map(flattenItem), page.hasMore, (i) => i.id);
   }
 
   async listChildren(

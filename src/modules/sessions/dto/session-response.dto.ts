@@ -195,7 +195,10 @@ function publicStatus(session: SessionEntity): string {
   return session.liveStatus === 'waiting' ? 'running' : session.liveStatus;
 }
 
-function agentModel(agent: AgentEntity | null | undefined): string | null {
+/** What a snapshot needs of the session's agent (the model is read from its spec). */
+export type SnapshotAgent = Pick<AgentEntity, 'name' | 'harness' | 'spec'>;
+
+function agentModel(agent: SnapshotAgent | null | undefined): string | null {
   const model = (agent?.spec as { executor?: { model?: unknown } } | undefined)?.executor?.model;
   return typeof model === 'string' ? model : null;
 }
@@ -214,7 +217,7 @@ export function toConversationItem(item: StoredItem): ConversationItemDto {
 
 export function toSessionResponse(
   session: SessionEntity,
-  agent: AgentEntity | null,
+  agent: SnapshotAgent | null,
   items: StoredItem[],
   liveness: Liveness,
   permissionLevel: number | null,

@@ -1,0 +1,216 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+import { PageRequest } from 'src/common/pagination/pagination';
+import { SnapshotAgent } from 'src/modules/sessions/dto/session-response.dto';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
+import {
+  sessionColumns,
+  sessionFromRow,
+  sessionListSql,
+} from 'src/modules/sessions/session-list.util';
+import type { SessionListFilters } from 'src/modules/sessions/sessions.repository';
+
+export interface SnapshotRow {
+  session: SessionEntity;
+  agent: SnapshotAgent | null;
+  /** The snapshot's `items` array as JSON text, built by PostgreSQL. */
+  itemsJson: string;
+  /** null when liveness was not asked for. */
+  runnerOnline: boolean | null;
+  /** Whether the session has pending elicitations (their events are read only then). */
+  hasPendingElicitations: boolean;
+}
+
+/** A page as JSON text for a ListEnvelope. */
+export interface JsonPage {
+  /** The page's rows as a JSON array, in the order asked for. */
+  dataJson: string;
+  firstId: string | null;
+  lastId: string | null;
+  hasMore: boolean;
+  /** False when a cursor was given that names no row the caller may page from. */
+  cursorKnown: boolean;
+}
+
+export interface ItemsPageRow extends JsonPage {
+  /** The session's owner; null when the session does not exist. */
+  ownerId: string | null;
+}
+
+const ITEM_CREATED_AT = 'floor(extract(epoch FROM i.created_at))::bigint';
+
+/** A stored item in the snapshot's nested shape (ConversationItemDto). */
+const NESTED_ITEM = `jsonb_build_object('id', i.id, 'type', i.type, 'status', i.status,
+  'response_id', i.response_id, 'created_at', ${ITEM_CREATED_AT}, 'data', i.data,
+  'created_by', i.created_by)`;
+
+/** A stored item in the flat shape of `…/items` (flattenItem): `data`'s fields at the top. */
+const FLAT_ITEM = `jsonb_build_object('id', i.id, 'response_id', i.response_id, 'type', i.type,
+  'status', i.status, 'created_at', ${ITEM_CREATED_AT}) || i.data
+  || CASE WHEN i.created_by IS NULL OR i.created_by = '' THEN '{}'::jsonb
+          ELSE jsonb_build_object('created_by', i.created_by) END`;
+
+/** Seconds since the epoch, floored, like toUnixSeconds. */
+const unixSeconds = (column: string) => `floor(extract(epoch FROM ${column}))::bigint`;
+
+/** Connected and seen within the TTL ($ttl, seconds), as RunnersService.onlineAmong decides. */
+const runnerOnline = (runnerId: string, ttl: string) =>
+  `EXISTS (SELECT 1 FROM runner_connections r WHERE r.runner_id = ${runnerId} AND r.connected
+     AND r.last_seen_at > now() - make_interval(secs => ${ttl}::float8))`;
+
+/**
+ * A session in the list's shape (toSessionListItem): absent fields are left out (strip_nulls;
+ * labels hold strings only). `$perm` is the caller's permission level (null in local mode).
+ */
+const listItem = (ttl: string, perm: string) => `jsonb_strip_nulls(jsonb_build_object(
+  'id', p.id, 'agent_id', p.agent_id, 'agent_name', p.agent_name__,
+  'status', CASE WHEN p.live_status = 'waiting' THEN 'running' ELSE p.live_status END,
+  'created_at', ${unixSeconds('p.created_at')}, 'updated_at', ${unixSeconds('p.updated_at')},
+  'title', p.title, 'labels', coalesce(p.labels, '{}'::jsonb), 'archived', p.archived,
+  'owner', p.owner_id, 'runner_id', p.runner_id,
+  'runner_online', p.runner_id IS NOT NULL AND ${runnerOnline('p.runner_id', ttl)},
+  'host_id', p.host_id, 'workspace', p.workspace, 'parent_session_id', p.parent_session_id,
+  'reasoning_effort', p.reasoning_effort, 'external_session_id', p.external_session_id,
+  'permission_level', ${perm}::int, 'pending_elicitations_count', 0, 'comments_count', 0,
+  'viewer_unread', false))`;
+
+/**
+ * The columns that turn a CTE `page` of rows numbered `rn__` in keyset order (limit + 1 of
+ * them) into a JsonPage: `$limit` rows as JSON, reversed for a `before` page.
+ */
+function jsonPageColumns(json: string, limit: string, backwards: boolean): string {
+  const out = backwards ? 'DESC' : 'ASC';
+  const back = backwards ? 'ASC' : 'DESC';
+  return `(SELECT count(*) FROM page) > ${limit} AS has_more,
+    (SELECT coalesce(jsonb_agg(${json} ORDER BY p.rn__ ${out}), '[]')::text
+       FROM page p WHERE p.rn__ <= ${limit}) AS data,
+    (SELECT id FROM page WHERE rn__ <= ${limit} ORDER BY rn__ ${out} LIMIT 1) AS first_id,
+    (SELECT id FROM page WHERE rn__ <= ${limit} ORDER BY rn__ ${back} LIMIT 1) AS last_id`;
+}
+
+function jsonPage(row: Record<string, unknown>): JsonPage {
+  return {
+    dataJson: row.data as string,
+    firstId: row.first_id as string | null,
+    lastId: row.last_id as string | null,
+    hasMore: row.has_more as boolean,
+    cursorKnown: row.cursor_known as boolean,
+  };
+}
+
+/**
+ * The read paths of a session in ONE statement each (issue 12): the session row, what the
+ * answer needs from other tables, and the items already serialised as JSON text by PostgreSQL,
+ * so Node neither hydrates entities nor parses and re-stringifies tens of kilobytes of items.
+ * Access is decided by the caller from the row (SessionAccessService), as for any other read.
+ */
+@Injectable()
+export class SessionReadsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * The snapshot's data: the session with its agent, up to `itemLimit` items (0: none) and,
+   * when `runnerTtlMs` is given, whether its runner is online (connected and seen within the
+   * TTL, as RunnersService.onlineAmong decides it). Null when the session does not exist.
+   */
+  async snapshot(
+    id: string,
+    itemLimit: number,
+    runnerTtlMs: number | null,
+  ): Promise<SnapshotRow | null> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT s.*, a.name AS agent_name__, a.harness AS agent_harness__,
+         a.spec -> 'executor' AS agent_executor__, a.id IS NOT NULL AS agent_found__,
+         CASE WHEN $2::int > 0 THEN
+           (SELECT coalesce(jsonb_agg(${NESTED_ITEM} ORDER BY i.position), '[]')::text
+            FROM (SELECT * FROM items WHERE session_id = s.id ORDER BY position LIMIT $2) i)
+         ELSE '[]' END AS items__,
+         CASE WHEN $3::float8 IS NULL THEN NULL
+           ELSE ${runnerOnline('s.runner_id', '$3')} END AS runner_online__,
+         EXISTS (SELECT 1 FROM elicitations e
+                 WHERE e.session_id = s.id AND e.status = 'pending') AS pending__
+       FROM sessions s LEFT JOIN agents a ON a.id = s.agent_id
+       WHERE s.id = $1`,
+      [id, itemLimit, runnerTtlMs === null ? null : runnerTtlMs / 1000],
+    );
+    const row = rows[0];
+    if (!row) {
+      return null;
+    }
+    return {
+      session: sessionFromRow(sessionColumns(this.dataSource.getMetadata(SessionEntity)), row),
+      agent: row.agent_found__
+        ? {
+            name: row.agent_name__ as string,
+            harness: row.agent_harness__ as string | null,
+            spec: { executor: row.agent_executor__ },
+          }
+        : null,
+      itemsJson: row.items__ as string,
+      runnerOnline: row.runner_online__ as boolean | null,
+      hasPendingElicitations: row.pending__ as boolean,
+    };
+  }
+
+  /**
+   * A page of a session's items in the flat shape, with the session's owner, in one statement.
+   * Keyset on (position, id) like ItemsRepository.page: the cursor's position is read in SQL,
+   * `limit + 1` rows tell `has_more`, and `before` pages come back in the order asked for.
+   */
+  async itemsPage(sessionId: string, page: PageRequest): Promise<ItemsPageRow> {
+    const cursorId = page.after ?? page.before;
+    const backwards = Boolean(cursorId && !page.after);
+    const ascending = (page.order === 'asc') !== backwards;
+    const direction = ascending ? 'ASC' : 'DESC';
+    const params: unknown[] = [sessionId, page.limit];
+    let after = '';
+    let cursorKnown = 'true';
+    if (cursorId) {
+      params.push(cursorId);
+      after = ` AND (i.position, i.id) ${ascending ? '>' : '<'} ((SELECT c.position FROM items c WHERE c.session_id = $1 AND c.id = $3), $3)`;
+      cursorKnown = 'EXISTS (SELECT 1 FROM items c WHERE c.session_id = $1 AND c.id = $3)';
+    }
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `WITH page AS (
+         SELECT i.id, ${FLAT_ITEM} AS item,
+           row_number() OVER (ORDER BY i.position ${direction}, i.id ${direction}) AS rn__
+         FROM items i WHERE i.session_id = $1${after}
+         ORDER BY i.position ${direction}, i.id ${direction} LIMIT $2 + 1)
+       SELECT (SELECT owner_id FROM sessions WHERE id = $1) AS owner_id,
+         ${jsonPageColumns('p.item', '$2', backwards)}, ${cursorKnown} AS cursor_known`,
+      params,
+    );
+    return { ...jsonPage(rows[0]), ownerId: rows[0].owner_id as string | null };
+  }
+
+  /**
+   * A page of the session list (sessionListSql's filters and keyset) in the list's shape, in
+   * one statement; `permissionLevel` is the caller's on each of their own sessions.
+   */
+  async listPage(
+    filters: SessionListFilters,
+    page: PageRequest,
+    runnerTtlMs: number,
+    permissionLevel: number | null,
+  ): Promise<JsonPage> {
+    const list = sessionListSql(filters, page);
+    const params = [...list.params];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    const ttl = param(runnerTtlMs / 1000);
+    const perm = param(permissionLevel);
+    const cursorId = page.after ?? page.before;
+    // Like SessionsRepository.list: a cursor must be one of the caller's own sessions.
+    const cursorKnown = cursorId
+      ? `EXISTS (SELECT 1 FROM sessions c WHERE c.id = ${param(cursorId)} AND c.owner_id = $1)`
+      : 'true';
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `WITH page AS (${list.sql})
+       SELECT ${jsonPageColumns(listItem(ttl, perm), '$2 - 1', list.backwards)},
+         ${cursorKnown} AS cursor_known`,
+      params,
+    );
+    return jsonPage(rows[0]);
+  }
+}
