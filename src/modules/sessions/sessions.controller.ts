@@ -6,12 +6,12 @@ import {
   Header,
   Headers,
   HttpCode,
-  MessageEvent,
   Param,
   Patch,
   Post,
   Query,
-  Sse,
+  Req,
+  Res,
   UseInterceptors,
 } from '@nestjs/common';
 import {
@@ -21,7 +21,7 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { Observable } from 'rxjs';
+import type { Request, Response } from 'express';
 
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { Auth, Authenticated } from 'src/common/auth/auth.decorators';
@@ -32,7 +32,6 @@ import { BodyExample } from 'src/common/openapi/body-example.decorator';
 import { Endpoint, SseResponse } from 'src/common/openapi/endpoint.decorator';
 import { ListEnvelope } from 'src/common/pagination/pagination';
 import { SessionIdPipe } from 'src/common/validation/id-param.pipe';
-import { sseMaxPendingFromEnv } from 'src/config/app-config';
 import { FlatItem } from 'src/protocol/items';
 import { SESSION_AGENT_EXAMPLE } from 'src/modules/registry/dto/agent-examples.constants';
 import { SessionAgentResponseDto } from 'src/modules/registry/dto/agent-response.dto';
@@ -271,8 +270,8 @@ export class SessionsController {
     return this.turns.post(auth, id, dto);
   }
 
-  /** The one route with more than one statement is allowed here (style rule 6): the stream. */
-  @Sse(':session_id/stream', { maxPendingDataLength: sseMaxPendingFromEnv() })
+  /** Written by the SSE writer (`src/common/sse/sse-writer.ts`), not by Nest's `@Sse()`. */
+  @Get(':session_id/stream')
   @Authenticated()
   @SseResponse(
     'Server-Sent Events: `session.heartbeat` first, then live events (upstream ServerStreamEvent). ' +
@@ -288,7 +287,9 @@ export class SessionsController {
     @Param('session_id', SessionIdPipe) id: string,
     @Query() _query: StreamQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
-  ): Promise<Observable<MessageEvent>> {
-    return this.events.openStream(auth, id, { lastEventId });
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    return this.events.sendStream(auth, id, { lastEventId }, req, res);
   }
 }
