@@ -1,5 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-
 import {
   BeforeApplicationShutdown,
   Inject,
@@ -22,7 +20,6 @@ import {
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { EventBus, sessionChannel } from 'src/common/bus/event-bus';
 import { eventStream, hold } from 'src/common/sse/event-stream';
-import { writeSse } from 'src/common/sse/sse-writer';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { normalizeStreamEvent, StreamEvent, StreamEvents } from 'src/protocol/stream-events';
@@ -164,18 +161,6 @@ export class SessionEventsService implements BeforeApplicationShutdown {
         finalize(() => this.metrics.openStreams.dec(route)),
       );
     }).pipe(finalize(releaseSlot));
-  }
-
-  /** `openStream`, sent on `res` by the SSE writer (`GET /v1/sessions/{id}/stream`). */
-  async sendStream(
-    principal: AuthPrincipal,
-    sessionId: string,
-    options: { lastEventId?: string },
-    req: IncomingMessage,
-    res: ServerResponse,
-  ): Promise<void> {
-    const frames$ = await this.openStream(principal, sessionId, options);
-    writeSse(req, res, frames$, { maxPending: this.config.sse.maxPendingDataLength });
   }
 
   /** The log after `after` up to `upTo`, read page by page as the stream consumes it. */
