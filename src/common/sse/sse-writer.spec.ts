@@ -1,0 +1,82 @@
+import { createServer, get, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+
+import { MessageEvent } from '@nestjs/common';
+import { finalize, Observable, Subject } from 'rxjs';
+
+import { frameText, writeSse } from 'src/common/sse/sse-writer';
+
+describe('frameText', () => {
+  it('should write event, id and one data line per line of the data, then a blank line', () => {
+    expect(frameText({ type: 'a.b', id: '3', data: '{"x":1}' })).toBe(
+      'event: a.b\nid: 3\ndata: {"x":1}\n\n',
+    );
+    expect(frameText({ id: '4', data: 'one\ntwo' })).toBe('id: 4\ndata: one\ndata: two\n\n');
+  });
+
+  it('should keep a frame on its own lines whatever its type and id hold', () => {
+    expect(frameText({ type: 'x\ny', id: '1\r', data: '' })).toBe('event: xy\nid: 1\ndata: \n\n');
+  });
+});
+
+describe('writeSse', () => {
+  let server: Server;
+  let url: string;
+  let frames$: Observable<MessageEvent>;
+  let writes: string[];
+
+  beforeEach(async () => {
+    writes = [];
+    server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const write = res.write.bind(res) as (chunk: string) => boolean;
+      res.write = ((chunk: string) => {
+        writes.push(String(chunk));
+        return write(chunk);
+      }) as typeof res.write;
+      writeSse(req, res, frames$, { maxPending: 1 << 20 });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+
+  afterEach(() => new Promise((resolve) => server.close(resolve)));
+
+  /** Opens the stream; resolves with the response once the headers are in. */
+  const open = () =>
+    new Promise<IncomingMessage>((resolve, reject) => get(url, resolve).on('error', reject));
+  const body = (res: IncomingMessage) =>
+    new Promise<string>((resolve) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve(text));
+    });
+
+  it('should send the event-stream headers, and the frames of one tick in one write', async () => {
+    const source = new Subject<MessageEvent>();
+    frames$ = source;
+    const res = await open();
+    expect(res.headers['content-type']).toBe('text/event-stream');
+    expect(res.headers['cache-control']).toContain('no-cache');
+    const text = body(res);
+    for (let i = 1; i <= 3; i++) {
+      source.next({ type: 'e', id: String(i), data: `{"n":${i}}` });
+    }
+    source.complete();
+    expect(await text).toBe(
+      '\nevent: e\nid: 1\ndata: {"n":1}\n\nevent: e\nid: 2\ndata: {"n":2}\n\n' +
+        'event: e\nid: 3\ndata: {"n":3}\n\n',
+    );
+    // The opening blank line, then the three frames together.
+    expect(writes).toHaveLength(2);
+  });
+
+  it('should leave the frames when the client goes away', async () => {
+    let left!: () => void;
+    const gone = new Promise<void>((resolve) => (left = resolve));
+    frames$ = new Subject<MessageEvent>().pipe(finalize(() => left()));
+    const res = await open();
+    res.destroy();
+    await gone;
+  });
+});
