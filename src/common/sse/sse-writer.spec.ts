@@ -1,4 +1,4 @@
-import { createServer, get, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, get, IncomingMessage, request, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 
 import { MessageEvent } from '@nestjs/common';
@@ -69,6 +69,18 @@ describe('writeSse', () => {
     );
     // The opening blank line, then the three frames together.
     expect(writes).toHaveLength(2);
+  });
+
+  it('should answer HEAD with the headers only, giving the stream back', async () => {
+    let left!: () => void;
+    const gone = new Promise<void>((resolve) => (left = resolve));
+    frames$ = new Subject<MessageEvent>().pipe(finalize(() => left()));
+    const res = await new Promise<IncomingMessage>((resolve, reject) =>
+      request(url, { method: 'HEAD' }, resolve).on('error', reject).end(),
+    );
+    expect(res.headers['content-type']).toBe('text/event-stream');
+    await gone;
+    expect(await body(res)).toBe('');
   });
 
   it('should leave the frames when the client goes away', async () => {

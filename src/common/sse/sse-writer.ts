@@ -63,6 +63,12 @@ export function writeSse(
   req.socket.setNoDelay(true);
   req.socket.setTimeout(0);
   res.writeHead(200, SSE_HEADERS);
+  if (req.method === 'HEAD') {
+    // No body: the stream is given back (its subscription and slot) and the response ends.
+    frames$.subscribe().unsubscribe();
+    res.end();
+    return;
+  }
   res.write('\n');
   let pending = '';
   let frames = 0;
