@@ -84,17 +84,20 @@ export function writeSse(
     }
     const chunk = pending;
     pending = '';
-    options.onFrames?.(frames);
-    frames = 0;
-    res.write(chunk);
-    if (res.writableLength > options.maxPending) {
+    // What the socket could not take yet (not what it took during this tick) plus this write.
+    const queued = res.writableLength + Buffer.byteLength(chunk);
+    if (res.writableNeedDrain && queued > options.maxPending) {
       logger.warn(
-        `The client is not reading its events: ${res.writableLength} byte(s) of events are ` +
-          `queued for it, which exceeds the maximum allowed ${options.maxPending}`,
+        `The client is not reading its events: ${queued} byte(s) of events are queued for ` +
+          `it, which exceeds the maximum allowed ${options.maxPending}`,
       );
       leave();
       res.destroy();
+      return;
     }
+    options.onFrames?.(frames);
+    frames = 0;
+    res.write(chunk);
   };
   const leave = () => {
     ended = true;
