@@ -24,16 +24,18 @@ describe('writeSse', () => {
   let url: string;
   let frames$: Observable<MessageEvent>;
   let writes: string[];
+  let maxPending: number;
 
   beforeEach(async () => {
     writes = [];
+    maxPending = 1 << 20;
     server = createServer((req: IncomingMessage, res: ServerResponse) => {
       const write = res.write.bind(res) as (chunk: string) => boolean;
       res.write = ((chunk: string) => {
         writes.push(String(chunk));
         return write(chunk);
       }) as typeof res.write;
-      writeSse(req, res, frames$, { maxPending: 1 << 20 });
+      writeSse(req, res, frames$, { maxPending });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -69,6 +71,18 @@ describe('writeSse', () => {
     );
     // The opening blank line, then the three frames together.
     expect(writes).toHaveLength(2);
+  });
+
+  it('should send a frame bigger than the limit to a client that reads', async () => {
+    maxPending = 1024;
+    const source = new Subject<MessageEvent>();
+    frames$ = source;
+    const text = body(await open());
+    const data = 'x'.repeat(256 * 1024);
+    source.next({ type: 'big', id: '1', data });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    source.complete();
+    expect(await text).toBe(`\nevent: big\nid: 1\ndata: ${data}\n\n`);
   });
 
   it('should answer HEAD with the headers only, giving the stream back', async () => {
