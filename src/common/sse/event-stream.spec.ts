@@ -89,6 +89,24 @@ describe('eventStream', () => {
     });
   });
 
+  it('should send one frame object per event to every stream at the same id (serialised once)', () => {
+    const event = live(6);
+    const framesOf = (startSeq: number) => {
+      const frames: MessageEvent[] = [];
+      eventStream(options({ live$: of(delta, event), startSeq }))
+        .subscribe((frame) => frames.push(frame))
+        .unsubscribe();
+      return frames;
+    };
+    const [a, b, behind] = [framesOf(5), framesOf(5), framesOf(4)];
+    expect(b[2]).toBe(a[2]);
+    expect(a[2]).toEqual({ type: 'e6', id: '6', data: JSON.stringify(ev(6)) });
+    // The delta goes out with each stream's own last id: the same object only at the same id.
+    expect(b[1]).toBe(a[1]);
+    expect(behind[1]).not.toBe(a[1]);
+    expect(behind[1].id).toBe('4');
+  });
+
   it('should drop events already written (at or below the last seq)', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const live$ = cold<LiveEvent<TestEvent>>('-a-b-c|', { a: live(3), b: live(4), c: live(4) });

@@ -1,27 +1,21 @@
 import { MessageEvent } from '@nestjs/common';
 import {
+  asyncScheduler,
   catchError,
   concat,
   concatMap,
-  connect,
   defer,
-  dematerialize,
   EMPTY,
-  endWith,
-  ignoreElements,
   map,
-  materialize,
-  merge,
   MonoTypeOperatorFunction,
   Observable,
   ObservableInput,
   ObservableNotification,
   of,
-  startWith,
+  SchedulerAction,
+  SchedulerLike,
   Subscriber,
-  switchMap,
   takeUntil,
-  timer,
 } from 'rxjs';
 
 /** An event as it arrives live: durable events carry their stream seq, transient ones null. */
@@ -80,11 +74,7 @@ export function eventStream<E extends { type: string }>(
     const requested = options.lastEventId;
     let last = requested === null ? options.startSeq : Math.min(requested, options.startSeq);
 
-    const frame = (event: E, id = last): MessageEvent => ({
-      type: event.type,
-      id: String(id),
-      data: JSON.stringify(event),
-    });
+    const frame = (event: E, id = last): MessageEvent => sharedFrame(event, id);
     const durable = ({ seq, event }: LoggedEvent<E>): MessageEvent => {
       last = Math.max(last, seq);
       return frame(event, seq);
@@ -148,25 +138,58 @@ export function eventStream<E extends { type: string }>(
   });
 }
 
-/** Adds `heartbeat()` after every `ms` without a value; stops with the source. */
+const frames = new WeakMap<object, MessageEvent>();
+
+/**
+ * The frame of `event` with `id`: one object (and one `JSON.stringify`) for every stream that
+ * sends the same event with the same id, which is every live stream of a session once it has
+ * caught up; the SSE writer then formats that frame once too (`frameText`).
+ */
+function sharedFrame<E extends { type: string }>(event: E, id: number): MessageEvent {
+  const cached = frames.get(event);
+  const text = String(id);
+  if (cached?.id === text) {
+    return cached;
+  }
+  const frame = { type: event.type, id: text, data: cached ? cached.data : JSON.stringify(event) };
+  frames.set(event, frame);
+  return frame;
+}
+
+/**
+ * Adds `heartbeat()` after every `ms` without a value; stops with the source. One timer per
+ * stream that checks the silence when it fires, not a new timer per value (fan-out cost).
+ */
 export function heartbeatAfterSilence<T>(
   ms: number,
   heartbeat: () => T,
+  scheduler: SchedulerLike = asyncScheduler,
 ): MonoTypeOperatorFunction<T> {
   return (source) =>
-    source.pipe(
-      connect((shared) =>
-        merge(
-          shared,
-          shared.pipe(
-            startWith(null),
-            switchMap(() => timer(ms, ms)),
-            map(() => heartbeat()),
-            takeUntil(shared.pipe(ignoreElements(), endWith(null))),
-          ),
-        ),
-      ),
-    );
+    new Observable<T>((subscriber) => {
+      let last = scheduler.now();
+      // One action, rescheduled from inside (RxJS then keeps its interval when the delay repeats).
+      const timer = scheduler.schedule(function (this: SchedulerAction<unknown>) {
+        const silent = scheduler.now() - last;
+        if (silent >= ms) {
+          last = scheduler.now();
+          subscriber.next(heartbeat());
+        }
+        this.schedule(undefined, silent >= ms ? ms : ms - silent);
+      }, ms);
+      const subscription = source.subscribe({
+        next: (value) => {
+          last = scheduler.now();
+          subscriber.next(value);
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      });
+      return () => {
+        timer.unsubscribe();
+        subscription.unsubscribe();
+      };
+    });
 }
 
 /** An Observable already subscribed to its source, keeping what arrives for its one subscriber. */
@@ -182,22 +205,28 @@ export interface Held<T> extends Observable<T> {
  */
 export function hold<T>(source: Observable<T>): Held<T> {
   const buffered: ObservableNotification<T>[] = [];
-  let target: Subscriber<ObservableNotification<T>> | undefined;
-  const subscription = source
-    .pipe(materialize())
-    .subscribe((notification) =>
-      target ? target.next(notification) : buffered.push(notification),
-    );
-  const held = new Observable<ObservableNotification<T>>((subscriber) => {
+  let target: Subscriber<T> | undefined;
+  const subscription = source.subscribe({
+    next: (value) => (target ? target.next(value) : buffered.push({ kind: 'N', value })),
+    error: (error: unknown) => (target ? target.error(error) : buffered.push({ kind: 'E', error })),
+    complete: () => (target ? target.complete() : buffered.push({ kind: 'C' })),
+  });
+  const held = new Observable<T>((subscriber) => {
     if (target) {
       subscriber.error(new Error('A held Observable has a single subscriber'));
       return;
     }
     target = subscriber;
     for (const notification of buffered.splice(0)) {
-      subscriber.next(notification);
+      if (notification.kind === 'N') {
+        subscriber.next(notification.value);
+      } else if (notification.kind === 'E') {
+        subscriber.error(notification.error);
+      } else {
+        subscriber.complete();
+      }
     }
     return () => subscription.unsubscribe();
-  }).pipe(dematerialize());
+  });
   return Object.assign(held, { release: () => subscription.unsubscribe() });
 }
