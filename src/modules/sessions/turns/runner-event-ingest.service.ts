@@ -253,20 +253,23 @@ export class RunnerEventIngestService {
       if (!servedBy(s.row, connection)) {
         return null;
       }
+      const stored = s.row.eventSeq;
+      let applied = stored;
       let highest = 0;
       for (const { seq, event, turn_id: turnId } of run) {
-        if (seq <= s.row.eventSeq) {
+        if (seq <= applied) {
           highest = Math.max(highest, seq);
           continue;
         }
-        if (seq > s.row.eventSeq + MAX_SEQ_GAP) {
+        if (seq > applied + MAX_SEQ_GAP) {
           // Never acknowledged, so an honest runner resends it; the rest of the run waits too.
           this.logger.warn(
-            `Dropped ${event.type} from ${connection.runnerId}: seq ${seq} jumps past ${s.row.eventSeq}`,
+            `Dropped ${event.type} from ${connection.runnerId}: seq ${seq} jumps past ${applied}`,
           );
           break;
         }
         highest = seq;
+        applied = seq;
         try {
           // Runner input is untrusted until normalised: read it as a plain record.
           await this.turns.applyRunnerEvent(s, { ...event }, turnId ?? null);
@@ -278,7 +281,10 @@ export class RunnerEventIngestService {
             `Dropped an invalid ${event.type} from ${connection.runnerId}: ${error.message}`,
           );
         }
-        s.patch({ eventSeq: seq });
+      }
+      if (applied > stored) {
+        // Once per unit: the events above read their seqs from `applied`, not from the row.
+        s.patch({ eventSeq: applied });
       }
       return highest > 0 ? highest : null;
     });
