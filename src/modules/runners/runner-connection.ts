@@ -80,6 +80,11 @@ export class RunnerConnection {
       onProtocolError: (error) => this.logger.warn(`${this.runnerId}: ${error.message}`),
     });
     socket.on('message', (data, isBinary) => {
+      if (this.closed) {
+        // Closed by us (a limit, a protocol error): frames still buffered are not read, so a
+        // flood past the rate costs nothing after the close (issue 16, finding 3).
+        return;
+      }
       this.lastInbound = Date.now();
       if (isBinary) {
         this.close(CloseCode.ProtocolError, 'binary frames are not supported');
@@ -179,6 +184,8 @@ export class RunnerConnection {
     }
     this.logger.warn(`${this.runnerId} exceeded ${maxMessagesPerSecond} messages/s; closing`);
     this.close(CloseCode.RateLimited, `rate limit of ${maxMessagesPerSecond} messages/s exceeded`);
+    // The rest of the flood stays in the kernel until the socket is terminated (close above).
+    this.socket.pause();
     return false;
   }
 
