@@ -272,9 +272,7 @@ async function runAsRunner(server: string): Promise<void> {
   });
 }
 
-(env.BENCH_INGEST_SERVER ? runAsRunner(env.BENCH_INGEST_SERVER) : serve()).catch(
-  (error: Error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+(env.BENCH_INGEST_SERVER ? runAsRunner(env.BENCH_INGEST_SERVER) : serve()).catch((error: Error) => {
+  console.error(error);
+  process.exit(1);
+});
