@@ -40,6 +40,12 @@ async function sql(dataDir: string): Promise<Client> {
   return client;
 }
 
+// Each test's timeout is the sum of its own bounded waits: per server start 60 s to `Listening`
+// (startServer; the in-process app on a template copy likewise) and 10 s to stop before SIGKILL,
+// plus a minute for the rest (two starts: 200 s, three: 270 s, one: 130 s). Under load a start
+// alone took 12-14 s (load average 9-10 and two CPU burners), so three starts did not reliably
+// fit a flat 90 s, nor one in-process start Jest's default 30 s; now a slow step fails with its
+// own message (which wait, the output so far) instead of being cut off in the middle.
 describe('the embedded database (`omnigent serve` without DATABASE_URL)', () => {
   const dirs: string[] = [];
   const track = (dir: string) => (dirs.push(dir), dir);
@@ -68,7 +74,7 @@ describe('the embedded database (`omnigent serve` without DATABASE_URL)', () => 
     const session = await httpApi(second.url).ok<{ title: string }>('GET', `/v1/sessions/${id}`);
     expect(session.title).toBe('before restart');
     await second.stop();
-  }, 90_000);
+  }, 200_000);
 
   it('should refuse a second server while the first is alive, and adopt the database after a kill -9 with every committed row', async () => {
     const dataDir = track(embeddedDataDir());
@@ -106,7 +112,7 @@ describe('the embedded database (`omnigent serve` without DATABASE_URL)', () => 
     expect(list.data.map((s) => s.id).sort()).toEqual([...ids].sort());
     await third.stop();
     expect(processAlive(orphan?.pid as number)).toBe(false);
-  }, 90_000);
+  }, 270_000);
 
   it('should serve the app in-process on a copy of the migrated embedded template', async () => {
     const t = await createTestApp('embedded');
@@ -122,7 +128,7 @@ describe('the embedded database (`omnigent serve` without DATABASE_URL)', () => 
       await t.close();
     }
     expect(existsSync(t.config.database.dataDir)).toBe(false);
-  });
+  }, 130_000);
 
   it('should stop with one line pointing at DATABASE_URL on a platform without a binary', async () => {
     const dataDir = track(newDataDir());
@@ -219,5 +225,5 @@ describe('the embedded database (`omnigent serve` without DATABASE_URL)', () => 
       title: 'from PGlite',
     });
     await again.stop();
-  }, 90_000);
+  }, 200_000);
 });

@@ -138,7 +138,11 @@ describe.each([
     const onA = collect(a, channel);
     const onOther = collect(b, other);
     await Promise.all([a.subscribed(), b.subscribed()]);
-    const sent = Array.from({ length: 50 }, (_, i) => ({ i, text: `delta ${i}` }));
+    // Quotes, backslashes, escapes and non-ASCII survive the batch statement's JSON parameter.
+    const sent = Array.from({ length: 50 }, (_, i) => ({
+      i,
+      text: `delta ${i} "q" \\ \n é ✓ \ud800 \u0000`,
+    }));
     for (const message of sent) {
       a.publish(channel, message);
     }

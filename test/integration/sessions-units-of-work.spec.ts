@@ -86,6 +86,33 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       expect(logged).toEqual([done?.events[0], done?.events[2]]);
     });
 
+    it('should write a patch without durable events, and log nothing', async () => {
+      const session = await ctx.newSession({ logSeq: 4, labels: { a: '1' } });
+
+      const done = await ctx.sessions.withLockedSession(session.id, async (s) => {
+        s.patch({ eventSeq: 7, labels: { a: '2', b: '3' } });
+        s.emit('response.output_text.delta', { delta: 'hi' });
+      });
+
+      expect(done?.events.map((e) => e.seq)).toEqual([null]);
+      const after = await ctx.sessions.getById(session.id);
+      expect(after).toMatchObject({ eventSeq: 7, labels: { a: '2', b: '3' }, logSeq: 4 });
+      expect(after?.updatedAt.getTime()).toBeGreaterThan(session.updatedAt.getTime());
+      expect(await count('session_event_log', [session.id])).toBe(0);
+    });
+
+    it("should write a patch's jsonb and bigint fields in the log's UPDATE", async () => {
+      const session = await ctx.newSession({ logSeq: 4 });
+
+      await ctx.sessions.withLockedSession(session.id, async (s) => {
+        s.patch({ eventSeq: 2 ** 40, labels: { team: 'x"y' } });
+        s.emit('session.status', { status: 'idle' });
+      });
+
+      const after = await ctx.sessions.getById(session.id);
+      expect(after).toMatchObject({ eventSeq: 2 ** 40, labels: { team: 'x"y' }, logSeq: 5 });
+      expect(after?.updatedAt.getTime()).toBeGreaterThan(session.updatedAt.getTime());
+    });
     it('should write nothing when the work fails', async () => {
       const session = await ctx.newSession();
 

@@ -259,9 +259,14 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
   }
 
   private onNotification(notification: Notification): void {
+    const payload = notification.payload ?? '';
+    const key = keyOf(payload);
+    if (key !== undefined && !this.handlers.has(key)) {
+      return;
+    }
     let notice: Notice;
     try {
-      notice = JSON.parse(notification.payload ?? '') as Notice;
+      notice = JSON.parse(payload) as Notice;
     } catch {
       this.logger.warn(`Ignored a malformed notification on ${notification.channel}`);
       return;
@@ -300,7 +305,7 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
   }
 }
 
-/** Consecutive notifications as one statement (unnest keeps their order), or the statement. */
+/** Consecutive notifications as one statement (in array order), or the statement. */
 function toStatement(batch: Outgoing[]): [string, unknown[]] {
   if (!batch[0].notify) {
     return [batch[0].sql as string, batch[0].params as unknown[]];
@@ -309,10 +314,19 @@ function toStatement(batch: Outgoing[]): [string, unknown[]] {
   if (notices.length === 1) {
     return ['SELECT pg_notify($1, $2)', notices[0]];
   }
+  // One JSON parameter: `pg` would escape two text[] literals character by character in JS.
   return [
-    'SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)',
-    [notices.map(([c]) => c), notices.map(([, p]) => p)],
+    'SELECT pg_notify(n->>0, n->>1) FROM json_array_elements($1::json) AS t(n)',
+    [JSON.stringify(notices)],
   ];
+}
+
+/**
+ * The key of a payload `publish` wrote (`{"k":"…",…}`), read without parsing the rest: most
+ * notifications are for keys this replica has no subscriber for. Undefined when it is not plain.
+ */
+function keyOf(payload: string): string | undefined {
+  return /^\{"k":"([^"\\]*)"/.exec(payload)?.[1];
 }
 
 /** Errors of a lost connection (not of the statement): no SQLSTATE, or classes 08 and 57. */

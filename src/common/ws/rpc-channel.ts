@@ -76,6 +76,11 @@ export abstract class RpcChannel<Hello> {
       onProtocolError: (error) => this.logger.warn(`${settings.id}: ${error.message}`),
     });
     socket.on('message', (data, isBinary) => {
+      if (this.closed) {
+        // Closed by us (a limit, a protocol error): frames still buffered are not read, so a
+        // flood past the rate costs nothing after the close (issue 16, finding 3).
+        return;
+      }
       this.lastInbound = Date.now();
       if (isBinary) {
         this.close(CloseCode.ProtocolError, 'binary frames are not supported');
@@ -203,6 +208,11 @@ export abstract class RpcChannel<Hello> {
   /** True while reading is paused on purpose: the watchdog does not count that as silence. */
   protected isReadingHeld(): boolean {
     return false;
+  }
+
+  /** Leaves the rest of a flood in the kernel until the socket is terminated (after a close). */
+  protected stopReading(): void {
+    this.socket.pause();
   }
 
   /** Pauses or resumes reading the socket (back-pressure). */

@@ -118,6 +118,7 @@ export class RunnerConnection extends RpcChannel<HelloParams> {
     }
     this.logger.warn(`${this.runnerId} exceeded ${maxMessagesPerSecond} messages/s; closing`);
     this.close(CloseCode.RateLimited, `rate limit of ${maxMessagesPerSecond} messages/s exceeded`);
+    this.stopReading();
     return false;
   }
 

@@ -3,7 +3,6 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 
 import { PageRequest } from 'src/common/pagination/pagination';
-import { toUnixSeconds } from 'src/database/transformers';
 import { messageText, StoredItem } from 'src/protocol/items';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 
@@ -11,8 +10,8 @@ export type NewItem = Omit<StoredItem, 'created_at'>;
 
 // The columns of a StoredItem, named and typed as it is (float8 so `pg` gives a number; the
 // floor matches toUnixSeconds).
-const STORED_ITEM_COLUMNS = `id, response_id, type, status,
-  floor(extract(epoch FROM created_at))::float8 AS created_at, created_by, data`;
+const CREATED_AT_SECONDS = 'floor(extract(epoch FROM created_at))::float8 AS created_at';
+const STORED_ITEM_COLUMNS = `id, response_id, type, status, ${CREATED_AT_SECONDS}, created_by, data`;
 
 /**
  * SQL for a tsquery that matches every lexeme of `param` by prefix, tokenised by the same
@@ -41,7 +40,7 @@ export class ItemsRepository {
     for (const item of items) {
       unique.set(item.id, { ...(unique.get(item.id) ?? {}), ...item });
     }
-    const rows: { id: string; created_at: Date }[] = await manager.query(
+    const rows: { id: string; created_at: number }[] = await manager.query(
       `INSERT INTO items (session_id, id, response_id, type, status, data, created_by, text_content)
        SELECT $1, x.id, x.response_id, x.type, x.status, x.data, x.created_by, x.text_content
        FROM jsonb_to_recordset($2::jsonb)
@@ -52,7 +51,7 @@ export class ItemsRepository {
          status = EXCLUDED.status, data = EXCLUDED.data, text_content = EXCLUDED.text_content
        WHERE items.type = EXCLUDED.type AND items.response_id = EXCLUDED.response_id
          AND items.created_by IS NOT DISTINCT FROM EXCLUDED.created_by
-       RETURNING id, created_at`,
+       RETURNING id, ${CREATED_AT_SECONDS}`,
       [
         sessionId,
         JSON.stringify(
@@ -70,7 +69,7 @@ export class ItemsRepository {
       ],
     );
     // No row: the id belongs to a different item (another type, turn or author): not ours to change.
-    const createdAt = new Map(rows.map((row) => [row.id, toUnixSeconds(row.created_at)]));
+    const createdAt = new Map(rows.map((row) => [row.id, row.created_at]));
     return items.flatMap((item) => {
       const at = createdAt.get(item.id);
       return at === undefined ? [] : [{ ...unique.get(item.id)!, created_at: at }];

@@ -110,16 +110,12 @@ export class LockedSessionUnit implements LockedSession {
    * with their stream seqs, and returns every event in order for publishing after the commit.
    */
   async flush(): Promise<LiveEvent<StreamEvent>[]> {
-    if (Object.keys(this.changes).length > 0) {
-      await this.manager
-        .getRepository(SessionEntity)
-        .update({ id: this.id }, this.changes as never);
-    }
     const events = await this.storeItems();
     const durable = events.filter((event) => !isTransientEvent(event.type));
+    // The row's changes go with the log's seq bump: one UPDATE of the session per unit.
     const logged = await new SessionEventsRepository(
       this.manager.getRepository(SessionEventEntity),
-    ).append(this.manager, this.id, durable);
+    ).append(this.manager, this.id, durable, this.changes);
     const seqs = new Map(logged.map(({ seq, event }) => [event, seq]));
     return events.map((event) => ({ seq: seqs.get(event) ?? null, event }));
   }

@@ -22,6 +22,7 @@ import { SessionEventsRepository } from 'src/modules/sessions/stream/session-eve
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { HostExitListener } from 'src/modules/sessions/turns/host-exit.listener';
 import { HostLaunchService } from 'src/modules/sessions/turns/host-launch.service';
+import { RunnerEventIngestService } from 'src/modules/sessions/turns/runner-event-ingest.service';
 import { RunnerEventsHandler } from 'src/modules/sessions/turns/runner-events.handler';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
@@ -51,6 +52,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     HostExitListener,
     HostLaunchService,
     ItemsRepository,
+    RunnerEventIngestService,
     RunnerEventsHandler,
     RunnerLinkService,
     SessionAccessService,

@@ -5,6 +5,8 @@ import { EntityManager, Repository } from 'typeorm';
 import { affectedOf, rowsOf } from 'src/database/transformers';
 import { LoggedEvent as Logged } from 'src/common/sse/event-stream';
 import { RawStreamEvent, StreamEvent } from 'src/protocol/stream-events';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
+import type { SessionFields } from 'src/modules/sessions/sessions.repository';
 import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.entity';
 
 export type LoggedEvent = Logged<StreamEvent>;
@@ -17,22 +19,29 @@ export class SessionEventsRepository {
 
   /**
    * Inside the caller's transaction: gives each event the next stream seq of the session
-   * (`sessions.log_seq`, row-locked by the UPDATE) and logs it. Also bumps `updated_at`.
+   * (`sessions.log_seq`, row-locked by the UPDATE) and logs it. Also bumps `updated_at`, and
+   * writes the unit's other session `fields` in the same UPDATE (one round trip, not two).
    */
   async append<E extends StreamEvent | RawStreamEvent>(
     manager: EntityManager,
     sessionId: string,
     events: readonly E[],
+    fields: SessionFields = {},
   ): Promise<Logged<E>[]> {
     if (events.length === 0) {
+      if (Object.keys(fields).length > 0) {
+        await manager.getRepository(SessionEntity).update({ id: sessionId }, fields as never);
+      }
       return [];
     }
-    const rows = rowsOf<{ log_seq: string }>(
-      await manager.query(
-        `UPDATE sessions SET log_seq = log_seq + $2, updated_at = now() WHERE id = $1 RETURNING log_seq`,
-        [sessionId, events.length],
-      ),
-    );
+    const { raw } = await manager
+      .createQueryBuilder()
+      .update(SessionEntity)
+      .set({ ...fields, logSeq: () => `log_seq + ${events.length}` } as never)
+      .where('id = :sessionId', { sessionId })
+      .returning('log_seq')
+      .execute();
+    const rows = rowsOf<{ log_seq: string }>(raw);
     if (rows.length === 0) {
       return [];
     }

@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 
-import { isTransientDatabaseError, retryTransient } from 'src/database/transient-error.util';
 import { flattenItem } from 'src/protocol/items';
 import { RpcError } from 'src/protocol/json-rpc';
 import {
@@ -8,8 +7,6 @@ import {
   HelloResult,
   HelloSession,
   isEventSeq,
-  MAX_SEQ_GAP,
-  Methods,
   RUNNER_RPC_ERROR,
   RunnerErrorCode,
   SessionEventParams,
@@ -20,83 +17,33 @@ import {
   ToolReviewParams,
   ToolReviewResult,
 } from 'src/protocol/runner-protocol';
-import {
-  InvalidStreamEventError,
-  isKnownEventType,
-  isTransientEvent,
-} from 'src/protocol/stream-events';
 import { RunnerConnection } from 'src/modules/runners/runner-connection';
 import { RunnerHooks, RunnerSessionHandler } from 'src/modules/runners/runner-hooks';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
-import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
-import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
+import { servedBy } from 'src/modules/sessions/turns/runner-binding.util';
+import { RunnerEventIngestService } from 'src/modules/sessions/turns/runner-event-ingest.service';
 import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 
-const ACK_DELAY_MS = 100;
-/** How long a session's binding and fence are trusted for transient events (deltas) without a read. */
-const BINDING_CACHE_MS = 1_000;
-/** Per-session ingest state is dropped after this long without events. */
-const INGEST_IDLE_MS = 60_000;
-
-/** Queued events of one connection before it stops being read, and when reading resumes. */
-const INGEST_HIGH_WATER = 4_000;
-const INGEST_LOW_WATER = 1_000;
-/** Events taken from a connection's queue at a time. */
-const INGEST_BATCH = 1_000;
-const INGEST_HOLD = 'ingest';
-/**
- * Sessions of one batch ingested at once (each in its own unit of work, its events still in
- * order): one after another, a turn's events waited behind every other busy session's
- * transactions on the same runner (50 sessions: ~1 s to the first delta, issue 12).
- */
-const INGEST_SESSIONS_AT_ONCE = 4;
-/** A unit of work that hit a dropped database connection is retried, backing off up to this… */
-const INGEST_RETRY_MAX_MS = 1_000;
-/** …this many times; then the channel closes and the runner resends after reconnecting. */
-const INGEST_RETRIES = 30;
-/** "Internal error": not fatal, so the runner reconnects with backoff. */
-const CLOSE_INGEST_FAILED = 1011;
-
-interface ConnectionQueue {
-  events: SessionEventParams[];
-  draining: boolean;
-}
-
-interface SessionIngestState {
-  highestSeen: number;
-  ackTimer?: NodeJS.Timeout;
-  /** The connection the pending ack goes to: a reconnect replaces it (the old one is gone). */
-  ackConnection?: RunnerConnection;
-  idleTimer?: NodeJS.Timeout;
-  binding?: { session: SessionEntity | null; runnerId: string; at: number };
-}
-
 /**
  * The sessions side of the runner channel (spec/runner-protocol.md §6, F1, F7): hello
- * reconciliation, and the transport of `session.event`s (one session's events in seq order,
- * duplicates skipped, acks coalesced, bindings cached for deltas), `tool.authorize` and
- * `session.history`. What an event means is TurnsService's: this handler only delivers it.
+ * reconciliation, `tool.authorize`/`tool.review` and `session.history`; `session.event`s go to
+ * RunnerEventIngestService.
  */
 @Injectable()
 export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
   private readonly logger = new Logger('RunnerEvents');
-  private readonly ingest = new Map<string, SessionIngestState>();
-  private readonly queues = new WeakMap<RunnerConnection, ConnectionQueue>();
-  /** Connections whose ingest gave up: their queued events are resent after a reconnect. */
-  private readonly broken = new WeakSet<RunnerConnection>();
   /** Between hello and afterHello: busy sessions of this runner that it does not hold. */
   private readonly lostTurns = new WeakMap<RunnerConnection, SessionEntity[]>();
 
   constructor(
     private readonly hooks: RunnerHooks,
+    private readonly ingest: RunnerEventIngestService,
     private readonly items: ItemsRepository,
     private readonly policyHooks: TurnPolicyHooks,
-    private readonly runnerLink: RunnerLinkService,
     private readonly sessions: SessionsRepository,
-    private readonly stream: SessionEventsService,
     private readonly turns: TurnsService,
   ) {}
 
@@ -206,269 +153,9 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
     return { items: (page?.rows ?? []).map(flattenItem), has_more: page?.hasMore ?? false };
   }
 
-  /**
-   * Events join their connection's queue, drained by one worker in batches: per batch, each
-   * session's events in arrival (= seq) order, a run of durable events in one unit of work,
-   * INGEST_SESSIONS_AT_ONCE sessions at a time. So one connection holds at most that many
-   * database connections for ingest whatever it sends, and
-   * past INGEST_HIGH_WATER queued events its socket is not read until the queue drains.
-   */
+  /** Queued and stored by the ingest service (one worker per connection, batched). */
   onSessionEvent(connection: RunnerConnection, params: SessionEventParams): void {
-    if (
-      !params ||
-      typeof params.session_id !== 'string' ||
-      !isEventSeq(params.seq) ||
-      !params.event ||
-      typeof params.event.type !== 'string'
-    ) {
-      this.logger.warn(`Malformed session.event from ${connection.runnerId}`);
-      return;
-    }
-    let queue = this.queues.get(connection);
-    if (!queue) {
-      queue = { events: [], draining: false };
-      this.queues.set(connection, queue);
-    }
-    queue.events.push(params);
-    if (queue.events.length >= INGEST_HIGH_WATER) {
-      connection.holdReading(INGEST_HOLD);
-    }
-    if (!queue.draining) {
-      queue.draining = true;
-      // After the frames read with this one: a turn's first events (response.created and
-      // response.in_progress, sent together) share one unit of work instead of one each.
-      const draining = queue;
-      setImmediate(() => void this.drain(connection, draining));
-    }
-  }
-
-  private async drain(connection: RunnerConnection, queue: ConnectionQueue): Promise<void> {
-    try {
-      while (queue.events.length > 0) {
-        if (this.broken.has(connection)) {
-          // Applying later events would acknowledge past the one that failed.
-          queue.events.length = 0;
-          break;
-        }
-        const batch = queue.events.splice(0, INGEST_BATCH);
-        if (queue.events.length <= INGEST_LOW_WATER) {
-          connection.releaseReading(INGEST_HOLD);
-        }
-        const sessions = [...bySession(batch)];
-        await Promise.all(
-          Array.from({ length: Math.min(INGEST_SESSIONS_AT_ONCE, sessions.length) }, async () => {
-            for (let next = sessions.shift(); next; next = sessions.shift()) {
-              await this.ingestSession(connection, next[0], next[1]);
-            }
-          }),
-        );
-        // Let HTTP requests and other connections in between batches.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    } finally {
-      queue.draining = false;
-      connection.releaseReading(INGEST_HOLD);
-    }
-  }
-
-  /** One session's events of a batch: runs of durable events each in one unit of work. */
-  private async ingestSession(
-    connection: RunnerConnection,
-    sessionId: string,
-    events: SessionEventParams[],
-  ): Promise<void> {
-    const state = this.ingest.get(sessionId) ?? { highestSeen: 0 };
-    this.ingest.set(sessionId, state);
-    clearTimeout(state.idleTimer);
-    try {
-      for (const run of durabilityRuns(events)) {
-        // The event type decides durability (runner-protocol §7), whatever flag the runner sent.
-        if (isTransientEvent(run[0].event.type)) {
-          for (const params of run) {
-            state.highestSeen = Math.max(state.highestSeen, params.seq);
-            await this.relay(connection, params, state);
-          }
-          continue;
-        }
-        state.binding = undefined;
-        const accepted = await this.ingestDurable(connection, sessionId, run);
-        if (accepted !== null) {
-          state.highestSeen = Math.max(state.highestSeen, accepted);
-          this.scheduleAck(connection, sessionId, state);
-        }
-      }
-    } catch (error) {
-      this.logger.error(
-        `Ingest of ${sessionId} failed: ${(error as Error).message}`,
-        (error as Error).stack,
-      );
-    } finally {
-      state.idleTimer = setTimeout(() => this.ingest.delete(sessionId), INGEST_IDLE_MS);
-      state.idleTimer.unref();
-    }
-  }
-
-  private async relay(
-    connection: RunnerConnection,
-    params: SessionEventParams,
-    state: SessionIngestState,
-  ): Promise<void> {
-    const event = params.event;
-    if (!isKnownEventType(event.type)) {
-      return;
-    }
-    const session = await this.cachedBinding(connection, params.session_id, state);
-    if (!session) {
-      return;
-    }
-    try {
-      this.turns.relayTransient(session, params.turn_id ?? null, event);
-    } catch (error) {
-      this.logger.warn(
-        `Dropped an invalid ${event.type} from ${connection.runnerId}: ${(error as Error).message}`,
-      );
-    }
-  }
-
-  /**
-   * Durable events of one session in one unit of work: each applied (by TurnsService), logged
-   * and acknowledged once; a seq at or below the session's `event_seq` is a duplicate (a resend
-   * after a reconnect) and is only acknowledged. Returns the highest seq to acknowledge, null
-   * when this runner may not speak for the session. If the database refuses the unit, the
-   * events are retried one by one so only the one it refuses is lost.
-   */
-  private async ingestDurable(
-    connection: RunnerConnection,
-    sessionId: string,
-    run: SessionEventParams[],
-  ): Promise<number | null> {
-    // A dropped connection loses nothing: the same unit is retried (what committed before the
-    // drop is a duplicate by seq), and later events wait behind it, so no later ack skips it.
-    try {
-      return await retryTransient(() => this.ingestDurableOnce(connection, sessionId, run), {
-        attempts: INGEST_RETRIES,
-        maxDelayMs: INGEST_RETRY_MAX_MS,
-        stop: () => !connection.isOpen,
-        onRetry: (error) =>
-          this.logger.warn(
-            `Ingest of ${sessionId} hit a database error (${error.message}); retrying`,
-          ),
-      });
-    } catch (error) {
-      if (isTransientDatabaseError(error)) {
-        this.broken.add(connection);
-        connection.close(CLOSE_INGEST_FAILED, 'event ingest failed; resend after reconnecting');
-      }
-      throw error;
-    }
-  }
-
-  private async ingestDurableOnce(
-    connection: RunnerConnection,
-    sessionId: string,
-    run: SessionEventParams[],
-  ): Promise<number | null> {
-    try {
-      return await this.applyDurable(connection, sessionId, run);
-    } catch (error) {
-      if (run.length === 1 || isTransientDatabaseError(error)) {
-        throw error;
-      }
-      let accepted: number | null = null;
-      for (const params of run) {
-        try {
-          const seq = await this.applyDurable(connection, sessionId, [params]);
-          accepted = seq === null ? accepted : Math.max(accepted ?? 0, seq);
-        } catch (single) {
-          if (isTransientDatabaseError(single)) {
-            throw single;
-          }
-          this.logger.error(
-            `Ingest of ${sessionId} seq ${params.seq} failed: ${(single as Error).message}`,
-          );
-        }
-      }
-      return accepted;
-    }
-  }
-
-  private async applyDurable(
-    connection: RunnerConnection,
-    sessionId: string,
-    run: SessionEventParams[],
-  ): Promise<number | null> {
-    const accepted = await this.stream.locked(sessionId, async (s) => {
-      if (!servedBy(s.row, connection)) {
-        return null;
-      }
-      let highest = 0;
-      for (const { seq, event, turn_id: turnId } of run) {
-        if (seq <= s.row.eventSeq) {
-          highest = Math.max(highest, seq);
-          continue;
-        }
-        if (seq > s.row.eventSeq + MAX_SEQ_GAP) {
-          // Never acknowledged, so an honest runner resends it; the rest of the run waits too.
-          this.logger.warn(
-            `Dropped ${event.type} from ${connection.runnerId}: seq ${seq} jumps past ${s.row.eventSeq}`,
-          );
-          break;
-        }
-        highest = seq;
-        try {
-          // Runner input is untrusted until normalised: read it as a plain record.
-          await this.turns.applyRunnerEvent(s, { ...event }, turnId ?? null);
-        } catch (error) {
-          if (!(error instanceof InvalidStreamEventError)) {
-            throw error;
-          }
-          this.logger.warn(
-            `Dropped an invalid ${event.type} from ${connection.runnerId}: ${error.message}`,
-          );
-        }
-        s.patch({ eventSeq: seq });
-      }
-      return highest > 0 ? highest : null;
-    });
-    return accepted ?? null;
-  }
-
-  private scheduleAck(
-    connection: RunnerConnection,
-    sessionId: string,
-    state: SessionIngestState,
-  ): void {
-    if (state.ackTimer && state.ackConnection === connection) {
-      return;
-    }
-    clearTimeout(state.ackTimer);
-    state.ackConnection = connection;
-    state.ackTimer = setTimeout(() => {
-      state.ackTimer = undefined;
-      state.ackConnection = undefined;
-      if (connection.isOpen) {
-        connection.notify(Methods.sessionAck, { session_id: sessionId, seq: state.highestSeen });
-      }
-    }, ACK_DELAY_MS);
-    state.ackTimer.unref();
-  }
-
-  private async cachedBinding(
-    connection: RunnerConnection,
-    sessionId: string,
-    state: SessionIngestState,
-  ): Promise<SessionEntity | null> {
-    const cached = state.binding;
-    if (
-      cached &&
-      cached.runnerId === connection.runnerId &&
-      Date.now() - cached.at < BINDING_CACHE_MS
-    ) {
-      return cached.session;
-    }
-    const session = await this.boundSession(connection, sessionId);
-    state.binding = { session, runnerId: connection.runnerId, at: Date.now() };
-    return session;
+    this.ingest.onSessionEvent(connection, params);
   }
 
   private async boundSession(
@@ -512,34 +199,4 @@ function lostTurn(session: SessionEntity, claim: HelloSession | undefined): bool
     isEventSeq(claim.next_seq) &&
     claim.next_seq <= session.eventSeq + 1
   );
-}
-
-/** A connection speaks for a session only when it is the session's runner and its owner's. */
-function servedBy(session: SessionEntity, connection: RunnerConnection): boolean {
-  return session.runnerId === connection.runnerId && session.ownerId === connection.ownerId;
-}
-
-/** A batch's events per session, each session's in arrival order. */
-function bySession(batch: SessionEventParams[]): Map<string, SessionEventParams[]> {
-  const sessions = new Map<string, SessionEventParams[]>();
-  for (const params of batch) {
-    const events = sessions.get(params.session_id) ?? [];
-    events.push(params);
-    sessions.set(params.session_id, events);
-  }
-  return sessions;
-}
-
-/** Consecutive events split where durability changes, so deltas keep their place in the stream. */
-function durabilityRuns(events: SessionEventParams[]): SessionEventParams[][] {
-  const runs: SessionEventParams[][] = [];
-  for (const params of events) {
-    const last = runs.at(-1);
-    if (last && isTransientEvent(last[0].event.type) === isTransientEvent(params.event.type)) {
-      last.push(params);
-    } else {
-      runs.push([params]);
-    }
-  }
-  return runs;
 }
