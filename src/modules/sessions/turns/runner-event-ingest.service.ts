@@ -277,11 +277,13 @@ export class RunnerEventIngestService {
           continue;
         }
         if (seq > applied + MAX_SEQ_GAP) {
-          // Never acknowledged, so an honest runner resends it; the rest of the run waits too.
+          // Never acknowledged, so an honest runner resends it. Its later events jump too (an
+          // honest runner sends in seq order); a hostile runner's out-of-order ones read together
+          // with it in one batch still land when they follow `applied` (issue 16, finding 7).
           this.logger.warn(
             `Dropped ${event.type} from ${connection.runnerId}: seq ${seq} jumps past ${applied}`,
           );
-          break;
+          continue;
         }
         highest = seq;
         applied = seq;
