@@ -55,6 +55,7 @@ interface ChildSummary {
   busy: boolean;
   agent_name: string;
   last_message_preview: string | null;
+  pending_elicitations_count: number;
 }
 
 interface Snapshot {
@@ -76,6 +77,22 @@ function expectValidFrames(stream: SseConnection): void {
 }
 
 const ofType = (type: string) => (frame: SseFrame) => frame.json?.type === type;
+
+/** The parent's `session.child_session.updated` frames (`child`) about one child, or all. */
+const railOf = (stream: SseConnection, childId?: string) =>
+  stream.frames
+    .filter(ofType('session.child_session.updated'))
+    .filter((f) => childId === undefined || f.json?.child_session_id === childId)
+    .map((f) => f.json?.child as Partial<ChildSummary>);
+
+const railHas =
+  (childId: string, fields: Partial<ChildSummary>) =>
+  (frame: SseFrame): boolean =>
+    frame.json?.type === 'session.child_session.updated' &&
+    frame.json.child_session_id === childId &&
+    Object.entries(fields).every(
+      ([key, value]) => (frame.json?.child as Record<string, unknown>)[key] === value,
+    );
 
 /**
  * Sub-agent tools (`type: agent`, issue 19): the echo agent's `/tool` directive calls a sub-agent;
@@ -207,6 +224,55 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     }
   });
 
+  it("should keep the parent's child-session rail live, and send it whole on reconnect", async () => {
+    const parent = await session();
+    const parentStream = await stream(parent.id);
+    await parentStream.waitFor((f) => f.event === 'session.heartbeat');
+
+    expect(await runEchoTool(api, parent.id, 'helper', { input: 'one' })).toBe('one');
+    const created = await parentStream.waitFor(ofType('session.created'));
+    const childId = created.json?.child_session_id as string;
+    const finishedAfterStart = () => {
+      const updates = railOf(parentStream, childId);
+      return updates.slice(updates.findIndex((c) => c.busy === true) + 1).some((c) => !c.busy);
+    };
+    await parentStream.waitFor(finishedAfterStart, 15_000, 'the child busy, then idle');
+    const rail = railOf(parentStream, childId);
+    // Created: the full summary, idle, before its first turn's deltas.
+    expect(rail[0]).toMatchObject({
+      id: childId,
+      object: 'child_session',
+      title: 'helper:one',
+      busy: false,
+      pending_elicitations_count: 0,
+    });
+    const started = rail.findIndex((c) => c.busy === true);
+    expect(started).toBeGreaterThan(0);
+    expect(rail[started]).toMatchObject({ current_task_status: 'running' });
+    // Live deltas are partial: no id or title, only what changed.
+    expect(rail[started].title).toBeUndefined();
+    expect(rail.map((c) => c.last_message_preview).filter(Boolean)).toContain('one');
+    parentStream.close();
+    expectValidFrames(parentStream);
+
+    // On connect, each child's full summary, as GET …/child_sessions reads it.
+    expect(await runEchoTool(api, parent.id, 'recaller', { input: 'two' })).toBe('two');
+    const listed = await eventually(async () => {
+      const both = await children(parent.id);
+      if (both.length !== 2 || both.some((c) => c.busy)) {
+        throw new Error('the children are not both idle yet');
+      }
+      return both;
+    });
+    const again = await stream(parent.id);
+    const summaries = () => railOf(again).filter((c) => c.object === 'child_session');
+    await again.waitFor(() => summaries().length === 2, 15_000, 'two child summaries');
+    again.close();
+    expectValidFrames(again);
+    // Oldest first, the list newest first.
+    expect(summaries()).toEqual([...listed].reverse());
+  });
+
   it("should give the child the parent's messages with pass_history", async () => {
     const parent = await session();
     expect(await runEchoTool(api, parent.id, 'helper', { input: 'first' })).toBe('first');
@@ -278,12 +344,13 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
       expect(parentStream.frames.some(ofType('response.elicitation_request'))).toBe(false);
       return output;
     };
-    return { parent, childId, request, childStream, resolve, finished };
+    return { parent, parentStream, childId, request, childStream, resolve, finished };
   }
 
   it('should ask on the child session for its tool calls, and continue the child once approved', async () => {
     const task = '/tool write_file {"path": "approved.txt", "content": "ok"}';
-    const { parent, childId, request, childStream, resolve, finished } = await askingChild(task);
+    const { parent, parentStream, childId, request, childStream, resolve, finished } =
+      await askingChild(task);
     const pending = await api.ok<Snapshot>('GET', `/v1/sessions/${childId}`);
     expect(pending.status).toBe('running');
     expect(pending.pending_elicitations.map((e) => e.elicitation_id)).toEqual([
@@ -291,10 +358,16 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     ]);
     const parentView = await api.ok<Snapshot>('GET', `/v1/sessions/${parent.id}`);
     expect(parentView.pending_elicitations).toEqual([]);
+    // The parent's rail counts the child's waiting approval, listed and live.
+    expect(await children(parent.id)).toMatchObject([
+      { id: childId, busy: true, pending_elicitations_count: 1 },
+    ]);
+    await parentStream.waitFor(railHas(childId, { pending_elicitations_count: 1 }));
 
     await resolve('accept');
     expect(await finished()).toMatch(/^Tool write_file returned: /);
     expect(childStream.frames.some(ofType('response.elicitation_resolved'))).toBe(true);
+    expect((await children(parent.id))[0].pending_elicitations_count).toBe(0);
     // Live, too: the child's text streams on the child's stream.
     const text = childStream.frames.filter(ofType('response.output_text.delta'));
     expect(text.map((f) => f.json?.delta).join('')).toMatch(/^Tool write_file returned: /);
