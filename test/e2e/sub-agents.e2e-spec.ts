@@ -55,6 +55,7 @@ interface ChildSummary {
   busy: boolean;
   agent_name: string;
   last_message_preview: string | null;
+  last_task_error: Record<string, string> | null;
   pending_elicitations_count: number;
 }
 
@@ -78,9 +79,9 @@ function expectValidFrames(stream: SseConnection): void {
 
 const ofType = (type: string) => (frame: SseFrame) => frame.json?.type === type;
 
-/** The parent's `session.child_session.updated` frames (`child`) about one child, or all. */
-const railOf = (stream: SseConnection, childId?: string) =>
-  stream.frames
+/** The `child` of the parent's `session.child_session.updated` frames about one child, or all. */
+const railOf = (frames: SseFrame[], childId?: string) =>
+  frames
     .filter(ofType('session.child_session.updated'))
     .filter((f) => childId === undefined || f.json?.child_session_id === childId)
     .map((f) => f.json?.child as Partial<ChildSummary>);
@@ -233,11 +234,11 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     const created = await parentStream.waitFor(ofType('session.created'));
     const childId = created.json?.child_session_id as string;
     const finishedAfterStart = () => {
-      const updates = railOf(parentStream, childId);
+      const updates = railOf(parentStream.frames, childId);
       return updates.slice(updates.findIndex((c) => c.busy === true) + 1).some((c) => !c.busy);
     };
     await parentStream.waitFor(finishedAfterStart, 15_000, 'the child busy, then idle');
-    const rail = railOf(parentStream, childId);
+    const rail = railOf(parentStream.frames, childId);
     // Created: the full summary, idle, before its first turn's deltas.
     expect(rail[0]).toMatchObject({
       id: childId,
@@ -265,7 +266,7 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
       return both;
     });
     const again = await stream(parent.id);
-    const summaries = () => railOf(again).filter((c) => c.object === 'child_session');
+    const summaries = () => railOf(again.frames).filter((c) => c.object === 'child_session');
     await again.waitFor(() => summaries().length === 2, 15_000, 'two child summaries');
     again.close();
     expectValidFrames(again);
@@ -464,14 +465,26 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
 
   it('should answer a clear error for a sub-agent on a harness this runner lacks', async () => {
     const parent = await session();
+    const parentStream = await stream(parent.id);
+    await parentStream.waitFor((f) => f.event === 'session.heartbeat');
 
     expect(await runEchoTool(api, parent.id, 'remote_only', { input: 'x' })).toMatch(
       /^Error: the sub-agent remote_only failed: harness_not_configured: .*claude-sdk/,
     );
-    // The child session exists and shows its failure.
+    // The child session exists and shows its failure, on the parent's rail too.
     const [child] = await children(parent.id);
     const snapshot = await api.ok<Snapshot>('GET', `/v1/sessions/${child.id}`);
     expect(snapshot.status).toBe('failed');
+    expect(child.last_task_error).toMatchObject({ code: 'harness_not_configured' });
+    const failed = await parentStream.waitFor(
+      (f) => railOf([f], child.id)[0]?.last_task_error != null,
+    );
+    parentStream.close();
+    expectValidFrames(parentStream);
+    expect(failed.json?.child).toMatchObject({
+      busy: false,
+      last_task_error: { code: 'harness_not_configured' },
+    });
   });
 
   it('should answer tool_unavailable for a Python callable, naming it', async () => {
