@@ -476,8 +476,8 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     const snapshot = await api.ok<Snapshot>('GET', `/v1/sessions/${child.id}`);
     expect(snapshot.status).toBe('failed');
     expect(child.last_task_error).toMatchObject({ code: 'harness_not_configured' });
-    const failed = await parentStream.waitFor(
-      (f) => railOf([f], child.id)[0]?.last_task_error != null,
+    const failed = await parentStream.waitFor((f) =>
+      railOf([f], child.id).some((c) => Boolean(c.last_task_error)),
     );
     parentStream.close();
     expectValidFrames(parentStream);

@@ -3,7 +3,10 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { childPreview } from 'src/modules/sessions/dto/session-response.dto';
 import { childRailChange, ChildRailChange } from 'src/modules/sessions/child-rail.util';
 import { ChildSummariesService } from 'src/modules/sessions/child-summaries.service';
-import { ChildUnit, SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
+import {
+  ChildUnit,
+  SessionEventsService,
+} from 'src/modules/sessions/stream/session-events.service';
 
 /**
  * The parent's child-session rail, live (api-reference §4 row 22): after a unit of work on a

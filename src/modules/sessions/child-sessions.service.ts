@@ -90,7 +90,12 @@ export class ChildSessionsService implements RunnerChildSessionsHandler, OnModul
     }
     const task = typeof params.input === 'string' ? params.input : '';
     const { child, agentName } = await this.create(parent, parentSpec, tool, task);
-    const summary: Partial<ChildSessionSummaryDto> = toChildSessionSummary(child, agentName, null, 0);
+    const summary: Partial<ChildSessionSummaryDto> = toChildSessionSummary(
+      child,
+      agentName,
+      null,
+      0,
+    );
     // The rail has the child (idle, full summary) before its first turn's deltas (ChildRailService).
     await this.stream.locked(parent.id, async (s) => {
       s.emit('session.created', {
