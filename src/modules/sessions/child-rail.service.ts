@@ -28,6 +28,11 @@ export class ChildRailService implements OnModuleInit {
     this.stream.onChildUnit((unit) => this.changed(unit));
   }
 
+  /** Resolves once every update queued so far went out (or failed and was logged). */
+  async settled(): Promise<void> {
+    await Promise.all(this.queues.values());
+  }
+
   private changed({ before, after, events }: ChildUnit): void {
     const change = childRailChange(before, after, events, new Date());
     if (!change) {
