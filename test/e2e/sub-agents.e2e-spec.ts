@@ -1,99 +1,21 @@
 import { randomBytes } from 'node:crypto';
 
-import { expectStreamEvent } from 'test/contract/upstream-schemas';
 import { runEchoTool, sessionItems, uploadAgentSession } from 'test/utils/agent-sessions';
 import { connectFakeRunner } from 'test/utils/fake-runner';
 import { eventually, HttpApi, httpApi } from 'test/utils/http-api';
 import { startJwtServer } from 'test/utils/jwt-server';
 import { RunnerProcess, ServerProcess, startRunner } from 'test/utils/processes';
-import { openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
-
-const TOOLS = [
-  'tools:',
-  '  helper:',
-  '    type: agent',
-  '    description: Repeats the task back.',
-  '    prompt: Echo the task.',
-  '    executor: {harness: echo}',
-  '    max_sessions: 2',
-  '  recaller:',
-  '    type: agent',
-  '    executor: {harness: echo}',
-  '    pass_history: true',
-  '  lister:',
-  '    type: agent',
-  '    prompt: List the workspace.',
-  '    os_env: {type: caller_process, sandbox: {type: none}}',
-  '  remote_only:',
-  '    type: agent',
-  '    executor: {harness: claude-sdk}',
-  '  weather:',
-  '    type: function',
-  '    description: Current weather.',
-  '    callable: tools.weather:get_weather',
-];
-
-const CONFIG = (name: string, extra: string[] = []) =>
-  [`name: ${name}`, 'executor: {harness: echo}', ...TOOLS, ...extra, ''].join('\n');
-
-/** The parent asks before OS tools: so does its sub-agent, on the child session. */
-const ASKING = [
-  'policies:',
-  '  ask_os:',
-  '    type: function',
-  '    handler: omnigent.policies.builtins.safety.ask_on_os_tools',
-];
-
-interface ChildSummary {
-  id: string;
-  object: string;
-  parent_session_id: string;
-  title: string;
-  tool: string;
-  session_name: string;
-  kind: string;
-  busy: boolean;
-  agent_name: string;
-  last_message_preview: string | null;
-  last_task_error: Record<string, string> | null;
-  pending_elicitations_count: number;
-}
-
-interface Snapshot {
-  id: string;
-  status: string;
-  kind: string;
-  parent_session_id: string | null;
-  root_conversation_id: string | null;
-  runner_id: string | null;
-  pending_elicitations: { elicitation_id: string }[];
-}
-
-function expectValidFrames(stream: SseConnection): void {
-  for (const frame of stream.frames) {
-    if (frame.json) {
-      expectStreamEvent(frame.json);
-    }
-  }
-}
-
-const ofType = (type: string) => (frame: SseFrame) => frame.json?.type === type;
-
-/** The `child` of the parent's `session.child_session.updated` frames about one child, or all. */
-const railOf = (frames: SseFrame[], childId?: string) =>
-  frames
-    .filter(ofType('session.child_session.updated'))
-    .filter((f) => childId === undefined || f.json?.child_session_id === childId)
-    .map((f) => f.json?.child as Partial<ChildSummary>);
-
-const railHas =
-  (childId: string, fields: Partial<ChildSummary>) =>
-  (frame: SseFrame): boolean =>
-    frame.json?.type === 'session.child_session.updated' &&
-    frame.json.child_session_id === childId &&
-    Object.entries(fields).every(
-      ([key, value]) => (frame.json?.child as Record<string, unknown>)[key] === value,
-    );
+import { openSse } from 'test/utils/sse-client';
+import {
+  ASKING,
+  ChildSummary,
+  CONFIG,
+  expectValidFrames,
+  ofType,
+  railHas,
+  railOf,
+  Snapshot,
+} from 'test/utils/sub-agent-sessions';
 
 /**
  * Sub-agent tools (`type: agent`, issue 19): the echo agent's `/tool` directive calls a sub-agent;

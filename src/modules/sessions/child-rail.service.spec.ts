@@ -14,8 +14,8 @@ describe(ChildRailService.name, () => {
   let childUnit: (unit: ChildUnit) => void;
   const parent = sessionEntityFactory();
   const child = sessionEntityFactory({ parentSessionId: parent.id, title: 'helper:x' });
-  const running = { ...child, liveStatus: 'running' as const, currentTurnId: 'resp_1' };
-  const after = child as ChildUnit['after'];
+  const idle = child as ChildUnit['after'];
+  const running: ChildUnit['after'] = { ...idle, liveStatus: 'running', currentTurnId: 'resp_1' };
   const parentUnit = lockedSessionFactory(parent);
   const message = { type: 'response.output_item.done', item: { type: 'message' } };
   const asked = { type: 'response.elicitation_request', elicitation_id: 'elic_1' };
@@ -63,7 +63,7 @@ describe(ChildRailService.name, () => {
   it('should log a failed update and go on with the next one', async () => {
     t.mock(ChildSummariesService).pendingElicitationsCount.mockRejectedValueOnce(new Error('db'));
 
-    childUnit({ before: child, after, events: [asked as unknown as StreamEvent] });
+    childUnit({ before: child, after: idle, events: [asked as unknown as StreamEvent] });
     childUnit({ before: child, after: running, events: [] });
 
     expect(await published()).toEqual([expect.objectContaining({ busy: true })]);
