@@ -193,4 +193,20 @@ describe('cost policies (usage reported by the runner)', () => {
       reason: 'The daily cost $2.25 reached the budget of $2.00',
     });
   });
+
+  it('should show the priced spend and the last turn tokens on the session snapshot', async () => {
+    const session = await newSession({
+      handler: `${COST}.cost_budget`,
+      factory_params: { max_cost_usd: 100 },
+    });
+    const snapshot = async () =>
+      (await alice.get(`/v1/sessions/${session}`).expect(200)).body as Record<string, unknown>;
+    expect(await snapshot()).toMatchObject({ total_cost_usd: null, last_total_tokens: null });
+    await turn(session, { input_tokens: 10, output_tokens: 10, cost_usd: 0.25 });
+    await turn(session, { input_tokens: 5, output_tokens: 5, cost_usd: 0.5 });
+    expect(await snapshot()).toMatchObject({ total_cost_usd: 0.75, last_total_tokens: 10 });
+    // An unpriced turn adds no made-up cost (the budget then asks before the next message).
+    await turn(session, { input_tokens: 30, output_tokens: 12 });
+    expect(await snapshot()).toMatchObject({ total_cost_usd: 0.75, last_total_tokens: 42 });
+  });
 });

@@ -1,81 +1,21 @@
 import { randomBytes } from 'node:crypto';
 
-import { expectStreamEvent } from 'test/contract/upstream-schemas';
 import { runEchoTool, sessionItems, uploadAgentSession } from 'test/utils/agent-sessions';
 import { connectFakeRunner } from 'test/utils/fake-runner';
 import { eventually, HttpApi, httpApi } from 'test/utils/http-api';
 import { startJwtServer } from 'test/utils/jwt-server';
 import { RunnerProcess, ServerProcess, startRunner } from 'test/utils/processes';
-import { openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
-
-const TOOLS = [
-  'tools:',
-  '  helper:',
-  '    type: agent',
-  '    description: Repeats the task back.',
-  '    prompt: Echo the task.',
-  '    executor: {harness: echo}',
-  '    max_sessions: 2',
-  '  recaller:',
-  '    type: agent',
-  '    executor: {harness: echo}',
-  '    pass_history: true',
-  '  lister:',
-  '    type: agent',
-  '    prompt: List the workspace.',
-  '    os_env: {type: caller_process, sandbox: {type: none}}',
-  '  remote_only:',
-  '    type: agent',
-  '    executor: {harness: claude-sdk}',
-  '  weather:',
-  '    type: function',
-  '    description: Current weather.',
-  '    callable: tools.weather:get_weather',
-];
-
-const CONFIG = (name: string, extra: string[] = []) =>
-  [`name: ${name}`, 'executor: {harness: echo}', ...TOOLS, ...extra, ''].join('\n');
-
-/** The parent asks before OS tools: so does its sub-agent, on the child session. */
-const ASKING = [
-  'policies:',
-  '  ask_os:',
-  '    type: function',
-  '    handler: omnigent.policies.builtins.safety.ask_on_os_tools',
-];
-
-interface ChildSummary {
-  id: string;
-  object: string;
-  parent_session_id: string;
-  title: string;
-  tool: string;
-  session_name: string;
-  kind: string;
-  busy: boolean;
-  agent_name: string;
-  last_message_preview: string | null;
-}
-
-interface Snapshot {
-  id: string;
-  status: string;
-  kind: string;
-  parent_session_id: string | null;
-  root_conversation_id: string | null;
-  runner_id: string | null;
-  pending_elicitations: { elicitation_id: string }[];
-}
-
-function expectValidFrames(stream: SseConnection): void {
-  for (const frame of stream.frames) {
-    if (frame.json) {
-      expectStreamEvent(frame.json);
-    }
-  }
-}
-
-const ofType = (type: string) => (frame: SseFrame) => frame.json?.type === type;
+import { openSse } from 'test/utils/sse-client';
+import {
+  ASKING,
+  ChildSummary,
+  CONFIG,
+  expectValidFrames,
+  ofType,
+  railHas,
+  railOf,
+  Snapshot,
+} from 'test/utils/sub-agent-sessions';
 
 /**
  * Sub-agent tools (`type: agent`, issue 19): the echo agent's `/tool` directive calls a sub-agent;
@@ -207,6 +147,55 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     }
   });
 
+  it("should keep the parent's child-session rail live, and send it whole on reconnect", async () => {
+    const parent = await session();
+    const parentStream = await stream(parent.id);
+    await parentStream.waitFor((f) => f.event === 'session.heartbeat');
+
+    expect(await runEchoTool(api, parent.id, 'helper', { input: 'one' })).toBe('one');
+    const created = await parentStream.waitFor(ofType('session.created'));
+    const childId = created.json?.child_session_id as string;
+    const finishedAfterStart = () => {
+      const updates = railOf(parentStream.frames, childId);
+      return updates.slice(updates.findIndex((c) => c.busy === true) + 1).some((c) => !c.busy);
+    };
+    await parentStream.waitFor(finishedAfterStart, 15_000, 'the child busy, then idle');
+    const rail = railOf(parentStream.frames, childId);
+    // Created: the full summary, idle, before its first turn's deltas.
+    expect(rail[0]).toMatchObject({
+      id: childId,
+      object: 'child_session',
+      title: 'helper:one',
+      busy: false,
+      pending_elicitations_count: 0,
+    });
+    const started = rail.findIndex((c) => c.busy === true);
+    expect(started).toBeGreaterThan(0);
+    expect(rail[started]).toMatchObject({ current_task_status: 'running' });
+    // Live deltas are partial: no id or title, only what changed.
+    expect(rail[started].title).toBeUndefined();
+    expect(rail.map((c) => c.last_message_preview).filter(Boolean)).toContain('one');
+    parentStream.close();
+    expectValidFrames(parentStream);
+
+    // On connect, each child's full summary, as GET …/child_sessions reads it.
+    expect(await runEchoTool(api, parent.id, 'recaller', { input: 'two' })).toBe('two');
+    const listed = await eventually(async () => {
+      const both = await children(parent.id);
+      if (both.length !== 2 || both.some((c) => c.busy)) {
+        throw new Error('the children are not both idle yet');
+      }
+      return both;
+    });
+    const again = await stream(parent.id);
+    const summaries = () => railOf(again.frames).filter((c) => c.object === 'child_session');
+    await again.waitFor(() => summaries().length === 2, 15_000, 'two child summaries');
+    again.close();
+    expectValidFrames(again);
+    // Oldest first, the list newest first.
+    expect(summaries()).toEqual([...listed].reverse());
+  });
+
   it("should give the child the parent's messages with pass_history", async () => {
     const parent = await session();
     expect(await runEchoTool(api, parent.id, 'helper', { input: 'first' })).toBe('first');
@@ -278,12 +267,13 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
       expect(parentStream.frames.some(ofType('response.elicitation_request'))).toBe(false);
       return output;
     };
-    return { parent, childId, request, childStream, resolve, finished };
+    return { parent, parentStream, childId, request, childStream, resolve, finished };
   }
 
   it('should ask on the child session for its tool calls, and continue the child once approved', async () => {
     const task = '/tool write_file {"path": "approved.txt", "content": "ok"}';
-    const { parent, childId, request, childStream, resolve, finished } = await askingChild(task);
+    const { parent, parentStream, childId, request, childStream, resolve, finished } =
+      await askingChild(task);
     const pending = await api.ok<Snapshot>('GET', `/v1/sessions/${childId}`);
     expect(pending.status).toBe('running');
     expect(pending.pending_elicitations.map((e) => e.elicitation_id)).toEqual([
@@ -291,10 +281,16 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     ]);
     const parentView = await api.ok<Snapshot>('GET', `/v1/sessions/${parent.id}`);
     expect(parentView.pending_elicitations).toEqual([]);
+    // The parent's rail counts the child's waiting approval, listed and live.
+    expect(await children(parent.id)).toMatchObject([
+      { id: childId, busy: true, pending_elicitations_count: 1 },
+    ]);
+    await parentStream.waitFor(railHas(childId, { pending_elicitations_count: 1 }));
 
     await resolve('accept');
     expect(await finished()).toMatch(/^Tool write_file returned: /);
     expect(childStream.frames.some(ofType('response.elicitation_resolved'))).toBe(true);
+    expect((await children(parent.id))[0].pending_elicitations_count).toBe(0);
     // Live, too: the child's text streams on the child's stream.
     const text = childStream.frames.filter(ofType('response.output_text.delta'));
     expect(text.map((f) => f.json?.delta).join('')).toMatch(/^Tool write_file returned: /);
@@ -391,14 +387,26 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
 
   it('should answer a clear error for a sub-agent on a harness this runner lacks', async () => {
     const parent = await session();
+    const parentStream = await stream(parent.id);
+    await parentStream.waitFor((f) => f.event === 'session.heartbeat');
 
     expect(await runEchoTool(api, parent.id, 'remote_only', { input: 'x' })).toMatch(
       /^Error: the sub-agent remote_only failed: harness_not_configured: .*claude-sdk/,
     );
-    // The child session exists and shows its failure.
+    // The child session exists and shows its failure, on the parent's rail too.
     const [child] = await children(parent.id);
     const snapshot = await api.ok<Snapshot>('GET', `/v1/sessions/${child.id}`);
     expect(snapshot.status).toBe('failed');
+    expect(child.last_task_error).toMatchObject({ code: 'harness_not_configured' });
+    const failed = await parentStream.waitFor((f) =>
+      railOf([f], child.id).some((c) => Boolean(c.last_task_error)),
+    );
+    parentStream.close();
+    expectValidFrames(parentStream);
+    expect(failed.json?.child).toMatchObject({
+      busy: false,
+      last_task_error: { code: 'harness_not_configured' },
+    });
   });
 
   it('should answer tool_unavailable for a Python callable, naming it', async () => {

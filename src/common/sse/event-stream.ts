@@ -7,6 +7,7 @@ import {
   defer,
   EMPTY,
   map,
+  merge,
   MonoTypeOperatorFunction,
   Observable,
   ObservableInput,
@@ -47,6 +48,11 @@ export interface EventStreamOptions<E extends { type: string }> {
   oldestSeq(): ObservableInput<number | null>;
   /** The ack frame, and the frame sent after `heartbeatMs` of silence. */
   heartbeat(): E;
+  /**
+   * Transient connect-time frames (the session's child summaries), sent after the replay,
+   * alongside the live events: the tail never waits for them.
+   */
+  snapshot?(): Observable<E>;
   /** Sent instead of a replay that the log can no longer serve (the client re-reads the state). */
   reset(): E;
   heartbeatMs: number;
@@ -119,11 +125,15 @@ export function eventStream<E extends { type: string }>(
       }),
     );
 
+    const snapshot$ = options.snapshot
+      ? defer(() => options.snapshot!()).pipe(map((event) => frame(event)))
+      : EMPTY;
+
     return concat(
       concat(
         defer(() => of(frame(options.heartbeat()))),
         resume$,
-        live$,
+        merge(snapshot$, live$),
       ).pipe(
         heartbeatAfterSilence(options.heartbeatMs, () => frame(options.heartbeat())),
         takeUntil(options.end$),

@@ -145,6 +145,19 @@ describe(ChildSessionsService.name, () => {
         parent_session_id: parent.id,
         child_session_id: fields.id,
       }),
+      // The parent's rail gets the child whole, idle, before its first turn starts.
+      expect.objectContaining({
+        type: 'session.child_session.updated',
+        child_session_id: fields.id,
+        child: expect.objectContaining({
+          id: fields.id,
+          object: 'child_session',
+          title: 'helper:summarise the plan',
+          agent_name: 'parent.helper',
+          busy: false,
+          pending_elicitations_count: 0,
+        }),
+      }),
     ]);
     expect(result).toEqual({
       session_id: fields.id,

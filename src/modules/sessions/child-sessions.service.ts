@@ -17,6 +17,10 @@ import { AgentsService } from 'src/modules/registry/agents.service';
 import { RunnerConnection } from 'src/modules/runners/runner-connection';
 import { RunnerChildSessionsHandler, RunnerHooks } from 'src/modules/runners/runner-hooks';
 import { ItemsRepository, NewItem } from 'src/modules/sessions/items.repository';
+import {
+  ChildSessionSummaryDto,
+  toChildSessionSummary,
+} from 'src/modules/sessions/dto/session-response.dto';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
@@ -85,19 +89,30 @@ export class ChildSessionsService implements RunnerChildSessionsHandler, OnModul
       );
     }
     const task = typeof params.input === 'string' ? params.input : '';
-    const child = await this.create(parent, parentSpec, tool, task);
-    const turnId = newId(IdPrefix.Response);
-    const itemId = newId(IdPrefix.Message);
-    await this.turns.startChildTurn(child, turnId, {
-      itemId,
-      data: { role: 'user', content: [{ type: 'input_text', text: task }] },
-    });
+    const { child, agentName } = await this.create(parent, parentSpec, tool, task);
+    const summary: Partial<ChildSessionSummaryDto> = toChildSessionSummary(
+      child,
+      agentName,
+      null,
+      0,
+    );
+    // The rail has the child (idle, full summary) before its first turn's deltas (ChildRailService).
     await this.stream.locked(parent.id, async (s) => {
       s.emit('session.created', {
         child_session_id: child.id,
         parent_session_id: parent.id,
         agent_id: child.agentId,
       });
+      s.emit('session.child_session.updated', {
+        child_session_id: child.id,
+        child: summary,
+      });
+    });
+    const turnId = newId(IdPrefix.Response);
+    const itemId = newId(IdPrefix.Message);
+    await this.turns.startChildTurn(child, turnId, {
+      itemId,
+      data: { role: 'user', content: [{ type: 'input_text', text: task }] },
     });
     this.logger.log(
       `Session ${child.id} created for sub-agent ${tool.name} of ${parent.id} (call ${String(params.call_id).slice(0, 80)})`,
@@ -115,7 +130,7 @@ export class ChildSessionsService implements RunnerChildSessionsHandler, OnModul
     parentSpec: Partial<AgentSpecWire>,
     tool: AgentSubAgentToolWire,
     task: string,
-  ): Promise<SessionEntity> {
+  ): Promise<{ child: SessionEntity; agentName: string }> {
     const id = newId(IdPrefix.Session);
     const agentId = newId(IdPrefix.Agent);
     const spec = childAgentSpec(parentSpec, tool);
@@ -161,7 +176,7 @@ export class ChildSessionsService implements RunnerChildSessionsHandler, OnModul
         `Session quota reached: a user may own at most ${this.config.quotas.sessionsPerUser} sessions`,
       );
     }
-    return created;
+    return { child: created, agentName: spec.name };
   }
 
   /** The parent's recent conversation for `pass_history`: its messages, without tool calls. */

@@ -283,7 +283,8 @@ export class SessionsController {
   @Get(':session_id/stream')
   @Authenticated()
   @SseResponse(
-    'Server-Sent Events: `session.heartbeat` first, then live events (upstream ServerStreamEvent). ' +
+    'Server-Sent Events: `session.heartbeat` first, then live events (upstream ServerStreamEvent), ' +
+      'beside one `session.child_session.updated` (full summary) per sub-agent child, the 100 newest. ' +
       'Durable events carry `id: <seq>`; send Last-Event-ID to resume; `data: [DONE]` ends a clean close.',
   )
   @Endpoint({

@@ -4,7 +4,10 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { HostsModule } from 'src/modules/hosts/hosts.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RunnersModule } from 'src/modules/runners/runners.module';
+import { ChildRailRepository } from 'src/modules/sessions/child-rail.repository';
+import { ChildRailService } from 'src/modules/sessions/child-rail.service';
 import { ChildSessionsService } from 'src/modules/sessions/child-sessions.service';
+import { ChildSummariesService } from 'src/modules/sessions/child-summaries.service';
 import { HostRunnersController } from 'src/modules/sessions/host-runners.controller';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
@@ -48,7 +51,10 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     TypeOrmModule.forFeature([ItemEntity, SessionEntity, SessionEventEntity]),
   ],
   providers: [
+    ChildRailRepository,
+    ChildRailService,
     ChildSessionsService,
+    ChildSummariesService,
     HostExitListener,
     HostLaunchService,
     ItemsRepository,

@@ -40,6 +40,9 @@ export interface SessionRow {
 export interface LockedWork<T> {
   result: T;
   events: LiveEvent<StreamEvent>[];
+  /** The row as locked, and as the unit left it. */
+  before: SessionEntity;
+  after: SessionEntity;
 }
 
 @Injectable()
@@ -74,7 +77,7 @@ export class SessionsRepository {
       }
       const session = new LockedSessionUnit(manager, row);
       const result = await work(session);
-      return { result, events: await session.flush() };
+      return { result, events: await session.flush(), before: row, after: session.row };
     });
   }
 

@@ -35,10 +35,10 @@ import {
   SessionDeletedResponseDto,
   SessionListItemDto,
   SessionResponseDto,
-  toChildSessionSummary,
   toSessionListItem,
   toSessionResponse,
 } from 'src/modules/sessions/dto/session-response.dto';
+import { ChildSummariesService } from 'src/modules/sessions/child-summaries.service';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionHooks } from 'src/modules/sessions/session-hooks';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
@@ -86,6 +86,7 @@ export class SessionsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly access: SessionAccessService,
     private readonly agents: AgentsService,
+    private readonly childSummaries: ChildSummariesService,
     private readonly events: SessionEventsService,
     private readonly hostLaunch: HostLaunchService,
     private readonly hosts: HostsService,
@@ -440,19 +441,11 @@ export class SessionsService {
       query.tool !== undefined && query.session_name !== undefined
         ? `${query.tool}:${query.session_name}`
         : undefined;
-    const page = await this.sessions.listChildren(id, pageRequest(query), title);
+    const page = await this.childSummaries.page(id, pageRequest(query), title);
     if (!page) {
       throw SessionError.invalid('Unknown pagination cursor');
     }
-    const previews = await this.items.lastMessageTexts(page.rows.map((r) => r.session.id));
-    const data = page.rows.map((r) =>
-      toChildSessionSummary(
-        r.session,
-        r.agentName,
-        previews.get(r.session.id)?.slice(0, 150) ?? null,
-      ),
-    );
-    return listEnvelope(data, page.hasMore, (c) => c.id);
+    return listEnvelope(page.data, page.hasMore, (c) => c.id);
   }
 
   async getAgent(auth: AuthPrincipal, id: string): Promise<SessionAgentResponseDto> {

@@ -1,4 +1,4 @@
-import { addUsage } from 'src/modules/sessions/usage-totals';
+import { addUsage, pricedCostUsd } from 'src/modules/sessions/usage-totals';
 
 describe(addUsage.name, () => {
   const day1 = new Date('2026-12-03T10:00:00Z');
@@ -37,5 +37,17 @@ describe(addUsage.name, () => {
     expect(
       addUsage(null, { input_tokens: -5, output_tokens: Number.NaN, cost_usd: -1 }, day1),
     ).toMatchObject({ total_tokens: 0, cost_usd: 0, unpriced_tokens: 0 });
+  });
+});
+
+describe(pricedCostUsd.name, () => {
+  const at = new Date('2026-12-03T10:00:00Z');
+
+  it('should be null until a turn was priced, then the priced turns cost', () => {
+    expect(pricedCostUsd(null)).toBeNull();
+    const unpriced = addUsage(null, { total_tokens: 40 }, at);
+    expect(pricedCostUsd(unpriced)).toBeNull();
+    expect(pricedCostUsd(addUsage(unpriced, { total_tokens: 10, cost_usd: 0.5 }, at))).toBe(0.5);
+    expect(pricedCostUsd(addUsage(null, { total_tokens: 0, cost_usd: 0 }, at))).toBe(0);
   });
 });

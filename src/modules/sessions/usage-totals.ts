@@ -48,3 +48,14 @@ export function addUsage(totals: UsageTotals | null, usage: Usage, at: Date): Us
     day_unpriced_tokens: (sameDay ? totals.day_unpriced_tokens : 0) + (cost === null ? total : 0),
   };
 }
+
+/**
+ * The session's `total_cost_usd`: null while no turn was priced (then every token is unpriced),
+ * as the policies' `usage` reads it; never a guessed price for unpriced tokens.
+ */
+export function pricedCostUsd(totals: UsageTotals | null): number | null {
+  if (!totals || (totals.total_tokens > 0 && totals.unpriced_tokens >= totals.total_tokens)) {
+    return null;
+  }
+  return totals.cost_usd;
+}

@@ -5,6 +5,7 @@ import { toUnixSeconds } from 'src/database/transformers';
 import { StoredItem } from 'src/protocol/items';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { pricedCostUsd } from 'src/modules/sessions/usage-totals';
 
 export class ConversationItemDto {
   @ApiProperty() id: string;
@@ -181,7 +182,7 @@ export interface Liveness {
 }
 
 /** `last_task_error` is a map of strings: nulls are left out. */
-function lastTaskError(session: SessionEntity): Record<string, string> | null {
+export function lastTaskError(session: SessionEntity): Record<string, string> | null {
   if (session.liveStatus !== 'failed' || !session.lastError) {
     return null;
   }
@@ -255,7 +256,7 @@ export function toSessionResponse(
     subagent_routing_override: session.subagentRoutingOverride,
     context_window: null,
     last_total_tokens: session.lastTotalTokens,
-    total_cost_usd: null,
+    total_cost_usd: pricedCostUsd(session.usageTotals),
     usage_by_model: null,
     last_task_error: lastTaskError(session),
     pending_elicitations: pendingElicitations,
@@ -309,14 +310,41 @@ export function toSessionListItem(
   ) as unknown as SessionListItemDto;
 }
 
+/** `last_message_preview` is the child's last message text, this long at most. */
+export const CHILD_PREVIEW_LENGTH = 150;
+
+export function childPreview(text: string | null | undefined): string | null {
+  return text ? text.slice(0, CHILD_PREVIEW_LENGTH) : null;
+}
+
+/** A child's busy flag and current task, as the rail shows them. */
+export function childTaskFields(
+  session: Pick<SessionEntity, 'currentTurnId' | 'liveStatus'>,
+): Pick<ChildSessionSummaryDto, 'busy' | 'current_task_id' | 'current_task_status'> {
+  return {
+    current_task_id: session.currentTurnId,
+    current_task_status: session.currentTurnId ? 'running' : null,
+    busy: session.liveStatus === 'running' || session.liveStatus === 'waiting',
+  };
+}
+
+/** A child's title and the `{tool}:{session_name}` parts of it. */
+export function childTitleFields(
+  title: string | null,
+): Pick<ChildSessionSummaryDto, 'title' | 'tool' | 'session_name'> {
+  const [tool, sessionName] =
+    title && title.includes(':') ? title.split(/:(.*)/s, 2) : [null, null];
+  return { title, tool, session_name: sessionName };
+}
+
 export function toChildSessionSummary(
   session: SessionEntity,
   agentName: string | null,
-  lastMessagePreview: string | null,
+  lastMessageText: string | null,
+  pendingElicitationsCount: number,
 ): ChildSessionSummaryDto {
-  const title = session.title;
-  const [tool, sessionName] =
-    title && title.includes(':') ? title.split(/:(.*)/s, 2) : [null, null];
+  const { title, tool, session_name } = childTitleFields(session.title);
+  const { current_task_id, current_task_status, busy } = childTaskFields(session);
   return {
     id: session.id,
     object: 'child_session',
@@ -324,19 +352,19 @@ export function toChildSessionSummary(
     title,
     task_summary: null,
     tool,
-    session_name: sessionName,
+    session_name,
     kind: 'sub_agent',
     created_at: toUnixSeconds(session.createdAt),
     updated_at: toUnixSeconds(session.updatedAt),
     agent_id: session.agentId,
     agent_name: agentName,
-    current_task_id: session.currentTurnId,
-    current_task_status: session.currentTurnId ? 'running' : null,
-    busy: session.liveStatus === 'running' || session.liveStatus === 'waiting',
+    current_task_id,
+    current_task_status,
+    busy,
     labels: session.labels ?? {},
     last_task_error: lastTaskError(session),
-    last_message_preview: lastMessagePreview,
-    pending_elicitations_count: 0,
+    last_message_preview: childPreview(lastMessageText),
+    pending_elicitations_count: pendingElicitationsCount,
     routed_model: null,
     routing_decision_id: null,
   };

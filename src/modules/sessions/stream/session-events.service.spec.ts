@@ -7,11 +7,16 @@ import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { StreamEvents } from 'src/protocol/stream-events';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
+import { ChildSummariesService } from 'src/modules/sessions/child-summaries.service';
+import { toChildSessionSummary } from 'src/modules/sessions/dto/session-response.dto';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
-import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
+import {
+  ChildUnit,
+  SessionEventsService,
+} from 'src/modules/sessions/stream/session-events.service';
 import { factory, sessionEntityFactory } from 'test/factories';
 import { newTestService, TestService } from 'test/utils/new-test-service';
 
@@ -55,6 +60,8 @@ describe(SessionEventsService.name, () => {
             { seq: 3, event: running },
             { seq: null, event: delta },
           ],
+          before: session,
+          after: session,
         };
       });
 
@@ -64,6 +71,31 @@ describe(SessionEventsService.name, () => {
         { kind: 'event', seq: 3, event: running },
         { kind: 'event', seq: null, event: delta },
       ]);
+    });
+
+    it("should tell the rail's listener of a child's committed unit, and of no other", async () => {
+      const units: ChildUnit[] = [];
+      t.sut.onChildUnit((unit) => units.push(unit));
+      const child = sessionEntityFactory({ parentSessionId: session.id });
+      const busy = { ...child, liveStatus: 'running' as const };
+      const repository = t.mock(SessionsRepository);
+      repository.withLockedSession.mockResolvedValueOnce({
+        result: 1,
+        events: [{ seq: 1, event: running }],
+        before: child,
+        after: busy,
+      });
+      repository.withLockedSession.mockResolvedValueOnce({
+        result: 2,
+        events: [],
+        before: session,
+        after: session,
+      });
+
+      await t.sut.locked(child.id, () => Promise.resolve(1));
+      await t.sut.locked(session.id, () => Promise.resolve(2));
+
+      expect(units).toEqual([{ before: child, after: busy, events: [running] }]);
     });
 
     it('should publish nothing and resolve undefined for a session that does not exist', async () => {
@@ -90,6 +122,42 @@ describe(SessionEventsService.name, () => {
   describe('openStream', () => {
     beforeEach(() => {
       t.mock(SessionAccessService).require.mockResolvedValue(session);
+      t.mock(ChildSummariesService).newest.mockResolvedValue([]);
+    });
+
+    it("should send each child's summary on connect, with the last id, beside the live tail", async () => {
+      const child = sessionEntityFactory({ parentSessionId: session.id, title: 'helper:x' });
+      const summary = toChildSessionSummary(child, 'helper', 'hi', 1);
+      t.mock(ChildSummariesService).newest.mockResolvedValue([summary]);
+      t.mock(SessionEventsRepository).currentSeq.mockResolvedValue(4);
+      const stream = await t.sut.openStream(auth, session.id, {});
+      const all = firstValueFrom(stream.pipe(toArray()));
+      await new Promise((resolve) => setImmediate(resolve));
+      t.sut.closeStreams(session.id);
+
+      const sent = (await all).map((f) => [f.type, f.id, f.data === '[DONE]' ? null : f.data]);
+      expect(sent.map(([type, id]) => `${type}@${id}`)).toEqual([
+        'session.heartbeat@4',
+        'session.child_session.updated@4',
+        'undefined@4',
+      ]);
+      expect(JSON.parse(sent[1][2] as string)).toEqual({
+        type: 'session.child_session.updated',
+        child: summary,
+        child_session_id: child.id,
+        conversation_id: session.id,
+        sequence_number: null,
+      });
+    });
+
+    it('should go on without the children when they cannot be read', async () => {
+      t.mock(ChildSummariesService).newest.mockRejectedValue(new Error('db down'));
+      t.mock(SessionEventsRepository).currentSeq.mockResolvedValue(0);
+      const seen = frames(await t.sut.openStream(auth, session.id, {}));
+      bus.publish(channel, { kind: 'event', seq: 1, event: running });
+      t.sut.closeStreams(session.id);
+
+      expect(await seen).toEqual(['session.heartbeat@0', 'session.status@1', 'DONE@1']);
     });
 
     it('should check access before subscribing, so a refusal leaves nothing behind', async () => {

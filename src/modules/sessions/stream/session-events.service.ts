@@ -6,11 +6,13 @@ import {
   MessageEvent,
 } from '@nestjs/common';
 import {
+  catchError,
   concatMap,
   defer,
   EMPTY,
   expand,
   finalize,
+  from,
   Observable,
   Subject,
   takeWhile,
@@ -24,6 +26,8 @@ import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { normalizeStreamEvent, StreamEvent, StreamEvents } from 'src/protocol/stream-events';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
+import { ChildSummariesService } from 'src/modules/sessions/child-summaries.service';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import {
@@ -36,6 +40,13 @@ import { SessionBusMessage } from 'src/modules/sessions/stream/session.events';
 
 const REPLAY_PAGE = 500;
 
+/** A committed unit of work on a sub-agent's session (what its parent's rail reacts to). */
+export interface ChildUnit {
+  before: SessionEntity;
+  after: SessionEntity & { parentSessionId: string };
+  events: StreamEvent[];
+}
+
 /**
  * Owns the session streams (style rule 19): publishing through the bus once a unit of work has
  * logged its events (`locked`), transient events, and each client's SSE stream (built by the
@@ -45,11 +56,13 @@ const REPLAY_PAGE = 500;
 export class SessionEventsService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('SessionStreams');
   private readonly shutdown$ = new Subject<void>();
+  private childUnitListener?: (unit: ChildUnit) => void;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly access: SessionAccessService,
     private readonly bus: EventBus,
+    private readonly childSummaries: ChildSummariesService,
     private readonly log: SessionEventsRepository,
     private readonly metrics: MetricsService,
     private readonly quotas: SessionQuotasService,
@@ -72,7 +85,23 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     for (const { seq, event } of done.events) {
       this.publish(sessionId, { kind: 'event', seq, event });
     }
+    const { before, after } = done;
+    if (after.parentSessionId !== null && this.childUnitListener) {
+      this.childUnitListener({
+        before,
+        after: after as ChildUnit['after'],
+        events: done.events.map((e) => e.event),
+      });
+    }
     return done.result;
+  }
+
+  /**
+   * Called (synchronously, must not throw) after each committed unit of work on a sub-agent's
+   * session: the parent's child-session rail (`ChildRailService`) is its one listener.
+   */
+  onChildUnit(listener: (unit: ChildUnit) => void): void {
+    this.childUnitListener = listener;
   }
 
   /** Transient events (deltas): published, never logged. */
@@ -142,6 +171,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
       replay: (after, upTo) => this.replay(sessionId, after, upTo),
       oldestSeq: () => this.log.oldestSeq(sessionId),
       heartbeat: () => StreamEvents.heartbeat(),
+      snapshot: () => this.childrenSnapshot(sessionId),
       reset: () => StreamEvents.reset(sessionId),
       heartbeatMs: this.config.sse.heartbeatMs,
       end$: this.shutdown$,
@@ -161,6 +191,27 @@ export class SessionEventsService implements BeforeApplicationShutdown {
         finalize(() => this.metrics.openStreams.dec(route)),
       );
     }).pipe(finalize(releaseSlot));
+  }
+
+  /**
+   * The connect-time snapshot (api-reference §4.3): one `session.child_session.updated` with the
+   * full summary per child, the newest 100. Best effort: a failure is logged, the tail goes on.
+   */
+  private childrenSnapshot(sessionId: string): Observable<StreamEvent> {
+    return from(this.childSummaries.newest(sessionId)).pipe(
+      concatMap((children) =>
+        children.map((child) =>
+          normalizeStreamEvent(
+            { type: 'session.child_session.updated', child_session_id: child.id, child },
+            sessionId,
+          ),
+        ),
+      ),
+      catchError((error: Error) => {
+        this.logger.warn(`Child sessions of ${sessionId} not sent on connect: ${error.message}`);
+        return EMPTY;
+      }),
+    );
   }
 
   /** The log after `after` up to `upTo`, read page by page as the stream consumes it. */
