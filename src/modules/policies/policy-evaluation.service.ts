@@ -21,7 +21,7 @@ import {
   DAILY_APPROVED_KEY,
 } from 'src/modules/policies/handlers/cost.handlers';
 import { JudgeClientService } from 'src/modules/policies/judge/judge-client.service';
-import { JudgeMemo } from 'src/modules/policies/judge/judge-memo.util';
+import { JudgeMemo, settleJudged } from 'src/modules/policies/judge/judge-memo.util';
 import { PolicyEntity } from 'src/modules/policies/policy.entity';
 import {
   PolicySnapshot,
@@ -208,18 +208,9 @@ export class PolicyEvaluationService {
       const askTimeoutS = deciding?.askTimeoutS ?? resolved.askTimeoutS;
       return { ...result, askTimeoutS };
     };
-    // The judge's questions are asked between runs of the (synchronous) engine; each round
-    // answers every open one, so a judged policy needs one round at most. Still open after the
-    // last round: that policy's pending error stands (a DENY).
-    const settle = async (snapshot: PolicySnapshot): Promise<Evaluation> => {
+    const settle = (snapshot: PolicySnapshot): Promise<Evaluation> => {
       const seed = seedFor(snapshot, resolved.labelDecls);
-      for (let round = 0; ; round++) {
-        const result = run(snapshot, seed);
-        if (!memo?.hasPending() || round > judged) {
-          return result;
-        }
-        await memo.resolvePending();
-      }
+      return settleJudged(() => run(snapshot, seed), memo, judged);
     };
     if (input.readOnly) {
       return settle(await this.state.get(session.id));

@@ -42,6 +42,25 @@ export class JudgeMemo implements JudgeLookup {
   }
 }
 
+/**
+ * Runs the (synchronous) engine until the judge has answered every question it asks: each round
+ * asks all open questions at once, so `rounds` (the number of judged policies) suffices. Still
+ * open after the last round: the policy's pending error stands (a DENY).
+ */
+export async function settleJudged<T>(
+  run: () => T,
+  memo: JudgeMemo | undefined,
+  rounds: number,
+): Promise<T> {
+  for (let round = 0; ; round++) {
+    const result = run();
+    if (!memo?.hasPending() || round >= rounds) {
+      return result;
+    }
+    await memo.resolvePending();
+  }
+}
+
 function requestKey(request: JudgeRequest): string {
   return createHash('sha256')
     .update(JSON.stringify([request.field, request.choices, request.system, request.user]))
