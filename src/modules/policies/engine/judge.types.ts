@@ -16,7 +16,8 @@ export interface JudgeRequest {
 }
 
 /** A judge's answer, or why there is none (HTTP error, timeout, malformed output). */
-export type JudgeAnswer = { ok: true; choice: string; reason: string } | { ok: false; error: string };
+export type JudgeAnswer =
+  { ok: true; choice: string; reason: string } | { ok: false; error: string };
 
 /** What an evaluator sees of the judge during one evaluation. */
 export interface JudgeLookup {

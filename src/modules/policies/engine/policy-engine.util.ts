@@ -45,7 +45,9 @@ export function evaluatePolicies(
     let decision: PolicyDecision | undefined;
     let updates: StateUpdate[];
     try {
-      decision = normalizeDecision(policy.evaluate({ ...event, data, session_state: state }, judge));
+      decision = normalizeDecision(
+        policy.evaluate({ ...event, data, session_state: state }, judge),
+      );
       updates = decision?.state_updates ?? [];
       // A state write that cannot apply (append to a non-list) fails the policy like a throw.
       state = applyStateUpdates(state, updates);

@@ -88,7 +88,10 @@ export type PolicyNeed = 'usage' | 'userDailyCost';
  * A policy instance: pure, it never touches a store. An LLM-judged one reads the judge's answers
  * through `judge` (and throws JudgePendingError while its question is open).
  */
-export type PolicyEvaluator = (event: PolicyEvent, judge?: JudgeLookup) => PolicyDecision | undefined;
+export type PolicyEvaluator = (
+  event: PolicyEvent,
+  judge?: JudgeLookup,
+) => PolicyDecision | undefined;
 
 /**
  * A registry entry. `create` receives params already validated against `paramsSchema` (with
