@@ -15,6 +15,7 @@ import { GITHUB_HANDLERS } from 'src/modules/policies/handlers/github.handlers';
 import { ORCHESTRATION_HANDLERS } from 'src/modules/policies/handlers/orchestration.handlers';
 import { PROMPT_HANDLERS } from 'src/modules/policies/handlers/prompt.handlers';
 import { RISK_SCORE_HANDLERS } from 'src/modules/policies/handlers/risk-score.handlers';
+import { ROUTING_HANDLERS } from 'src/modules/policies/handlers/routing.handlers';
 import { ASK_ON_ADD_POLICY, SAFETY_HANDLERS } from 'src/modules/policies/handlers/safety.handlers';
 import { SANDBOX_HANDLERS } from 'src/modules/policies/handlers/sandbox.handlers';
 import { SHELL_HANDLERS } from 'src/modules/policies/handlers/shell.handlers';
@@ -56,7 +57,7 @@ export class PolicyRegistryService {
   constructor(@Optional() @Inject(APP_CONFIG) config?: AppConfig) {
     const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true });
     for (const def of [
-      ...(config?.policies.judge ? PROMPT_HANDLERS : []),
+      ...(config?.policies.judge ? [...PROMPT_HANDLERS, ...ROUTING_HANDLERS] : []),
       ...CONTEXT_HANDLERS,
       ...COST_HANDLERS,
       ...GITHUB_HANDLERS,
