@@ -19,6 +19,10 @@ import { ROUTING_HANDLERS } from 'src/modules/policies/handlers/routing.handlers
 import { ASK_ON_ADD_POLICY, SAFETY_HANDLERS } from 'src/modules/policies/handlers/safety.handlers';
 import { SANDBOX_HANDLERS } from 'src/modules/policies/handlers/sandbox.handlers';
 import { SHELL_HANDLERS } from 'src/modules/policies/handlers/shell.handlers';
+import { TASK_SWITCH_HANDLERS } from 'src/modules/policies/handlers/task-switch.handlers';
+
+/** The handlers that ask the policy judge: registered only when the server has one. */
+const JUDGED_HANDLERS = [...PROMPT_HANDLERS, ...ROUTING_HANDLERS, ...TASK_SWITCH_HANDLERS];
 
 /** Upstream's dotted handler form (spec/policies.md §6.2). */
 export const HANDLER_PATTERN = /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$/;
@@ -57,7 +61,7 @@ export class PolicyRegistryService {
   constructor(@Optional() @Inject(APP_CONFIG) config?: AppConfig) {
     const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true });
     for (const def of [
-      ...(config?.policies.judge ? [...PROMPT_HANDLERS, ...ROUTING_HANDLERS] : []),
+      ...(config?.policies.judge ? JUDGED_HANDLERS : []),
       ...CONTEXT_HANDLERS,
       ...COST_HANDLERS,
       ...GITHUB_HANDLERS,

@@ -1,25 +1,11 @@
-import { AppConfig } from 'src/config/app-config';
-import { JudgeAnswer, JudgeRequest } from 'src/modules/policies/engine/judge.types';
 import { evaluatePolicies } from 'src/modules/policies/engine/policy-engine.util';
 import { JudgeMemo, settleJudged } from 'src/modules/policies/judge/judge-memo.util';
 import { PolicyRegistryService } from 'src/modules/policies/policy-registry.service';
 import { fixedPolicy, toolCallEvent } from 'test/factories/policy.factory';
+import { fakeJudge, judgedRegistry } from 'test/factories/policy-judge.factory';
 
 const PROMPT = 'omnigent.policies.builtins.prompt.prompt_policy';
-const JUDGE = { model: 'judge', baseUrl: 'http://judge.invalid/v1', timeoutMs: 1000 };
-const registry = new PolicyRegistryService({ policies: { judge: JUDGE } } as AppConfig);
-
-/** A fake judge answering from a queue; records what it was asked. */
-function fakeJudge(...answers: JudgeAnswer[]) {
-  const asked: JudgeRequest[] = [];
-  const memo = new JudgeMemo({
-    ask: (request) => {
-      asked.push(request);
-      return Promise.resolve(answers.shift() ?? { ok: false, error: 'no more answers' });
-    },
-  });
-  return { asked, memo };
-}
+const registry = judgedRegistry();
 
 const policy = (params: Record<string, unknown> = { prompt: 'No deleting files.' }) =>
   registry.bind({ name: 'judged', handler: PROMPT, factoryParams: params }, 'session');

@@ -1,5 +1,3 @@
-import { AppConfig } from 'src/config/app-config';
-import { JudgeAnswer, JudgeRequest } from 'src/modules/policies/engine/judge.types';
 import {
   applyStateUpdates,
   evaluatePolicies,
@@ -7,23 +5,11 @@ import {
 import { PolicyEvent } from 'src/modules/policies/engine/policy.types';
 import { INTENT_KEY, INTENT_VERDICTS_KEY } from 'src/modules/policies/handlers/routing.handlers';
 import { JudgeMemo, settleJudged } from 'src/modules/policies/judge/judge-memo.util';
-import { PolicyRegistryService } from 'src/modules/policies/policy-registry.service';
 import { toolCallEvent } from 'test/factories/policy.factory';
+import { fakeJudge, judgedRegistry } from 'test/factories/policy-judge.factory';
 
 const ROUTING = 'omnigent.policies.builtins.routing';
-const JUDGE = { model: 'judge', baseUrl: 'http://judge.invalid/v1', timeoutMs: 1000 };
-const registry = new PolicyRegistryService({ policies: { judge: JUDGE } } as AppConfig);
-
-function fakeJudge(...answers: JudgeAnswer[]) {
-  const asked: JudgeRequest[] = [];
-  const memo = new JudgeMemo({
-    ask: (request) => {
-      asked.push(request);
-      return Promise.resolve(answers.shift() ?? { ok: false, error: 'judge down' });
-    },
-  });
-  return { asked, memo };
-}
+const registry = judgedRegistry();
 
 const bind = (fn: string, params?: Record<string, unknown>) =>
   registry.bind({ name: fn, handler: `${ROUTING}.${fn}`, factoryParams: params }, 'session');
