@@ -1,16 +1,7 @@
-import { ConfigError, getConfig } from 'src/config/app-config';
+import { getConfig } from 'src/config/app-config';
+import { configProblems } from 'test/utils/config-problems';
 
 const KEY = 'sk-judge-never-shown-42';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    getConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('getConfig accepted an invalid environment');
-}
 
 describe('getConfig: the policy judge', () => {
   it('should have no judge by default', () => {
@@ -39,7 +30,7 @@ describe('getConfig: the policy judge', () => {
   });
 
   it('should refuse a key without a model, a bad URL and a bad timeout, never echoing the key', () => {
-    const problems = problemsOf({
+    const problems = configProblems({
       OMNIGENT_POLICY_JUDGE_API_KEY: KEY,
       OMNIGENT_POLICY_JUDGE_BASE_URL: 'not a url',
       OMNIGENT_POLICY_JUDGE_TIMEOUT_MS: '10',

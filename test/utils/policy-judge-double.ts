@@ -1,5 +1,7 @@
-import { createServer, IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
+
+import { readBody } from 'test/utils/scripted-openai-server';
 
 /**
  * One scripted judge answer: the JSON the model "writes" (`content`, sent as the message
@@ -21,15 +23,6 @@ export interface PolicyJudgeDouble {
   script: JudgeScript[];
   fallback: JudgeScript;
   close(): Promise<void>;
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    request.on('data', (part: Buffer) => parts.push(part));
-    request.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 /** A non-streaming OpenAI-compatible Chat Completions endpoint playing the policy judge. */
