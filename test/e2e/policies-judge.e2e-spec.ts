@@ -77,7 +77,7 @@ describe('prompt_policy with a configured judge (server and runner processes)', 
       { event: { type: 'PHASE_TOOL_CALL', data: { name: 'shell', arguments: { command } } } },
     );
 
-  it('should list prompt_policy in the registry', async () => {
+  it('should list prompt_policy and the other judged handlers in the registry', async () => {
     const registry = await api.ok<{ data: { handler: string; params_schema: unknown }[] }>(
       'GET',
       '/v1/policy-registry',
@@ -85,6 +85,13 @@ describe('prompt_policy with a configured judge (server and runner processes)', 
     expect(registry.data.find((e) => e.handler === PROMPT)?.params_schema).toMatchObject({
       required: ['prompt'],
     });
+    expect(registry.data.map((e) => e.handler)).toEqual(
+      expect.arrayContaining([
+        'omnigent.policies.builtins.routing.intent_based_authorization',
+        'omnigent.policies.builtins.routing.deny_trivial_to_expensive_model',
+        'omnigent.policies.builtins.context.detect_task_switch',
+      ]),
+    );
   });
 
   it('should DENY what the judge denies and ALLOW what it allows, asking it each time', async () => {
