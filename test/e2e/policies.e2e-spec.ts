@@ -321,6 +321,15 @@ describe('policies and approvals (real server and runner processes)', () => {
         { ...valid, handler: 'omnigent.policies.builtins.safety.__proto__' },
         /not in the policy registry/,
       ],
+      [
+        // No judge model on this server: the LLM-judged handlers cannot be attached.
+        {
+          ...valid,
+          handler: 'omnigent.policies.builtins.prompt.prompt_policy',
+          factory_params: { prompt: 'Deny deletions.' },
+        },
+        /not in the policy registry/,
+      ],
       [{ ...valid, factory_params: { limit: 'ten' } }, /limit must be integer/],
       [{ ...valid, factory_params: { limitt: 1 } }, /unknown key 'limitt'/],
       [{ ...valid, type: 'url', handler: 'https://example.com/hook' }, /future extension/],

@@ -46,6 +46,21 @@ describe('prompt_policy', () => {
     });
   });
 
+  it('should DENY while the judge answer is still pending (no round left)', async () => {
+    const { asked, memo } = fakeJudge({ ok: true, choice: 'allow', reason: '' });
+    const event = toolCallEvent('shell');
+    const verdict = await settleJudged(
+      () => evaluatePolicies([policy()], event, {}, memo),
+      memo,
+      0,
+    );
+    expect(verdict).toMatchObject({
+      result: 'DENY',
+      reason: expect.stringMatching(/not answered/),
+    });
+    expect(asked).toHaveLength(0);
+  });
+
   it('should DENY when evaluated without a judge', () => {
     const verdict = evaluatePolicies([policy()], toolCallEvent('shell'));
     expect(verdict.result).toBe('DENY');
