@@ -3,18 +3,9 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { ConfigError, getConfig } from 'src/config/app-config';
+import { configProblems } from 'test/utils/config-problems';
 
 const SECRET = 'x'.repeat(32);
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    getConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('getConfig accepted an invalid environment');
-}
 
 describe(getConfig.name, () => {
   let dataDir: string;
@@ -82,7 +73,7 @@ describe(getConfig.name, () => {
 
   describe('validation', () => {
     it('should list every bad variable at once in one ConfigError', () => {
-      const problems = problemsOf({
+      const problems = configProblems({
         OMNIGENT_PORT: 'abc',
         OMNIGENT_AUTH: 'basic',
         DATABASE_URL: 'mysql://db/x',
@@ -111,7 +102,7 @@ describe(getConfig.name, () => {
     it('should bound OMNIGENT_JSON_MAX_DEPTH to 8–512', () => {
       expect(getConfig({ OMNIGENT_JSON_MAX_DEPTH: '128' }).http.jsonMaxDepth).toBe(128);
       for (const bad of ['7', '513', 'deep']) {
-        expect(problemsOf({ OMNIGENT_JSON_MAX_DEPTH: bad }).join('\n')).toContain(
+        expect(configProblems({ OMNIGENT_JSON_MAX_DEPTH: bad }).join('\n')).toContain(
           'OMNIGENT_JSON_MAX_DEPTH',
         );
       }
@@ -126,7 +117,7 @@ describe(getConfig.name, () => {
       });
       expect(getConfig({ OMNIGENT_QUOTA_STREAMS_PER_USER: '3' }).quotas.streamsPerUser).toBe(3);
       for (const bad of ['0', '-1', 'many']) {
-        expect(problemsOf({ OMNIGENT_QUOTA_RUNNERS_PER_USER: bad }).join('\n')).toContain(
+        expect(configProblems({ OMNIGENT_QUOTA_RUNNERS_PER_USER: bad }).join('\n')).toContain(
           'OMNIGENT_QUOTA_RUNNERS_PER_USER',
         );
       }
@@ -148,7 +139,7 @@ describe(getConfig.name, () => {
     });
 
     it('should require a secret in jwt mode without a JWKS URL', () => {
-      const problems = problemsOf({ OMNIGENT_AUTH: 'jwt' });
+      const problems = configProblems({ OMNIGENT_AUTH: 'jwt' });
       expect(problems).toContain(
         'OMNIGENT_JWT_SECRET is required when OMNIGENT_AUTH=jwt and no JWKS URL is set',
       );
@@ -156,7 +147,7 @@ describe(getConfig.name, () => {
     });
 
     it('should reject a short secret together with the other problems', () => {
-      const problems = problemsOf({
+      const problems = configProblems({
         OMNIGENT_AUTH: 'jwt',
         OMNIGENT_JWT_SECRET: 'short',
         OMNIGENT_PORT: '-1',
@@ -188,7 +179,7 @@ describe(getConfig.name, () => {
     // Regression: the length rule once sat behind the presence rule's @ValidateIf.
     it('should reject a short secret even when a JWKS URL is set', () => {
       expect(
-        problemsOf({
+        configProblems({
           OMNIGENT_AUTH: 'jwt',
           OMNIGENT_JWKS_URL: 'https://idp.example/jwks.json',
           OMNIGENT_JWT_SECRET: 'short',
@@ -197,19 +188,19 @@ describe(getConfig.name, () => {
     });
 
     it('should reject a JWKS URL that is not a URL', () => {
-      expect(problemsOf({ OMNIGENT_AUTH: 'jwt', OMNIGENT_JWKS_URL: 'idp.example/jwks' })).toEqual([
-        expect.stringContaining('OMNIGENT_JWKS_URL'),
-      ]);
+      expect(
+        configProblems({ OMNIGENT_AUTH: 'jwt', OMNIGENT_JWKS_URL: 'idp.example/jwks' }),
+      ).toEqual([expect.stringContaining('OMNIGENT_JWKS_URL')]);
     });
 
     it('should accept a clock skew of at most 60 seconds', () => {
       expect(getConfig({ OMNIGENT_JWT_CLOCK_SKEW_S: '60' }).auth.clockSkewS).toBe(60);
-      expect(problemsOf({ OMNIGENT_JWT_CLOCK_SKEW_S: '61' })).toHaveLength(1);
+      expect(configProblems({ OMNIGENT_JWT_CLOCK_SKEW_S: '61' })).toHaveLength(1);
     });
 
     it('should reject a non-integer port and a port out of range', () => {
       for (const port of ['80.5', '65536', 'abc']) {
-        const problems = problemsOf({ OMNIGENT_PORT: port });
+        const problems = configProblems({ OMNIGENT_PORT: port });
         expect(problems.length).toBeGreaterThan(0);
         expect(problems.every((p) => p.startsWith('OMNIGENT_PORT'))).toBe(true);
       }
@@ -231,7 +222,7 @@ describe(getConfig.name, () => {
     });
 
     it('should reject anything else', () => {
-      expect(problemsOf({ OMNIGENT_DB_MIGRATE: 'maybe' })).toEqual([
+      expect(configProblems({ OMNIGENT_DB_MIGRATE: 'maybe' })).toEqual([
         expect.stringContaining('OMNIGENT_DB_MIGRATE'),
       ]);
     });
@@ -317,7 +308,7 @@ describe(getConfig.name, () => {
     });
 
     it('should reject an unknown local runner switch', () => {
-      expect(problemsOf({ OMNIGENT_LOCAL_RUNNER: 'yes' })).toEqual([
+      expect(configProblems({ OMNIGENT_LOCAL_RUNNER: 'yes' })).toEqual([
         expect.stringContaining('OMNIGENT_LOCAL_RUNNER'),
       ]);
     });
@@ -354,7 +345,7 @@ describe(getConfig.name, () => {
           OMNIGENT_LOCAL_RUNNER_PROTECTED_PATHS: '/etc/omnigent.env, /srv/keys',
         }).runners.localProtectedPaths,
       ).toEqual([resolve(dataDir), '/etc/omnigent.env', '/srv/keys']);
-      expect(problemsOf({ OMNIGENT_LOCAL_RUNNER_PROTECTED_PATHS: 'relative/path' })).toEqual([
+      expect(configProblems({ OMNIGENT_LOCAL_RUNNER_PROTECTED_PATHS: 'relative/path' })).toEqual([
         expect.stringContaining('absolute paths'),
       ]);
     });
@@ -363,11 +354,11 @@ describe(getConfig.name, () => {
   describe('file storage', () => {
     it('should default to the local disk and need a bucket for s3', () => {
       expect(getConfig({ OMNIGENT_DATA_DIR: dataDir }).files.storage).toBe('local');
-      expect(problemsOf({ OMNIGENT_DATA_DIR: dataDir, OMNIGENT_FILES_STORAGE: 's3' })).toEqual([
+      expect(configProblems({ OMNIGENT_DATA_DIR: dataDir, OMNIGENT_FILES_STORAGE: 's3' })).toEqual([
         expect.stringContaining('OMNIGENT_FILES_S3_BUCKET is required'),
       ]);
       expect(
-        problemsOf({ OMNIGENT_DATA_DIR: dataDir, OMNIGENT_FILES_STORAGE: 'ftp' }).join(' '),
+        configProblems({ OMNIGENT_DATA_DIR: dataDir, OMNIGENT_FILES_STORAGE: 'ftp' }).join(' '),
       ).toContain('OMNIGENT_FILES_STORAGE');
       const s3 = getConfig({
         OMNIGENT_DATA_DIR: dataDir,

@@ -10,6 +10,16 @@ export type AuthMode = 'none' | 'jwt';
 export type LogLevel = EnvDto['OMNIGENT_LOG_LEVEL'];
 export type BusKind = 'memory' | 'postgres' | 'redis';
 
+/** The OpenAI-compatible model that judges LLM policies (spec/policies.md §8.7). */
+export interface PolicyJudgeConfig {
+  model: string;
+  /** Without a trailing slash. */
+  baseUrl: string;
+  /** Sent as a bearer token; never logged or echoed. */
+  apiKey?: string;
+  timeoutMs: number;
+}
+
 export interface AppConfig {
   version: string;
   http: {
@@ -43,7 +53,11 @@ export interface AppConfig {
   bus: { kind: BusKind; redisUrl?: string };
   sse: { heartbeatMs: number; maxPendingDataLength: number; retention: number };
   /** Policy approvals: how long an ASK waits for a human. */
-  policies: { askTimeoutS: number };
+  policies: {
+    askTimeoutS: number;
+    /** The LLM judge of `prompt_policy` & co.; null: those handlers are not registered. */
+    judge: PolicyJudgeConfig | null;
+  };
   /** `/v1/responses`: how long a blocking create waits for its turn. */
   responses: { timeoutMs: number };
   agents: { bundleMaxBytes: number; builtinDir: string };
@@ -238,7 +252,17 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxPendingDataLength: dto.OMNIGENT_SSE_MAX_PENDING,
       retention: dto.OMNIGENT_EVENT_LOG_RETENTION,
     },
-    policies: { askTimeoutS: dto.OMNIGENT_POLICY_ASK_TIMEOUT_S },
+    policies: {
+      askTimeoutS: dto.OMNIGENT_POLICY_ASK_TIMEOUT_S,
+      judge: dto.OMNIGENT_POLICY_JUDGE_MODEL
+        ? {
+            model: dto.OMNIGENT_POLICY_JUDGE_MODEL,
+            baseUrl: dto.OMNIGENT_POLICY_JUDGE_BASE_URL.replace(/\/+$/, ''),
+            apiKey: dto.OMNIGENT_POLICY_JUDGE_API_KEY,
+            timeoutMs: dto.OMNIGENT_POLICY_JUDGE_TIMEOUT_MS,
+          }
+        : null,
+    },
     responses: { timeoutMs: dto.OMNIGENT_RESPONSES_TIMEOUT_MS },
     agents: { bundleMaxBytes: dto.OMNIGENT_BUNDLE_MAX_BYTES, builtinDir: join(ROOT_DIR, 'agents') },
     files: {

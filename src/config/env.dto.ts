@@ -280,6 +280,39 @@ export class EnvDto {
   @Min(1)
   OMNIGENT_POLICY_ASK_TIMEOUT_S = 86_400;
 
+  /** Model of the policy judge (LLM-judged handlers such as `prompt_policy`); unset: no judge. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  OMNIGENT_POLICY_JUDGE_MODEL?: string;
+
+  /** OpenAI-compatible base URL of the policy judge (`{base}/chat/completions`). */
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  OMNIGENT_POLICY_JUDGE_BASE_URL = 'https://api.openai.com/v1';
+
+  /** Bearer key of the policy judge; never logged. Only meaningful with a judge model. */
+  @Transform(blankToUndefined)
+  @ValidateIf((dto: EnvDto) => dto.OMNIGENT_POLICY_JUDGE_API_KEY !== undefined)
+  @ValidateBy({
+    name: 'judgeKeyNeedsModel',
+    validator: {
+      validate: (_value, args) =>
+        (args?.object as EnvDto | undefined)?.OMNIGENT_POLICY_JUDGE_MODEL !== undefined,
+      defaultMessage: () =>
+        'OMNIGENT_POLICY_JUDGE_API_KEY is set but OMNIGENT_POLICY_JUDGE_MODEL is not',
+    },
+  })
+  @IsString()
+  OMNIGENT_POLICY_JUDGE_API_KEY?: string;
+
+  /** Milliseconds one judge call may take before the policy fails (closed or open, per handler). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  OMNIGENT_POLICY_JUDGE_TIMEOUT_MS = 15_000;
+
   /** Durable stream events kept per session for Last-Event-ID replay. */
   @Transform(toInt)
   @IsInt()

@@ -100,7 +100,12 @@ describe('policies and approvals (real server and runner processes)', () => {
         'omnigent.policies.builtins.orchestration.read_only_os',
       ]),
     );
-    expect(handlers.some((h) => h.includes('prompt_policy'))).toBe(false);
+    // No judge model configured: the LLM-judged handlers are absent, not faked.
+    expect(
+      handlers.filter((h) =>
+        /prompt_policy|intent_based_authorization|deny_trivial|detect_task_switch/.test(h),
+      ),
+    ).toEqual([]);
   });
 
   it('should stop coder before shell, show the approval, and run the command once accepted', async () => {
@@ -314,6 +319,15 @@ describe('policies and approvals (real server and runner processes)', () => {
       [{ ...valid, handler: 'child_process.exec' }, /not in the policy registry/],
       [
         { ...valid, handler: 'omnigent.policies.builtins.safety.__proto__' },
+        /not in the policy registry/,
+      ],
+      [
+        // No judge model on this server: the LLM-judged handlers cannot be attached.
+        {
+          ...valid,
+          handler: 'omnigent.policies.builtins.prompt.prompt_policy',
+          factory_params: { prompt: 'Deny deletions.' },
+        },
         /not in the policy registry/,
       ],
       [{ ...valid, factory_params: { limit: 'ten' } }, /limit must be integer/],

@@ -6,6 +6,7 @@ import { DefaultPoliciesController } from 'src/modules/policies/default-policies
 import { ElicitationEntity } from 'src/modules/policies/elicitation.entity';
 import { ElicitationsRepository } from 'src/modules/policies/elicitations.repository';
 import { ElicitationsService } from 'src/modules/policies/elicitations.service';
+import { JudgeClientService } from 'src/modules/policies/judge/judge-client.service';
 import { PoliciesRepository } from 'src/modules/policies/policies.repository';
 import { PoliciesService } from 'src/modules/policies/policies.service';
 import { PolicyEntity } from 'src/modules/policies/policy.entity';
@@ -35,6 +36,7 @@ import { SessionsModule } from 'src/modules/sessions/sessions.module';
     ApprovalMetricsService,
     ElicitationsRepository,
     ElicitationsService,
+    JudgeClientService,
     PoliciesRepository,
     PoliciesService,
     PolicyEvaluateService,

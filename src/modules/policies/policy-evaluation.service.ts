@@ -20,6 +20,8 @@ import {
   COST_UNPRICED_KEY,
   DAILY_APPROVED_KEY,
 } from 'src/modules/policies/handlers/cost.handlers';
+import { JudgeClientService } from 'src/modules/policies/judge/judge-client.service';
+import { JudgeMemo, settleJudged } from 'src/modules/policies/judge/judge-memo.util';
 import { PolicyEntity } from 'src/modules/policies/policy.entity';
 import {
   PolicySnapshot,
@@ -119,6 +121,7 @@ export class PolicyEvaluationService {
     private readonly registry: PolicyRegistryService,
     private readonly state: PolicyStateRepository,
     private readonly usage: PolicyUsageRepository,
+    private readonly judge: JudgeClientService,
   ) {}
 
   /**
@@ -181,6 +184,8 @@ export class PolicyEvaluationService {
     const rootId = session.rootSessionId ?? session.id;
     const day = utcDay(new Date());
     const routed = await this.routedContext(session, rootId, day, policies);
+    const judged = policies.filter((p) => p.judged).length;
+    const memo = judged > 0 ? new JudgeMemo(this.judge) : undefined;
     const run = (snapshot: PolicySnapshot, seed: Record<string, string>): Evaluation => {
       const labels = { ...seed, ...snapshot.labels };
       const event: PolicyEvent = {
@@ -198,18 +203,26 @@ export class PolicyEvaluationService {
         },
         session_state: { ...snapshot.state, ...routed.state },
       };
-      const result = evaluatePolicies(policies, event, resolved.labelDecls);
+      const result = evaluatePolicies(policies, event, resolved.labelDecls, memo);
       const deciding = policies.find((p) => p.name === result.deciding[0]);
       const askTimeoutS = deciding?.askTimeoutS ?? resolved.askTimeoutS;
       return { ...result, askTimeoutS };
     };
+    const settle = (snapshot: PolicySnapshot): Promise<Evaluation> => {
+      const seed = seedFor(snapshot, resolved.labelDecls);
+      return settleJudged(() => run(snapshot, seed), memo, judged);
+    };
     if (input.readOnly) {
-      const snapshot = await this.state.get(session.id);
-      return run(snapshot, seedFor(snapshot, resolved.labelDecls));
+      return settle(await this.state.get(session.id));
+    }
+    if (memo) {
+      // Ask the judge before the state row is locked (a judge call takes seconds): the locked
+      // run then finds the answers, unless a concurrent evaluation changed what is asked.
+      await settle(await this.state.get(session.id));
     }
     const evaluation = await this.state.withState(session.id, async (snapshot) => {
       const seed = seedFor(snapshot, resolved.labelDecls);
-      const result = run(snapshot, seed);
+      const result = await settle(snapshot);
       const apply = result.applyWrites;
       const local = apply ? splitWrites(result.writes, rootId === session.id).local : [];
       return {

@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import Ajv, { ValidateFunction } from 'ajv';
 
+import type { AppConfig } from 'src/config/app-config';
+import { APP_CONFIG } from 'src/config/config.constants';
 import {
   BoundPolicy,
   LabelCondition,
@@ -11,10 +13,16 @@ import { CONTEXT_HANDLERS } from 'src/modules/policies/handlers/context.handlers
 import { COST_HANDLERS } from 'src/modules/policies/handlers/cost.handlers';
 import { GITHUB_HANDLERS } from 'src/modules/policies/handlers/github.handlers';
 import { ORCHESTRATION_HANDLERS } from 'src/modules/policies/handlers/orchestration.handlers';
+import { PROMPT_HANDLERS } from 'src/modules/policies/handlers/prompt.handlers';
 import { RISK_SCORE_HANDLERS } from 'src/modules/policies/handlers/risk-score.handlers';
+import { ROUTING_HANDLERS } from 'src/modules/policies/handlers/routing.handlers';
 import { ASK_ON_ADD_POLICY, SAFETY_HANDLERS } from 'src/modules/policies/handlers/safety.handlers';
 import { SANDBOX_HANDLERS } from 'src/modules/policies/handlers/sandbox.handlers';
 import { SHELL_HANDLERS } from 'src/modules/policies/handlers/shell.handlers';
+import { TASK_SWITCH_HANDLERS } from 'src/modules/policies/handlers/task-switch.handlers';
+
+/** The handlers that ask the policy judge: registered only when the server has one. */
+const JUDGED_HANDLERS = [...PROMPT_HANDLERS, ...ROUTING_HANDLERS, ...TASK_SWITCH_HANDLERS];
 
 /** Upstream's dotted handler form (spec/policies.md §6.2). */
 export const HANDLER_PATTERN = /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$/;
@@ -49,9 +57,11 @@ interface Entry {
 export class PolicyRegistryService {
   private readonly entries = new Map<string, Entry>();
 
-  constructor() {
+  /** `judge`: whether the server has a policy judge (the LLM-judged handlers exist only then). */
+  constructor(@Optional() @Inject(APP_CONFIG) config?: AppConfig) {
     const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true });
     for (const def of [
+      ...(config?.policies.judge ? JUDGED_HANDLERS : []),
       ...CONTEXT_HANDLERS,
       ...COST_HANDLERS,
       ...GITHUB_HANDLERS,
@@ -157,6 +167,7 @@ export class PolicyRegistryService {
       ...(policy.condition && { condition: policy.condition }),
       ...(policy.setLabels && { setLabels: policy.setLabels }),
       ...(entry.def.needs && { needs: entry.def.needs }),
+      ...(entry.def.judged && { judged: true }),
     };
   }
 

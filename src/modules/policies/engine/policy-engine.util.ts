@@ -1,3 +1,4 @@
+import { JudgeLookup } from 'src/modules/policies/engine/judge.types';
 import {
   BoundPolicy,
   EngineResult,
@@ -21,12 +22,13 @@ export class PolicyResultError extends Error {}
  * the next policy. Writes of an ASK verdict are returned but withheld (`applyWrites: false`).
  * A policy whose label `condition` does not match the labels the evaluation started with is
  * skipped; label writes pass the policy's `set_labels` whitelist and the declared label values.
- * Pure: the caller persists the writes.
+ * Pure: the caller persists the writes (and asks the judge for the questions `judge` recorded).
  */
 export function evaluatePolicies(
   policies: BoundPolicy[],
   event: PolicyEvent,
   labelDecls: Readonly<Record<string, LabelDecl>> = {},
+  judge?: JudgeLookup,
 ): EngineResult {
   const writes: StateUpdate[] = [];
   const labels: Record<string, string> = {};
@@ -43,7 +45,9 @@ export function evaluatePolicies(
     let decision: PolicyDecision | undefined;
     let updates: StateUpdate[];
     try {
-      decision = normalizeDecision(policy.evaluate({ ...event, data, session_state: state }));
+      decision = normalizeDecision(
+        policy.evaluate({ ...event, data, session_state: state }, judge),
+      );
       updates = decision?.state_updates ?? [];
       // A state write that cannot apply (append to a non-list) fails the policy like a throw.
       state = applyStateUpdates(state, updates);

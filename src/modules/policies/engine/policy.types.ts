@@ -1,3 +1,5 @@
+import { JudgeLookup } from 'src/modules/policies/engine/judge.types';
+
 /** The phases at which policies are consulted (spec/policies.md §2.2). */
 export const PHASES = [
   'request',
@@ -82,8 +84,14 @@ export interface UserDailyCost {
 /** Context a handler needs the engine to load (it costs a query). */
 export type PolicyNeed = 'usage' | 'userDailyCost';
 
-/** A policy instance: pure, it never touches a store. */
-export type PolicyEvaluator = (event: PolicyEvent) => PolicyDecision | undefined;
+/**
+ * A policy instance: pure, it never touches a store. An LLM-judged one reads the judge's answers
+ * through `judge` (and throws JudgePendingError while its question is open).
+ */
+export type PolicyEvaluator = (
+  event: PolicyEvent,
+  judge?: JudgeLookup,
+) => PolicyDecision | undefined;
 
 /**
  * A registry entry. `create` receives params already validated against `paramsSchema` (with
@@ -101,6 +109,8 @@ export interface PolicyHandlerDef {
   internalOnly?: boolean;
   /** Context to load before evaluating (spec/policies.md §2.3: injected only when needed). */
   needs?: readonly PolicyNeed[];
+  /** Asks the policy judge: registered only when the server has one (spec/policies.md §8.7). */
+  judged?: boolean;
   /** Checks across params the schema cannot express; returns the problem. */
   check?(params: Readonly<Record<string, unknown>>): string | undefined;
   create(params: Readonly<Record<string, unknown>>): PolicyEvaluator;
@@ -123,6 +133,7 @@ export interface BoundPolicy {
   /** The label keys the policy may write (absent: any). */
   setLabels?: readonly string[];
   needs?: readonly PolicyNeed[];
+  judged?: boolean;
 }
 
 /** The composed verdict of one evaluation (spec/policies.md §4). */
