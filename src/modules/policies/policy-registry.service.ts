@@ -12,6 +12,7 @@ import {
 import { CONTEXT_HANDLERS } from 'src/modules/policies/handlers/context.handlers';
 import { COST_HANDLERS } from 'src/modules/policies/handlers/cost.handlers';
 import { GITHUB_HANDLERS } from 'src/modules/policies/handlers/github.handlers';
+import { GOOGLE_HANDLERS } from 'src/modules/policies/handlers/google.handlers';
 import { ORCHESTRATION_HANDLERS } from 'src/modules/policies/handlers/orchestration.handlers';
 import { PROMPT_HANDLERS } from 'src/modules/policies/handlers/prompt.handlers';
 import { RISK_SCORE_HANDLERS } from 'src/modules/policies/handlers/risk-score.handlers';
@@ -65,6 +66,7 @@ export class PolicyRegistryService {
       ...CONTEXT_HANDLERS,
       ...COST_HANDLERS,
       ...GITHUB_HANDLERS,
+      ...GOOGLE_HANDLERS,
       ...ORCHESTRATION_HANDLERS,
       ...RISK_SCORE_HANDLERS,
       ...SAFETY_HANDLERS,
