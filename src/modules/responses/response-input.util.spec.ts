@@ -46,6 +46,16 @@ describe('parseResponseInput', () => {
     });
   });
 
+  it('should name the field in the 422 detail list, as every 422 does', () => {
+    expect(() => parseResponseInput([{}])).toThrow(
+      expect.objectContaining({
+        detail: [
+          expect.objectContaining({ loc: ['body', 'input', 0, 'role'], type: 'value_error' }),
+        ],
+      }),
+    );
+  });
+
   it.each([
     [[{ role: 'assistant', content: 'hi' }], /input\[0\]\.role must be 'user'/],
     [[{ role: 'system', content: 'be nice' }], /input\[0\]\.role/],

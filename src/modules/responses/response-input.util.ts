@@ -23,7 +23,7 @@ export function parseResponseInput(input: ResponseInput): ParsedInput {
     const where = `input[${index}]`;
     if (item.type === 'function_call_output') {
       if (typeof item.call_id !== 'string' || item.call_id.length === 0) {
-        throw invalid(`${where}.call_id must be a non-empty string`);
+        throw invalid(`${where}.call_id must be a non-empty string`, [index, 'call_id']);
       }
       const output = typeof item.output === 'string' ? item.output : JSON.stringify(item.output);
       outputs.push({ call_id: item.call_id, output: output ?? '' });
@@ -32,14 +32,16 @@ export function parseResponseInput(input: ResponseInput): ParsedInput {
     if (item.type !== undefined && item.type !== 'message') {
       throw invalid(
         `${where}.type '${String(item.type)}' is not supported: use messages or function_call_output items`,
+        [index, 'type'],
       );
     }
     if (item.role !== 'user') {
       throw invalid(
         `${where}.role must be 'user' (the agent's own instructions apply; see docs/RESPONSES.md)`,
+        [index, 'role'],
       );
     }
-    content.push(...contentParts(item.content, where));
+    content.push(...contentParts(item.content, where, index));
   });
   if (outputs.length > 0 && content.length > 0) {
     throw invalid('input mixes messages and function_call_output items: send them separately');
@@ -47,12 +49,15 @@ export function parseResponseInput(input: ResponseInput): ParsedInput {
   return outputs.length > 0 ? { kind: 'tool_outputs', outputs } : { kind: 'message', content };
 }
 
-function contentParts(content: unknown, where: string): Record<string, unknown>[] {
+function contentParts(content: unknown, where: string, item: number): Record<string, unknown>[] {
   if (typeof content === 'string') {
     return [{ type: 'input_text', text: content }];
   }
   if (!Array.isArray(content) || content.length === 0) {
-    throw invalid(`${where}.content must be a string or a non-empty list of content parts`);
+    throw invalid(`${where}.content must be a string or a non-empty list of content parts`, [
+      item,
+      'content',
+    ]);
   }
   return content.map((part: unknown, index) => {
     const p = (typeof part === 'object' && part !== null ? part : {}) as Record<string, unknown>;
@@ -60,10 +65,12 @@ function contentParts(content: unknown, where: string): Record<string, unknown>[
     if (typeof type !== 'string' || !CONTENT_PART_TYPES.has(type)) {
       throw invalid(
         `${where}.content[${index}].type must be input_text, input_image or input_file`,
+        [item, 'content', index, 'type'],
       );
     }
     return { ...p, type };
   });
 }
 
-const invalid = (message: string) => ResponseError.invalidInput(message);
+const invalid = (message: string, loc: (string | number)[] = []) =>
+  ResponseError.invalidInput(message, ['input', ...loc]);

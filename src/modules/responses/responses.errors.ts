@@ -1,5 +1,6 @@
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
+import { RequestValidationError } from 'src/common/validation/request-validation.error';
 
 /** The errors of `/v1/responses` (docs/RESPONSES.md "Errors"). */
 export class ResponseError extends DomainError {
@@ -21,9 +22,14 @@ export class ResponseError extends DomainError {
     return new ResponseError(ErrorCode.InvalidInput, message);
   }
 
-  /** 422: input the contract does not accept. */
-  static invalidInput(message: string): ResponseError {
-    return new ResponseError(ErrorCode.ValidationError, message);
+  /**
+   * 422: input the contract does not accept, with the `detail` list every 422 carries (`loc`
+   * below `body`), so clients read it like any other validation error.
+   */
+  static invalidInput(message: string, loc: (string | number)[] = ['input']): DomainError {
+    return new RequestValidationError([
+      { loc: ['body', ...loc], msg: message, type: 'value_error' },
+    ]);
   }
 
   /** 503: the caller has no runner a new chain can run on. */

@@ -324,6 +324,7 @@ export class ResponsesService {
     if (!dto.previous_response_id) {
       throw ResponseError.invalidInput(
         'function_call_output items continue a response: previous_response_id is required',
+        ['previous_response_id'],
       );
     }
     const { row } = await this.load(auth, dto.previous_response_id, SessionLevel.Edit);
