@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { expectStreamEvent, expectValid } from 'test/contract/upstream-schemas';
 import { bundleOf } from 'test/utils/agent-bundle';
-import { eventTypes, openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
+import { eventTypes, isAmbient, openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
 import { HttpApi, httpApi } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
 import {
@@ -14,7 +14,7 @@ import {
 
 /** Stream event types of one finished turn, heartbeats and deltas left out. */
 function durableTypes(frames: SseFrame[]): string[] {
-  return eventTypes(frames).filter((t) => t !== 'session.heartbeat' && !t.endsWith('.delta'));
+  return eventTypes(frames.filter((f) => !isAmbient(f))).filter((t) => !t.endsWith('.delta'));
 }
 
 /** Every frame of the stream is a valid upstream ServerStreamEvent, all fields present. */

@@ -5,7 +5,7 @@ import { connectFakeRunner } from 'test/utils/fake-runner';
 import { eventually, HttpApi, httpApi } from 'test/utils/http-api';
 import { startJwtServer } from 'test/utils/jwt-server';
 import { RunnerProcess, ServerProcess, startRunner } from 'test/utils/processes';
-import { openSse } from 'test/utils/sse-client';
+import { isAmbient, openSse } from 'test/utils/sse-client';
 import {
   ASKING,
   ChildSummary,
@@ -131,8 +131,9 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     childStream.close();
     expectValidFrames(childStream);
     const types = childStream.frames
+      .filter((f) => !isAmbient(f))
       .map((f) => f.json?.type)
-      .filter((type) => type && type !== 'session.heartbeat');
+      .filter(Boolean);
     expect(types).toEqual([
       'session.status',
       'session.input.consumed',

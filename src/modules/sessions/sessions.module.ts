@@ -23,6 +23,7 @@ import { SessionsService } from 'src/modules/sessions/sessions.service';
 import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.entity';
 import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
+import { StreamSnapshotService } from 'src/modules/sessions/stream/stream-snapshot.service';
 import { HostExitListener } from 'src/modules/sessions/turns/host-exit.listener';
 import { HostLaunchService } from 'src/modules/sessions/turns/host-launch.service';
 import { RunnerEventIngestService } from 'src/modules/sessions/turns/runner-event-ingest.service';
@@ -70,6 +71,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     SessionHooks,
     SessionsRepository,
     SessionsService,
+    StreamSnapshotService,
     TurnPolicyHooks,
     TurnSweeperService,
     TurnsService,

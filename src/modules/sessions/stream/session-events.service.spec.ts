@@ -1,5 +1,5 @@
 import { MessageEvent } from '@nestjs/common';
-import { firstValueFrom, Observable, toArray } from 'rxjs';
+import { EMPTY, firstValueFrom, Observable, of, toArray } from 'rxjs';
 
 import { EventBus, sessionChannel } from 'src/common/bus/event-bus';
 import { InMemoryBus } from 'src/common/bus/in-memory.bus';
@@ -7,8 +7,6 @@ import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { StreamEvents } from 'src/protocol/stream-events';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
-import { ChildSummariesService } from 'src/modules/sessions/child-summaries.service';
-import { toChildSessionSummary } from 'src/modules/sessions/dto/session-response.dto';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
@@ -17,6 +15,7 @@ import {
   ChildUnit,
   SessionEventsService,
 } from 'src/modules/sessions/stream/session-events.service';
+import { StreamSnapshotService } from 'src/modules/sessions/stream/stream-snapshot.service';
 import { factory, sessionEntityFactory } from 'test/factories';
 import { newTestService, TestService } from 'test/utils/new-test-service';
 
@@ -122,13 +121,12 @@ describe(SessionEventsService.name, () => {
   describe('openStream', () => {
     beforeEach(() => {
       t.mock(SessionAccessService).require.mockResolvedValue(session);
-      t.mock(ChildSummariesService).newest.mockResolvedValue([]);
+      t.mock(StreamSnapshotService).frames.mockReturnValue(EMPTY);
     });
 
-    it("should send each child's summary on connect, with the last id, beside the live tail", async () => {
-      const child = sessionEntityFactory({ parentSessionId: session.id, title: 'helper:x' });
-      const summary = toChildSessionSummary(child, 'helper', 'hi', 1);
-      t.mock(ChildSummariesService).newest.mockResolvedValue([summary]);
+    it('should send the snapshot on connect, with the last id, beside the live tail', async () => {
+      const nudge = { type: 'session.changed_files.invalidated' as const, session_id: session.id };
+      t.mock(StreamSnapshotService).frames.mockReturnValue(of(nudge));
       t.mock(SessionEventsRepository).currentSeq.mockResolvedValue(4);
       const stream = await t.sut.openStream(auth, session.id, {});
       const all = firstValueFrom(stream.pipe(toArray()));
@@ -138,26 +136,11 @@ describe(SessionEventsService.name, () => {
       const sent = (await all).map((f) => [f.type, f.id, f.data === '[DONE]' ? null : f.data]);
       expect(sent.map(([type, id]) => `${type}@${id}`)).toEqual([
         'session.heartbeat@4',
-        'session.child_session.updated@4',
+        'session.changed_files.invalidated@4',
         'undefined@4',
       ]);
-      expect(JSON.parse(sent[1][2] as string)).toEqual({
-        type: 'session.child_session.updated',
-        child: summary,
-        child_session_id: child.id,
-        conversation_id: session.id,
-        sequence_number: null,
-      });
-    });
-
-    it('should go on without the children when they cannot be read', async () => {
-      t.mock(ChildSummariesService).newest.mockRejectedValue(new Error('db down'));
-      t.mock(SessionEventsRepository).currentSeq.mockResolvedValue(0);
-      const seen = frames(await t.sut.openStream(auth, session.id, {}));
-      bus.publish(channel, { kind: 'event', seq: 1, event: running });
-      t.sut.closeStreams(session.id);
-
-      expect(await seen).toEqual(['session.heartbeat@0', 'session.status@1', 'DONE@1']);
+      expect(JSON.parse(sent[1][2] as string)).toEqual(nudge);
+      expect(t.mock(StreamSnapshotService).frames).toHaveBeenCalledWith(session);
     });
 
     it('should check access before subscribing, so a refusal leaves nothing behind', async () => {

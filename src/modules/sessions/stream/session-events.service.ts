@@ -6,13 +6,11 @@ import {
   MessageEvent,
 } from '@nestjs/common';
 import {
-  catchError,
   concatMap,
   defer,
   EMPTY,
   expand,
   finalize,
-  from,
   Observable,
   Subject,
   takeWhile,
@@ -26,7 +24,6 @@ import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { normalizeStreamEvent, StreamEvent, StreamEvents } from 'src/protocol/stream-events';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
-import { ChildSummariesService } from 'src/modules/sessions/child-summaries.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
@@ -37,6 +34,7 @@ import {
 import { LockedSession } from 'src/modules/sessions/locked-session';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionBusMessage } from 'src/modules/sessions/stream/session.events';
+import { StreamSnapshotService } from 'src/modules/sessions/stream/stream-snapshot.service';
 
 const REPLAY_PAGE = 500;
 
@@ -62,11 +60,11 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly access: SessionAccessService,
     private readonly bus: EventBus,
-    private readonly childSummaries: ChildSummariesService,
     private readonly log: SessionEventsRepository,
     private readonly metrics: MetricsService,
     private readonly quotas: SessionQuotasService,
     private readonly sessions: SessionsRepository,
+    private readonly snapshot: StreamSnapshotService,
   ) {}
 
   /**
@@ -144,7 +142,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     sessionId: string,
     options: { lastEventId?: string },
   ): Promise<Observable<MessageEvent>> {
-    await this.access.require(principal, sessionId, SessionLevel.Read);
+    const session = await this.access.require(principal, sessionId, SessionLevel.Read);
     // 429 before any SSE byte; the slot is given back when the stream ends or the client leaves.
     const releaseSlot = this.quotas.openStream(principal.userId);
     const live = hold(this.channel$(sessionId));
@@ -171,7 +169,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
       replay: (after, upTo) => this.replay(sessionId, after, upTo),
       oldestSeq: () => this.log.oldestSeq(sessionId),
       heartbeat: () => StreamEvents.heartbeat(),
-      snapshot: () => this.childrenSnapshot(sessionId),
+      snapshot: () => this.snapshot.frames(session),
       reset: () => StreamEvents.reset(sessionId),
       heartbeatMs: this.config.sse.heartbeatMs,
       end$: this.shutdown$,
@@ -191,27 +189,6 @@ export class SessionEventsService implements BeforeApplicationShutdown {
         finalize(() => this.metrics.openStreams.dec(route)),
       );
     }).pipe(finalize(releaseSlot));
-  }
-
-  /**
-   * The connect-time snapshot (api-reference §4.3): one `session.child_session.updated` with the
-   * full summary per child, the newest 100. Best effort: a failure is logged, the tail goes on.
-   */
-  private childrenSnapshot(sessionId: string): Observable<StreamEvent> {
-    return from(this.childSummaries.newest(sessionId)).pipe(
-      concatMap((children) =>
-        children.map((child) =>
-          normalizeStreamEvent(
-            { type: 'session.child_session.updated', child_session_id: child.id, child },
-            sessionId,
-          ),
-        ),
-      ),
-      catchError((error: Error) => {
-        this.logger.warn(`Child sessions of ${sessionId} not sent on connect: ${error.message}`);
-        return EMPTY;
-      }),
-    );
   }
 
   /** The log after `after` up to `upTo`, read page by page as the stream consumes it. */
