@@ -11,6 +11,7 @@ import { ChildSummariesService } from 'src/modules/sessions/child-summaries.serv
 import { HostRunnersController } from 'src/modules/sessions/host-runners.controller';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
+import { PresenceService } from 'src/modules/sessions/presence/presence.service';
 import { SessionAccessService } from 'src/modules/sessions/session-access.service';
 import { SessionReadsRepository } from 'src/modules/sessions/session-reads.repository';
 import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
@@ -59,6 +60,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     HostExitListener,
     HostLaunchService,
     ItemsRepository,
+    PresenceService,
     RunnerEventIngestService,
     RunnerEventsHandler,
     RunnerLinkService,

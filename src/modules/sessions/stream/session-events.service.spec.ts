@@ -1,13 +1,14 @@
 import { MessageEvent } from '@nestjs/common';
-import { EMPTY, firstValueFrom, Observable, of, toArray } from 'rxjs';
+import { EMPTY, firstValueFrom, Observable, of, Subject, toArray } from 'rxjs';
 
 import { EventBus, sessionChannel } from 'src/common/bus/event-bus';
 import { InMemoryBus } from 'src/common/bus/in-memory.bus';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
-import { StreamEvents } from 'src/protocol/stream-events';
+import { StreamEvent, StreamEvents } from 'src/protocol/stream-events';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
+import { PresenceService } from 'src/modules/sessions/presence/presence.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
@@ -122,6 +123,7 @@ describe(SessionEventsService.name, () => {
     beforeEach(() => {
       t.mock(SessionAccessService).require.mockResolvedValue(session);
       t.mock(StreamSnapshotService).frames.mockReturnValue(EMPTY);
+      t.mock(PresenceService).seat.mockReturnValue(null);
     });
 
     it('should send the snapshot on connect, with the last id, beside the live tail', async () => {
@@ -140,7 +142,27 @@ describe(SessionEventsService.name, () => {
         'undefined@4',
       ]);
       expect(JSON.parse(sent[1][2] as string)).toEqual(nudge);
-      expect(t.mock(StreamSnapshotService).frames).toHaveBeenCalledWith(session);
+      expect(t.mock(StreamSnapshotService).frames).toHaveBeenCalledWith(session, null);
+    });
+
+    it("should seat the viewer while the stream is open, with the tree's changes live", async () => {
+      const changes = new Subject<StreamEvent>();
+      const leave = jest.fn();
+      const seat = { join: jest.fn(() => leave), current: jest.fn(), changes$: changes };
+      t.mock(PresenceService).seat.mockReturnValue(seat);
+      t.mock(SessionEventsRepository).currentSeq.mockResolvedValue(2);
+      const stream = await t.sut.openStream(auth, session.id, { idle: true });
+      expect(t.mock(PresenceService).seat).toHaveBeenCalledWith(auth, session, true);
+      expect(seat.join).not.toHaveBeenCalled();
+
+      const seen = frames(stream);
+      expect(seat.join).toHaveBeenCalledTimes(1);
+      changes.next({ type: 'session.presence', conversation_id: session.id, viewers: [] });
+      t.sut.closeStreams(session.id);
+
+      expect(await seen).toEqual(['session.heartbeat@2', 'session.presence@2', 'DONE@2']);
+      expect(leave).toHaveBeenCalledTimes(1);
+      expect(changes.observed).toBe(false);
     });
 
     it('should check access before subscribing, so a refusal leaves nothing behind', async () => {

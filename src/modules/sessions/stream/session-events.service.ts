@@ -11,6 +11,8 @@ import {
   EMPTY,
   expand,
   finalize,
+  map,
+  merge,
   Observable,
   Subject,
   takeWhile,
@@ -32,6 +34,7 @@ import {
   SessionEventsRepository,
 } from 'src/modules/sessions/stream/session-events.repository';
 import { LockedSession } from 'src/modules/sessions/locked-session';
+import { PresenceSeat, PresenceService } from 'src/modules/sessions/presence/presence.service';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionBusMessage } from 'src/modules/sessions/stream/session.events';
 import { StreamSnapshotService } from 'src/modules/sessions/stream/stream-snapshot.service';
@@ -62,6 +65,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     private readonly bus: EventBus,
     private readonly log: SessionEventsRepository,
     private readonly metrics: MetricsService,
+    private readonly presence: PresenceService,
     private readonly quotas: SessionQuotasService,
     private readonly sessions: SessionsRepository,
     private readonly snapshot: StreamSnapshotService,
@@ -140,7 +144,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
   async openStream(
     principal: AuthPrincipal,
     sessionId: string,
-    options: { lastEventId?: string },
+    options: { idle?: boolean; lastEventId?: string },
   ): Promise<Observable<MessageEvent>> {
     const session = await this.access.require(principal, sessionId, SessionLevel.Read);
     // 429 before any SSE byte; the slot is given back when the stream ends or the client leaves.
@@ -156,9 +160,10 @@ export class SessionEventsService implements BeforeApplicationShutdown {
       releaseSlot();
       throw error;
     }
+    const seat = this.presence.seat(principal, session, options.idle ?? false);
     const stream$ = eventStream<StreamEvent>({
       // A deleted session's channel says `close`: the stream ends there, with [DONE].
-      live$: live.pipe(
+      live$: merge(live, presenceChanges(seat)).pipe(
         takeWhile(
           (message): message is Extract<SessionBusMessage, { kind: 'event' }> =>
             message.kind === 'event',
@@ -169,7 +174,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
       replay: (after, upTo) => this.replay(sessionId, after, upTo),
       oldestSeq: () => this.log.oldestSeq(sessionId),
       heartbeat: () => StreamEvents.heartbeat(),
-      snapshot: () => this.snapshot.frames(session),
+      snapshot: () => this.snapshot.frames(session, seat),
       reset: () => StreamEvents.reset(sessionId),
       heartbeatMs: this.config.sse.heartbeatMs,
       end$: this.shutdown$,
@@ -184,9 +189,13 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     const route = { route: '/v1/sessions/:session_id/stream' };
     return defer(() => {
       this.metrics.openStreams.inc(route);
+      const leave = seat?.join();
       return stream$.pipe(
         tap(() => this.metrics.framesSent.inc(route)),
-        finalize(() => this.metrics.openStreams.dec(route)),
+        finalize(() => {
+          leave?.();
+          this.metrics.openStreams.dec(route);
+        }),
       );
     }).pipe(finalize(releaseSlot));
   }
@@ -203,6 +212,13 @@ export class SessionEventsService implements BeforeApplicationShutdown {
       concatMap((rows) => rows),
     );
   }
+}
+
+/** The seat's presence changes as transient events on the stream (none without a seat). */
+function presenceChanges(seat: PresenceSeat | null): Observable<SessionBusMessage> {
+  return seat
+    ? seat.changes$.pipe(map((event): SessionBusMessage => ({ kind: 'event', seq: null, event })))
+    : EMPTY;
 }
 
 function parseLastEventId(value: string | undefined): number | null {

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { concat, concatMap, defer, from, Observable, of } from 'rxjs';
+import { concat, concatMap, defer, EMPTY, from, Observable, of } from 'rxjs';
 
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
@@ -7,6 +7,7 @@ import { normalizeStreamEvent, StreamEvent } from 'src/protocol/stream-events';
 import { TerminalInfo, TerminalMethods } from 'src/protocol/terminal-protocol';
 import { SessionRunnerService } from 'src/modules/runners/session-runner.service';
 import { ChildSummariesService } from 'src/modules/sessions/child-summaries.service';
+import { PresenceSeat } from 'src/modules/sessions/presence/presence.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { toTerminalResource } from 'src/modules/terminals/dto/terminal.dto';
 
@@ -18,7 +19,8 @@ export const SNAPSHOT_TERMINALS = 1000;
 /**
  * The connect-time snapshot of a session stream (api-reference §4.3 step 3), in this order: one
  * `session.child_session.updated` per child, one `session.resource.created` per live terminal,
- * then one `session.changed_files.invalidated`. Children and terminals are read at once, in
+ * one `session.changed_files.invalidated`, then (for a viewer presence tracks) one
+ * `session.presence`. Children and terminals are read at once, in
  * parallel. Best effort: a part that fails or runs late is logged and left out, and the stream
  * sends these frames beside the live tail, which never waits for them.
  */
@@ -31,12 +33,14 @@ export class StreamSnapshotService {
     private readonly runner: SessionRunnerService,
   ) {}
 
-  frames(session: SessionEntity): Observable<StreamEvent> {
+  frames(session: SessionEntity, seat: PresenceSeat | null = null): Observable<StreamEvent> {
     return defer(() => {
       const parts = [this.children(session.id), this.terminals(session)];
       return concat(
         from(parts).pipe(concatMap((part) => from(part).pipe(concatMap((events) => events)))),
         of(changedFiles(session.id)),
+        // The viewers as they are when it is sent, the caller among them.
+        defer(() => (seat ? of(seat.current()) : EMPTY)),
       );
     });
   }
