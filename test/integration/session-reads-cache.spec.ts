@@ -261,22 +261,14 @@ describe(`${SessionReadsService.name} answers keyed by version`, () => {
 
     it('should show pending elicitations as they come and go, without caching them', async () => {
       const id = await newSession();
-      const elicitation = newId(IdPrefix.Elicitation);
-      await expectWriterSeen(id, () =>
+      const ask = (message: string) => () =>
         db.query(
           `INSERT INTO elicitations (id, session_id, params, status, expires_at)
-           VALUES ($1, $2, '{"message":"ok?"}', 'pending', now() + interval '1 hour')`,
-          [elicitation, id],
-        ),
-      );
-      const second = newId(IdPrefix.Elicitation);
-      await expectWriterSeen(id, () =>
-        db.query(
-          `INSERT INTO elicitations (id, session_id, params, status, expires_at)
-           VALUES ($1, $2, '{"message":"2?"}', 'pending', now() + interval '1 hour')`,
-          [second, id],
-        ),
-      );
+           VALUES ($1, $2, $3, 'pending', now() + interval '1 hour')`,
+          [newId(IdPrefix.Elicitation), id, { message }],
+        );
+      await expectWriterSeen(id, ask('ok?'));
+      await expectWriterSeen(id, ask('and this?'));
       expect(JSON.parse((await cached.snapshot(auth, id)).json!).pending_elicitations).toHaveLength(
         2,
       );
