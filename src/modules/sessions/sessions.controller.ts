@@ -76,6 +76,7 @@ import {
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
+import { sendJsonReply } from 'src/modules/sessions/json-reply.util';
 import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
 
 /** Unsent bytes a stream may hold for a client that does not read (OMNIGENT_SSE_MAX_PENDING). */
@@ -128,8 +129,13 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionListResponseDto, example: SESSION_LIST_EXAMPLE })
   @ApiErrors(422)
   @JsonText()
-  list(@Auth() auth: AuthPrincipal, @Query() query: ListSessionsQueryDto): Promise<string> {
-    return this.reads.listJson(auth, query);
+  list(
+    @Auth() auth: AuthPrincipal,
+    @Query() query: ListSessionsQueryDto,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<string | undefined> {
+    return this.reads.list(auth, query, ifNoneMatch).then((reply) => sendJsonReply(res, reply));
   }
 
   @Get(':session_id')
@@ -149,8 +155,12 @@ export class SessionsController {
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
     @Query() query: GetSessionQueryDto,
-  ): Promise<string> {
-    return this.reads.snapshotJson(auth, id, query);
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<string | undefined> {
+    return this.reads
+      .snapshot(auth, id, query, ifNoneMatch)
+      .then((reply) => sendJsonReply(res, reply));
   }
 
   @Patch(':session_id')
@@ -220,8 +230,12 @@ export class SessionsController {
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
     @Query() query: ListItemsQueryDto,
-  ): Promise<string> {
-    return this.reads.itemsJson(auth, id, query);
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<string | undefined> {
+    return this.reads
+      .items(auth, id, query, ifNoneMatch)
+      .then((reply) => sendJsonReply(res, reply));
   }
 
   @Get(':session_id/child_sessions')
