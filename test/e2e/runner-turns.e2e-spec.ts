@@ -3,6 +3,7 @@ import { join } from 'node:path';
 
 import { expectStreamEvent, expectValid } from 'test/contract/upstream-schemas';
 import { bundleOf } from 'test/utils/agent-bundle';
+import { ECHO_TURN_EVENT_TYPES } from 'test/utils/echo-turn';
 import { eventTypes, openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
 import { HttpApi, httpApi } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
@@ -84,15 +85,7 @@ describe('runner turns (real server and runner processes)', () => {
     await idleAfter(stream);
     stream.close();
 
-    expect(durableTypes(stream.frames)).toEqual([
-      'session.status',
-      'session.input.consumed',
-      'response.created',
-      'response.in_progress',
-      'response.output_item.done',
-      'response.completed',
-      'session.status',
-    ]);
+    expect(durableTypes(stream.frames)).toEqual(ECHO_TURN_EVENT_TYPES);
     const deltas = stream.frames.filter((f) => f.event === 'response.output_text.delta');
     expect(deltas.length).toBeGreaterThanOrEqual(2);
     expect(deltas.map((f) => f.json?.delta).join('')).toBe('hello there, streaming world');

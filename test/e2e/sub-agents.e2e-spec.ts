@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { runEchoTool, sessionItems, uploadAgentSession } from 'test/utils/agent-sessions';
+import { ECHO_TURN_EVENT_TYPES } from 'test/utils/echo-turn';
 import { connectFakeRunner } from 'test/utils/fake-runner';
 import { eventually, HttpApi, httpApi } from 'test/utils/http-api';
 import { startJwtServer } from 'test/utils/jwt-server';
@@ -133,15 +134,7 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     const types = childStream.frames
       .map((f) => f.json?.type)
       .filter((type) => type && type !== 'session.heartbeat');
-    expect(types).toEqual([
-      'session.status',
-      'session.input.consumed',
-      'response.created',
-      'response.in_progress',
-      'response.output_item.done',
-      'response.completed',
-      'session.status',
-    ]);
+    expect(types).toEqual(ECHO_TURN_EVENT_TYPES);
     for (const frame of childStream.frames.filter((f) => f.id)) {
       expect(frame.json?.conversation_id ?? child.id).toBe(child.id);
     }
