@@ -2,6 +2,7 @@ import { of } from 'rxjs';
 import { Test } from 'supertest';
 
 import { CreateSessionDto } from 'src/modules/sessions/dto/session-request.dto';
+import { SessionForkService } from 'src/modules/sessions/session-fork.service';
 import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
 import { SessionsController } from 'src/modules/sessions/sessions.controller';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
@@ -35,6 +36,7 @@ describe(SessionsController.name, () => {
   beforeAll(async () => {
     ctx = await controllerSetup(SessionsController, [
       SessionEventsService,
+      SessionForkService,
       SessionReadsService,
       SessionsService,
       TurnsService,
@@ -54,6 +56,7 @@ describe(SessionsController.name, () => {
   const serviceCalls = () =>
     [
       ctx.mock(SessionEventsService),
+      ctx.mock(SessionForkService),
       ctx.mock(SessionReadsService),
       ctx.mock(SessionsService),
       ctx.mock(TurnsService),

@@ -77,6 +77,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
 import { sendJsonReply } from 'src/modules/sessions/json-reply.util';
+import { SessionForkService } from 'src/modules/sessions/session-fork.service';
 import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
 
 /** Unsent bytes a stream may hold for a client that does not read (OMNIGENT_SSE_MAX_PENDING). */
@@ -90,6 +91,7 @@ export class SessionsController {
     private readonly events: SessionEventsService,
     private readonly sessions: SessionsService,
     private readonly reads: SessionReadsService,
+    private readonly forks: SessionForkService,
   ) {}
 
   @Post()
@@ -212,7 +214,7 @@ export class SessionsController {
     @Param('session_id', SessionIdPipe) id: string,
     @Body() dto: ForkSessionDto,
   ): Promise<SessionResponseDto> {
-    return this.sessions.fork(auth, id, dto);
+    return this.forks.fork(auth, id, dto);
   }
 
   @Get(':session_id/items')
