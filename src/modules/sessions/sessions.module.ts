@@ -13,6 +13,8 @@ import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { PresenceService } from 'src/modules/sessions/presence/presence.service';
 import { SessionAccessService } from 'src/modules/sessions/session-access.service';
+import { SessionForkService } from 'src/modules/sessions/session-fork.service';
+import { SessionPlacementService } from 'src/modules/sessions/session-placement.service';
 import { SessionReadsRepository } from 'src/modules/sessions/session-reads.repository';
 import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
@@ -40,6 +42,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     RunnerLinkService,
     SessionAccessService,
     SessionEventsService,
+    SessionForkService,
     SessionHooks,
     SessionsRepository,
     SessionsService,
@@ -67,6 +70,8 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     SessionAccessService,
     SessionEventsRepository,
     SessionEventsService,
+    SessionForkService,
+    SessionPlacementService,
     SessionQuotasService,
     SessionReadsRepository,
     SessionReadsService,
