@@ -51,7 +51,12 @@ export interface AppConfig {
   };
   /** Which bus carries events between replicas (spec/runner-protocol.md §9). */
   bus: { kind: BusKind; redisUrl?: string };
-  sse: { heartbeatMs: number; maxPendingDataLength: number; retention: number };
+  sse: {
+    heartbeatMs: number;
+    maxPendingDataLength: number;
+    retention: number;
+    presenceGraceMs: number;
+  };
   /** Policy approvals: how long an ASK waits for a human. */
   policies: {
     askTimeoutS: number;
@@ -253,6 +258,7 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       heartbeatMs: dto.OMNIGENT_SSE_HEARTBEAT_MS,
       maxPendingDataLength: dto.OMNIGENT_SSE_MAX_PENDING,
       retention: dto.OMNIGENT_EVENT_LOG_RETENTION,
+      presenceGraceMs: dto.OMNIGENT_PRESENCE_GRACE_MS,
     },
     policies: {
       askTimeoutS: dto.OMNIGENT_POLICY_ASK_TIMEOUT_S,

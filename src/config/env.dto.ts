@@ -259,6 +259,15 @@ export class EnvDto {
   @Min(100)
   OMNIGENT_SSE_HEARTBEAT_MS = 15_000;
 
+  /**
+   * How long a viewer who closed their last stream of a session tree stays in its presence list
+   * (absorbs reconnects and idle flips, which reconnect).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  OMNIGENT_PRESENCE_GRACE_MS = 5000;
+
   /** Characters of events queued for a client that stops reading before it is dropped. */
   @Transform(toInt)
   @IsInt()

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { OmnigentClient, OmnigentError } from '@omnigent-server/client';
 
 import { ServerProcess, startServer } from 'test/utils/processes';
-import { openSse } from 'test/utils/sse-client';
+import { AMBIENT_TYPES, openSse } from 'test/utils/sse-client';
 import { startTcpProxy, TcpProxy } from 'test/utils/tcp-proxy';
 
 const ROOT = join(__dirname, '..', '..');
-const TRANSIENT = new Set(['response.output_text.delta', 'session.heartbeat']);
+const TRANSIENT = new Set(['response.output_text.delta', ...AMBIENT_TYPES]);
 
 describe('@omnigent-server/client against a real server', () => {
   let server: ServerProcess;

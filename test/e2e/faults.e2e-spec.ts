@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { isTransientEvent } from 'src/protocol/stream-events';
 import { eventually, HttpApi, httpApi, sleep } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
-import { openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
+import { isAmbient, openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
 import { createTestDatabase, databaseUrl, dropTestDatabase } from 'test/utils/test-database';
 
 /**
@@ -247,7 +247,12 @@ describe('fault suite (kill -9 of runner and server, dropped database connection
 
     // Nothing the stream delivered live is lost or different in the log.
     for (const frame of live) {
-      if (!frame.event || isTransientEvent(frame.event) || frame.event === 'stream.reset') {
+      if (
+        !frame.event ||
+        isTransientEvent(frame.event) ||
+        isAmbient(frame) ||
+        frame.event === 'stream.reset'
+      ) {
         continue;
       }
       const logged = bySeq.get(Number(frame.id));

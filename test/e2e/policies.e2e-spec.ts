@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { expectValidStream } from 'test/contract/upstream-schemas';
-import { eventTypes, openSse, SseConnection, waitForIdle } from 'test/utils/sse-client';
+import { expectValid, expectValidStream } from 'test/contract/upstream-schemas';
+import { eventTypes, isAmbient, openSse, SseConnection, waitForIdle } from 'test/utils/sse-client';
 import { HttpApi } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess } from 'test/utils/processes';
 import { ScriptedResponse } from 'test/utils/scripted-openai-server';
@@ -97,6 +98,22 @@ describe('policies and approvals (real server and runner processes)', () => {
       policy_name: 'ask_before_os_tools',
     });
     expect(existsSync(join(workspaceOf(id), 'out.txt'))).toBe(false);
+    // The session list counts it, on its SQL path and on the search path.
+    const word = `approval${randomBytes(4).toString('hex')}`;
+    await api.ok('PATCH', `/v1/sessions/${id}`, { title: word });
+    const listedCounts = async () =>
+      Promise.all(
+        ['limit=100', `search_query=${word}`].map(async (query) => {
+          const page = await api.ok<{ data: Record<string, unknown>[] }>(
+            'GET',
+            `/v1/sessions?${query}`,
+          );
+          const row = page.data.find((s) => s.id === id);
+          expectValid('SessionListItem', row);
+          return row?.pending_elicitations_count;
+        }),
+      );
+    expect(await listedCounts()).toEqual([1, 1]);
     const pendingApprovals = async () => {
       const text = await (await fetch(`${server.url}/metrics`)).text();
       const line = text.split('\n').find((l) => l.startsWith('omnigent_pending_approvals '));
@@ -126,6 +143,7 @@ describe('policies and approvals (real server and runner processes)', () => {
       status: 'resolved',
     });
     expect(await pendingApprovals()).toBe(pendingBefore - 1);
+    expect(await listedCounts()).toEqual([0, 0]);
   });
 
   it('should not run a declined command, feed the reason back and end the turn', async () => {
@@ -243,7 +261,7 @@ describe('policies and approvals (real server and runner processes)', () => {
     });
     await idle(stream);
     stream.close();
-    expect(eventTypes(stream.frames).filter((t) => t !== 'session.heartbeat')).toEqual([
+    expect(eventTypes(stream.frames.filter((f) => !isAmbient(f)))).toEqual([
       'response.output_text.delta',
       'response.output_item.done',
       'response.completed',

@@ -11,7 +11,7 @@ import {
   startRunner,
   startServer,
 } from 'test/utils/processes';
-import { openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
+import { isAmbient, openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
 
 const ASK_ON_OS_TOOLS = 'omnigent.policies.builtins.safety.ask_on_os_tools';
 const REDIS_URL = process.env.OMNIGENT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -24,9 +24,7 @@ const idleAfter = (stream: SseConnection, n = 1) =>
 
 /** Frames of durable events (those with a seq). */
 const durable = (frames: SseFrame[]) =>
-  frames.filter(
-    (f) => f.event && !f.event.includes('delta') && f.event !== 'session.heartbeat' && f.id !== '0',
-  );
+  frames.filter((f) => f.event && !f.event.includes('delta') && !isAmbient(f) && f.id !== '0');
 
 /**
  * Three server processes on one PostgreSQL, as behind a load balancer without sticky sessions:

@@ -4,7 +4,7 @@ import { RUNNER_SUBPROTOCOL } from 'src/protocol/runner-protocol';
 import { runnerChannelUrl, upgradeStatus } from 'test/utils/channel-upgrade';
 import { HttpApi, httpApi, eventually, sleep } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
-import { openSse, SseFrame } from 'test/utils/sse-client';
+import { isAmbient, openSse, SseFrame } from 'test/utils/sse-client';
 import { startTcpProxy } from 'test/utils/tcp-proxy';
 
 const SECRET = 'runner-lifecycle-e2e-secret-0123456789abcdef';
@@ -235,11 +235,10 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
       const ids = stream.frames
         .filter(
           (f) =>
-            ![
-              'response.output_text.delta',
-              'session.heartbeat',
-              'response.function_call_output.delta',
-            ].includes(f.event ?? ''),
+            !isAmbient(f) &&
+            !['response.output_text.delta', 'response.function_call_output.delta'].includes(
+              f.event ?? '',
+            ),
         )
         .map((f) => Number(f.id));
       expect(new Set(ids).size).toBe(ids.length);

@@ -1,7 +1,7 @@
 import { expectStreamEvent } from 'test/contract/upstream-schemas';
 import { HttpApi, httpApi } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
-import { openSse, SseConnection } from 'test/utils/sse-client';
+import { isAmbient, openSse, SseConnection } from 'test/utils/sse-client';
 
 const idles = (stream: SseConnection) =>
   stream.frames.filter((f) => f.event === 'session.status' && f.json?.status === 'idle').length;
@@ -62,9 +62,7 @@ describe('runner: idle sessions are released and reloaded on demand', () => {
       Math.ceil(('first message'.repeat(2) + 'second message').length / 4),
     ]);
     // One stream, numbered without gaps in order and without repeats, across the release.
-    const durable = stream.frames.filter(
-      (f) => f.event !== 'session.heartbeat' && !f.event?.endsWith('.delta'),
-    );
+    const durable = stream.frames.filter((f) => !isAmbient(f) && !f.event?.endsWith('.delta'));
     const ids = durable.map((f) => Number(f.id));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expectValid, expectValidStream } from 'test/contract/upstream-schemas';
 import { bundleOf } from 'test/utils/agent-bundle';
 import { ECHO_TURN_EVENT_TYPES } from 'test/utils/echo-turn';
-import { eventTypes, openSse, SseFrame, waitForIdle } from 'test/utils/sse-client';
+import { eventTypes, isAmbient, openSse, SseFrame, waitForIdle } from 'test/utils/sse-client';
 import { HttpApi } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess } from 'test/utils/processes';
 import { ScriptedOpenAi, ScriptedResponse } from 'test/utils/scripted-openai-server';
@@ -12,7 +12,7 @@ import { ScriptedStack, startScriptedStack } from 'test/utils/scripted-stack';
 
 /** Stream event types of one finished turn, heartbeats and deltas left out. */
 function durableTypes(frames: SseFrame[]): string[] {
-  return eventTypes(frames).filter((t) => t !== 'session.heartbeat' && !t.endsWith('.delta'));
+  return eventTypes(frames.filter((f) => !isAmbient(f))).filter((t) => !t.endsWith('.delta'));
 }
 
 const isTerminal = (f: SseFrame) =>

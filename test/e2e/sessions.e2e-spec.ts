@@ -13,6 +13,7 @@ import {
   randomSessionId,
   uniqueUser,
 } from 'test/utils/e2e-client';
+import { AMBIENT_TYPES } from 'test/utils/sse-client';
 
 type Json = Record<string, unknown>;
 
@@ -50,7 +51,7 @@ function expectSessionList(res: Response): Json[] {
 
 const ids = (rows: Json[]) => rows.map((r) => r.id);
 
-/** Reads SSE frames until `count` arrived, then hangs up; `onFirst` runs once the stream is live. */
+/** Reads SSE frames (connect-time nudges left out) until `count` arrived, then hangs up; `onFirst` runs once the stream is live. */
 function readFrames(
   url: string,
   headers: Record<string, string>,
@@ -72,7 +73,12 @@ function readFrames(
           if (!data || data === 'data: [DONE]') {
             continue;
           }
-          frames.push(JSON.parse(data.slice(6)));
+          const parsed = JSON.parse(data.slice(6)) as Json;
+          // The connect-time nudges (api-reference §4.3) come beside the live events.
+          if (parsed.type !== 'session.heartbeat' && AMBIENT_TYPES.has(parsed.type as string)) {
+            continue;
+          }
+          frames.push(parsed);
           if (frames.length === 1) {
             onFirst();
           }

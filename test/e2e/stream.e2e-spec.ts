@@ -1,10 +1,11 @@
 import net from 'node:net';
 
 import { EventBus, sessionChannel } from 'src/common/bus/event-bus';
+import { expectStreamEvent } from 'test/contract/upstream-schemas';
 import { createTestApp, TestApp } from 'test/e2e/create-app';
 import { eventually, httpApi, HttpApi, sleep } from 'test/utils/http-api';
 import { ServerProcess, startServer } from 'test/utils/processes';
-import { eventTypes, openSse } from 'test/utils/sse-client';
+import { eventTypes, isAmbient, openSse } from 'test/utils/sse-client';
 
 const compaction = (summary: string) => ({
   type: 'compaction',
@@ -68,6 +69,26 @@ describe('session stream (SSE)', () => {
     stream.close();
   });
 
+  it('should send one session.changed_files.invalidated on connect, after the heartbeat', async () => {
+    const { id } = await api.createSession('echo');
+    const stream = await openSse(t.url as string, `/v1/sessions/${id}/stream`);
+    const nudge = await stream.waitFor((f) => f.event === 'session.changed_files.invalidated');
+    await sleep(200);
+    stream.close();
+    expect(eventTypes(stream.frames)).toEqual([
+      'session.heartbeat',
+      'session.changed_files.invalidated',
+    ]);
+    expect(nudge).toMatchObject({ id: '0' });
+    expect(nudge.json).toEqual({
+      type: 'session.changed_files.invalidated',
+      sequence_number: null,
+      session_id: id,
+      environment_id: 'default',
+    });
+    stream.frames.forEach((f) => expectStreamEvent(f.json));
+  });
+
   it('should replay exactly the missed events after Last-Event-ID, then go live', async () => {
     const { id } = await api.createSession('echo');
     const first = await openSse(t.url as string, `/v1/sessions/${id}/stream`);
@@ -91,7 +112,7 @@ describe('session stream (SSE)', () => {
     await api.ok('POST', `/v1/sessions/${id}/events`, compaction('four'));
     await resumed.waitFor((f) => (f.json?.item as { summary?: string })?.summary === 'four');
     resumed.close();
-    const durable = resumed.frames.filter((f) => f.event !== 'session.heartbeat');
+    const durable = resumed.frames.filter((f) => !isAmbient(f));
     expect(durable.map((f) => [f.id, f.event])).toEqual([
       ['3', 'response.output_item.done'],
       ['4', 'session.interrupted'],
@@ -100,13 +121,16 @@ describe('session stream (SSE)', () => {
     expect((durable[0].json?.item as { summary: string }).summary).toBe('three');
     expect(resumed.frames[0]).toMatchObject({ event: 'session.heartbeat', id: '2' });
 
-    // Without Last-Event-ID: upstream's live tail, nothing replayed.
+    // Without Last-Event-ID: upstream's live tail, nothing replayed (only the connect nudge).
     const fresh = await openSse(t.url as string, `/v1/sessions/${id}/stream`);
     await fresh.waitFor((f) => f.event === 'session.heartbeat');
     await sleep(200);
     fresh.close();
-    expect(eventTypes(fresh.frames)).toEqual(['session.heartbeat']);
-    expect(fresh.frames[0].id).toBe('5');
+    expect(eventTypes(fresh.frames)).toEqual([
+      'session.heartbeat',
+      'session.changed_files.invalidated',
+    ]);
+    expect(fresh.frames.map((f) => f.id)).toEqual(['5', '5']);
   });
 
   it('should send stream.reset when the resume point was pruned', async () => {

@@ -7,7 +7,7 @@ import { connectFakeRunner } from 'test/utils/fake-runner';
 import { eventually, HttpApi, httpApi } from 'test/utils/http-api';
 import { startJwtServer } from 'test/utils/jwt-server';
 import { RunnerProcess, ServerProcess, startRunner } from 'test/utils/processes';
-import { openSse } from 'test/utils/sse-client';
+import { isAmbient, openSse } from 'test/utils/sse-client';
 import {
   ASKING,
   ChildSummary,
@@ -132,8 +132,9 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     childStream.close();
     expectValidStream(childStream);
     const types = childStream.frames
+      .filter((f) => !isAmbient(f))
       .map((f) => f.json?.type)
-      .filter((type) => type && type !== 'session.heartbeat');
+      .filter(Boolean);
     expect(types).toEqual(ECHO_TURN_EVENT_TYPES);
     for (const frame of childStream.frames.filter((f) => f.id)) {
       expect(frame.json?.conversation_id ?? child.id).toBe(child.id);

@@ -7,7 +7,7 @@ import { getConfig } from 'src/config/app-config';
 import { expectStreamEvent, expectValid } from 'test/contract/upstream-schemas';
 import { HttpApi, httpApi } from 'test/utils/http-api';
 import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
-import { openSse } from 'test/utils/sse-client';
+import { eventTypes, openSse } from 'test/utils/sse-client';
 
 type Json = Record<string, unknown>;
 
@@ -172,6 +172,21 @@ describe('terminals with real server and runner processes (jwt, postgres)', () =
 
     const list = await alice.ok<Json>('GET', terminals(sid));
     expect((list.data as Json[]).map((t) => t.id)).toEqual([other.id, tid]);
+    // A stream that connects now is told of both (oldest first), then of changed files.
+    const late = await openSse(server.url, `/v1/sessions/${sid}/stream`, {
+      Authorization: `Bearer ${aliceToken}`,
+    });
+    await late.waitFor((f) => f.event === 'session.changed_files.invalidated');
+    late.close();
+    expect(eventTypes(late.frames).filter((type) => type !== 'session.presence')).toEqual([
+      'session.heartbeat',
+      'session.resource.created',
+      'session.resource.created',
+      'session.changed_files.invalidated',
+    ]);
+    const announced = late.frames.filter((f) => f.event === 'session.resource.created');
+    expect(announced.map((f) => f.json?.resource)).toEqual([...(list.data as Json[])].reverse());
+    late.frames.forEach((f) => expectStreamEvent(f.json));
     expect(await alice.ok('GET', `${terminals(sid)}/${tid}`)).toMatchObject({ id: tid });
     const all = await alice.ok<Json>('GET', `/v1/sessions/${sid}/resources?type=terminal`);
     expectValid('SessionResourcePaginatedList', all);

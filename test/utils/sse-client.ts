@@ -136,6 +136,21 @@ export function waitForIdle(
   );
 }
 
+/**
+ * Frames every stream carries whatever its session does: heartbeats and the connect-time nudges
+ * (api-reference §4.3: the changed-files nudge, presence). Tests of a session's events leave
+ * them out.
+ */
+export const AMBIENT_TYPES: ReadonlySet<string> = new Set([
+  'session.heartbeat',
+  'session.changed_files.invalidated',
+  'session.presence',
+]);
+
+export function isAmbient(frame: SseFrame): boolean {
+  return AMBIENT_TYPES.has(frame.event ?? '');
+}
+
 /** `event:` names of the frames, in order. */
 export function eventTypes(frames: SseFrame[]): string[] {
   return frames.map((f) => f.event ?? f.data);

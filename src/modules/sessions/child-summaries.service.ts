@@ -49,6 +49,11 @@ export class ChildSummariesService {
     return (await this.rail.pendingElicitationCounts([childId])).get(childId) ?? 0;
   }
 
+  /** Pending approvals per session (one grouped count), for the sessions that have any. */
+  pendingElicitationCounts(sessionIds: string[]): Promise<Map<string, number>> {
+    return this.rail.pendingElicitationCounts(sessionIds);
+  }
+
   private async summaries(rows: SessionRow[]): Promise<ChildSessionSummaryDto[]> {
     const ids = rows.map((r) => r.session.id);
     const [texts, counts] = await Promise.all([

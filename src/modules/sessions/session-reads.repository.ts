@@ -127,6 +127,8 @@ function readVersion(row: Record<string, unknown>): ReadVersion {
 /**
  * A session in the list's shape (toSessionListItem): absent fields are left out (strip_nulls;
  * labels hold strings only). `$perm` is the caller's permission level (null in local mode).
+ * Pending approvals are counted as ChildRailRepository does: an index probe per row of the page
+ * (ix_elicitations_session_id_pending) inside the page's one statement.
  */
 const listItem = (ttl: string, perm: string) => `jsonb_strip_nulls(jsonb_build_object(
   'id', p.id, 'agent_id', p.agent_id, 'agent_name', p.agent_name__,
@@ -137,8 +139,10 @@ const listItem = (ttl: string, perm: string) => `jsonb_strip_nulls(jsonb_build_o
   'runner_online', p.runner_id IS NOT NULL AND ${runnerOnline('p.runner_id', ttl)},
   'host_id', p.host_id, 'workspace', p.workspace, 'parent_session_id', p.parent_session_id,
   'reasoning_effort', p.reasoning_effort, 'external_session_id', p.external_session_id,
-  'permission_level', ${perm}::int, 'pending_elicitations_count', 0, 'comments_count', 0,
-  'viewer_unread', false))`;
+  'permission_level', ${perm}::int,
+  'pending_elicitations_count', (SELECT count(*)::int FROM elicitations e
+    WHERE e.session_id = p.id AND e.status = 'pending'),
+  'comments_count', 0, 'viewer_unread', false))`;
 
 /**
  * The columns that turn a CTE `page` of rows numbered `rn__` in keyset order (limit + 1 of

@@ -300,7 +300,11 @@ export class SessionsController {
   @Authenticated()
   @SseResponse(
     'Server-Sent Events: `session.heartbeat` first, then live events (upstream ServerStreamEvent), ' +
-      'beside one `session.child_session.updated` (full summary) per sub-agent child, the 100 newest. ' +
+      'beside the connect-time snapshot: one `session.child_session.updated` (full summary) per ' +
+      'sub-agent child (the 100 newest), one `session.resource.created` per live terminal, one ' +
+      '`session.changed_files.invalidated` and, for an authenticated user, `session.presence` ' +
+      '(also sent to co-viewers of the session tree on join, leave and idle flips; `idle=true` ' +
+      'marks a backgrounded tab, a change reconnects). ' +
       'Durable events carry `id: <seq>`; send Last-Event-ID to resume; `data: [DONE]` ends a clean close.',
   )
   @Endpoint({
@@ -311,12 +315,12 @@ export class SessionsController {
   async stream(
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
-    @Query() _query: StreamQueryDto,
+    @Query() query: StreamQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const frames$ = await this.events.openStream(auth, id, { lastEventId });
+    const frames$ = await this.events.openStream(auth, id, { idle: query.idle, lastEventId });
     writeSse(req, res, frames$, { maxPending: SSE_MAX_PENDING });
   }
 }

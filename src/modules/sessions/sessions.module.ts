@@ -11,6 +11,7 @@ import { ChildSummariesService } from 'src/modules/sessions/child-summaries.serv
 import { HostRunnersController } from 'src/modules/sessions/host-runners.controller';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
+import { PresenceService } from 'src/modules/sessions/presence/presence.service';
 import { SessionAccessService } from 'src/modules/sessions/session-access.service';
 import { SessionForkService } from 'src/modules/sessions/session-fork.service';
 import { SessionPlacementService } from 'src/modules/sessions/session-placement.service';
@@ -25,6 +26,7 @@ import { SessionsService } from 'src/modules/sessions/sessions.service';
 import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.entity';
 import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
+import { StreamSnapshotService } from 'src/modules/sessions/stream/stream-snapshot.service';
 import { HostExitListener } from 'src/modules/sessions/turns/host-exit.listener';
 import { HostLaunchService } from 'src/modules/sessions/turns/host-launch.service';
 import { RunnerEventIngestService } from 'src/modules/sessions/turns/runner-event-ingest.service';
@@ -61,6 +63,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     HostExitListener,
     HostLaunchService,
     ItemsRepository,
+    PresenceService,
     RunnerEventIngestService,
     RunnerEventsHandler,
     RunnerLinkService,
@@ -75,6 +78,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     SessionHooks,
     SessionsRepository,
     SessionsService,
+    StreamSnapshotService,
     TurnPolicyHooks,
     TurnSweeperService,
     TurnsService,

@@ -237,15 +237,19 @@ export class SessionsService {
     const snippets = search
       ? await this.items.searchSnippets(ids, search)
       : new Map<string, string>();
-    const online = await this.runners.onlineAmong(
-      page.rows.map((r) => r.session.runnerId).filter((id): id is string => id !== null),
-    );
+    const [online, pending] = await Promise.all([
+      this.runners.onlineAmong(
+        page.rows.map((r) => r.session.runnerId).filter((id): id is string => id !== null),
+      ),
+      this.childSummaries.pendingElicitationCounts(ids),
+    ]);
     const data = page.rows.map((r) =>
       toSessionListItem(
         r.session,
         r.agentName,
         this.access.displayLevel(auth, r.session),
         r.session.runnerId !== null && online.has(r.session.runnerId),
+        pending.get(r.session.id) ?? 0,
         snippets.get(r.session.id)?.slice(0, SNIPPET_LENGTH),
       ),
     );

@@ -14,6 +14,7 @@ import {
   CreateTerminalDto,
   TerminalDeletedResponseDto,
   TerminalResourceDto,
+  toTerminalResource,
 } from 'src/modules/terminals/dto/terminal.dto';
 import { AgentSpecWire, AgentTerminalWire } from 'src/protocol/agent-spec';
 import { EnvRequestParams } from 'src/protocol/runner-protocol';
@@ -28,29 +29,6 @@ import {
 } from 'src/protocol/terminal-protocol';
 
 const DEFAULT_COMMAND = 'bash';
-
-export function toTerminalResource(sessionId: string, info: TerminalInfo): TerminalResourceDto {
-  return {
-    id: info.terminal_id,
-    object: 'session.resource',
-    type: 'terminal',
-    session_id: sessionId,
-    name: `${info.terminal}:${info.session_key}`,
-    metadata: {
-      terminal_name: info.terminal,
-      session_key: info.session_key,
-      running: info.running,
-      exit_code: info.exit_code,
-      terminal_transport: 'pty',
-      cols: info.cols,
-      rows: info.rows,
-      cwd: info.cwd,
-      sandbox_type: info.sandbox_type,
-      created_at: info.created_at,
-    },
-    environment: 'default',
-  };
-}
 
 export function terminalNotFound(): DomainError {
   return new DomainError(ErrorCode.NotFound, 'Terminal not found');

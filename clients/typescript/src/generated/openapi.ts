@@ -11168,7 +11168,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-Sent Events: `session.heartbeat` first, then live events (upstream ServerStreamEvent), beside one `session.child_session.updated` (full summary) per sub-agent child, the 100 newest. Durable events carry `id: <seq>`; send Last-Event-ID to resume; `data: [DONE]` ends a clean close. */
+            /** @description Server-Sent Events: `session.heartbeat` first, then live events (upstream ServerStreamEvent), beside the connect-time snapshot: one `session.child_session.updated` (full summary) per sub-agent child (the 100 newest), one `session.resource.created` per live terminal, one `session.changed_files.invalidated` and, for an authenticated user, `session.presence` (also sent to co-viewers of the session tree on join, leave and idle flips; `idle=true` marks a backgrounded tab, a change reconnects). Durable events carry `id: <seq>`; send Last-Event-ID to resume; `data: [DONE]` ends a clean close. */
             200: {
                 headers: {
                     [name: string]: unknown;

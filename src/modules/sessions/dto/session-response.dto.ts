@@ -279,6 +279,7 @@ export function toSessionListItem(
   agentName: string | null,
   permissionLevel: number | null,
   runnerOnline: boolean,
+  pendingElicitationsCount: number,
   searchSnippet?: string | null,
 ): SessionListItemDto {
   const row: Record<string, unknown> = {
@@ -300,7 +301,7 @@ export function toSessionListItem(
     reasoning_effort: session.reasoningEffort,
     external_session_id: session.externalSessionId,
     permission_level: permissionLevel,
-    pending_elicitations_count: 0,
+    pending_elicitations_count: pendingElicitationsCount,
     comments_count: 0,
     viewer_unread: false,
     search_snippet: searchSnippet,

@@ -1,15 +1,14 @@
 import { MessageEvent } from '@nestjs/common';
-import { firstValueFrom, Observable, toArray } from 'rxjs';
+import { EMPTY, firstValueFrom, Observable, of, Subject, toArray } from 'rxjs';
 
 import { EventBus, sessionChannel } from 'src/common/bus/event-bus';
 import { InMemoryBus } from 'src/common/bus/in-memory.bus';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
-import { StreamEvents } from 'src/protocol/stream-events';
+import { StreamEvent, StreamEvents } from 'src/protocol/stream-events';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
-import { ChildSummariesService } from 'src/modules/sessions/child-summaries.service';
-import { toChildSessionSummary } from 'src/modules/sessions/dto/session-response.dto';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
+import { PresenceService } from 'src/modules/sessions/presence/presence.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
@@ -17,6 +16,7 @@ import {
   ChildUnit,
   SessionEventsService,
 } from 'src/modules/sessions/stream/session-events.service';
+import { StreamSnapshotService } from 'src/modules/sessions/stream/stream-snapshot.service';
 import { factory, sessionEntityFactory } from 'test/factories';
 import { newTestService, TestService } from 'test/utils/new-test-service';
 
@@ -122,13 +122,13 @@ describe(SessionEventsService.name, () => {
   describe('openStream', () => {
     beforeEach(() => {
       t.mock(SessionAccessService).require.mockResolvedValue(session);
-      t.mock(ChildSummariesService).newest.mockResolvedValue([]);
+      t.mock(StreamSnapshotService).frames.mockReturnValue(EMPTY);
+      t.mock(PresenceService).seat.mockReturnValue(null);
     });
 
-    it("should send each child's summary on connect, with the last id, beside the live tail", async () => {
-      const child = sessionEntityFactory({ parentSessionId: session.id, title: 'helper:x' });
-      const summary = toChildSessionSummary(child, 'helper', 'hi', 1);
-      t.mock(ChildSummariesService).newest.mockResolvedValue([summary]);
+    it('should send the snapshot on connect, with the last id, beside the live tail', async () => {
+      const nudge = { type: 'session.changed_files.invalidated' as const, session_id: session.id };
+      t.mock(StreamSnapshotService).frames.mockReturnValue(of(nudge));
       t.mock(SessionEventsRepository).currentSeq.mockResolvedValue(4);
       const stream = await t.sut.openStream(auth, session.id, {});
       const all = firstValueFrom(stream.pipe(toArray()));
@@ -138,26 +138,31 @@ describe(SessionEventsService.name, () => {
       const sent = (await all).map((f) => [f.type, f.id, f.data === '[DONE]' ? null : f.data]);
       expect(sent.map(([type, id]) => `${type}@${id}`)).toEqual([
         'session.heartbeat@4',
-        'session.child_session.updated@4',
+        'session.changed_files.invalidated@4',
         'undefined@4',
       ]);
-      expect(JSON.parse(sent[1][2] as string)).toEqual({
-        type: 'session.child_session.updated',
-        child: summary,
-        child_session_id: child.id,
-        conversation_id: session.id,
-        sequence_number: null,
-      });
+      expect(JSON.parse(sent[1][2] as string)).toEqual(nudge);
+      expect(t.mock(StreamSnapshotService).frames).toHaveBeenCalledWith(session, null);
     });
 
-    it('should go on without the children when they cannot be read', async () => {
-      t.mock(ChildSummariesService).newest.mockRejectedValue(new Error('db down'));
-      t.mock(SessionEventsRepository).currentSeq.mockResolvedValue(0);
-      const seen = frames(await t.sut.openStream(auth, session.id, {}));
-      bus.publish(channel, { kind: 'event', seq: 1, event: running });
+    it("should seat the viewer while the stream is open, with the tree's changes live", async () => {
+      const changes = new Subject<StreamEvent>();
+      const leave = jest.fn();
+      const seat = { join: jest.fn(() => leave), current: jest.fn(), changes$: changes };
+      t.mock(PresenceService).seat.mockReturnValue(seat);
+      t.mock(SessionEventsRepository).currentSeq.mockResolvedValue(2);
+      const stream = await t.sut.openStream(auth, session.id, { idle: true });
+      expect(t.mock(PresenceService).seat).toHaveBeenCalledWith(auth, session, true);
+      expect(seat.join).not.toHaveBeenCalled();
+
+      const seen = frames(stream);
+      expect(seat.join).toHaveBeenCalledTimes(1);
+      changes.next({ type: 'session.presence', conversation_id: session.id, viewers: [] });
       t.sut.closeStreams(session.id);
 
-      expect(await seen).toEqual(['session.heartbeat@0', 'session.status@1', 'DONE@1']);
+      expect(await seen).toEqual(['session.heartbeat@2', 'session.presence@2', 'DONE@2']);
+      expect(leave).toHaveBeenCalledTimes(1);
+      expect(changes.observed).toBe(false);
     });
 
     it('should check access before subscribing, so a refusal leaves nothing behind', async () => {

@@ -6,13 +6,13 @@ import {
   MessageEvent,
 } from '@nestjs/common';
 import {
-  catchError,
   concatMap,
   defer,
   EMPTY,
   expand,
   finalize,
-  from,
+  map,
+  merge,
   Observable,
   Subject,
   takeWhile,
@@ -26,7 +26,6 @@ import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { normalizeStreamEvent, StreamEvent, StreamEvents } from 'src/protocol/stream-events';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
-import { ChildSummariesService } from 'src/modules/sessions/child-summaries.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
@@ -35,8 +34,10 @@ import {
   SessionEventsRepository,
 } from 'src/modules/sessions/stream/session-events.repository';
 import { LockedSession } from 'src/modules/sessions/locked-session';
+import { PresenceSeat, PresenceService } from 'src/modules/sessions/presence/presence.service';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionBusMessage } from 'src/modules/sessions/stream/session.events';
+import { StreamSnapshotService } from 'src/modules/sessions/stream/stream-snapshot.service';
 
 const REPLAY_PAGE = 500;
 
@@ -62,11 +63,12 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly access: SessionAccessService,
     private readonly bus: EventBus,
-    private readonly childSummaries: ChildSummariesService,
     private readonly log: SessionEventsRepository,
     private readonly metrics: MetricsService,
+    private readonly presence: PresenceService,
     private readonly quotas: SessionQuotasService,
     private readonly sessions: SessionsRepository,
+    private readonly snapshot: StreamSnapshotService,
   ) {}
 
   /**
@@ -142,9 +144,9 @@ export class SessionEventsService implements BeforeApplicationShutdown {
   async openStream(
     principal: AuthPrincipal,
     sessionId: string,
-    options: { lastEventId?: string },
+    options: { idle?: boolean; lastEventId?: string },
   ): Promise<Observable<MessageEvent>> {
-    await this.access.require(principal, sessionId, SessionLevel.Read);
+    const session = await this.access.require(principal, sessionId, SessionLevel.Read);
     // 429 before any SSE byte; the slot is given back when the stream ends or the client leaves.
     const releaseSlot = this.quotas.openStream(principal.userId);
     const live = hold(this.channel$(sessionId));
@@ -158,9 +160,10 @@ export class SessionEventsService implements BeforeApplicationShutdown {
       releaseSlot();
       throw error;
     }
+    const seat = this.presence.seat(principal, session, options.idle ?? false);
     const stream$ = eventStream<StreamEvent>({
       // A deleted session's channel says `close`: the stream ends there, with [DONE].
-      live$: live.pipe(
+      live$: merge(live, presenceChanges(seat)).pipe(
         takeWhile(
           (message): message is Extract<SessionBusMessage, { kind: 'event' }> =>
             message.kind === 'event',
@@ -171,7 +174,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
       replay: (after, upTo) => this.replay(sessionId, after, upTo),
       oldestSeq: () => this.log.oldestSeq(sessionId),
       heartbeat: () => StreamEvents.heartbeat(),
-      snapshot: () => this.childrenSnapshot(sessionId),
+      snapshot: () => this.snapshot.frames(session, seat),
       reset: () => StreamEvents.reset(sessionId),
       heartbeatMs: this.config.sse.heartbeatMs,
       end$: this.shutdown$,
@@ -186,32 +189,15 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     const route = { route: '/v1/sessions/:session_id/stream' };
     return defer(() => {
       this.metrics.openStreams.inc(route);
+      const leave = seat?.join();
       return stream$.pipe(
         tap(() => this.metrics.framesSent.inc(route)),
-        finalize(() => this.metrics.openStreams.dec(route)),
+        finalize(() => {
+          leave?.();
+          this.metrics.openStreams.dec(route);
+        }),
       );
     }).pipe(finalize(releaseSlot));
-  }
-
-  /**
-   * The connect-time snapshot (api-reference §4.3): one `session.child_session.updated` with the
-   * full summary per child, the newest 100. Best effort: a failure is logged, the tail goes on.
-   */
-  private childrenSnapshot(sessionId: string): Observable<StreamEvent> {
-    return from(this.childSummaries.newest(sessionId)).pipe(
-      concatMap((children) =>
-        children.map((child) =>
-          normalizeStreamEvent(
-            { type: 'session.child_session.updated', child_session_id: child.id, child },
-            sessionId,
-          ),
-        ),
-      ),
-      catchError((error: Error) => {
-        this.logger.warn(`Child sessions of ${sessionId} not sent on connect: ${error.message}`);
-        return EMPTY;
-      }),
-    );
   }
 
   /** The log after `after` up to `upTo`, read page by page as the stream consumes it. */
@@ -226,6 +212,13 @@ export class SessionEventsService implements BeforeApplicationShutdown {
       concatMap((rows) => rows),
     );
   }
+}
+
+/** The seat's presence changes as transient events on the stream (none without a seat). */
+function presenceChanges(seat: PresenceSeat | null): Observable<SessionBusMessage> {
+  return seat
+    ? seat.changes$.pipe(map((event): SessionBusMessage => ({ kind: 'event', seq: null, event })))
+    : EMPTY;
 }
 
 function parseLastEventId(value: string | undefined): number | null {

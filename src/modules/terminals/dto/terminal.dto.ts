@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 import { ListEnvelopeDto, ListQueryDto } from 'src/common/pagination/pagination';
 import { ValidateInt, ValidateString } from 'src/common/validation/validation.decorators';
-import { TERMINAL_MAX_SIZE, TERMINAL_MIN_SIZE } from 'src/protocol/terminal-protocol';
+import { TERMINAL_MAX_SIZE, TERMINAL_MIN_SIZE, TerminalInfo } from 'src/protocol/terminal-protocol';
 
 export class ListTerminalsQueryDto extends ListQueryDto {}
 
@@ -84,4 +84,27 @@ export class TerminalDeletedResponseDto {
   @ApiProperty() id: string;
   @ApiProperty({ enum: ['session.resource.deleted'] }) object: 'session.resource.deleted';
   @ApiProperty({ enum: [true] }) deleted: true;
+}
+
+export function toTerminalResource(sessionId: string, info: TerminalInfo): TerminalResourceDto {
+  return {
+    id: info.terminal_id,
+    object: 'session.resource',
+    type: 'terminal',
+    session_id: sessionId,
+    name: `${info.terminal}:${info.session_key}`,
+    metadata: {
+      terminal_name: info.terminal,
+      session_key: info.session_key,
+      running: info.running,
+      exit_code: info.exit_code,
+      terminal_transport: 'pty',
+      cols: info.cols,
+      rows: info.rows,
+      cwd: info.cwd,
+      sandbox_type: info.sandbox_type,
+      created_at: info.created_at,
+    },
+    environment: 'default',
+  };
 }
