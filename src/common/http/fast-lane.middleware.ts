@@ -53,6 +53,9 @@ export interface FastLaneDeps {
   pipe: AppValidationPipe;
 }
 
+/** Valid query strings whose DTO the lane remembers (all are forgotten beyond). */
+const VALIDATED_QUERIES = 1000;
+
 /** A path parameter the lane takes as is: Express would decode anything else first. */
 const PLAIN_SEGMENT = /^[A-Za-z0-9_.~-]{1,200}$/;
 
@@ -68,6 +71,7 @@ export class FastLane {
   /** Requests this lane answered (tests read it to know the lane, not Nest, served them). */
   served = 0;
   private readonly routes: CompiledRoute[];
+  private readonly validated = new Map<string, object>();
 
   constructor(
     routes: FastRoute[],
@@ -131,15 +135,36 @@ export class FastLane {
     }
     // The path pipe settles before the query's validation does in Nest: its 404 wins.
     const param = route.param ? route.param.transform(rawParam, PARAM_METADATA) : rawParam;
-    const query = (await this.deps.pipe.transform(req.query, {
-      type: 'query',
-      metatype: route.query,
-    })) as object;
+    const query = await this.validQuery(compiled, req);
     const answer = await route.read(principal, param, query);
     if (answer.etag) {
       res.setHeader('ETag', answer.etag);
     }
     res.send(answer.json);
+  }
+
+  /**
+   * The query through the app's validation pipe. The DTO of a query string that passed is
+   * remembered (frozen: readers only read it), so a client polling the same URL pays once.
+   */
+  private async validQuery(compiled: CompiledRoute, req: Request): Promise<object> {
+    const q = req.url.indexOf('?');
+    const key = `${compiled.template}?${q < 0 ? '' : req.url.slice(q + 1)}`;
+    const known = this.validated.get(key);
+    if (known) {
+      return known;
+    }
+    const query = Object.freeze(
+      (await this.deps.pipe.transform(req.query, {
+        type: 'query',
+        metatype: compiled.route.query,
+      })) as object,
+    );
+    if (this.validated.size >= VALIDATED_QUERIES) {
+      this.validated.clear();
+    }
+    this.validated.set(key, query);
+    return query;
   }
 
   private match(url: string): { compiled: CompiledRoute; param: string } | null {
