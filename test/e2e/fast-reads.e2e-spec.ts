@@ -15,6 +15,8 @@ import {
   uniqueUser,
 } from 'test/utils/e2e-client';
 
+const ORIGIN = 'https://app.example';
+
 /** Headers that differ between any two answers. */
 const PER_ANSWER = new Set(['date', 'x-request-id']);
 
@@ -48,8 +50,10 @@ describe('fast lane of the hot session reads (OMNIGENT_HTTP_FAST_READS)', () => 
   const bearer = (value: string) => ({ Authorization: `Bearer ${value}` });
 
   beforeAll(async () => {
-    fast = await createTestApp('postgres', JWT_ENV);
-    nest = await createTestApp('postgres', { ...JWT_ENV, OMNIGENT_HTTP_FAST_READS: '0' });
+    // With CORS on, as its headers must be the same too.
+    const env = { ...JWT_ENV, OMNIGENT_CORS_ORIGINS: ORIGIN };
+    fast = await createTestApp('postgres', env);
+    nest = await createTestApp('postgres', { ...env, OMNIGENT_HTTP_FAST_READS: '0' });
     token = mintToken(fast.config.auth, { sub: alice, ttlSeconds: 3600 }).token;
     const client = clientFor(nest, alice);
     const echo = await agentIdByName(client, 'echo');
@@ -220,6 +224,17 @@ describe('fast lane of the hot session reads (OMNIGENT_HTTP_FAST_READS)', () => 
     }
   });
 
+  it('should answer cross-origin reads as Nest does', async () => {
+    for (const origin of [ORIGIN, 'https://evil.example']) {
+      const res = await expectSameAnswer({
+        name: `origin ${origin}`,
+        path: `/v1/sessions/${session}/items?limit=2`,
+        headers: { ...bearer(token), Origin: origin },
+      });
+      expect(res.status).toBe(200);
+    }
+  });
+
   it('should leave other methods and paths to Nest', async () => {
     const probes: Probe[] = [
       { name: 'trailing slash', path: '/v1/sessions/', lane: false },
@@ -247,5 +262,43 @@ describe('fast lane of the hot session reads (OMNIGENT_HTTP_FAST_READS)', () => 
     expect(text).toContain(
       'omnigent_http_requests_total{method="GET",route="/v1/sessions",status="422"}',
     );
+  });
+});
+
+describe('fast lane in local mode (OMNIGENT_AUTH=none)', () => {
+  let fast: TestApp;
+  let nest: TestApp;
+  let session: string;
+
+  beforeAll(async () => {
+    fast = await createTestApp('postgres');
+    nest = await createTestApp('postgres', { OMNIGENT_HTTP_FAST_READS: '0' });
+    const client = clientFor(nest);
+    const echo = await agentIdByName(client, 'echo');
+    const created = await client.post('/v1/sessions').send({ agent_id: echo }).expect(201);
+    session = created.body.id as string;
+  });
+
+  afterAll(async () => {
+    await fast?.close();
+    await nest?.close();
+  });
+
+  it('should trust loopback callers and refuse other sites and hosts as Nest does', async () => {
+    const probes: [Record<string, string>, number][] = [
+      [{}, 200],
+      [{ Origin: 'http://localhost:5173' }, 200],
+      [{ Origin: 'https://evil.example' }, 403],
+      [{ Host: 'rebound.example' }, 403],
+    ];
+    for (const [headers, status] of probes) {
+      const lane = fastLaneOf(fast.app);
+      const before = lane?.served ?? 0;
+      const viaLane = await fast.http.get(`/v1/sessions/${session}`).set(headers);
+      const viaNest = await nest.http.get(`/v1/sessions/${session}`).set(headers);
+      expect(comparable(viaLane)).toEqual(comparable(viaNest));
+      expect(viaLane.status).toBe(status);
+      expect(lane?.served).toBe(before + 1);
+    }
   });
 });
