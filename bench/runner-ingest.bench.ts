@@ -27,9 +27,9 @@ import { Client } from 'pg';
 import WebSocket from 'ws';
 
 import { admin, cpuSeconds, databaseUrl, percentile, ROOT } from 'bench/bench-process';
+import { durableItemEvent } from 'bench/fixtures';
 import { createApplication } from 'src/app.factory';
 import { getConfig } from 'src/config/app-config';
-import { IdPrefix, newId } from 'src/common/ids/ids';
 import { JsonRpcPeer } from 'src/protocol/json-rpc';
 import {
   HelloResult,
@@ -233,21 +233,7 @@ async function runAsRunner(server: string): Promise<void> {
     const seq = sent.get(session)! + 1;
     sent.set(session, seq);
     total++;
-    peer.notify(Methods.sessionEvent, {
-      session_id: session,
-      seq,
-      durable: true,
-      event: {
-        type: 'response.output_item.done',
-        item: {
-          id: newId(IdPrefix.Message),
-          type: 'message',
-          role: 'assistant',
-          status: 'completed',
-          content: [{ type: 'output_text', text: `bench event ${seq}` }],
-        },
-      },
-    });
+    peer.notify(Methods.sessionEvent, durableItemEvent(session, seq, `bench event ${seq}`));
     if (total % 500 === 0) {
       // Let the socket drain like a real runner between chunks of its outbox.
       await new Promise((resolve) => setImmediate(resolve));

@@ -16,7 +16,7 @@ import { AppLogger } from 'src/common/logging/app-logger.service';
 import { httpMetricsMiddleware } from 'src/modules/metrics/http-metrics.middleware';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
 import { sessionFastRoutes } from 'src/modules/sessions/session-fast-reads';
-import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
+import { SessionsController } from 'src/modules/sessions/sessions.controller';
 import { setupSwagger } from 'src/common/openapi/swagger';
 import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 import { AppConfig } from 'src/config/app-config';
@@ -59,7 +59,7 @@ function mountFastReads(app: NestExpressApplication, config: AppConfig): void {
   if (!config.http.fastReads || config.ops.rateLimitPerMinute) {
     return;
   }
-  const lane = new FastLane(sessionFastRoutes(app.get(SessionReadsService)), {
+  const lane = new FastLane(sessionFastRoutes(app.get(SessionsController)), {
     auth: app.get(RequestAuthService),
     filter: new AllExceptionsFilter(),
     logs: new PinoLogger(app.get<Params>(PARAMS_PROVIDER_TOKEN)),

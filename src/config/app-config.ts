@@ -119,6 +119,8 @@ export interface AppConfig {
     rpcTimeoutMs: number;
   };
   logLevel: LogLevel;
+  /** Answers of the session read paths kept in memory (bytes; 0: no cache). */
+  reads: { cacheBytes: number };
   ops: {
     logFormat: 'auto' | 'json' | 'pretty';
     metricsToken?: string;
@@ -308,6 +310,7 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       rpcTimeoutMs: dto.OMNIGENT_HOST_RPC_TIMEOUT_MS,
     },
     logLevel: dto.OMNIGENT_LOG_LEVEL,
+    reads: { cacheBytes: dto.OMNIGENT_READ_CACHE_MB * 1024 * 1024 },
     quotas: {
       sessionsPerUser: dto.OMNIGENT_QUOTA_SESSIONS_PER_USER,
       itemsPerSession: dto.OMNIGENT_QUOTA_ITEMS_PER_SESSION,

@@ -370,6 +370,12 @@ export class EnvDto {
   @Min(100)
   OMNIGENT_RUNNER_HEARTBEAT_MS = 15_000;
 
+  /** Snapshot/items answers kept in memory, keyed by version (MiB; 0: off). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  OMNIGENT_READ_CACHE_MB = 64;
+
   /** A connected runner not heard from for this long counts as offline. */
   @Transform(toInt)
   @IsInt()

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 
 import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
 
+import type { SseFrame } from 'test/utils/sse-client';
+
 /**
  * Contract checks against upstream's openapi.json (spec/README.md §2): response bodies and stream
  * events must validate against the component schemas the upstream Python client parses with.
@@ -119,5 +121,18 @@ export function expectStreamEvent(event: unknown): void {
       `stream event ${String(type)} (${variant}) lacks declared properties ` +
         `${missing.join(', ')}: ${preview(event)}`,
     );
+  }
+}
+
+/**
+ * Every frame of a session stream is a valid upstream ServerStreamEvent (expectStreamEvent),
+ * sent under its own type as the SSE `event:` name.
+ */
+export function expectValidStream(stream: { frames: SseFrame[] }): void {
+  for (const frame of stream.frames) {
+    if (frame.json) {
+      expect(frame.event).toBe(frame.json.type);
+      expectStreamEvent(frame.json);
+    }
   }
 }

@@ -1,14 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { HttpApi, httpApi } from 'test/utils/http-api';
+import { HttpApi } from 'test/utils/http-api';
 import { PolicyJudgeDouble, startPolicyJudgeDouble } from 'test/utils/policy-judge-double';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
-import {
-  ScriptedOpenAi,
-  ScriptedResponse,
-  startScriptedOpenAi,
-} from 'test/utils/scripted-openai-server';
+import { RunnerProcess, ServerProcess } from 'test/utils/processes';
+import { ScriptedResponse } from 'test/utils/scripted-openai-server';
+import { ScriptedStack, startScriptedStack } from 'test/utils/scripted-stack';
 import { openSse } from 'test/utils/sse-client';
 
 const PROMPT = 'omnigent.policies.builtins.prompt.prompt_policy';
@@ -16,7 +13,7 @@ const KEY = 'sk-policy-judge-7f3a9c1e5b';
 
 describe('prompt_policy with a configured judge (server and runner processes)', () => {
   let judge: PolicyJudgeDouble;
-  let openai: ScriptedOpenAi;
+  let stack: ScriptedStack;
   let server: ServerProcess;
   let runner: RunnerProcess;
   let api: HttpApi;
@@ -25,21 +22,15 @@ describe('prompt_policy with a configured judge (server and runner processes)', 
 
   beforeAll(async () => {
     judge = await startPolicyJudgeDouble();
-    openai = await startScriptedOpenAi(script);
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
+    stack = await startScriptedStack(script, {
       OMNIGENT_LOG_LEVEL: 'debug',
       OMNIGENT_POLICY_JUDGE_MODEL: 'judge-mini',
       OMNIGENT_POLICY_JUDGE_BASE_URL: judge.url,
       OMNIGENT_POLICY_JUDGE_API_KEY: KEY,
       OMNIGENT_POLICY_JUDGE_TIMEOUT_MS: '2000',
     });
-    runner = await startRunner(server.url, [], {
-      OPENAI_BASE_URL: openai.url,
-      OPENAI_API_KEY: 'sk-test-123',
-    });
-    const raw = httpApi(server.url);
+    ({ server, runner } = stack);
+    const raw = stack.api;
     // Every answer body is kept: the key must never be in one.
     api = {
       ...raw,
@@ -52,10 +43,8 @@ describe('prompt_policy with a configured judge (server and runner processes)', 
   }, 60_000);
 
   afterAll(async () => {
-    await runner?.stop();
-    await server?.stop();
+    await stack?.stop();
     await judge?.close();
-    await openai?.close();
   });
 
   async function judgedSession(agent = 'echo', reason?: string): Promise<string> {
@@ -177,8 +166,7 @@ describe('prompt_policy with a configured judge (server and runner processes)', 
       30_000,
       'idle',
     );
-    const workspace = runner.output().match(/workspaces in (\S+)\)/)?.[1] ?? '';
-    expect(existsSync(join(workspace, session, 'judged.txt'))).toBe(false);
+    expect(existsSync(join(stack.workspaceOf(session), 'judged.txt'))).toBe(false);
     const denied = stream.frames.some((f) =>
       JSON.stringify(f.json ?? {}).includes('writes a file the user did not ask for'),
     );

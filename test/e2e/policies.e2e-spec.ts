@@ -1,62 +1,31 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { expectStreamEvent } from 'test/contract/upstream-schemas';
-import { eventTypes, openSse, SseConnection } from 'test/utils/sse-client';
-import { HttpApi, httpApi } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
-import {
-  ScriptedOpenAi,
-  ScriptedResponse,
-  startScriptedOpenAi,
-} from 'test/utils/scripted-openai-server';
+import { expectValidStream } from 'test/contract/upstream-schemas';
+import { eventTypes, openSse, SseConnection, waitForIdle } from 'test/utils/sse-client';
+import { HttpApi } from 'test/utils/http-api';
+import { RunnerProcess, ServerProcess } from 'test/utils/processes';
+import { ScriptedResponse } from 'test/utils/scripted-openai-server';
+import { ScriptedStack, startScriptedStack } from 'test/utils/scripted-stack';
 
 const SAFETY = 'omnigent.policies.builtins.safety';
 
-const idle = (stream: SseConnection, count = 1) =>
-  stream.waitFor(
-    () =>
-      stream.frames.filter((f) => f.event === 'session.status' && f.json?.status === 'idle')
-        .length >= count,
-    30_000,
-    `${count} session.status idle`,
-  );
-
-function expectValidStream(stream: SseConnection): void {
-  for (const frame of stream.frames) {
-    if (frame.json) {
-      expectStreamEvent(frame.json);
-    }
-  }
-}
+const idle = (stream: SseConnection, count = 1) => waitForIdle(stream, count, 30_000);
 
 describe('policies and approvals (real server and runner processes)', () => {
+  let stack: ScriptedStack;
   let server: ServerProcess;
   let runner: RunnerProcess;
   let api: HttpApi;
-  let openai: ScriptedOpenAi;
   const script: ScriptedResponse[] = [];
-  const workspaceOf = (sessionId: string) =>
-    join(runner.output().match(/workspaces in (\S+)\)/)?.[1] ?? '', sessionId);
+  const workspaceOf = (sessionId: string) => stack.workspaceOf(sessionId);
 
   beforeAll(async () => {
-    openai = await startScriptedOpenAi(script);
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
-    });
-    runner = await startRunner(server.url, [], {
-      OPENAI_BASE_URL: openai.url,
-      OPENAI_API_KEY: 'sk-test-123',
-    });
-    api = httpApi(server.url);
+    stack = await startScriptedStack(script);
+    ({ server, runner, api } = stack);
   }, 60_000);
 
-  afterAll(async () => {
-    await runner?.stop();
-    await server?.stop();
-    await openai?.close();
-  });
+  afterAll(() => stack?.stop());
 
   async function boundSession(agent: string): Promise<{ id: string; stream: SseConnection }> {
     const session = await api.createSession(agent);

@@ -1,4 +1,4 @@
-import { IdPrefix, newId } from 'src/common/ids/ids';
+import { durableItemEvent } from 'bench/fixtures';
 import { Methods } from 'src/protocol/runner-protocol';
 import { createTestApp, TestApp } from 'test/e2e/create-app';
 import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
@@ -10,26 +10,12 @@ type Json = Record<string, unknown>;
 /** The issue's functional bound: another user's request answers within this while one runner floods. */
 const BOUND_MS = 1_000;
 
-/** A durable event carrying one assistant message: the most work an event makes the server do. */
+/** A durable event carrying one assistant message, as one JSON-RPC frame. */
 function itemEvent(sessionId: string, seq: number): string {
   return JSON.stringify({
     jsonrpc: '2.0',
     method: Methods.sessionEvent,
-    params: {
-      session_id: sessionId,
-      seq,
-      durable: true,
-      event: {
-        type: 'response.output_item.done',
-        item: {
-          id: newId(IdPrefix.Message),
-          type: 'message',
-          role: 'assistant',
-          status: 'completed',
-          content: [{ type: 'output_text', text: `flood ${seq}` }],
-        },
-      },
-    },
+    params: durableItemEvent(sessionId, seq, `flood ${seq}`),
   });
 }
 

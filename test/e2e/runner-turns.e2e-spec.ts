@@ -1,70 +1,38 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { expectStreamEvent, expectValid } from 'test/contract/upstream-schemas';
+import { expectValid, expectValidStream } from 'test/contract/upstream-schemas';
 import { bundleOf } from 'test/utils/agent-bundle';
-import { eventTypes, openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
-import { HttpApi, httpApi } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
-import {
-  ScriptedOpenAi,
-  ScriptedResponse,
-  startScriptedOpenAi,
-} from 'test/utils/scripted-openai-server';
+import { ECHO_TURN_EVENT_TYPES } from 'test/utils/echo-turn';
+import { eventTypes, openSse, SseFrame, waitForIdle } from 'test/utils/sse-client';
+import { HttpApi } from 'test/utils/http-api';
+import { RunnerProcess, ServerProcess } from 'test/utils/processes';
+import { ScriptedOpenAi, ScriptedResponse } from 'test/utils/scripted-openai-server';
+import { ScriptedStack, startScriptedStack } from 'test/utils/scripted-stack';
 
 /** Stream event types of one finished turn, heartbeats and deltas left out. */
 function durableTypes(frames: SseFrame[]): string[] {
   return eventTypes(frames).filter((t) => t !== 'session.heartbeat' && !t.endsWith('.delta'));
 }
 
-/** Every frame of the stream is a valid upstream ServerStreamEvent, all fields present. */
-function expectValidStream(stream: SseConnection): void {
-  for (const frame of stream.frames) {
-    if (frame.json) {
-      expect(frame.event).toBe(frame.json.type);
-      expectStreamEvent(frame.json);
-    }
-  }
-}
-
 const isTerminal = (f: SseFrame) =>
   ['response.completed', 'response.failed', 'response.incomplete'].includes(f.event ?? '');
-const idleAfter = (stream: SseConnection, count = 1) =>
-  stream.waitFor(
-    () =>
-      stream.frames.filter((f) => f.event === 'session.status' && f.json?.status === 'idle')
-        .length >= count,
-    20_000,
-    `${count} session.status idle`,
-  );
 
 describe('runner turns (real server and runner processes)', () => {
+  let stack: ScriptedStack;
   let server: ServerProcess;
   let runner: RunnerProcess;
   let api: HttpApi;
   let openai: ScriptedOpenAi;
   const script: ScriptedResponse[] = [];
-  const workspaceOf = (sessionId: string) =>
-    join(runner.output().match(/workspaces in (\S+)\)/)?.[1] ?? '', sessionId);
+  const workspaceOf = (sessionId: string) => stack.workspaceOf(sessionId);
 
   beforeAll(async () => {
-    openai = await startScriptedOpenAi(script);
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
-    });
-    runner = await startRunner(server.url, [], {
-      OPENAI_BASE_URL: openai.url,
-      OPENAI_API_KEY: 'sk-test-123',
-    });
-    api = httpApi(server.url);
+    stack = await startScriptedStack(script);
+    ({ server, runner, api, openai } = stack);
   }, 60_000);
 
-  afterAll(async () => {
-    await runner?.stop();
-    await server?.stop();
-    await openai?.close();
-  });
+  afterAll(() => stack?.stop());
 
   async function boundSession(agent = 'echo'): Promise<string> {
     const session = await api.createSession(agent);
@@ -81,18 +49,10 @@ describe('runner turns (real server and runner processes)', () => {
     const posted = await api.say(sessionId, 'hello there, streaming world');
     expect(posted.status).toBe(202);
     expect(posted.body).toEqual({ queued: true, item_id: expect.stringMatching(/^msg_/) });
-    await idleAfter(stream);
+    await waitForIdle(stream);
     stream.close();
 
-    expect(durableTypes(stream.frames)).toEqual([
-      'session.status',
-      'session.input.consumed',
-      'response.created',
-      'response.in_progress',
-      'response.output_item.done',
-      'response.completed',
-      'session.status',
-    ]);
+    expect(durableTypes(stream.frames)).toEqual(ECHO_TURN_EVENT_TYPES);
     const deltas = stream.frames.filter((f) => f.event === 'response.output_text.delta');
     expect(deltas.length).toBeGreaterThanOrEqual(2);
     expect(deltas.map((f) => f.json?.delta).join('')).toBe('hello there, streaming world');
@@ -134,7 +94,7 @@ describe('runner turns (real server and runner processes)', () => {
       sessionId,
       '/tool write_file {"path":"notes/a.txt","content":"written by a tool"}',
     );
-    await idleAfter(stream);
+    await waitForIdle(stream);
     stream.close();
 
     const items = stream.frames
@@ -166,7 +126,7 @@ describe('runner turns (real server and runner processes)', () => {
     );
     await Promise.all(streams.map((s) => s.waitFor((f) => f.event === 'session.heartbeat')));
     await Promise.all(sessions.map((id) => api.say(id, '/sleep 1500')));
-    await Promise.all(streams.map((s) => idleAfter(s)));
+    await Promise.all(streams.map((s) => waitForIdle(s)));
     streams.forEach((s) => s.close());
     // The turns overlap: each one was streaming before the other completed.
     const firstDelta = streams.map(
@@ -188,7 +148,7 @@ describe('runner turns (real server and runner processes)', () => {
     const second = await api.say(sessionId, 'second message');
     expect(first.status).toBe(202);
     expect(second.status).toBe(202);
-    await idleAfter(stream);
+    await waitForIdle(stream);
     await stream.waitFor(
       () => stream.frames.filter((f) => f.event === 'response.completed').length === 2,
     );
@@ -230,7 +190,7 @@ describe('runner turns (real server and runner processes)', () => {
       data: {},
     });
     expect(res).toEqual({ status: 202, body: { queued: false } });
-    await idleAfter(stream);
+    await waitForIdle(stream);
     expect(Date.now() - started).toBeLessThan(5_000);
     stream.close();
     expectValidStream(stream);
@@ -257,7 +217,7 @@ describe('runner turns (real server and runner processes)', () => {
     await api.say(sessionId, '/tool shell {"command":"echo started; sleep 30"}');
     await stream.waitFor((f) => f.event === 'response.function_call_output.delta');
     await api.ok('POST', `/v1/sessions/${sessionId}/events`, { type: 'interrupt', data: {} });
-    await idleAfter(stream);
+    await waitForIdle(stream);
     stream.close();
     expectValidStream(stream);
     const items = (
@@ -297,7 +257,7 @@ describe('runner turns (real server and runner processes)', () => {
     const again = await openSse(server.url, `/v1/sessions/${sessionId}/stream`);
     await again.waitFor((f) => f.event === 'session.heartbeat');
     await api.say(sessionId, 'better now');
-    await idleAfter(again);
+    await waitForIdle(again);
     again.close();
   });
 
@@ -327,7 +287,7 @@ describe('runner turns (real server and runner processes)', () => {
       `/v1/sessions/${sessionId}/elicitations/${String(ask.json?.elicitation_id)}/resolve`,
       { action: 'accept' },
     );
-    await idleAfter(stream);
+    await waitForIdle(stream);
     stream.close();
 
     expect(
@@ -442,7 +402,7 @@ describe('runner turns (real server and runner processes)', () => {
       data: { call_id: item.call_id, output: '42' },
     });
     expect(answered).toEqual({ status: 202, body: { queued: true, item_id: item.call_id } });
-    await idleAfter(stream);
+    await waitForIdle(stream);
     stream.close();
     expectValidStream(stream);
     const items = (

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 
+import { expectValidStream } from 'test/contract/upstream-schemas';
 import { runEchoTool, sessionItems, uploadAgentSession } from 'test/utils/agent-sessions';
+import { ECHO_TURN_EVENT_TYPES } from 'test/utils/echo-turn';
 import { connectFakeRunner } from 'test/utils/fake-runner';
 import { eventually, HttpApi, httpApi } from 'test/utils/http-api';
 import { startJwtServer } from 'test/utils/jwt-server';
@@ -10,7 +12,6 @@ import {
   ASKING,
   ChildSummary,
   CONFIG,
-  expectValidFrames,
   ofType,
   railHas,
   railOf,
@@ -79,7 +80,7 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     const created = await parentStream.waitFor(ofType('session.created'));
     const deltas = parentStream.frames.filter(ofType('response.function_call_output.delta'));
     parentStream.close();
-    expectValidFrames(parentStream);
+    expectValidStream(parentStream);
     expect(deltas.map((f) => f.json?.delta).join('')).toBe('summarise the plan');
     expect(await itemSummary(parent.id)).toEqual([
       ['message', 'user', '/tool helper {"input":"summarise the plan"}'],
@@ -129,19 +130,11 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     const childStream = await stream(child.id, { 'Last-Event-ID': '0' });
     await childStream.waitFor((f) => f.json?.type === 'session.status' && f.json.status === 'idle');
     childStream.close();
-    expectValidFrames(childStream);
+    expectValidStream(childStream);
     const types = childStream.frames
       .map((f) => f.json?.type)
       .filter((type) => type && type !== 'session.heartbeat');
-    expect(types).toEqual([
-      'session.status',
-      'session.input.consumed',
-      'response.created',
-      'response.in_progress',
-      'response.output_item.done',
-      'response.completed',
-      'session.status',
-    ]);
+    expect(types).toEqual(ECHO_TURN_EVENT_TYPES);
     for (const frame of childStream.frames.filter((f) => f.id)) {
       expect(frame.json?.conversation_id ?? child.id).toBe(child.id);
     }
@@ -176,7 +169,7 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     expect(rail[started].title).toBeUndefined();
     expect(rail.map((c) => c.last_message_preview).filter(Boolean)).toContain('one');
     parentStream.close();
-    expectValidFrames(parentStream);
+    expectValidStream(parentStream);
 
     // On connect, each child's full summary, as GET …/child_sessions reads it.
     expect(await runEchoTool(api, parent.id, 'recaller', { input: 'two' })).toBe('two');
@@ -191,7 +184,7 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     const summaries = () => railOf(again.frames).filter((c) => c.object === 'child_session');
     await again.waitFor(() => summaries().length === 2, 15_000, 'two child summaries');
     again.close();
-    expectValidFrames(again);
+    expectValidStream(again);
     // Oldest first, the list newest first.
     expect(summaries()).toEqual([...listed].reverse());
   });
@@ -252,7 +245,7 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
         (f) => f.json?.type === 'session.status' && f.json.status === 'idle',
       );
       childStream.close();
-      expectValidFrames(childStream);
+      expectValidStream(childStream);
       const output = await eventually(async () => {
         const done = (await sessionItems(api, parent.id)).find(
           (i) => i.type === 'function_call_output',
@@ -327,7 +320,7 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
     expect(interrupted.status).toBe(202);
     await childStream.waitFor((f) => f.json?.type === 'session.status' && f.json.status === 'idle');
     childStream.close();
-    expectValidFrames(childStream);
+    expectValidStream(childStream);
     const ended = childStream.frames.find(ofType('response.incomplete'));
     expect(ended?.json?.response).toMatchObject({
       incomplete_details: { reason: 'user_interrupt' },
@@ -402,7 +395,7 @@ describe('sub-agent tools (real server and runner processes, jwt)', () => {
       railOf([f], child.id).some((c) => Boolean(c.last_task_error)),
     );
     parentStream.close();
-    expectValidFrames(parentStream);
+    expectValidStream(parentStream);
     expect(failed.json?.child).toMatchObject({
       busy: false,
       last_task_error: { code: 'harness_not_configured' },

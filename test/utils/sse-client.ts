@@ -121,7 +121,6 @@ export function openSse(
   });
 }
 
-/** `event:` names of the frames, in order. */
 /** Resolves once the stream has carried `count` `session.status` idle frames. */
 export function waitForIdle(
   stream: SseConnection,
@@ -137,6 +136,7 @@ export function waitForIdle(
   );
 }
 
+/** `event:` names of the frames, in order. */
 export function eventTypes(frames: SseFrame[]): string[] {
   return frames.map((f) => f.event ?? f.data);
 }

@@ -1,5 +1,4 @@
-import { expectStreamEvent } from 'test/contract/upstream-schemas';
-import { SseConnection, SseFrame } from 'test/utils/sse-client';
+import { SseFrame } from 'test/utils/sse-client';
 
 /** The sub-agent tools of the parents in test/e2e/sub-agents.e2e-spec.ts. */
 const TOOLS = [
@@ -61,14 +60,6 @@ export interface Snapshot {
   root_conversation_id: string | null;
   runner_id: string | null;
   pending_elicitations: { elicitation_id: string }[];
-}
-
-export function expectValidFrames(stream: SseConnection): void {
-  for (const frame of stream.frames) {
-    if (frame.json) {
-      expectStreamEvent(frame.json);
-    }
-  }
 }
 
 export const ofType = (type: string) => (frame: SseFrame) => frame.json?.type === type;

@@ -9,12 +9,6 @@ import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { logRequestLine } from 'src/common/logging/pino-options.util';
 import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 
-/** What a fast route answers: the JSON text, and its ETag when the reader knows it already. */
-export interface FastAnswer {
-  json: string;
-  etag?: string;
-}
-
 /**
  * A GET route the fast lane answers as its Nest route would (issue 12). The template, the status
  * and the headers come from the Nest handler's own metadata, so the two cannot drift apart.
@@ -30,7 +24,14 @@ export interface FastRoute<Q extends object = object> {
   query: Type<Q>;
   /** Queries Nest must answer (a slow path the lane does not take). */
   fallThrough?: (query: Record<string, unknown>) => boolean;
-  read(auth: AuthPrincipal, param: string, query: Q): Promise<FastAnswer>;
+  /** Calls the controller method with the arguments Nest would give it; its result is sent. */
+  handle(
+    auth: AuthPrincipal,
+    param: string,
+    query: Q,
+    req: Request,
+    res: Response,
+  ): Promise<string | undefined>;
 }
 
 interface Header {
@@ -63,7 +64,7 @@ const PLAIN_SEGMENT = /^[A-Za-z0-9_.~-]{1,200}$/;
  * Answers a few hot GET routes without Express's route walk and Nest's per-request machinery
  * (issue 12), in the order Nest runs them: authenticate (`RequestAuthService`, as `AuthGuard`),
  * set the handler's headers, the path pipe, the query through the app's validation pipe, the
- * handler, `res.send` (Express's ETag and 304); errors through `AllExceptionsFilter`; the request
+ * controller method itself, `res.send` (Express's ETag and 304); errors through `AllExceptionsFilter`; the request
  * line as pino-http writes it. Mounted after the id, metrics, helmet, CORS and input-guard
  * middleware, which run as for any route; anything it does not recognise goes on to Nest.
  */
@@ -136,11 +137,10 @@ export class FastLane {
     // The path pipe settles before the query's validation does in Nest: its 404 wins.
     const param = route.param ? route.param.transform(rawParam, PARAM_METADATA) : rawParam;
     const query = await this.validQuery(compiled, req);
-    const answer = await route.read(principal, param, query);
-    if (answer.etag) {
-      res.setHeader('ETag', answer.etag);
-    }
-    res.send(answer.json);
+    const body = await route.handle(principal, param, query, req, res);
+    // What Nest's Express adapter does with a handler's result (`reply`).
+    res.status(200);
+    res.send(body);
   }
 
   /**

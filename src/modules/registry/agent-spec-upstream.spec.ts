@@ -1,16 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { AgentSpecError, agentSpecToJson, parseAgentSpec } from 'src/modules/registry/agent-spec';
+import { agentSpecToJson, parseAgentSpec } from 'src/modules/registry/agent-spec';
 import { BUILTIN_TOOL_NAMES } from 'src/protocol/agent-spec';
+import { expectSpecError } from 'test/utils/agent-spec-errors';
 
 const FIXTURES = path.resolve(__dirname, '../../../test/fixtures/agents');
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
-
-function expectSpecError(text: string, message: string): void {
-  expect(() => parseAgentSpec(text)).toThrow(AgentSpecError);
-  expect(() => parseAgentSpec(text)).toThrow(message);
-}
 
 describe('upstream agent specs (test/fixtures/agents)', () => {
   it('should load a spec without executor on the echo harness', () => {

@@ -36,6 +36,7 @@ import { TurnWatch, watchTurns } from 'src/modules/responses/turn-watch.util';
 import type { SessionEventInputDto } from 'src/modules/sessions/dto/session-request.dto';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { SessionForkService } from 'src/modules/sessions/session-fork.service';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
@@ -68,6 +69,7 @@ export class ResponsesService {
     private readonly agents: AgentsService,
     private readonly bus: EventBus,
     private readonly events: SessionEventsService,
+    private readonly forks: SessionForkService,
     private readonly responses: ResponsesRepository,
     private readonly runners: RunnersService,
     private readonly sessions: SessionsService,
@@ -313,7 +315,7 @@ export class ResponsesService {
     if (!runnerId) {
       throw ResponseError.noRunner();
     }
-    const fork = await this.sessions.fork(auth, session.id, { up_to_response_id: row.id });
+    const fork = await this.forks.fork(auth, session.id, { up_to_response_id: row.id });
     await this.sessions.update(auth, fork.id, { runner_id: runnerId });
     this.logger.log(`Response chain ${session.id} forked at ${row.id} into ${fork.id}`);
     return { sessionId: fork.id, previous: row, model: agent.name };

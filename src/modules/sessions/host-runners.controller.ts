@@ -14,7 +14,7 @@ import {
 } from 'src/modules/hosts/dto/host-examples.constants';
 import { LaunchRunnerDto } from 'src/modules/hosts/dto/host-request.dto';
 import { LaunchRunnerResponseDto } from 'src/modules/hosts/dto/host-response.dto';
-import { SessionsService } from 'src/modules/sessions/sessions.service';
+import { SessionPlacementService } from 'src/modules/sessions/session-placement.service';
 
 /**
  * `POST /v1/hosts/{id}/runners` lives with sessions: launching binds a session (the hosts
@@ -23,7 +23,7 @@ import { SessionsService } from 'src/modules/sessions/sessions.service';
 @ApiTags(ApiTag.Hosts)
 @Controller('v1/hosts')
 export class HostRunnersController {
-  constructor(private readonly sessions: SessionsService) {}
+  constructor(private readonly placement: SessionPlacementService) {}
 
   @Post(':host_id/runners')
   @HttpCode(200)
@@ -44,6 +44,6 @@ export class HostRunnersController {
     @Param('host_id', HostIdPipe) hostId: string,
     @Body() dto: LaunchRunnerDto,
   ): Promise<LaunchRunnerResponseDto> {
-    return this.sessions.launchOnHostRoute(auth, hostId, dto);
+    return this.placement.launchOnHostRoute(auth, hostId, dto);
   }
 }

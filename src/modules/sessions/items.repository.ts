@@ -21,6 +21,15 @@ export function prefixTsQuery(param: string): string {
   return `(SELECT to_tsquery('simple', string_agg(quote_literal(t.lexeme) || ':*', ' & ')) FROM unnest(to_tsvector('simple', ${param})) t)`;
 }
 
+/**
+ * Writes a new version of the sessions row without changing it. Every items write changes the
+ * session's row in its transaction (a unit's log_seq bump, or this), so the row's version
+ * (`xmin`) covers the session's items too: SessionReadsService keys answers by it.
+ */
+export async function touchSession(manager: EntityManager, sessionId: string): Promise<void> {
+  await manager.query(`UPDATE sessions SET log_seq = log_seq WHERE id = $1`, [sessionId]);
+}
+
 @Injectable()
 export class ItemsRepository {
   constructor(@InjectRepository(ItemEntity) private readonly items: Repository<ItemEntity>) {}
@@ -78,7 +87,11 @@ export class ItemsRepository {
 
   /** Stores items of a session in one transaction (history given at creation). */
   insertMany(sessionId: string, items: NewItem[]): Promise<StoredItem[]> {
-    return this.items.manager.transaction((manager) => this.upsert(manager, sessionId, items));
+    return this.items.manager.transaction(async (manager) => {
+      const stored = await this.upsert(manager, sessionId, items);
+      await touchSession(manager, sessionId);
+      return stored;
+    });
   }
 
   /**

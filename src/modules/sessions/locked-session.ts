@@ -11,7 +11,7 @@ import {
   StreamEvent,
 } from 'src/protocol/stream-events';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
-import { ItemsRepository, NewItem } from 'src/modules/sessions/items.repository';
+import { ItemsRepository, NewItem, touchSession } from 'src/modules/sessions/items.repository';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import type { SessionFields } from 'src/modules/sessions/sessions.repository';
 import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.entity';
@@ -54,6 +54,8 @@ export class LockedSessionUnit implements LockedSession {
   /** Events in order; a pendingItem stands for the `output_item.done` of an item not yet stored. */
   private readonly emitted: (StreamEvent | { pendingItem: NewItem })[] = [];
   private current: SessionEntity;
+  /** Whether this unit wrote items: the row must then change too (SessionReadsService's keys). */
+  private itemsWritten = false;
 
   constructor(
     private readonly manager: EntityManager,
@@ -76,6 +78,7 @@ export class LockedSessionUnit implements LockedSession {
   }
 
   upsertItems(items: NewItem[]): Promise<StoredItem[]> {
+    this.itemsWritten ||= items.length > 0;
     return new ItemsRepository(this.manager.getRepository(ItemEntity)).upsert(
       this.manager,
       this.id,
@@ -116,6 +119,9 @@ export class LockedSessionUnit implements LockedSession {
     const logged = await new SessionEventsRepository(
       this.manager.getRepository(SessionEventEntity),
     ).append(this.manager, this.id, durable, this.changes);
+    if (this.itemsWritten && durable.length === 0 && Object.keys(this.changes).length === 0) {
+      await touchSession(this.manager, this.id);
+    }
     const seqs = new Map(logged.map(({ seq, event }) => [event, seq]));
     return events.map((event) => ({ seq: seqs.get(event) ?? null, event }));
   }

@@ -3,11 +3,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
 
 /**
- * The per-session and per-user quotas that are not counted in a create's own transaction
- * (sessions are: SessionsRepository.createWithAgent / fork). Each refusal is 429
+ * The per-session and per-user quotas. Sessions per user are counted in a create's own
+ * transaction (SessionsRepository.createWithAgent / fork), the rest here. Each refusal is 429
  * `quota_exceeded`; the limits are `config.quotas` (docs/SECURITY.md "Limits").
  */
 @Injectable()
@@ -19,6 +20,16 @@ export class SessionQuotasService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly items: ItemsRepository,
   ) {}
+
+  /** The session just created, or 429 when its owner had no room left (repository: null). */
+  checkCreated(session: SessionEntity | null): SessionEntity {
+    if (!session) {
+      throw SessionError.quota(
+        `Session quota reached: a user may own at most ${this.config.quotas.sessionsPerUser} sessions; delete some first`,
+      );
+    }
+    return session;
+  }
 
   /**
    * 429 when the session holds its quota of items already: new messages and stored items are

@@ -21,6 +21,25 @@ export interface SnapshotRow {
   runnerOnline: boolean | null;
   /** Whether the session has pending elicitations (their events are read only then). */
   hasPendingElicitations: boolean;
+  /** null when liveness was not asked for. */
+  hostOnline: boolean | null;
+  /** The versions read in the same statement as the data above (see SESSION_VERSION). */
+  version: ReadVersion;
+}
+
+/**
+ * What the answers of a session depend on besides their query, read without building them:
+ * versions of the rows (see SESSION_VERSION), liveness as decided now, and whether pending
+ * elicitations exist (whose answers are not cached). Null when the session does not exist.
+ */
+export interface ReadVersion {
+  ownerId: string;
+  session: string;
+  /** '-' when the session's agent does not exist. */
+  agent: string;
+  runnerOnline: boolean | null;
+  hostOnline: boolean | null;
+  hasPendingElicitations: boolean;
 }
 
 /** A page as JSON text for a ListEnvelope. */
@@ -37,6 +56,8 @@ export interface JsonPage {
 export interface ItemsPageRow extends JsonPage {
   /** The session's owner; null when the session does not exist. */
   ownerId: string | null;
+  /** The session row's version (SESSION_VERSION) in the same statement; null without a row. */
+  sessionVersion: string | null;
 }
 
 const ITEM_CREATED_AT = 'floor(extract(epoch FROM i.created_at))::bigint';
@@ -59,6 +80,49 @@ const unixSeconds = (column: string) => `floor(extract(epoch FROM ${column}))::b
 const runnerOnline = (runnerId: string, ttl: string) =>
   `EXISTS (SELECT 1 FROM runner_connections r WHERE r.runner_id = ${runnerId} AND r.connected
      AND r.last_seen_at > now() - make_interval(secs => ${ttl}::float8))`;
+
+/** Online and seen within the TTL ($ttl, seconds), as HostsService.isOnlineRow decides. */
+const hostOnline = (hostId: string, ttl: string) =>
+  `EXISTS (SELECT 1 FROM hosts h WHERE h.host_id = ${hostId} AND h.connected
+     AND h.last_seen_at > now() - make_interval(secs => ${ttl}::float8))`;
+
+/**
+ * The version of a sessions row `s`. `xmin` is the id of the transaction that wrote this row
+ * version: every UPDATE of the row (whatever column, whoever writes it: ORM, raw SQL, trigger)
+ * makes a new row version with the writer's id, a locking read (FOR UPDATE) does not, and a
+ * rolled-back write leaves the old version visible. So no writer has to remember to bump an
+ * explicit `version` column, and items writes bump the row in their transaction
+ * (LockedSessionUnit.flush, ItemsRepository.insertMany). xmin is 32 bits and wraps after 2^32
+ * transactions; `log_seq` (only grows) and `updated_at` make a repeat of the whole key after a
+ * wrap practically impossible.
+ */
+const SESSION_VERSION = `concat_ws('.', s.xmin, s.log_seq,
+  floor(extract(epoch FROM s.updated_at) * 1000000)::bigint)`;
+
+/** The version of the agent row `a` (LEFT JOINed: '-' when there is none). */
+const AGENT_VERSION = `coalesce(a.xmin::text || '.' ||
+  floor(extract(epoch FROM a.updated_at) * 1000000)::bigint, '-')`;
+
+/** ReadVersion's columns over `sessions s LEFT JOIN agents a`; liveness when $ttl is not null. */
+const versionColumns = (ttl: string) => `s.owner_id AS owner_id__,
+  ${SESSION_VERSION} AS session_version__, ${AGENT_VERSION} AS agent_version__,
+  CASE WHEN ${ttl}::float8 IS NULL THEN NULL ELSE ${runnerOnline('s.runner_id', ttl)} END
+    AS runner_online__,
+  CASE WHEN ${ttl}::float8 IS NULL OR s.host_id IS NULL THEN NULL
+    ELSE ${hostOnline('s.host_id', ttl)} END AS host_online__,
+  EXISTS (SELECT 1 FROM elicitations e
+          WHERE e.session_id = s.id AND e.status = 'pending') AS pending__`;
+
+function readVersion(row: Record<string, unknown>): ReadVersion {
+  return {
+    ownerId: row.owner_id__ as string,
+    session: row.session_version__ as string,
+    agent: row.agent_version__ as string,
+    runnerOnline: row.runner_online__ as boolean | null,
+    hostOnline: row.host_online__ as boolean | null,
+    hasPendingElicitations: row.pending__ as boolean,
+  };
+}
 
 /**
  * A session in the list's shape (toSessionListItem): absent fields are left out (strip_nulls;
@@ -127,10 +191,7 @@ export class SessionReadsRepository {
            (SELECT coalesce(jsonb_agg(${NESTED_ITEM} ORDER BY i.position), '[]')::text
             FROM (SELECT * FROM items WHERE session_id = s.id ORDER BY position LIMIT $2) i)
          ELSE '[]' END AS items__,
-         CASE WHEN $3::float8 IS NULL THEN NULL
-           ELSE ${runnerOnline('s.runner_id', '$3')} END AS runner_online__,
-         EXISTS (SELECT 1 FROM elicitations e
-                 WHERE e.session_id = s.id AND e.status = 'pending') AS pending__
+         ${versionColumns('$3')}
        FROM sessions s LEFT JOIN agents a ON a.id = s.agent_id
        WHERE s.id = $1`,
       [id, itemLimit, runnerTtlMs === null ? null : runnerTtlMs / 1000],
@@ -150,8 +211,24 @@ export class SessionReadsRepository {
         : null,
       itemsJson: row.items__ as string,
       runnerOnline: row.runner_online__ as boolean | null,
+      hostOnline: row.host_online__ as boolean | null,
       hasPendingElicitations: row.pending__ as boolean,
+      version: readVersion(row),
     };
+  }
+
+  /**
+   * The versions a snapshot or an items page depends on, by primary keys only (the session,
+   * its agent, its runner and host; pending elicitations by their session index), with liveness
+   * when `runnerTtlMs` is given. Null when the session does not exist.
+   */
+  async version(id: string, runnerTtlMs: number | null): Promise<ReadVersion | null> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT ${versionColumns('$2')}
+       FROM sessions s LEFT JOIN agents a ON a.id = s.agent_id WHERE s.id = $1`,
+      [id, runnerTtlMs === null ? null : runnerTtlMs / 1000],
+    );
+    return rows[0] ? readVersion(rows[0]) : null;
   }
 
   /**
@@ -178,11 +255,16 @@ export class SessionReadsRepository {
            row_number() OVER (ORDER BY i.position ${direction}, i.id ${direction}) AS rn__
          FROM items i WHERE i.session_id = $1${after}
          ORDER BY i.position ${direction}, i.id ${direction} LIMIT $2 + 1)
-       SELECT (SELECT owner_id FROM sessions WHERE id = $1) AS owner_id,
-         ${jsonPageColumns('p.item', '$2', backwards)}, ${cursorKnown} AS cursor_known`,
+       SELECT s.owner_id, ${SESSION_VERSION} AS session_version,
+         ${jsonPageColumns('p.item', '$2', backwards)}, ${cursorKnown} AS cursor_known
+       FROM (SELECT 1) one LEFT JOIN sessions s ON s.id = $1`,
       params,
     );
-    return { ...jsonPage(rows[0]), ownerId: rows[0].owner_id as string | null };
+    return {
+      ...jsonPage(rows[0]),
+      ownerId: rows[0].owner_id as string | null,
+      sessionVersion: rows[0].session_version as string | null,
+    };
   }
 
   /**

@@ -4,7 +4,6 @@ import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { pageRequest } from 'src/common/pagination/pagination';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
-import { HostsService } from 'src/modules/hosts/hosts.service';
 import {
   GetSessionQueryDto,
   ListItemsQueryDto,
@@ -13,8 +12,17 @@ import {
 import { toSessionResponse } from 'src/modules/sessions/dto/session-response.dto';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { sessionListFilters } from 'src/modules/sessions/session-list.util';
+import { AnswerCache } from 'src/modules/sessions/answer-cache.util';
+import {
+  bodyEtag,
+  etagMatches,
+  JsonReply,
+  jsonReply,
+  versionEtag,
+} from 'src/modules/sessions/json-reply.util';
 import {
   JsonPage,
+  ReadVersion,
   SessionReadsRepository,
   SnapshotRow,
 } from 'src/modules/sessions/session-reads.repository';
@@ -39,67 +47,146 @@ function envelope(page: JsonPage): string {
   );
 }
 
+/** What a snapshot's bytes depend on: its variant (`slot`), the versions read, the caller's level. */
+function snapshotKey(slot: string, version: ReadVersion, level: number | null): string {
+  return [
+    slot,
+    version.session,
+    version.agent,
+    version.runnerOnline,
+    version.hostOnline,
+    level,
+  ].join('|');
+}
+
 /**
  * `GET /v1/sessions`, `GET /v1/sessions/{id}` and `GET /v1/sessions/{id}/items` as JSON text (issue 12): one
  * statement reads the session, checks nothing twice, and brings the items already serialised
  * by PostgreSQL; Node adds the session's own fields around them. Same shapes as
  * `toSessionResponse` and `flattenItem` give (key order within an item aside).
+ *
+ * Snapshots and items pages are keyed by version (third pass): a cheap statement reads what
+ * they depend on (ReadVersion) and the access check runs on its row; an `If-None-Match` of the
+ * key's ETag is a 304 and a cached answer under the same key is sent as it is, neither built.
+ * An answer is cached only under the key read in the statement that built it, so a concurrent
+ * write can never label new bytes with an old key or old bytes with a new one. Answers showing
+ * pending elicitations (which change without the session row) are neither cached nor keyed.
  */
 @Injectable()
 export class SessionReadsService {
+  private readonly cache: AnswerCache | null;
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly access: SessionAccessService,
-    private readonly hosts: HostsService,
     private readonly policyHooks: TurnPolicyHooks,
     private readonly reads: SessionReadsRepository,
     private readonly sessions: SessionsService,
-  ) {}
+  ) {
+    this.cache = config.reads.cacheBytes > 0 ? new AnswerCache(config.reads.cacheBytes) : null;
+  }
 
-  async snapshotJson(
+  async snapshot(
     auth: AuthPrincipal,
     id: string,
     query: GetSessionQueryDto = {},
-  ): Promise<string> {
-    const liveness = query.include_liveness !== false;
-    const row = await this.reads.snapshot(
-      id,
-      query.include_items === false ? 0 : SNAPSHOT_ITEM_LIMIT,
-      liveness ? this.config.runners.livenessTtlMs : null,
-    );
+    ifNoneMatch?: string,
+  ): Promise<JsonReply> {
+    const itemLimit = query.include_items === false ? 0 : SNAPSHOT_ITEM_LIMIT;
+    const ttl = query.include_liveness !== false ? this.config.runners.livenessTtlMs : null;
+    const slot = JSON.stringify(['snapshot', id, itemLimit, ttl !== null]);
+    if (this.cache || ifNoneMatch) {
+      const version = await this.reads.version(id, ttl);
+      const checked = this.access.check(auth, id, version, SessionLevel.Read);
+      if (!checked.hasPendingElicitations) {
+        const key = snapshotKey(slot, checked, this.access.displayLevel(auth, checked));
+        const known = this.known(slot, key, ifNoneMatch);
+        if (known) {
+          return known;
+        }
+      }
+    }
+    const row = await this.reads.snapshot(id, itemLimit, ttl);
     const session = this.access.check(auth, id, row?.session ?? null, SessionLevel.Read);
     // check() threw when there is no row.
-    const { agent, itemsJson, runnerOnline, hasPendingElicitations } = row as SnapshotRow;
-    const hostId = session.hostId;
-    const [pending, hostOnline] = await Promise.all([
-      hasPendingElicitations ? (this.policyHooks.get()?.pendingElicitations(id) ?? []) : [],
-      liveness && hostId
-        ? this.hosts.onlineAmong([hostId]).then((online) => online.has(hostId))
-        : null,
-    ]);
+    const { agent, itemsJson, runnerOnline, hostOnline, hasPendingElicitations, version } =
+      row as SnapshotRow;
+    const pending = hasPendingElicitations
+      ? ((await this.policyHooks.get()?.pendingElicitations(id)) ?? [])
+      : [];
+    const level = this.access.displayLevel(auth, session);
     const body = toSessionResponse(
       session,
       agent,
       [],
       { runnerOnline, hostOnline },
-      this.access.displayLevel(auth, session),
+      level,
       pending,
     );
-    return JSON.stringify({ ...body, items: ITEMS_SLOT }).replace(
+    const json = JSON.stringify({ ...body, items: ITEMS_SLOT }).replace(
       JSON.stringify(ITEMS_SLOT),
       () => itemsJson,
     );
+    if (hasPendingElicitations) {
+      return jsonReply(bodyEtag(json), json, ifNoneMatch);
+    }
+    return this.store(slot, snapshotKey(slot, version, level), json, ifNoneMatch);
   }
 
-  async itemsJson(auth: AuthPrincipal, id: string, query: ListItemsQueryDto): Promise<string> {
-    const page = await this.reads.itemsPage(id, pageRequest(query, { limit: 100, order: 'asc' }));
+  async items(
+    auth: AuthPrincipal,
+    id: string,
+    query: ListItemsQueryDto,
+    ifNoneMatch?: string,
+  ): Promise<JsonReply> {
+    const request = pageRequest(query, { limit: 100, order: 'asc' });
+    const slot = JSON.stringify([
+      'items',
+      id,
+      request.limit,
+      request.order,
+      request.after ?? null,
+      request.before ?? null,
+    ]);
+    if (this.cache || ifNoneMatch) {
+      const version = await this.reads.version(id, null);
+      const checked = this.access.check(auth, id, version, SessionLevel.Read);
+      const known = this.known(slot, `${slot}|${checked.session}`, ifNoneMatch);
+      if (known) {
+        return known;
+      }
+    }
+    const page = await this.reads.itemsPage(id, request);
     this.access.check(
       auth,
       id,
       page.ownerId === null ? null : { ownerId: page.ownerId },
       SessionLevel.Read,
     );
-    return envelope(page);
+    return this.store(slot, `${slot}|${page.sessionVersion}`, envelope(page), ifNoneMatch);
+  }
+
+  /** The session list, uncached (its rows change without their own version): body-hash ETag. */
+  async list(
+    auth: AuthPrincipal,
+    query: ListSessionsQueryDto,
+    ifNoneMatch?: string,
+  ): Promise<JsonReply> {
+    const json = await this.listJson(auth, query);
+    return jsonReply(bodyEtag(json), json, ifNoneMatch);
+  }
+
+  async snapshotJson(
+    auth: AuthPrincipal,
+    id: string,
+    query: GetSessionQueryDto = {},
+  ): Promise<string> {
+    // Without If-None-Match there is always a body.
+    return (await this.snapshot(auth, id, query)).json as string;
+  }
+
+  async itemsJson(auth: AuthPrincipal, id: string, query: ListItemsQueryDto): Promise<string> {
+    return (await this.items(auth, id, query)).json as string;
   }
 
   /** The session list; a search (snippets from message text) takes SessionsService's path. */
@@ -115,5 +202,22 @@ export class SessionReadsService {
       this.access.displayLevel(auth, { ownerId: auth.userId }),
     );
     return envelope(page);
+  }
+
+  /** The reply for version `key` when it needs no build: 304, or the cached answer. */
+  private known(slot: string, key: string, ifNoneMatch: string | undefined): JsonReply | null {
+    const etag = versionEtag(key);
+    if (etagMatches(ifNoneMatch, etag)) {
+      return { etag, json: null };
+    }
+    const hit = this.cache?.get(slot, key);
+    return hit ? { etag: hit.etag, json: hit.json } : null;
+  }
+
+  /** Caches an answer under the key read in the statement that built it, and replies with it. */
+  private store(slot: string, key: string, json: string, ifNoneMatch?: string): JsonReply {
+    const etag = versionEtag(key);
+    this.cache?.set(slot, { version: key, json, etag });
+    return jsonReply(etag, json, ifNoneMatch);
   }
 }

@@ -2,6 +2,7 @@ import { of } from 'rxjs';
 import { Test } from 'supertest';
 
 import { CreateSessionDto } from 'src/modules/sessions/dto/session-request.dto';
+import { SessionForkService } from 'src/modules/sessions/session-fork.service';
 import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
 import { SessionsController } from 'src/modules/sessions/sessions.controller';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
@@ -35,6 +36,7 @@ describe(SessionsController.name, () => {
   beforeAll(async () => {
     ctx = await controllerSetup(SessionsController, [
       SessionEventsService,
+      SessionForkService,
       SessionReadsService,
       SessionsService,
       TurnsService,
@@ -54,6 +56,7 @@ describe(SessionsController.name, () => {
   const serviceCalls = () =>
     [
       ctx.mock(SessionEventsService),
+      ctx.mock(SessionForkService),
       ctx.mock(SessionReadsService),
       ctx.mock(SessionsService),
       ctx.mock(TurnsService),
@@ -141,24 +144,47 @@ describe(SessionsController.name, () => {
 
   describe('GET /v1/sessions/:session_id', () => {
     it('should pass the normalised id and the query to the service, and send its JSON text as JSON', async () => {
-      ctx.mock(SessionReadsService).snapshotJson.mockResolvedValue(`{"id":"${ID}"}`);
+      ctx
+        .mock(SessionReadsService)
+        .snapshot.mockResolvedValue({ etag: '"vabc"', json: `{"id":"${ID}"}` });
       const bare = ID.slice('conv_'.length);
       const res = await ctx.http
         .get(`/v1/sessions/${bare}?include_items=false`)
         .set(user)
         .expect(200);
-      expect(ctx.mock(SessionReadsService).snapshotJson).toHaveBeenCalledWith(
+      expect(ctx.mock(SessionReadsService).snapshot).toHaveBeenCalledWith(
         expect.anything(),
         ID,
         { include_items: false },
+        undefined,
       );
       expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.headers.etag).toBe('"vabc"');
       expect(res.body).toEqual({ id: ID });
+    });
+
+    it("should answer 304 with the service's ETag and no body when it has no JSON", async () => {
+      ctx.mock(SessionReadsService).snapshot.mockResolvedValue({ etag: '"vabc"', json: null });
+      const res = await ctx.http
+        .get(`/v1/sessions/${ID}`)
+        .set(user)
+        // Express alone would not answer 304 to a no-cache request: the service decides.
+        .set('Cache-Control', 'no-cache')
+        .set('If-None-Match', '"vabc"')
+        .expect(304);
+      expect(ctx.mock(SessionReadsService).snapshot).toHaveBeenCalledWith(
+        expect.anything(),
+        ID,
+        {},
+        '"vabc"',
+      );
+      expect(res.headers.etag).toBe('"vabc"');
+      expect(res.text).toBe('');
     });
 
     it('should reject an invalid query with 422', async () => {
       await ctx.http.get(`/v1/sessions/${ID}?include_items=maybe`).set(user).expect(422);
-      expect(ctx.mock(SessionReadsService).snapshotJson).not.toHaveBeenCalled();
+      expect(ctx.mock(SessionReadsService).snapshot).not.toHaveBeenCalled();
     });
   });
 

@@ -76,6 +76,8 @@ import {
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
+import { sendJsonReply } from 'src/modules/sessions/json-reply.util';
+import { SessionForkService } from 'src/modules/sessions/session-fork.service';
 import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
 
 /** Unsent bytes a stream may hold for a client that does not read (OMNIGENT_SSE_MAX_PENDING). */
@@ -89,6 +91,7 @@ export class SessionsController {
     private readonly events: SessionEventsService,
     private readonly sessions: SessionsService,
     private readonly reads: SessionReadsService,
+    private readonly forks: SessionForkService,
   ) {}
 
   @Post()
@@ -128,8 +131,13 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionListResponseDto, example: SESSION_LIST_EXAMPLE })
   @ApiErrors(422)
   @JsonText()
-  list(@Auth() auth: AuthPrincipal, @Query() query: ListSessionsQueryDto): Promise<string> {
-    return this.reads.listJson(auth, query);
+  list(
+    @Auth() auth: AuthPrincipal,
+    @Query() query: ListSessionsQueryDto,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<string | undefined> {
+    return this.reads.list(auth, query, ifNoneMatch).then((reply) => sendJsonReply(res, reply));
   }
 
   @Get(':session_id')
@@ -149,8 +157,12 @@ export class SessionsController {
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
     @Query() query: GetSessionQueryDto,
-  ): Promise<string> {
-    return this.reads.snapshotJson(auth, id, query);
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<string | undefined> {
+    return this.reads
+      .snapshot(auth, id, query, ifNoneMatch)
+      .then((reply) => sendJsonReply(res, reply));
   }
 
   @Patch(':session_id')
@@ -202,7 +214,7 @@ export class SessionsController {
     @Param('session_id', SessionIdPipe) id: string,
     @Body() dto: ForkSessionDto,
   ): Promise<SessionResponseDto> {
-    return this.sessions.fork(auth, id, dto);
+    return this.forks.fork(auth, id, dto);
   }
 
   @Get(':session_id/items')
@@ -220,8 +232,12 @@ export class SessionsController {
     @Auth() auth: AuthPrincipal,
     @Param('session_id', SessionIdPipe) id: string,
     @Query() query: ListItemsQueryDto,
-  ): Promise<string> {
-    return this.reads.itemsJson(auth, id, query);
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<string | undefined> {
+    return this.reads
+      .items(auth, id, query, ifNoneMatch)
+      .then((reply) => sendJsonReply(res, reply));
   }
 
   @Get(':session_id/child_sessions')

@@ -12,6 +12,8 @@ import { HostRunnersController } from 'src/modules/sessions/host-runners.control
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionAccessService } from 'src/modules/sessions/session-access.service';
+import { SessionForkService } from 'src/modules/sessions/session-fork.service';
+import { SessionPlacementService } from 'src/modules/sessions/session-placement.service';
 import { SessionReadsRepository } from 'src/modules/sessions/session-reads.repository';
 import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
@@ -38,6 +40,7 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     RunnerLinkService,
     SessionAccessService,
     SessionEventsService,
+    SessionForkService,
     SessionHooks,
     SessionsRepository,
     SessionsService,
@@ -64,6 +67,8 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     SessionAccessService,
     SessionEventsRepository,
     SessionEventsService,
+    SessionForkService,
+    SessionPlacementService,
     SessionQuotasService,
     SessionReadsRepository,
     SessionReadsService,

@@ -5,6 +5,8 @@ import { CreateSessionDto } from 'src/modules/sessions/dto/session-request.dto';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionHooks } from 'src/modules/sessions/session-hooks';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
+import { SessionPlacementService } from 'src/modules/sessions/session-placement.service';
+import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
@@ -35,6 +37,7 @@ describe(SessionsService.name, () => {
       stored = sessionEntityFactory(fields);
       return Promise.resolve(stored);
     });
+    t.mock(SessionQuotasService).checkCreated.mockImplementation((s) => s as SessionEntity);
     t.mock(SessionAccessService).require.mockImplementation(() =>
       Promise.resolve(stored as SessionEntity),
     );
@@ -54,17 +57,26 @@ describe(SessionsService.name, () => {
   describe('create', () => {
     beforeEach(() => {
       t.mock(AgentsService).getUsable.mockResolvedValue(agent);
-      t.mock(RunnersService).defaultFor.mockResolvedValue(RUNNER);
+      t.mock(SessionPlacementService).placement.mockImplementation((principal) =>
+        Promise.resolve({
+          id: factory.id(),
+          ownerId: principal.userId,
+          kind: 'default',
+          parentSessionId: null,
+          rootSessionId: null,
+          runnerId: RUNNER,
+        }),
+      );
       t.mock(RunnerLinkService).initInBackground.mockReturnValue(undefined);
       t.mock(RunnerLinkService).isReachable.mockReturnValue(false);
       storeCreated();
       snapshotReads();
     });
 
-    it("should create a session on the agent, bound to the caller's only runner, and init it", async () => {
+    it('should create a session on the agent where placement puts it, and init it', async () => {
       const created = await t.sut.create(auth, json({ title: 'T', labels: { a: 'b' } }));
 
-      expect(t.mock(RunnersService).defaultFor).toHaveBeenCalledWith(auth.userId);
+      expect(t.mock(SessionPlacementService).placement).toHaveBeenCalledWith(auth, undefined, null);
       const [fields, quota, bundleAgent] = t.mock(SessionsRepository).createWithAgent.mock.calls[0];
       expect(quota).toBe(t.config.quotas.sessionsPerUser);
       expect(fields).toMatchObject({
@@ -96,28 +108,6 @@ describe(SessionsService.name, () => {
     it('should answer a malformed agent id with 404', async () => {
       await expect(t.sut.create(auth, json({ agent_id: 'no such id!' }))).rejects.toMatchObject({
         code: 'not_found',
-      });
-    });
-
-    it("should give a sub-agent session its parent's root and, when it is the caller's, runner", async () => {
-      const parent = sessionEntityFactory({ ownerId: auth.userId, runnerId: RUNNER });
-      t.mock(SessionAccessService).require.mockResolvedValueOnce(parent);
-      t.mock(RunnersService).inheritable.mockResolvedValue(null);
-
-      await t.sut.create(auth, json({ parent_session_id: parent.id }));
-
-      expect(t.mock(SessionAccessService).require).toHaveBeenNthCalledWith(
-        1,
-        auth,
-        parent.id,
-        SessionLevel.Edit,
-      );
-      expect(t.mock(RunnersService).inheritable).toHaveBeenCalledWith(RUNNER, auth.userId);
-      expect(t.mock(SessionsRepository).createWithAgent.mock.calls[0][0]).toMatchObject({
-        kind: 'sub_agent',
-        parentSessionId: parent.id,
-        rootSessionId: parent.id,
-        runnerId: null,
       });
     });
 
@@ -238,44 +228,6 @@ describe(SessionsService.name, () => {
       ]);
       expect(t.mock(SessionHooks).deleted).toHaveBeenCalledWith([root.id, child.id]);
       expect(answer).toEqual({ id: root.id, object: 'conversation.deleted', deleted: true });
-    });
-  });
-
-  describe('fork', () => {
-    const source = sessionEntityFactory({ title: 'Original', labels: { k: 'v' } });
-
-    beforeEach(() => {
-      t.mock(SessionAccessService).require.mockResolvedValue(source);
-      t.mock(SessionAccessService).displayLevel.mockReturnValue(SessionLevel.Owner);
-      snapshotReads();
-    });
-
-    it("should fork up to a response into a session of the caller's on the source's agent", async () => {
-      t.mock(ItemsRepository).lastPositionOfResponse.mockResolvedValue(7);
-      t.mock(AgentsService).agentForFork.mockResolvedValue({ agentId: agent.id });
-      t.mock(SessionsRepository).fork.mockImplementation((fields) =>
-        Promise.resolve(sessionEntityFactory(fields)),
-      );
-
-      const fork = await t.sut.fork(auth, source.id, { up_to_response_id: 'resp_1' });
-
-      const [fields, from] = t.mock(SessionsRepository).fork.mock.calls[0];
-      expect(fields).toMatchObject({
-        ownerId: auth.userId,
-        agentId: agent.id,
-        title: 'Fork of Original',
-        labels: { k: 'v' },
-      });
-      expect(from).toEqual({ sessionId: source.id, upToPosition: 7, cloneAgent: undefined });
-      expect(fork).toMatchObject({ id: fields.id, runner_id: null, status: 'idle' });
-    });
-
-    it('should refuse a response the source does not have with 400', async () => {
-      t.mock(ItemsRepository).lastPositionOfResponse.mockResolvedValue(null);
-      await expect(
-        t.sut.fork(auth, source.id, { up_to_response_id: 'resp_x' }),
-      ).rejects.toMatchObject({ code: 'invalid_input' });
-      expect(t.mock(SessionsRepository).fork).not.toHaveBeenCalled();
     });
   });
 

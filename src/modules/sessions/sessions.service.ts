@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
-import { IdPrefix, newId, normalizeId } from 'src/common/ids/ids';
+import { IdPrefix, normalizeId } from 'src/common/ids/ids';
 import { ListEnvelope, listEnvelope, pageRequest } from 'src/common/pagination/pagination';
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
@@ -12,9 +12,6 @@ import {
   SessionAgentResponseDto,
   toSessionAgentResponse,
 } from 'src/modules/registry/dto/agent-response.dto';
-import { LaunchRunnerDto } from 'src/modules/hosts/dto/host-request.dto';
-import { LaunchRunnerResponseDto } from 'src/modules/hosts/dto/host-response.dto';
-import { HostEntity } from 'src/modules/hosts/host.entity';
 import { HostsService } from 'src/modules/hosts/hosts.service';
 import { RunnersService } from 'src/modules/runners/runners.service';
 import type { CreateSessionBody } from 'src/modules/sessions/dto/create-session-body.decorator';
@@ -22,7 +19,6 @@ import {
   CreateSessionDto,
   CreateSessionMetadataDto,
   DeleteSessionQueryDto,
-  ForkSessionDto,
   GetSessionQueryDto,
   ListChildSessionsQueryDto,
   ListSessionsQueryDto,
@@ -42,6 +38,8 @@ import { ChildSummariesService } from 'src/modules/sessions/child-summaries.serv
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionHooks } from 'src/modules/sessions/session-hooks';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
+import { SessionPlacementService } from 'src/modules/sessions/session-placement.service';
+import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import {
   checkCreateSupported,
   checkHostPlacement,
@@ -91,7 +89,9 @@ export class SessionsService {
     private readonly hostLaunch: HostLaunchService,
     private readonly hosts: HostsService,
     private readonly items: ItemsRepository,
+    private readonly placement: SessionPlacementService,
     private readonly policyHooks: TurnPolicyHooks,
+    private readonly quotas: SessionQuotasService,
     private readonly runnerLink: RunnerLinkService,
     private readonly runners: RunnersService,
     private readonly sessionHooks: SessionHooks,
@@ -127,8 +127,8 @@ export class SessionsService {
     }
     const agent = await this.agents.getUsable(agentId, (sid) => this.canUse(auth, sid));
     const host = dto.host_id ? await this.hostLaunch.hostFor(auth.userId, dto.host_id) : null;
-    const placement = await this.placement(auth, dto.parent_session_id, host);
-    const session = this.withinQuota(
+    const placement = await this.placement.placement(auth, dto.parent_session_id, host);
+    const session = this.quotas.checkCreated(
       await this.sessions.createWithAgent(
         {
           ...placement,
@@ -147,7 +147,7 @@ export class SessionsService {
       ),
     );
     this.created(auth, session, `on agent ${agent.name}`);
-    return host ? this.launchOnHost(session, host, dto.workspace as string) : session;
+    return host ? this.placement.launchOnHost(session, host, dto.workspace as string) : session;
   }
 
   /** The bundle becomes a session-scoped agent of the new session. */
@@ -169,9 +169,9 @@ export class SessionsService {
     const host = metadata.host_id
       ? await this.hostLaunch.hostFor(auth.userId, metadata.host_id)
       : null;
-    const placement = await this.placement(auth, metadata.parent_session_id, host);
+    const placement = await this.placement.placement(auth, metadata.parent_session_id, host);
     const agent = this.agents.sessionAgent(prepared, placement.id, auth.userId);
-    const session = this.withinQuota(
+    const session = this.quotas.checkCreated(
       await this.sessions.createWithAgent(
         {
           ...placement,
@@ -188,35 +188,9 @@ export class SessionsService {
     );
     this.created(auth, session, `from an uploaded bundle (agent ${prepared.spec.name})`);
     if (host) {
-      await this.launchOnHost(session, host, metadata.workspace as string);
+      await this.placement.launchOnHost(session, host, metadata.workspace as string);
     }
     return { session_id: session.id, agent_id: session.agentId, agent_name: prepared.spec.name };
-  }
-
-  /**
-   * Launches the new session's runner on its host. As upstream, a failed launch does not fail
-   * the create: the session stays unbound and the failure is reported on it (`failed`, with the
-   * error as `last_error`).
-   */
-  private async launchOnHost(
-    session: SessionEntity,
-    host: HostEntity,
-    workspace: string,
-  ): Promise<SessionEntity> {
-    try {
-      const runnerId = await this.hostLaunch.launch(session, host, workspace, {
-        expected: null,
-        alreadyBound: ErrorCode.Conflict,
-      });
-      return { ...session, runnerId, hostId: host.hostId, workspace } as SessionEntity;
-    } catch (error) {
-      if (!(error instanceof DomainError)) {
-        throw error;
-      }
-      await this.sessions.update(session.id, { hostId: host.hostId, workspace });
-      await this.turns.fail(session.id, null, { code: error.code, message: error.message });
-      return session;
-    }
   }
 
   private created(auth: AuthPrincipal, session: SessionEntity, how: string): void {
@@ -243,32 +217,6 @@ export class SessionsService {
     if (seeds.length > 0) {
       await this.items.insertMany(session.id, seeds);
     }
-  }
-
-  /**
-   * `POST /v1/hosts/{id}/runners`: launches a runner for one of the caller's sessions on one of
-   * the caller's hosts (404 for either when it is not theirs). A session already bound is 400.
-   */
-  async launchOnHostRoute(
-    auth: AuthPrincipal,
-    hostId: string,
-    dto: LaunchRunnerDto,
-  ): Promise<LaunchRunnerResponseDto> {
-    const host = await this.hostLaunch.hostFor(auth.userId, hostId);
-    const sessionId = normalizeId(IdPrefix.Session, dto.session_id);
-    if (!sessionId) {
-      throw new DomainError(ErrorCode.NotFound, 'session not found');
-    }
-    const session = await this.access.require(auth, sessionId, SessionLevel.Owner);
-    checkWorkspace(dto.workspace);
-    if (dto.git) {
-      throw SessionError.invalid('git worktrees are not supported by this server yet');
-    }
-    const runnerId = await this.hostLaunch.launch(session, host, dto.workspace, {
-      expected: null,
-      alreadyBound: ErrorCode.InvalidInput,
-    });
-    return { runner_id: runnerId, status: 'launching' };
   }
 
   async list(
@@ -391,46 +339,6 @@ export class SessionsService {
     return { id, object: 'conversation.deleted', deleted: true };
   }
 
-  async fork(
-    auth: AuthPrincipal,
-    sourceId: string,
-    dto: ForkSessionDto,
-  ): Promise<SessionResponseDto> {
-    const source = await this.access.require(auth, sourceId, SessionLevel.Read);
-    let upTo: number | null = null;
-    if (dto.up_to_response_id) {
-      upTo = await this.items.lastPositionOfResponse(source.id, dto.up_to_response_id);
-      if (upTo === null) {
-        throw SessionError.invalid(
-          `up_to_response_id '${dto.up_to_response_id}' is not a response of this session`,
-        );
-      }
-    }
-    const { agentId, clone } = await this.agents.agentForFork(source.agentId, dto.agent_id);
-    const id = newId(IdPrefix.Session);
-    const fork = this.withinQuota(
-      await this.sessions.fork(
-        {
-          id,
-          ownerId: auth.userId,
-          agentId,
-          title: dto.title ?? `Fork of ${source.title ?? 'untitled session'}`,
-          labels: source.labels,
-          kind: 'default',
-          workspace: source.workspace,
-          modelOverride: source.modelOverride,
-          reasoningEffort: source.reasoningEffort,
-          costControlModeOverride: source.costControlModeOverride,
-          subagentRoutingOverride: source.subagentRoutingOverride,
-        },
-        { sessionId: source.id, upToPosition: upTo, cloneAgent: clone },
-        this.config.quotas.sessionsPerUser,
-      ),
-    );
-    this.logger.log(`Session ${source.id} forked into ${id} by ${auth.userId}`);
-    return this.snapshot(auth, fork);
-  }
-
   async listChildren(
     auth: AuthPrincipal,
     id: string,
@@ -482,60 +390,8 @@ export class SessionsService {
     );
   }
 
-  /** The session just created, or 429 when its owner had no room left (repository: null). */
-  private withinQuota(session: SessionEntity | null): SessionEntity {
-    if (!session) {
-      throw SessionError.quota(
-        `Session quota reached: a user may own at most ${this.config.quotas.sessionsPerUser} sessions; delete some first`,
-      );
-    }
-    return session;
-  }
-
   private async canUse(auth: AuthPrincipal, sessionId: string): Promise<boolean> {
     const session = await this.sessions.getById(sessionId);
     return Boolean(session && this.access.levelOf(auth, session) !== null);
-  }
-
-  /**
-   * Where a new session sits: its id and owner, its parent (a sub-agent session inherits the
-   * parent's runner and root, when that runner is the new owner's), else the caller's only
-   * online runner.
-   */
-  private async placement(
-    auth: AuthPrincipal,
-    parentSessionId: string | null | undefined,
-    host: HostEntity | null = null,
-  ): Promise<
-    Pick<
-      SessionEntity,
-      'id' | 'ownerId' | 'kind' | 'parentSessionId' | 'rootSessionId' | 'runnerId'
-    >
-  > {
-    const parent = parentSessionId ? await this.requireParent(auth, parentSessionId) : null;
-    return {
-      id: newId(IdPrefix.Session),
-      ownerId: auth.userId,
-      kind: parent ? 'sub_agent' : 'default',
-      parentSessionId: parent?.id ?? null,
-      rootSessionId: parent ? (parent.rootSessionId ?? parent.id) : null,
-      // A session on a host gets the runner its host launches, nothing else.
-      runnerId: host
-        ? null
-        : parent
-          ? await this.runners.inheritable(parent.runnerId, auth.userId)
-          : await this.runners.defaultFor(auth.userId),
-    };
-  }
-
-  private async requireParent(
-    auth: AuthPrincipal,
-    parentSessionId: string,
-  ): Promise<SessionEntity> {
-    const parentId = normalizeId(IdPrefix.Session, parentSessionId);
-    if (!parentId) {
-      throw new DomainError(ErrorCode.NotFound, `Session ${parentSessionId} does not exist`);
-    }
-    return this.access.require(auth, parentId, SessionLevel.Edit);
   }
 }

@@ -1,0 +1,82 @@
+/** The read paths: snapshot, session list, items page, conditional snapshot (304). */
+import { interleaved, load, LoadResult } from 'bench/http-load';
+import { CONNECTIONS, LOAD_MS, wanted } from 'bench/suite/options';
+import { Suite } from 'bench/suite/setup';
+import { record } from 'bench/suite/table';
+
+function loadDetail(ours: LoadResult, raw: LoadResult): string {
+  const codes = Object.entries(ours.status)
+    .map(([code, n]) => `${code}×${n}`)
+    .join(' ');
+  return (
+    `p50 ${ours.p50.toFixed(1)}/${raw.p50.toFixed(1)} ms, p99 ${ours.p99.toFixed(1)}/` +
+    `${raw.p99.toFixed(1)} ms, ${Math.round(ours.bytes)} B, ${codes}`
+  );
+}
+
+/**
+ * The same GET against ours and raw: req/s, and the CPU each server process spent per request
+ * (from /proc): on a shared machine the rate is the machine's, the CPU per request is the
+ * server's own cost. Latencies come from one load each; the ratio and the CPU per request from
+ * alternating bursts (`interleaved`), so a load that comes and goes weighs on both sides alike.
+ */
+async function compareGet(
+  scenario: string,
+  ours: { url: string; pid: number },
+  raw: { url: string; pid: number },
+  headers?: Record<string, string>,
+): Promise<void> {
+  const options = { connections: CONNECTIONS, durationMs: LOAD_MS / 4 };
+  const a = await load(ours.url, { ...options, headers });
+  const b = await load(raw.url, options);
+  const rounds = Math.max(2, Math.round(LOAD_MS / 1000));
+  const both = await interleaved([{ ...ours, headers }, raw], {
+    connections: CONNECTIONS,
+    rounds,
+    burstMs: 500,
+  });
+  record({
+    scenario,
+    metric: 'req/s',
+    ours: both.rps[0],
+    raw: both.rps[1],
+    detail: loadDetail(a, b),
+  });
+  record(
+    {
+      scenario,
+      metric: 'server CPU ms/req',
+      ours: both.cpuMs[0],
+      raw: both.cpuMs[1],
+      detail: 'raw/ours',
+    },
+    false,
+  );
+}
+
+export async function reads({ api, ours: warm, raw, paths }: Suite): Promise<void> {
+  const oursAt = (path: string) => ({ url: warm.url + path, pid: warm.proc.pid as number });
+  const rawAt = (path: string) => ({ url: raw.url + path, pid: raw.proc.pid as number });
+  if (wanted('snapshot')) {
+    await compareGet('snapshot, 100 items', oursAt(paths.snapshot), rawAt(paths.snapshot));
+  }
+  if (wanted('list')) {
+    await compareGet('session list, limit 50', oursAt(paths.list), rawAt(paths.list));
+  }
+  if (wanted('items')) {
+    await compareGet('items page, limit 100', oursAt(paths.items), rawAt(paths.items));
+  }
+  if (wanted('conditional')) {
+    const etag = (await api.call('GET', paths.snapshot)).headers.get('etag');
+    if (etag) {
+      await compareGet(
+        'snapshot, If-None-Match (raw: 200)',
+        oursAt(paths.snapshot),
+        rawAt(paths.snapshot),
+        { 'if-none-match': etag },
+      );
+    } else {
+      console.log('snapshot, If-None-Match: no ETag on the snapshot, skipped');
+    }
+  }
+}

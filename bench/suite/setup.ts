@@ -1,0 +1,115 @@
+/**
+ * What every scenario of `npm run bench` measures against: our server (a first start, then a
+ * warm one with fixtures and a runner) and the raw baseline serving the bytes recorded from it.
+ */
+import { ChildProcess } from 'node:child_process';
+import { Agent } from 'node:http';
+import { join } from 'node:path';
+
+import { ROOT, startNode, stop, waitForOutput } from 'bench/bench-process';
+import { history } from 'bench/fixtures';
+import { subscribe } from 'bench/http-load';
+import { FANOUT_DELTAS, HEARTBEAT_MS } from 'bench/suite/options';
+import { Api, Server, startRaw, startServer, userMessage } from 'bench/suite/servers';
+
+export interface Suite {
+  api: Api;
+  /** The id of the built-in echo agent. */
+  echo: string;
+  /** Our server's first start (database created or migrated), already stopped. */
+  first: Server;
+  /** Our server, warm: the one every scenario runs against. */
+  ours: Server;
+  raw: Server;
+  runner: ChildProcess;
+  /** The read paths, recorded for the raw baseline: a 100-item snapshot, a list, an items page. */
+  paths: { snapshot: string; list: string; items: string };
+}
+
+/** Starts everything a run needs; each process started goes into `started` (to stop at the end). */
+export async function prepare(
+  env: Record<string, string>,
+  dir: string,
+  started: ChildProcess[],
+): Promise<Suite> {
+  // Start-up: first (database created or migrated) and warm, against a raw server's start.
+  const first = await startServer(env);
+  await stop(first.proc);
+  const warm = await startServer(env);
+  started.push(warm.proc);
+  const api = new Api(warm.url);
+
+  const agents = await api.call<{ data: { id: string; name: string }[] }>('GET', '/v1/agents');
+  const echo = agents.body.data.find((a) => a.name === 'echo')?.id;
+  if (!echo) {
+    throw new Error('no echo agent');
+  }
+
+  // Fixtures: one 100-item session, 60 more for the list.
+  const big = await api.call<{ id: string }>('POST', '/v1/sessions', {
+    agent_id: echo,
+    title: 'bench 100 items',
+    initial_items: history(100),
+  });
+  const id = big.body.id;
+  for (let i = 0; i < 60; i++) {
+    await api.call('POST', '/v1/sessions', { agent_id: echo, title: `bench ${i}` });
+  }
+  // The runner comes after the seeded session: with a runner online, initial_items start a
+  // turn (their items would no longer be the 100 seeded).
+  const runner = startNode(
+    [join(ROOT, 'bin', 'omnigent.js'), 'runner', '--server', warm.url, '--workspace', dir],
+    { OMNIGENT_LOG_LEVEL: 'warn' },
+  );
+  started.push(runner);
+  await waitForOutput(runner, /Runner (runner_\S+) connected/, 60_000);
+  const paths = {
+    snapshot: `/v1/sessions/${id}`,
+    list: '/v1/sessions?limit=50',
+    items: `/v1/sessions/${id}/items?limit=100`,
+  };
+  const recorded = await Promise.all(
+    Object.values(paths).map(async (path) => {
+      const res = await api.call('GET', path);
+      return {
+        path,
+        contentType: res.headers.get('content-type') ?? 'application/json',
+        body: res.text,
+      };
+    }),
+  );
+
+  const snapshotItems = (JSON.parse(recorded[0].body) as { items: unknown[] }).items.length;
+  console.log(
+    `${recorded.map((r) => `${r.path.replace(id, '{id}')}: ${r.body.length} B`).join(', ')}; ` +
+      `the snapshot holds ${snapshotItems} items`,
+  );
+  // One /stream turn, recorded from a subscriber, is what the raw baseline fans out.
+  const fanSession = (await api.call<{ id: string }>('POST', '/v1/sessions', { agent_id: echo }))
+    .body.id;
+  const probeAgent = new Agent({ keepAlive: false });
+  const [probe] = await subscribe(`${warm.url}/v1/sessions/${fanSession}/stream`, 1, probeAgent);
+  await probe.waitFor('\n\n', 0);
+  const ack = probe.text;
+  probe.reset();
+  const completed = probe.waitFor('event: response.completed', 0);
+  await api.call(
+    'POST',
+    `/v1/sessions/${fanSession}/events`,
+    userMessage(`/stream ${FANOUT_DELTAS}`),
+  );
+  await completed;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const frames = probe.text.split(/(?<=\n\n)/).filter((f) => f.trim() !== '');
+  probe.close();
+  probeAgent.destroy();
+  const heartbeat = ack.split(/(?<=\n\n)/)[0];
+
+  const raw = await startRaw(
+    { routes: recorded, ack, heartbeat, heartbeatMs: HEARTBEAT_MS, frames },
+    dir,
+  );
+  started.push(raw.proc);
+  // Raw start-up, measured the same way (spawn → listening): node itself, no app.
+  return { api, echo, first, ours: warm, raw, runner, paths };
+}
