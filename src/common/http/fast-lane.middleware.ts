@@ -138,8 +138,7 @@ export class FastLane {
     const param = route.param ? route.param.transform(rawParam, PARAM_METADATA) : rawParam;
     const query = await this.validQuery(compiled, req);
     const body = await route.handle(principal, param, query, req, res);
-    // What Nest's Express adapter does with a handler's result (`reply`).
-    res.status(200);
+    // What Nest's Express adapter does with a handler's result (`reply`, status left as set).
     res.send(body);
   }
 
