@@ -22,21 +22,17 @@ export function sessionFastRoutes(controller: SessionsController): FastRoute[] {
     handle: (auth: AuthPrincipal, _id, query, req, res) =>
       controller.list(auth, query, req.headers['if-none-match'], res),
   };
-  const get: FastRoute<GetSessionQueryDto> = {
+  // `get` and `items` take the same arguments: the session id, the query, If-None-Match, res.
+  const bySession = (
+    method: 'get' | 'items',
+    query: FastRoute['query'],
+  ): FastRoute<GetSessionQueryDto & ListItemsQueryDto> => ({
     controller: SessionsController,
-    method: 'get',
+    method,
     param: SessionIdPipe,
-    query: GetSessionQueryDto,
-    handle: (auth, id, query, req, res) =>
-      controller.get(auth, id, query, req.headers['if-none-match'], res),
-  };
-  const items: FastRoute<ListItemsQueryDto> = {
-    controller: SessionsController,
-    method: 'items',
-    param: SessionIdPipe,
-    query: ListItemsQueryDto,
-    handle: (auth, id, query, req, res) =>
-      controller.items(auth, id, query, req.headers['if-none-match'], res),
-  };
-  return [list, get, items] as FastRoute[];
+    query,
+    handle: (auth, id, dto, req, res) =>
+      controller[method](auth, id, dto, req.headers['if-none-match'], res),
+  });
+  return [list, bySession('get', GetSessionQueryDto), bySession('items', ListItemsQueryDto)];
 }
