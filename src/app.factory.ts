@@ -1,7 +1,12 @@
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication, NestExpressBodyParserOptionsFor } from '@nestjs/platform-express';
 
+import { PARAMS_PROVIDER_TOKEN, Params, PinoLogger } from 'nestjs-pino';
+
 import { AppModule } from 'src/app.module';
+import { RequestAuthService } from 'src/common/auth/request-auth.service';
+import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
+import { FastLane } from 'src/common/http/fast-lane.middleware';
 import { applyEdges } from 'src/common/http/edge.util';
 import { handleClientErrors } from 'src/common/http/client-error.handler';
 import { serveConsole } from 'src/common/http/console-static';
@@ -10,7 +15,10 @@ import { requestIdMiddleware } from 'src/common/http/request-id.middleware';
 import { AppLogger } from 'src/common/logging/app-logger.service';
 import { httpMetricsMiddleware } from 'src/modules/metrics/http-metrics.middleware';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
+import { sessionFastRoutes } from 'src/modules/sessions/session-fast-reads';
+import { SessionsController } from 'src/modules/sessions/sessions.controller';
 import { setupSwagger } from 'src/common/openapi/swagger';
+import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 import { AppConfig } from 'src/config/app-config';
 
 /** The HTTP pipeline shared by `omnigent serve` and the e2e tests. */
@@ -31,8 +39,34 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
     verify: rejectDeepJson(config.http.jsonMaxDepth),
   } as NestExpressBodyParserOptionsFor<'json'>);
   app.use(inputGuardMiddleware(config.http.jsonMaxDepth));
+  mountFastReads(app, config);
   handleClientErrors(app.getHttpServer());
   setupSwagger(app, config);
+}
+
+const FAST_LANES = new WeakMap<NestExpressApplication, FastLane>();
+
+/** The app's fast lane, when it has one (tests count what it served). */
+export function fastLaneOf(app: NestExpressApplication): FastLane | undefined {
+  return FAST_LANES.get(app);
+}
+
+/**
+ * The hot session reads skip the generic pipeline (issue 12), unless switched off or a
+ * per-user rate limit is on (its guard runs in Nest only).
+ */
+function mountFastReads(app: NestExpressApplication, config: AppConfig): void {
+  if (!config.http.fastReads || config.ops.rateLimitPerMinute) {
+    return;
+  }
+  const lane = new FastLane(sessionFastRoutes(app.get(SessionsController)), {
+    auth: app.get(RequestAuthService),
+    filter: new AllExceptionsFilter(),
+    logs: new PinoLogger(app.get<Params>(PARAMS_PROVIDER_TOKEN)),
+    pipe: new AppValidationPipe(config),
+  });
+  FAST_LANES.set(app, lane);
+  app.use(lane.middleware);
 }
 
 export async function createApplication(

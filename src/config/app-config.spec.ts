@@ -23,6 +23,7 @@ describe(getConfig.name, () => {
         bodyLimit: 1024 * 1024,
         jsonMaxDepth: 64,
         allowedHosts: [],
+        fastReads: true,
       });
       expect(config.auth).toMatchObject({
         mode: 'none',
@@ -216,9 +217,14 @@ describe(getConfig.name, () => {
     });
 
     it.each(['0', 'false', 'no', 'off', 'False'])('should read %p as false', (value) => {
-      const config = getConfig({ OMNIGENT_DB_MIGRATE: value, OMNIGENT_ALLOW_REMOTE_NOAUTH: value });
+      const config = getConfig({
+        OMNIGENT_DB_MIGRATE: value,
+        OMNIGENT_ALLOW_REMOTE_NOAUTH: value,
+        OMNIGENT_HTTP_FAST_READS: value,
+      });
       expect(config.database.migrate).toBe(false);
       expect(config.auth.allowRemoteNoAuth).toBe(false);
+      expect(config.http.fastReads).toBe(false);
     });
 
     it('should reject anything else', () => {

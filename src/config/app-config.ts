@@ -28,6 +28,8 @@ export interface AppConfig {
     bodyLimit: number;
     jsonMaxDepth: number;
     allowedHosts: string[];
+    /** The three hot session reads skip the Express/Nest pipeline (same answers). */
+    fastReads: boolean;
   };
   database: {
     url?: string;
@@ -229,6 +231,7 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       bodyLimit: dto.OMNIGENT_BODY_LIMIT,
       jsonMaxDepth: dto.OMNIGENT_JSON_MAX_DEPTH,
       allowedHosts: list(dto.OMNIGENT_ALLOWED_HOSTS.toLowerCase()),
+      fastReads: dto.OMNIGENT_HTTP_FAST_READS,
     },
     database: {
       url: dto.DATABASE_URL,

@@ -184,6 +184,14 @@ export class EnvDto {
   @Max(512)
   OMNIGENT_JSON_MAX_DEPTH = 64;
 
+  /**
+   * The fast lane for `GET /v1/sessions`, `/v1/sessions/{id}` and `/v1/sessions/{id}/items`: the
+   * same answers without the Express/Nest pipeline (issue 12). `false` sends them through Nest.
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  OMNIGENT_HTTP_FAST_READS = true;
+
   /** Agent bundle upload limit in bytes (compressed). */
   @Transform(toInt)
   @IsInt()

@@ -8,6 +8,7 @@ import TestAgent from 'supertest/lib/agent';
 
 import { AuthGuard } from 'src/common/auth/auth.guard';
 import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
+import { RequestAuthService } from 'src/common/auth/request-auth.service';
 import { mintToken } from 'src/common/auth/token-signer';
 import { UsersService } from 'src/common/auth/users.service';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
@@ -52,6 +53,7 @@ export async function controllerSetup(
       { provide: APP_GUARD, useClass: AuthGuard },
       { provide: APP_PIPE, useClass: AppValidationPipe },
       JwtVerifierService,
+      RequestAuthService,
       { provide: UsersService, useValue: automock(UsersService, { strict: false }) },
       // For @Idempotent() routes; these tests send no Idempotency-Key (test/e2e/idempotency).
       {

@@ -1,20 +1,15 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Request } from 'express';
 
-import { LOCAL_PRINCIPAL } from 'src/common/auth/auth-principal';
 import {
   AUTH_REQUIREMENT,
   AuthRequirement,
   RequestWithPrincipal,
 } from 'src/common/auth/auth.decorators';
-import { assertLocalCaller } from 'src/common/auth/local-origin';
-import { JwtVerifierService } from 'src/common/auth/jwt-verifier.service';
-import { UsersService } from 'src/common/auth/users.service';
+import { RequestAuthService } from 'src/common/auth/request-auth.service';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
-import type { AppConfig } from 'src/config/app-config';
-import { APP_CONFIG } from 'src/config/config.constants';
 
 /**
  * The global guard (style rule 13). Denies by default: a route must declare @Public(),
@@ -24,10 +19,8 @@ import { APP_CONFIG } from 'src/config/config.constants';
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly auth: RequestAuthService,
     private readonly reflector: Reflector,
-    private readonly jwt: JwtVerifierService,
-    private readonly users: UsersService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -45,24 +38,7 @@ export class AuthGuard implements CanActivate {
       throw new DomainError(ErrorCode.Forbidden, 'This route declares no access rule');
     }
     const req = context.switchToHttp().getRequest<Request & RequestWithPrincipal>();
-    const principal =
-      this.config.auth.mode === 'none'
-        ? this.localPrincipal(req)
-        : await this.jwt.authenticate(req);
-    if (requirement === AuthRequirement.Admin && !principal.isAdmin) {
-      throw new DomainError(ErrorCode.Forbidden, 'Admin privileges required');
-    }
-    req.principal = principal;
-    await this.users.touch(principal);
+    await this.auth.authenticate(req, { admin: requirement === AuthRequirement.Admin });
     return true;
-  }
-
-  /**
-   * `none` mode trusts every caller as the local admin, so it must only be reachable from this
-   * machine: browsers on other sites (Origin) and DNS rebinding (Host) are refused.
-   */
-  private localPrincipal(req: Request) {
-    assertLocalCaller(req.headers, this.config, { checkHost: true, kind: 'request' });
-    return LOCAL_PRINCIPAL;
   }
 }

@@ -8,6 +8,7 @@ import { ExtractJwt, Strategy, StrategyOptionsWithoutRequest } from 'passport-jw
 
 import { AuthPrincipal, RESERVED_USER_IDS } from 'src/common/auth/auth-principal';
 import { jwksKeyProvider } from 'src/common/auth/jwks-key.provider';
+import { TokenCache } from 'src/common/auth/token-cache.util';
 import { DomainError } from 'src/common/errors/domain.error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import type { AppConfig } from 'src/config/app-config';
@@ -16,6 +17,7 @@ import { APP_CONFIG } from 'src/config/config.constants';
 /** Audience of runner tokens minted by `POST /v1/runners/{id}/token`. */
 export const RUNNER_TOKEN_AUDIENCE = 'omnigent-runner';
 const MAX_TOKEN_BYTES = 8 * 1024;
+const EXTRACT_BEARER = ExtractJwt.fromAuthHeaderAsBearerToken();
 
 export interface TokenClaims extends JwtPayload {
   typ?: string;
@@ -37,6 +39,7 @@ export class JwtVerifierService {
   // async JWKS fetch, receive each other's results.)
   private readonly passport = new Authenticator();
   private readonly strategies: string[] = [];
+  private readonly verified = new TokenCache();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -86,8 +89,16 @@ export class JwtVerifierService {
     }
   }
 
-  /** Authenticates a request by its Bearer token; throws 401 (or 403 for runner tokens). */
+  /**
+   * Authenticates a request by its Bearer token; throws 401 (or 403 for runner tokens). A user
+   * token verified in the last minute is not verified again (TokenCache).
+   */
   async authenticate(req: IncomingMessage): Promise<AuthPrincipal> {
+    const raw = EXTRACT_BEARER(req as never);
+    const cached = raw ? this.verified.get(raw) : undefined;
+    if (cached) {
+      return cached;
+    }
     // Runner tokens carry their own audience: recognise them first so they get a clear 403.
     const claims = this.verifyRunnerToken(req) ?? (await this.verifyRequest(req));
     if (claims.typ === 'runner') {
@@ -96,7 +107,11 @@ export class JwtVerifierService {
         'Runner tokens are only accepted on the runner channel',
       );
     }
-    return this.toPrincipal(claims);
+    const principal = this.toPrincipal(claims);
+    if (raw) {
+      this.verified.set(raw, principal, claims.exp as number, this.config.auth.clockSkewS);
+    }
+    return principal;
   }
 
   /** Verifies the Bearer token of a request and returns its claims; throws 401. */
@@ -133,7 +148,7 @@ export class JwtVerifierService {
    * is not one (then it is checked as a user token).
    */
   verifyRunnerToken(req: IncomingMessage): TokenClaims | null {
-    const raw = ExtractJwt.fromAuthHeaderAsBearerToken()(req as never);
+    const raw = EXTRACT_BEARER(req as never);
     const unverified = raw ? this.safeDecode(raw) : null;
     if (!raw || unverified?.typ !== 'runner') {
       return null;

@@ -42,8 +42,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
       throw exception;
     }
     const http = host.switchToHttp();
-    const res = http.getResponse<Response>();
-    const req = http.getRequest<Request>();
+    this.reply(exception, http.getRequest<Request>(), http.getResponse<Response>());
+  }
+
+  /** Answers `exception` on `res`: the filter's own answer, for handlers outside Nest too. */
+  reply(exception: unknown, req: Request, res: Response): void {
     const mapped = this.map(exception, req);
     if (res.headersSent) {
       // Mid-stream: nothing can be answered any more.

@@ -1,4 +1,14 @@
-import { requestLogLevel } from 'src/common/logging/pino-options.util';
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+
+import { Options, pinoHttp } from 'pino-http';
+
+import {
+  loggerParams,
+  logRequestLine,
+  requestLogLevel,
+} from 'src/common/logging/pino-options.util';
+import { getConfig } from 'src/config/app-config';
 
 describe('requestLogLevel', () => {
   it('should log plain requests at info and failures at error', () => {
@@ -19,5 +29,46 @@ describe('requestLogLevel', () => {
     expect(requestLogLevel('/health', 200)).toBe('debug');
     expect(requestLogLevel('/ready', 503, new Error('failed'))).toBe('debug');
     expect(requestLogLevel('/ready', 500)).toBe('error');
+  });
+});
+
+describe('logRequestLine', () => {
+  /** pino-http with the app's options, writing to `lines`; and the request line it writes. */
+  function viaPinoHttp(lines: Record<string, unknown>[], status: number) {
+    const options = loggerParams(getConfig({ OMNIGENT_LOG_FORMAT: 'json' })).pinoHttp as Options;
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const middleware = pinoHttp(options, stream);
+    const req = Object.assign(new EventEmitter(), {
+      method: 'GET',
+      url: '/v1/sessions/conv_1?token=abc',
+      originalUrl: '/v1/sessions/conv_1?token=abc',
+      headers: {},
+      id: 'req-1',
+      route: { path: '/v1/sessions/:session_id' },
+      baseUrl: '',
+      principal: { userId: 'alice' },
+    });
+    const res = Object.assign(new EventEmitter(), { statusCode: status });
+    middleware(req as never, res as never, () => undefined);
+    res.emit('finish');
+    return { req, res, log: middleware.logger.child({ reqId: 'req-1' }) };
+  }
+
+  it.each([200, 404, 500])('should write the line pino-http writes for a %i', (status) => {
+    const lines: Record<string, unknown>[] = [];
+    const { req, res, log } = viaPinoHttp(lines, status);
+    logRequestLine(log, req as never, res as never, 0);
+    expect(lines).toHaveLength(2);
+    const [expected, written] = lines.map(({ time: _time, ms: _ms, msg, ...rest }) => ({
+      ...rest,
+      msg: String(msg).replace(/ \d+ms$/, ''),
+    }));
+    expect(written).toEqual(expected);
+    expect(written).toMatchObject({ reqId: 'req-1', route: '/v1/sessions/:session_id', status });
   });
 });

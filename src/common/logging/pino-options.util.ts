@@ -1,7 +1,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { Params } from 'nestjs-pino';
-import { Level, stdTimeFunctions } from 'pino';
+import { Level, Logger, stdTimeFunctions } from 'pino';
 import type { Options } from 'pino-http';
 import PinoPretty from 'pino-pretty';
 
@@ -47,7 +47,7 @@ export const REDACT_PATHS = [
   '*.OMNIGENT_METRICS_TOKEN',
 ];
 
-interface LoggedRequest extends IncomingMessage {
+export interface LoggedRequest extends IncomingMessage {
   originalUrl?: string;
   route?: { path?: string };
   baseUrl?: string;
@@ -115,6 +115,39 @@ function requestLine(req: LoggedRequest, res: ServerResponse, ms: number) {
   };
 }
 
+const successMessage = (req: LoggedRequest, res: ServerResponse, ms: number) =>
+  `${req.method} ${routeOf(req)} ${res.statusCode} ${ms}ms`;
+const errorMessage = (req: LoggedRequest, res: ServerResponse) =>
+  `${req.method} ${routeOf(req)} ${res.statusCode}`;
+const errorObject = (req: LoggedRequest, res: ServerResponse, error: Error, ms: number) => ({
+  ...requestLine(req, res, ms),
+  // The exception filter logged the failure itself; this says only what the client saw.
+  err:
+    res.statusCode >= 500 && !(error.message ?? '').startsWith('failed with status')
+      ? { message: error.message }
+      : undefined,
+});
+
+/**
+ * The request line pino-http writes when a response closes, for a request answered outside the
+ * Express/Nest pipeline (the fast lane, issue 12): same level, fields and message. `log` is the
+ * request's logger (the root's child with its `reqId`).
+ */
+export function logRequestLine(
+  log: Logger,
+  req: LoggedRequest,
+  res: ServerResponse,
+  ms: number,
+): void {
+  const level = requestLogLevel(routeOf(req), res.statusCode);
+  if (res.statusCode >= 500) {
+    const error = new Error(`failed with status code ${res.statusCode}`);
+    log[level](errorObject(req, res, error, ms), errorMessage(req, res));
+    return;
+  }
+  log[level](requestLine(req, res, ms), successMessage(req, res, ms));
+}
+
 /** nestjs-pino's parameters: JSON or pretty lines, ISO times, request ids, redaction. */
 export function loggerParams(config: AppConfig): Params {
   const options: Options<LoggedRequest, ServerResponse> = {
@@ -129,19 +162,12 @@ export function loggerParams(config: AppConfig): Params {
     quietResLogger: true,
     customAttributeKeys: { reqId: 'reqId' },
     customLogLevel: (req, res, err) => requestLogLevel(routeOf(req), res.statusCode, err),
-    customSuccessMessage: (req, res, ms) =>
-      `${req.method} ${routeOf(req)} ${res.statusCode} ${ms}ms`,
-    customErrorMessage: (req, res) => `${req.method} ${routeOf(req)} ${res.statusCode}`,
+    customSuccessMessage: successMessage,
+    customErrorMessage: errorMessage,
     customSuccessObject: (req, res, val: { responseTime: number }) =>
       requestLine(req, res, val.responseTime),
-    customErrorObject: (req, res, error, val: { responseTime: number }) => ({
-      ...requestLine(req, res, val.responseTime),
-      // The exception filter logged the failure itself; this says only what the client saw.
-      err:
-        res.statusCode >= 500 && !(error.message ?? '').startsWith('failed with status')
-          ? { message: error.message }
-          : undefined,
-    }),
+    customErrorObject: (req, res, error, val: { responseTime: number }) =>
+      errorObject(req, res, error, val.responseTime),
   };
   if (useJson(config)) {
     return { pinoHttp: options as Params['pinoHttp'] };

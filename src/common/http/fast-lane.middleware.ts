@@ -1,0 +1,187 @@
+import { PipeTransform, Type } from '@nestjs/common';
+import { HEADERS_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { NextFunction, Request, Response } from 'express';
+import { PinoLogger } from 'nestjs-pino';
+
+import type { AuthPrincipal } from 'src/common/auth/auth-principal';
+import { RequestAuthService } from 'src/common/auth/request-auth.service';
+import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
+import { logRequestLine } from 'src/common/logging/pino-options.util';
+import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
+
+/**
+ * A GET route the fast lane answers as its Nest route would (issue 12). The template, the status
+ * and the headers come from the Nest handler's own metadata, so the two cannot drift apart.
+ */
+export interface FastRoute<Q extends object = object> {
+  /** The controller whose method serves the route through Nest. */
+  controller: Type;
+  /** That method's name: its path and `@Header`s are the lane's. */
+  method: string;
+  /** The pipe of the one path parameter, when the template has one. */
+  param?: PipeTransform<string, string>;
+  /** The `@Query()` DTO, validated by the app's pipe as Nest does. */
+  query: Type<Q>;
+  /** Queries Nest must answer (a slow path the lane does not take). */
+  fallThrough?: (query: Record<string, unknown>) => boolean;
+  /** Calls the controller method with the arguments Nest would give it; its result is sent. */
+  handle(
+    auth: AuthPrincipal,
+    param: string,
+    query: Q,
+    req: Request,
+    res: Response,
+  ): Promise<string | undefined>;
+}
+
+interface Header {
+  name: string;
+  value: string;
+}
+
+interface CompiledRoute {
+  route: FastRoute;
+  template: string;
+  segments: string[];
+  paramAt: number;
+  headers: Header[];
+}
+
+export interface FastLaneDeps {
+  auth: RequestAuthService;
+  filter: AllExceptionsFilter;
+  logs: PinoLogger;
+  pipe: AppValidationPipe;
+}
+
+/** Valid query strings whose DTO the lane remembers (all are forgotten beyond). */
+const VALIDATED_QUERIES = 1000;
+
+/** A path parameter the lane takes as is: Express would decode anything else first. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9_.~-]{1,200}$/;
+
+/**
+ * Answers a few hot GET routes without Express's route walk and Nest's per-request machinery
+ * (issue 12), in the order Nest runs them: authenticate (`RequestAuthService`, as `AuthGuard`),
+ * set the handler's headers, the path pipe, the query through the app's validation pipe, the
+ * controller method itself, `res.send` (Express's ETag and 304); errors through `AllExceptionsFilter`; the request
+ * line as pino-http writes it. Mounted after the id, metrics, helmet, CORS and input-guard
+ * middleware, which run as for any route; anything it does not recognise goes on to Nest.
+ */
+export class FastLane {
+  /** Requests this lane answered (tests read it to know the lane, not Nest, served them). */
+  served = 0;
+  private readonly routes: CompiledRoute[];
+  private readonly validated = new Map<string, object>();
+
+  constructor(
+    routes: FastRoute[],
+    private readonly deps: FastLaneDeps,
+  ) {
+    this.routes = routes.map((route) => {
+      const handler = (route.controller.prototype as Record<string, object>)[route.method];
+      // Nest's template: the controller's path, then the method's (`@Get()` is `/`).
+      const template = [
+        '',
+        Reflect.getMetadata(PATH_METADATA, route.controller),
+        Reflect.getMetadata(PATH_METADATA, handler),
+      ]
+        .join('/')
+        .replace(/\/+/g, '/')
+        .replace(/(.)\/$/, '$1');
+      const segments = template.split('/');
+      return {
+        route,
+        template,
+        segments,
+        paramAt: segments.findIndex((s) => s.startsWith(':')),
+        headers: (Reflect.getMetadata(HEADERS_METADATA, handler) ?? []) as Header[],
+      };
+    });
+  }
+
+  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
+    const hit = req.method === 'GET' ? this.match(req.url) : null;
+    if (!hit || hit.compiled.route.fallThrough?.(req.query as Record<string, unknown>)) {
+      next();
+      return;
+    }
+    this.served++;
+    // What the request line and the metrics label the request with, as for a Nest route.
+    Object.assign(req, { route: { path: hit.compiled.template }, baseUrl: '' });
+    const started = Date.now();
+    this.deps.logs.runInContext(
+      () => {
+        const log = this.deps.logs.logger;
+        res.once('close', () => logRequestLine(log, req, res, Date.now() - started));
+        this.serve(hit.compiled, hit.param, req, res).catch((error: unknown) =>
+          this.deps.filter.reply(error, req, res),
+        );
+      },
+      { bindings: { reqId: (req as { id?: string }).id } },
+    );
+  };
+
+  private async serve(
+    compiled: CompiledRoute,
+    rawParam: string,
+    req: Request,
+    res: Response,
+  ): Promise<void> {
+    const { route } = compiled;
+    const principal = await this.deps.auth.authenticate(req, { admin: false });
+    res.status(200);
+    for (const { name, value } of compiled.headers) {
+      res.setHeader(name, value);
+    }
+    // The path pipe settles before the query's validation does in Nest: its 404 wins.
+    const param = route.param ? route.param.transform(rawParam, PARAM_METADATA) : rawParam;
+    const query = await this.validQuery(compiled, req);
+    const body = await route.handle(principal, param, query, req, res);
+    // What Nest's Express adapter does with a handler's result (`reply`, status left as set).
+    res.send(body);
+  }
+
+  /**
+   * The query through the app's validation pipe. The DTO of a query string that passed is
+   * remembered (frozen: readers only read it), so a client polling the same URL pays once.
+   */
+  private async validQuery(compiled: CompiledRoute, req: Request): Promise<object> {
+    const q = req.url.indexOf('?');
+    const key = `${compiled.template}?${q < 0 ? '' : req.url.slice(q + 1)}`;
+    const known = this.validated.get(key);
+    if (known) {
+      return known;
+    }
+    const query = Object.freeze(
+      (await this.deps.pipe.transform(req.query, {
+        type: 'query',
+        metatype: compiled.route.query,
+      })) as object,
+    );
+    if (this.validated.size >= VALIDATED_QUERIES) {
+      this.validated.clear();
+    }
+    this.validated.set(key, query);
+    return query;
+  }
+
+  private match(url: string): { compiled: CompiledRoute; param: string } | null {
+    const q = url.indexOf('?');
+    const segments = (q < 0 ? url : url.slice(0, q)).split('/');
+    for (const compiled of this.routes) {
+      if (compiled.segments.length !== segments.length) {
+        continue;
+      }
+      const matches = compiled.segments.every((s, i) =>
+        i === compiled.paramAt ? PLAIN_SEGMENT.test(segments[i]) : s === segments[i],
+      );
+      if (matches) {
+        return { compiled, param: compiled.paramAt < 0 ? '' : segments[compiled.paramAt] };
+      }
+    }
+    return null;
+  }
+}
+
+const PARAM_METADATA = { type: 'param', data: undefined } as const;
