@@ -362,6 +362,11 @@ export class EnvDto {
   @Min(100)
   OMNIGENT_RUNNER_HEARTBEAT_MS = 15_000;
 
+  /** Runner events commit without waiting for the WAL flush; their acks wait for it (issue 12). */
+  @Transform(toBool)
+  @IsBoolean()
+  OMNIGENT_INGEST_ASYNC_COMMIT = false;
+
   /** A connected runner not heard from for this long counts as offline. */
   @Transform(toInt)
   @IsInt()

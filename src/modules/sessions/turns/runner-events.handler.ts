@@ -60,6 +60,8 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
       this.sessions.getMany(params.sessions.map((s) => s.session_id)),
       this.sessions.listBusyOnRunner(connection.runnerId, connection.ownerId),
     ]);
+    // `last_acked_seq` lets the runner drop events: only once the event_seq read is durable.
+    await this.ingest.durable();
     const bound = new Map(held.filter((s) => servedBy(s, connection)).map((s) => [s.id, s]));
     const claims = new Map(params.sessions.map((s) => [s.session_id, s]));
     this.lostTurns.set(
