@@ -2,13 +2,19 @@ import { WalFlushWatch, WalPositions } from 'src/database/wal-flush-watch.util';
 
 /** A fake PostgreSQL: the test moves the WAL positions; every read is recorded. */
 function fakeWal() {
-  const wal = { insert: 100n, flush: 100n, reads: 0, fail: undefined as Error | undefined };
+  const wal = {
+    insert: 100n,
+    flush: 100n,
+    incarnation: 'pg-1',
+    reads: 0,
+    fail: undefined as Error | undefined,
+  };
   const pending: (() => void)[] = [];
   const read = () =>
     new Promise<WalPositions>((resolve, reject) => {
       wal.reads++;
       // The positions as the read finds them; it answers when the test releases it.
-      const found = { insert: wal.insert, flush: wal.flush };
+      const found = { insert: wal.insert, flush: wal.flush, incarnation: wal.incarnation };
       pending.push(() => (wal.fail ? reject(wal.fail) : resolve(found)));
     });
   /** Lets the reads sent so far answer, then runs the timers they scheduled. */
@@ -85,5 +91,25 @@ describe(WalFlushWatch.name, () => {
     const settled = Promise.allSettled(waiting);
     await answer();
     expect((await settled).map((s) => s.status)).toEqual(['rejected', 'rejected']);
+  });
+
+  it('should reject a waiter whose work began before PostgreSQL restarted, whatever the positions', async () => {
+    const { wal, read, answer } = fakeWal();
+    const watch = new WalFlushWatch(read, 20);
+    await Promise.all([watch.flushed(), answer()]); // the watch knows this run: pg-1
+    const epoch = watch.epoch; // a unit begins, commits at 150 (unflushed)…
+    wal.insert = 150n;
+    // …PostgreSQL crashes and recovers from 100, and new WAL soon passes 150.
+    wal.incarnation = 'pg-2';
+    wal.insert = 400n;
+    wal.flush = 400n;
+    const waiting = watch.flushed(epoch);
+    const settled = Promise.allSettled([waiting]);
+    await answer();
+    expect((await settled)[0]).toMatchObject({ status: 'rejected' });
+    // Work begun after the restart was seen is confirmed as usual.
+    const later = watch.flushed(watch.epoch);
+    await answer();
+    await expect(later).resolves.toBeUndefined();
   });
 });

@@ -2,10 +2,14 @@
 export interface WalPositions {
   insert: bigint;
   flush: bigint;
+  /** Changes when PostgreSQL restarts (after a crash the WAL goes on from the flush position). */
+  incarnation: string;
 }
 
 interface Waiter {
   ticket: number;
+  /** The restarts seen when the work it waits for began. */
+  epoch: number;
   /** The insert position read after the waiter came: every commit it covers ends before it. */
   target?: bigint;
   resolve: () => void;
@@ -20,21 +24,30 @@ interface Waiter {
  * ends at or before it), and the watch polls until the flush position passes each target
  * (PostgreSQL's WAL writer flushes asynchronous commits within `wal_writer_delay`, 200 ms by
  * default). A failed read rejects every waiter: the caller does not know what was flushed.
+ * So does a restart of PostgreSQL seen since the work began (`epoch`): after a crash the WAL
+ * continues from where it was flushed, so positions read before it say nothing of lost commits.
  */
 export class WalFlushWatch {
   private readonly waiters: Waiter[] = [];
   private tickets = 0;
   private timer?: NodeJS.Timeout;
   private reading = false;
+  private incarnation?: string;
+  private restarts = 0;
 
   constructor(
     private readonly read: () => Promise<WalPositions>,
     private readonly pollMs = 20,
   ) {}
 
-  flushed(): Promise<void> {
+  /** Restarts of PostgreSQL seen so far: take it before the work `flushed(epoch)` is about. */
+  get epoch(): number {
+    return this.restarts;
+  }
+
+  flushed(epoch = this.restarts): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.waiters.push({ ticket: ++this.tickets, resolve, reject });
+      this.waiters.push({ ticket: ++this.tickets, epoch, resolve, reject });
       if (!this.reading && !this.timer) {
         this.timer = setTimeout(() => void this.poll(), 0);
       }
@@ -57,8 +70,17 @@ export class WalFlushWatch {
       return;
     }
     this.reading = false;
+    if (this.incarnation !== undefined && positions.incarnation !== this.incarnation) {
+      this.restarts++;
+    }
+    this.incarnation = positions.incarnation;
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       const waiter = this.waiters[i];
+      if (waiter.epoch !== this.restarts) {
+        this.waiters.splice(i, 1);
+        waiter.reject(new Error('PostgreSQL restarted: what was flushed before is unknown'));
+        continue;
+      }
       if (waiter.target === undefined && waiter.ticket <= covered) {
         waiter.target = positions.insert;
       }

@@ -95,13 +95,15 @@ export class SessionsRepository {
     });
   }
 
-  /** PostgreSQL's WAL insert and flush positions (WalFlushWatch). */
+  /** PostgreSQL's WAL insert and flush positions, and which run of the server (WalFlushWatch). */
   async walPositions(): Promise<WalPositions> {
     const [row] = (await this.dataSource.query(
       `SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::text AS insert,
-              pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')::text AS flush`,
-    )) as { insert: string; flush: string }[];
-    return { insert: BigInt(row.insert), flush: BigInt(row.flush) };
+              pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')::text AS flush,
+              concat_ws('/', pg_postmaster_start_time(),
+                (SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter')) AS incarnation`,
+    )) as { insert: string; flush: string; incarnation: string }[];
+    return { insert: BigInt(row.insert), flush: BigInt(row.flush), incarnation: row.incarnation };
   }
 
   /**

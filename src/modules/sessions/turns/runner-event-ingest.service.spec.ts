@@ -43,14 +43,14 @@ describe(RunnerEventIngestService.name, () => {
   let session: SessionEntity;
   let connection: ReturnType<typeof fakeConnection>;
   /** PostgreSQL's WAL as the fake sees it: each unit's commit ends 50 bytes further on. */
-  let wal: { insert: bigint; flush: bigint };
+  let wal: { insert: bigint; flush: bigint; incarnation: string };
   let units: UnitOptions[];
 
   const setUp = (env: Record<string, string>) => {
     t = newTestService(RunnerEventIngestService, { env });
     session = sessionEntityFactory({ runnerId: RUNNER, eventSeq: 0 });
     connection = fakeConnection(session.ownerId);
-    wal = { insert: 100n, flush: 100n };
+    wal = { insert: 100n, flush: 100n, incarnation: 'pg-1' };
     units = [];
     t.mock(SessionsRepository).walPositions.mockImplementation(() => Promise.resolve({ ...wal }));
     t.mock(TurnsService).applyRunnerEvent.mockResolvedValue(undefined);
@@ -74,7 +74,11 @@ describe(RunnerEventIngestService.name, () => {
   afterEach(() => jest.useRealTimers());
 
   describe('with asynchronous ingest commits', () => {
-    beforeEach(() => setUp({ OMNIGENT_INGEST_ASYNC_COMMIT: 'true' }));
+    beforeEach(async () => {
+      setUp({ OMNIGENT_INGEST_ASYNC_COMMIT: 'true' });
+      t.sut.onApplicationBootstrap();
+      await jest.advanceTimersByTimeAsync(0);
+    });
 
     it('should acknowledge an event only once the WAL is flushed past its commit', async () => {
       send(created(session.id, 1));
@@ -95,6 +99,17 @@ describe(RunnerEventIngestService.name, () => {
     it('should close the channel instead of acknowledging when the flush cannot be read', async () => {
       t.mock(SessionsRepository).walPositions.mockRejectedValue(new Error('connection lost'));
       send(created(session.id, 1));
+      await jest.advanceTimersByTimeAsync(500);
+      expect(acks()).toEqual([]);
+      expect(connection.close).toHaveBeenCalledWith(1011, expect.any(String));
+    });
+
+    it('should not acknowledge a commit PostgreSQL may have lost in a restart', async () => {
+      send(created(session.id, 1));
+      await jest.advanceTimersByTimeAsync(50); // committed at 150, not flushed
+      wal.incarnation = 'pg-2'; // crash: recovery goes on from 100, new WAL soon passes 150
+      wal.insert = 400n;
+      wal.flush = 400n;
       await jest.advanceTimersByTimeAsync(500);
       expect(acks()).toEqual([]);
       expect(connection.close).toHaveBeenCalledWith(1011, expect.any(String));

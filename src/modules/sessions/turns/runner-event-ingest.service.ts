@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
@@ -53,6 +53,8 @@ interface SessionIngestState {
   ackTimer?: NodeJS.Timeout;
   /** The connection the pending ack goes to: a reconnect replaces it (the old one is gone). */
   ackConnection?: RunnerConnection;
+  /** The earliest durability epoch of the units the pending ack covers. */
+  ackEpoch?: number;
   idleTimer?: NodeJS.Timeout;
   binding?: { session: SessionEntity | null; runnerId: string; at: number };
 }
@@ -64,7 +66,7 @@ interface SessionIngestState {
  * back-pressure. What an event means is TurnsService's: this service only delivers it.
  */
 @Injectable()
-export class RunnerEventIngestService {
+export class RunnerEventIngestService implements OnApplicationBootstrap {
   private readonly logger = new Logger('RunnerEvents');
   private readonly ingest = new Map<string, SessionIngestState>();
   private readonly queues = new WeakMap<RunnerConnection, ConnectionQueue>();
@@ -84,12 +86,25 @@ export class RunnerEventIngestService {
     this.wal = new WalFlushWatch(() => this.sessions.walPositions());
   }
 
+  /** Take it before work whose durability `durable(epoch)` is to confirm. */
+  durabilityEpoch(): number {
+    return this.wal.epoch;
+  }
+
   /**
    * Resolves once every ingest unit committed before the call is durable (at once when they
    * commit synchronously): nothing the runner may drop from its outbox can be lost after it.
+   * Rejects when PostgreSQL restarted since `epoch` (durabilityEpoch, taken before the work).
    */
-  durable(): Promise<void> {
-    return this.asyncCommit ? this.wal.flushed() : Promise.resolve();
+  durable(epoch?: number): Promise<void> {
+    return this.asyncCommit ? this.wal.flushed(epoch) : Promise.resolve();
+  }
+
+  onApplicationBootstrap(): void {
+    // Learn which run of PostgreSQL this is before the first unit, so a restart is noticed.
+    this.durable().catch((error: Error) =>
+      this.logger.warn(`Could not read the WAL position: ${error.message}`),
+    );
   }
 
   /**
@@ -177,9 +192,11 @@ export class RunnerEventIngestService {
           continue;
         }
         state.binding = undefined;
+        const epoch = this.durabilityEpoch();
         const accepted = await this.ingestDurable(connection, sessionId, run);
         if (accepted !== null) {
           state.highestSeen = Math.max(state.highestSeen, accepted);
+          state.ackEpoch = Math.min(state.ackEpoch ?? epoch, epoch);
           this.scheduleAck(connection, sessionId, state);
         }
       }
@@ -352,7 +369,9 @@ export class RunnerEventIngestService {
     state.ackTimer = setTimeout(() => {
       state.ackTimer = undefined;
       state.ackConnection = undefined;
-      void this.sendAck(connection, sessionId, state.highestSeen);
+      const epoch = state.ackEpoch;
+      state.ackEpoch = undefined;
+      void this.sendAck(connection, sessionId, state.highestSeen, epoch);
     }, ACK_DELAY_MS);
     state.ackTimer.unref();
   }
@@ -362,9 +381,14 @@ export class RunnerEventIngestService {
    * acknowledged and the channel closes: the runner resends its unacknowledged events after
    * reconnecting, from the `event_seq` the database kept.
    */
-  private async sendAck(connection: RunnerConnection, sessionId: string, seq: number) {
+  private async sendAck(
+    connection: RunnerConnection,
+    sessionId: string,
+    seq: number,
+    epoch: number | undefined,
+  ) {
     try {
-      await this.durable();
+      await this.durable(epoch);
     } catch (error) {
       this.logger.warn(`No ack for ${sessionId}: WAL flush unknown (${(error as Error).message})`);
       this.broken.add(connection);
