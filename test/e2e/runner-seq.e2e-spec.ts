@@ -54,6 +54,7 @@ describe.each([
     expect(session.runner_id).toBe(runner.runnerId);
     return session;
   };
+  const msg = (tag: string) => `msg_${tag.padStart(32, '0')}`;
   const itemIds = async (sessionId: string) =>
     (await alice.get(`/v1/sessions/${sessionId}/items`).expect(200)).body.data.map(
       (i: { id: string }) => i.id,
@@ -88,11 +89,10 @@ describe.each([
     const path = `/v1/sessions/${session.id}/stream`;
     const stream = await openSse(url, path, alice.headers);
     await stream.waitFor((f) => f.event === 'session.heartbeat');
-    send(session.id, 1, 'msg_0000000000000000000000000000c001', 'one');
-    send(session.id, 2, 'msg_0000000000000000000000000000c002', 'two');
+    send(session.id, 1, msg('c001'), 'one');
+    send(session.id, 2, msg('c002'), 'two');
     const relayed = () => stream.frames.filter((f) => f.event === 'response.output_item.done');
     await stream.waitFor(() => relayed().length === 2);
-    stream.close();
     await acked(session.id, 2);
     const resumed = await openSse(url, path, {
       ...alice.headers,
@@ -101,10 +101,12 @@ describe.each([
     const replayed = await resumed.waitFor((f) => f.event === 'response.output_item.done');
     resumed.close();
     expect(replayed.id).toBe(relayed()[1].id);
-    expect((replayed.json?.item as { id: string }).id).toBe('msg_0000000000000000000000000000c002');
+    expect((replayed.json?.item as { id: string }).id).toBe(msg('c002'));
 
-    // Seq 3 goes out and the channel drops before its ack: the runner still holds it.
-    send(session.id, 3, 'msg_0000000000000000000000000000c003', 'three');
+    // Seq 3 is stored (relayed) and the channel drops before its ack: the runner still holds it.
+    send(session.id, 3, msg('c003'), 'three');
+    await stream.waitFor(() => relayed().length === 3);
+    stream.close();
     await runner.close();
     runner = await connectFakeRunner(url, {
       token: alice.headers.Authorization.slice('Bearer '.length),
@@ -115,15 +117,10 @@ describe.each([
     expect(held).toMatchObject({ action: 'keep' });
     expect(held?.last_acked_seq).toBeLessThanOrEqual(3);
     // It resends seq 3 (its ack never came); the server skips it by seq if it stored it.
-    send(session.id, 3, 'msg_0000000000000000000000000000c003', 'resent');
-    send(session.id, 4, 'msg_0000000000000000000000000000c004', 'four');
+    send(session.id, 3, msg('c003'), 'resent');
+    send(session.id, 4, msg('c004'), 'four');
     await acked(session.id, 4);
-    expect(await itemIds(session.id)).toEqual([
-      'msg_0000000000000000000000000000c001',
-      'msg_0000000000000000000000000000c002',
-      'msg_0000000000000000000000000000c003',
-      'msg_0000000000000000000000000000c004',
-    ]);
+    expect(await itemIds(session.id)).toEqual(['c001', 'c002', 'c003', 'c004'].map(msg));
     const items = await alice.get(`/v1/sessions/${session.id}/items`).expect(200);
     expect(JSON.stringify(items.body.data[2])).toContain('three');
     expect(JSON.stringify(items.body.data)).not.toContain('resent');
