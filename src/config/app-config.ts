@@ -100,6 +100,8 @@ export interface AppConfig {
     localProtectedPaths: string[];
     graceMs: number;
     heartbeatMs: number;
+    /** Ingest units commit asynchronously; acks and hello wait for the WAL flush. */
+    ingestAsyncCommit: boolean;
     livenessTtlMs: number;
     sweeperIntervalMs: number;
     /** Per-connection limits of the runner channel (docs/SECURITY.md). */
@@ -302,6 +304,7 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       localProtectedPaths: [dataDir, ...list(dto.OMNIGENT_LOCAL_RUNNER_PROTECTED_PATHS)],
       graceMs: dto.OMNIGENT_RUNNER_GRACE_MS,
       heartbeatMs: dto.OMNIGENT_RUNNER_HEARTBEAT_MS,
+      ingestAsyncCommit: dto.OMNIGENT_INGEST_ASYNC_COMMIT,
       livenessTtlMs: dto.OMNIGENT_RUNNER_LIVENESS_TTL_MS,
       sweeperIntervalMs: dto.OMNIGENT_SWEEPER_INTERVAL_MS,
       limits: {

@@ -385,6 +385,11 @@ export class EnvDto {
   @Min(0)
   OMNIGENT_READ_CACHE_MB = 64;
 
+  /** Runner events commit without waiting for the WAL flush; their acks wait for it (issue 12). */
+  @Transform(toBool)
+  @IsBoolean()
+  OMNIGENT_INGEST_ASYNC_COMMIT = false;
+
   /** A connected runner not heard from for this long counts as offline. */
   @Transform(toInt)
   @IsInt()

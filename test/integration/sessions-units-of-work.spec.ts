@@ -113,6 +113,30 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       expect(after).toMatchObject({ eventSeq: 2 ** 40, labels: { team: 'x"y' }, logSeq: 5 });
       expect(after?.updatedAt.getTime()).toBeGreaterThan(session.updatedAt.getTime());
     });
+    it('should commit an asyncCommit unit visibly at once, durable once the WAL flush passes it', async () => {
+      const session = await ctx.newSession();
+      const before = await ctx.sessions.walPositions();
+      await ctx.sessions.withLockedSession(session.id, async (s) => s.patch({ title: 'async' }), {
+        asyncCommit: true,
+      });
+      expect((await ctx.sessions.getById(session.id))?.title).toBe('async');
+      const after = await ctx.sessions.walPositions();
+      expect(after.insert).toBeGreaterThan(before.insert);
+      expect(after.incarnation).toBe(before.incarnation);
+      // PostgreSQL's WAL writer flushes it on its own (within wal_writer_delay).
+      let flushed = after;
+      while (flushed.flush < after.insert) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        flushed = await ctx.sessions.walPositions();
+      }
+      expect(flushed.incarnation).toBe(before.incarnation);
+      // SET LOCAL: the pooled connections keep committing synchronously.
+      const [{ synchronous_commit: mode }] = (await ctx.dataSource.query(
+        'SHOW synchronous_commit',
+      )) as { synchronous_commit: string }[];
+      expect(mode).toBe('on');
+    });
+
     it('should write nothing when the work fails', async () => {
       const session = await ctx.newSession();
 

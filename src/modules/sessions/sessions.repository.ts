@@ -4,6 +4,7 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 
 import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/pagination';
 import { LiveEvent } from 'src/common/sse/event-stream';
+import { WalPositions } from 'src/database/wal-flush-watch.util';
 import { StreamEvent } from 'src/protocol/stream-events';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { AgentsRepository, NewAgent } from 'src/modules/registry/agents.repository';
@@ -45,6 +46,15 @@ export interface LockedWork<T> {
   after: SessionEntity;
 }
 
+export interface UnitOptions {
+  /**
+   * Commit without waiting for the WAL flush (`synchronous_commit = off`): visible, and its
+   * events published, at once; durable only once `walPositions().flush` passes it. For units
+   * nobody is told of before then (runner ingest, whose acks wait for the flush).
+   */
+  asyncCommit?: boolean;
+}
+
 @Injectable()
 export class SessionsRepository {
   constructor(
@@ -69,8 +79,12 @@ export class SessionsRepository {
   withLockedSession<T>(
     id: string,
     work: (session: LockedSession) => Promise<T>,
+    options: UnitOptions = {},
   ): Promise<LockedWork<T> | null> {
     return this.dataSource.transaction(async (manager) => {
+      if (options.asyncCommit) {
+        await manager.query('SET LOCAL synchronous_commit = off');
+      }
       const row = await this.lockById(manager, id);
       if (!row) {
         return null;
@@ -79,6 +93,17 @@ export class SessionsRepository {
       const result = await work(session);
       return { result, events: await session.flush(), before: row, after: session.row };
     });
+  }
+
+  /** PostgreSQL's WAL insert and flush positions, and which run of the server (WalFlushWatch). */
+  async walPositions(): Promise<WalPositions> {
+    const [row] = (await this.dataSource.query(
+      `SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::text AS insert,
+              pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')::text AS flush,
+              concat_ws('/', pg_postmaster_start_time(),
+                (SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter')) AS incarnation`,
+    )) as { insert: string; flush: string; incarnation: string }[];
+    return { insert: BigInt(row.insert), flush: BigInt(row.flush), incarnation: row.incarnation };
   }
 
   /**

@@ -35,7 +35,7 @@ import {
 } from 'src/modules/sessions/stream/session-events.repository';
 import { LockedSession } from 'src/modules/sessions/locked-session';
 import { PresenceSeat, PresenceService } from 'src/modules/sessions/presence/presence.service';
-import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
+import { SessionsRepository, UnitOptions } from 'src/modules/sessions/sessions.repository';
 import { SessionBusMessage } from 'src/modules/sessions/stream/session.events';
 import { StreamSnapshotService } from 'src/modules/sessions/stream/stream-snapshot.service';
 
@@ -79,8 +79,9 @@ export class SessionEventsService implements BeforeApplicationShutdown {
   async locked<T>(
     sessionId: string,
     work: (session: LockedSession) => Promise<T>,
+    options?: UnitOptions,
   ): Promise<T | undefined> {
-    const done = await this.sessions.withLockedSession(sessionId, work);
+    const done = await this.sessions.withLockedSession(sessionId, work, options);
     if (!done) {
       return undefined;
     }

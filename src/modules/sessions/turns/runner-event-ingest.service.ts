@@ -1,6 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 
+import type { AppConfig } from 'src/config/app-config';
+import { APP_CONFIG } from 'src/config/config.constants';
 import { isTransientDatabaseError, retryTransient } from 'src/database/transient-error.util';
+import { WalFlushWatch } from 'src/database/wal-flush-watch.util';
 import { isEventSeq, MAX_SEQ_GAP, Methods, SessionEventParams } from 'src/protocol/runner-protocol';
 import {
   InvalidStreamEventError,
@@ -8,6 +11,7 @@ import {
   isTransientEvent,
 } from 'src/protocol/stream-events';
 import { RunnerConnection } from 'src/modules/runners/runner-connection';
+import { LockedSession } from 'src/modules/sessions/locked-session';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
@@ -49,6 +53,8 @@ interface SessionIngestState {
   ackTimer?: NodeJS.Timeout;
   /** The connection the pending ack goes to: a reconnect replaces it (the old one is gone). */
   ackConnection?: RunnerConnection;
+  /** The earliest durability epoch of the units the pending ack covers. */
+  ackEpoch?: number;
   idleTimer?: NodeJS.Timeout;
   binding?: { session: SessionEntity | null; runnerId: string; at: number };
 }
@@ -60,18 +66,46 @@ interface SessionIngestState {
  * back-pressure. What an event means is TurnsService's: this service only delivers it.
  */
 @Injectable()
-export class RunnerEventIngestService {
+export class RunnerEventIngestService implements OnApplicationBootstrap {
   private readonly logger = new Logger('RunnerEvents');
   private readonly ingest = new Map<string, SessionIngestState>();
   private readonly queues = new WeakMap<RunnerConnection, ConnectionQueue>();
   /** Connections whose ingest gave up: their queued events are resent after a reconnect. */
   private readonly broken = new WeakSet<RunnerConnection>();
+  /** Ingest units commit asynchronously; what the runner is told waits for the WAL flush. */
+  private readonly asyncCommit: boolean;
+  private readonly wal: WalFlushWatch;
 
   constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly sessions: SessionsRepository,
     private readonly stream: SessionEventsService,
     private readonly turns: TurnsService,
-  ) {}
+  ) {
+    this.asyncCommit = config.runners.ingestAsyncCommit;
+    this.wal = new WalFlushWatch(() => this.sessions.walPositions());
+  }
+
+  /** Take it before work whose durability `durable(epoch)` is to confirm. */
+  durabilityEpoch(): number {
+    return this.wal.epoch;
+  }
+
+  /**
+   * Resolves once every ingest unit committed before the call is durable (at once when they
+   * commit synchronously): nothing the runner may drop from its outbox can be lost after it.
+   * Rejects when PostgreSQL restarted since `epoch` (durabilityEpoch, taken before the work).
+   */
+  durable(epoch?: number): Promise<void> {
+    return this.asyncCommit ? this.wal.flushed(epoch) : Promise.resolve();
+  }
+
+  onApplicationBootstrap(): void {
+    // Learn which run of PostgreSQL this is before the first unit, so a restart is noticed.
+    this.durable().catch((error: Error) =>
+      this.logger.warn(`Could not read the WAL position: ${error.message}`),
+    );
+  }
 
   /**
    * Events join their connection's queue, drained by one worker in batches: per batch, each
@@ -158,9 +192,11 @@ export class RunnerEventIngestService {
           continue;
         }
         state.binding = undefined;
+        const epoch = this.durabilityEpoch();
         const accepted = await this.ingestDurable(connection, sessionId, run);
         if (accepted !== null) {
           state.highestSeen = Math.max(state.highestSeen, accepted);
+          state.ackEpoch = Math.min(state.ackEpoch ?? epoch, epoch);
           this.scheduleAck(connection, sessionId, state);
         }
       }
@@ -264,48 +300,60 @@ export class RunnerEventIngestService {
     sessionId: string,
     run: SessionEventParams[],
   ): Promise<number | null> {
-    const accepted = await this.stream.locked(sessionId, async (s) => {
-      if (!servedBy(s.row, connection)) {
-        return null;
-      }
-      const stored = s.row.eventSeq;
-      let applied = stored;
-      let highest = 0;
-      for (const { seq, event, turn_id: turnId } of run) {
-        if (seq <= applied) {
-          highest = Math.max(highest, seq);
-          continue;
-        }
-        if (seq > applied + MAX_SEQ_GAP) {
-          // Never acknowledged, so an honest runner resends it. Its later events jump too (an
-          // honest runner sends in seq order); a hostile runner's out-of-order ones read together
-          // with it in one batch still land when they follow `applied` (issue 16, finding 7).
-          this.logger.warn(
-            `Dropped ${event.type} from ${connection.runnerId}: seq ${seq} jumps past ${applied}`,
-          );
-          continue;
-        }
-        highest = seq;
-        applied = seq;
-        try {
-          // Runner input is untrusted until normalised: read it as a plain record.
-          await this.turns.applyRunnerEvent(s, { ...event }, turnId ?? null);
-        } catch (error) {
-          if (!(error instanceof InvalidStreamEventError)) {
-            throw error;
-          }
-          this.logger.warn(
-            `Dropped an invalid ${event.type} from ${connection.runnerId}: ${error.message}`,
-          );
-        }
-      }
-      if (applied > stored) {
-        // Once per unit: the events above read their seqs from `applied`, not from the row.
-        s.patch({ eventSeq: applied });
-      }
-      return highest > 0 ? highest : null;
-    });
+    const accepted = await this.stream.locked(
+      sessionId,
+      (s) => this.applyRun(connection, s, run),
+      // Published at commit; acknowledged after the flush (sendAck), so a crash in between
+      // loses nothing the runner dropped: it resends from the stored event_seq (issue 12).
+      { asyncCommit: this.asyncCommit },
+    );
     return accepted ?? null;
+  }
+
+  private async applyRun(
+    connection: RunnerConnection,
+    s: LockedSession,
+    run: SessionEventParams[],
+  ): Promise<number | null> {
+    if (!servedBy(s.row, connection)) {
+      return null;
+    }
+    const stored = s.row.eventSeq;
+    let applied = stored;
+    let highest = 0;
+    for (const { seq, event, turn_id: turnId } of run) {
+      if (seq <= applied) {
+        highest = Math.max(highest, seq);
+        continue;
+      }
+      if (seq > applied + MAX_SEQ_GAP) {
+        // Never acknowledged, so an honest runner resends it. Its later events jump too (an
+        // honest runner sends in seq order); a hostile runner's out-of-order ones read together
+        // with it in one batch still land when they follow `applied` (issue 16, finding 7).
+        this.logger.warn(
+          `Dropped ${event.type} from ${connection.runnerId}: seq ${seq} jumps past ${applied}`,
+        );
+        continue;
+      }
+      highest = seq;
+      applied = seq;
+      try {
+        // Runner input is untrusted until normalised: read it as a plain record.
+        await this.turns.applyRunnerEvent(s, { ...event }, turnId ?? null);
+      } catch (error) {
+        if (!(error instanceof InvalidStreamEventError)) {
+          throw error;
+        }
+        this.logger.warn(
+          `Dropped an invalid ${event.type} from ${connection.runnerId}: ${error.message}`,
+        );
+      }
+    }
+    if (applied > stored) {
+      // Once per unit: the events above read their seqs from `applied`, not from the row.
+      s.patch({ eventSeq: applied });
+    }
+    return highest > 0 ? highest : null;
   }
 
   private scheduleAck(
@@ -321,11 +369,38 @@ export class RunnerEventIngestService {
     state.ackTimer = setTimeout(() => {
       state.ackTimer = undefined;
       state.ackConnection = undefined;
-      if (connection.isOpen) {
-        connection.notify(Methods.sessionAck, { session_id: sessionId, seq: state.highestSeen });
-      }
+      const epoch = state.ackEpoch;
+      state.ackEpoch = undefined;
+      void this.sendAck(connection, sessionId, state.highestSeen, epoch);
     }, ACK_DELAY_MS);
     state.ackTimer.unref();
+  }
+
+  /**
+   * Acknowledges `seq` once what it covers is durable. When that cannot be confirmed, nothing is
+   * acknowledged and the channel closes: the runner resends its unacknowledged events after
+   * reconnecting, from the `event_seq` the database kept.
+   */
+  private async sendAck(
+    connection: RunnerConnection,
+    sessionId: string,
+    seq: number,
+    epoch: number | undefined,
+  ) {
+    try {
+      await this.durable(epoch);
+    } catch (error) {
+      this.logger.warn(`No ack for ${sessionId}: WAL flush unknown (${(error as Error).message})`);
+      this.broken.add(connection);
+      connection.close(
+        CLOSE_INGEST_FAILED,
+        'event ingest not confirmed; resend after reconnecting',
+      );
+      return;
+    }
+    if (connection.isOpen) {
+      connection.notify(Methods.sessionAck, { session_id: sessionId, seq });
+    }
   }
 
   private async cachedBinding(

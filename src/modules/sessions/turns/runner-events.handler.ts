@@ -56,10 +56,13 @@ export class RunnerEventsHandler implements RunnerSessionHandler, OnModuleInit {
     connection: RunnerConnection,
     params: HelloParams,
   ): Promise<Pick<HelloResult, 'sessions' | 'verdicts'>> {
+    const epoch = this.ingest.durabilityEpoch();
     const [held, busy] = await Promise.all([
       this.sessions.getMany(params.sessions.map((s) => s.session_id)),
       this.sessions.listBusyOnRunner(connection.runnerId, connection.ownerId),
     ]);
+    // `last_acked_seq` lets the runner drop events: only once the event_seq read is durable.
+    await this.ingest.durable(epoch);
     const bound = new Map(held.filter((s) => servedBy(s, connection)).map((s) => [s.id, s]));
     const claims = new Map(params.sessions.map((s) => [s.session_id, s]));
     this.lostTurns.set(

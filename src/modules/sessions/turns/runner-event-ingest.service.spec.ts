@@ -1,0 +1,141 @@
+import { Methods, SessionEventParams } from 'src/protocol/runner-protocol';
+import { RunnerConnection } from 'src/modules/runners/runner-connection';
+import { LockedSession } from 'src/modules/sessions/locked-session';
+import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { SessionsRepository, UnitOptions } from 'src/modules/sessions/sessions.repository';
+import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
+import { RunnerEventIngestService } from 'src/modules/sessions/turns/runner-event-ingest.service';
+import { TurnsService } from 'src/modules/sessions/turns/turns.service';
+import { lockedSessionFactory, sessionEntityFactory } from 'test/factories';
+import { newTestService, TestService } from 'test/utils/new-test-service';
+
+const RUNNER = `runner_${'b'.repeat(32)}`;
+
+/** A runner connection that records what the server sends it. */
+function fakeConnection(ownerId: string) {
+  const state = { isOpen: true };
+  return {
+    runnerId: RUNNER,
+    ownerId,
+    get isOpen(): boolean {
+      return state.isOpen;
+    },
+    notify: jest.fn<void, [string, unknown]>(),
+    close: jest.fn<void, [number, string]>(() => (state.isOpen = false)),
+    holdReading: jest.fn(),
+    releaseReading: jest.fn(),
+  };
+}
+
+const created = (sessionId: string, seq: number): SessionEventParams => ({
+  session_id: sessionId,
+  seq,
+  durable: true,
+  turn_id: 'resp_1',
+  event: {
+    type: 'response.created',
+    response: { id: 'resp_1', status: 'in_progress', created_at: 0, model: 'echo' },
+  },
+});
+
+describe(RunnerEventIngestService.name, () => {
+  let t: TestService<RunnerEventIngestService>;
+  let session: SessionEntity;
+  let connection: ReturnType<typeof fakeConnection>;
+  /** PostgreSQL's WAL as the fake sees it: each unit's commit ends 50 bytes further on. */
+  let wal: { insert: bigint; flush: bigint; incarnation: string };
+  let units: UnitOptions[];
+
+  const setUp = (env: Record<string, string>) => {
+    t = newTestService(RunnerEventIngestService, { env });
+    session = sessionEntityFactory({ runnerId: RUNNER, eventSeq: 0 });
+    connection = fakeConnection(session.ownerId);
+    wal = { insert: 100n, flush: 100n, incarnation: 'pg-1' };
+    units = [];
+    t.mock(SessionsRepository).walPositions.mockImplementation(() => Promise.resolve({ ...wal }));
+    t.mock(TurnsService).applyRunnerEvent.mockResolvedValue(undefined);
+    t.mock(SessionEventsService).locked.mockImplementation(((
+      _id: string,
+      work: (s: LockedSession) => Promise<unknown>,
+      options: UnitOptions,
+    ) => {
+      units.push(options);
+      return work(lockedSessionFactory(session)).then((result) => {
+        wal.insert += 50n;
+        return result;
+      });
+    }) as never);
+  };
+  const send = (params: SessionEventParams) =>
+    t.sut.onSessionEvent(connection as unknown as RunnerConnection, params);
+  const acks = () => connection.notify.mock.calls.filter(([m]) => m === Methods.sessionAck);
+
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  describe('with asynchronous ingest commits', () => {
+    beforeEach(async () => {
+      setUp({ OMNIGENT_INGEST_ASYNC_COMMIT: 'true' });
+      t.sut.onApplicationBootstrap();
+      await jest.advanceTimersByTimeAsync(0);
+    });
+
+    it('should acknowledge an event only once the WAL is flushed past its commit', async () => {
+      send(created(session.id, 1));
+      await jest.advanceTimersByTimeAsync(500);
+      expect(units).toEqual([{ asyncCommit: true }]);
+      expect(t.mock(TurnsService).applyRunnerEvent).toHaveBeenCalledTimes(1);
+      // Committed (at 150) and published, but the flush stands at 100: no ack yet.
+      expect(acks()).toEqual([]);
+      wal.flush = 149n;
+      await jest.advanceTimersByTimeAsync(100);
+      expect(acks()).toEqual([]);
+      wal.flush = 150n;
+      await jest.advanceTimersByTimeAsync(100);
+      expect(acks()).toEqual([[Methods.sessionAck, { session_id: session.id, seq: 1 }]]);
+      expect(connection.close).not.toHaveBeenCalled();
+    });
+
+    it('should close the channel instead of acknowledging when the flush cannot be read', async () => {
+      t.mock(SessionsRepository).walPositions.mockRejectedValue(new Error('connection lost'));
+      send(created(session.id, 1));
+      await jest.advanceTimersByTimeAsync(500);
+      expect(acks()).toEqual([]);
+      expect(connection.close).toHaveBeenCalledWith(1011, expect.any(String));
+    });
+
+    it('should not acknowledge a commit PostgreSQL may have lost in a restart', async () => {
+      send(created(session.id, 1));
+      await jest.advanceTimersByTimeAsync(50); // committed at 150, not flushed
+      wal.incarnation = 'pg-2'; // crash: recovery goes on from 100, new WAL soon passes 150
+      wal.insert = 400n;
+      wal.flush = 400n;
+      await jest.advanceTimersByTimeAsync(500);
+      expect(acks()).toEqual([]);
+      expect(connection.close).toHaveBeenCalledWith(1011, expect.any(String));
+    });
+
+    it('should answer durable() only once earlier commits are flushed', async () => {
+      wal.insert = 400n;
+      let durable = false;
+      void t.sut.durable().then(() => (durable = true));
+      await jest.advanceTimersByTimeAsync(100);
+      expect(durable).toBe(false);
+      wal.flush = 400n;
+      await jest.advanceTimersByTimeAsync(100);
+      expect(durable).toBe(true);
+    });
+  });
+
+  describe('with synchronous ingest commits (the default)', () => {
+    beforeEach(() => setUp({}));
+
+    it('should commit synchronously and acknowledge without reading the WAL', async () => {
+      send(created(session.id, 1));
+      await jest.advanceTimersByTimeAsync(500);
+      expect(units).toEqual([{ asyncCommit: false }]);
+      expect(acks()).toEqual([[Methods.sessionAck, { session_id: session.id, seq: 1 }]]);
+      expect(t.mock(SessionsRepository).walPositions).not.toHaveBeenCalled();
+    });
+  });
+});
