@@ -32,6 +32,8 @@ import { HostLaunchService } from 'src/modules/sessions/turns/host-launch.servic
 import { RunnerEventIngestService } from 'src/modules/sessions/turns/runner-event-ingest.service';
 import { RunnerEventsHandler } from 'src/modules/sessions/turns/runner-events.handler';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
+import { TurnEventsService } from 'src/modules/sessions/turns/turn-events.service';
+import { TurnInterruptService } from 'src/modules/sessions/turns/turn-interrupt.service';
 import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import { TurnSweeperService } from 'src/modules/sessions/turns/turn-sweeper.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
@@ -79,6 +81,8 @@ import { TurnsService } from 'src/modules/sessions/turns/turns.service';
     SessionsRepository,
     SessionsService,
     StreamSnapshotService,
+    TurnEventsService,
+    TurnInterruptService,
     TurnPolicyHooks,
     TurnSweeperService,
     TurnsService,

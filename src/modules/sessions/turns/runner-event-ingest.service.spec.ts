@@ -5,7 +5,7 @@ import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository, UnitOptions } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { RunnerEventIngestService } from 'src/modules/sessions/turns/runner-event-ingest.service';
-import { TurnsService } from 'src/modules/sessions/turns/turns.service';
+import { TurnEventsService } from 'src/modules/sessions/turns/turn-events.service';
 import { lockedSessionFactory, sessionEntityFactory } from 'test/factories';
 import { newTestService, TestService } from 'test/utils/new-test-service';
 
@@ -53,7 +53,7 @@ describe(RunnerEventIngestService.name, () => {
     wal = { insert: 100n, flush: 100n, incarnation: 'pg-1' };
     units = [];
     t.mock(SessionsRepository).walPositions.mockImplementation(() => Promise.resolve({ ...wal }));
-    t.mock(TurnsService).applyRunnerEvent.mockResolvedValue(undefined);
+    t.mock(TurnEventsService).applyRunnerEvent.mockResolvedValue(undefined);
     t.mock(SessionEventsService).locked.mockImplementation(((
       _id: string,
       work: (s: LockedSession) => Promise<unknown>,
@@ -84,7 +84,7 @@ describe(RunnerEventIngestService.name, () => {
       send(created(session.id, 1));
       await jest.advanceTimersByTimeAsync(500);
       expect(units).toEqual([{ asyncCommit: true }]);
-      expect(t.mock(TurnsService).applyRunnerEvent).toHaveBeenCalledTimes(1);
+      expect(t.mock(TurnEventsService).applyRunnerEvent).toHaveBeenCalledTimes(1);
       // Committed (at 150) and published, but the flush stands at 100: no ack yet.
       expect(acks()).toEqual([]);
       wal.flush = 149n;

@@ -16,7 +16,7 @@ import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { servedBy } from 'src/modules/sessions/turns/runner-binding.util';
-import { TurnsService } from 'src/modules/sessions/turns/turns.service';
+import { TurnEventsService } from 'src/modules/sessions/turns/turn-events.service';
 
 const ACK_DELAY_MS = 100;
 /** How long a session's binding and fence are trusted for transient events (deltas) without a read. */
@@ -63,7 +63,7 @@ interface SessionIngestState {
  * The transport of a runner's `session.event`s (spec/runner-protocol.md §6, §7; issue 16
  * finding 3): one session's events in seq order, duplicates skipped, durable runs stored in
  * one unit of work each, acks coalesced, bindings cached for deltas, and per-connection
- * back-pressure. What an event means is TurnsService's: this service only delivers it.
+ * back-pressure. What an event means is TurnEventsService's: this service only delivers it.
  */
 @Injectable()
 export class RunnerEventIngestService implements OnApplicationBootstrap {
@@ -80,7 +80,7 @@ export class RunnerEventIngestService implements OnApplicationBootstrap {
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly sessions: SessionsRepository,
     private readonly stream: SessionEventsService,
-    private readonly turns: TurnsService,
+    private readonly turnEvents: TurnEventsService,
   ) {
     this.asyncCommit = config.runners.ingestAsyncCommit;
     this.wal = new WalFlushWatch(() => this.sessions.walPositions());
@@ -225,7 +225,7 @@ export class RunnerEventIngestService implements OnApplicationBootstrap {
       return;
     }
     try {
-      this.turns.relayTransient(session, params.turn_id ?? null, event);
+      this.turnEvents.relayTransient(session, params.turn_id ?? null, event);
     } catch (error) {
       this.logger.warn(
         `Dropped an invalid ${event.type} from ${connection.runnerId}: ${(error as Error).message}`,
@@ -234,7 +234,7 @@ export class RunnerEventIngestService implements OnApplicationBootstrap {
   }
 
   /**
-   * Durable events of one session in one unit of work: each applied (by TurnsService), logged
+   * Durable events of one session in one unit of work: each applied (TurnEventsService), logged
    * and acknowledged once; a seq at or below the session's `event_seq` is a duplicate (a resend
    * after a reconnect) and is only acknowledged. Returns the highest seq to acknowledge, null
    * when this runner may not speak for the session. If the database refuses the unit, the
@@ -339,7 +339,7 @@ export class RunnerEventIngestService implements OnApplicationBootstrap {
       applied = seq;
       try {
         // Runner input is untrusted until normalised: read it as a plain record.
-        await this.turns.applyRunnerEvent(s, { ...event }, turnId ?? null);
+        await this.turnEvents.applyRunnerEvent(s, { ...event }, turnId ?? null);
       } catch (error) {
         if (!(error instanceof InvalidStreamEventError)) {
           throw error;

@@ -1,14 +1,13 @@
 import { DomainError } from 'src/common/errors/domain.error';
-import { InvalidStreamEventError } from 'src/protocol/stream-events';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
 import { SessionEventInputDto } from 'src/modules/sessions/dto/session-request.dto';
 import { LockedSession } from 'src/modules/sessions/locked-session';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
-import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
+import { TurnInterruptService } from 'src/modules/sessions/turns/turn-interrupt.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
 import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import {
@@ -68,7 +67,6 @@ describe(TurnsService.name, () => {
     lockOn(() => session);
     t.mock(SessionAccessService).require.mockImplementation(() => Promise.resolve(session));
     t.mock(MetricsService).recordTurn.mockReturnValue(undefined);
-    t.mock(SessionsRepository).listBusyChildren.mockResolvedValue([]);
   });
 
   describe('post', () => {
@@ -87,13 +85,16 @@ describe(TurnsService.name, () => {
     });
 
     it('should ask for owner level to stop a session, edit level otherwise', async () => {
-      t.mock(RunnerLinkService).cancelTurn.mockResolvedValue(true);
-      t.mock(RunnerLinkService).closed.mockReturnValue(undefined);
+      t.mock(TurnInterruptService).interrupt.mockResolvedValue({ queued: false });
       await sut.post(auth, session.id, { type: 'stop_session' });
       await sut.post(auth, session.id, { type: 'interrupt' });
       expect(t.mock(SessionAccessService).require.mock.calls.map((c) => c[2])).toEqual([
         SessionLevel.Owner,
         SessionLevel.Edit,
+      ]);
+      expect(t.mock(TurnInterruptService).interrupt.mock.calls).toEqual([
+        [session, 'stop'],
+        [session, 'user_interrupt'],
       ]);
     });
   });
@@ -277,104 +278,6 @@ describe(TurnsService.name, () => {
     });
   });
 
-  describe('interrupt', () => {
-    beforeEach(() => {
-      session = { ...session, liveStatus: 'running', currentTurnId: 'resp_1' };
-    });
-
-    it('should fence the turn, announce the interrupt and leave the end to the runner', async () => {
-      t.mock(RunnerLinkService).cancelTurn.mockResolvedValue(true);
-
-      expect(await sut.post(auth, session.id, { type: 'interrupt' })).toEqual({ queued: false });
-
-      expect(units).toHaveLength(1);
-      expect(units[0].patched).toEqual({ cancelRequestedTurnId: 'resp_1' });
-      expect(units[0].events[0]).toMatchObject({
-        type: 'session.interrupted',
-        data: { response_id: 'resp_1' },
-      });
-      expect(t.mock(RunnerLinkService).cancelTurn.mock.calls[0][1]).toEqual({
-        session_id: session.id,
-        turn_id: 'resp_1',
-        reason: 'user_interrupt',
-      });
-    });
-
-    it('should end the turn itself when the runner cannot cancel it', async () => {
-      t.mock(RunnerLinkService).cancelTurn.mockResolvedValue(false);
-
-      await sut.post(auth, session.id, { type: 'interrupt' });
-
-      const finished = units[1];
-      expect(types(finished)).toEqual(['response.incomplete', 'session.status']);
-      expect(finished.events[0]).toMatchObject({
-        response: { id: 'resp_1', incomplete_details: { reason: 'user_interrupt' } },
-      });
-      expect(finished.events[1]).toMatchObject({ status: 'idle', response_id: 'resp_1' });
-      expect(session).toMatchObject({ liveStatus: 'idle', currentTurnId: null });
-    });
-
-    it('should not end a turn that ended meanwhile', async () => {
-      t.mock(RunnerLinkService).cancelTurn.mockImplementation(() => {
-        session = { ...session, liveStatus: 'idle', currentTurnId: null };
-        return Promise.resolve(false);
-      });
-
-      await sut.post(auth, session.id, { type: 'interrupt' });
-
-      expect(units[1].events).toEqual([]);
-    });
-
-    it('should interrupt its running sub-agent sessions too', async () => {
-      const child = sessionEntityFactory({
-        ownerId: auth.userId,
-        runnerId: RUNNER,
-        parentSessionId: session.id,
-        liveStatus: 'running',
-        currentTurnId: 'resp_child',
-      });
-      const rows = new Map([
-        [session.id, session],
-        [child.id, child],
-      ]);
-      t.mock(SessionEventsService).locked.mockImplementation(((
-        id: string,
-        work: (s: LockedSession) => Promise<unknown>,
-      ) => {
-        const unit = lockedSessionFactory(rows.get(id) as SessionEntity, terminals);
-        units.push(unit);
-        return work(unit);
-      }) as never);
-      t.mock(SessionsRepository).listBusyChildren.mockImplementation(async (id) =>
-        id === session.id ? [child] : [],
-      );
-      t.mock(RunnerLinkService).cancelTurn.mockResolvedValue(true);
-
-      await sut.post(auth, session.id, { type: 'interrupt' });
-
-      expect(t.mock(RunnerLinkService).cancelTurn.mock.calls.map((c) => c[1])).toEqual([
-        { session_id: session.id, turn_id: 'resp_1', reason: 'user_interrupt' },
-        { session_id: child.id, turn_id: 'resp_child', reason: 'user_interrupt' },
-      ]);
-      expect(units.map((u) => [u.id, types(u)])).toEqual([
-        [session.id, ['session.interrupted']],
-        [child.id, ['session.interrupted']],
-      ]);
-    });
-
-    it('should close the session on the runner after a stop', async () => {
-      t.mock(RunnerLinkService).cancelTurn.mockResolvedValue(true);
-      t.mock(RunnerLinkService).closed.mockReturnValue(undefined);
-
-      await sut.post(auth, session.id, { type: 'stop_session' });
-
-      expect(t.mock(RunnerLinkService).cancelTurn.mock.calls[0][1]).toMatchObject({
-        reason: 'stop',
-      });
-      expect(t.mock(RunnerLinkService).closed).toHaveBeenCalledWith(expect.anything(), 'stopped');
-    });
-  });
-
   describe('fail', () => {
     it('should fail the turn: response.failed, then failed status with the error kept', async () => {
       const error = { code: 'runner_disconnected', message: 'gone' };
@@ -411,166 +314,6 @@ describe(TurnsService.name, () => {
     it('should only report the status when no turn is known', async () => {
       await sut.fail(session.id, null, { code: 'x', message: 'y' });
       expect(types(units[0])).toEqual(['session.status']);
-    });
-  });
-
-  describe('relayTransient', () => {
-    const delta = { type: 'response.output_text.delta' as const, delta: 'hel' };
-
-    it('should relay a delta of the current turn', () => {
-      t.mock(SessionEventsService).publishTransient.mockReturnValue(undefined);
-      sut.relayTransient(session, 'resp_1', delta);
-      expect(t.mock(SessionEventsService).publishTransient).toHaveBeenCalledWith(session.id, delta);
-    });
-
-    it('should fence the trailing deltas of an interrupted turn', () => {
-      sut.relayTransient({ ...session, cancelRequestedTurnId: 'resp_1' }, 'resp_1', delta);
-      expect(t.mock(SessionEventsService).publishTransient).not.toHaveBeenCalled();
-    });
-  });
-
-  describe('applyRunnerEvent', () => {
-    let unit: LockedSessionFake;
-    const apply = (event: Record<string, unknown>, turnId: string | null = 'resp_1') =>
-      sut.applyRunnerEvent(unit, event as { type: string }, turnId);
-
-    beforeEach(() => {
-      unit = lockedSessionFactory(
-        { ...session, liveStatus: 'running', currentTurnId: 'resp_1' },
-        terminals,
-      );
-    });
-
-    it('should record running and clear the last error', async () => {
-      unit = lockedSessionFactory({ ...session, lastError: { code: 'x', message: 'y' } });
-      await apply({ type: 'session.status', status: 'running' });
-      expect(unit.patched).toEqual({ liveStatus: 'running', lastError: null });
-      expect(unit.events[0]).toMatchObject({ type: 'session.status', conversation_id: session.id });
-    });
-
-    it('should keep a failure as the last error and end the turn', async () => {
-      await apply({ type: 'session.status', status: 'failed', error: { message: 'boom' } });
-      expect(unit.patched).toEqual({
-        liveStatus: 'failed',
-        lastError: { code: 'runner_error', message: 'boom' },
-        currentTurnId: null,
-        cancelRequestedTurnId: null,
-      });
-    });
-
-    it('should refuse a status the session cannot have', async () => {
-      await expect(apply({ type: 'session.status', status: 'launching' })).rejects.toThrow(
-        InvalidStreamEventError,
-      );
-      expect(unit.events).toEqual([]);
-    });
-
-    it('should take the turn from response.created', async () => {
-      await apply({ type: 'response.created', response: { id: 'resp_2', status: 'in_progress' } });
-      expect(unit.patched).toEqual({ currentTurnId: 'resp_2' });
-      expect(unit.events[0]).toMatchObject({ response: { id: 'resp_2', object: 'response' } });
-    });
-
-    it('should store an output item under its turn and relay the stored item', async () => {
-      const item = {
-        id: 'msg_0123456789abcdef0123',
-        type: 'message',
-        role: 'assistant',
-        content: [{ type: 'output_text', text: 'hi' }],
-      };
-      await apply({ type: 'response.output_item.done', item });
-      expect(unit.items).toEqual([
-        expect.objectContaining({ id: item.id, response_id: 'resp_1', created_by: null }),
-      ]);
-      expect(unit.events).toEqual([
-        expect.objectContaining({
-          type: 'response.output_item.done',
-          item: expect.objectContaining({ id: item.id, response_id: 'resp_1', role: 'assistant' }),
-        }),
-      ]);
-    });
-
-    it('should drop an item whose id belongs to another item, and its event', async () => {
-      unit.conflictOnUpsert();
-      const item = {
-        id: 'msg_0123456789abcdef0123',
-        type: 'message',
-        role: 'assistant',
-        content: [],
-      };
-      await apply({ type: 'response.output_item.done', item });
-      expect(unit.events).toEqual([]);
-      expect(unit.items).toEqual([]);
-    });
-
-    it('should end the turn, keep its token count and usage and add an error item on response.failed', async () => {
-      await apply({
-        type: 'response.failed',
-        response: {
-          id: 'resp_1',
-          status: 'failed',
-          usage: { input_tokens: 3, output_tokens: 4 },
-          error: { code: 'model_error', message: 'no' },
-        },
-      });
-      expect(unit.patched).toEqual({
-        currentTurnId: null,
-        lastTotalTokens: 7,
-        // No cost reported: the cost policies count these tokens as unpriced.
-        usageTotals: expect.objectContaining({ total_tokens: 7, unpriced_tokens: 7, cost_usd: 0 }),
-      });
-      expect(unit.items).toEqual([
-        expect.objectContaining({
-          type: 'error',
-          response_id: 'resp_1',
-          data: { source: 'execution', code: 'model_error', message: 'no' },
-        }),
-      ]);
-      expect(types(unit)).toEqual(['response.output_item.done', 'response.failed']);
-    });
-
-    it("should drop the runner's terminal event of a turn the server already failed", async () => {
-      // SIGTERM restart on PGlite reported response.failed and then response.completed.
-      terminals.add('resp_1');
-      await apply({ type: 'response.completed', response: { id: 'resp_1', status: 'completed' } });
-      expect(unit.events).toEqual([]);
-      expect(unit.patched).toEqual({ currentTurnId: null });
-    });
-
-    it('should relay only the first of two terminal events of one turn', async () => {
-      await apply({ type: 'response.completed', response: { id: 'resp_1', status: 'completed' } });
-      await apply({ type: 'response.failed', response: { id: 'resp_1', status: 'failed' } });
-      expect(types(unit)).toEqual(['response.completed']);
-    });
-
-    it('should leave another turn alone when a response ends', async () => {
-      await apply({ type: 'response.completed', response: { id: 'resp_0', status: 'completed' } });
-      expect(unit.patched).toEqual({});
-      expect(types(unit)).toEqual(['response.completed']);
-    });
-
-    it('should never relay the events the server owns', async () => {
-      await apply({ type: 'session.interrupted', data: { requested_at: 1 } });
-      await apply({ type: 'response.elicitation_resolved', elicitation_id: 'elicit_1' });
-      expect(unit.events).toEqual([]);
-      expect(unit.patched).toEqual({});
-    });
-
-    it('should refuse an unknown event type and stream.reset', async () => {
-      await expect(apply({ type: 'response.teleported' })).rejects.toThrow(InvalidStreamEventError);
-      await expect(apply({ type: 'stream.reset' })).rejects.toThrow(InvalidStreamEventError);
-    });
-
-    it('should relay other events as they are', async () => {
-      await apply({ type: 'session.title', title: 'New title' });
-      expect(unit.events).toEqual([
-        {
-          type: 'session.title',
-          title: 'New title',
-          conversation_id: session.id,
-          sequence_number: null,
-        },
-      ]);
     });
   });
 
