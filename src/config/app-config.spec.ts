@@ -48,7 +48,14 @@ describe(getConfig.name, () => {
         dataDir: resolve(dataDir),
         migrate: true,
         poolSize: 10,
+        preparedStatements: true,
       });
+    });
+
+    it('should run hot reads unprepared when OMNIGENT_DB_PREPARED_STATEMENTS is false', () => {
+      expect(
+        getConfig({ OMNIGENT_DB_PREPARED_STATEMENTS: 'false' }).database.preparedStatements,
+      ).toBe(false);
     });
 
     it('should put the data dir under the home directory when none is given', () => {

@@ -37,6 +37,8 @@ export interface AppConfig {
     dataDir: string;
     migrate: boolean;
     poolSize: number;
+    /** Hot reads as named prepared statements (off behind poolers that cannot keep them). */
+    preparedStatements: boolean;
   };
   auth: {
     mode: AuthMode;
@@ -241,6 +243,7 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       dataDir,
       migrate: dto.OMNIGENT_DB_MIGRATE,
       poolSize: dto.OMNIGENT_DB_POOL_SIZE,
+      preparedStatements: dto.OMNIGENT_DB_PREPARED_STATEMENTS,
     },
     auth: {
       mode: dto.OMNIGENT_AUTH,

@@ -38,4 +38,12 @@ export class ServerEnvDto {
   @Min(1)
   @Max(200)
   OMNIGENT_DB_POOL_SIZE = 10;
+
+  /**
+   * Hot reads run as named prepared statements (planned once per connection). Turn off behind a
+   * pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  OMNIGENT_DB_PREPARED_STATEMENTS = true;
 }

@@ -1,8 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
 import { PageRequest } from 'src/common/pagination/pagination';
+import type { AppConfig } from 'src/config/app-config';
+import { APP_CONFIG } from 'src/config/config.constants';
+import { queryPrepared } from 'src/database/prepared-query.util';
 import { SnapshotAgent } from 'src/modules/sessions/dto/session-response.dto';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import {
@@ -176,7 +179,14 @@ function jsonPage(row: Record<string, unknown>): JsonPage {
  */
 @Injectable()
 export class SessionReadsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private readonly prepared: boolean;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {
+    this.prepared = config.database.preparedStatements;
+  }
 
   /**
    * The snapshot's data: the session with its agent, up to `itemLimit` items (0: none) and,
@@ -227,10 +237,12 @@ export class SessionReadsRepository {
    * when `runnerTtlMs` is given. Null when the session does not exist.
    */
   async version(id: string, runnerTtlMs: number | null): Promise<ReadVersion | null> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryPrepared(
+      this.dataSource,
       `SELECT ${versionColumns('$2')}
        FROM sessions s LEFT JOIN agents a ON a.id = s.agent_id WHERE s.id = $1`,
       [id, runnerTtlMs === null ? null : runnerTtlMs / 1000],
+      this.prepared,
     );
     return rows[0] ? readVersion(rows[0]) : null;
   }
@@ -253,7 +265,8 @@ export class SessionReadsRepository {
       after = ` AND (i.position, i.id) ${ascending ? '>' : '<'} ((SELECT c.position FROM items c WHERE c.session_id = $1 AND c.id = $3), $3)`;
       cursorKnown = 'EXISTS (SELECT 1 FROM items c WHERE c.session_id = $1 AND c.id = $3)';
     }
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryPrepared(
+      this.dataSource,
       `WITH page AS (
          SELECT i.id, ${FLAT_ITEM} AS item,
            row_number() OVER (ORDER BY i.position ${direction}, i.id ${direction}) AS rn__
@@ -263,6 +276,7 @@ export class SessionReadsRepository {
          ${jsonPageColumns('p.item', '$2', backwards)}, ${cursorKnown} AS cursor_known
        FROM (SELECT 1) one LEFT JOIN sessions s ON s.id = $1`,
       params,
+      this.prepared,
     );
     return {
       ...jsonPage(rows[0]),
@@ -291,11 +305,13 @@ export class SessionReadsRepository {
     const cursorKnown = cursorId
       ? `EXISTS (SELECT 1 FROM sessions c WHERE c.id = ${param(cursorId)} AND c.owner_id = $1)`
       : 'true';
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryPrepared(
+      this.dataSource,
       `WITH page AS (${list.sql})
        SELECT ${jsonPageColumns(listItem(ttl, perm), '$2 - 1', list.backwards)},
          ${cursorKnown} AS cursor_known`,
       params,
+      this.prepared,
     );
     return jsonPage(rows[0]);
   }
