@@ -90,6 +90,9 @@ export async function prepare(
   const probeAgent = new Agent({ keepAlive: false });
   const [probe] = await subscribe(`${warm.url}/v1/sessions/${fanSession}/stream`, 1, probeAgent);
   await probe.waitFor('\n\n', 0);
+  // The connect-time frames (heartbeat ack, the changed-files nudge) are what raw sends on
+  // connect; fanOut counts only the frames after its subscribers settled, on both sides.
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const ack = probe.text;
   probe.reset();
   const completed = probe.waitFor('event: response.completed', 0);
