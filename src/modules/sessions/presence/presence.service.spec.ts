@@ -38,7 +38,10 @@ describe(PresenceService.name, () => {
       const bob = { ...factory.auth(), userId: 'bob' };
       const onChild = t.sut.seat(bob, child, true);
       const seen = firstValueFrom(onRoot!.changes$.pipe(take(2), toArray()));
+      // Viewers are listed by joined_at, then user id: bob joins a millisecond later.
+      jest.useFakeTimers({ now: new Date('2026-12-03T10:00:00.000Z') });
       onRoot!.join();
+      jest.setSystemTime(new Date('2026-12-03T10:00:00.001Z'));
       onChild!.join();
 
       const [, joined] = await seen;
