@@ -206,12 +206,13 @@ export class SessionReadsService {
 
   /** The reply for version `key` when it needs no build: 304, or the cached answer. */
   private known(slot: string, key: string, ifNoneMatch: string | undefined): JsonReply | null {
-    const etag = versionEtag(key);
-    if (etagMatches(ifNoneMatch, etag)) {
-      return { etag, json: null };
-    }
     const hit = this.cache?.get(slot, key);
-    return hit ? { etag: hit.etag, json: hit.json } : null;
+    if (hit) {
+      // Stored under this key: its ETag is versionEtag(key), already hashed.
+      return jsonReply(hit.etag, hit.json, ifNoneMatch);
+    }
+    const etag = versionEtag(key);
+    return etagMatches(ifNoneMatch, etag) ? { etag, json: null } : null;
   }
 
   /** Caches an answer under the key read in the statement that built it, and replies with it. */
