@@ -131,13 +131,7 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
   });
 
   it('should fail a turn whose runner dies mid-turn, after the grace period', async () => {
-    const runner = await runnerFor(aliceToken);
-    const session = await alice.createSession('echo');
-    await alice.bind(session.id, runner.runnerId);
-    const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`, {
-      Authorization: `Bearer ${aliceToken}`,
-    });
-    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    const { runner, session, stream } = await sessionBehind(server.url);
     await alice.say(session.id, '/sleep 30000');
     await stream.waitFor((f) => f.event === 'response.output_text.delta');
     const killedAt = Date.now();
@@ -166,13 +160,7 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
   });
 
   it('should fail nothing when an idle runner dies', async () => {
-    const runner = await runnerFor(aliceToken);
-    const session = await alice.createSession('echo');
-    await alice.bind(session.id, runner.runnerId);
-    const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`, {
-      Authorization: `Bearer ${aliceToken}`,
-    });
-    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    const { runner, session, stream } = await sessionBehind(server.url);
     await alice.say(session.id, 'quick one');
     await stream.waitFor((f) => f.event === 'session.status' && f.json?.status === 'idle');
     await runner.kill();
