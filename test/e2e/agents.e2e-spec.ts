@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Test } from 'supertest';
 
 import { expectValid } from 'test/contract/upstream-schemas';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { bundleOf, echoAgentBundle, echoAgentConfig, tarOf } from 'test/utils/agent-bundle';
 import { expectErrorBody } from 'test/utils/e2e-client';
 
@@ -19,12 +19,7 @@ const FIXTURES = join(__dirname, '../fixtures/agents');
 const INSTRUCTIONS = { name: 'instructions.md', content: 'Repeat.\n' };
 
 describe('agents', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp('postgres');
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp('postgres');
 
   /** Walks GET /v1/agents page by page, checking each envelope. */
   async function walk(query: string): Promise<{ ids: string[]; hasMore: boolean[] }> {

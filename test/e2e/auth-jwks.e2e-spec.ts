@@ -3,7 +3,7 @@ import { createServer, Server } from 'node:http';
 
 import { JwtHeader, sign } from 'jsonwebtoken';
 
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import {
   asym,
   ATTACKER_JWKS,
@@ -52,17 +52,12 @@ describe('auth (jwt mode, JWKS)', () => {
   afterAll(() => new Promise((resolve) => jwksServer?.close(resolve)));
 
   describe('with issuer and audience', () => {
-    let t: TestApp;
-
-    beforeAll(async () => {
-      t = await createTestApp('postgres', {
-        OMNIGENT_AUTH: 'jwt',
-        OMNIGENT_JWKS_URL: `${jwksUrl}/jwks.json`,
-        OMNIGENT_JWT_ISSUER: ISSUER,
-        OMNIGENT_JWT_AUDIENCE: AUDIENCE,
-      });
-    });
-    afterAll(() => t?.close());
+    const t = useTestApp('postgres', () => ({
+      OMNIGENT_AUTH: 'jwt',
+      OMNIGENT_JWKS_URL: `${jwksUrl}/jwks.json`,
+      OMNIGENT_JWT_ISSUER: ISSUER,
+      OMNIGENT_JWT_AUDIENCE: AUDIENCE,
+    }));
 
     const me = (authorization: string) => t.http.get('/v1/me').set('Authorization', authorization);
 
@@ -180,15 +175,10 @@ describe('auth (jwt mode, JWKS)', () => {
   });
 
   describe('on a cold key cache', () => {
-    let t: TestApp;
-
-    beforeAll(async () => {
-      t = await createTestApp('postgres', {
-        OMNIGENT_AUTH: 'jwt',
-        OMNIGENT_JWKS_URL: `${jwksUrl}/slow-jwks.json`,
-      });
-    });
-    afterAll(() => t?.close());
+    const t = useTestApp('postgres', () => ({
+      OMNIGENT_AUTH: 'jwt',
+      OMNIGENT_JWKS_URL: `${jwksUrl}/slow-jwks.json`,
+    }));
 
     // Regression: passport once got shared Strategy instances, so while a JWKS fetch was in flight
     // every result went to the last request's callback (one caller answered as another user).

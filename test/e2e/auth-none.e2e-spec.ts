@@ -1,13 +1,8 @@
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { hs } from 'test/utils/auth-tokens';
 
 describe('auth (none mode)', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp('postgres');
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp('postgres');
 
   it('should treat every request as the local admin', async () => {
     const res = await t.http.get('/v1/me').expect(200);

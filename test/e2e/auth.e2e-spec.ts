@@ -1,19 +1,14 @@
 import { sign } from 'jsonwebtoken';
 
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { b64url, ec, expectUnauthorized, flip, hs, now, rsa, SECRET } from 'test/utils/auth-tokens';
 
 describe('auth (jwt mode, HS256 secret)', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp('postgres', {
-      OMNIGENT_AUTH: 'jwt',
-      OMNIGENT_JWT_SECRET: SECRET,
-      OMNIGENT_ADMINS: 'root@example.com',
-    });
+  const t = useTestApp('postgres', {
+    OMNIGENT_AUTH: 'jwt',
+    OMNIGENT_JWT_SECRET: SECRET,
+    OMNIGENT_ADMINS: 'root@example.com',
   });
-  afterAll(() => t?.close());
 
   const me = (authorization?: string) => {
     const req = t.http.get('/v1/me');

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 
 import { DataSource } from 'typeorm';
 
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { bundleOf, echoAgentConfig } from 'test/utils/agent-bundle';
 import { clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 
@@ -14,7 +14,6 @@ type Json = Record<string, unknown>;
  * that references one takes it along when it is deleted.
  */
 describe('forks share the uploaded bundle', () => {
-  let t: TestApp;
   let db: DataSource;
   let alice: E2eClient;
   let bundle: Buffer;
@@ -35,8 +34,8 @@ describe('forks share the uploaded bundle', () => {
     return row;
   };
 
+  const t = useTestApp('postgres', JWT_ENV);
   beforeAll(async () => {
-    t = await createTestApp('postgres', JWT_ENV);
     db = t.app.get(DataSource);
     alice = clientFor(t, uniqueUser('alice'));
     // About 1 MB that gzip cannot shrink, so a copy would show.
@@ -46,10 +45,6 @@ describe('forks share the uploaded bundle', () => {
       { name: 'data/noise.txt', content: randomBytes(768 * 1024).toString('base64') },
     ]);
     digest = createHash('sha256').update(bundle).digest('hex');
-  });
-
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('should store one copy for the upload and its forks, and keep it until the last goes', async () => {

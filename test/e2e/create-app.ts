@@ -71,3 +71,71 @@ export async function createTestApp(
   };
   return testApp;
 }
+
+/** A test app's env, or a function giving it when the app starts (values earlier hooks set). */
+export type TestAppEnv = Record<string, string> | (() => Record<string, string>);
+
+export interface UseTestAppOptions {
+  /** Listen on a random port before the tests (the handle's `url` is then set). */
+  listen?: boolean;
+  /** Runs after the tests, before the app closes: runners and streams still connected to it. */
+  beforeClose?: () => unknown;
+  /** The timeout of the hook that creates the app (Jest's default when absent). */
+  timeout?: number;
+}
+
+/**
+ * One test app for the enclosing `describe`: created (and listening, with `listen`) in a
+ * `beforeAll`, closed in an `afterAll`. The handle is usable inside hooks and tests only; hooks
+ * declared after this call see the app.
+ */
+export function useTestApp(
+  database: TestDatabase,
+  env: TestAppEnv,
+  options: UseTestAppOptions & { listen: true },
+): TestApp & { url: string };
+export function useTestApp(
+  database?: TestDatabase,
+  env?: TestAppEnv,
+  options?: UseTestAppOptions,
+): TestApp;
+export function useTestApp(
+  database: TestDatabase = 'postgres',
+  env: TestAppEnv = {},
+  { listen = false, beforeClose, timeout }: UseTestAppOptions = {},
+): TestApp {
+  let current: TestApp | undefined;
+  const get = (): TestApp => {
+    if (!current) {
+      // Before its beforeAll, or that hook failed (its error is reported too).
+      throw new Error('useTestApp: no app here; it exists in the hooks and tests of its describe');
+    }
+    return current;
+  };
+  beforeAll(async () => {
+    current = await createTestApp(database, typeof env === 'function' ? env() : env);
+    if (listen) {
+      await current.listen();
+    }
+  }, timeout);
+  afterAll(async () => {
+    await beforeClose?.();
+    await current?.close();
+  });
+  return {
+    get app() {
+      return get().app;
+    },
+    get config() {
+      return get().config;
+    },
+    get http() {
+      return get().http;
+    },
+    get url() {
+      return get().url;
+    },
+    listen: () => get().listen(),
+    close: () => get().close(),
+  };
+}

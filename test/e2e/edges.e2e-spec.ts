@@ -1,6 +1,6 @@
 import http from 'node:http';
 
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import {
   clientFor,
   expectErrorBody,
@@ -12,17 +12,8 @@ import {
 const ORIGIN = 'https://console.example.com';
 
 describe('CORS and security headers', () => {
-  let t: TestApp;
-  let plain: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp('postgres', { OMNIGENT_CORS_ORIGINS: `${ORIGIN}, https://b.example` });
-    plain = await createTestApp('postgres');
-  });
-  afterAll(async () => {
-    await t?.close();
-    await plain?.close();
-  });
+  const t = useTestApp('postgres', { OMNIGENT_CORS_ORIGINS: `${ORIGIN}, https://b.example` });
+  const plain = useTestApp('postgres');
 
   it('should answer a preflight from an allowed origin', async () => {
     const res = await t.http
@@ -73,17 +64,16 @@ describe('CORS and security headers', () => {
 });
 
 describe('per-user rate limits', () => {
-  let t: TestApp;
   const LIMIT = 3;
 
-  beforeAll(async () => {
-    t = await createTestApp('postgres', {
+  const t = useTestApp(
+    'postgres',
+    {
       ...JWT_ENV,
       OMNIGENT_RATE_LIMIT_PER_MINUTE: String(LIMIT),
-    });
-    await t.listen();
-  });
-  afterAll(() => t?.close());
+    },
+    { listen: true },
+  );
 
   it('should answer 429 with Retry-After and the error body past the limit, per user', async () => {
     const alice = clientFor(t, uniqueUser('alice'));

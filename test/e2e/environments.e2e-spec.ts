@@ -1,12 +1,6 @@
 import { expectValid } from 'test/contract/upstream-schemas';
-import { httpApi, HttpApi } from 'test/utils/http-api';
-import {
-  databaseEnv,
-  RunnerProcess,
-  ServerProcess,
-  startRunner,
-  startServer,
-} from 'test/utils/processes';
+import { startRunner } from 'test/utils/processes';
+import { useServerWithRunner } from 'test/utils/server-with-runner';
 import { openSse, waitForIdle } from 'test/utils/sse-client';
 
 type Json = Record<string, unknown>;
@@ -16,24 +10,11 @@ type Json = Record<string, unknown>;
  * process in the session workspace: on PostgreSQL and on the embedded default.
  */
 describe.each(['postgres', 'embedded'] as const)('session environments (%s)', (db) => {
-  let server: ServerProcess;
-  let runner: RunnerProcess;
-  let api: HttpApi;
-
-  beforeAll(async () => {
-    server = await startServer(databaseEnv(db));
-    runner = await startRunner(server.url);
-    api = httpApi(server.url);
-  }, 90_000);
-
-  afterAll(async () => {
-    await runner?.stop();
-    await server?.stop();
-  });
+  const stack = useServerWithRunner({ database: db, timeout: 90_000 });
 
   async function bound(): Promise<string> {
-    const session = await api.createSession('echo');
-    await api.bind(session.id, runner.runnerId);
+    const session = await stack.api.createSession('echo');
+    await stack.api.bind(session.id, stack.runner.runnerId);
     return session.id;
   }
 
@@ -41,7 +22,7 @@ describe.each(['postgres', 'embedded'] as const)('session environments (%s)', (d
 
   it('should write, read, edit, list, search and delete workspace files', async () => {
     const sid = await bound();
-    const written = await api.request('PUT', `${env(sid)}/filesystem/notes/plan.md`, {
+    const written = await stack.api.request('PUT', `${env(sid)}/filesystem/notes/plan.md`, {
       content: 'step one\nstep two\n',
     });
     expect(written).toMatchObject({
@@ -59,7 +40,7 @@ describe.each(['postgres', 'embedded'] as const)('session environments (%s)', (d
     const mtime = ((written.body as Json).entry as Json).modified_at as number;
     expect(Number.isInteger(mtime)).toBe(true);
     expect(Math.abs(mtime - Date.now() / 1000)).toBeLessThan(3600);
-    const read = await api.request('GET', `${env(sid)}/filesystem/notes/plan.md`);
+    const read = await stack.api.request('GET', `${env(sid)}/filesystem/notes/plan.md`);
     expect(read.body).toMatchObject({
       object: 'session.environment.filesystem.file_content',
       path: 'notes/plan.md',
@@ -68,24 +49,24 @@ describe.each(['postgres', 'embedded'] as const)('session environments (%s)', (d
       truncated: false,
       bytes: 18,
     });
-    const edited = await api.request('PATCH', `${env(sid)}/filesystem/notes/plan.md`, {
+    const edited = await stack.api.request('PATCH', `${env(sid)}/filesystem/notes/plan.md`, {
       old_text: 'step two',
       new_text: 'step 2',
     });
     expect(edited.body).toMatchObject({ operation: 'edit', replacements: 1, bytes_after: 16 });
-    const ambiguous = await api.request('PATCH', `${env(sid)}/filesystem/notes/plan.md`, {
+    const ambiguous = await stack.api.request('PATCH', `${env(sid)}/filesystem/notes/plan.md`, {
       old_text: 'step',
       new_text: 'x',
     });
     expect(ambiguous).toMatchObject({ status: 400, body: { code: 'invalid_input' } });
 
-    const root = await api.request<Json>('GET', `${env(sid)}/filesystem`);
+    const root = await stack.api.request<Json>('GET', `${env(sid)}/filesystem`);
     expect(root.body).toMatchObject({
       object: 'list',
       data: [{ id: 'notes', type: 'directory', name: 'notes', modified_at: expect.any(Number) }],
       has_more: false,
     });
-    const folder = await api.request<Json>('GET', `${env(sid)}/filesystem/notes?limit=1`);
+    const folder = await stack.api.request<Json>('GET', `${env(sid)}/filesystem/notes?limit=1`);
     expect(folder.body).toMatchObject({
       data: [
         {
@@ -96,18 +77,18 @@ describe.each(['postgres', 'embedded'] as const)('session environments (%s)', (d
       ],
     });
 
-    const search = await api.request<Json>('GET', `${env(sid)}/search?q=PLAN`);
+    const search = await stack.api.request<Json>('GET', `${env(sid)}/search?q=PLAN`);
     expect(search.body).toMatchObject({
       object: 'list',
       data: [{ path: 'notes/plan.md' }],
       has_more: false,
       truncated: false,
     });
-    const excluded = await api.request<Json>('GET', `${env(sid)}/search?q=plan&exclude=*.md`);
+    const excluded = await stack.api.request<Json>('GET', `${env(sid)}/search?q=plan&exclude=*.md`);
     expect(excluded.body.data).toEqual([]);
-    expect((await api.request('GET', `${env(sid)}/search?q=%20`)).status).toBe(400);
+    expect((await stack.api.request('GET', `${env(sid)}/search?q=%20`)).status).toBe(400);
 
-    const deleted = await api.request('DELETE', `${env(sid)}/filesystem/notes`);
+    const deleted = await stack.api.request('DELETE', `${env(sid)}/filesystem/notes`);
     expect(deleted.body).toMatchObject({
       operation: 'delete',
       deleted: true,
@@ -115,53 +96,53 @@ describe.each(['postgres', 'embedded'] as const)('session environments (%s)', (d
       entries_deleted: 2,
       bytes_deleted: 16,
     });
-    const gone = await api.request('GET', `${env(sid)}/filesystem/notes/plan.md`);
+    const gone = await stack.api.request('GET', `${env(sid)}/filesystem/notes/plan.md`);
     expect(gone).toMatchObject({ status: 404, body: { code: 'not_found' } });
   });
 
   it("should show API edits to the agent's tools and the agent's writes to the API", async () => {
     const sid = await bound();
-    await api.ok('PUT', `${env(sid)}/filesystem/shared.txt`, { content: 'from the API' });
-    const stream = await openSse(server.url, `/v1/sessions/${sid}/stream`);
+    await stack.api.ok('PUT', `${env(sid)}/filesystem/shared.txt`, { content: 'from the API' });
+    const stream = await openSse(stack.server.url, `/v1/sessions/${sid}/stream`);
     await stream.waitFor((f) => f.event === 'session.heartbeat');
-    await api.say(sid, '/tool read_file {"path":"shared.txt"}');
+    await stack.api.say(sid, '/tool read_file {"path":"shared.txt"}');
     await waitForIdle(stream, 1);
     const outputs = stream.frames.filter(
       (f) => (f.json?.item as Json | undefined)?.type === 'function_call_output',
     );
     expect(String((outputs[0].json?.item as Json).output)).toContain('from the API');
 
-    await api.say(sid, '/tool write_file {"path":"agent.txt","content":"from the agent"}');
+    await stack.api.say(sid, '/tool write_file {"path":"agent.txt","content":"from the agent"}');
     await waitForIdle(stream, 2);
     stream.close();
-    const read = await api.request<Json>('GET', `${env(sid)}/filesystem/agent.txt`);
+    const read = await stack.api.request<Json>('GET', `${env(sid)}/filesystem/agent.txt`);
     expect(read.body.content).toBe('from the agent');
   });
 
   it('should refuse paths outside the workspace, encoded or through links', async () => {
     const sid = await bound();
     for (const path of ['..%2F..%2Fetc%2Fpasswd', '%2E%2E/%2E%2E/etc/passwd', '..%5C..%5Cx']) {
-      const res = await api.request('GET', `${env(sid)}/filesystem/${path}`);
+      const res = await stack.api.request('GET', `${env(sid)}/filesystem/${path}`);
       expect([400, 404]).toContain(res.status);
       expect(JSON.stringify(res.body)).not.toContain('root:');
     }
-    const escape = await api.request('PUT', `${env(sid)}/filesystem/..%2Fescape.txt`, {
+    const escape = await stack.api.request('PUT', `${env(sid)}/filesystem/..%2Fescape.txt`, {
       content: 'x',
     });
     expect(escape).toMatchObject({ status: 400, body: { code: 'invalid_input' } });
-    await api.ok('POST', `${env(sid)}/shell`, { command: 'ln -s /etc outside' });
-    const link = await api.request('GET', `${env(sid)}/filesystem/outside/passwd`);
+    await stack.api.ok('POST', `${env(sid)}/shell`, { command: 'ln -s /etc outside' });
+    const link = await stack.api.request('GET', `${env(sid)}/filesystem/outside/passwd`);
     expect(link).toMatchObject({
       status: 400,
       body: { message: expect.stringMatching(/outside/) },
     });
-    const host = await api.request('GET', `${env(sid)}/filesystem?base=host`);
+    const host = await stack.api.request('GET', `${env(sid)}/filesystem?base=host`);
     expect(host.status).toBe(403);
   });
 
   it('should run shell commands in the workspace and report git changes', async () => {
     const sid = await bound();
-    const shell = await api.request<Json>('POST', `${env(sid)}/shell`, {
+    const shell = await stack.api.request<Json>('POST', `${env(sid)}/shell`, {
       command: 'echo hi; echo oops >&2; exit 3',
     });
     expect(shell).toMatchObject({
@@ -174,25 +155,25 @@ describe.each(['postgres', 'embedded'] as const)('session environments (%s)', (d
         timed_out: false,
       },
     });
-    const slow = await api.request<Json>('POST', `${env(sid)}/shell`, {
+    const slow = await stack.api.request<Json>('POST', `${env(sid)}/shell`, {
       command: 'sleep 5',
       timeout: 1,
     });
     expect(slow.body).toMatchObject({ timed_out: true });
-    const form = await fetch(`${server.url}${env(sid)}/shell`, {
+    const form = await fetch(`${stack.server.url}${env(sid)}/shell`, {
       method: 'POST',
       headers: { 'Content-Type': 'text/plain', Origin: 'omnigent://internal' },
       body: 'ls',
     });
     expect(form.status).toBe(415);
 
-    expect((await api.request<Json>('GET', `${env(sid)}/changes`)).body).toEqual({
+    expect((await stack.api.request<Json>('GET', `${env(sid)}/changes`)).body).toEqual({
       object: 'list',
       data: [],
       has_more: false,
     });
-    await api.ok('POST', `${env(sid)}/shell`, { command: 'git init -q . && echo a > a.txt' });
-    const changes = await api.request<Json>('GET', `${env(sid)}/changes`);
+    await stack.api.ok('POST', `${env(sid)}/shell`, { command: 'git init -q . && echo a > a.txt' });
+    const changes = await stack.api.request<Json>('GET', `${env(sid)}/changes`);
     expect(changes.body).toMatchObject({
       object: 'list',
       data: [
@@ -211,37 +192,39 @@ describe.each(['postgres', 'embedded'] as const)('session environments (%s)', (d
     const sid = await bound();
     const form = new FormData();
     form.append('file', new Blob(['x'], { type: 'text/plain' }), 'x.txt');
-    await fetch(`${server.url}/v1/sessions/${sid}/resources/files`, {
+    await fetch(`${stack.server.url}/v1/sessions/${sid}/resources/files`, {
       method: 'POST',
       headers: { Origin: 'omnigent://internal' },
       body: form,
     });
-    const all = await api.request<Json>('GET', `/v1/sessions/${sid}/resources`);
+    const all = await stack.api.request<Json>('GET', `/v1/sessions/${sid}/resources`);
     expectValid('SessionResourcePaginatedList', all.body);
     expect(all.body.data).toMatchObject([
       { id: 'default', type: 'environment', name: 'Primary environment' },
       { type: 'file', name: 'x.txt' },
     ]);
-    const one = await api.request<Json>('GET', `/v1/sessions/${sid}/resources/default`);
+    const one = await stack.api.request<Json>('GET', `/v1/sessions/${sid}/resources/default`);
     expectValid('SessionResourceObject', one.body);
     expect(one.body.metadata).toMatchObject({ role: 'primary', root: expect.any(String) });
-    const files = await api.request<Json>('GET', `/v1/sessions/${sid}/resources?type=file`);
+    const files = await stack.api.request<Json>('GET', `/v1/sessions/${sid}/resources?type=file`);
     expect(files.body.data).toMatchObject([{ type: 'file' }]);
-    expect((await api.request('GET', `/v1/sessions/${sid}/resources/nope`)).status).toBe(404);
-    expect((await api.request('GET', `${env(sid).replace('default', 'other')}`)).status).toBe(404);
+    expect((await stack.api.request('GET', `/v1/sessions/${sid}/resources/nope`)).status).toBe(404);
+    expect((await stack.api.request('GET', `${env(sid).replace('default', 'other')}`)).status).toBe(
+      404,
+    );
 
-    const unbound = (await api.createSession('echo')).id;
+    const unbound = (await stack.api.createSession('echo')).id;
     // A new session is bound to its owner's only runner: unbind it.
-    await api.ok('PATCH', `/v1/sessions/${unbound}`, { runner_id: '' });
-    const conflict = await api.request('GET', `/v1/sessions/${unbound}/resources`);
+    await stack.api.ok('PATCH', `/v1/sessions/${unbound}`, { runner_id: '' });
+    const conflict = await stack.api.request('GET', `/v1/sessions/${unbound}/resources`);
     expect(conflict).toMatchObject({ status: 409, body: { code: 'conflict' } });
-    expect((await api.request('GET', `${env(unbound)}/filesystem`)).status).toBe(409);
+    expect((await stack.api.request('GET', `${env(unbound)}/filesystem`)).status).toBe(409);
 
-    const second = await startRunner(server.url);
-    const offline = (await api.createSession('echo')).id;
-    await api.bind(offline, second.runnerId);
+    const second = await startRunner(stack.server.url);
+    const offline = (await stack.api.createSession('echo')).id;
+    await stack.api.bind(offline, second.runnerId);
     await second.stop();
-    const unavailable = await api.request('GET', `${env(offline)}/filesystem`);
+    const unavailable = await stack.api.request('GET', `${env(offline)}/filesystem`);
     expect(unavailable).toMatchObject({ status: 503, body: { code: 'runner_unavailable' } });
   });
 });

@@ -1,7 +1,7 @@
 import { sign } from 'jsonwebtoken';
 import { Response } from 'supertest';
 
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 
 const SECRET = 'errors-e2e-secret-0123456789abcdef012345';
 const BODY_LIMIT = 2048;
@@ -30,17 +30,13 @@ function expectErrorBody(res: Response, code: string): void {
 const JSON_PATHS = ['/v1/sessions', '/v1/me'];
 
 describe('errors over HTTP', () => {
-  let t: TestApp;
   const token = sign({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 600 }, SECRET);
 
-  beforeAll(async () => {
-    t = await createTestApp('postgres', {
-      OMNIGENT_AUTH: 'jwt',
-      OMNIGENT_JWT_SECRET: SECRET,
-      OMNIGENT_BODY_LIMIT: String(BODY_LIMIT),
-    });
+  const t = useTestApp('postgres', {
+    OMNIGENT_AUTH: 'jwt',
+    OMNIGENT_JWT_SECRET: SECRET,
+    OMNIGENT_BODY_LIMIT: String(BODY_LIMIT),
   });
-  afterAll(() => t?.close());
 
   const post = (body: string, contentType = 'application/json', path = '/v1/me') =>
     t.http

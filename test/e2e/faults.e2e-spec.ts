@@ -1,11 +1,16 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { createServer } from 'node:net';
 
 import { Client } from 'pg';
 
 import { isTransientEvent } from 'src/protocol/stream-events';
 import { eventually, HttpApi, httpApi, sleep } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import {
+  freePort,
+  RunnerProcess,
+  ServerProcess,
+  startRunner,
+  startServer,
+} from 'test/utils/processes';
 import { isAmbient, openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
 import { createTestDatabase, databaseUrl, dropTestDatabase } from 'test/utils/test-database';
 
@@ -77,17 +82,6 @@ const TRIGGERS: Record<Point, (f: SseFrame) => boolean> = {
     (f.json?.item as { type?: string } | undefined)?.type === 'function_call',
   'after-completed': (f) => f.event === 'response.completed',
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 interface Item {
   id: string;

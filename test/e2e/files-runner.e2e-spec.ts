@@ -1,12 +1,5 @@
 import { expectValid } from 'test/contract/upstream-schemas';
-import { httpApi, HttpApi } from 'test/utils/http-api';
-import {
-  databaseEnv,
-  RunnerProcess,
-  ServerProcess,
-  startRunner,
-  startServer,
-} from 'test/utils/processes';
+import { useServerWithRunner } from 'test/utils/server-with-runner';
 import { openSse, SseConnection, waitForIdle } from 'test/utils/sse-client';
 
 type Json = Record<string, unknown>;
@@ -47,31 +40,23 @@ function lastAssistantText(stream: SseConnection): string {
  * it: real server and runner processes, on PostgreSQL and on the embedded default.
  */
 describe.each(['postgres', 'embedded'] as const)('file attachments reach the runner (%s)', (db) => {
-  let server: ServerProcess;
-  let runner: RunnerProcess;
-  let api: HttpApi;
-
-  beforeAll(async () => {
-    server = await startServer(databaseEnv(db));
-    runner = await startRunner(server.url);
-    api = httpApi(server.url);
-  }, 90_000);
-
-  afterAll(async () => {
-    await runner?.stop();
-    await server?.stop();
-  });
+  const stack = useServerWithRunner({ database: db, timeout: 90_000 });
 
   it('should hand the runner the text of an input_file and only files of that session', async () => {
-    const session = await api.createSession('echo');
-    await api.bind(session.id, runner.runnerId);
-    const other = await api.createSession('echo');
-    const file = await upload(server.url, session.id, 'notes.md', '# Plan\nship the files module');
-    const foreign = await upload(server.url, other.id, 'secret.txt', 'do not leak');
+    const session = await stack.api.createSession('echo');
+    await stack.api.bind(session.id, stack.runner.runnerId);
+    const other = await stack.api.createSession('echo');
+    const file = await upload(
+      stack.server.url,
+      session.id,
+      'notes.md',
+      '# Plan\nship the files module',
+    );
+    const foreign = await upload(stack.server.url, other.id, 'secret.txt', 'do not leak');
 
-    const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`);
+    const stream = await openSse(stack.server.url, `/v1/sessions/${session.id}/stream`);
     await stream.waitFor((f) => f.event === 'session.heartbeat');
-    const posted = await api.request('POST', `/v1/sessions/${session.id}/events`, {
+    const posted = await stack.api.request('POST', `/v1/sessions/${session.id}/events`, {
       type: 'message',
       data: {
         role: 'user',
@@ -88,7 +73,7 @@ describe.each(['postgres', 'embedded'] as const)('file attachments reach the run
     );
 
     // Another session's file id is refused to this session's runner.
-    await api.request('POST', `/v1/sessions/${session.id}/events`, {
+    await stack.api.request('POST', `/v1/sessions/${session.id}/events`, {
       type: 'message',
       data: {
         role: 'user',

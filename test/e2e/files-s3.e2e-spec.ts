@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { clientFor, E2eClient, expectErrorBody, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 
 type Json = Record<string, unknown>;
@@ -21,7 +21,7 @@ describe('session files on S3-compatible storage', () => {
   let dir: string;
   let s3rver: S3rver;
   let s3: S3Client;
-  let t: TestApp;
+  let endpoint: string;
   let user: E2eClient;
   const savedEnv = { ...process.env };
 
@@ -35,12 +35,15 @@ describe('session files on S3-compatible storage', () => {
       configureBuckets: [{ name: BUCKET, configs: [] }],
     });
     const { port } = await s3rver.run();
-    const endpoint = `http://127.0.0.1:${port}`;
+    endpoint = `http://127.0.0.1:${port}`;
     // The SDK's credential chain reads the process environment.
     process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
     process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
     s3 = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true });
-    t = await createTestApp('postgres', {
+  });
+  const t = useTestApp(
+    'postgres',
+    () => ({
       ...JWT_ENV,
       OMNIGENT_FILES_STORAGE: 's3',
       OMNIGENT_FILES_S3_BUCKET: BUCKET,
@@ -48,13 +51,14 @@ describe('session files on S3-compatible storage', () => {
       OMNIGENT_FILES_S3_ENDPOINT: endpoint,
       OMNIGENT_FILES_S3_FORCE_PATH_STYLE: 'true',
       OMNIGENT_FILES_TEXT_MAX_BYTES: String(TEXT_MAX),
-    });
-    await t.listen();
+    }),
+    { listen: true },
+  );
+  beforeAll(() => {
     user = clientFor(t, uniqueUser());
   });
 
   afterAll(async () => {
-    await t?.close();
     s3?.destroy();
     await s3rver?.close();
     rmSync(dir, { recursive: true, force: true });

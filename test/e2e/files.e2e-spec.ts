@@ -3,7 +3,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 
 import { expectStreamEvent, expectValid } from 'test/contract/upstream-schemas';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { clientFor, E2eClient, expectErrorBody, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 import { openSse } from 'test/utils/sse-client';
 
@@ -18,28 +18,25 @@ const ECHO = 'echo';
 
 /** Session files over HTTP on PostgreSQL (spec/api-reference.md §8.2). */
 describe('session files', () => {
-  let t: TestApp;
-  let url: string;
   let user: E2eClient;
   let other: E2eClient;
   let filesDir: string;
 
-  beforeAll(async () => {
-    t = await createTestApp('postgres', {
+  const t = useTestApp(
+    'postgres',
+    {
       ...JWT_ENV,
       OMNIGENT_FILES_IMAGE_MAX_BYTES: String(IMAGE_MAX),
       OMNIGENT_FILES_TEXT_MAX_BYTES: String(TEXT_MAX),
       OMNIGENT_FILES_PDF_MAX_BYTES: String(PDF_MAX),
       OMNIGENT_FILES_COPY_MAX_FILES: '3',
-    });
-    url = await t.listen();
+    },
+    { listen: true },
+  );
+  beforeAll(async () => {
     user = clientFor(t, uniqueUser());
     other = clientFor(t, uniqueUser());
     filesDir = t.config.files.dir;
-  });
-
-  afterAll(async () => {
-    await t?.close();
   });
 
   async function newSession(client = user, body: Json = {}): Promise<string> {
@@ -82,7 +79,7 @@ describe('session files', () => {
       `Content-Type: ${contentType}\r\n\r\n${body}\r\n--${boundary}--\r\n`;
     return new Promise((resolve, reject) => {
       const req = http.request(
-        `${url}/v1/sessions/${sid}/resources/files`,
+        `${t.url}/v1/sessions/${sid}/resources/files`,
         {
           method: 'POST',
           headers: {
@@ -184,7 +181,7 @@ describe('session files', () => {
 
     it('should publish resource events and persist resource_event items', async () => {
       const sid = await newSession();
-      const stream = await openSse(url, `/v1/sessions/${sid}/stream`, user.headers);
+      const stream = await openSse(t.url, `/v1/sessions/${sid}/stream`, user.headers);
       await stream.waitFor((f) => f.event === 'session.heartbeat');
       const id = (await upload(sid, '{"a":1}', 'a.json').expect(201)).body.id as string;
       const created = await stream.waitFor((f) => f.event === 'session.resource.created');

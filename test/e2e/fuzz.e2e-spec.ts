@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 
 import { mintToken } from 'src/common/auth/token-signer';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { TestApp, useTestApp } from 'test/e2e/create-app';
 import {
   Caller,
   Fixture,
@@ -166,8 +166,6 @@ function expressRoutes(t: TestApp): string[] {
 }
 
 describe(`fuzz: every route, hostile input (seed ${SEED})`, () => {
-  let t: TestApp;
-  let url: string;
   let doc: OpenApiDocument;
   let targets: Target[];
   let fixture: Fixture;
@@ -185,9 +183,12 @@ describe(`fuzz: every route, hostile input (seed ${SEED})`, () => {
     return { ...req, path: req.path.split(ownId).join(id).split(bare).join(id.slice(5)) };
   };
 
+  const t = useTestApp(
+    'postgres',
+    { ...JWT_ENV, OMNIGENT_BODY_LIMIT: String(BODY_LIMIT) },
+    { listen: true, timeout: 60_000 },
+  );
   beforeAll(async () => {
-    t = await createTestApp('postgres', { ...JWT_ENV, OMNIGENT_BODY_LIMIT: String(BODY_LIMIT) });
-    url = await t.listen();
     const token = (sub: string) => mintToken(t.config.auth, { sub, ttlSeconds: 3600 }).token;
     auth.owner = { Authorization: `Bearer ${token(uniqueUser('fuzz'))}` };
     auth.other = { Authorization: `Bearer ${token(uniqueUser('fuzz-other'))}` };
@@ -281,7 +282,6 @@ describe(`fuzz: every route, hostile input (seed ${SEED})`, () => {
       Object.entries(operations).map(([method, operation]) => ({ method, path, operation })),
     );
   }, 60_000);
-  afterAll(() => t?.close());
 
   it('should know every route the app serves (a new route is fuzzed without editing this file)', () => {
     const documented = new Set(
@@ -316,7 +316,7 @@ describe(`fuzz: every route, hostile input (seed ${SEED})`, () => {
       try {
         await fc.assert(
           fc.asyncProperty(requestsFor(target, fixture, doc), async (req) => {
-            const res = await send(url, await prepare(req), auth[req.caller]);
+            const res = await send(t.url, await prepare(req), auth[req.caller]);
             const counts = seen.get(req.route) ?? new Map<string, number>();
             seen.set(req.route, counts.set(statusKey(res), (counts.get(statusKey(res)) ?? 0) + 1));
             check(req, res);

@@ -3,12 +3,11 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { mintToken } from 'src/common/auth/token-signer';
-import { getConfig } from 'src/config/app-config';
 import { bundleOf, echoAgentConfig } from 'test/utils/agent-bundle';
 import { randomSessionId } from 'test/utils/e2e-client';
 import { HttpApi, httpApi, sleep } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import { startJwtServer } from 'test/utils/jwt-server';
+import { RunnerProcess, ServerProcess, startRunner } from 'test/utils/processes';
 
 const SECRET = 'hardening-processes-e2e-secret-0123456789';
 const OFFLINE = { runner_online: false, host_online: null, host_version: null };
@@ -44,17 +43,10 @@ describe('hardening with real server and runner processes (jwt, postgres)', () =
   beforeAll(async () => {
     // The server's own temp directory, so the test sees everything it ever puts there.
     serverTmp = mkdtempSync(join(tmpdir(), 'omnigent-srv-tmp-'));
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
-      OMNIGENT_AUTH: 'jwt',
-      OMNIGENT_JWT_SECRET: SECRET,
-      TMPDIR: serverTmp,
-    });
-    const auth = getConfig({ OMNIGENT_AUTH: 'jwt', OMNIGENT_JWT_SECRET: SECRET }).auth;
-    const suffix = randomBytes(4).toString('hex');
-    aliceToken = mintToken(auth, { sub: `alice-${suffix}`, ttlSeconds: 3600 }).token;
-    bobToken = mintToken(auth, { sub: `bob-${suffix}`, ttlSeconds: 3600 }).token;
+    const jwt = await startJwtServer(SECRET, { TMPDIR: serverTmp });
+    server = jwt.server;
+    aliceToken = jwt.newUserToken('alice');
+    bobToken = jwt.newUserToken('bob');
     alice = httpApi(server.url, aliceToken);
     bob = httpApi(server.url, bobToken);
     anonymous = httpApi(server.url);

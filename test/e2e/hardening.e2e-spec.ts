@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 
 import { Response } from 'supertest';
 
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { bundleOf, echoAgentConfig } from 'test/utils/agent-bundle';
 import {
   clientFor,
@@ -66,15 +66,12 @@ function parseRaw(answer: string): { status: number; headers: string; body: unkn
 }
 
 describe('input hardening (postgres)', () => {
-  let t: TestApp;
-  let url: string;
   let alice: E2eClient;
   let sessionId: string;
   let itemId: string;
 
+  const t = useTestApp('postgres', JWT_ENV, { listen: true });
   beforeAll(async () => {
-    t = await createTestApp('postgres', JWT_ENV);
-    url = await t.listen();
     alice = clientFor(t, uniqueUser('alice'));
     const created = await alice
       .post('/v1/sessions')
@@ -92,7 +89,6 @@ describe('input hardening (postgres)', () => {
     sessionId = created.body.id;
     itemId = created.body.items[0].id;
   });
-  afterAll(() => t?.close());
 
   describe('NUL and lone surrogates (red team: 500)', () => {
     it.each([
@@ -302,7 +298,7 @@ describe('input hardening (postgres)', () => {
   describe("Node's own HTTP rejections carry the error body (red team: empty body)", () => {
     it('should answer headers over 16 KB with 431 and the error body', async () => {
       const answer = await rawRequest(
-        url,
+        t.url,
         `GET /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
       );
       const { status, headers, body } = parseRaw(answer);
@@ -325,7 +321,7 @@ describe('input hardening (postgres)', () => {
         'POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
       ],
     ])('should answer %s with 400 and the error body', async (_name, payload) => {
-      const { status, body } = parseRaw(await rawRequest(url, payload));
+      const { status, body } = parseRaw(await rawRequest(t.url, payload));
       expect(status).toBe(400);
       expect(body).toEqual({
         code: 'invalid_input',

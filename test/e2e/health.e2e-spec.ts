@@ -1,22 +1,20 @@
 import { createHash } from 'node:crypto';
 
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { createTestApp, useTestApp } from 'test/e2e/create-app';
 import { randomSessionId } from 'test/utils/e2e-client';
 
 const ECHO_ID = `ag_${createHash('sha256').update('builtin:echo').digest('hex').slice(0, 32)}`;
 const OFFLINE = { runner_online: false, host_online: null, host_version: null };
 
 describe('GET /health', () => {
-  let t: TestApp;
   let sessionId: string;
 
+  const t = useTestApp('postgres');
   beforeAll(async () => {
-    t = await createTestApp('postgres');
     const res = await t.http.post('/v1/sessions').send({ agent_id: ECHO_ID, title: 'health' });
     expect(res.status).toBe(201);
     sessionId = res.body.id;
   });
-  afterAll(() => t?.close());
 
   it('should answer exactly {status: "ok"}', async () => {
     const res = await t.http.get('/health').expect(200);

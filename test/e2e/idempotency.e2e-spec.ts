@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { DataSource } from 'typeorm';
 
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { echoAgentBundle } from 'test/utils/agent-bundle';
 import {
   agentIdByName,
@@ -16,7 +16,6 @@ import {
 const newKey = () => `key-${randomBytes(8).toString('hex')}`;
 
 describe('Idempotency-Key', () => {
-  let t: TestApp;
   let alice: E2eClient;
   let bob: E2eClient;
   let echo: string;
@@ -24,13 +23,12 @@ describe('Idempotency-Key', () => {
   const sessionCount = async (client: E2eClient) =>
     ((await client.get('/v1/sessions?limit=1000').expect(200)).body.data as unknown[]).length;
 
+  const t = useTestApp('postgres', JWT_ENV);
   beforeAll(async () => {
-    t = await createTestApp('postgres', JWT_ENV);
     alice = clientFor(t, uniqueUser('alice'));
     bob = clientFor(t, uniqueUser('bob'));
     echo = await agentIdByName(alice, 'echo');
   });
-  afterAll(() => t?.close());
 
   it('should replay the first answer to a repeated create instead of making a second session', async () => {
     const key = newKey();

@@ -3,9 +3,8 @@ import { join } from 'node:path';
 
 import { expectStreamEvent } from 'test/contract/upstream-schemas';
 import { runEchoTool, sessionItems, uploadAgentSession } from 'test/utils/agent-sessions';
-import { HttpApi, httpApi } from 'test/utils/http-api';
 import { McpHttpServer, startMcpHttpServer } from 'test/utils/mcp-http-server';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import { useServerWithRunner } from 'test/utils/server-with-runner';
 import { openSse } from 'test/utils/sse-client';
 
 const FIXTURE_SERVER = join(__dirname, '../fixtures/mcp/fixture-mcp-server.js');
@@ -18,26 +17,13 @@ const TOKEN = `mcp-token-${randomBytes(8).toString('hex')}`;
  * are called through the echo agent's `/tool` directive.
  */
 describe('MCP tools (real server and runner processes)', () => {
-  let server: ServerProcess;
-  let runner: RunnerProcess;
-  let api: HttpApi;
   let mcpHttp: McpHttpServer;
 
   beforeAll(async () => {
     mcpHttp = await startMcpHttpServer(TOKEN);
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
-    });
-    runner = await startRunner(server.url, [], { MCP_TEST_TOKEN: TOKEN, FIXTURE_VALUE: 'hi' });
-    api = httpApi(server.url);
-  }, 60_000);
-
-  afterAll(async () => {
-    await runner?.stop();
-    await server?.stop();
-    await mcpHttp?.close();
   });
+  const stack = useServerWithRunner({ runnerEnv: { MCP_TEST_TOKEN: TOKEN, FIXTURE_VALUE: 'hi' } });
+  afterAll(() => mcpHttp?.close());
 
   function config(name: string, extra: string[] = []): string {
     return [
@@ -67,19 +53,19 @@ describe('MCP tools (real server and runner processes)', () => {
 
   async function uploadSession(extra: string[] = []): Promise<string> {
     const sessionId = await uploadAgentSession(
-      server.url,
+      stack.server.url,
       config(`mcp-${randomBytes(4).toString('hex')}`, extra),
     );
-    await api.bind(sessionId, runner.runnerId);
+    await stack.api.bind(sessionId, stack.runner.runnerId);
     return sessionId;
   }
 
   const runTool = (sessionId: string, name: string, args: object) =>
-    runEchoTool(api, sessionId, name, args);
+    runEchoTool(stack.api, sessionId, name, args);
 
   it('should call a stdio MCP server started in the session workspace', async () => {
     const sessionId = await uploadSession();
-    const stream = await openSse(server.url, `/v1/sessions/${sessionId}/stream`);
+    const stream = await openSse(stack.server.url, `/v1/sessions/${sessionId}/stream`);
     await stream.waitFor((f) => f.event === 'session.heartbeat');
 
     expect(await runTool(sessionId, 'add', { a: 2, b: 40 })).toBe('stdio: 42');
@@ -92,7 +78,7 @@ describe('MCP tools (real server and runner processes)', () => {
     const where = await runTool(sessionId, 'where', {});
     expect(where).toMatch(new RegExp(`cwd=\\S*${sessionId} greeting=hi-there$`));
     expect(await runTool(sessionId, 'fail', {})).toBe('Error: the fixture failed on purpose');
-    const last = (await sessionItems(api, sessionId)).at(-1);
+    const last = (await sessionItems(stack.api, sessionId)).at(-1);
     expect(last?.content?.[0].text).toContain('Error: the fixture failed on purpose');
   });
 

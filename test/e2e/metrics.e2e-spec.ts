@@ -1,6 +1,6 @@
-import { createTestApp, TestApp } from 'test/e2e/create-app';
-import { eventually, HttpApi, httpApi } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import { useTestApp } from 'test/e2e/create-app';
+import { eventually } from 'test/utils/http-api';
+import { useServerWithRunner } from 'test/utils/server-with-runner';
 import { openSse } from 'test/utils/sse-client';
 
 /** The value of one series in a Prometheus text scrape (undefined when absent). */
@@ -10,36 +10,20 @@ function sample(text: string, series: string): number | undefined {
 }
 
 describe('GET /metrics on a running server with a runner', () => {
-  let server: ServerProcess;
-  let runner: RunnerProcess;
-  let api: HttpApi;
+  const stack = useServerWithRunner();
   const scrape = async () => {
-    const res = await fetch(`${server.url}/metrics`);
+    const res = await fetch(`${stack.server.url}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     return res.text();
   };
 
-  beforeAll(async () => {
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
-    });
-    runner = await startRunner(server.url);
-    api = httpApi(server.url);
-  }, 60_000);
-
-  afterAll(async () => {
-    await runner?.stop();
-    await server?.stop();
-  });
-
   it('should count requests, streams, frames, runners, turns, the bus and the pool', async () => {
-    const session = await api.createSession('echo');
-    await api.bind(session.id, runner.runnerId);
-    const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`);
+    const session = await stack.api.createSession('echo');
+    await stack.api.bind(session.id, stack.runner.runnerId);
+    const stream = await openSse(stack.server.url, `/v1/sessions/${session.id}/stream`);
     await stream.waitFor((f) => f.event === 'session.heartbeat');
-    expect((await api.say(session.id, 'count me')).status).toBe(202);
+    expect((await stack.api.say(session.id, 'count me')).status).toBe(202);
     await stream.waitFor((f) => f.event === 'response.completed', 20_000);
 
     const during = await scrape();
@@ -71,7 +55,7 @@ describe('GET /metrics on a running server with a runner', () => {
     expect(during).toContain('omnigent_process_cpu_seconds_total');
 
     stream.close();
-    await runner.stop();
+    await stack.runner.stop();
     await eventually(async () => {
       const after = await scrape();
       expect(sample(after, 'omnigent_runners_connected')).toBe(0);
@@ -80,8 +64,8 @@ describe('GET /metrics on a running server with a runner', () => {
   });
 
   it('should give unmatched paths one label instead of one series per URL', async () => {
-    await fetch(`${server.url}/no/such/path/1`);
-    await fetch(`${server.url}/no/such/path/2`);
+    await fetch(`${stack.server.url}/no/such/path/1`);
+    await fetch(`${stack.server.url}/no/such/path/2`);
     const text = await scrape();
     expect(
       sample(text, 'omnigent_http_requests_total{method="GET",route="unmatched",status="404"}'),
@@ -91,13 +75,9 @@ describe('GET /metrics on a running server with a runner', () => {
 });
 
 describe('GET /metrics with OMNIGENT_METRICS_TOKEN', () => {
-  let t: TestApp;
   const TOKEN = 'scrape-token-0123456789';
 
-  beforeAll(async () => {
-    t = await createTestApp('postgres', { OMNIGENT_METRICS_TOKEN: TOKEN });
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp('postgres', { OMNIGENT_METRICS_TOKEN: TOKEN });
 
   it('should answer 401 with the error body without the token and 200 with it', async () => {
     const missing = await t.http.get('/metrics').expect(401);

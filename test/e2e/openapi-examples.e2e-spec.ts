@@ -1,5 +1,4 @@
-import { httpApi, HttpApi } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import { useServerWithRunner } from 'test/utils/server-with-runner';
 
 type Json = Record<string, unknown>;
 
@@ -61,22 +60,12 @@ const label = ({ method, path }: Op) => `${method.toUpperCase()} ${path}`;
  * a server-wide policy, which must not reach other test files' sessions.
  */
 describe('OpenAPI examples', () => {
-  let server: ServerProcess;
-  let runner: RunnerProcess;
-  let api: HttpApi;
   let doc: Document;
 
+  const stack = useServerWithRunner({ database: 'embedded', timeout: 90_000 });
   beforeAll(async () => {
-    server = await startServer();
-    runner = await startRunner(server.url);
-    api = httpApi(server.url);
-    doc = await api.ok<Document>('GET', '/openapi.json');
+    doc = await stack.api.ok<Document>('GET', '/openapi.json');
   }, 90_000);
-
-  afterAll(async () => {
-    await runner?.stop();
-    await server?.stop();
-  });
 
   describe('the document', () => {
     it('should give every JSON request body a default example', () => {
@@ -141,24 +130,24 @@ describe('OpenAPI examples', () => {
   });
 
   it('should answer every default example with a documented, non-5xx status', async () => {
-    const session = await api.createSession('echo');
-    await api.bind(session.id, runner.runnerId);
+    const session = await stack.api.createSession('echo');
+    await stack.api.bind(session.id, stack.runner.runnerId);
     const form = new FormData();
     form.append('file', new Blob(['# Notes\n'], { type: 'text/markdown' }), 'notes.md');
-    const uploaded = await fetch(`${server.url}/v1/sessions/${session.id}/resources/files`, {
+    const uploaded = await fetch(`${stack.server.url}/v1/sessions/${session.id}/resources/files`, {
       method: 'POST',
       headers: { Origin: 'omnigent://internal' },
       body: form,
     });
     const file = (await uploaded.json()) as Json;
-    const sessionPolicy = await api.ok('POST', `/v1/sessions/${session.id}/policies`, {
+    const sessionPolicy = await stack.api.ok('POST', `/v1/sessions/${session.id}/policies`, {
       name: 'fixture_limit',
       type: 'python',
       handler: 'omnigent.policies.builtins.safety.max_tool_calls_per_session',
       factory_params: { limit: 1000 },
     });
-    const response = await api.ok('POST', '/v1/responses', { model: 'echo', input: 'Hi' });
-    const defaultPolicy = await api.ok('POST', '/v1/policies', {
+    const response = await stack.api.ok('POST', '/v1/responses', { model: 'echo', input: 'Hi' });
+    const defaultPolicy = await stack.api.ok('POST', '/v1/policies', {
       name: 'fixture_default_limit',
       type: 'python',
       handler: 'omnigent.policies.builtins.safety.max_tool_calls_per_session',
@@ -169,7 +158,7 @@ describe('OpenAPI examples', () => {
       file_id: String(file.id),
       policy_id: String(path.startsWith('/v1/policies') ? defaultPolicy.id : sessionPolicy.id),
       elicitation_id: 'elicit_0194f1c2e3a4b5c6d7e8f90123456789',
-      runner_id: runner.runnerId,
+      runner_id: stack.runner.runnerId,
       response_id: String(response.id),
       // The echo agent declares no terminal: the terminal routes answer their documented 404.
       terminal_id: 'term_0194f1c2e3a4b5c6d7e8f90123456789',
@@ -190,7 +179,7 @@ describe('OpenAPI examples', () => {
     const results: string[] = [];
     const failures: string[] = [];
     for (const o of ordered) {
-      const { status, note } = await send(server.url, doc, o, pathValues(o.path));
+      const { status, note } = await send(stack.server.url, doc, o, pathValues(o.path));
       const line = `${label(o)} → ${status}${note ? ` ${note}` : ''}`;
       results.push(line);
       if (status >= 500 || !o.op.responses[String(status)]) {

@@ -3,14 +3,13 @@ import { createHash } from 'node:crypto';
 import { PolicyEvaluationService } from 'src/modules/policies/policy-evaluation.service';
 import { PolicyStateRepository } from 'src/modules/policies/policy-state.repository';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { clientFor, E2eClient, expectErrorBody, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 
 const ECHO_ID = `ag_${createHash('sha256').update('builtin:echo').digest('hex').slice(0, 32)}`;
 const MAX_CALLS = 'omnigent.policies.builtins.safety.max_tool_calls_per_session';
 
 describe('policies: access and state (JWT mode)', () => {
-  let t: TestApp;
   let alice: E2eClient;
   let bob: E2eClient;
   let admin: E2eClient;
@@ -19,8 +18,8 @@ describe('policies: access and state (JWT mode)', () => {
   let policyId: string;
   const adminId = uniqueUser('admin');
 
+  const t = useTestApp('postgres', { ...JWT_ENV, OMNIGENT_ADMINS: adminId });
   beforeAll(async () => {
-    t = await createTestApp('postgres', { ...JWT_ENV, OMNIGENT_ADMINS: adminId });
     alice = clientFor(t, uniqueUser('alice'));
     bob = clientFor(t, uniqueUser('bob'));
     admin = clientFor(t, adminId);
@@ -32,7 +31,6 @@ describe('policies: access and state (JWT mode)', () => {
     expect(created.status).toBe(200);
     policyId = created.body.id;
   });
-  afterAll(() => t?.close());
 
   it("should answer 404 for another user's session policies and approvals", async () => {
     const base = `/v1/sessions/${aliceSession}`;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { EventBus } from 'src/common/bus/event-bus';
 import { POLICY_CHANGES_CHANNEL } from 'src/modules/policies/policy-cache.service';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { clientFor, E2eClient } from 'test/utils/e2e-client';
 import { echoSession, evaluateLoadSkill } from 'test/utils/policy-sessions';
 
@@ -15,22 +15,16 @@ const BLOCK_SKILLS = 'omnigent.policies.builtins.safety.block_skills';
  * name is unique, so the server-wide policy touches no other test.
  */
 describe('policy cache across replicas (PostgreSQL bus)', () => {
-  let a: TestApp;
-  let b: TestApp;
   let onA: E2eClient;
   let onB: E2eClient;
   const skill = `probe_${randomBytes(6).toString('hex')}`;
 
+  const a = useTestApp('postgres', {}, { timeout: 60_000 });
+  const b = useTestApp('postgres', {}, { timeout: 60_000 });
   beforeAll(async () => {
-    a = await createTestApp('postgres');
-    b = await createTestApp('postgres');
     onA = clientFor(a);
     onB = clientFor(b);
   }, 60_000);
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-  });
 
   /** Resolves with the next policy change B's bus delivers (after B's cache saw it). */
   const nextChangeOnB = () =>

@@ -2,7 +2,7 @@ import { PolicyEvaluationService } from 'src/modules/policies/policy-evaluation.
 import { PolicyStateRepository } from 'src/modules/policies/policy-state.repository';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { Methods } from 'src/protocol/runner-protocol';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 import { connectFakeRunner, FakeRunner, ReceivedCall } from 'test/utils/fake-runner';
 import { insertSubAgentSession, pendingApproval } from 'test/utils/policy-sessions';
@@ -15,7 +15,6 @@ const COST = 'omnigent.policies.builtins.cost';
  * verdicts come from the real engine on PostgreSQL.
  */
 describe('cost policies (usage reported by the runner)', () => {
-  let t: TestApp;
   // Each test has its own user (the daily budget sums all of a user's sessions) and runner.
   let alice: E2eClient;
   let runner: FakeRunner;
@@ -23,23 +22,21 @@ describe('cost policies (usage reported by the runner)', () => {
   const runners: FakeRunner[] = [];
   const seqs = new Map<string, number>();
 
+  const t = useTestApp('postgres', JWT_ENV, {
+    listen: true,
+    beforeClose: () => Promise.all(runners.map((r) => r.close())),
+    timeout: 60_000,
+  });
   beforeAll(async () => {
-    t = await createTestApp('postgres', JWT_ENV);
-    await t.listen();
     echoId = await agentIdByName(clientFor(t, uniqueUser('any')), 'echo');
   }, 60_000);
 
   beforeEach(async () => {
     alice = clientFor(t, uniqueUser('alice'));
-    runner = await connectFakeRunner(t.url!, {
+    runner = await connectFakeRunner(t.url, {
       token: alice.headers.Authorization.slice('Bearer '.length),
     });
     runners.push(runner);
-  });
-
-  afterAll(async () => {
-    await Promise.all(runners.map((r) => r.close()));
-    await t?.close();
   });
 
   async function newSession(policy: { handler: string; factory_params: object }) {

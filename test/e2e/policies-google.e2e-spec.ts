@@ -1,5 +1,5 @@
 import { PolicyStateRepository } from 'src/modules/policies/policy-state.repository';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { clientFor, E2eClient, expectErrorBody } from 'test/utils/e2e-client';
 import { echoSession } from 'test/utils/policy-sessions';
 
@@ -7,14 +7,12 @@ const GOOGLE = 'omnigent.policies.builtins.google';
 
 /** The Google Workspace handlers through the hook endpoint, on PostgreSQL. */
 describe('policies: Google Workspace handlers (PostgreSQL)', () => {
-  let t: TestApp;
   let api: E2eClient;
 
+  const t = useTestApp('postgres');
   beforeAll(async () => {
-    t = await createTestApp('postgres');
     api = clientFor(t);
   });
-  afterAll(() => t?.close());
 
   async function sessionWith(handler: string, factoryParams: object): Promise<string> {
     const session = await echoSession(api);

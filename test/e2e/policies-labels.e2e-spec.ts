@@ -4,7 +4,7 @@ import { ElicitationsRepository } from 'src/modules/policies/elicitations.reposi
 import { ElicitationsService } from 'src/modules/policies/elicitations.service';
 import { PolicyStateRepository } from 'src/modules/policies/policy-state.repository';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { bundleOf } from 'test/utils/agent-bundle';
 import { clientFor } from 'test/utils/e2e-client';
 import { pendingApproval } from 'test/utils/policy-sessions';
@@ -36,13 +36,9 @@ function labelledConfig(name: string): string {
 }
 
 describe('policies: labels, conditions and held writes (PostgreSQL)', () => {
-  let t: TestApp;
   let seq = 0;
 
-  beforeAll(async () => {
-    t = await createTestApp('postgres');
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp('postgres');
 
   async function uploadSession(labels: Record<string, string> = {}): Promise<string> {
     const name = `labelled_${Date.now()}_${seq++}`;

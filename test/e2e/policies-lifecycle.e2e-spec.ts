@@ -1,22 +1,15 @@
-import { createServer } from 'node:net';
-
 import { openSse, SseConnection } from 'test/utils/sse-client';
 import { HttpApi, httpApi } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import {
+  freePort,
+  RunnerProcess,
+  ServerProcess,
+  startRunner,
+  startServer,
+} from 'test/utils/processes';
 import { embeddedDataDir, removeDataDir } from 'test/utils/test-database';
 
 const ASK_ON_OS_TOOLS = 'omnigent.policies.builtins.safety.ask_on_os_tools';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 const idle = (stream: SseConnection) =>
   stream.waitFor(

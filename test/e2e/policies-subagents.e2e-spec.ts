@@ -1,4 +1,4 @@
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { clientFor, E2eClient } from 'test/utils/e2e-client';
 import { echoSession, evaluateLoadSkill, insertSubAgentSession } from 'test/utils/policy-sessions';
 
@@ -9,14 +9,12 @@ const BLOCK_SKILLS = 'omnigent.policies.builtins.safety.block_skills';
  * its own with the same name replaces the root's (spec/policies.md §3).
  */
 describe('policies of a sub-agent session (PostgreSQL)', () => {
-  let t: TestApp;
   let client: E2eClient;
 
+  const t = useTestApp('postgres');
   beforeAll(async () => {
-    t = await createTestApp('postgres');
     client = clientFor(t);
   });
-  afterAll(() => t?.close());
 
   const attach = (session: string, blocked: string[]) =>
     client

@@ -1,5 +1,5 @@
 import { Methods } from 'src/protocol/runner-protocol';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 import { connectFakeRunner, FakeRunner, ReceivedCall } from 'test/utils/fake-runner';
 
@@ -13,25 +13,22 @@ const MAX_CALLS = 'omnigent.policies.builtins.safety.max_tool_calls_per_session'
  * test files add on the shared one would change the flags.
  */
 describe('policy flags reach the runner', () => {
-  let t: TestApp;
   let alice: E2eClient;
   let runner: FakeRunner;
+  // Alice is an admin too: server-wide changes must reach her running turns.
+  const aliceId = uniqueUser('alice');
 
+  const t = useTestApp(
+    'embedded',
+    { ...JWT_ENV, OMNIGENT_ADMINS: aliceId },
+    { listen: true, beforeClose: () => runner?.close(), timeout: 60_000 },
+  );
   beforeAll(async () => {
-    // Alice is an admin too: server-wide changes must reach her running turns.
-    const aliceId = uniqueUser('alice');
-    t = await createTestApp('embedded', { ...JWT_ENV, OMNIGENT_ADMINS: aliceId });
-    const url = await t.listen();
     alice = clientFor(t, aliceId);
-    runner = await connectFakeRunner(url, {
+    runner = await connectFakeRunner(t.url, {
       token: alice.headers.Authorization.slice('Bearer '.length),
     });
   }, 60_000);
-
-  afterAll(async () => {
-    await runner?.close();
-    await t?.close();
-  });
 
   const policyOf = (call: ReceivedCall) => call.params.policy as Record<string, boolean>;
   const say = (sessionId: string, text: string) =>

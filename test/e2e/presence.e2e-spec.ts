@@ -1,6 +1,6 @@
 import { mintToken } from 'src/common/auth/token-signer';
 import { expectStreamEvent } from 'test/contract/upstream-schemas';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { TestApp, useTestApp } from 'test/e2e/create-app';
 import { JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 import { httpApi } from 'test/utils/http-api';
 import { openSse, SseConnection, SseFrame } from 'test/utils/sse-client';
@@ -33,28 +33,18 @@ const viewersBecome = (stream: SseConnection, expected: string[]) =>
  * join, on leave (after the grace window) and on idle flips, on one replica and across two.
  */
 describe('session presence (jwt, two replicas on one PostgreSQL bus)', () => {
-  let a: TestApp;
-  let b: TestApp;
   const alice = uniqueUser('alice');
   const carol = uniqueUser('carol');
   const open: SseConnection[] = [];
+  const env = {
+    ...JWT_ENV,
+    OMNIGENT_ADMINS: carol,
+    OMNIGENT_PRESENCE_GRACE_MS: String(GRACE_MS),
+  };
 
-  beforeAll(async () => {
-    const env = {
-      ...JWT_ENV,
-      OMNIGENT_ADMINS: carol,
-      OMNIGENT_PRESENCE_GRACE_MS: String(GRACE_MS),
-    };
-    a = await createTestApp('postgres', env);
-    b = await createTestApp('postgres', env);
-    await a.listen();
-    await b.listen();
-  });
+  const a = useTestApp('postgres', env, { listen: true });
+  const b = useTestApp('postgres', env, { listen: true });
   afterEach(() => open.splice(0).forEach((s) => s.close()));
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-  });
 
   const token = (userId: string) =>
     mintToken(a.config.auth, { sub: userId, ttlSeconds: 600 }).token;
@@ -69,8 +59,7 @@ describe('session presence (jwt, two replicas on one PostgreSQL bus)', () => {
     return stream;
   }
 
-  const newSession = async () =>
-    (await httpApi(a.url as string, token(alice)).createSession('echo')).id;
+  const newSession = async () => (await httpApi(a.url, token(alice)).createSession('echo')).id;
 
   it('should tell co-viewers of joins, idle flips and leaves, and send the list on connect', async () => {
     const id = await newSession();

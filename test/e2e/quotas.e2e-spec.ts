@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 
 import { RUNNER_SUBPROTOCOL } from 'src/protocol/runner-protocol';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import {
   agentIdByName,
   clientFor,
@@ -33,8 +33,6 @@ const userMessage = (text: string) => ({
  * error body, and another user is not affected.
  */
 describe('quotas (jwt mode)', () => {
-  let t: TestApp;
-  let url: string;
   let echoId: string;
   const streams: SseConnection[] = [];
   const runners: FakeRunner[] = [];
@@ -42,14 +40,14 @@ describe('quotas (jwt mode)', () => {
 
   const tokenOf = (client: E2eClient) => client.headers.Authorization.slice('Bearer '.length);
   const connect = async (client: E2eClient, runnerId?: string) => {
-    const runner = await connectFakeRunner(url, { token: tokenOf(client), runnerId });
+    const runner = await connectFakeRunner(t.url, { token: tokenOf(client), runnerId });
     runners.push(runner);
     return runner;
   };
   /** A raw channel upgrade without hello: the status the server answered, or 101 when open. */
   const upgrade = async (client: E2eClient, runnerId: string) => {
     const outcome = await tryUpgrade(
-      runnerChannelUrl(url, runnerId),
+      runnerChannelUrl(t.url, runnerId),
       RUNNER_SUBPROTOCOL,
       client.headers,
     );
@@ -60,23 +58,26 @@ describe('quotas (jwt mode)', () => {
   const createSession = (client: E2eClient, extra: Json = {}) =>
     client.post('/v1/sessions').send({ agent_id: echoId, ...extra });
 
-  beforeAll(async () => {
-    t = await createTestApp('postgres', {
+  const t = useTestApp(
+    'postgres',
+    {
       ...JWT_ENV,
       OMNIGENT_QUOTA_SESSIONS_PER_USER: '3',
       OMNIGENT_QUOTA_ITEMS_PER_SESSION: '4',
       OMNIGENT_QUOTA_STREAMS_PER_USER: '2',
       OMNIGENT_QUOTA_RUNNERS_PER_USER: '2',
-    });
-    url = await t.listen();
+    },
+    {
+      listen: true,
+      beforeClose: async () => {
+        streams.forEach((s) => s.close());
+        sockets.forEach((ws) => ws.terminate());
+        await Promise.all(runners.map((r) => r.close()));
+      },
+    },
+  );
+  beforeAll(async () => {
     echoId = await agentIdByName(clientFor(t, uniqueUser()), 'echo');
-  });
-
-  afterAll(async () => {
-    streams.forEach((s) => s.close());
-    sockets.forEach((ws) => ws.terminate());
-    await Promise.all(runners.map((r) => r.close()));
-    await t?.close();
   });
 
   it('should refuse a session past the per-user quota, by create or by fork, with 429', async () => {
@@ -125,7 +126,7 @@ describe('quotas (jwt mode)', () => {
     const session = (await createSession(alice).expect(201)).body as Json;
     const path = `/v1/sessions/${session.id as string}/stream`;
     const open = async () => {
-      const sse = await openSse(url, path, alice.headers);
+      const sse = await openSse(t.url, path, alice.headers);
       streams.push(sse);
       return sse;
     };
@@ -143,7 +144,7 @@ describe('quotas (jwt mode)', () => {
     const bob = clientFor(t, uniqueUser('bob'));
     const bobSession = (await createSession(bob).expect(201)).body as Json;
     expect(
-      (await openSse(url, `/v1/sessions/${bobSession.id as string}/stream`, bob.headers)).status,
+      (await openSse(t.url, `/v1/sessions/${bobSession.id as string}/stream`, bob.headers)).status,
     ).toBe(200);
 
     // The slot comes back once the server sees the client leave.

@@ -4,7 +4,7 @@ import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '
 import { sign } from 'jsonwebtoken';
 
 import { AUTH_REQUIREMENT, AuthRequirement } from 'src/common/auth/auth.decorators';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { TestApp, useTestApp } from 'test/e2e/create-app';
 
 const SECRET = 'routes-auth-e2e-secret-0123456789abcdef';
 
@@ -156,14 +156,12 @@ function concreteUrls(path: string): string[] {
 type Outcome = number | 'stream';
 
 describe('route auth requirements (style rule 13)', () => {
-  let t: TestApp;
   let routes: ControllerRoute[];
 
+  const t = useTestApp('postgres', { OMNIGENT_AUTH: 'jwt', OMNIGENT_JWT_SECRET: SECRET });
   beforeAll(async () => {
-    t = await createTestApp('postgres', { OMNIGENT_AUTH: 'jwt', OMNIGENT_JWT_SECRET: SECRET });
     routes = controllerRoutes(t);
   });
-  afterAll(() => t?.close());
 
   const byRequirement = (...requirements: AuthRequirement[]) =>
     routes.filter((r) => requirements.includes(r.requirement as AuthRequirement));

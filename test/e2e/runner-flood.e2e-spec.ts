@@ -1,6 +1,6 @@
 import { durableItemEvent } from 'bench/fixtures';
 import { Methods } from 'src/protocol/runner-protocol';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 import { connectFakeRunner, FakeRunner } from 'test/utils/fake-runner';
 import { sleep } from 'test/utils/http-api';
@@ -71,23 +71,19 @@ describe('runner channel flood (finding 3)', () => {
   }
 
   describe('with the default limits', () => {
-    let t: TestApp;
-    let url: string;
     let alice: E2eClient;
     let bob: E2eClient;
     let echoId: string;
 
+    const t = useTestApp('postgres', JWT_ENV, { listen: true });
     beforeAll(async () => {
-      t = await createTestApp('postgres', JWT_ENV);
-      url = await t.listen();
       alice = clientFor(t, uniqueUser('alice'));
       bob = clientFor(t, uniqueUser('bob'));
       echoId = await agentIdByName(alice, 'echo');
     });
-    afterAll(() => t?.close());
 
     it("should answer another user's requests within 1 s while 20,000 events are ingested", async () => {
-      const { runner, session } = await runnerWithSession(url, alice, echoId);
+      const { runner, session } = await runnerWithSession(t.url, alice, echoId);
       expect(session.runner_id).toBe(runner.runnerId);
       const id = session.id as string;
       const total = 20_000;
@@ -117,7 +113,7 @@ describe('runner channel flood (finding 3)', () => {
     }, 180_000);
 
     it('should refuse a frame of 5,000 session.history requests with one JSON-RPC error', async () => {
-      const { runner, session } = await runnerWithSession(url, alice, echoId);
+      const { runner, session } = await runnerWithSession(t.url, alice, echoId);
       const batch = Array.from({ length: 5_000 }, (_, i) => ({
         jsonrpc: '2.0',
         id: i + 1,
@@ -143,27 +139,27 @@ describe('runner channel flood (finding 3)', () => {
   });
 
   describe('with tight limits', () => {
-    let t: TestApp;
-    let url: string;
     let alice: E2eClient;
     let bob: E2eClient;
     let echoId: string;
 
-    beforeAll(async () => {
-      t = await createTestApp('postgres', {
+    const t = useTestApp(
+      'postgres',
+      {
         ...JWT_ENV,
         OMNIGENT_RUNNER_MAX_MESSAGES_PER_SECOND: '1000',
         OMNIGENT_RUNNER_MAX_PENDING_REQUESTS: '8',
-      });
-      url = await t.listen();
+      },
+      { listen: true },
+    );
+    beforeAll(async () => {
       alice = clientFor(t, uniqueUser('alice'));
       bob = clientFor(t, uniqueUser('bob'));
       echoId = await agentIdByName(alice, 'echo');
     });
-    afterAll(() => t?.close());
 
     it('should answer requests past the pending limit with an overloaded error, not run them', async () => {
-      const { runner, session } = await runnerWithSession(url, alice, echoId);
+      const { runner, session } = await runnerWithSession(t.url, alice, echoId);
       const answers = await Promise.allSettled(
         Array.from({ length: 50 }, () =>
           runner.request(Methods.sessionHistory, { session_id: session.id }),
@@ -181,7 +177,7 @@ describe('runner channel flood (finding 3)', () => {
     });
 
     it('should close a connection that floods past its rate with 4006', async () => {
-      const { runner, session } = await runnerWithSession(url, alice, echoId);
+      const { runner, session } = await runnerWithSession(t.url, alice, echoId);
       await warmUp(bob, echoId);
       for (let seq = 1; seq <= 20_000; seq++) {
         runner.sendRaw(itemEvent(session.id as string, seq));
@@ -191,7 +187,7 @@ describe('runner channel flood (finding 3)', () => {
       expect(Math.max(...latencies)).toBeLessThan(BOUND_MS);
       // The server is fine: a new connection of the same runner is accepted.
       const token = alice.headers.Authorization.slice('Bearer '.length);
-      const again = await connectFakeRunner(url, { token, runnerId: runner.runnerId });
+      const again = await connectFakeRunner(t.url, { token, runnerId: runner.runnerId });
       runners.push(again);
       expect(again.hello.runner_id).toBe(runner.runnerId);
     }, 60_000);

@@ -5,7 +5,7 @@ import { Methods } from 'src/protocol/runner-protocol';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { RunnerEventsHandler } from 'src/modules/sessions/turns/runner-events.handler';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 import {
   connectFakeRunner,
@@ -24,15 +24,17 @@ import { openSse } from 'test/utils/sse-client';
  * one `response.failed` and an error item (issue 16, finding 4: it stayed `running` forever).
  */
 describe('runner hello (jwt mode)', () => {
-  let t: TestApp;
-  let url: string;
   let alice: E2eClient;
   let token: string;
   const runners: FakeRunner[] = [];
 
   /** A runner that knows only the sessions it was given `session.init` for. */
   const connect = async (runnerId?: string) => {
-    const runner = await connectFakeRunner(url, { token, runnerId, answer: initOnDemandAnswer() });
+    const runner = await connectFakeRunner(t.url, {
+      token,
+      runnerId,
+      answer: initOnDemandAnswer(),
+    });
     runners.push(runner);
     return runner;
   };
@@ -47,16 +49,13 @@ describe('runner hello (jwt mode)', () => {
       .filter((call: ReceivedCall) => call.params.session_id === sessionId)
       .map((call) => call.method);
 
+  const t = useTestApp('postgres', JWT_ENV, {
+    listen: true,
+    beforeClose: () => Promise.all(runners.map((r) => r.close())),
+  });
   beforeAll(async () => {
-    t = await createTestApp('postgres', JWT_ENV);
-    url = await t.listen();
     alice = clientFor(t, uniqueUser('alice'));
     token = alice.headers.Authorization.slice('Bearer '.length);
-  });
-
-  afterAll(async () => {
-    await Promise.all(runners.map((r) => r.close()));
-    await t?.close();
   });
 
   it('should fail the lost turns after a restart hello, and initialise idle sessions on demand', async () => {
@@ -118,7 +117,7 @@ describe('runner hello (jwt mode)', () => {
     await alice.patch(`/v1/sessions/${session.id}`).send({ runner_id: first.runnerId }).expect(200);
     await first.close();
 
-    const stream = await openSse(url, `/v1/sessions/${session.id}/stream`, alice.headers);
+    const stream = await openSse(t.url, `/v1/sessions/${session.id}/stream`, alice.headers);
     await stream.waitFor((f) => f.event === 'session.heartbeat');
     let accepted: (turnId: string) => void = () => undefined;
     const turnAccepted = new Promise<string>((resolve) => (accepted = resolve));
@@ -149,7 +148,7 @@ describe('runner hello (jwt mode)', () => {
     });
     const fail = jest.spyOn(t.app.get(TurnsService), 'fail');
 
-    const again = await connectFakeRunner(url, {
+    const again = await connectFakeRunner(t.url, {
       token,
       runnerId: first.runnerId,
       answer: initOnDemandAnswer((params) => accepted(params.turn_id as string)),
@@ -201,7 +200,7 @@ describe('runner hello (jwt mode)', () => {
     await runner.close();
 
     // Both sessions held, no turn running; the second still has seqs 5-6 to send (its turn's end).
-    const again = await connectFakeRunner(url, {
+    const again = await connectFakeRunner(t.url, {
       token,
       runnerId: runner.runnerId,
       sessions: [

@@ -1,9 +1,8 @@
-import { mintToken } from 'src/common/auth/token-signer';
-import { getConfig } from 'src/config/app-config';
 import { RUNNER_SUBPROTOCOL } from 'src/protocol/runner-protocol';
 import { runnerChannelUrl, upgradeStatus } from 'test/utils/channel-upgrade';
 import { HttpApi, httpApi, eventually, sleep } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import { startJwtServer } from 'test/utils/jwt-server';
+import { RunnerProcess, ServerProcess, startRunner } from 'test/utils/processes';
 import { isAmbient, openSse, SseFrame } from 'test/utils/sse-client';
 import { startTcpProxy } from 'test/utils/tcp-proxy';
 
@@ -39,20 +38,15 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
   };
 
   beforeAll(async () => {
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
-      OMNIGENT_AUTH: 'jwt',
-      OMNIGENT_JWT_SECRET: SECRET,
+    const jwt = await startJwtServer(SECRET, {
       OMNIGENT_RUNNER_HEARTBEAT_MS: '1000',
       OMNIGENT_RUNNER_LIVENESS_TTL_MS: '4000',
       OMNIGENT_RUNNER_GRACE_MS: String(GRACE_MS),
       OMNIGENT_SWEEPER_INTERVAL_MS: '250',
     });
-    const auth = getConfig({ OMNIGENT_AUTH: 'jwt', OMNIGENT_JWT_SECRET: SECRET }).auth;
-    const suffix = Math.random().toString(16).slice(2, 8);
-    aliceToken = mintToken(auth, { sub: `alice-${suffix}`, ttlSeconds: 3600 }).token;
-    bobToken = mintToken(auth, { sub: `bob-${suffix}`, ttlSeconds: 3600 }).token;
+    server = jwt.server;
+    aliceToken = jwt.newUserToken('alice');
+    bobToken = jwt.newUserToken('bob');
     alice = httpApi(server.url, aliceToken);
     bob = httpApi(server.url, bobToken);
   }, 60_000);
@@ -137,13 +131,7 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
   });
 
   it('should fail a turn whose runner dies mid-turn, after the grace period', async () => {
-    const runner = await runnerFor(aliceToken);
-    const session = await alice.createSession('echo');
-    await alice.bind(session.id, runner.runnerId);
-    const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`, {
-      Authorization: `Bearer ${aliceToken}`,
-    });
-    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    const { runner, session, stream } = await sessionBehind(server.url);
     await alice.say(session.id, '/sleep 30000');
     await stream.waitFor((f) => f.event === 'response.output_text.delta');
     const killedAt = Date.now();
@@ -172,13 +160,7 @@ describe('runner lifecycle (jwt mode, real processes)', () => {
   });
 
   it('should fail nothing when an idle runner dies', async () => {
-    const runner = await runnerFor(aliceToken);
-    const session = await alice.createSession('echo');
-    await alice.bind(session.id, runner.runnerId);
-    const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`, {
-      Authorization: `Bearer ${aliceToken}`,
-    });
-    await stream.waitFor((f) => f.event === 'session.heartbeat');
+    const { runner, session, stream } = await sessionBehind(server.url);
     await alice.say(session.id, 'quick one');
     await stream.waitFor((f) => f.event === 'session.status' && f.json?.status === 'idle');
     await runner.kill();

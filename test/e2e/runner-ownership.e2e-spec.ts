@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 
 import { mintToken } from 'src/common/auth/token-signer';
 import { Methods } from 'src/protocol/runner-protocol';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import {
   agentIdByName,
   clientFor,
@@ -27,8 +27,6 @@ const message = (text: string) => ({
  * every path that binds is refused, and the channel never carries another user's session.
  */
 describe('runner ownership (jwt mode, admins included)', () => {
-  let t: TestApp;
-  let url: string;
   let alice: E2eClient;
   let bob: E2eClient;
   let admin: E2eClient;
@@ -37,7 +35,7 @@ describe('runner ownership (jwt mode, admins included)', () => {
   const runners: FakeRunner[] = [];
 
   const aliceRunner = async () => {
-    const runner = await connectFakeRunner(url, { token: aliceToken });
+    const runner = await connectFakeRunner(t.url, { token: aliceToken });
     runners.push(runner);
     return runner;
   };
@@ -49,9 +47,11 @@ describe('runner ownership (jwt mode, admins included)', () => {
         .expect(201)
     ).body;
 
+  const t = useTestApp('postgres', JWT_ENV, {
+    listen: true,
+    beforeClose: () => Promise.all(runners.map((r) => r.close())),
+  });
   beforeAll(async () => {
-    t = await createTestApp('postgres', JWT_ENV);
-    url = await t.listen();
     alice = clientFor(t, uniqueUser('alice'));
     bob = clientFor(t, uniqueUser('bob'));
     aliceToken = alice.headers.Authorization.slice('Bearer '.length);
@@ -67,11 +67,6 @@ describe('runner ownership (jwt mode, admins included)', () => {
       delete: (path) => t.http.delete(path).set(headers),
     };
     echoId = await agentIdByName(alice, 'echo');
-  });
-
-  afterAll(async () => {
-    await Promise.all(runners.map((r) => r.close()));
-    await t?.close();
   });
 
   it("should refuse an admin binding their own session to another user's runner", async () => {
@@ -165,7 +160,7 @@ describe('runner ownership (jwt mode, admins included)', () => {
     // A reconnect that claims the foreign session: the server drops it, and fails her turn,
     // which the restarted runner does not hold (finding 4); the foreign one is never touched.
     const held = { next_seq: 1, parked_elicitations: [] };
-    const again = await connectFakeRunner(url, {
+    const again = await connectFakeRunner(t.url, {
       token: aliceToken,
       runnerId: runner.runnerId,
       sessions: [{ session_id: foreign.id as string, ...held }],

@@ -1,6 +1,5 @@
 import { expectStreamEvent } from 'test/contract/upstream-schemas';
-import { HttpApi, httpApi } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import { useServerWithRunner } from 'test/utils/server-with-runner';
 import { isAmbient, openSse, SseConnection } from 'test/utils/sse-client';
 
 const idles = (stream: SseConnection) =>
@@ -13,43 +12,28 @@ const idles = (stream: SseConnection) =>
  * → retry, RunnerLink.startTurn).
  */
 describe('runner: idle sessions are released and reloaded on demand', () => {
-  let server: ServerProcess;
-  let runner: RunnerProcess;
-  let api: HttpApi;
-
-  beforeAll(async () => {
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
-    });
-    runner = await startRunner(server.url, ['--session-idle-ms', '1000'], {
-      OMNIGENT_LOG_LEVEL: 'debug',
-    });
-    api = httpApi(server.url);
-  }, 60_000);
-
-  afterAll(async () => {
-    await runner?.stop();
-    await server?.stop();
+  const stack = useServerWithRunner({
+    runnerArgs: ['--session-idle-ms', '1000'],
+    runnerEnv: { OMNIGENT_LOG_LEVEL: 'debug' },
   });
 
   it('should release an idle session and run its next turn with the whole history reloaded', async () => {
-    const session = await api.createSession('echo');
-    await api.bind(session.id, runner.runnerId);
-    const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`);
+    const session = await stack.api.createSession('echo');
+    await stack.api.bind(session.id, stack.runner.runnerId);
+    const stream = await openSse(stack.server.url, `/v1/sessions/${session.id}/stream`);
     await stream.waitFor((f) => f.event === 'session.heartbeat');
 
-    expect((await api.say(session.id, 'first message')).status).toBe(202);
+    expect((await stack.api.say(session.id, 'first message')).status).toBe(202);
     await stream.waitFor(() => idles(stream) === 1, 20_000, 'the first idle');
-    await runner.waitForOutput(/released 1 idle session \(holding 0\)/, 10_000);
+    await stack.runner.waitForOutput(/released 1 idle session \(holding 0\)/, 10_000);
 
-    expect((await api.say(session.id, 'second message')).status).toBe(202);
+    expect((await stack.api.say(session.id, 'second message')).status).toBe(202);
     await stream.waitFor(() => idles(stream) === 2, 20_000, 'the second idle');
     stream.close();
 
     // Initialised twice: once when bound, once more after the release.
     expect(
-      runner.output().match(new RegExp(`session ${session.id} initialised`, 'g')),
+      stack.runner.output().match(new RegExp(`session ${session.id} initialised`, 'g')),
     ).toHaveLength(2);
     const completed = stream.frames
       .filter((f) => f.event === 'response.completed')
@@ -69,7 +53,7 @@ describe('runner: idle sessions are released and reloaded on demand', () => {
     for (const frame of durable) {
       expectStreamEvent(frame.json as Record<string, unknown>);
     }
-    const items = await api.ok<{ data: { role: string; content: { text: string }[] }[] }>(
+    const items = await stack.api.ok<{ data: { role: string; content: { text: string }[] }[] }>(
       'GET',
       `/v1/sessions/${session.id}/items`,
     );

@@ -1,5 +1,5 @@
 import { Methods } from 'src/protocol/runner-protocol';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 import { connectFakeRunner, FakeRunner } from 'test/utils/fake-runner';
 import { openSse } from 'test/utils/sse-client';
@@ -14,8 +14,6 @@ describe.each([
   ['synchronous', {}],
   ['asynchronous', { OMNIGENT_INGEST_ASYNC_COMMIT: 'true' }],
 ])('runner event seqs (%s ingest commits)', (_mode, env: Record<string, string>) => {
-  let t: TestApp;
-  let url: string;
   let alice: E2eClient;
   let runner: FakeRunner;
 
@@ -33,18 +31,19 @@ describe.each([
         (c.params.seq as number) >= seq,
     );
 
+  const t = useTestApp(
+    'postgres',
+    { ...JWT_ENV, ...env },
+    {
+      listen: true,
+      beforeClose: () => runner?.close(),
+    },
+  );
   beforeAll(async () => {
-    t = await createTestApp('postgres', { ...JWT_ENV, ...env });
-    url = await t.listen();
     alice = clientFor(t, uniqueUser('alice'));
-    runner = await connectFakeRunner(url, {
+    runner = await connectFakeRunner(t.url, {
       token: alice.headers.Authorization.slice('Bearer '.length),
     });
-  });
-
-  afterAll(async () => {
-    await runner?.close();
-    await t?.close();
   });
 
   const newSession = async () => {
@@ -87,14 +86,14 @@ describe.each([
   it('should relay, store and replay events, and skip what a reconnected runner resends', async () => {
     const session = await newSession();
     const path = `/v1/sessions/${session.id}/stream`;
-    const stream = await openSse(url, path, alice.headers);
+    const stream = await openSse(t.url, path, alice.headers);
     await stream.waitFor((f) => f.event === 'session.heartbeat');
     send(session.id, 1, msg('c001'), 'one');
     send(session.id, 2, msg('c002'), 'two');
     const relayed = () => stream.frames.filter((f) => f.event === 'response.output_item.done');
     await stream.waitFor(() => relayed().length === 2);
     await acked(session.id, 2);
-    const resumed = await openSse(url, path, {
+    const resumed = await openSse(t.url, path, {
       ...alice.headers,
       'Last-Event-ID': relayed()[0].id as string,
     });
@@ -108,7 +107,7 @@ describe.each([
     await stream.waitFor(() => relayed().length === 3);
     stream.close();
     await runner.close();
-    runner = await connectFakeRunner(url, {
+    runner = await connectFakeRunner(t.url, {
       token: alice.headers.Authorization.slice('Bearer '.length),
       runnerId: runner.runnerId,
       sessions: [{ session_id: session.id, next_seq: 4, parked_elicitations: [] }],

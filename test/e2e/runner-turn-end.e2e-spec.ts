@@ -1,6 +1,6 @@
 import { Methods } from 'src/protocol/runner-protocol';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { agentIdByName, clientFor, E2eClient, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 import { connectFakeRunner, FakeRunner } from 'test/utils/fake-runner';
 import { sleep } from 'test/utils/http-api';
@@ -19,30 +19,27 @@ const TERMINALS = [
  * was later reported `response.completed` as well.
  */
 describe('turn termination (finding 4)', () => {
-  let t: TestApp;
-  let url: string;
   let alice: E2eClient;
   let token: string;
   let echoId: string;
   const runners: FakeRunner[] = [];
   const streams: SseConnection[] = [];
 
+  const t = useTestApp('postgres', JWT_ENV, {
+    listen: true,
+    beforeClose: async () => {
+      streams.forEach((s) => s.close());
+      await Promise.all(runners.map((r) => r.close()));
+    },
+  });
   beforeAll(async () => {
-    t = await createTestApp('postgres', JWT_ENV);
-    url = await t.listen();
     alice = clientFor(t, uniqueUser('alice'));
     token = alice.headers.Authorization.slice('Bearer '.length);
     echoId = await agentIdByName(alice, 'echo');
   });
 
-  afterAll(async () => {
-    streams.forEach((s) => s.close());
-    await Promise.all(runners.map((r) => r.close()));
-    await t?.close();
-  });
-
   const connect = async (runnerId?: string) => {
-    const runner = await connectFakeRunner(url, { token, runnerId });
+    const runner = await connectFakeRunner(t.url, { token, runnerId });
     runners.push(runner);
     return runner;
   };
@@ -55,7 +52,7 @@ describe('turn termination (finding 4)', () => {
         .send({ runner_id: runner.runnerId })
         .expect(200);
     }
-    const stream = await openSse(url, `/v1/sessions/${session.id}/stream`, alice.headers);
+    const stream = await openSse(t.url, `/v1/sessions/${session.id}/stream`, alice.headers);
     streams.push(stream);
     await stream.waitFor((f) => f.event === 'session.heartbeat');
     await alice
@@ -110,7 +107,7 @@ describe('turn termination (finding 4)', () => {
     await first.close();
 
     // A network blip: the same runner comes back holding the session and its turn.
-    const resumed = await connectFakeRunner(url, {
+    const resumed = await connectFakeRunner(t.url, {
       token,
       runnerId: first.runnerId,
       sessions: [

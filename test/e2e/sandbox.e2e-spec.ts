@@ -5,17 +5,13 @@ import { join } from 'node:path';
 import { mintToken } from 'src/common/auth/token-signer';
 import { getConfig } from 'src/config/app-config';
 import { bundleOf } from 'test/utils/agent-bundle';
-import { eventually, HttpApi, httpApi } from 'test/utils/http-api';
+import { runEchoTool } from 'test/utils/agent-sessions';
+import { HttpApi, httpApi } from 'test/utils/http-api';
 import { ServerProcess, startServer } from 'test/utils/processes';
 
 const JWT_SECRET = `jwt-secret-${randomBytes(16).toString('hex')}`;
 const MODEL_KEY = `sk-server-${randomBytes(8).toString('hex')}`;
 const MARKER = `data-dir-marker-${randomBytes(8).toString('hex')}`;
-
-interface Item {
-  type: string;
-  output?: string;
-}
 
 /** Host pids whose parent is `parent` and whose command line contains `needle`. */
 function childPids(parent: number, needle: string): number[] {
@@ -68,31 +64,9 @@ describe('tool sandbox: the local runner in jwt mode', () => {
 
   afterAll(() => server?.stop());
 
-  async function items(sessionId: string): Promise<Item[]> {
-    return (await api.ok<{ data: Item[] }>('GET', `/v1/sessions/${sessionId}/items?limit=1000`))
-      .data;
-  }
-
   /** Runs one tool call through the echo agent and returns what the tool answered. */
-  async function runTool(
-    sessionId: string,
-    name: string,
-    args: Record<string, unknown>,
-  ): Promise<string> {
-    const before = (await items(sessionId)).length;
-    const posted = await api.say(sessionId, `/tool ${name} ${JSON.stringify(args)}`);
-    expect(posted.status).toBe(202);
-    return eventually(async () => {
-      const output = (await items(sessionId))
-        .slice(before)
-        .find((i) => i.type === 'function_call_output');
-      const session = await api.ok<{ status: string }>('GET', `/v1/sessions/${sessionId}`);
-      if (!output || session.status !== 'idle') {
-        throw new Error(`no tool output yet (status ${session.status})`);
-      }
-      return output.output as string;
-    }, 30_000);
-  }
+  const runTool = (sessionId: string, name: string, args: Record<string, unknown>) =>
+    runEchoTool(api, sessionId, name, args);
 
   async function session(agent = 'echo', extra: Record<string, unknown> = {}): Promise<string> {
     const created = await api.createSession(agent, extra);

@@ -1,7 +1,6 @@
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { clientFor, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
-import { HttpApi, httpApi } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import { useServerWithRunner } from 'test/utils/server-with-runner';
 import { openSse } from 'test/utils/sse-client';
 
 /** A GET with If-None-Match over real HTTP: status, ETag and body text. */
@@ -18,28 +17,12 @@ async function conditionalGet(url: string, etag?: string) {
  * a real runner.
  */
 describe('conditional GET of sessions on a running server with a runner', () => {
-  let server: ServerProcess;
-  let runner: RunnerProcess;
-  let api: HttpApi;
-
-  beforeAll(async () => {
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
-    });
-    runner = await startRunner(server.url);
-    api = httpApi(server.url);
-  }, 60_000);
-
-  afterAll(async () => {
-    await runner?.stop();
-    await server?.stop();
-  });
+  const stack = useServerWithRunner();
 
   it('should answer 304 until a user message, runner events or a title change, then 200 with a new ETag', async () => {
-    const session = await api.createSession('echo', { title: 'Before' });
-    await api.bind(session.id, runner.runnerId);
-    const snapshotUrl = `${server.url}/v1/sessions/${session.id}`;
+    const session = await stack.api.createSession('echo', { title: 'Before' });
+    await stack.api.bind(session.id, stack.runner.runnerId);
+    const snapshotUrl = `${stack.server.url}/v1/sessions/${session.id}`;
     const itemsUrl = `${snapshotUrl}/items`;
 
     const first = await conditionalGet(snapshotUrl);
@@ -54,9 +37,9 @@ describe('conditional GET of sessions on a running server with a runner', () => 
     expect((await conditionalGet(itemsUrl, items.etag)).status).toBe(304);
 
     // A user message, and the runner's events answering it.
-    const stream = await openSse(server.url, `/v1/sessions/${session.id}/stream`);
+    const stream = await openSse(stack.server.url, `/v1/sessions/${session.id}/stream`);
     await stream.waitFor((f) => f.event === 'session.heartbeat');
-    expect((await api.say(session.id, 'ping')).status).toBe(202);
+    expect((await stack.api.say(session.id, 'ping')).status).toBe(202);
     await stream.waitFor((f) => f.event === 'response.completed', 20_000);
     stream.close();
     const afterTurn = await conditionalGet(snapshotUrl, first.etag);
@@ -70,7 +53,7 @@ describe('conditional GET of sessions on a running server with a runner', () => 
     expect(JSON.parse(itemsAfter.text).data).toHaveLength(2);
     expect((await conditionalGet(itemsUrl, itemsAfter.etag)).status).toBe(304);
 
-    await api.ok('PATCH', `/v1/sessions/${session.id}`, { title: 'After' });
+    await stack.api.ok('PATCH', `/v1/sessions/${session.id}`, { title: 'After' });
     const renamed = await conditionalGet(snapshotUrl, afterTurn.etag);
     expect(renamed.status).toBe(200);
     expect(renamed.etag).not.toBe(afterTurn.etag);
@@ -80,12 +63,7 @@ describe('conditional GET of sessions on a running server with a runner', () => 
 });
 
 describe('conditional GET of sessions across users', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp('postgres', JWT_ENV);
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp('postgres', JWT_ENV);
 
   it("should answer 404 for another user's session, cached or named by its ETag", async () => {
     const owner = clientFor(t, uniqueUser('owner'));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { Response } from 'supertest';
 
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import {
   clientFor,
   E2eClient,
@@ -57,18 +57,16 @@ const MALFORMED_IDS = [
 ];
 
 describe('session input errors', () => {
-  let t: TestApp;
   let c: E2eClient;
   let sessionId: string;
 
+  const t = useTestApp('postgres', { OMNIGENT_BODY_LIMIT: String(BODY_LIMIT) });
   beforeAll(async () => {
-    t = await createTestApp('postgres', { OMNIGENT_BODY_LIMIT: String(BODY_LIMIT) });
     c = clientFor(t);
     const res = await c.post('/v1/sessions').send({ agent_id: ECHO_ID, title: 'inputs' });
     expect(res.status).toBe(201);
     sessionId = res.body.id;
   });
-  afterAll(() => t?.close());
 
   const postEvent = (body: unknown) =>
     c.post(`/v1/sessions/${sessionId}/events`).send(body as object);
@@ -213,20 +211,18 @@ describe('session input errors', () => {
 });
 
 describe('sessions of other users', () => {
-  let t: TestApp;
   let alice: E2eClient;
   let bob: E2eClient;
   let aliceSession: string;
 
+  const t = useTestApp('postgres', JWT_ENV);
   beforeAll(async () => {
-    t = await createTestApp('postgres', JWT_ENV);
     alice = clientFor(t, uniqueUser('alice'));
     bob = clientFor(t, uniqueUser('bob'));
     const res = await alice.post('/v1/sessions').send({ agent_id: ECHO_ID, title: 'private' });
     expect(res.status).toBe(201);
     aliceSession = res.body.id;
   });
-  afterAll(() => t?.close());
 
   /** The body with the asked-for id blanked out, to compare answers for different ids. */
   const anonymised = (res: Response, id: string) =>

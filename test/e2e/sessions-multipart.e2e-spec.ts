@@ -1,6 +1,6 @@
 import http from 'node:http';
 
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { clientFor, E2eClient, expectErrorBody, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 import { echoAgentBundle } from 'test/utils/agent-bundle';
 
@@ -12,23 +12,20 @@ const BUNDLE_LIMIT = 4096;
  * 400 for an unexpected file or an unreadable body).
  */
 describe('POST /v1/sessions multipart limits', () => {
-  let t: TestApp;
-  let url: string;
   let user: E2eClient;
   let bundle: Buffer;
 
-  beforeAll(async () => {
-    t = await createTestApp('postgres', {
+  const t = useTestApp(
+    'postgres',
+    {
       ...JWT_ENV,
       OMNIGENT_BUNDLE_MAX_BYTES: String(BUNDLE_LIMIT),
-    });
-    url = await t.listen();
+    },
+    { listen: true },
+  );
+  beforeAll(async () => {
     user = clientFor(t, uniqueUser());
     bundle = await echoAgentBundle(`mp-${uniqueUser().slice(-8)}`);
-  });
-
-  afterAll(async () => {
-    await t?.close();
   });
 
   const post = () => user.post('/v1/sessions');
@@ -71,7 +68,7 @@ describe('POST /v1/sessions multipart limits', () => {
     const res = await new Promise<{ status: number; body: Record<string, unknown> }>(
       (resolve, reject) => {
         const req = http.request(
-          `${url}/v1/sessions`,
+          `${t.url}/v1/sessions`,
           {
             method: 'POST',
             headers: {

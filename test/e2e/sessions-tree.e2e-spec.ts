@@ -1,7 +1,7 @@
 import http from 'node:http';
 
 import { declaredProperties, expectStreamEvent, expectValid } from 'test/contract/upstream-schemas';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { clientFor, E2eClient, expectErrorBody, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
 import {
   ECHO_ID,
@@ -61,13 +61,7 @@ function readFrames(
 }
 
 describe('sessions', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp('postgres', JWT_ENV);
-    await t.listen();
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp('postgres', JWT_ENV, { listen: true });
 
   describe('items, fork, child sessions, agent and delete', () => {
     let c: E2eClient;

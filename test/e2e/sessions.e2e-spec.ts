@@ -1,4 +1,4 @@
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import {
   clientFor,
   E2eClient,
@@ -10,13 +10,7 @@ import {
 import { ECHO_ID, expectSession, Json, newSession, postCompaction } from 'test/utils/session-e2e';
 
 describe('sessions', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp('postgres', JWT_ENV);
-    await t.listen();
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp('postgres', JWT_ENV, { listen: true });
 
   describe('create', () => {
     const client = () => clientFor(t, uniqueUser('create'));

@@ -2,7 +2,7 @@ import net from 'node:net';
 
 import { EventBus, sessionChannel } from 'src/common/bus/event-bus';
 import { expectStreamEvent } from 'test/contract/upstream-schemas';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { createTestApp, useTestApp } from 'test/e2e/create-app';
 import { eventually, httpApi, HttpApi, sleep } from 'test/utils/http-api';
 import { ServerProcess, startServer } from 'test/utils/processes';
 import { eventTypes, isAmbient, openSse } from 'test/utils/sse-client';
@@ -13,21 +13,23 @@ const compaction = (summary: string) => ({
 });
 
 describe('session stream (SSE)', () => {
-  let t: TestApp;
   let api: HttpApi;
 
-  beforeAll(async () => {
-    t = await createTestApp('postgres', {
+  const t = useTestApp(
+    'postgres',
+    {
       OMNIGENT_SSE_HEARTBEAT_MS: '400',
       OMNIGENT_EVENT_LOG_RETENTION: '10',
       OMNIGENT_SWEEPER_INTERVAL_MS: '50',
-    });
-    api = httpApi(await t.listen());
+    },
+    { listen: true },
+  );
+  beforeAll(() => {
+    api = httpApi(t.url);
   });
-  afterAll(() => t?.close());
 
   it('should answer errors as JSON before any SSE byte', async () => {
-    const missing = await openSse(t.url as string, `/v1/sessions/conv_${'0'.repeat(32)}/stream`);
+    const missing = await openSse(t.url, `/v1/sessions/conv_${'0'.repeat(32)}/stream`);
     await missing.ended;
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body())).toMatchObject({
@@ -38,7 +40,7 @@ describe('session stream (SSE)', () => {
 
   it('should send the heartbeat first, then session.interrupted after an interrupt', async () => {
     const { id } = await api.createSession('echo');
-    const stream = await openSse(t.url as string, `/v1/sessions/${id}/stream`);
+    const stream = await openSse(t.url, `/v1/sessions/${id}/stream`);
     expect(stream.status).toBe(200);
     expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
     await stream.waitFor(() => stream.frames.length > 0);
@@ -71,7 +73,7 @@ describe('session stream (SSE)', () => {
 
   it('should send one session.changed_files.invalidated on connect, after the heartbeat', async () => {
     const { id } = await api.createSession('echo');
-    const stream = await openSse(t.url as string, `/v1/sessions/${id}/stream`);
+    const stream = await openSse(t.url, `/v1/sessions/${id}/stream`);
     const nudge = await stream.waitFor((f) => f.event === 'session.changed_files.invalidated');
     await sleep(200);
     stream.close();
@@ -91,7 +93,7 @@ describe('session stream (SSE)', () => {
 
   it('should replay exactly the missed events after Last-Event-ID, then go live', async () => {
     const { id } = await api.createSession('echo');
-    const first = await openSse(t.url as string, `/v1/sessions/${id}/stream`);
+    const first = await openSse(t.url, `/v1/sessions/${id}/stream`);
     await first.waitFor((f) => f.event === 'session.heartbeat');
     await api.ok('POST', `/v1/sessions/${id}/events`, compaction('one'));
     await api.ok('POST', `/v1/sessions/${id}/events`, compaction('two'));
@@ -105,7 +107,7 @@ describe('session stream (SSE)', () => {
 
     await api.ok('POST', `/v1/sessions/${id}/events`, compaction('three'));
     await api.ok('POST', `/v1/sessions/${id}/events`, { type: 'interrupt', data: {} });
-    const resumed = await openSse(t.url as string, `/v1/sessions/${id}/stream`, {
+    const resumed = await openSse(t.url, `/v1/sessions/${id}/stream`, {
       'Last-Event-ID': lastId,
     });
     await resumed.waitFor((f) => f.event === 'session.interrupted');
@@ -122,7 +124,7 @@ describe('session stream (SSE)', () => {
     expect(resumed.frames[0]).toMatchObject({ event: 'session.heartbeat', id: '2' });
 
     // Without Last-Event-ID: upstream's live tail, nothing replayed (only the connect nudge).
-    const fresh = await openSse(t.url as string, `/v1/sessions/${id}/stream`);
+    const fresh = await openSse(t.url, `/v1/sessions/${id}/stream`);
     await fresh.waitFor((f) => f.event === 'session.heartbeat');
     await sleep(200);
     fresh.close();
@@ -141,7 +143,7 @@ describe('session stream (SSE)', () => {
     // The sweeper keeps the newest 10 (OMNIGENT_EVENT_LOG_RETENTION).
     await eventually(
       async () => {
-        const stream = await openSse(t.url as string, `/v1/sessions/${id}/stream`, {
+        const stream = await openSse(t.url, `/v1/sessions/${id}/stream`, {
           'Last-Event-ID': '1',
         });
         const reset = await stream.waitFor(
@@ -157,7 +159,7 @@ describe('session stream (SSE)', () => {
       200,
     );
     // A resume point still in the log replays normally.
-    const ok = await openSse(t.url as string, `/v1/sessions/${id}/stream`, {
+    const ok = await openSse(t.url, `/v1/sessions/${id}/stream`, {
       'Last-Event-ID': '12',
     });
     await ok.waitFor(() => ok.frames.filter((f) => f.event === 'session.interrupted').length === 2);
@@ -171,7 +173,7 @@ describe('session stream (SSE)', () => {
   it('should end with [DONE] when the session is deleted, and unsubscribe on disconnect', async () => {
     const bus = t.app.get(EventBus);
     const { id } = await api.createSession('echo');
-    const stream = await openSse(t.url as string, `/v1/sessions/${id}/stream`);
+    const stream = await openSse(t.url, `/v1/sessions/${id}/stream`);
     await stream.waitFor((f) => f.event === 'session.heartbeat');
     expect(bus.subscriberCount(sessionChannel(id))).toBe(1);
     await api.ok('DELETE', `/v1/sessions/${id}`);
@@ -182,7 +184,7 @@ describe('session stream (SSE)', () => {
     await eventually(async () => expect(bus.subscriberCount(sessionChannel(id))).toBe(0));
 
     const other = await api.createSession('echo');
-    const dropped = await openSse(t.url as string, `/v1/sessions/${other.id}/stream`);
+    const dropped = await openSse(t.url, `/v1/sessions/${other.id}/stream`);
     await dropped.waitFor((f) => f.event === 'session.heartbeat');
     expect(bus.subscriberCount(sessionChannel(other.id))).toBe(1);
     dropped.close();

@@ -1,12 +1,7 @@
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 
 describe('system endpoints', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp('postgres');
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp('postgres');
 
   it('should answer /api/version with the package version', async () => {
     const res = await t.http.get('/api/version').expect(200);

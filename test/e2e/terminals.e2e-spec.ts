@@ -1,12 +1,9 @@
-import { randomBytes } from 'node:crypto';
-
 import WebSocket from 'ws';
 
-import { mintToken } from 'src/common/auth/token-signer';
-import { getConfig } from 'src/config/app-config';
 import { expectStreamEvent, expectValid } from 'test/contract/upstream-schemas';
 import { HttpApi, httpApi } from 'test/utils/http-api';
-import { RunnerProcess, ServerProcess, startRunner, startServer } from 'test/utils/processes';
+import { startJwtServer } from 'test/utils/jwt-server';
+import { RunnerProcess, ServerProcess, startRunner } from 'test/utils/processes';
 import { eventTypes, openSse } from 'test/utils/sse-client';
 
 type Json = Record<string, unknown>;
@@ -36,16 +33,10 @@ describe('terminals with real server and runner processes (jwt, postgres)', () =
   const open: WebSocket[] = [];
 
   beforeAll(async () => {
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
-      OMNIGENT_AUTH: 'jwt',
-      OMNIGENT_JWT_SECRET: SECRET,
-    });
-    const auth = getConfig({ OMNIGENT_AUTH: 'jwt', OMNIGENT_JWT_SECRET: SECRET }).auth;
-    const suffix = randomBytes(4).toString('hex');
-    aliceToken = mintToken(auth, { sub: `alice-${suffix}`, ttlSeconds: 3600 }).token;
-    bobToken = mintToken(auth, { sub: `bob-${suffix}`, ttlSeconds: 3600 }).token;
+    const jwt = await startJwtServer(SECRET);
+    server = jwt.server;
+    aliceToken = jwt.newUserToken('alice');
+    bobToken = jwt.newUserToken('bob');
     alice = httpApi(server.url, aliceToken);
     bob = httpApi(server.url, bobToken);
     runner = await startRunner(server.url, ['--token', aliceToken]);

@@ -11,11 +11,10 @@ import { join } from 'node:path';
 
 import WebSocket from 'ws';
 
-import { mintToken } from 'src/common/auth/token-signer';
-import { getConfig } from 'src/config/app-config';
 import { HOST_SUBPROTOCOL } from 'src/protocol/host-protocol';
 import { HttpApi, httpApi } from 'test/utils/http-api';
-import { ManagedProcess, ServerProcess, spawnCli, startServer } from 'test/utils/processes';
+import { startJwtServer } from 'test/utils/jwt-server';
+import { ManagedProcess, ServerProcess, spawnCli } from 'test/utils/processes';
 
 const SECRET = 'hosts-e2e-secret-0123456789abcdef0123';
 /** The server's host RPC timeout in the hosts suites (OMNIGENT_HOST_RPC_TIMEOUT_MS). */
@@ -147,20 +146,15 @@ export function useHostSuite(): HostSuite {
     mkdirSync(workspace);
     writeFileSync(join(root, 'a.txt'), 'a');
     writeFileSync(join(root, 'b.txt'), 'bb');
-    server = await startServer({
-      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
-      OMNIGENT_DB_MIGRATE: 'false',
-      OMNIGENT_AUTH: 'jwt',
-      OMNIGENT_JWT_SECRET: SECRET,
+    const jwt = await startJwtServer(SECRET, {
       OMNIGENT_RUNNER_HEARTBEAT_MS: '1000',
       OMNIGENT_RUNNER_LIVENESS_TTL_MS: '4000',
       OMNIGENT_HOST_RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS),
       OMNIGENT_HOST_LAUNCH_TIMEOUT_MS: String(LAUNCH_TIMEOUT_MS),
     });
-    const auth = getConfig({ OMNIGENT_AUTH: 'jwt', OMNIGENT_JWT_SECRET: SECRET }).auth;
-    const suffix = Math.random().toString(16).slice(2, 8);
-    const aliceToken = mintToken(auth, { sub: `alice-${suffix}`, ttlSeconds: 3600 }).token;
-    const bobToken = mintToken(auth, { sub: `bob-${suffix}`, ttlSeconds: 3600 }).token;
+    server = jwt.server;
+    const aliceToken = jwt.newUserToken('alice');
+    const bobToken = jwt.newUserToken('bob');
     const alice = httpApi(server.url, aliceToken);
     const bob = httpApi(server.url, bobToken);
     const echoAgent = await alice.agentId('echo');

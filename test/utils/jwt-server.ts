@@ -10,13 +10,17 @@ export interface JwtServer {
   newUserToken(prefix: string): string;
 }
 
-/** `omnigent serve` in `jwt` mode on the shared, migrated test database. */
-export async function startJwtServer(secret: string): Promise<JwtServer> {
+/** `omnigent serve` in `jwt` mode on the shared, migrated test database (plus `env`). */
+export async function startJwtServer(
+  secret: string,
+  env: Record<string, string> = {},
+): Promise<JwtServer> {
   const server = await startServer({
     DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
     OMNIGENT_DB_MIGRATE: 'false',
     OMNIGENT_AUTH: 'jwt',
     OMNIGENT_JWT_SECRET: secret,
+    ...env,
   });
   const auth = getConfig({ OMNIGENT_AUTH: 'jwt', OMNIGENT_JWT_SECRET: secret }).auth;
   return {
