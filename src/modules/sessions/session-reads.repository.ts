@@ -8,6 +8,7 @@ import { APP_CONFIG } from 'src/config/config.constants';
 import { queryPrepared } from 'src/database/prepared-query.util';
 import { SnapshotAgent } from 'src/modules/sessions/dto/session-response.dto';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { TurnBatch } from 'src/modules/sessions/turn-batch.util';
 import {
   sessionColumns,
   sessionFromRow,
@@ -204,6 +205,21 @@ function jsonPage(row: Record<string, unknown>): JsonPage {
 @Injectable()
 export class SessionReadsRepository {
   private readonly prepared: boolean;
+  /** version() by liveness variant: the reads of one event-loop turn share a statement. */
+  private readonly versionBatches = new Map<string, TurnBatch<null, ReadVersion>>();
+  /** listVersion() by statement and parameters: the same page asked for in one turn, once. */
+  private readonly listVersions = new TurnBatch<{ text: string; params: unknown[] }, string | null>(
+    async (batch) => {
+      const answers = new Map<string, string | null>();
+      await Promise.all(
+        [...batch].map(async ([key, { text, params }]) => {
+          const rows = await queryPrepared(this.dataSource, text, params, this.prepared);
+          answers.set(key, rows[0].cursor_known ? (rows[0].list_version as string) : null);
+        }),
+      );
+      return answers;
+    },
+  );
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -261,14 +277,28 @@ export class SessionReadsRepository {
    * when `runnerTtlMs` is given. Null when the session does not exist.
    */
   async version(id: string, runnerTtlMs: number | null): Promise<ReadVersion | null> {
+    const variant = String(runnerTtlMs);
+    let batch = this.versionBatches.get(variant);
+    if (!batch) {
+      batch = new TurnBatch((ids) => this.versions([...ids.keys()], runnerTtlMs));
+      this.versionBatches.set(variant, batch);
+    }
+    return (await batch.load(id, null)) ?? null;
+  }
+
+  /** version() of several sessions in one statement (TurnBatch: those asked for in one turn). */
+  private async versions(
+    ids: string[],
+    runnerTtlMs: number | null,
+  ): Promise<Map<string, ReadVersion>> {
     const rows = await queryPrepared(
       this.dataSource,
-      `SELECT ${versionColumns('$2')}
-       FROM sessions s LEFT JOIN agents a ON a.id = s.agent_id WHERE s.id = $1`,
-      [id, runnerTtlMs === null ? null : runnerTtlMs / 1000],
+      `SELECT s.id AS id__, ${versionColumns('$2')}
+       FROM sessions s LEFT JOIN agents a ON a.id = s.agent_id WHERE s.id = ANY($1::text[])`,
+      [ids, runnerTtlMs === null ? null : runnerTtlMs / 1000],
       this.prepared,
     );
-    return rows[0] ? readVersion(rows[0]) : null;
+    return new Map(rows.map((row) => [row.id__ as string, readVersion(row)]));
   }
 
   /**
@@ -343,14 +373,12 @@ export class SessionReadsRepository {
     runnerTtlMs: number,
   ): Promise<string | null> {
     const list = this.listStatement(filters, page, runnerTtlMs, 's.id, ');
-    const rows = await queryPrepared(
-      this.dataSource,
-      `WITH page AS (${list.sql})
-       SELECT ${listVersion('$2 - 1')} AS list_version, ${list.cursorKnown} AS cursor_known`,
-      list.params,
-      this.prepared,
-    );
-    return rows[0].cursor_known ? (rows[0].list_version as string) : null;
+    const text = `WITH page AS (${list.sql})
+       SELECT ${listVersion('$2 - 1')} AS list_version, ${list.cursorKnown} AS cursor_known`;
+    return this.listVersions.load(JSON.stringify([text, list.params]), {
+      text,
+      params: list.params,
+    });
   }
 
   private listStatement(
