@@ -156,6 +156,11 @@ export interface InterleavedSide {
   /** The server's process id: its CPU time per request is measured too. */
   pid: number;
   headers?: Record<string, string>;
+  /**
+   * Other processes whose CPU is charged to this side's requests (the database's backends),
+   * asked for once after the warm-up, when the server's pool holds its connections.
+   */
+  alsoPids?: () => Promise<number[]>;
 }
 
 export interface InterleavedResult {
@@ -165,6 +170,21 @@ export interface InterleavedResult {
   /** Server CPU ms per request (from /proc), each process over its own bursts. */
   cpuMs: [number, number];
   requests: [number, number];
+  /** CPU ms per request of each side's `alsoPids` (null without them). */
+  alsoCpuMs: [number | null, number | null];
+}
+
+/** CPU seconds of processes that may have ended (a backend closed by its pool counts 0 after). */
+function alsoCpuSeconds(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += cpuSeconds(pid);
+    } catch {
+      // Gone.
+    }
+  }
+  return total;
 }
 
 /**
@@ -177,11 +197,13 @@ export async function interleaved(
   options: { connections: number; rounds: number; burstMs: number },
 ): Promise<InterleavedResult> {
   const agents = sides.map(() => new Agent({ keepAlive: true, maxSockets: options.connections }));
-  const totals = sides.map(() => ({ requests: 0, ms: 0, cpu: 0 }));
+  const totals = sides.map(() => ({ requests: 0, ms: 0, cpu: 0, alsoCpu: 0 }));
+  const alsoPids: number[][] = [[], []];
   const burst = async (i: number) => {
     const side = sides[i];
     const target = new URL(side.url);
     const cpu0 = cpuSeconds(side.pid);
+    const also0 = alsoCpuSeconds(alsoPids[i]);
     const started = performance.now();
     const deadline = started + options.burstMs;
     let requests = 0;
@@ -196,11 +218,15 @@ export async function interleaved(
     totals[i].ms += performance.now() - started;
     totals[i].requests += requests;
     totals[i].cpu += cpuSeconds(side.pid) - cpu0;
+    totals[i].alsoCpu += alsoCpuSeconds(alsoPids[i]) - also0;
   };
   // Warm-up: connections, JIT and caches on both sides.
   await burst(0);
   await burst(1);
-  totals.forEach((t) => Object.assign(t, { requests: 0, ms: 0, cpu: 0 }));
+  totals.forEach((t) => Object.assign(t, { requests: 0, ms: 0, cpu: 0, alsoCpu: 0 }));
+  for (const [i, side] of sides.entries()) {
+    alsoPids[i] = (await side.alsoPids?.()) ?? [];
+  }
   for (let round = 0; round < options.rounds; round++) {
     const order = round % 2 === 0 ? [0, 1] : [1, 0];
     for (const i of order) {
@@ -214,5 +240,8 @@ export async function interleaved(
     rps,
     cpuMs: totals.map((t) => (t.cpu * 1000) / Math.max(1, t.requests)) as [number, number],
     requests: totals.map((t) => t.requests) as [number, number],
+    alsoCpuMs: totals.map((t, i) =>
+      alsoPids[i].length ? (t.alsoCpu * 1000) / Math.max(1, t.requests) : null,
+    ) as [number | null, number | null],
   };
 }
