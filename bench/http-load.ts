@@ -158,7 +158,7 @@ export interface InterleavedSide {
   headers?: Record<string, string>;
   /**
    * Other processes whose CPU is charged to this side's requests (the database's backends),
-   * asked for once after the warm-up, when the server's pool holds its connections.
+   * asked for before each burst (a pool opens and closes connections as the load goes).
    */
   alsoPids?: () => Promise<number[]>;
 }
@@ -174,17 +174,23 @@ export interface InterleavedResult {
   alsoCpuMs: [number | null, number | null];
 }
 
-/** CPU seconds of processes that may have ended (a backend closed by its pool counts 0 after). */
-function alsoCpuSeconds(pids: number[]): number {
-  let total = 0;
-  for (const pid of pids) {
+/** CPU seconds of each process; null for one that has ended. */
+function cpuOf(pids: number[]): (number | null)[] {
+  return pids.map((pid) => {
     try {
-      total += cpuSeconds(pid);
+      return cpuSeconds(pid);
     } catch {
-      // Gone.
+      return null;
     }
-  }
-  return total;
+  });
+}
+
+/** CPU seconds spent between two readings by the processes alive at both. */
+function cpuSpent(before: (number | null)[], after: (number | null)[]): number {
+  return before.reduce<number>(
+    (sum, b, i) => (b === null || after[i] === null ? sum : sum + (after[i] as number) - b),
+    0,
+  );
 }
 
 /**
@@ -198,12 +204,12 @@ export async function interleaved(
 ): Promise<InterleavedResult> {
   const agents = sides.map(() => new Agent({ keepAlive: true, maxSockets: options.connections }));
   const totals = sides.map(() => ({ requests: 0, ms: 0, cpu: 0, alsoCpu: 0 }));
-  const alsoPids: number[][] = [[], []];
   const burst = async (i: number) => {
     const side = sides[i];
     const target = new URL(side.url);
+    const alsoPids = (await side.alsoPids?.()) ?? [];
+    const also0 = cpuOf(alsoPids);
     const cpu0 = cpuSeconds(side.pid);
-    const also0 = alsoCpuSeconds(alsoPids[i]);
     const started = performance.now();
     const deadline = started + options.burstMs;
     let requests = 0;
@@ -218,15 +224,12 @@ export async function interleaved(
     totals[i].ms += performance.now() - started;
     totals[i].requests += requests;
     totals[i].cpu += cpuSeconds(side.pid) - cpu0;
-    totals[i].alsoCpu += alsoCpuSeconds(alsoPids[i]) - also0;
+    totals[i].alsoCpu += cpuSpent(also0, cpuOf(alsoPids));
   };
   // Warm-up: connections, JIT and caches on both sides.
   await burst(0);
   await burst(1);
   totals.forEach((t) => Object.assign(t, { requests: 0, ms: 0, cpu: 0, alsoCpu: 0 }));
-  for (const [i, side] of sides.entries()) {
-    alsoPids[i] = (await side.alsoPids?.()) ?? [];
-  }
   for (let round = 0; round < options.rounds; round++) {
     const order = round % 2 === 0 ? [0, 1] : [1, 0];
     for (const i of order) {
@@ -241,7 +244,7 @@ export async function interleaved(
     cpuMs: totals.map((t) => (t.cpu * 1000) / Math.max(1, t.requests)) as [number, number],
     requests: totals.map((t) => t.requests) as [number, number],
     alsoCpuMs: totals.map((t, i) =>
-      alsoPids[i].length ? (t.alsoCpu * 1000) / Math.max(1, t.requests) : null,
+      sides[i].alsoPids ? (t.alsoCpu * 1000) / Math.max(1, t.requests) : null,
     ) as [number | null, number | null],
   };
 }
