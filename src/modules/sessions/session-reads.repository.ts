@@ -211,18 +211,23 @@ export class SessionReadsRepository {
   /** version() by liveness variant: the reads of one event-loop turn share a statement. */
   private readonly versionBatches = new Map<string, TurnBatch<null, ReadVersion>>();
   /** listVersion() by statement and parameters: the same page asked for in one turn, once. */
-  private readonly listVersions = new TurnBatch<{ text: string; params: unknown[] }, string | null>(
-    async (batch) => {
-      const answers = new Map<string, string | null>();
-      await Promise.all(
-        [...batch].map(async ([key, { text, params }]) => {
-          const rows = await queryPrepared(this.dataSource, text, params, this.prepared);
-          answers.set(key, rows[0].cursor_known ? (rows[0].list_version as string) : null);
-        }),
+  private readonly listVersions = new TurnBatch<
+    { text: string; params: unknown[] },
+    Promise<string | null>
+  >(async (batch) => {
+    // A statement of its own per page, answered (or failed) on its own: one caller's error
+    // is not another's.
+    const answers = new Map<string, Promise<string | null>>();
+    for (const [key, { text, params }] of batch) {
+      answers.set(
+        key,
+        queryPrepared(this.dataSource, text, params, this.prepared).then((rows) =>
+          rows[0].cursor_known ? (rows[0].list_version as string) : null,
+        ),
       );
-      return answers;
-    },
-  );
+    }
+    return answers;
+  });
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,

@@ -59,6 +59,20 @@ describe(TurnBatch.name, () => {
     expect(calls).toEqual([['a'], ['a']]);
   });
 
+  it('should answer each key on its own when the run answers with a promise per key', async () => {
+    const batch = new TurnBatch<string, Promise<number>>(async (keys) => {
+      const answers = new Map<string, Promise<number>>();
+      for (const key of keys.keys()) {
+        answers.set(key, key === 'bad' ? Promise.reject(new Error('bad')) : Promise.resolve(1));
+      }
+      return answers;
+    });
+    const good = batch.load('good', 'x');
+    const bad = batch.load('bad', 'y');
+    await expect(bad).rejects.toThrow('bad');
+    expect(await good).toBe(1);
+  });
+
   it('should reject every load of a batch whose run fails, and go on with the next', async () => {
     let fail = true;
     const batch = new TurnBatch<string, number>(async () => {
