@@ -156,6 +156,11 @@ export interface InterleavedSide {
   /** The server's process id: its CPU time per request is measured too. */
   pid: number;
   headers?: Record<string, string>;
+  /**
+   * Other processes whose CPU is charged to this side's requests (the database's backends),
+   * asked for before each burst (a pool opens and closes connections as the load goes).
+   */
+  alsoPids?: () => Promise<number[]>;
 }
 
 export interface InterleavedResult {
@@ -165,6 +170,27 @@ export interface InterleavedResult {
   /** Server CPU ms per request (from /proc), each process over its own bursts. */
   cpuMs: [number, number];
   requests: [number, number];
+  /** CPU ms per request of each side's `alsoPids` (null without them). */
+  alsoCpuMs: [number | null, number | null];
+}
+
+/** CPU seconds of each process; null for one that has ended. */
+function cpuOf(pids: number[]): (number | null)[] {
+  return pids.map((pid) => {
+    try {
+      return cpuSeconds(pid);
+    } catch {
+      return null;
+    }
+  });
+}
+
+/** CPU seconds spent between two readings by the processes alive at both. */
+function cpuSpent(before: (number | null)[], after: (number | null)[]): number {
+  return before.reduce<number>(
+    (sum, b, i) => (b === null || after[i] === null ? sum : sum + (after[i] as number) - b),
+    0,
+  );
 }
 
 /**
@@ -177,10 +203,12 @@ export async function interleaved(
   options: { connections: number; rounds: number; burstMs: number },
 ): Promise<InterleavedResult> {
   const agents = sides.map(() => new Agent({ keepAlive: true, maxSockets: options.connections }));
-  const totals = sides.map(() => ({ requests: 0, ms: 0, cpu: 0 }));
+  const totals = sides.map(() => ({ requests: 0, ms: 0, cpu: 0, alsoCpu: 0 }));
   const burst = async (i: number) => {
     const side = sides[i];
     const target = new URL(side.url);
+    const alsoPids = (await side.alsoPids?.()) ?? [];
+    const also0 = cpuOf(alsoPids);
     const cpu0 = cpuSeconds(side.pid);
     const started = performance.now();
     const deadline = started + options.burstMs;
@@ -196,11 +224,12 @@ export async function interleaved(
     totals[i].ms += performance.now() - started;
     totals[i].requests += requests;
     totals[i].cpu += cpuSeconds(side.pid) - cpu0;
+    totals[i].alsoCpu += cpuSpent(also0, cpuOf(alsoPids));
   };
   // Warm-up: connections, JIT and caches on both sides.
   await burst(0);
   await burst(1);
-  totals.forEach((t) => Object.assign(t, { requests: 0, ms: 0, cpu: 0 }));
+  totals.forEach((t) => Object.assign(t, { requests: 0, ms: 0, cpu: 0, alsoCpu: 0 }));
   for (let round = 0; round < options.rounds; round++) {
     const order = round % 2 === 0 ? [0, 1] : [1, 0];
     for (const i of order) {
@@ -214,5 +243,8 @@ export async function interleaved(
     rps,
     cpuMs: totals.map((t) => (t.cpu * 1000) / Math.max(1, t.requests)) as [number, number],
     requests: totals.map((t) => t.requests) as [number, number],
+    alsoCpuMs: totals.map((t, i) =>
+      sides[i].alsoPids ? (t.alsoCpu * 1000) / Math.max(1, t.requests) : null,
+    ) as [number | null, number | null],
   };
 }

@@ -1,5 +1,6 @@
 /** The read paths: snapshot, session list, items page, conditional snapshot (304). */
-import { interleaved, load, LoadResult } from 'bench/http-load';
+import { backendPids } from 'bench/bench-process';
+import { interleaved, InterleavedSide, load, LoadResult } from 'bench/http-load';
 import { CONNECTIONS, LOAD_MS, wanted } from 'bench/suite/options';
 import { Suite } from 'bench/suite/setup';
 import { record } from 'bench/suite/table';
@@ -22,8 +23,8 @@ function loadDetail(ours: LoadResult, raw: LoadResult): string {
  */
 async function compareGet(
   scenario: string,
-  ours: { url: string; pid: number },
-  raw: { url: string; pid: number },
+  ours: InterleavedSide,
+  raw: InterleavedSide,
   headers?: Record<string, string>,
 ): Promise<void> {
   const options = { connections: CONNECTIONS, durationMs: LOAD_MS / 4 };
@@ -52,10 +53,26 @@ async function compareGet(
     },
     false,
   );
+  if (both.alsoCpuMs[0] !== null) {
+    record(
+      {
+        scenario,
+        metric: 'PostgreSQL CPU ms/req',
+        ours: both.alsoCpuMs[0],
+        raw: null,
+        detail: "our server's database backends (/proc), same bursts",
+      },
+      false,
+    );
+  }
 }
 
-export async function reads({ api, ours: warm, raw, paths }: Suite): Promise<void> {
-  const oursAt = (path: string) => ({ url: warm.url + path, pid: warm.proc.pid as number });
+export async function reads({ api, ours: warm, raw, paths, databaseUrl }: Suite): Promise<void> {
+  const oursAt = (path: string) => ({
+    url: warm.url + path,
+    pid: warm.proc.pid as number,
+    alsoPids: databaseUrl ? () => backendPids(databaseUrl) : undefined,
+  });
   const rawAt = (path: string) => ({ url: raw.url + path, pid: raw.proc.pid as number });
   if (wanted('snapshot')) {
     await compareGet('snapshot, 100 items', oursAt(paths.snapshot), rawAt(paths.snapshot));

@@ -24,6 +24,8 @@ export interface Suite {
   runner: ChildProcess;
   /** The read paths, recorded for the raw baseline: a 100-item snapshot, a list, an items page. */
   paths: { snapshot: string; list: string; items: string };
+  /** The scratch database (PostgreSQL runs only): its backends' CPU is measured on the reads. */
+  databaseUrl?: string;
 }
 
 /** Starts everything a run needs; each process started goes into `started` (to stop at the end). */
@@ -114,5 +116,5 @@ export async function prepare(
   );
   started.push(raw.proc);
   // Raw start-up, measured the same way (spawn → listening): node itself, no app.
-  return { api, echo, first, ours: warm, raw, runner, paths };
+  return { api, echo, first, ours: warm, raw, runner, paths, databaseUrl: env.DATABASE_URL };
 }

@@ -39,6 +39,7 @@ export function sessionListFilters(
 export function sessionListSql(
   filters: SessionListFilters,
   page: PageRequest,
+  columns: (param: (value: unknown) => string) => string = () => 's.*',
 ): { sql: string; params: unknown[]; backwards: boolean } {
   const params: unknown[] = [filters.ownerId, page.limit + 1];
   const param = (value: unknown) => `$${params.push(value)}`;
@@ -77,9 +78,12 @@ export function sessionListSql(
     );
   }
   const direction = ascending ? 'ASC' : 'DESC';
+  const select = columns(param);
   return {
     // rn__: the row's place in keyset order (1 = first), for callers that aggregate the page.
-    sql: `SELECT s.*, a.name AS agent_name__,
+    // `columns` (default s.*) may name other expressions over `s` and `a` (agents, LEFT JOIN),
+    // with parameters of their own.
+    sql: `SELECT ${select}, a.name AS agent_name__,
             row_number() OVER (ORDER BY s.${column} ${direction}, s.id ${direction}) AS rn__
           FROM sessions s LEFT JOIN agents a ON a.id = s.agent_id
           WHERE ${where.join(' AND ')}

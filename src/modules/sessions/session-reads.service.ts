@@ -59,6 +59,11 @@ function snapshotKey(slot: string, version: ReadVersion, level: number | null): 
   ].join('|');
 }
 
+/** What a list page's bytes depend on: its query (`slot`), its rows' versions, the caller's level. */
+function listKey(slot: string, version: string, level: number | null): string {
+  return `${slot}|${level}|${version}`;
+}
+
 /**
  * `GET /v1/sessions`, `GET /v1/sessions/{id}` and `GET /v1/sessions/{id}/items` as JSON text (issue 12): one
  * statement reads the session, checks nothing twice, and brings the items already serialised
@@ -71,6 +76,7 @@ function snapshotKey(slot: string, version: ReadVersion, level: number | null): 
  * An answer is cached only under the key read in the statement that built it, so a concurrent
  * write can never label new bytes with an old key or old bytes with a new one. Answers showing
  * pending elicitations (which change without the session row) are neither cached nor keyed.
+ * List pages are keyed the same way by the rows they show (listVersion).
  */
 @Injectable()
 export class SessionReadsService {
@@ -166,14 +172,49 @@ export class SessionReadsService {
     return this.store(slot, `${slot}|${page.sessionVersion}`, envelope(page), ifNoneMatch);
   }
 
-  /** The session list, uncached (its rows change without their own version): body-hash ETag. */
+  /**
+   * The session list. A page without search is keyed by version (listVersion: the rows it
+   * shows, their row versions, agent names, liveness and pending counts as of now), like a
+   * snapshot; a search (snippets from message text) takes SessionsService's path, body-hash ETag.
+   */
   async list(
     auth: AuthPrincipal,
     query: ListSessionsQueryDto,
     ifNoneMatch?: string,
   ): Promise<JsonReply> {
-    const json = await this.listJson(auth, query);
-    return jsonReply(bodyEtag(json), json, ifNoneMatch);
+    const filters = sessionListFilters(auth.userId, query);
+    if (!filters || filters.search) {
+      const json = JSON.stringify(await this.sessions.list(auth, query));
+      return jsonReply(bodyEtag(json), json, ifNoneMatch);
+    }
+    const request = pageRequest(query);
+    const ttl = this.config.runners.livenessTtlMs;
+    const level = this.access.displayLevel(auth, { ownerId: auth.userId });
+    const slot = JSON.stringify([
+      'list',
+      auth.userId,
+      filters.sortBy,
+      filters.agentId ?? null,
+      filters.agentName ?? null,
+      filters.includeArchived,
+      filters.kind,
+      request.limit,
+      request.order,
+      request.after ?? null,
+      request.before ?? null,
+    ]);
+    if (this.cache || ifNoneMatch) {
+      const version = await this.reads.listVersion(filters, request, ttl);
+      // An unknown cursor is a 400, from the build below.
+      if (version !== null) {
+        const known = this.known(slot, listKey(slot, version, level), ifNoneMatch);
+        if (known) {
+          return known;
+        }
+      }
+    }
+    const page = await this.reads.listPage(filters, request, ttl, level);
+    return this.store(slot, listKey(slot, page.version, level), envelope(page), ifNoneMatch);
   }
 
   async snapshotJson(
@@ -189,19 +230,8 @@ export class SessionReadsService {
     return (await this.items(auth, id, query)).json as string;
   }
 
-  /** The session list; a search (snippets from message text) takes SessionsService's path. */
   async listJson(auth: AuthPrincipal, query: ListSessionsQueryDto): Promise<string> {
-    const filters = sessionListFilters(auth.userId, query);
-    if (!filters || filters.search) {
-      return JSON.stringify(await this.sessions.list(auth, query));
-    }
-    const page = await this.reads.listPage(
-      filters,
-      pageRequest(query),
-      this.config.runners.livenessTtlMs,
-      this.access.displayLevel(auth, { ownerId: auth.userId }),
-    );
-    return envelope(page);
+    return (await this.list(auth, query)).json as string;
   }
 
   /** The reply for version `key` when it needs no build: 304, or the cached answer. */
