@@ -47,6 +47,12 @@ interface CompiledRoute {
   headers: Header[];
 }
 
+/** A request the lane takes: its route and the raw path parameter. */
+export interface LaneHit {
+  readonly compiled: CompiledRoute;
+  readonly param: string;
+}
+
 export interface FastLaneDeps {
   auth: RequestAuthService;
   filter: AllExceptionsFilter;
@@ -101,11 +107,30 @@ export class FastLane {
   }
 
   readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const hit = req.method === 'GET' ? this.match(req.url) : null;
-    if (!hit || hit.compiled.route.fallThrough?.(req.query as Record<string, unknown>)) {
+    const hit = this.take(req);
+    if (!hit) {
       next();
       return;
     }
+    this.answer(hit, req, res);
+  };
+
+  /**
+   * The route this lane answers `req` with, or null when Nest must (another method or path, a
+   * query it leaves to Nest). `prepare` runs once the path matched, before the query is read
+   * (it needs Express's request prototype, `req.query`).
+   */
+  take(req: Request, prepare?: () => void): LaneHit | null {
+    const hit = req.method === 'GET' ? this.match(req.url) : null;
+    if (!hit) {
+      return null;
+    }
+    prepare?.();
+    return hit.compiled.route.fallThrough?.(req.query as Record<string, unknown>) ? null : hit;
+  }
+
+  /** Answers a request `take` accepted, as its Nest route would. */
+  answer(hit: LaneHit, req: Request, res: Response): void {
     this.served++;
     // What the request line and the metrics label the request with, as for a Nest route.
     Object.assign(req, { route: { path: hit.compiled.template }, baseUrl: '' });
@@ -120,7 +145,12 @@ export class FastLane {
       },
       { bindings: { reqId: (req as { id?: string }).id } },
     );
-  };
+  }
+
+  /** An error before the answer started, through the app's exception filter. */
+  fail(error: unknown, req: Request, res: Response): void {
+    this.deps.filter.reply(error, req, res);
+  }
 
   private async serve(
     compiled: CompiledRoute,
@@ -166,7 +196,7 @@ export class FastLane {
     return query;
   }
 
-  private match(url: string): { compiled: CompiledRoute; param: string } | null {
+  private match(url: string): LaneHit | null {
     const q = url.indexOf('?');
     const segments = (q < 0 ? url : url.slice(0, q)).split('/');
     for (const compiled of this.routes) {
