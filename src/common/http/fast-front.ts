@@ -10,7 +10,7 @@ export type EdgeMiddleware = (req: Request, res: Response, next: (error?: unknow
 export interface FastFrontOptions {
   /** The Express app Nest serves through: the server's request listener, its prototypes. */
   app: Express;
-  lane: FastLane;
+  lane: Pick<FastLane, 'take' | 'answer' | 'fail'>;
   /**
    * The middleware Express runs before the lane for a GET without a body, in Express's order
    * (request id, metrics, helmet's headers, CORS). Each calls `next()` without an error.
