@@ -72,7 +72,8 @@ const PLAIN_SEGMENT = /^[A-Za-z0-9_.~-]{1,200}$/;
  * set the handler's headers, the path pipe, the query through the app's validation pipe, the
  * controller method itself, `res.send` (Express's ETag and 304); errors through `AllExceptionsFilter`; the request
  * line as pino-http writes it. Mounted after the id, metrics, helmet, CORS and input-guard
- * middleware, which run as for any route; anything it does not recognise goes on to Nest.
+ * middleware, which run as for any route; anything it does not recognise goes on to Nest. The
+ * fast front (`fast-front.ts`) calls `take` and `answer` from the server's request listener.
  */
 export class FastLane {
   /** Requests this lane answered (tests read it to know the lane, not Nest, served them). */
