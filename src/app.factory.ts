@@ -6,6 +6,7 @@ import { PARAMS_PROVIDER_TOKEN, Params, PinoLogger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
 import { RequestAuthService } from 'src/common/auth/request-auth.service';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
+import { EdgeMiddleware, FastFrontCounters, frontRequests } from 'src/common/http/fast-front';
 import { FastLane } from 'src/common/http/fast-lane.middleware';
 import { applyEdges } from 'src/common/http/edge.util';
 import { handleClientErrors } from 'src/common/http/client-error.handler';
@@ -28,9 +29,11 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   // request's If-None-Match names it (snapshots and item pages: a client polling an unchanged
   // session gets no body). A route that sets its own ETag (file content) keeps it.
   app.set('etag', 'strong');
+  const metrics = httpMetricsMiddleware(app.get(MetricsService));
   app.use(requestIdMiddleware);
-  app.use(httpMetricsMiddleware(app.get(MetricsService)));
-  applyEdges(app, config);
+  app.use(metrics);
+  // What runs before the fast lane for a GET without a body (the fast front calls the same).
+  const edges = [requestIdMiddleware, metrics, ...applyEdges(app, config)] as EdgeMiddleware[];
   serveConsole(app);
   // Nest reserves `verify` only for `rawBody: true` (which we don't use) and passes it on as is.
   app.useBodyParser('json', {
@@ -38,13 +41,20 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
     type: ['application/json', 'application/*+json'],
     verify: rejectDeepJson(config.http.jsonMaxDepth),
   } as NestExpressBodyParserOptionsFor<'json'>);
-  app.use(inputGuardMiddleware(config.http.jsonMaxDepth));
-  mountFastReads(app, config);
+  const inputGuard = inputGuardMiddleware(config.http.jsonMaxDepth);
+  app.use(inputGuard);
+  mountFastReads(app, config, edges, [inputGuard]);
   handleClientErrors(app.getHttpServer());
   setupSwagger(app, config);
 }
 
 const FAST_LANES = new WeakMap<NestExpressApplication, FastLane>();
+const FAST_FRONTS = new WeakMap<NestExpressApplication, FastFrontCounters>();
+
+/** What the app's fast front served and passed on to Express, when it has one. */
+export function fastFrontOf(app: NestExpressApplication): FastFrontCounters | undefined {
+  return FAST_FRONTS.get(app);
+}
 
 /** The app's fast lane, when it has one (tests count what it served). */
 export function fastLaneOf(app: NestExpressApplication): FastLane | undefined {
@@ -55,7 +65,12 @@ export function fastLaneOf(app: NestExpressApplication): FastLane | undefined {
  * The hot session reads skip the generic pipeline (issue 12), unless switched off or a
  * per-user rate limit is on (its guard runs in Nest only).
  */
-function mountFastReads(app: NestExpressApplication, config: AppConfig): void {
+function mountFastReads(
+  app: NestExpressApplication,
+  config: AppConfig,
+  edges: EdgeMiddleware[],
+  checks: EdgeMiddleware[],
+): void {
   if (!config.http.fastReads || config.ops.rateLimitPerMinute) {
     return;
   }
@@ -67,6 +82,16 @@ function mountFastReads(app: NestExpressApplication, config: AppConfig): void {
   });
   FAST_LANES.set(app, lane);
   app.use(lane.middleware);
+  // The lane's routes are answered from the server's request listener, before Express's router.
+  FAST_FRONTS.set(
+    app,
+    frontRequests(app.getHttpServer(), {
+      app: app.getHttpAdapter().getInstance(),
+      lane,
+      edges,
+      checks,
+    }),
+  );
 }
 
 export async function createApplication(

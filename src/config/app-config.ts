@@ -132,6 +132,8 @@ export interface AppConfig {
   reads: { cacheBytes: number };
   ops: {
     logFormat: 'auto' | 'json' | 'pretty';
+    /** JSON lines written at once (true) or buffered (false). */
+    logSync: boolean;
     metricsToken?: string;
     /** Empty: CORS off. `['*']`: any origin. */
     corsOrigins: string[];
@@ -331,6 +333,7 @@ export function getConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     ops: {
       logFormat: dto.OMNIGENT_LOG_FORMAT,
+      logSync: dto.OMNIGENT_LOG_SYNC,
       metricsToken: dto.OMNIGENT_METRICS_TOKEN,
       corsOrigins: list(dto.OMNIGENT_CORS_ORIGINS),
       rateLimitPerMinute: dto.OMNIGENT_RATE_LIMIT_PER_MINUTE,

@@ -1,7 +1,7 @@
 import { JwtService } from '@nestjs/jwt';
 import { Response } from 'supertest';
 
-import { fastLaneOf } from 'src/app.factory';
+import { fastFrontOf, fastLaneOf } from 'src/app.factory';
 import { RUNNER_TOKEN_AUDIENCE } from 'src/common/auth/jwt-verifier.service';
 import { mintToken } from 'src/common/auth/token-signer';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
@@ -26,6 +26,8 @@ interface Probe {
   headers?: Record<string, string>;
   /** The lane answers it (false: it goes on to Nest). */
   lane?: boolean;
+  /** The front answers it before Express (default: when the lane does). */
+  front?: boolean;
 }
 
 /** An answer's status, headers and body bytes, without what differs per answer. */
@@ -33,7 +35,8 @@ function comparable(res: Response) {
   const headers = Object.fromEntries(
     Object.entries(res.headers).filter(([name]) => !PER_ANSWER.has(name)),
   );
-  return { status: res.status, headers, body: res.text };
+  // In the order they were sent, too.
+  return { status: res.status, headers, order: Object.keys(headers), body: res.text };
 }
 
 describe('fast lane of the hot session reads (OMNIGENT_HTTP_FAST_READS)', () => {
@@ -81,7 +84,9 @@ describe('fast lane of the hot session reads (OMNIGENT_HTTP_FAST_READS)', () => 
   /** Sends the probe to both apps; they must answer alike, and the lane must have served it. */
   async function expectSameAnswer(probe: Probe): Promise<Response> {
     const lane = fastLaneOf(fast.app);
+    const front = fastFrontOf(fast.app);
     const before = lane?.served ?? 0;
+    const frontBefore = front?.served ?? 0;
     const headers = probe.headers ?? bearer(token);
     const viaLane = await fast.http.get(probe.path).set(headers);
     const viaNest = await nest.http.get(probe.path).set(headers);
@@ -89,9 +94,14 @@ describe('fast lane of the hot session reads (OMNIGENT_HTTP_FAST_READS)', () => 
       probe: probe.name,
       ...comparable(viaNest),
     });
-    expect({ probe: probe.name, served: (lane?.served ?? 0) - before }).toEqual({
+    expect({
+      probe: probe.name,
+      served: (lane?.served ?? 0) - before,
+      front: (front?.served ?? 0) - frontBefore,
+    }).toEqual({
       probe: probe.name,
       served: probe.lane === false ? 0 : 1,
+      front: (probe.front ?? probe.lane !== false) ? 1 : 0,
     });
     return viaLane;
   }
@@ -99,6 +109,18 @@ describe('fast lane of the hot session reads (OMNIGENT_HTTP_FAST_READS)', () => 
   it('should be mounted only when switched on', () => {
     expect(fastLaneOf(fast.app)).toBeDefined();
     expect(fastLaneOf(nest.app)).toBeUndefined();
+    expect(fastFrontOf(fast.app)).toBeDefined();
+    expect(fastFrontOf(nest.app)).toBeUndefined();
+  });
+
+  it('should echo a safe X-Request-Id and mint one otherwise, as Nest does', async () => {
+    const path = `/v1/sessions/${session}/items?limit=2`;
+    for (const app of [fast, nest]) {
+      const given = await app.http.get(path).set({ ...bearer(token), 'X-Request-Id': 'req-42.a' });
+      expect(given.headers['x-request-id']).toBe('req-42.a');
+      const unsafe = await app.http.get(path).set({ ...bearer(token), 'X-Request-Id': 'a b' });
+      expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+    }
   });
 
   it('should answer snapshots as Nest does', async () => {
@@ -253,9 +275,24 @@ describe('fast lane of the hot session reads (OMNIGENT_HTTP_FAST_READS)', () => 
       await expectSameAnswer(probe);
     }
     const lane = fastLaneOf(fast.app);
+    const front = fastFrontOf(fast.app);
     const before = lane?.served;
+    const frontBefore = front?.served;
     await fast.http.head(`/v1/sessions/${session}`).set(bearer(token)).expect(200);
     expect(lane?.served).toBe(before);
+    // A GET with a body goes through Express (its JSON parser, the input guard), then the lane.
+    const withBody = await fast.http
+      .get(`/v1/sessions/${session}/items?limit=2`)
+      .set(bearer(token))
+      .send({ note: 'ignored' });
+    const viaNest = await nest.http
+      .get(`/v1/sessions/${session}/items?limit=2`)
+      .set(bearer(token))
+      .send({ note: 'ignored' });
+    expect(comparable(withBody)).toEqual(comparable(viaNest));
+    expect(withBody.status).toBe(200);
+    expect(lane?.served).toBe((before ?? 0) + 1);
+    expect(front?.served).toBe(frontBefore);
   });
 
   it('should count its answers under the route template, as Nest routes are', async () => {
@@ -300,12 +337,15 @@ describe('fast lane in local mode (OMNIGENT_AUTH=none)', () => {
     ];
     for (const [headers, status] of probes) {
       const lane = fastLaneOf(fast.app);
+      const front = fastFrontOf(fast.app);
       const before = lane?.served ?? 0;
+      const frontBefore = front?.served ?? 0;
       const viaLane = await fast.http.get(`/v1/sessions/${session}`).set(headers);
       const viaNest = await nest.http.get(`/v1/sessions/${session}`).set(headers);
       expect(comparable(viaLane)).toEqual(comparable(viaNest));
       expect(viaLane.status).toBe(status);
       expect(lane?.served).toBe(before + 1);
+      expect(front?.served).toBe(frontBefore + 1);
     }
   });
 });

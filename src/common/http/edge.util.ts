@@ -1,6 +1,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 
 import { NestExpressApplication } from '@nestjs/platform-express';
+import type { Express } from 'express';
 import helmet from 'helmet';
 
 import { AppConfig } from 'src/config/app-config';
@@ -9,25 +10,25 @@ import { AppConfig } from 'src/config/app-config';
 const EXPOSED_HEADERS = ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed'];
 
 /**
- * Security headers (helmet) and CORS. The CSP keeps Swagger UI at /docs working: its scripts are
+ * Security headers (helmet) and CORS, mounted on the app; returns the middleware mounted, in
+ * order (the fast front runs the same functions, issue 12). The CSP keeps Swagger UI at /docs working: its scripts are
  * same-origin files, its styles partly inline. No `upgrade-insecure-requests`: the server often
  * runs on plain http (loopback, or behind a TLS proxy), where it would break /docs.
  */
-export function applyEdges(app: NestExpressApplication, config: AppConfig): void {
-  app.use(
-    fixedHeaders(
-      helmet({
-        contentSecurityPolicy: {
-          directives: {
-            'script-src': ["'self'"],
-            'style-src': ["'self'", "'unsafe-inline'"],
-            'img-src': ["'self'", 'data:'],
-            'upgrade-insecure-requests': null,
-          },
+export function applyEdges(app: NestExpressApplication, config: AppConfig): Middleware[] {
+  const headers = fixedHeaders(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          'script-src': ["'self'"],
+          'style-src': ["'self'", "'unsafe-inline'"],
+          'img-src': ["'self'", 'data:'],
+          'upgrade-insecure-requests': null,
         },
-      }),
-    ),
+      },
+    }),
   );
+  app.use(headers);
   const origins = config.ops.corsOrigins;
   if (origins.length > 0) {
     app.enableCors({
@@ -43,10 +44,18 @@ export function applyEdges(app: NestExpressApplication, config: AppConfig): void
       exposedHeaders: EXPOSED_HEADERS,
       maxAge: 600,
     });
+    return [headers, lastMounted(app)];
   }
+  return [headers];
 }
 
-type Middleware = (
+/** The middleware function last mounted on the app's Express router (what Nest's `use` added). */
+function lastMounted(app: NestExpressApplication): Middleware {
+  const { stack } = (app.getHttpAdapter().getInstance() as Express).router;
+  return stack[stack.length - 1].handle as unknown as Middleware;
+}
+
+export type Middleware = (
   req: IncomingMessage,
   res: ServerResponse,
   next: (err?: unknown) => void,

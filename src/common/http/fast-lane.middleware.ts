@@ -47,6 +47,12 @@ interface CompiledRoute {
   headers: Header[];
 }
 
+/** A request the lane takes: its route and the raw path parameter. */
+export interface LaneHit {
+  readonly compiled: CompiledRoute;
+  readonly param: string;
+}
+
 export interface FastLaneDeps {
   auth: RequestAuthService;
   filter: AllExceptionsFilter;
@@ -66,7 +72,8 @@ const PLAIN_SEGMENT = /^[A-Za-z0-9_.~-]{1,200}$/;
  * set the handler's headers, the path pipe, the query through the app's validation pipe, the
  * controller method itself, `res.send` (Express's ETag and 304); errors through `AllExceptionsFilter`; the request
  * line as pino-http writes it. Mounted after the id, metrics, helmet, CORS and input-guard
- * middleware, which run as for any route; anything it does not recognise goes on to Nest.
+ * middleware, which run as for any route; anything it does not recognise goes on to Nest. The
+ * fast front (`fast-front.ts`) calls `take` and `answer` from the server's request listener.
  */
 export class FastLane {
   /** Requests this lane answered (tests read it to know the lane, not Nest, served them). */
@@ -101,11 +108,30 @@ export class FastLane {
   }
 
   readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const hit = req.method === 'GET' ? this.match(req.url) : null;
-    if (!hit || hit.compiled.route.fallThrough?.(req.query as Record<string, unknown>)) {
+    const hit = this.take(req);
+    if (!hit) {
       next();
       return;
     }
+    this.answer(hit, req, res);
+  };
+
+  /**
+   * The route this lane answers `req` with, or null when Nest must (another method or path, a
+   * query it leaves to Nest). `prepare` runs once the path matched, before the query is read
+   * (it needs Express's request prototype, `req.query`).
+   */
+  take(req: Request, prepare?: () => void): LaneHit | null {
+    const hit = req.method === 'GET' ? this.match(req.url) : null;
+    if (!hit) {
+      return null;
+    }
+    prepare?.();
+    return hit.compiled.route.fallThrough?.(req.query as Record<string, unknown>) ? null : hit;
+  }
+
+  /** Answers a request `take` accepted, as its Nest route would. */
+  answer(hit: LaneHit, req: Request, res: Response): void {
     this.served++;
     // What the request line and the metrics label the request with, as for a Nest route.
     Object.assign(req, { route: { path: hit.compiled.template }, baseUrl: '' });
@@ -120,7 +146,12 @@ export class FastLane {
       },
       { bindings: { reqId: (req as { id?: string }).id } },
     );
-  };
+  }
+
+  /** An error before the answer started, through the app's exception filter. */
+  fail(error: unknown, req: Request, res: Response): void {
+    this.deps.filter.reply(error, req, res);
+  }
 
   private async serve(
     compiled: CompiledRoute,
@@ -166,7 +197,7 @@ export class FastLane {
     return query;
   }
 
-  private match(url: string): { compiled: CompiledRoute; param: string } | null {
+  private match(url: string): LaneHit | null {
     const q = url.indexOf('?');
     const segments = (q < 0 ? url : url.slice(0, q)).split('/');
     for (const compiled of this.routes) {

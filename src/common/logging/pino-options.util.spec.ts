@@ -1,9 +1,14 @@
 import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
 import { Options, pinoHttp } from 'pino-http';
 
 import {
+  bufferedLines,
+  LOG_BUFFER_BYTES,
   loggerParams,
   logRequestLine,
   requestLogLevel,
@@ -70,5 +75,39 @@ describe('logRequestLine', () => {
     }));
     expect(written).toEqual(expected);
     expect(written).toMatchObject({ reqId: 'req-1', route: '/v1/sessions/:session_id', status });
+  });
+});
+
+describe('bufferedLines (OMNIGENT_LOG_SYNC=false)', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'log-lines-'));
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('should hold short lines until the timer, and write a full buffer at once', async () => {
+    const file = join(dir, 'lines.log');
+    const stream = bufferedLines(file, 50);
+    await new Promise((resolve) => stream.once('ready', resolve));
+    stream.write('{"a":1}\n');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(readFileSync(file, 'utf8')).toBe('');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(readFileSync(file, 'utf8')).toBe('{"a":1}\n');
+    const long = `${'x'.repeat(LOG_BUFFER_BYTES)}\n`;
+    stream.write(long);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(readFileSync(file, 'utf8')).toBe(`{"a":1}\n${long}`);
+    stream.end();
+  });
+
+  it('should be the JSON destination only when lines are not synchronous', () => {
+    const params = (env: Record<string, string>) =>
+      loggerParams(getConfig({ OMNIGENT_LOG_FORMAT: 'json', ...env })).pinoHttp;
+    expect(Array.isArray(params({ OMNIGENT_LOG_SYNC: 'true' }))).toBe(false);
+    const [, stream] = params({ OMNIGENT_LOG_SYNC: 'false' }) as [Options, { minLength: number }];
+    expect(stream.minLength).toBe(LOG_BUFFER_BYTES);
   });
 });

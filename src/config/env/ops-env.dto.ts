@@ -1,13 +1,21 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
-import { blankToUndefined, toInt } from 'src/config/env/env-coercion.util';
+import { blankToUndefined, toBool, toInt } from 'src/config/env/env-coercion.util';
 import { LimitsEnvDto } from 'src/config/env/limits-env.dto';
 
 /** Operations: log format, metrics, CORS, rate limiting and the drain on shutdown. */
 export class OpsEnvDto extends LimitsEnvDto {
   @IsIn(['auto', 'json', 'pretty'])
   OMNIGENT_LOG_FORMAT: 'auto' | 'json' | 'pretty' = 'auto';
+
+  /**
+   * JSON lines written to stdout as they are logged (`true`) or buffered (`false`: up to 4 KiB
+   * or 100 ms, flushed at exit; a SIGKILL or a power loss loses what was buffered).
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  OMNIGENT_LOG_SYNC = true;
 
   /** Bearer token that `GET /metrics` requires (secret). Unset: /metrics is public. */
   @Transform(blankToUndefined)
