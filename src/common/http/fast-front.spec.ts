@@ -34,6 +34,7 @@ describe(frontRequests.name, () => {
   let counters: FastFrontCounters;
   let refuse: boolean;
   let failWith: unknown;
+  let throwWith: unknown;
   const seen: { prototype: boolean; baseUrl: string; originalUrl: string; body: boolean }[] = [];
   const failed: unknown[] = [];
 
@@ -44,6 +45,12 @@ describe(frontRequests.name, () => {
       tracing('id'),
       tracing('metrics'),
       ((_req, _res, next) => next(failWith)) as EdgeMiddleware,
+      ((_req, _res, next) => {
+        if (throwWith) {
+          throw throwWith;
+        }
+        next();
+      }) as EdgeMiddleware,
     ];
     const check: EdgeMiddleware = (_req, _res, next) =>
       next(refuse ? new Error('refused') : undefined);
@@ -84,6 +91,7 @@ describe(frontRequests.name, () => {
   beforeEach(() => {
     refuse = false;
     failWith = undefined;
+    throwWith = undefined;
     seen.length = 0;
     failed.length = 0;
   });
@@ -136,6 +144,14 @@ describe(frontRequests.name, () => {
     await request(app.getHttpServer()).get('/v1/probe').expect(500);
     expect(failed).toEqual([failWith]);
     expect(seen).toEqual([]);
+  });
+
+  it("should send an edge's synchronous throw to the filter and stay up", async () => {
+    throwWith = new Error('thrown');
+    await request(app.getHttpServer()).get('/v1/probe').expect(500);
+    expect(failed).toEqual([throwWith]);
+    throwWith = undefined;
+    await request(app.getHttpServer()).get('/v1/probe').expect(200);
   });
 
   it('should refuse a server whose listener is not the Express app', () => {

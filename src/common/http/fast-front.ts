@@ -2,7 +2,7 @@ import { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 import type { Express, Request, Response } from 'express';
 
-import { FastLane } from 'src/common/http/fast-lane.middleware';
+import type { FastLane, LaneHit } from 'src/common/http/fast-lane.middleware';
 
 /** A middleware as Express calls it. */
 export type EdgeMiddleware = (req: Request, res: Response, next: (error?: unknown) => void) => void;
@@ -63,20 +63,29 @@ export function frontRequests(server: Server, options: FastFrontOptions): FastFr
     }
     const req = incoming as Request;
     const res = outgoing as Response;
-    // `app.handle`'s preparation, once the path is the lane's (Express does it again, harmlessly,
-    // for a request it is handed).
-    const hit = lane.take(req, () => {
-      req.res = res;
-      res.req = req;
-      Object.setPrototypeOf(req, app.request);
-      Object.setPrototypeOf(res, app.response);
-      res.locals ??= Object.create(null) as Response['locals'];
-    });
-    if (!hit || refused(req, res)) {
+    let hit: LaneHit | null;
+    try {
+      // `app.handle`'s preparation, once the path is the lane's (Express does it again,
+      // harmlessly, for a request it is handed).
+      hit = lane.take(req, () => {
+        req.res = res;
+        res.req = req;
+        Object.setPrototypeOf(req, app.request);
+        Object.setPrototypeOf(res, app.response);
+        res.locals ??= Object.create(null) as Response['locals'];
+      });
+      hit = hit && !refused(req, res) ? hit : null;
+    } catch {
+      // What throws here throws again in Express's router, which answers it (this listener
+      // must never throw: the server would not catch it).
+      hit = null;
+    }
+    if (!hit) {
       counters.passed++;
       express(req, res);
       return;
     }
+    const answering = hit;
     counters.served++;
     // The router's (a mount at `/`) and the JSON parser's (no body: `body` stays undefined).
     req.baseUrl = '';
@@ -88,10 +97,17 @@ export function frontRequests(server: Server, options: FastFrontOptions): FastFr
     const next = (error?: unknown): void => {
       if (error !== undefined) {
         lane.fail(error, req, res);
-      } else if (at < edges.length) {
-        edges[at++](req, res, next);
-      } else {
-        lane.answer(hit, req, res);
+        return;
+      }
+      // As Express's router does: an edge that throws is an error passed on (to the filter).
+      try {
+        if (at < edges.length) {
+          edges[at++](req, res, next);
+        } else {
+          lane.answer(answering, req, res);
+        }
+      } catch (thrown) {
+        lane.fail(thrown, req, res);
       }
     };
     next();
