@@ -252,3 +252,28 @@ describe('PostgresBus overflow table', () => {
     }
   });
 });
+
+describe('PostgresBus statements', () => {
+  it('should send what is published in one turn of the event loop as one statement', async () => {
+    Logger.overrideLogger(['error']);
+    const bus = new PostgresBus({ url: pgUrl() });
+    await bus.start();
+    const query = jest.spyOn(Client.prototype, 'query');
+    try {
+      const channel = key('s');
+      const got = collect(bus, channel).got;
+      // A unit of work's events, then (a few awaits later, same turn) the deltas relayed after it.
+      bus.publish(channel, 1);
+      bus.publish(channel, 2);
+      await Promise.resolve();
+      bus.publish(channel, 3);
+      await eventually(() => got.length === 3);
+      expect(got).toEqual([1, 2, 3]);
+      const notifies = query.mock.calls.filter(([sql]) => String(sql).includes('pg_notify'));
+      expect(notifies).toHaveLength(1);
+    } finally {
+      query.mockRestore();
+      await bus.close();
+    }
+  });
+});

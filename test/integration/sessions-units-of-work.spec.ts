@@ -1,3 +1,5 @@
+import { Client } from 'pg';
+
 import { IdPrefix, newId } from 'src/common/ids/ids';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
@@ -188,6 +190,36 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       expect(after).toMatchObject({ eventSeq: 10, logSeq: 10 });
       const seqs = (await ctx.events.range(session.id, 0, 100, 100)).map((e) => e.seq);
       expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    });
+
+    it('should begin the transaction and lock the row in one round trip, then log in one statement', async () => {
+      const session = await ctx.newSession();
+      const query = jest.spyOn(Client.prototype, 'query');
+      try {
+        await ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.patch({ title: 'renamed' });
+          s.emit('session.status', { status: 'idle' });
+        });
+        const statements = query.mock.calls.map(([sql]) => String(sql));
+        expect(statements).toHaveLength(3);
+        expect(statements[0]).toMatch(/^START TRANSACTION; SELECT \* FROM sessions .* FOR UPDATE$/);
+        expect(statements[1]).toMatch(/^WITH u AS \(UPDATE "sessions"/);
+        expect(statements[2]).toBe('COMMIT');
+      } finally {
+        query.mockRestore();
+      }
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'renamed', logSeq: 1 });
+    });
+
+    it('should take the id as data: an id with quotes locks nothing and runs nothing', async () => {
+      const work = jest.fn();
+      await expect(
+        ctx.sessions.withLockedSession(`x' OR true OR id = '`, work),
+      ).resolves.toBeNull();
+      await expect(
+        ctx.sessions.withLockedSession(`x\\'; DROP TABLE sessions; --`, work),
+      ).resolves.toBeNull();
+      expect(work).not.toHaveBeenCalled();
     });
   });
 

@@ -61,6 +61,7 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
   /** Statements not sent yet, in publish order (also while reconnecting, bounded). */
   private outbox: Outgoing[] = [];
   private flushing = false;
+  private flushScheduled = false;
   /** Makes every payload unique: PostgreSQL folds identical notifications of one transaction. */
   private counter = 0;
   /** Notifications are handled one after another: an overflow read must not reorder them. */
@@ -145,7 +146,24 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
       this.logger.warn('Bus outbox full while reconnecting: dropped the oldest message');
     }
     this.outbox.push(item);
-    void this.flush();
+    this.scheduleFlush();
+  }
+
+  /**
+   * The outbox is sent once the current turn of the event loop is done, so what it publishes
+   * leaves together in one statement: a unit of work's events and the deltas relayed right
+   * after it (a turn's `response.created`, `in_progress` and first deltas) are one round trip
+   * instead of the first alone and the rest behind it (issue 12, POST → first delta).
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing) {
+      return;
+    }
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
   }
 
   /**

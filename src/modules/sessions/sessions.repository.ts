@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { Client as PgClient, escapeLiteral, QueryResult } from 'pg';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 
 import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/pagination';
@@ -76,23 +77,47 @@ export class SessionsRepository {
    * its patch, items and durable stream events in the same transaction. Returns null (without
    * calling `work`) when the session does not exist; the caller publishes `events` after commit.
    */
-  withLockedSession<T>(
+  async withLockedSession<T>(
     id: string,
     work: (session: LockedSession) => Promise<T>,
     options: UnitOptions = {},
   ): Promise<LockedWork<T> | null> {
-    return this.dataSource.transaction(async (manager) => {
-      if (options.asyncCommit) {
-        await manager.query('SET LOCAL synchronous_commit = off');
+    const runner = this.dataSource.createQueryRunner();
+    // TypeORM's own bookkeeping of the transaction begun below (what startTransaction sets).
+    const tx = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
+    try {
+      const client = (await runner.connect()) as PgClient;
+      tx.isTransactionActive = true;
+      tx.transactionDepth = 1;
+      // The transaction, its settings and the row lock in one round trip (simple protocol, so
+      // the id goes as an escaped literal): every unit of work is on a turn's path, three of
+      // them before its first delta reaches a client (issue 12).
+      const results = (await client.query(
+        [
+          'START TRANSACTION',
+          ...(options.asyncCommit ? ['SET LOCAL synchronous_commit = off'] : []),
+          `SELECT * FROM sessions WHERE id = ${escapeLiteral(id)} FOR UPDATE`,
+        ].join('; '),
+      )) as unknown as QueryResult<Record<string, unknown>>[];
+      const found = results[results.length - 1].rows[0];
+      let done: LockedWork<T> | null = null;
+      if (found) {
+        const row = sessionFromRow(sessionColumns(this.sessions.metadata), found);
+        const session = new LockedSessionUnit(runner.manager, row);
+        const result = await work(session);
+        done = { result, events: await session.flush(), before: row, after: session.row };
       }
-      const row = await this.lockById(manager, id);
-      if (!row) {
-        return null;
+      await runner.commitTransaction();
+      return done;
+    } catch (error) {
+      if (tx.isTransactionActive) {
+        // The original error is the one that counts, as in TypeORM's transaction().
+        await runner.rollbackTransaction().catch(() => undefined);
       }
-      const session = new LockedSessionUnit(manager, row);
-      const result = await work(session);
-      return { result, events: await session.flush(), before: row, after: session.row };
-    });
+      throw error;
+    } finally {
+      await runner.release();
+    }
   }
 
   /** PostgreSQL's WAL insert and flush positions, and which run of the server (WalFlushWatch). */

@@ -130,6 +130,25 @@ describe(RunnerEventIngestService.name, () => {
   describe('with synchronous ingest commits (the default)', () => {
     beforeEach(() => setUp({}));
 
+    it('should relay the deltas after a durable unit with the row it committed, not a read', async () => {
+      send(created(session.id, 1));
+      send({
+        session_id: session.id,
+        seq: 2,
+        durable: false,
+        turn_id: 'resp_1',
+        event: { type: 'response.output_text.delta', delta: 'hi', message_id: 'msg_1', index: 0 },
+      });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(t.mock(TurnEventsService).relayTransient).toHaveBeenCalledWith(
+        expect.objectContaining({ id: session.id, runnerId: RUNNER }),
+        'resp_1',
+        expect.objectContaining({ type: 'response.output_text.delta', delta: 'hi' }),
+      );
+      // The first delta of a turn does not wait for a read of the session after the unit.
+      expect(t.mock(SessionsRepository).getById).not.toHaveBeenCalled();
+    });
+
     it('should commit synchronously and acknowledge without reading the WAL', async () => {
       send(created(session.id, 1));
       await jest.advanceTimersByTimeAsync(500);

@@ -193,7 +193,7 @@ export class RunnerEventIngestService implements OnApplicationBootstrap {
         }
         state.binding = undefined;
         const epoch = this.durabilityEpoch();
-        const accepted = await this.ingestDurable(connection, sessionId, run);
+        const accepted = await this.ingestDurable(connection, sessionId, run, state);
         if (accepted !== null) {
           state.highestSeen = Math.max(state.highestSeen, accepted);
           state.ackEpoch = Math.min(state.ackEpoch ?? epoch, epoch);
@@ -244,11 +244,12 @@ export class RunnerEventIngestService implements OnApplicationBootstrap {
     connection: RunnerConnection,
     sessionId: string,
     run: SessionEventParams[],
+    state: SessionIngestState,
   ): Promise<number | null> {
     // A dropped connection loses nothing: the same unit is retried (what committed before the
     // drop is a duplicate by seq), and later events wait behind it, so no later ack skips it.
     try {
-      return await retryTransient(() => this.ingestDurableOnce(connection, sessionId, run), {
+      return await retryTransient(() => this.ingestDurableOnce(connection, sessionId, run, state), {
         attempts: INGEST_RETRIES,
         maxDelayMs: INGEST_RETRY_MAX_MS,
         stop: () => !connection.isOpen,
@@ -270,9 +271,10 @@ export class RunnerEventIngestService implements OnApplicationBootstrap {
     connection: RunnerConnection,
     sessionId: string,
     run: SessionEventParams[],
+    state: SessionIngestState,
   ): Promise<number | null> {
     try {
-      return await this.applyDurable(connection, sessionId, run);
+      return await this.applyDurable(connection, sessionId, run, state);
     } catch (error) {
       if (run.length === 1 || isTransientDatabaseError(error)) {
         throw error;
@@ -280,7 +282,7 @@ export class RunnerEventIngestService implements OnApplicationBootstrap {
       let accepted: number | null = null;
       for (const params of run) {
         try {
-          const seq = await this.applyDurable(connection, sessionId, [params]);
+          const seq = await this.applyDurable(connection, sessionId, [params], state);
           accepted = seq === null ? accepted : Math.max(accepted ?? 0, seq);
         } catch (single) {
           if (isTransientDatabaseError(single)) {
@@ -299,14 +301,25 @@ export class RunnerEventIngestService implements OnApplicationBootstrap {
     connection: RunnerConnection,
     sessionId: string,
     run: SessionEventParams[],
+    state: SessionIngestState,
   ): Promise<number | null> {
+    let row: SessionEntity | null = null;
     const accepted = await this.stream.locked(
       sessionId,
-      (s) => this.applyRun(connection, s, run),
+      async (s) => {
+        const highest = await this.applyRun(connection, s, run);
+        row = servedBy(s.row, connection) ? s.row : null;
+        return highest;
+      },
       // Published at commit; acknowledged after the flush (sendAck), so a crash in between
       // loses nothing the runner dropped: it resends from the stored event_seq (issue 12).
       { asyncCommit: this.asyncCommit },
     );
+    if (accepted !== undefined) {
+      // Committed: the row as this unit left it is what a read now would return, so the deltas
+      // that follow (a turn's first ones right after `response.created`) need no read of it.
+      state.binding = { session: row, runnerId: connection.runnerId, at: Date.now() };
+    }
     return accepted ?? null;
   }
 

@@ -1,10 +1,12 @@
 import { DomainError } from 'src/common/errors/domain.error';
+import { ErrorCode } from 'src/common/errors/error-code';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
 import { SessionEventInputDto } from 'src/modules/sessions/dto/session-request.dto';
 import { LockedSession } from 'src/modules/sessions/locked-session';
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
+import { SessionError } from 'src/modules/sessions/sessions.errors';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnInterruptService } from 'src/modules/sessions/turns/turn-interrupt.service';
@@ -82,6 +84,34 @@ describe(TurnsService.name, () => {
       await expect(
         sut.post(auth, session.id, say('hi', { created_by: 'bob' })),
       ).rejects.toMatchObject({ code: 'forbidden' });
+    });
+
+    it('should read the item quota beside the access check, and answer it only once access is granted', async () => {
+      let grant!: (s: SessionEntity) => void;
+      t.mock(SessionAccessService).require.mockImplementation(
+        () => new Promise((resolve) => (grant = resolve)),
+      );
+      t.mock(SessionQuotasService).checkItems.mockRejectedValue(
+        SessionError.quota('Item quota reached'),
+      );
+      const posting = sut.post(auth, session.id, say('hi'));
+      await Promise.resolve();
+      // In flight together: the quota's round trip does not wait for the access check's.
+      expect(t.mock(SessionQuotasService).checkItems).toHaveBeenCalledWith(session.id);
+      grant(session);
+      await expect(posting).rejects.toMatchObject({ code: 'quota_exceeded' });
+    });
+
+    it('should answer a refused access check, not the item quota it read beside it', async () => {
+      t.mock(SessionAccessService).require.mockRejectedValue(
+        new DomainError(ErrorCode.NotFound, 'Session does not exist'),
+      );
+      t.mock(SessionQuotasService).checkItems.mockRejectedValue(
+        SessionError.quota('Item quota reached'),
+      );
+      await expect(sut.post(auth, session.id, say('hi'))).rejects.toMatchObject({
+        code: 'not_found',
+      });
     });
 
     it('should ask for owner level to stop a session, edit level otherwise', async () => {

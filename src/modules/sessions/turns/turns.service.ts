@@ -66,6 +66,13 @@ export class TurnsService {
       );
     }
     const level = type === 'stop_session' ? SessionLevel.Owner : SessionLevel.Edit;
+    // The item quota is read beside the access check (one round trip on the path of every
+    // message, not two; issue 12), and looked at only once access is granted: its answer
+    // never reaches a caller the check refuses.
+    const quota =
+      type === 'message' || type === 'compaction'
+        ? settled(this.quotas.checkItems(sessionId))
+        : undefined;
     const session = await this.access.require(auth, sessionId, level);
     if (input.created_by !== undefined && input.created_by !== null) {
       throw new DomainError(
@@ -73,9 +80,7 @@ export class TurnsService {
         'created_by is reserved for runner-originated events',
       );
     }
-    if (type === 'message' || type === 'compaction') {
-      await this.quotas.checkItems(session.id);
-    }
+    await quota?.then((outcome) => outcome());
     switch (type) {
       case 'message':
         return this.message(auth, session, input);
@@ -394,6 +399,16 @@ export class TurnsService {
     });
     await this.policyHooks.get()?.turnEnded(sessionId, turnId);
   }
+}
+
+/** A promise whose outcome is read later: no unhandled rejection if it is never read. */
+function settled(promise: Promise<void>): Promise<() => void> {
+  return promise.then(
+    () => () => undefined,
+    (error: unknown) => () => {
+      throw error;
+    },
+  );
 }
 
 function isHostRefusal(error: unknown): error is DomainError {
