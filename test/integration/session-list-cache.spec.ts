@@ -14,7 +14,7 @@ import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { agentFactory, factory, itemFactory, sessionFactory } from 'test/factories';
 import { clientFor, E2eClient, JWT_ENV } from 'test/utils/e2e-client';
 
@@ -37,17 +37,15 @@ const LISTS: ListSessionsQueryDto[] = [
  * ETag changes with the bytes. Issue 12, the list's version key.
  */
 describe(`${SessionReadsService.name} list pages keyed by version`, () => {
-  let t: TestApp;
+  const t = useTestApp('postgres', () => ({
+    ...JWT_ENV,
+    DATABASE_URL: process.env.OMNIGENT_TEST_INTEGRATION_DATABASE_URL as string,
+  }));
   let db: DataSource;
 
   beforeAll(async () => {
-    t = await createTestApp('postgres', {
-      ...JWT_ENV,
-      DATABASE_URL: process.env.OMNIGENT_TEST_INTEGRATION_DATABASE_URL as string,
-    });
     db = t.app.get(DataSource);
   });
-  afterAll(() => t?.close());
 
   /** A service over the app's repositories, with or without a cache, with its own liveness TTL. */
   function service(cacheBytes: number, livenessTtlMs = t.config.runners.livenessTtlMs) {

@@ -14,7 +14,7 @@ import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionsService } from 'src/modules/sessions/sessions.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
-import { createTestApp, TestApp } from 'test/e2e/create-app';
+import { useTestApp } from 'test/e2e/create-app';
 import { agentFactory, factory, itemFactory, sessionFactory } from 'test/factories';
 import { clientFor, E2eClient, JWT_ENV } from 'test/utils/e2e-client';
 
@@ -30,7 +30,10 @@ const PAGES: ListItemsQueryDto[] = [{}, { limit: 2 }, { limit: 2, order: 'desc' 
  * without a cache, and the ETag changes. Issue 12, third pass.
  */
 describe(`${SessionReadsService.name} answers keyed by version`, () => {
-  let t: TestApp;
+  const t = useTestApp('postgres', () => ({
+    ...JWT_ENV,
+    DATABASE_URL: process.env.OMNIGENT_TEST_INTEGRATION_DATABASE_URL as string,
+  }));
   let cached: SessionReadsService;
   let fresh: SessionReadsService;
   let db: DataSource;
@@ -38,10 +41,6 @@ describe(`${SessionReadsService.name} answers keyed by version`, () => {
   let auth: AuthPrincipal;
 
   beforeAll(async () => {
-    t = await createTestApp('postgres', {
-      ...JWT_ENV,
-      DATABASE_URL: process.env.OMNIGENT_TEST_INTEGRATION_DATABASE_URL as string,
-    });
     cached = t.app.get(SessionReadsService);
     fresh = new SessionReadsService(
       { ...t.config, reads: { cacheBytes: 0 } },
@@ -54,7 +53,6 @@ describe(`${SessionReadsService.name} answers keyed by version`, () => {
     auth = factory.auth();
     c = clientFor(t, auth.userId);
   });
-  afterAll(() => t?.close());
 
   const newSession = async (body: Record<string, unknown> = {}): Promise<string> =>
     (
