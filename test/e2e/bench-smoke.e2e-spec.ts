@@ -17,13 +17,13 @@ import { createTestDatabase, databaseUrl, dropTestDatabase } from 'test/utils/te
  * absolute times. A ratio below its floor fails.
  *
  * Issue 12 sets the floor at half the target (0.4× → 0.2×). The targets are not met yet
- * (docs/PERFORMANCE.md: the fixed cost of Node's HTTP server and Express before the fast lane),
- * so the floors are below half of the lowest ratio this guard measured after the fast lane and
- * prepared statements (snapshot 0.12–0.18×, list 0.06–0.10×, items 0.16–0.19×, load averages
- * 1.5–3; snapshot 0.078× at load 5 before prepared statements); raise them as the figures
- * improve, up to the issue's 0.2×.
+ * (docs/PERFORMANCE.md: the fixed cost of Node's HTTP server before the fast lane's answer), so
+ * the floors are about half of the lowest ratio this guard measured after the list's version
+ * key, the batched version statements and the fast front (fourth session: in CI on a loaded and
+ * on an idle machine, and alone: snapshot 0.21–0.50×, list 0.18–0.45×, items 0.23–0.62×; the
+ * floors were 0.05/0.03/0.05× before); raise them as the figures improve, up to the issue's 0.2×.
  */
-const FLOOR = { snapshot: 0.05, list: 0.03, items: 0.05 };
+const FLOOR = { snapshot: 0.1, list: 0.08, items: 0.1 };
 
 const ROOT = join(__dirname, '..', '..');
 
