@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 
 import fc from 'fast-check';
@@ -17,6 +17,7 @@ import {
 } from 'test/e2e/fuzz-requests';
 import { bundleOf, echoAgentConfig } from 'test/utils/agent-bundle';
 import { JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
+import { ECHO_ID } from 'test/utils/session-e2e';
 
 /**
  * Property-based fuzzing of every route in the live OpenAPI document (issue 16): hostile path,
@@ -26,7 +27,6 @@ import { JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
  */
 const SEED = Number(process.env.OMNIGENT_FUZZ_SEED ?? randomBytes(4).readUInt32BE() >>> 1);
 const RUNS = Number(process.env.OMNIGENT_FUZZ_RUNS ?? 40);
-const ECHO_ID = `ag_${createHash('sha256').update('builtin:echo').digest('hex').slice(0, 32)}`;
 const BODY_LIMIT = 256 * 1024;
 const USER_MESSAGE = {
   type: 'message',

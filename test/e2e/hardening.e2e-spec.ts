@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 
 import { Response } from 'supertest';
@@ -13,8 +12,8 @@ import {
   randomSessionId,
   uniqueUser,
 } from 'test/utils/e2e-client';
+import { ECHO_ID } from 'test/utils/session-e2e';
 
-const ECHO_ID = `ag_${createHash('sha256').update('builtin:echo').digest('hex').slice(0, 32)}`;
 const NUL = '\u0000';
 const LONE_HIGH = '\ud800';
 const LONE_LOW = '\udc00';

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
-
 import { createTestApp, useTestApp } from 'test/e2e/create-app';
 import { randomSessionId } from 'test/utils/e2e-client';
+import { ECHO_ID } from 'test/utils/session-e2e';
 
-const ECHO_ID = `ag_${createHash('sha256').update('builtin:echo').digest('hex').slice(0, 32)}`;
 const OFFLINE = { runner_online: false, host_online: null, host_version: null };
 
 describe('GET /health', () => {

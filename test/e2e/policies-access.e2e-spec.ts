@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
-
 import { PolicyEvaluationService } from 'src/modules/policies/policy-evaluation.service';
 import { PolicyStateRepository } from 'src/modules/policies/policy-state.repository';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { useTestApp } from 'test/e2e/create-app';
 import { clientFor, E2eClient, expectErrorBody, JWT_ENV, uniqueUser } from 'test/utils/e2e-client';
+import { ECHO_ID } from 'test/utils/session-e2e';
 
-const ECHO_ID = `ag_${createHash('sha256').update('builtin:echo').digest('hex').slice(0, 32)}`;
 const MAX_CALLS = 'omnigent.policies.builtins.safety.max_tool_calls_per_session';
 
 describe('policies: access and state (JWT mode)', () => {

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 import { Response } from 'supertest';
 
 import { useTestApp } from 'test/e2e/create-app';
@@ -12,8 +10,8 @@ import {
   randomSessionId,
   uniqueUser,
 } from 'test/utils/e2e-client';
+import { ECHO_ID } from 'test/utils/session-e2e';
 
-const ECHO_ID = `ag_${createHash('sha256').update('builtin:echo').digest('hex').slice(0, 32)}`;
 const BODY_LIMIT = 64 * 1024;
 const ALLOWED_EVENT_TYPES = [
   'message',

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 import { DataSource } from 'typeorm';
 
 import { IdPrefix, newId } from 'src/common/ids/ids';
@@ -7,8 +5,7 @@ import { ReadVersion, SessionReadsRepository } from 'src/modules/sessions/sessio
 import { createTestApp, TestApp } from 'test/e2e/create-app';
 import { factory } from 'test/factories';
 import { clientFor, JWT_ENV } from 'test/utils/e2e-client';
-
-const ECHO_ID = `ag_${createHash('sha256').update('builtin:echo').digest('hex').slice(0, 32)}`;
+import { ECHO_ID } from 'test/utils/session-e2e';
 
 /**
  * Version statements of one event-loop turn run as one (TurnBatch): each read gets exactly what
