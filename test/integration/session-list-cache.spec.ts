@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 import fc from 'fast-check';
 import { DataSource } from 'typeorm';
 
@@ -7,18 +5,15 @@ import { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { IdPrefix, newId } from 'src/common/ids/ids';
 import type { AppConfig } from 'src/config/app-config';
 import { ListSessionsQueryDto } from 'src/modules/sessions/dto/session-request.dto';
-import { SessionAccessService } from 'src/modules/sessions/session-access.service';
 import { SessionReadsRepository } from 'src/modules/sessions/session-reads.repository';
 import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
-import { SessionsService } from 'src/modules/sessions/sessions.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
-import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import { useTestApp } from 'test/e2e/create-app';
 import { agentFactory, factory, itemFactory, sessionFactory } from 'test/factories';
 import { clientFor, E2eClient, JWT_ENV } from 'test/utils/e2e-client';
-
-const ECHO_ID = `ag_${createHash('sha256').update('builtin:echo').digest('hex').slice(0, 32)}`;
+import { sessionReadsWith } from 'test/utils/session-reads';
+import { ECHO_ID } from 'test/utils/session-e2e';
 
 /** The list variants every check reads (cursor pages are added from the answers). */
 const LISTS: ListSessionsQueryDto[] = [
@@ -54,13 +49,7 @@ describe(`${SessionReadsService.name} list pages keyed by version`, () => {
       reads: { ...t.config.reads, cacheBytes },
       runners: { ...t.config.runners, livenessTtlMs },
     };
-    return new SessionReadsService(
-      config,
-      t.app.get(SessionAccessService),
-      t.app.get(TurnPolicyHooks),
-      t.app.get(SessionReadsRepository),
-      t.app.get(SessionsService),
-    );
+    return sessionReadsWith(t, config);
   }
 
   /** A user of their own, with a cached and an uncached service. */

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 import fc from 'fast-check';
 import { DataSource } from 'typeorm';
 
@@ -7,18 +5,15 @@ import { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { IdPrefix, newId } from 'src/common/ids/ids';
 import { ListItemsQueryDto } from 'src/modules/sessions/dto/session-request.dto';
 import { ItemsRepository } from 'src/modules/sessions/items.repository';
-import { SessionAccessService } from 'src/modules/sessions/session-access.service';
 import { SessionReadsRepository } from 'src/modules/sessions/session-reads.repository';
 import { SessionReadsService } from 'src/modules/sessions/session-reads.service';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
-import { SessionsService } from 'src/modules/sessions/sessions.service';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
-import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import { useTestApp } from 'test/e2e/create-app';
 import { agentFactory, factory, itemFactory, sessionFactory } from 'test/factories';
 import { clientFor, E2eClient, JWT_ENV } from 'test/utils/e2e-client';
-
-const ECHO_ID = `ag_${createHash('sha256').update('builtin:echo').digest('hex').slice(0, 32)}`;
+import { ECHO_ID } from 'test/utils/session-e2e';
+import { sessionReadsWith } from 'test/utils/session-reads';
 
 /** The snapshot and items variants every check reads. */
 const SNAPSHOTS = [{}, { include_items: false }, { include_liveness: false }];
@@ -42,13 +37,7 @@ describe(`${SessionReadsService.name} answers keyed by version`, () => {
 
   beforeAll(async () => {
     cached = t.app.get(SessionReadsService);
-    fresh = new SessionReadsService(
-      { ...t.config, reads: { cacheBytes: 0 } },
-      t.app.get(SessionAccessService),
-      t.app.get(TurnPolicyHooks),
-      t.app.get(SessionReadsRepository),
-      t.app.get(SessionsService),
-    );
+    fresh = sessionReadsWith(t, { ...t.config, reads: { cacheBytes: 0 } });
     db = t.app.get(DataSource);
     auth = factory.auth();
     c = clientFor(t, auth.userId);
