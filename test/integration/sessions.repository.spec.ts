@@ -376,46 +376,6 @@ describeIntegration(SessionsRepository.name, (ctx) => {
     });
   });
 
-  describe('lockById', () => {
-    it('should return the locked row, or null for an unknown id', async () => {
-      const session = await ctx.newSession();
-
-      const locked = await ctx.sessions.transaction((m) => ctx.sessions.lockById(m, session.id));
-      const missing = await ctx.sessions.transaction((m) =>
-        ctx.sessions.lockById(m, newId(IdPrefix.Session)),
-      );
-
-      expect(locked?.id).toBe(session.id);
-      expect(missing).toBeNull();
-    });
-
-    it('should hold other writers of the session until the transaction ends', async () => {
-      const session = await ctx.newSession();
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let holding!: () => void;
-      const held = new Promise<void>((resolve) => (holding = resolve));
-      const holder = ctx.sessions.transaction(async (m) => {
-        await ctx.sessions.lockById(m, session.id);
-        holding();
-        await released;
-      });
-      await held;
-
-      const contender = ctx.sessions.transaction(async (m) => {
-        await m.query(`SET LOCAL lock_timeout = '200ms'`);
-        return ctx.sessions.lockById(m, session.id);
-      });
-
-      await expect(contender).rejects.toThrow(/lock timeout/);
-      release();
-      await holder;
-      await expect(
-        ctx.sessions.transaction((m) => ctx.sessions.lockById(m, session.id)),
-      ).resolves.toMatchObject({ id: session.id });
-    });
-  });
-
   describe('listBusyOnRunner', () => {
     it("should list the runner's running and waiting sessions only", async () => {
       const runnerId = newId(IdPrefix.Runner);

@@ -275,16 +275,6 @@ export class SessionsRepository {
       : sessionFromRow(sessionColumns(this.sessions.metadata), rows[0]);
   }
 
-  /** Locks the session row for the rest of the transaction (serialises writers of one session). */
-  lockById(manager: EntityManager, id: string): Promise<SessionEntity | null> {
-    return manager
-      .getRepository(SessionEntity)
-      .createQueryBuilder('s')
-      .setLock('pessimistic_write')
-      .where('s.id = :id', { id })
-      .getOne();
-  }
-
   /** Inserts a new session (an id that exists already is an error, never an update). */
   async insert(manager: EntityManager, session: SessionFields): Promise<SessionEntity> {
     const repo = manager.getRepository(SessionEntity);
