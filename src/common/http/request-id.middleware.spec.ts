@@ -29,7 +29,7 @@ describe(assignRequestId.name, () => {
       set: { 'X-Request-Id': 'req-42.a' },
       again: 'req-42.a',
     });
-    for (const headers of [{ 'x-request-id': 'a b' }, {}]) {
+    for (const headers of [{ 'x-request-id': 'a b' }, {}] as Record<string, string>[]) {
       const { id, set, again } = exchange(headers);
       expect(id).toMatch(/^[0-9a-f]{32}$/);
       expect(set).toEqual({ 'X-Request-Id': id });
