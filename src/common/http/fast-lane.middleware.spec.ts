@@ -2,8 +2,12 @@ import { Provider } from '@nestjs/common';
 import { MODULE_METADATA } from '@nestjs/common/constants';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 
+import express, { Request, Response } from 'express';
+import request from 'supertest';
+
 import { AppModule } from 'src/app.module';
 import { AuthGuard } from 'src/common/auth/auth.guard';
+import { sendAnswer } from 'src/common/http/fast-lane.middleware';
 import { RateLimitGuard } from 'src/common/rate-limit/rate-limit.guard';
 import { getConfig } from 'src/config/app-config';
 
@@ -52,5 +56,75 @@ describe('FastLane', () => {
         OMNIGENT_RATE_LIMIT_PER_MINUTE: '60',
       }),
     ).toEqual(expect.arrayContaining([AuthGuard, RateLimitGuard]));
+  });
+});
+
+describe(sendAnswer.name, () => {
+  const ETAG = '"vabc"';
+  const bodies: Record<string, string> = {
+    ascii: JSON.stringify({ items: 'x'.repeat(2_000) }),
+    utf8: JSON.stringify({ title: 'é ☃ 😀' }),
+  };
+  /** Sent bytes (`encoded`) for a body, when the route has them. */
+  let encoded: (json: string) => Buffer | undefined = () => undefined;
+
+  // The lane's answer as its handler leaves it: headers set, then `res.send` or `sendAnswer`.
+  const app = express();
+  app.set('etag', 'strong');
+  app.get('/:how/:body/:status', (req: Request, res: Response) => {
+    res.setHeader('X-Request-Id', 'r');
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Cache-Control', 'private, no-cache');
+    res.setHeader('ETag', ETAG);
+    res.status(Number(req.params.status));
+    const body = req.params.status === '304' ? undefined : bodies[req.params.body as string];
+    if (req.params.how === 'express') {
+      res.send(body);
+    } else {
+      sendAnswer({ encoded: (json) => encoded(json) }, req, res, body);
+    }
+  });
+
+  /** Status line, header lines (Date left out) and body bytes. */
+  async function wire(path: string, headers: Record<string, string> = {}) {
+    const res = await request(app)
+      .get(path)
+      .set(headers)
+      .buffer(true)
+      .parse((r, done) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => done(null, Buffer.concat(chunks)));
+      });
+    const raw = (res as unknown as { res: { rawHeaders: string[] } }).res.rawHeaders;
+    const lines = raw.flatMap((v, i) =>
+      i % 2 === 0 || raw[i - 1] === 'Date' ? [] : [`${raw[i - 1]}: ${v}`],
+    );
+    return { status: res.status, lines, body: (res.body as Buffer).toString('hex') };
+  }
+
+  afterEach(() => {
+    encoded = () => undefined;
+  });
+
+  it.each([
+    ['ascii', '200', {}],
+    ['utf8', '200', {}],
+    ['ascii', '304', { 'If-None-Match': ETAG }],
+    ['ascii', '200', { 'If-None-Match': '"stale"' }],
+    ['ascii', '200', { 'If-None-Match': ETAG }],
+    ['utf8', '200', { 'If-Modified-Since': 'Thu, 03 Dec 2026 12:00:00 GMT' }],
+  ])('should answer as res.send does: %s %s %j', async (body, status, headers) => {
+    const expected = await wire(`/express/${body}/${status}`, headers);
+    expect(await wire(`/lane/${body}/${status}`, headers)).toEqual(expected);
+    encoded = (json) => Buffer.from(json, 'utf8');
+    expect(await wire(`/lane/${body}/${status}`, headers)).toEqual(expected);
+  });
+
+  it("should send the route's bytes of a body instead of encoding it again", async () => {
+    encoded = (json) => (json === bodies.ascii ? Buffer.from('{"cached":true}') : undefined);
+    const res = await wire('/lane/ascii/200');
+    expect(Buffer.from(res.body, 'hex').toString()).toBe('{"cached":true}');
+    expect(res.lines).toContain('Content-Length: 15');
   });
 });

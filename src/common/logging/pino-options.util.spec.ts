@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
+import type { Logger } from 'pino';
 import { Options, pinoHttp } from 'pino-http';
 
 import {
@@ -11,6 +12,7 @@ import {
   LOG_BUFFER_BYTES,
   loggerParams,
   logRequestLine,
+  requestLineWriter,
   requestLogLevel,
 } from 'src/common/logging/pino-options.util';
 import { getConfig } from 'src/config/app-config';
@@ -75,6 +77,92 @@ describe('logRequestLine', () => {
     }));
     expect(written).toEqual(expected);
     expect(written).toMatchObject({ reqId: 'req-1', route: '/v1/sessions/:session_id', status });
+  });
+});
+
+describe('requestLineWriter', () => {
+  /** The app's root logger (pino-http's, JSON lines) writing raw lines to `lines`. */
+  function rootLogger(lines: string[], extra: Partial<Options> = {}): Logger {
+    const options = loggerParams(getConfig({ OMNIGENT_LOG_FORMAT: 'json' })).pinoHttp as Options;
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    return pinoHttp({ ...options, ...extra }, stream).logger as Logger;
+  }
+
+  const request = (url: string, route: string | undefined, user?: string) =>
+    ({
+      method: 'GET',
+      url,
+      originalUrl: url,
+      headers: { authorization: 'Bearer secret-token' },
+      route: route === undefined ? undefined : { path: route },
+      baseUrl: '',
+      principal: user === undefined ? undefined : { userId: user },
+    }) as never;
+
+  const cases: [string, string, string | undefined, number, string | undefined][] = [
+    ['a snapshot', '/v1/sessions/conv_1', '/v1/sessions/:session_id', 200, 'alice'],
+    ['a 304', '/v1/sessions/conv_1', '/v1/sessions/:session_id', 304, 'local'],
+    ['a secret query', '/v1/sessions?limit=2&token=abc&access_token=x', '/v1/sessions', 200, 'a'],
+    ['odd text', '/v1/sessions?q="\\%s\u0001é', '/v1/sessions', 422, 'u"\ud800'],
+    ['no principal', '/v1/sessions/conv_1/items', '/v1/sessions/:session_id/items', 401, undefined],
+    ['no route', '/v1/nowhere', undefined, 404, undefined],
+    ['a 503 (warn)', '/v1/sessions', '/v1/sessions', 503, 'alice'],
+    ['a 500 (error)', '/v1/sessions', '/v1/sessions', 500, 'alice'],
+    ['a long url', `/v1/sessions?agent_name=${'x'.repeat(300)}`, '/v1/sessions', 200, 'alice'],
+  ];
+
+  beforeEach(() => jest.spyOn(Date, 'now').mockReturnValue(Date.UTC(2026, 11, 3, 12)));
+  afterEach(() => jest.restoreAllMocks());
+
+  it.each(cases)(
+    'should write the bytes logRequestLine writes through the child: %s',
+    (_name, url, route, status, user) => {
+      const lines: string[] = [];
+      const root = rootLogger(lines);
+      const res = { statusCode: status } as never;
+      for (const reqId of ['req-1', undefined]) {
+        logRequestLine(reqId ? root.child({ reqId }) : root, request(url, route, user), res, 7);
+        requestLineWriter(root)(reqId, request(url, route, user), res, 7);
+      }
+      expect(lines).toHaveLength(4);
+      expect(lines[1]).toBe(lines[0]);
+      expect(lines[3]).toBe(lines[2]);
+      expect(lines[0]).not.toContain('secret-token');
+    },
+  );
+
+  it('should build the line itself, without a child logger, when pino allows', () => {
+    const lines: string[] = [];
+    const root = rootLogger(lines);
+    const write = requestLineWriter(root);
+    // (Its self-check at construction made children; a line makes none.)
+    const child = jest.spyOn(root, 'child');
+    write('req-1', request('/v1/sessions', '/v1/sessions', 'a'), { statusCode: 200 } as never, 1);
+    expect(child).not.toHaveBeenCalled();
+    expect(JSON.parse(lines[0])).toMatchObject({ level: 'info', reqId: 'req-1', status: 200 });
+  });
+
+  it('should leave the line to pino when its configuration could change it', () => {
+    const lines: string[] = [];
+    const mixin = () => ({ extra: 1 });
+    const root = rootLogger(lines, { mixin } as Partial<Options>);
+    const req = request('/v1/sessions', '/v1/sessions', 'a');
+    logRequestLine(root.child({ reqId: 'r' }), req, { statusCode: 200 } as never, 1);
+    requestLineWriter(root)('r', req, { statusCode: 200 } as never, 1);
+    expect(lines[1]).toBe(lines[0]);
+    expect(JSON.parse(lines[1])).toMatchObject({ extra: 1, reqId: 'r' });
+  });
+
+  it('should write nothing at a level the logger does not write (probes at debug)', () => {
+    const lines: string[] = [];
+    const root = rootLogger(lines);
+    requestLineWriter(root)('r', request('/health', '/health'), { statusCode: 200 } as never, 1);
+    expect(lines).toEqual([]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { Params } from 'nestjs-pino';
-import { Level, Logger, destination, stdTimeFunctions } from 'pino';
+import { Level, Logger, destination, stdTimeFunctions, symbols } from 'pino';
 import type { Options } from 'pino-http';
 import PinoPretty from 'pino-pretty';
 
@@ -146,6 +146,125 @@ export function logRequestLine(
     return;
   }
   log[level](requestLine(req, res, ms), successMessage(req, res, ms));
+}
+
+/** Writes a request's line when its response closes (the fast lane's, issue 12). */
+export type RequestLineWriter = (
+  reqId: string | undefined,
+  req: LoggedRequest,
+  res: ServerResponse,
+  ms: number,
+) => void;
+
+/**
+ * `logRequestLine` as the child of `root` with the request's `reqId` would write it, with the same
+ * bytes. When `root`'s configuration allows (no mixin, hooks, message prefix or nested key, a
+ * stream that needs no metadata, and pino serialising a probe of awkward values exactly as
+ * `JSON.stringify` does), the line is built as text: pino's generic path (a child logger per
+ * request, the redaction wrappers over every field) showed in the read paths' profile. Error
+ * lines (5xx, with their `err`) and anything else go through pino.
+ */
+export function requestLineWriter(root: Logger): RequestLineWriter {
+  const direct = lineBuilder(root);
+  const stream = (root as unknown as Record<symbol, { write(line: string): void }>)[
+    symbols.streamSym
+  ];
+  return (reqId, req, res, ms) => {
+    const level = requestLogLevel(routeOf(req), res.statusCode);
+    if (direct && res.statusCode < 500) {
+      if (!root.isLevelEnabled(level)) {
+        return;
+      }
+      const line = direct(
+        level,
+        null,
+        reqId,
+        requestLine(req, res, ms),
+        successMessage(req, res, ms),
+      );
+      if (line !== null) {
+        stream.write(line);
+        return;
+      }
+    }
+    logRequestLine(reqId === undefined ? root : root.child({ reqId }), req, res, ms);
+  };
+}
+
+type LineBuilder = (
+  level: Level,
+  time: string | null,
+  reqId: string | undefined,
+  fields: Record<string, unknown>,
+  msg: string,
+) => string | null;
+
+/** Awkward values the builder must serialise as pino does (else pino writes every line). */
+const LINE_PROBES = [
+  'plain',
+  'q"uo\\te',
+  'ctl\u0001\u001f',
+  'é ü ☃ 😀',
+  'lone \ud800',
+  '%s %d',
+  'x'.repeat(150),
+];
+
+function lineBuilder(root: Logger): LineBuilder | null {
+  const r = root as unknown as Record<symbol, unknown>;
+  const hooks = r[symbols.hooksSym] as { logMethod?: unknown; streamWrite?: unknown } | undefined;
+  const stream = r[symbols.streamSym] as Record<symbol, unknown> | undefined;
+  if (
+    r[symbols.mixinSym] ||
+    r[symbols.nestedKeySym] ||
+    r[(symbols as unknown as Record<string, symbol>).msgPrefixSym] ||
+    r[symbols.messageKeySym] !== 'msg' ||
+    hooks?.logMethod ||
+    hooks?.streamWrite ||
+    !stream ||
+    stream[symbols.needsMetadataGsym] === true
+  ) {
+    return null;
+  }
+  const build: LineBuilder = (level, time, reqId, fields, msg) => {
+    let line =
+      (r[symbols.lsCacheSym] as Record<number, string>)[root.levels.values[level]] +
+      (time ?? (r[symbols.timeSym] as () => string)()) +
+      (r[symbols.chindingsSym] as string);
+    if (reqId !== undefined) {
+      line += `,"reqId":${JSON.stringify(reqId)}`;
+    }
+    for (const key in fields) {
+      const value = fields[key];
+      if (typeof value === 'string') {
+        line += `,"${key}":${JSON.stringify(value)}`;
+      } else if (typeof value === 'number') {
+        line += `,"${key}":${Number.isFinite(value) ? String(value) : 'null'}`;
+      } else if (value !== undefined) {
+        return null;
+      }
+    }
+    return `${line},"msg":${JSON.stringify(msg)}${r[symbols.endSym] as string}`;
+  };
+  // pino's own serialisation of the same line, for each probe value in each field.
+  for (const value of LINE_PROBES) {
+    const fields = { method: value, route: value, url: value, status: 200, ms: 3, user: value };
+    const child = root.child({ reqId: value }) as unknown as Record<symbol, unknown>;
+    const asJson = child[symbols.asJsonSym] as (
+      obj: object,
+      msg: string,
+      num: number,
+      time: string,
+    ) => string;
+    const time = ',"time":"probe"';
+    if (
+      asJson.call(child, fields, value, root.levels.values.info, time) !==
+      build('info', time, value, fields, value)
+    ) {
+      return null;
+    }
+  }
+  return build;
 }
 
 /** nestjs-pino's parameters: JSON or pretty lines, ISO times, request ids, redaction. */

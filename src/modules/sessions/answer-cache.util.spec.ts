@@ -1,4 +1,4 @@
-import { AnswerCache, CachedAnswer } from 'src/modules/sessions/answer-cache.util';
+import { AnswerCache, CachedAnswer, encodedAnswer } from 'src/modules/sessions/answer-cache.util';
 
 const answer = (version: string, json = 'x'.repeat(100)): CachedAnswer => ({
   version,
@@ -47,5 +47,30 @@ describe(AnswerCache.name, () => {
     cache.set('a', answer('v1', 'x'.repeat(1_000)));
     expect(cache.size).toBe(0);
     expect(cache.usedBytes).toBe(0);
+  });
+
+  it('should hold the UTF-8 bytes of the answers it holds, and only while it does', () => {
+    const json = JSON.stringify({ title: 'é ☃', n: Math.random() });
+    const cache = new AnswerCache(1_000_000);
+    cache.set('a', answer('v1', json));
+    expect(encodedAnswer(json)).toEqual(Buffer.from(json, 'utf8'));
+    // Its bytes count towards the bound.
+    expect(cache.usedBytes).toBeGreaterThan(json.length * 2 + Buffer.byteLength(json));
+    // A second holder (another slot or cache) keeps them when the first lets go.
+    const other = new AnswerCache(1_000_000);
+    other.set('b', answer('v1', json));
+    cache.set('a', answer('v2', 'other'));
+    expect(encodedAnswer(json)).toBeDefined();
+    expect(other.get('b', 'v2')).toBeUndefined();
+    expect(encodedAnswer(json)).toBeUndefined();
+    expect(encodedAnswer('other')).toBeDefined();
+    cache.delete('a');
+    expect(encodedAnswer('other')).toBeUndefined();
+  });
+
+  it('should not hold the bytes of an answer it does not keep', () => {
+    const json = 'y'.repeat(1_000);
+    new AnswerCache(1_000).set('a', answer('v1', json));
+    expect(encodedAnswer(json)).toBeUndefined();
   });
 });

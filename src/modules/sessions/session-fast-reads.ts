@@ -1,6 +1,7 @@
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { FastRoute } from 'src/common/http/fast-lane.middleware';
 import { SessionIdPipe } from 'src/common/validation/id-param.pipe';
+import { encodedAnswer } from 'src/modules/sessions/answer-cache.util';
 import {
   GetSessionQueryDto,
   ListItemsQueryDto,
@@ -19,6 +20,7 @@ export function sessionFastRoutes(controller: SessionsController): FastRoute[] {
     method: 'list',
     query: ListSessionsQueryDto,
     fallThrough: (query) => query.search_query !== undefined,
+    encoded: encodedAnswer,
     handle: (auth: AuthPrincipal, _id, query, req, res) =>
       controller.list(auth, query, req.headers['if-none-match'], res),
   };
@@ -31,6 +33,7 @@ export function sessionFastRoutes(controller: SessionsController): FastRoute[] {
     method,
     param: SessionIdPipe,
     query,
+    encoded: encodedAnswer,
     handle: (auth, id, dto, req, res) =>
       controller[method](auth, id, dto, req.headers['if-none-match'], res),
   });
