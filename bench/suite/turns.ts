@@ -8,7 +8,7 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { percentile, stop } from 'bench/bench-process';
+import { cpuSeconds, percentile, stop } from 'bench/bench-process';
 import { subscribe } from 'bench/http-load';
 import { LOAD_MS, TURN_SESSIONS, wanted } from 'bench/suite/options';
 import { Api, startHarness, userMessage } from 'bench/suite/servers';
@@ -21,10 +21,12 @@ interface TurnResult {
   firstDelta: number[];
   /** POST → `response.completed` (ms), sorted. */
   done: number[];
+  /** The server's CPU (ms) per turn: steadier than the times on a loaded machine. */
+  cpuMs: number;
 }
 
 /** `count` sessions of the echo agent, each posting turns back to back for LOAD_MS. */
-async function turns(base: string, echo: string, count: number): Promise<TurnResult> {
+async function turns(base: string, pid: number, echo: string, count: number): Promise<TurnResult> {
   const api = new Api(base);
   const sessions = await Promise.all(
     Array.from(
@@ -41,6 +43,7 @@ async function turns(base: string, echo: string, count: number): Promise<TurnRes
   const done: number[] = [];
   const deadline = performance.now() + LOAD_MS;
   const t0 = performance.now();
+  const cpu0 = cpuSeconds(pid);
   await Promise.all(
     sessions.map(async (s, i) => {
       const stream = streams[i];
@@ -56,13 +59,14 @@ async function turns(base: string, echo: string, count: number): Promise<TurnRes
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  const cpuMs = ((cpuSeconds(pid) - cpu0) * 1000) / done.length;
   for (const s of streams) {
     s.close();
   }
   agent.destroy();
   firstDelta.sort((x, y) => x - y);
   done.sort((x, y) => x - y);
-  return { rate: done.length / seconds, firstDelta, done };
+  return { rate: done.length / seconds, firstDelta, done, cpuMs };
 }
 
 const ms = (sorted: number[], p: number) => percentile(sorted, p).toFixed(1);
@@ -76,7 +80,8 @@ function report(count: number, ours: TurnResult, harness: TurnResult): void {
     raw: harness.rate,
     detail:
       `POST→completed p50 ${ms(ours.done, 50)} ms p99 ${ms(ours.done, 99)} ms ` +
-      `(harness ${ms(harness.done, 50)} / ${ms(harness.done, 99)} ms)`,
+      `(harness ${ms(harness.done, 50)} / ${ms(harness.done, 99)} ms); server CPU per turn ` +
+      `${ours.cpuMs.toFixed(2)} ms (harness ${harness.cpuMs.toFixed(2)} ms)`,
   });
   // Issue 12's target: POST → first delta p50 less than 5 ms above the harness's.
   const above = percentile(ours.firstDelta, 50) - percentile(harness.firstDelta, 50);
@@ -103,8 +108,8 @@ export async function turnScenarios({ echo, ours }: Suite): Promise<void> {
   try {
     // One session alone first: the fixed cost of a turn, without queueing behind others.
     for (const count of [1, TURN_SESSIONS]) {
-      const mine = await turns(ours.url, echo, count);
-      report(count, mine, await turns(harness.server.url, echo, count));
+      const mine = await turns(ours.url, ours.proc.pid!, echo, count);
+      report(count, mine, await turns(harness.server.url, harness.server.proc.pid!, echo, count));
     }
   } finally {
     await stop(harness.runner);
