@@ -288,6 +288,22 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
     });
   });
 
+  describe('getWithItemCount', () => {
+    it('should read the session and how many items it holds; null for an unknown id', async () => {
+      const session = await ctx.newSession();
+      const other = await ctx.newSession();
+      await ctx.newItem(session.id);
+      await ctx.newItem(session.id);
+      await ctx.newItem(other.id);
+
+      await expect(ctx.sessions.getWithItemCount(session.id)).resolves.toEqual({
+        session: await ctx.sessions.getById(session.id),
+        itemCount: 2,
+      });
+      await expect(ctx.sessions.getWithItemCount(newId(IdPrefix.Session))).resolves.toBeNull();
+    });
+  });
+
   describe('createWithAgent', () => {
     it('should insert the session and its session-scoped agent', async () => {
       const fields = sessionFactory();

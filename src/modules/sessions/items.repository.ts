@@ -171,15 +171,6 @@ export class ItemsRepository {
     return row[0]?.max === null || row[0]?.max === undefined ? null : Number(row[0].max);
   }
 
-  /** How many items the session holds. */
-  async count(sessionId: string): Promise<number> {
-    const rows: { n: number }[] = await this.items.query(
-      `SELECT count(*)::int AS n FROM items WHERE session_id = $1`,
-      [sessionId],
-    );
-    return rows[0].n;
-  }
-
   /** Copies a session's items (up to a position) into another session, keeping ids and order. */
   async copy(
     manager: EntityManager,
