@@ -70,6 +70,30 @@ export async function startRaw(config: object, dir: string): Promise<Server> {
   return { proc, url, startMs: performance.now() - t0 };
 }
 
+/**
+ * The turn baseline (`bench/turn-harness.ts`: `node:http` + `ws`, no database) and a reference
+ * runner of its own connected to it: the same program, started the same way as the one our
+ * server drives (bench/suite/setup.ts). Both are stopped by the caller.
+ */
+export async function startHarness(dir: string): Promise<{ server: Server; runner: ChildProcess }> {
+  const t0 = performance.now();
+  const proc = startNode([join(ROOT, 'dist', 'bench', 'turn-harness.js')]);
+  const url = await waitForOutput(proc, /Listening on (http:\/\/[0-9.:[\]]+)/, 30_000);
+  const server = { proc, url, startMs: performance.now() - t0 };
+  const runner = startNode(
+    [join(ROOT, 'bin', 'omnigent.js'), 'runner', '--server', url, '--workspace', dir],
+    { OMNIGENT_LOG_LEVEL: 'warn' },
+  );
+  try {
+    await waitForOutput(runner, /Runner (runner_\S+) connected/, 60_000);
+  } catch (error) {
+    runner.kill();
+    proc.kill();
+    throw error;
+  }
+  return { server, runner };
+}
+
 export function userMessage(text: string): Record<string, unknown> {
   return { type: 'message', data: { role: 'user', content: [{ type: 'input_text', text }] } };
 }

@@ -1,18 +1,33 @@
-/** Turn overhead: one session alone, then 50 sessions posting turns back to back. */
+/**
+ * Turn overhead: one session alone, then 50 sessions posting turns back to back, each on our
+ * server and on the turn harness (`bench/turn-harness.ts`: the same reference runner behind a
+ * `node:http` + `ws` server with no database), in the same run.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-import { percentile } from 'bench/bench-process';
+import { cpuSeconds, percentile, stop } from 'bench/bench-process';
 import { subscribe } from 'bench/http-load';
 import { LOAD_MS, TURN_SESSIONS, wanted } from 'bench/suite/options';
-import { Api, userMessage } from 'bench/suite/servers';
+import { Api, startHarness, userMessage } from 'bench/suite/servers';
 import { Suite } from 'bench/suite/setup';
 import { record } from 'bench/suite/table';
 
-/**
- * `count` sessions each posting turns back to back for LOAD_MS: turns/s, POST → first
- * `response.output_text.delta` and POST → `response.completed` (p50/p99).
- */
-async function turns(base: string, api: Api, echo: string, count: number): Promise<void> {
+interface TurnResult {
+  rate: number;
+  /** POST → first `response.output_text.delta` (ms), sorted. */
+  firstDelta: number[];
+  /** POST → `response.completed` (ms), sorted. */
+  done: number[];
+  /** The server's CPU (ms) per turn: steadier than the times on a loaded machine. */
+  cpuMs: number;
+}
+
+/** `count` sessions of the echo agent, each posting turns back to back for LOAD_MS. */
+async function turns(base: string, pid: number, echo: string, count: number): Promise<TurnResult> {
+  const api = new Api(base);
   const sessions = await Promise.all(
     Array.from(
       { length: count },
@@ -28,6 +43,7 @@ async function turns(base: string, api: Api, echo: string, count: number): Promi
   const done: number[] = [];
   const deadline = performance.now() + LOAD_MS;
   const t0 = performance.now();
+  const cpu0 = cpuSeconds(pid);
   await Promise.all(
     sessions.map(async (s, i) => {
       const stream = streams[i];
@@ -43,28 +59,61 @@ async function turns(base: string, api: Api, echo: string, count: number): Promi
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  const cpuMs = ((cpuSeconds(pid) - cpu0) * 1000) / done.length;
   for (const s of streams) {
     s.close();
   }
   agent.destroy();
   firstDelta.sort((x, y) => x - y);
   done.sort((x, y) => x - y);
-  record({
-    scenario: `turns, ${count} session${count === 1 ? '' : 's'}`,
-    metric: 'turns/s',
-    ours: done.length / seconds,
-    raw: null,
-    detail:
-      `POST→first delta p50 ${percentile(firstDelta, 50).toFixed(1)} ms p99 ${percentile(firstDelta, 99).toFixed(1)} ms; ` +
-      `POST→completed p50 ${percentile(done, 50).toFixed(1)} ms p99 ${percentile(done, 99).toFixed(1)} ms`,
-  });
+  return { rate: done.length / seconds, firstDelta, done, cpuMs };
 }
 
-export async function turnScenarios({ api, echo, ours: warm }: Suite): Promise<void> {
-  if (wanted('turns')) {
+const ms = (sorted: number[], p: number) => percentile(sorted, p).toFixed(1);
+
+function report(count: number, ours: TurnResult, harness: TurnResult): void {
+  const scenario = `turns, ${count} session${count === 1 ? '' : 's'}`;
+  record({
+    scenario,
+    metric: 'turns/s',
+    ours: ours.rate,
+    raw: harness.rate,
+    detail:
+      `POST→completed p50 ${ms(ours.done, 50)} ms p99 ${ms(ours.done, 99)} ms ` +
+      `(harness ${ms(harness.done, 50)} / ${ms(harness.done, 99)} ms); server CPU per turn ` +
+      `${ours.cpuMs.toFixed(2)} ms (harness ${harness.cpuMs.toFixed(2)} ms)`,
+  });
+  // Issue 12's target: POST → first delta p50 less than 5 ms above the harness's.
+  const above = percentile(ours.firstDelta, 50) - percentile(harness.firstDelta, 50);
+  record(
+    {
+      scenario,
+      metric: 'POST→first delta p50 ms',
+      ours: percentile(ours.firstDelta, 50),
+      raw: percentile(harness.firstDelta, 50),
+      detail:
+        `${above.toFixed(1)} ms above the harness${count === 1 ? ' (target < 5 ms)' : ''}; p99 ${ms(ours.firstDelta, 99)} ms ` +
+        `(harness ${ms(harness.firstDelta, 99)} ms)`,
+    },
+    false,
+  );
+}
+
+export async function turnScenarios({ echo, ours }: Suite): Promise<void> {
+  if (!wanted('turns')) {
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'omnigent-bench-harness-'));
+  const harness = await startHarness(dir);
+  try {
     // One session alone first: the fixed cost of a turn, without queueing behind others.
     for (const count of [1, TURN_SESSIONS]) {
-      await turns(warm.url, api, echo, count);
+      const mine = await turns(ours.url, ours.proc.pid!, echo, count);
+      report(count, mine, await turns(harness.server.url, harness.server.proc.pid!, echo, count));
     }
+  } finally {
+    await stop(harness.runner);
+    await stop(harness.server.proc);
+    rmSync(dir, { recursive: true, force: true });
   }
 }

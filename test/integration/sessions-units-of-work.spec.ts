@@ -211,6 +211,71 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'renamed', logSeq: 1 });
     });
 
+    it("should write insertItems' items in the log's statement: three round trips in all", async () => {
+      const session = await ctx.newSession({ logSeq: 2 });
+      const first = await ctx.newItem(session.id);
+      const item = itemFactory();
+      const query = jest.spyOn(Client.prototype, 'query');
+      let done;
+      try {
+        done = await ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.patch({ liveStatus: 'running' });
+          s.insertItems([item]);
+          s.emit('session.input.consumed', {
+            data: { item_id: item.id, type: 'message', data: item.data, created_by: null },
+          });
+        });
+        const statements = query.mock.calls.map(([sql]) => String(sql));
+        expect(statements).toHaveLength(3);
+        expect(statements[1]).toMatch(/^WITH u AS \(UPDATE "sessions"[\s\S]*INSERT INTO items/);
+      } finally {
+        query.mockRestore();
+      }
+      expect(done?.events.map((e) => [e.seq, e.event.type])).toEqual([
+        [3, 'session.input.consumed'],
+      ]);
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({
+        liveStatus: 'running',
+        logSeq: 3,
+      });
+      // After the items already there, searchable like any message.
+      const stored = await ctx.items.listAll(session.id, 10);
+      expect(stored.map((i) => i.id)).toEqual([first.id, item.id]);
+      expect(stored[1]).toMatchObject({ response_id: item.response_id, data: item.data });
+    });
+
+    it('should roll the unit back when an insertItems id belongs to another item', async () => {
+      const session = await ctx.newSession();
+      const existing = await ctx.newItem(session.id);
+      const clash = itemFactory({ id: existing.id, response_id: newId(IdPrefix.Response) });
+
+      await expect(
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.patch({ title: 'changed' });
+          s.insertItems([clash]);
+          s.emit('session.status', { status: 'running' });
+        }),
+      ).rejects.toThrow('not stored');
+
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({
+        title: session.title,
+        logSeq: 0,
+      });
+      expect(await count('session_event_log', [session.id])).toBe(0);
+      expect((await ctx.items.listAll(session.id, 10))[0]).toMatchObject({
+        response_id: existing.response_id,
+      });
+    });
+
+    it('should store insertItems items of a unit that logs nothing', async () => {
+      const session = await ctx.newSession();
+      const item = itemFactory();
+
+      await ctx.sessions.withLockedSession(session.id, async (s) => s.insertItems([item]));
+
+      expect((await ctx.items.listAll(session.id, 10)).map((i) => i.id)).toEqual([item.id]);
+    });
+
     it('should take the id as data: an id with quotes locks nothing and runs nothing', async () => {
       const work = jest.fn();
       await expect(
@@ -220,6 +285,22 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         ctx.sessions.withLockedSession(`x\\'; DROP TABLE sessions; --`, work),
       ).resolves.toBeNull();
       expect(work).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('getWithItemCount', () => {
+    it('should read the session and how many items it holds; null for an unknown id', async () => {
+      const session = await ctx.newSession();
+      const other = await ctx.newSession();
+      await ctx.newItem(session.id);
+      await ctx.newItem(session.id);
+      await ctx.newItem(other.id);
+
+      await expect(ctx.sessions.getWithItemCount(session.id)).resolves.toEqual({
+        session: await ctx.sessions.getById(session.id),
+        itemCount: 2,
+      });
+      await expect(ctx.sessions.getWithItemCount(newId(IdPrefix.Session))).resolves.toBeNull();
     });
   });
 

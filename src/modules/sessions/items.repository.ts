@@ -30,6 +30,46 @@ export async function touchSession(manager: EntityManager, sessionId: string): P
   await manager.query(`UPDATE sessions SET log_seq = log_seq WHERE id = $1`, [sessionId]);
 }
 
+/**
+ * The statement of `ItemsRepository.upsert` without its RETURNING: the session id is parameter
+ * `$first`, the items (`json`) `$first + 1`, so it can also run inside a larger statement
+ * (`SessionEventsRepository.append`). One statement for the whole list (runner ingest writes
+ * hundreds per unit of work). A row may be affected once per statement, so a repeated id keeps
+ * its first place and last content (`unique`: the items as written).
+ */
+export function itemsUpsert(
+  items: NewItem[],
+  first: number,
+): { sql: string; json: string; unique: Map<string, NewItem> } {
+  const unique = new Map<string, NewItem>();
+  for (const item of items) {
+    unique.set(item.id, { ...(unique.get(item.id) ?? {}), ...item });
+  }
+  const sql = `INSERT INTO items (session_id, id, response_id, type, status, data, created_by, text_content)
+       SELECT $${first}, x.id, x.response_id, x.type, x.status, x.data, x.created_by, x.text_content
+       FROM jsonb_to_recordset($${first + 1}::jsonb)
+         AS x(ord int, id text, response_id text, type text, status text, data jsonb,
+              created_by text, text_content text)
+       ORDER BY x.ord
+       ON CONFLICT (session_id, id) DO UPDATE SET
+         status = EXCLUDED.status, data = EXCLUDED.data, text_content = EXCLUDED.text_content
+       WHERE items.type = EXCLUDED.type AND items.response_id = EXCLUDED.response_id
+         AND items.created_by IS NOT DISTINCT FROM EXCLUDED.created_by`;
+  const json = JSON.stringify(
+    [...unique.values()].map((item, ord) => ({
+      ord,
+      id: item.id,
+      response_id: item.response_id,
+      type: item.type,
+      status: item.status,
+      data: item.data,
+      created_by: item.created_by,
+      text_content: item.type === 'message' ? messageText(item.data) || null : null,
+    })),
+  );
+  return { sql, json, unique };
+}
+
 @Injectable()
 export class ItemsRepository {
   constructor(@InjectRepository(ItemEntity) private readonly items: Repository<ItemEntity>) {}
@@ -43,40 +83,12 @@ export class ItemsRepository {
     if (items.length === 0) {
       return [];
     }
-    // One statement for the whole list (runner ingest writes hundreds per unit of work). A row
-    // may be affected once per statement, so a repeated id keeps its first place and last content.
-    const unique = new Map<string, NewItem>();
-    for (const item of items) {
-      unique.set(item.id, { ...(unique.get(item.id) ?? {}), ...item });
-    }
+    const statement = itemsUpsert(items, 1);
     const rows: { id: string; created_at: number }[] = await manager.query(
-      `INSERT INTO items (session_id, id, response_id, type, status, data, created_by, text_content)
-       SELECT $1, x.id, x.response_id, x.type, x.status, x.data, x.created_by, x.text_content
-       FROM jsonb_to_recordset($2::jsonb)
-         AS x(ord int, id text, response_id text, type text, status text, data jsonb,
-              created_by text, text_content text)
-       ORDER BY x.ord
-       ON CONFLICT (session_id, id) DO UPDATE SET
-         status = EXCLUDED.status, data = EXCLUDED.data, text_content = EXCLUDED.text_content
-       WHERE items.type = EXCLUDED.type AND items.response_id = EXCLUDED.response_id
-         AND items.created_by IS NOT DISTINCT FROM EXCLUDED.created_by
-       RETURNING id, ${CREATED_AT_SECONDS}`,
-      [
-        sessionId,
-        JSON.stringify(
-          [...unique.values()].map((item, ord) => ({
-            ord,
-            id: item.id,
-            response_id: item.response_id,
-            type: item.type,
-            status: item.status,
-            data: item.data,
-            created_by: item.created_by,
-            text_content: item.type === 'message' ? messageText(item.data) || null : null,
-          })),
-        ),
-      ],
+      `${statement.sql} RETURNING id, ${CREATED_AT_SECONDS}`,
+      [sessionId, statement.json],
     );
+    const unique = statement.unique;
     // No row: the id belongs to a different item (another type, turn or author): not ours to change.
     const createdAt = new Map(rows.map((row) => [row.id, row.created_at]));
     return items.flatMap((item) => {
@@ -157,15 +169,6 @@ export class ItemsRepository {
       [sessionId, responseId],
     );
     return row[0]?.max === null || row[0]?.max === undefined ? null : Number(row[0].max);
-  }
-
-  /** How many items the session holds. */
-  async count(sessionId: string): Promise<number> {
-    const rows: { n: number }[] = await this.items.query(
-      `SELECT count(*)::int AS n FROM items WHERE session_id = $1`,
-      [sessionId],
-    );
-    return rows[0].n;
   }
 
   /** Copies a session's items (up to a position) into another session, keeping ids and order. */

@@ -31,6 +31,13 @@ export interface LockedSession {
   /** Inserts or updates items of this session (see `ItemsRepository.upsert`). */
   upsertItems(items: NewItem[]): Promise<StoredItem[]>;
   /**
+   * Queues items to store whose events do not need the stored rows (ids the caller minted):
+   * written by the statement that logs the unit's events, one round trip less than
+   * `upsertItems` (the POST's message, on the path to the turn's first delta). The unit fails
+   * if one of them is not stored (its id belongs to another item).
+   */
+  insertItems(items: NewItem[]): void;
+  /**
    * Queues an item to store and its `response.output_item.done`, in this place of the stream.
    * All of a unit's queued items are written by one statement when the unit is written (runner
    * ingest applies hundreds of events per unit); an item whose id belongs to another item (other
@@ -56,6 +63,8 @@ export class LockedSessionUnit implements LockedSession {
   private current: SessionEntity;
   /** Whether this unit wrote items: the row must then change too (SessionReadsService's keys). */
   private itemsWritten = false;
+  /** Items for the log's statement (`insertItems`). */
+  private readonly withLog: NewItem[] = [];
 
   constructor(
     private readonly manager: EntityManager,
@@ -84,6 +93,11 @@ export class LockedSessionUnit implements LockedSession {
       this.id,
       items,
     );
+  }
+
+  insertItems(items: NewItem[]): void {
+    this.itemsWritten ||= items.length > 0;
+    this.withLog.push(...items);
   }
 
   emitItem(item: NewItem): void {
@@ -115,10 +129,19 @@ export class LockedSessionUnit implements LockedSession {
   async flush(): Promise<LiveEvent<StreamEvent>[]> {
     const events = await this.storeItems();
     const durable = events.filter((event) => !isTransientEvent(event.type));
+    let withLog = this.withLog;
+    if (withLog.length > 0 && durable.length === 0) {
+      // Nothing to log: the items go alone, as upsertItems would write them.
+      const stored = await this.upsertItems(withLog);
+      if (stored.length < withLog.length) {
+        throw new Error(`Items of session ${this.id} not stored: an id belongs to another item`);
+      }
+      withLog = [];
+    }
     // The row's changes go with the log's seq bump: one UPDATE of the session per unit.
     const logged = await new SessionEventsRepository(
       this.manager.getRepository(SessionEventEntity),
-    ).append(this.manager, this.id, durable, this.changes);
+    ).append(this.manager, this.id, durable, this.changes, withLog);
     if (this.itemsWritten && durable.length === 0 && Object.keys(this.changes).length === 0) {
       await touchSession(this.manager, this.id);
     }

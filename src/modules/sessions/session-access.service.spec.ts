@@ -41,6 +41,29 @@ describe(SessionAccessService.name, () => {
     });
   });
 
+  describe('requireWithItemCount', () => {
+    it('should answer the session and its item count, read by one statement', async () => {
+      t.mock(SessionsRepository).getWithItemCount.mockResolvedValue({ session, itemCount: 3 });
+      await expect(
+        t.sut.requireWithItemCount(owner, session.id, SessionLevel.Edit),
+      ).resolves.toEqual({ session, itemCount: 3 });
+      expect(t.mock(SessionsRepository).getById).not.toHaveBeenCalled();
+    });
+
+    it("should answer another user's session, or a missing one, with the same 404", async () => {
+      t.mock(SessionsRepository).getWithItemCount.mockResolvedValueOnce({ session, itemCount: 3 });
+      t.mock(SessionsRepository).getWithItemCount.mockResolvedValueOnce(null);
+      for (let i = 0; i < 2; i++) {
+        await expect(
+          t.sut.requireWithItemCount(factory.auth(), session.id, SessionLevel.Edit),
+        ).rejects.toMatchObject({
+          code: 'not_found',
+          message: `Session ${session.id} does not exist`,
+        });
+      }
+    });
+  });
+
   describe('displayLevel', () => {
     it('should show no level in local mode, where permissions are off', () => {
       expect(t.sut.displayLevel(LOCAL_PRINCIPAL, session)).toBeNull();

@@ -45,6 +45,22 @@ export class SessionAccessService {
   }
 
   /**
+   * `require`, and how many items the session holds, read by the same statement (a posted
+   * message checks the item quota once access is granted).
+   */
+  async requireWithItemCount(
+    principal: AuthPrincipal,
+    sessionId: string,
+    level: SessionLevel,
+  ): Promise<{ session: SessionEntity; itemCount: number }> {
+    const found = await this.sessions.getWithItemCount(sessionId);
+    return {
+      session: this.check(principal, sessionId, found?.session ?? null, level),
+      itemCount: found?.itemCount ?? 0,
+    };
+  }
+
+  /**
    * The same check on a session (or just its owner) the caller read itself, e.g. in the same
    * statement as the data it answers with (null: it does not exist).
    */

@@ -6,7 +6,19 @@ describe(SessionQuotasService.name, () => {
   let t: TestService<SessionQuotasService>;
 
   beforeEach(() => {
-    t = newTestService(SessionQuotasService);
+    t = newTestService(SessionQuotasService, { env: { OMNIGENT_QUOTA_ITEMS_PER_SESSION: '5' } });
+  });
+
+  describe('checkItems', () => {
+    it('should pass a session below its item quota', () => {
+      expect(() => t.sut.checkItems(4)).not.toThrow();
+    });
+
+    it('should answer a session at its item quota with 429 quota_exceeded', () => {
+      expect(() => t.sut.checkItems(5)).toThrow(
+        expect.objectContaining({ code: 'quota_exceeded', message: expect.stringContaining('5') }),
+      );
+    });
   });
 
   describe('checkCreated', () => {

@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 
 import type { AppConfig } from 'src/config/app-config';
 import { APP_CONFIG } from 'src/config/config.constants';
-import { ItemsRepository } from 'src/modules/sessions/items.repository';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
 
@@ -16,10 +15,7 @@ export class SessionQuotasService {
   /** Open streams per user on this process. */
   private readonly streams = new Map<string, number>();
 
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly items: ItemsRepository,
-  ) {}
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   /** The session just created, or 429 when its owner had no room left (repository: null). */
   checkCreated(session: SessionEntity | null): SessionEntity {
@@ -32,12 +28,13 @@ export class SessionQuotasService {
   }
 
   /**
-   * 429 when the session holds its quota of items already: new messages and stored items are
+   * 429 when the session holds its quota of items already (`itemCount`, read with the access
+   * check: `SessionAccessService.requireWithItemCount`): new messages and stored items are
    * refused; a turn that is running completes.
    */
-  async checkItems(sessionId: string): Promise<void> {
+  checkItems(itemCount: number): void {
     const max = this.config.quotas.itemsPerSession;
-    if ((await this.items.count(sessionId)) >= max) {
+    if (itemCount >= max) {
       throw SessionError.quota(
         `Item quota reached: a session may hold at most ${max} items; fork it or start a new session`,
       );

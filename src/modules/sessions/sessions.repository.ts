@@ -275,6 +275,26 @@ export class SessionsRepository {
       : sessionFromRow(sessionColumns(this.sessions.metadata), rows[0]);
   }
 
+  /**
+   * The session and how many items it holds, in one statement (a posted message's access check
+   * and item quota: one round trip, one pooled connection); null when it does not exist.
+   */
+  async getWithItemCount(
+    id: string,
+  ): Promise<{ session: SessionEntity; itemCount: number } | null> {
+    const rows: Record<string, unknown>[] = await this.sessions.manager.query(
+      `SELECT s.*, (SELECT count(*)::int FROM items i WHERE i.session_id = s.id) AS item_count__
+       FROM sessions s WHERE s.id = $1`,
+      [id],
+    );
+    return rows.length === 0
+      ? null
+      : {
+          session: sessionFromRow(sessionColumns(this.sessions.metadata), rows[0]),
+          itemCount: rows[0].item_count__ as number,
+        };
+  }
+
   /** Inserts a new session (an id that exists already is an error, never an update). */
   async insert(manager: EntityManager, session: SessionFields): Promise<SessionEntity> {
     const repo = manager.getRepository(SessionEntity);

@@ -5,6 +5,7 @@ import { EntityManager, Repository } from 'typeorm';
 import { affectedOf, rowsOf } from 'src/database/transformers';
 import { LoggedEvent as Logged } from 'src/common/sse/event-stream';
 import { RawStreamEvent, StreamEvent } from 'src/protocol/stream-events';
+import { itemsUpsert, NewItem } from 'src/modules/sessions/items.repository';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import type { SessionFields } from 'src/modules/sessions/sessions.repository';
 import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.entity';
@@ -21,13 +22,20 @@ export class SessionEventsRepository {
    * Inside the caller's transaction: gives each event the next stream seq of the session
    * (`sessions.log_seq`, row-locked by the UPDATE) and logs it. Also bumps `updated_at`, and
    * writes the unit's other session `fields` in the same UPDATE (one round trip, not two).
+   * `items` (upserted as by `ItemsRepository.upsert`) are written by the same statement when
+   * there are events to log; it throws, and the caller's transaction must roll back, if one of
+   * them was not stored (its id belongs to another item).
    */
   async append<E extends StreamEvent | RawStreamEvent>(
     manager: EntityManager,
     sessionId: string,
     events: readonly E[],
     fields: SessionFields = {},
+    items: NewItem[] = [],
   ): Promise<Logged<E>[]> {
+    if (events.length === 0 && items.length > 0) {
+      throw new Error('append: items are written with logged events only');
+    }
     if (events.length === 0) {
       if (Object.keys(fields).length > 0) {
         await manager.getRepository(SessionEntity).update({ id: sessionId }, fields as never);
@@ -44,22 +52,29 @@ export class SessionEventsRepository {
     // One statement, not two: the seq bump (with the row's other changes) and the log rows,
     // which take their seqs from the UPDATE's result (each unit of work is one round trip
     // shorter, three per turn; issue 12, POST → first delta).
+    // Items too, when given (the POST's message: its unit is one round trip shorter again).
     const n = params.length;
+    const upsert = items.length > 0 ? itemsUpsert(items, n + 4) : null;
     const raw: unknown = await manager.query(
       `WITH u AS (${update}),
        logged AS (
          INSERT INTO session_event_log (session_id, seq, type, payload)
          SELECT $${n + 1}, u.log_seq - $${n + 2} + x.i, x.type, x.payload
          FROM u CROSS JOIN jsonb_to_recordset($${n + 3}::jsonb) AS x(i bigint, type text, payload jsonb))
-       SELECT log_seq FROM u`,
+       ${upsert ? `, stored AS (${upsert.sql} RETURNING 1)` : ''}
+       SELECT log_seq${upsert ? ', (SELECT count(*) FROM stored)::int AS stored' : ''} FROM u`,
       [
         ...params,
         sessionId,
         events.length,
         JSON.stringify(events.map((event, i) => ({ i: i + 1, type: event.type, payload: event }))),
+        ...(upsert ? [sessionId, upsert.json] : []),
       ],
     );
-    const rows = rowsOf<{ log_seq: string }>(raw);
+    const rows = rowsOf<{ log_seq: string; stored?: number }>(raw);
+    if (upsert && rows[0]?.stored !== upsert.unique.size) {
+      throw new Error(`Items of session ${sessionId} not stored: an id belongs to another item`);
+    }
     if (rows.length === 0) {
       return [];
     }

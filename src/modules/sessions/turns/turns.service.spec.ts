@@ -59,7 +59,7 @@ describe(TurnsService.name, () => {
 
   beforeEach(() => {
     t = newTestService(TurnsService);
-    t.mock(SessionQuotasService).checkItems.mockResolvedValue();
+    t.mock(SessionQuotasService).checkItems.mockReturnValue(undefined);
     // No policies module in the unit tier: the hooks have no gate (every call allowed).
     t.mock(TurnPolicyHooks).get.mockReturnValue(undefined);
     sut = t.sut;
@@ -68,6 +68,9 @@ describe(TurnsService.name, () => {
     session = sessionEntityFactory({ ownerId: auth.userId, runnerId: RUNNER });
     lockOn(() => session);
     t.mock(SessionAccessService).require.mockImplementation(() => Promise.resolve(session));
+    t.mock(SessionAccessService).requireWithItemCount.mockImplementation(() =>
+      Promise.resolve({ session, itemCount: 0 }),
+    );
     t.mock(MetricsService).recordTurn.mockReturnValue(undefined);
   });
 
@@ -86,32 +89,31 @@ describe(TurnsService.name, () => {
       ).rejects.toMatchObject({ code: 'forbidden' });
     });
 
-    it('should read the item quota beside the access check, and answer it only once access is granted', async () => {
-      let grant!: (s: SessionEntity) => void;
-      t.mock(SessionAccessService).require.mockImplementation(
-        () => new Promise((resolve) => (grant = resolve)),
-      );
-      t.mock(SessionQuotasService).checkItems.mockRejectedValue(
-        SessionError.quota('Item quota reached'),
-      );
-      const posting = sut.post(auth, session.id, say('hi'));
-      await Promise.resolve();
-      // In flight together: the quota's round trip does not wait for the access check's.
-      expect(t.mock(SessionQuotasService).checkItems).toHaveBeenCalledWith(session.id);
-      grant(session);
-      await expect(posting).rejects.toMatchObject({ code: 'quota_exceeded' });
+    it('should check the item count the access check read, once access is granted', async () => {
+      t.mock(SessionAccessService).requireWithItemCount.mockResolvedValue({
+        session,
+        itemCount: 7,
+      });
+      t.mock(SessionQuotasService).checkItems.mockImplementation(() => {
+        throw SessionError.quota('Item quota reached');
+      });
+      await expect(sut.post(auth, session.id, say('hi'))).rejects.toMatchObject({
+        code: 'quota_exceeded',
+      });
+      // One statement: no separate access read, no separate count.
+      expect(t.mock(SessionAccessService).require).not.toHaveBeenCalled();
+      expect(t.mock(SessionQuotasService).checkItems).toHaveBeenCalledWith(7);
+      expect(t.mock(SessionEventsService).locked).not.toHaveBeenCalled();
     });
 
-    it('should answer a refused access check, not the item quota it read beside it', async () => {
-      t.mock(SessionAccessService).require.mockRejectedValue(
+    it('should answer a refused access check, and not look at the item quota', async () => {
+      t.mock(SessionAccessService).requireWithItemCount.mockRejectedValue(
         new DomainError(ErrorCode.NotFound, 'Session does not exist'),
-      );
-      t.mock(SessionQuotasService).checkItems.mockRejectedValue(
-        SessionError.quota('Item quota reached'),
       );
       await expect(sut.post(auth, session.id, say('hi'))).rejects.toMatchObject({
         code: 'not_found',
       });
+      expect(t.mock(SessionQuotasService).checkItems).not.toHaveBeenCalled();
     });
 
     it('should ask for owner level to stop a session, edit level otherwise', async () => {
