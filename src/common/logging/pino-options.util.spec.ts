@@ -14,8 +14,14 @@ import {
   logRequestLine,
   requestLineWriter,
   requestLogLevel,
+  syncLines,
 } from 'src/common/logging/pino-options.util';
 import { getConfig } from 'src/config/app-config';
+
+/** pino-http's options of the app's JSON logging (without its destination). */
+function jsonOptions(): Options {
+  return (loggerParams(getConfig({ OMNIGENT_LOG_FORMAT: 'json' })).pinoHttp as [Options])[0];
+}
 
 describe('requestLogLevel', () => {
   it('should log plain requests at info and failures at error', () => {
@@ -42,7 +48,7 @@ describe('requestLogLevel', () => {
 describe('logRequestLine', () => {
   /** pino-http with the app's options, writing to `lines`; and the request line it writes. */
   function viaPinoHttp(lines: Record<string, unknown>[], status: number) {
-    const options = loggerParams(getConfig({ OMNIGENT_LOG_FORMAT: 'json' })).pinoHttp as Options;
+    const options = jsonOptions();
     const stream = new Writable({
       write(chunk: Buffer, _encoding, done) {
         lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
@@ -83,7 +89,7 @@ describe('logRequestLine', () => {
 describe('requestLineWriter', () => {
   /** The app's root logger (pino-http's, JSON lines) writing raw lines to `lines`. */
   function rootLogger(lines: string[], extra: Partial<Options> = {}): Logger {
-    const options = loggerParams(getConfig({ OMNIGENT_LOG_FORMAT: 'json' })).pinoHttp as Options;
+    const options = jsonOptions();
     const stream = new Writable({
       write(chunk: Buffer, _encoding, done) {
         lines.push(chunk.toString());
@@ -166,7 +172,7 @@ describe('requestLineWriter', () => {
   });
 });
 
-describe('bufferedLines (OMNIGENT_LOG_SYNC=false)', () => {
+describe('log destinations (OMNIGENT_LOG_SYNC)', () => {
   let dir: string;
 
   beforeAll(() => {
@@ -191,11 +197,28 @@ describe('bufferedLines (OMNIGENT_LOG_SYNC=false)', () => {
     stream.end();
   });
 
-  it('should be the JSON destination only when lines are not synchronous', () => {
-    const params = (env: Record<string, string>) =>
-      loggerParams(getConfig({ OMNIGENT_LOG_FORMAT: 'json', ...env })).pinoHttp;
-    expect(Array.isArray(params({ OMNIGENT_LOG_SYNC: 'true' }))).toBe(false);
-    const [, stream] = params({ OMNIGENT_LOG_SYNC: 'false' }) as [Options, { minLength: number }];
-    expect(stream.minLength).toBe(LOG_BUFFER_BYTES);
+  it('should be the JSON destination when lines are not synchronous, and syncLines otherwise', () => {
+    const destinationOf = (env: Record<string, string>) =>
+      (
+        loggerParams(getConfig({ OMNIGENT_LOG_FORMAT: 'json', ...env })).pinoHttp as [
+          Options,
+          { minLength: number; sync: boolean },
+        ]
+      )[1];
+    expect(destinationOf({})).toMatchObject({ sync: true, minLength: 0 });
+    expect(destinationOf({ OMNIGENT_LOG_SYNC: 'true' })).toMatchObject({ sync: true });
+    expect(destinationOf({ OMNIGENT_LOG_SYNC: 'false' })).toMatchObject({
+      sync: false,
+      minLength: LOG_BUFFER_BYTES,
+    });
+  });
+
+  it('should have written a line when syncLines returns from write (OMNIGENT_LOG_SYNC=true)', () => {
+    const file = join(dir, 'sync.log');
+    const stream = syncLines(file);
+    stream.write('{"a":1}\n');
+    // No await: the bytes are in the file when write returns.
+    expect(readFileSync(file, 'utf8')).toBe('{"a":1}\n');
+    stream.end();
   });
 });

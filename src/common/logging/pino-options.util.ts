@@ -289,9 +289,9 @@ export function loggerParams(config: AppConfig): Params {
       errorObject(req, res, error, val.responseTime),
   };
   if (useJson(config)) {
-    return config.ops.logSync
-      ? { pinoHttp: options as Params['pinoHttp'] }
-      : { pinoHttp: [options, bufferedLines()] as Params['pinoHttp'] };
+    return {
+      pinoHttp: [options, config.ops.logSync ? syncLines() : bufferedLines()] as Params['pinoHttp'],
+    };
   }
   const pretty = PinoPretty({
     colorize: Boolean(process.stdout.isTTY),
@@ -302,6 +302,18 @@ export function loggerParams(config: AppConfig): Params {
     singleLine: true,
   });
   return { pinoHttp: [options, pretty] as Params['pinoHttp'] };
+}
+
+/**
+ * Stdout (or `dest`) written synchronously, one `write(2)` per line before `write` returns
+ * (`OMNIGENT_LOG_SYNC=true`, the default): a line logged is a line written, even if the process
+ * is killed right after. pino's default destination is asynchronous (a line goes to libuv's
+ * thread pool, or waits in sonic-boom's buffer while a write is in flight), which lost the
+ * lines in flight on a SIGKILL; measured no cheaper per request (docs/PERFORMANCE.md, eighth
+ * pass). The price: a stdout reader that stops reading (a full pipe) stalls the server.
+ */
+export function syncLines(dest: number | string = 1): ReturnType<typeof destination> {
+  return destination({ dest, sync: true });
 }
 
 /** Bytes of JSON lines buffered before they are written (`OMNIGENT_LOG_SYNC=false`). */
