@@ -149,28 +149,6 @@ describe(RunnerEventIngestService.name, () => {
       expect(t.mock(SessionsRepository).getById).not.toHaveBeenCalled();
     });
 
-    it("should begin a frame's unit before the event loop moves on, with all of the frame's events", async () => {
-      const inProgress: SessionEventParams = {
-        ...created(session.id, 2),
-        event: {
-          type: 'response.in_progress',
-          response: { id: 'resp_1', status: 'in_progress', created_at: 0, model: 'echo' },
-        },
-      };
-      // One read of the socket: response.created and response.in_progress, one after the other.
-      send(created(session.id, 1));
-      send(inProgress);
-      // No timer runs (setImmediate included): only what is queued as a microtask.
-      for (let i = 0; i < 10; i++) {
-        await Promise.resolve();
-      }
-      expect(units).toEqual([{ asyncCommit: false }]);
-      expect(t.mock(TurnEventsService).applyRunnerEvent.mock.calls.map(([, e]) => e.type)).toEqual([
-        'response.created',
-        'response.in_progress',
-      ]);
-    });
-
     it('should commit synchronously and acknowledge without reading the WAL', async () => {
       send(created(session.id, 1));
       await jest.advanceTimersByTimeAsync(500);

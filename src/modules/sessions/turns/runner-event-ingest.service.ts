@@ -136,13 +136,10 @@ export class RunnerEventIngestService implements OnApplicationBootstrap {
     }
     if (!queue.draining) {
       queue.draining = true;
-      // After the frames read with this one (a socket's read is parsed in one go, before any
-      // microtask): a turn's first events (response.created and response.in_progress, sent
-      // together) share one unit of work. Not on setImmediate: that waited for the rest of the
-      // event-loop turn, e.g. the POST whose `turn.start` answer came in the same read writing
-      // its 202 (~0.5–1.5 ms to the first delta, issue 12).
+      // After the frames read with this one: a turn's first events (response.created and
+      // response.in_progress, sent together) share one unit of work instead of one each.
       const draining = queue;
-      void Promise.resolve().then(() => this.drain(connection, draining));
+      setImmediate(() => void this.drain(connection, draining));
     }
   }
 
