@@ -146,11 +146,41 @@ describe.each([
     for (const message of sent) {
       a.publish(channel, message);
     }
-    await eventually(() => onB.got.length === sent.length && onA.got.length === sent.length);
+    // The publisher's own subscribers get it at publish, without the round trip.
+    expect(onA.got).toEqual(sent);
+    await eventually(() => onB.got.length === sent.length);
     expect(onB.got).toEqual(sent);
-    // The publisher's own subscribers get it through the bus too.
+    // …and never a second time: b's marker reaches a after a's own copies came back.
+    const marker = key('s');
+    const onMarker = collect(a, marker);
+    await a.subscribed();
+    b.publish(marker, 'marker');
+    await eventually(() => onMarker.got.length === 1);
     expect(onA.got).toEqual(sent);
     expect(onOther.got).toEqual([]);
+  });
+
+  it('should deliver what a handler publishes after what it is handling, to every handler', async () => {
+    const a = await fixture.newBus('a');
+    const b = await fixture.newBus('b');
+    const channel = key('s');
+    const onB = collect(b, channel);
+    await b.subscribed();
+    // The first handler publishes while the message is being delivered: the second handler
+    // must still see them in publish order, as b does.
+    const first: unknown[] = [];
+    a.subscribe(channel, (message) => {
+      first.push(message);
+      if (message === 1) {
+        a.publish(channel, 2);
+      }
+    });
+    const second = collect(a, channel);
+    a.publish(channel, 1);
+    expect(first).toEqual([1, 2]);
+    expect(second.got).toEqual([1, 2]);
+    await eventually(() => onB.got.length === 2);
+    expect(onB.got).toEqual([1, 2]);
   });
 
   it('should stop delivering after unsubscribe', async () => {
@@ -233,11 +263,12 @@ describe('PostgresBus overflow table', () => {
   it('should store big payloads in bus_overflow and read them by id', async () => {
     Logger.overrideLogger(['error']);
     const bus = new PostgresBus({ url: pgUrl(), notifyMaxBytes: 100 });
+    const other = new PostgresBus({ url: pgUrl(), notifyMaxBytes: 100 });
     const admin = new Client({ connectionString: pgUrl() });
-    await Promise.all([bus.start(), admin.connect()]);
+    await Promise.all([bus.start(), other.start(), admin.connect()]);
     try {
       const channel = key('s');
-      const got = collect(bus, channel).got;
+      const got = collect(other, channel).got;
       const message = { marker: key('m'), text: 'y'.repeat(200) };
       bus.publish(channel, message);
       await eventually(() => got.length === 1);
@@ -248,7 +279,7 @@ describe('PostgresBus overflow table', () => {
       );
       expect(rows).toEqual([{ payload: message }]);
     } finally {
-      await Promise.all([bus.close(), admin.end()]);
+      await Promise.all([bus.close(), other.close(), admin.end()]);
     }
   });
 });
@@ -257,11 +288,12 @@ describe('PostgresBus statements', () => {
   it('should send what is published in one turn of the event loop as one statement', async () => {
     Logger.overrideLogger(['error']);
     const bus = new PostgresBus({ url: pgUrl() });
-    await bus.start();
+    const other = new PostgresBus({ url: pgUrl() });
+    await Promise.all([bus.start(), other.start()]);
     const query = jest.spyOn(Client.prototype, 'query');
     try {
       const channel = key('s');
-      const got = collect(bus, channel).got;
+      const got = collect(other, channel).got;
       // A unit of work's events, then (a few awaits later, same turn) the deltas relayed after it.
       bus.publish(channel, 1);
       bus.publish(channel, 2);
@@ -273,7 +305,7 @@ describe('PostgresBus statements', () => {
       expect(notifies).toHaveLength(1);
     } finally {
       query.mockRestore();
-      await bus.close();
+      await Promise.all([bus.close(), other.close()]);
     }
   });
 });

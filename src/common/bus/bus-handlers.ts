@@ -9,6 +9,9 @@ export type BusHandler = (message: unknown) => void;
  */
 export class BusHandlers {
   private readonly handlers = new Map<string, Set<BusHandler>>();
+  /** Messages published by a handler while delivering: they wait for the current delivery. */
+  private readonly queued: [string, unknown][] = [];
+  private delivering = false;
 
   constructor(private readonly logger: Logger) {}
 
@@ -44,7 +47,27 @@ export class BusHandlers {
     return this.handlers.get(channel)?.size ?? 0;
   }
 
+  /**
+   * Hands `message` to every handler of `channel`, in delivery order: a message delivered from
+   * inside a handler (it published) waits until every handler has the one being delivered, so
+   * no handler sees two messages in an order other than the one they were delivered in.
+   */
   deliver(channel: string, message: unknown): void {
+    this.queued.push([channel, message]);
+    if (this.delivering) {
+      return;
+    }
+    this.delivering = true;
+    try {
+      for (let next = this.queued.shift(); next; next = this.queued.shift()) {
+        this.run(next[0], next[1]);
+      }
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private run(channel: string, message: unknown): void {
     for (const handler of [...(this.handlers.get(channel) ?? [])]) {
       try {
         handler(message);

@@ -4,8 +4,10 @@ import { Observable } from 'rxjs';
  * Cross-replica publish/subscribe by channel key (spec/runner-protocol.md §9): `s:{session}` for
  * stream events, `r:{runner}` / `h:{host}` for routed calls, `rep:{replica}` for their replies.
  * PostgreSQL LISTEN/NOTIFY, Redis pub/sub, or in-memory for one process (`bus.module.ts`).
- * Delivery is at most once and, per publisher, in publish order; every local subscriber gets
- * its messages through the bus too, so there is one ordering path per publisher.
+ * Delivery is at most once and, per publisher, in publish order. A process's own handlers get
+ * what it publishes during `publish` (in publish order, none twice), other replicas through the
+ * server; between publishers there is no order, so a session stream orders its durable events
+ * by their log seq (`src/common/sse/event-stream.ts`).
  */
 export abstract class EventBus {
   abstract publish(channel: string, message: unknown): void;
@@ -39,6 +41,8 @@ export const replicaChannel = (replicaId: string) => `rep:${replicaId}`;
 
 /** What remote buses carry: the message and its publish time (for the lag metric). */
 export interface BusEnvelope {
+  /** The publishing bus (a replica drops its own copies). */
+  o?: string;
   m: unknown;
   t: number;
 }

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 
@@ -15,9 +17,10 @@ export interface RedisBusOptions {
 /**
  * Redis pub/sub bus (spec/runner-protocol.md §9): one publisher connection (so one replica's
  * messages leave in publish order) and one subscriber connection that SUBSCRIBEs per key while
- * this process has a handler for it. ioredis reconnects both with backoff, queues publishes
- * while offline and subscribes again after a reconnect; messages sent while a replica was
- * disconnected are lost (at most once).
+ * this process has a handler for it. This process's own handlers get a message when it is
+ * published; the copy Redis sends back (tagged with this bus's origin) is dropped. ioredis
+ * reconnects both with backoff, queues publishes while offline and subscribes again after a
+ * reconnect; messages sent while a replica was disconnected are lost (at most once).
  */
 export class RedisBus extends EventBus implements OnApplicationShutdown {
   private readonly logger = new Logger('RedisBus');
@@ -25,6 +28,9 @@ export class RedisBus extends EventBus implements OnApplicationShutdown {
   private readonly pub: Redis;
   private readonly sub: Redis;
   private readonly pending = new Set<Promise<unknown>>();
+  /** This bus's id in what it publishes, so it can drop its own copies unparsed. */
+  private readonly origin = randomUUID();
+  private readonly ownPrefix = `{"o":${JSON.stringify(this.origin)},`;
 
   constructor(private readonly options: RedisBusOptions) {
     super();
@@ -51,11 +57,17 @@ export class RedisBus extends EventBus implements OnApplicationShutdown {
     await Promise.all([this.pub.connect(), this.sub.connect()]);
   }
 
+  /** Sent to the other replicas first: what a handler publishes in turn goes out after it. */
   publish(channel: string, message: unknown): void {
-    const text = JSON.stringify({ m: message, t: Date.now() } satisfies BusEnvelope);
+    const text = JSON.stringify({
+      o: this.origin,
+      m: message,
+      t: Date.now(),
+    } satisfies BusEnvelope);
     this.pub
       .publish(channel, text)
       .catch((error: Error) => this.logger.warn(`Bus publish failed: ${error.message}`));
+    this.handlers.deliver(channel, message);
   }
 
   subscriberCount(channel: string): number {
@@ -103,6 +115,10 @@ export class RedisBus extends EventBus implements OnApplicationShutdown {
   }
 
   private onMessage(channel: string, text: string): void {
+    if (text.startsWith(this.ownPrefix)) {
+      // Ours: its handlers had it at publish.
+      return;
+    }
     let envelope: BusEnvelope;
     try {
       envelope = JSON.parse(text) as BusEnvelope;

@@ -1,4 +1,5 @@
 import { MessageEvent } from '@nestjs/common';
+import fc from 'fast-check';
 import { map, NEVER, Observable, of, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 
@@ -241,6 +242,155 @@ describe('eventStream', () => {
         f: 'DONE@4',
       });
     });
+  });
+});
+
+describe('eventStream, local and bus deliveries interleaved', () => {
+  interface Step {
+    /** `local`: this process (its bus hands the message over at publish); `remote`: a replica. */
+    by: 'local' | 'remote';
+    durable: boolean;
+    /** Ticks after the next one until a remote message arrives (its bus keeps publish order). */
+    delay: number;
+  }
+
+  /**
+   * Two replicas publish on one session's channel, one step per tick; a durable step commits
+   * with the next log seq first. The local replica's messages reach the stream when published,
+   * the remote one's `1 + delay` ticks later (in its order); the stream connects at `connectAt` and
+   * its log reads answer `1 + readDelay` ticks later. Returns the frames and what it must show.
+   */
+  function simulate(steps: Step[], connectAt: number, readDelay: number) {
+    const log: LoggedEvent<TestEvent>[] = [];
+    const source = new Subject<LiveEvent<TestEvent>>();
+    const arrivals = new Map<number, LiveEvent<TestEvent>[]>();
+    const reads = new Map<number, (() => void)[]>();
+    const at = <T>(map: Map<number, T[]>, tick: number, item: T) =>
+      map.set(tick, [...(map.get(tick) ?? []), item]);
+    const published: { by: Step['by']; message: LiveEvent<TestEvent> }[] = [];
+    let tick = 0;
+    let lastRemote = 0;
+    let live: ReturnType<typeof hold<LiveEvent<TestEvent>>> | undefined;
+    let startSeq = 0;
+    const frames: MessageEvent[] = [];
+    let subscription: { unsubscribe(): void } | undefined;
+    const connect = () => {
+      live = hold(source);
+      startSeq = log.length;
+      subscription = eventStream<TestEvent>({
+        live$: live,
+        startSeq,
+        lastEventId: null,
+        replay: (after, upTo) =>
+          new Observable<LoggedEvent<TestEvent>>((subscriber) => {
+            at(reads, tick + 1 + readDelay, () => {
+              log.filter((e) => e.seq > after && e.seq <= upTo).forEach((e) => subscriber.next(e));
+              subscriber.complete();
+            });
+          }),
+        oldestSeq: () => of(log.length ? 1 : null),
+        heartbeat: () => ({ type: 'hb' }),
+        reset: () => ({ type: 'reset' }),
+        heartbeatMs: 3_600_000,
+        end$: NEVER,
+        onError: (error) => {
+          throw error;
+        },
+      }).subscribe((frame) => frames.push(frame));
+    };
+    const pending = () => [...arrivals.keys(), ...reads.keys()].some((k) => k >= tick);
+    for (; tick <= steps.length || (pending() && tick < 100_000); tick++) {
+      for (const message of arrivals.get(tick) ?? []) {
+        source.next(message);
+      }
+      for (const read of reads.get(tick) ?? []) {
+        read();
+      }
+      if (tick === Math.min(connectAt, steps.length)) {
+        connect();
+      }
+      const step = steps[tick];
+      if (!step) {
+        continue;
+      }
+      let message: LiveEvent<TestEvent>;
+      if (step.durable) {
+        const seq = log.length + 1;
+        log.push({ seq, event: ev(seq) });
+        message = live$(seq);
+      } else {
+        message = { seq: null, event: { type: `t${tick}` } };
+      }
+      published.push({ by: step.by, message });
+      if (step.by === 'local') {
+        source.next(message);
+      } else {
+        lastRemote = Math.max(lastRemote, tick + 1 + step.delay);
+        at(arrivals, lastRemote, message);
+      }
+    }
+    subscription?.unsubscribe();
+    return { frames, log, startSeq, published, connectTick: Math.min(connectAt, steps.length) };
+  }
+  const live$ = (seq: number): LiveEvent<TestEvent> => ({ seq, event: ev(seq) });
+
+  it('should write every durable event once, in log order, and each transient after its publisher’s earlier durable events', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            by: fc.constantFrom<Step['by']>('local', 'remote'),
+            durable: fc.boolean(),
+            delay: fc.nat(6),
+          }),
+          { maxLength: 40 },
+        ),
+        fc.nat(45),
+        fc.nat(3),
+        (steps, connectAt, readDelay) => {
+          const { frames, log, startSeq, published } = simulate(steps, connectAt, readDelay);
+          const written = frames.slice(1).map((f) => f.type as string);
+          // Every durable event after the connect point, once each, in seq order.
+          const durables = written.filter((t) => t.startsWith('e')).map((t) => Number(t.slice(1)));
+          expect(durables).toEqual(log.filter((e) => e.seq > startSeq).map((e) => e.seq));
+          // Every frame carries the last durable seq written on this connection.
+          let lastSeq = startSeq;
+          for (const frame of frames) {
+            if (frame.type?.startsWith('e')) {
+              lastSeq = Number(frame.type.slice(1));
+            }
+            expect(frame.id).toBe(String(lastSeq));
+          }
+          // Transients: none twice; per publisher in publish order, after its earlier durables.
+          const transients = written.filter((t) => t.startsWith('t'));
+          expect(new Set(transients).size).toBe(transients.length);
+          for (const by of ['local', 'remote'] as const) {
+            const mine = published.filter((p) => p.by === by);
+            const order = mine.map((p) => p.message.event.type);
+            const seen = transients.filter((t) => order.includes(t));
+            expect(seen).toEqual(order.filter((t) => seen.includes(t)));
+            for (const t of seen) {
+              const before = mine.slice(0, order.indexOf(t));
+              for (const { message } of before) {
+                if (message.seq !== null && message.seq > startSeq) {
+                  expect(written.indexOf(message.event.type)).toBeLessThan(written.indexOf(t));
+                }
+              }
+            }
+          }
+          // A local transient published after the connect is always written.
+          const localTransients = published.filter(
+            (p) => p.by === 'local' && p.message.seq === null,
+          );
+          for (const { message } of localTransients) {
+            if (Number(message.event.type.slice(1)) >= Math.min(connectAt, steps.length)) {
+              expect(transients).toContain(message.event.type);
+            }
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
