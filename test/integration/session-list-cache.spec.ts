@@ -190,6 +190,19 @@ describe(`${SessionReadsService.name} list pages keyed by version`, () => {
       expect((await u.page()).data[1].pending_elicitations_count).toBe(0);
     });
 
+    it('should see has_more change when the row past the page goes, and no other change of it', async () => {
+      const u = user();
+      const past = await u.newSession({ title: 'oldest' });
+      await u.newSession();
+      await u.newSession();
+      // LISTS[1] is `limit: 2`: the oldest session is the row past its first page.
+      const before = await u.expectFresh();
+      await u.c.patch(`/v1/sessions/${past}`).send({ title: 'renamed' }).expect(200);
+      expect((await u.expectFresh())[1]).toBe(before[1]);
+      await u.expectChangeSeen(() => u.c.delete(`/v1/sessions/${past}`).expect(200), 1);
+      expect((await u.page({ limit: 2 })).has_more).toBe(false);
+    });
+
     it("should not change with another user's sessions, nor show them", async () => {
       const u = user();
       const other = user();

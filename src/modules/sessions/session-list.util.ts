@@ -34,12 +34,14 @@ export function sessionListFilters(
  * most of the list's cost). Keyset on (sort column, id) like `keysetPage`; the cursor's sort key
  * is read in SQL (microseconds), from the caller's own sessions only, so a missing or foreign
  * cursor yields no rows and the caller then tells "unknown cursor" from "end of the list".
- * Asks for `limit + 1` rows to know `has_more`.
+ * Asks for `limit + 1` rows to know `has_more`. `withAgent` false leaves out `agent_name__` (and
+ * the agents join unless `agentName` filters on it).
  */
 export function sessionListSql(
   filters: SessionListFilters,
   page: PageRequest,
   columns: (param: (value: unknown) => string) => string = () => 's.*',
+  withAgent = true,
 ): { sql: string; params: unknown[]; backwards: boolean } {
   const params: unknown[] = [filters.ownerId, page.limit + 1];
   const param = (value: unknown) => `$${params.push(value)}`;
@@ -79,13 +81,15 @@ export function sessionListSql(
   }
   const direction = ascending ? 'ASC' : 'DESC';
   const select = columns(param);
+  // Without `withAgent` (a walk that needs no agent name), agents are joined only to filter.
+  const join = withAgent || filters.agentName;
   return {
     // rn__: the row's place in keyset order (1 = first), for callers that aggregate the page.
     // `columns` (default s.*) may name other expressions over `s` and `a` (agents, LEFT JOIN),
     // with parameters of their own.
-    sql: `SELECT ${select}, a.name AS agent_name__,
+    sql: `SELECT ${select}${withAgent ? ', a.name AS agent_name__' : ''},
             row_number() OVER (ORDER BY s.${column} ${direction}, s.id ${direction}) AS rn__
-          FROM sessions s LEFT JOIN agents a ON a.id = s.agent_id
+          FROM sessions s${join ? ' LEFT JOIN agents a ON a.id = s.agent_id' : ''}
           WHERE ${where.join(' AND ')}
           ORDER BY s.${column} ${direction}, s.id ${direction} LIMIT $2`,
     params,
