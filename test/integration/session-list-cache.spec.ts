@@ -281,6 +281,33 @@ describe(`${SessionReadsService.name} list pages keyed by version`, () => {
     });
   });
 
+  describe('plans', () => {
+    it('should let PostgreSQL keep a generic plan of the key statement instead of planning every read', async () => {
+      const u = user();
+      await u.newSession();
+      const conditional = service(0);
+      const { etag } = await u.fresh.list(u.auth, {});
+      for (let i = 0; i < 20; i++) {
+        await Promise.all([conditional.list(u.auth, {}, etag), conditional.list(u.auth, {}, etag)]);
+      }
+      // Every pooled connection's key statements (enough reads at once to visit them all).
+      const lists = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          db.query(
+            `SELECT coalesce(jsonb_agg(jsonb_build_object('generic', generic_plans,
+               'custom', custom_plans)), '[]') AS plans, pg_sleep(0.01)
+             FROM pg_prepared_statements
+             WHERE statement LIKE '%AS list\\_version%' AND statement NOT LIKE '%AS data%'`,
+          ),
+        ),
+      );
+      const plans = lists.flatMap((rows) => rows[0].plans as { generic: number; custom: number }[]);
+      expect(plans.some((p) => p.generic > 0)).toBe(true);
+      // PostgreSQL tries 5 custom plans before it compares them with the generic one.
+      expect(plans.every((p) => p.custom <= 5)).toBe(true);
+    });
+  });
+
   describe('randomised changes and reads', () => {
     type Step = (u: ReturnType<typeof user>, ids: string[], runnerId: string) => Promise<unknown>;
     const pick = fc.nat({ max: 4 });
