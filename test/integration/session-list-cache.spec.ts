@@ -282,15 +282,8 @@ describe(`${SessionReadsService.name} list pages keyed by version`, () => {
   });
 
   describe('plans', () => {
-    it('should let PostgreSQL keep a generic plan of the key statement instead of planning every read', async () => {
-      const u = user();
-      await u.newSession();
-      const conditional = service(0);
-      const { etag } = await u.fresh.list(u.auth, {});
-      for (let i = 0; i < 20; i++) {
-        await Promise.all([conditional.list(u.auth, {}, etag), conditional.list(u.auth, {}, etag)]);
-      }
-      // Every pooled connection's key statements (enough reads at once to visit them all).
+    /** The plan counts of the key statements on every pooled connection (enough reads at once to visit them all). */
+    async function keyPlans(): Promise<{ generic: number; custom: number }[]> {
       const lists = await Promise.all(
         Array.from({ length: 20 }, () =>
           db.query(
@@ -301,10 +294,43 @@ describe(`${SessionReadsService.name} list pages keyed by version`, () => {
           ),
         ),
       );
-      const plans = lists.flatMap((rows) => rows[0].plans as { generic: number; custom: number }[]);
+      return lists.flatMap((rows) => rows[0].plans as { generic: number; custom: number }[]);
+    }
+
+    it('should let PostgreSQL keep a generic plan of the key statement instead of planning every read', async () => {
+      const u = user();
+      await u.newSession();
+      const conditional = service(0);
+      const { etag } = await u.fresh.list(u.auth, {});
+      for (let i = 0; i < 20; i++) {
+        await Promise.all([conditional.list(u.auth, {}, etag), conditional.list(u.auth, {}, etag)]);
+      }
+      const plans = await keyPlans();
       expect(plans.some((p) => p.generic > 0)).toBe(true);
       // PostgreSQL tries 5 custom plans before it compares them with the generic one.
       expect(plans.every((p) => p.custom <= 5)).toBe(true);
+    });
+
+    it('should keep the generic plan for an owner of many more sessions than most, once analysed', async () => {
+      const u = user();
+      await u.newSession();
+      await db.query(
+        `INSERT INTO sessions (id, owner_id, agent_id, title)
+         SELECT 'conv_' || md5($1 || g), CASE WHEN g <= 10000 THEN $1 ELSE $1 || '-' || g % 100 END,
+           $2, 'many' FROM generate_series(1, 20000) g`,
+        [u.auth.userId, ECHO_ID],
+      );
+      // Enough rows that a generic plan costed for an average owner and `LIMIT $2` (a tenth of
+      // the rows) looks dearer than this owner's custom plans by more than planning costs.
+      await db.query('ANALYZE sessions');
+      const conditional = service(0);
+      const { etag } = await u.fresh.list(u.auth, {});
+      // One at a time: the pool hands the same idle connection back, which plans them all.
+      for (let i = 0; i < 12; i++) {
+        await conditional.list(u.auth, {}, etag);
+      }
+      expect((await keyPlans()).every((p) => p.custom <= 5)).toBe(true);
+      await db.query(`DELETE FROM sessions WHERE owner_id LIKE $1 || '%'`, [u.auth.userId]);
     });
   });
 

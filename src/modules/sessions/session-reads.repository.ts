@@ -13,6 +13,7 @@ import {
   sessionColumns,
   sessionFromRow,
   sessionListSql,
+  SessionListSqlOptions,
 } from 'src/modules/sessions/session-list.util';
 import type { SessionListFilters } from 'src/modules/sessions/sessions.repository';
 
@@ -435,7 +436,7 @@ export class SessionReadsRepository {
     page: PageRequest,
     runnerTtlMs: number,
   ): Promise<string | null> {
-    const list = this.listStatement(filters, page, () => LIST_KEY_COLUMNS, false);
+    const list = this.listStatement(filters, page, () => LIST_KEY_COLUMNS, { withAgent: false });
     const ttl = list.param(runnerTtlMs / 1000);
     const text = `WITH page AS (${list.sql})
        SELECT ${listVersion('$2 - 1', ttl)} AS list_version, ${list.cursorKnown} AS cursor_known`;
@@ -449,9 +450,9 @@ export class SessionReadsRepository {
     filters: SessionListFilters,
     page: PageRequest,
     columns: (param: (value: unknown) => string) => string,
-    withAgent = true,
+    options: SessionListSqlOptions = {},
   ) {
-    const list = sessionListSql(filters, page, columns, withAgent);
+    const list = sessionListSql(filters, page, columns, { ...options, generic: true });
     const params = [...list.params];
     const param = (value: unknown) => `$${params.push(value)}`;
     const cursorId = page.after ?? page.before;
