@@ -86,7 +86,10 @@ const FLAT_ITEM = `jsonb_build_object('id', i.id, 'response_id', i.response_id, 
 /** Seconds since the epoch, floored, like toUnixSeconds. */
 const unixSeconds = (column: string) => `floor(extract(epoch FROM ${column}))::bigint`;
 
-/** `runner_connections r` connected and seen within the TTL ($ttl, seconds), as RunnersService.onlineAmong decides. */
+/**
+ * `runner_connections r` connected and seen within the TTL ($ttl, seconds), as
+ * RunnersService.onlineAmong decides.
+ */
 const runnerLive = (ttl: string) =>
   `r.connected AND r.last_seen_at > now() - make_interval(secs => ${ttl}::float8)`;
 
