@@ -190,6 +190,19 @@ describe(`${SessionReadsService.name} list pages keyed by version`, () => {
       expect((await u.page()).data[1].pending_elicitations_count).toBe(0);
     });
 
+    it('should see has_more change when the row past the page goes, and no other change of it', async () => {
+      const u = user();
+      const past = await u.newSession({ title: 'oldest' });
+      await u.newSession();
+      await u.newSession();
+      // LISTS[1] is `limit: 2`: the oldest session is the row past its first page.
+      const before = await u.expectFresh();
+      await u.c.patch(`/v1/sessions/${past}`).send({ title: 'renamed' }).expect(200);
+      expect((await u.expectFresh())[1]).toBe(before[1]);
+      await u.expectChangeSeen(() => u.c.delete(`/v1/sessions/${past}`).expect(200), 1);
+      expect((await u.page({ limit: 2 })).has_more).toBe(false);
+    });
+
     it("should not change with another user's sessions, nor show them", async () => {
       const u = user();
       const other = user();
@@ -265,6 +278,59 @@ describe(`${SessionReadsService.name} list pages keyed by version`, () => {
       const changed = await conditional.list(u.auth, {}, first.etag);
       expect(changed.json).not.toBeNull();
       expect(changed.etag).not.toBe(first.etag);
+    });
+  });
+
+  describe('plans', () => {
+    /** The plan counts of the key statements on every pooled connection (enough reads at once to visit them all). */
+    async function keyPlans(): Promise<{ generic: number; custom: number }[]> {
+      const lists = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          db.query(
+            `SELECT coalesce(jsonb_agg(jsonb_build_object('generic', generic_plans,
+               'custom', custom_plans)), '[]') AS plans, pg_sleep(0.01)
+             FROM pg_prepared_statements
+             WHERE statement LIKE '%AS list\\_version%' AND statement NOT LIKE '%AS data%'`,
+          ),
+        ),
+      );
+      return lists.flatMap((rows) => rows[0].plans as { generic: number; custom: number }[]);
+    }
+
+    it('should let PostgreSQL keep a generic plan of the key statement instead of planning every read', async () => {
+      const u = user();
+      await u.newSession();
+      const conditional = service(0);
+      const { etag } = await u.fresh.list(u.auth, {});
+      for (let i = 0; i < 20; i++) {
+        await Promise.all([conditional.list(u.auth, {}, etag), conditional.list(u.auth, {}, etag)]);
+      }
+      const plans = await keyPlans();
+      expect(plans.some((p) => p.generic > 0)).toBe(true);
+      // PostgreSQL tries 5 custom plans before it compares them with the generic one.
+      expect(plans.every((p) => p.custom <= 5)).toBe(true);
+    });
+
+    it('should keep the generic plan for an owner of many more sessions than most, once analysed', async () => {
+      const u = user();
+      await u.newSession();
+      await db.query(
+        `INSERT INTO sessions (id, owner_id, agent_id, title)
+         SELECT 'conv_' || md5($1 || g), CASE WHEN g <= 10000 THEN $1 ELSE $1 || '-' || g % 100 END,
+           $2, 'many' FROM generate_series(1, 20000) g`,
+        [u.auth.userId, ECHO_ID],
+      );
+      // Enough rows that a generic plan costed for an average owner and `LIMIT $2` (a tenth of
+      // the rows) looks dearer than this owner's custom plans by more than planning costs.
+      await db.query('ANALYZE sessions');
+      const conditional = service(0);
+      const { etag } = await u.fresh.list(u.auth, {});
+      // One at a time: the pool hands the same idle connection back, which plans them all.
+      for (let i = 0; i < 12; i++) {
+        await conditional.list(u.auth, {}, etag);
+      }
+      expect((await keyPlans()).every((p) => p.custom <= 5)).toBe(true);
+      await db.query(`DELETE FROM sessions WHERE owner_id LIKE $1 || '%'`, [u.auth.userId]);
     });
   });
 

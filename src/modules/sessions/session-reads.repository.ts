@@ -13,6 +13,7 @@ import {
   sessionColumns,
   sessionFromRow,
   sessionListSql,
+  SessionListSqlOptions,
 } from 'src/modules/sessions/session-list.util';
 import type { SessionListFilters } from 'src/modules/sessions/sessions.repository';
 
@@ -85,10 +86,16 @@ const FLAT_ITEM = `jsonb_build_object('id', i.id, 'response_id', i.response_id, 
 /** Seconds since the epoch, floored, like toUnixSeconds. */
 const unixSeconds = (column: string) => `floor(extract(epoch FROM ${column}))::bigint`;
 
-/** Connected and seen within the TTL ($ttl, seconds), as RunnersService.onlineAmong decides. */
+/**
+ * `runner_connections r` connected and seen within the TTL ($ttl, seconds), as
+ * RunnersService.onlineAmong decides.
+ */
+const runnerLive = (ttl: string) =>
+  `r.connected AND r.last_seen_at > now() - make_interval(secs => ${ttl}::float8)`;
+
+/** Whether runner `runnerId` is online (runnerLive). */
 const runnerOnline = (runnerId: string, ttl: string) =>
-  `EXISTS (SELECT 1 FROM runner_connections r WHERE r.runner_id = ${runnerId} AND r.connected
-     AND r.last_seen_at > now() - make_interval(secs => ${ttl}::float8))`;
+  `EXISTS (SELECT 1 FROM runner_connections r WHERE r.runner_id = ${runnerId} AND ${runnerLive(ttl)})`;
 
 /** Online and seen within the TTL ($ttl, seconds), as HostsService.isOnlineRow decides. */
 const hostOnline = (hostId: string, ttl: string) =>
@@ -137,27 +144,51 @@ function readVersion(row: Record<string, unknown>): ReadVersion {
 }
 
 /**
- * What a list row's bytes depend on besides its sessions row, computed once per row of the
- * page CTE (over `sessions s`): the row's version (SESSION_VERSION), whether its runner is online
- * now (connected and seen within the TTL $ttl, seconds), and its pending approvals, counted as
- * ChildRailRepository does (an index probe of ix_elicitations_session_id_pending per row).
+ * A list row's id and version, for listVersion: SESSION_VERSION's parts (xmin, log_seq,
+ * updated_at), with updated_at as float8 seconds (`date_part`: distinct for timestamps 1 µs
+ * apart, and cheaper than SESSION_VERSION's numeric `extract`, which was a quarter of the list
+ * key statement's cost for 50 rows).
  */
-const listRowColumns = (ttl: string) => `${SESSION_VERSION} AS version__,
+const LIST_ROW_VERSION = `concat_ws(' ', s.id, s.xmin, s.log_seq, date_part('epoch', s.updated_at))`;
+
+/** What listVersion needs of each row of the page CTE (over `sessions s`). */
+const LIST_KEY_COLUMNS = `s.id, s.agent_id, s.runner_id, ${LIST_ROW_VERSION} AS version__`;
+
+/**
+ * What a list row's bytes depend on besides its sessions row, computed once per row of the
+ * page CTE (over `sessions s`, after `s.*`): whether its runner is online now (runnerLive, $ttl
+ * seconds), and its pending approvals, counted as ChildRailRepository does (an index probe of
+ * ix_elicitations_session_id_pending per row); with the row's version for listVersion.
+ */
+const listRowColumns = (ttl: string) => `${LIST_ROW_VERSION} AS version__,
   s.runner_id IS NOT NULL AND ${runnerOnline('s.runner_id', ttl)} AS online__,
   (SELECT count(*)::int FROM elicitations e WHERE e.session_id = s.id AND e.status = 'pending')
     AS pending__`;
 
 /**
- * The version key of a list page over the CTE `page` (listRowColumns, rn__ in keyset order,
- * `$limit` + 1 rows): per row shown, its id, row version, agent name, liveness and pending
- * count — everything of the row that listItem shows and the sessions row does not hold — and
- * '+' for the row past the page (has_more). Ids and order give first_id and last_id; the
- * caller's level and the query are added by the caller.
+ * The version key of a list page over the CTE `page` (LIST_KEY_COLUMNS, rn__ in keyset order,
+ * `$limit` + 1 rows): everything of the rows shown that listItem shows and their sessions rows
+ * do not hold, read once per page instead of once per row — the rows' ids and versions
+ * (LIST_ROW_VERSION: order, first_id and last_id follow from them), whether a row is past the
+ * page (has_more), the name of each of their agents (by id, as JSON), which of their runners
+ * are online now (runnerLive, `$ttl` seconds), and one session id per pending elicitation of
+ * theirs (the pending counts). Each part is one field of fixed place, so two different pages
+ * never give the same text. The caller's level and the query are added by the caller.
  */
-const listVersion = (limit: string) => `(SELECT coalesce(string_agg(
-    CASE WHEN p.rn__ <= ${limit} THEN concat_ws(' ', p.id, p.version__,
-      coalesce(to_json(p.agent_name__)::text, '-'), p.online__, p.pending__) ELSE '+' END,
-    ',' ORDER BY p.rn__), '') FROM page p)`;
+const listVersion = (limit: string, ttl: string) => `(SELECT concat_ws('|', coalesce(k.rows__, ''),
+    k.more__,
+    coalesce((SELECT string_agg(concat_ws(' ', a.id, to_json(a.name)), ',' ORDER BY a.id)
+              FROM agents a WHERE a.id = ANY (k.agents__)), ''),
+    coalesce((SELECT string_agg(r.runner_id, ',' ORDER BY r.runner_id) FROM runner_connections r
+              WHERE r.runner_id = ANY (k.runners__) AND ${runnerLive(ttl)}), ''),
+    coalesce((SELECT string_agg(e.session_id, ',' ORDER BY e.session_id) FROM elicitations e
+              WHERE e.status = 'pending' AND e.session_id = ANY (k.ids__)), ''))
+  FROM (SELECT string_agg(p.version__, ',') FILTER (WHERE p.rn__ <= ${limit}) AS rows__,
+          count(*) > ${limit} AS more__,
+          array_agg(p.agent_id) FILTER (WHERE p.rn__ <= ${limit}) AS agents__,
+          array_agg(p.runner_id) FILTER (WHERE p.rn__ <= ${limit}) AS runners__,
+          array_agg(p.id) FILTER (WHERE p.rn__ <= ${limit}) AS ids__
+        FROM page p) k)`;
 
 /**
  * A session in the list's shape (toSessionListItem) from a row of the page CTE: absent fields
@@ -382,13 +413,17 @@ export class SessionReadsRepository {
     runnerTtlMs: number,
     permissionLevel: number | null,
   ): Promise<ListPageRow> {
-    const list = this.listStatement(filters, page, runnerTtlMs, 's.*, ');
+    let ttl = '';
+    const list = this.listStatement(filters, page, (param) => {
+      ttl = param(runnerTtlMs / 1000);
+      return `s.*, ${listRowColumns(ttl)}`;
+    });
     const perm = list.param(permissionLevel);
     const rows = await queryPrepared(
       this.dataSource,
       `WITH page AS (${list.sql})
        SELECT ${jsonPageColumns(listItem(perm), '$2 - 1', list.backwards)},
-         ${listVersion('$2 - 1')} AS list_version, ${list.cursorKnown} AS cursor_known`,
+         ${listVersion('$2 - 1', ttl)} AS list_version, ${list.cursorKnown} AS cursor_known`,
       list.params,
       this.prepared,
     );
@@ -404,9 +439,10 @@ export class SessionReadsRepository {
     page: PageRequest,
     runnerTtlMs: number,
   ): Promise<string | null> {
-    const list = this.listStatement(filters, page, runnerTtlMs, 's.id, ');
+    const list = this.listStatement(filters, page, () => LIST_KEY_COLUMNS, { withAgent: false });
+    const ttl = list.param(runnerTtlMs / 1000);
     const text = `WITH page AS (${list.sql})
-       SELECT ${listVersion('$2 - 1')} AS list_version, ${list.cursorKnown} AS cursor_known`;
+       SELECT ${listVersion('$2 - 1', ttl)} AS list_version, ${list.cursorKnown} AS cursor_known`;
     return this.listVersions.load(JSON.stringify([text, list.params]), {
       text,
       params: list.params,
@@ -416,14 +452,10 @@ export class SessionReadsRepository {
   private listStatement(
     filters: SessionListFilters,
     page: PageRequest,
-    runnerTtlMs: number,
-    columns: string,
+    columns: (param: (value: unknown) => string) => string,
+    options: SessionListSqlOptions = {},
   ) {
-    const list = sessionListSql(
-      filters,
-      page,
-      (param) => `${columns}${listRowColumns(param(runnerTtlMs / 1000))}`,
-    );
+    const list = sessionListSql(filters, page, columns, { ...options, generic: true });
     const params = [...list.params];
     const param = (value: unknown) => `$${params.push(value)}`;
     const cursorId = page.after ?? page.before;
