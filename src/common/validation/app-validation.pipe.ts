@@ -17,6 +17,19 @@ const ALLOW_UNKNOWN_FIELDS = 'omnigent:allow-unknown-fields';
 export const AllowUnknownFields = (): ClassDecorator => (target) =>
   Reflect.defineMetadata(ALLOW_UNKNOWN_FIELDS, true, target);
 
+/**
+ * A body class that recognises its own plainly valid bodies: `fastBody` returns the instance the
+ * full pipe (class-transformer, then class-validator) would return for that value, or undefined
+ * to take the full path, which then gives every answer and every error. For bodies on a turn's
+ * path (issue 12: class-transformer + class-validator were ~0.4 ms of CPU per posted event).
+ */
+export interface FastBody {
+  fastBody(value: Record<string, unknown>): object | undefined;
+}
+
+const hasFastBody = (metatype: unknown): metatype is FastBody =>
+  typeof (metatype as Partial<FastBody>).fastBody === 'function';
+
 const LOC_PREFIX: Record<ArgumentMetadata['type'], string> = {
   body: 'body',
   custom: 'body',
@@ -71,6 +84,12 @@ export class AppValidationPipe extends ValidationPipe {
       const unsafe = findUnsafeInput(value, [LOC_PREFIX[metadata.type]], this.maxDepth);
       if (unsafe.length > 0) {
         throw new RequestValidationError(unsafe);
+      }
+    }
+    if (metadata.type === 'body' && hasFastBody(metadata.metatype)) {
+      const fast = metadata.metatype.fastBody(value as Record<string, unknown>);
+      if (fast !== undefined) {
+        return fast;
       }
     }
     try {

@@ -25,9 +25,65 @@ export const REASONING_EFFORTS = [
 ] as const;
 export const ON_OFF = ['on', 'off'] as const;
 
+const EVENT_KEYS = new Set(['type', 'data', 'model_override', 'tools', 'created_by']);
+
+const isObjectValue = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Absent, null, or a string of at most `max` UTF-16 units (never more code points than that). */
+const isShortStringOrNull = (value: unknown, max: number): boolean =>
+  value === undefined || value === null || (typeof value === 'string' && value.length <= max);
+
+/** A copy of a parsed JSON value, as class-transformer makes of an untyped nested value. */
+function copyJson(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(copyJson);
+  }
+  if (typeof value === 'object' && value !== null) {
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      copy[key] = copyJson((value as Record<string, unknown>)[key]);
+    }
+    return copy;
+  }
+  return value;
+}
+
 /** One event for `POST /v1/sessions/{id}/events` (upstream's SessionEventInput). */
 @AllowUnknownFields()
 export class SessionEventInputDto {
+  /**
+   * The validation pipe's fast path (`FastBody`): a body of known keys whose values plainly pass
+   * the decorators below becomes the instance the full pipe would build; anything else (unknown
+   * keys to drop, a value to reject, a string near its limit) returns undefined and goes through
+   * class-transformer and class-validator as before.
+   */
+  static fastBody(value: Record<string, unknown>): SessionEventInputDto | undefined {
+    const keys = Object.keys(value);
+    if (!keys.every((key) => EVENT_KEYS.has(key))) {
+      return undefined;
+    }
+    const { type, data, tools } = value;
+    if (
+      typeof type !== 'string' ||
+      type === '' ||
+      type.length > 100 ||
+      (data !== undefined && !isObjectValue(data)) ||
+      !isShortStringOrNull(value.model_override, 200) ||
+      !isShortStringOrNull(value.created_by, 256) ||
+      (tools !== undefined &&
+        tools !== null &&
+        !(Array.isArray(tools) && tools.every(isObjectValue)))
+    ) {
+      return undefined;
+    }
+    const dto = new SessionEventInputDto() as unknown as Record<string, unknown>;
+    for (const key of keys) {
+      dto[key] = copyJson(value[key]);
+    }
+    return dto as unknown as SessionEventInputDto;
+  }
+
   @ValidateString({
     notEmpty: true,
     maxLength: 100,
