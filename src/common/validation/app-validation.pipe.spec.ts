@@ -1,4 +1,5 @@
 import { ArgumentMetadata, ValidationPipe } from '@nestjs/common';
+import fc from 'fast-check';
 
 import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 import { SessionEventInputDto } from 'src/modules/sessions/dto/session-request.dto';
@@ -72,6 +73,7 @@ describe(AppValidationPipe.name, () => {
       ['created_by past its limit', { type: 'message', created_by: 'u'.repeat(257) }],
       ['tools not an array', { type: 'message', tools: {} }],
       ['a tool that is not an object', { type: 'message', tools: [{}, 'x'] }],
+      ['a nested key of Object.prototype', { type: 'message', data: { a: [{ toString: 1 }] } }],
     ])('should leave %s to the full pipe, with its answer', async (_name, body) => {
       const answer = await pipe
         .transform(structuredClone(body), meta)
@@ -79,6 +81,48 @@ describe(AppValidationPipe.name, () => {
       expect(full).toHaveBeenCalledTimes(1);
       full.mockClear();
       expect(answer).toStrictEqual(await fullPipe(pipe, structuredClone(body)));
+    });
+
+    it('should never accept a body the full pipe refuses, nor build another value (property)', async () => {
+      // Guards fastBody against drifting from the decorators: a limit tightened there and not
+      // in fastBody lets bodies through that the full pipe refuses, and fails here.
+      // Any string, or one whose length is near the limit `at` (where a drift would show).
+      const text = (at: number) =>
+        fc.oneof(
+          fc.string({ maxLength: at + 20 }),
+          fc
+            .tuple(fc.integer({ min: at - 20, max: at + 20 }), fc.constantFrom('a', 'é', '😀'))
+            .map(([n, unit]) => unit.repeat(unit.length === 2 ? Math.ceil(n / 2) : n)),
+        );
+      const optional = <T>(value: fc.Arbitrary<T>) => fc.option(value, { nil: undefined });
+      const json = fc.jsonValue({ maxDepth: 2 });
+      const object = fc.dictionary(fc.string({ maxLength: 8 }), json, { maxKeys: 4 });
+      // Mostly bodies that pass everywhere but in one field, so the limits are what is tested.
+      const body = fc.record(
+        {
+          type: fc.oneof({ arbitrary: text(100), weight: 8 }, fc.integer(), fc.constant(null)),
+          data: optional(fc.oneof({ arbitrary: object, weight: 8 }, json)),
+          model_override: optional(
+            fc.oneof({ arbitrary: text(200), weight: 8 }, fc.constant(null), fc.integer()),
+          ),
+          created_by: optional(
+            fc.oneof({ arbitrary: text(256), weight: 8 }, fc.constant(null), fc.boolean()),
+          ),
+          tools: optional(
+            fc.oneof({ arbitrary: fc.array(object, { maxLength: 3 }), weight: 8 }, json),
+          ),
+        },
+        { requiredKeys: ['type'] },
+      );
+      await fc.assert(
+        fc.asyncProperty(body, async (value) => {
+          const fast = SessionEventInputDto.fastBody(structuredClone(value));
+          if (fast !== undefined) {
+            expect(fast).toStrictEqual(await fullPipe(pipe, structuredClone(value)));
+          }
+        }),
+        { numRuns: 1000 },
+      );
     });
 
     it('should still refuse text that cannot be stored before the fast path', async () => {

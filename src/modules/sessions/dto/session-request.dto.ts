@@ -34,7 +34,14 @@ const isObjectValue = (value: unknown): value is Record<string, unknown> =>
 const isShortStringOrNull = (value: unknown, max: number): boolean =>
   value === undefined || value === null || (typeof value === 'string' && value.length <= max);
 
-/** A copy of a parsed JSON value, as class-transformer makes of an untyped nested value. */
+/** A nested key class-transformer would not copy: the body takes the full pipe. */
+class InheritedKey extends Error {}
+
+/**
+ * A copy of a parsed JSON value, as class-transformer makes of an untyped nested value. It leaves
+ * out keys that name `Object.prototype`'s members (`toString`, `constructor`, …; found by the
+ * pipe spec's property): for those this throws `InheritedKey` rather than copy them differently.
+ */
 function copyJson(value: unknown): unknown {
   if (Array.isArray(value)) {
     return value.map(copyJson);
@@ -42,6 +49,9 @@ function copyJson(value: unknown): unknown {
   if (typeof value === 'object' && value !== null) {
     const copy: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
+      if (key in Object.prototype) {
+        throw new InheritedKey(key);
+      }
       copy[key] = copyJson((value as Record<string, unknown>)[key]);
     }
     return copy;
@@ -78,8 +88,15 @@ export class SessionEventInputDto {
       return undefined;
     }
     const dto = new SessionEventInputDto() as unknown as Record<string, unknown>;
-    for (const key of keys) {
-      dto[key] = copyJson(value[key]);
+    try {
+      for (const key of keys) {
+        dto[key] = copyJson(value[key]);
+      }
+    } catch (error) {
+      if (error instanceof InheritedKey) {
+        return undefined;
+      }
+      throw error;
     }
     return dto as unknown as SessionEventInputDto;
   }
