@@ -1,5 +1,7 @@
 import { Logger } from '@nestjs/common';
 
+import type { MetricsService } from 'src/modules/metrics/metrics.service';
+
 export type BusHandler = (message: unknown) => void;
 
 /**
@@ -65,6 +67,17 @@ export class BusHandlers {
     } finally {
       this.delivering = false;
     }
+  }
+
+  /**
+   * `deliver` of a message this process published, timed into `bus_delivery_seconds` as its
+   * deliveries from other replicas are (publish → last local handler returned): every bus hands
+   * its own messages to its handlers at publish.
+   */
+  deliverOwn(channel: string, message: unknown, metrics?: MetricsService): void {
+    const started = metrics ? process.hrtime.bigint() : 0n;
+    this.deliver(channel, message);
+    metrics?.busLag.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
 
   private run(channel: string, message: unknown): void {

@@ -14,9 +14,7 @@ export class InMemoryBus extends EventBus {
   }
 
   publish(channel: string, message: unknown): void {
-    const started = this.metrics ? process.hrtime.bigint() : 0n;
-    this.handlers.deliver(channel, message);
-    this.metrics?.busLag.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.handlers.deliverOwn(channel, message, this.metrics);
   }
 
   subscribe(channel: string, handler: (message: unknown) => void): () => void {

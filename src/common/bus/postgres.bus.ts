@@ -101,7 +101,7 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
   /** Queued for the other replicas first: what a handler publishes in turn goes out after it. */
   publish(channel: string, message: unknown): void {
     this.sendOut(channel, message);
-    this.handlers.deliver(channel, message);
+    this.handlers.deliverOwn(channel, message, this.options.metrics);
   }
 
   subscriberCount(channel: string): number {

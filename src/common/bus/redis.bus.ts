@@ -67,7 +67,7 @@ export class RedisBus extends EventBus implements OnApplicationShutdown {
     this.pub
       .publish(channel, text)
       .catch((error: Error) => this.logger.warn(`Bus publish failed: ${error.message}`));
-    this.handlers.deliver(channel, message);
+    this.handlers.deliverOwn(channel, message, this.options.metrics);
   }
 
   subscriberCount(channel: string): number {
