@@ -13,7 +13,7 @@ import { useTestApp } from 'test/e2e/create-app';
 import { agentFactory, factory, itemFactory, sessionFactory } from 'test/factories';
 import { clientFor, E2eClient, JWT_ENV } from 'test/utils/e2e-client';
 import { sessionReadsWith } from 'test/utils/session-reads';
-import { ECHO_ID } from 'test/utils/session-e2e';
+import { ECHO_ID, Json, newSession as createSession } from 'test/utils/session-e2e';
 
 /** The list variants every check reads (cursor pages are added from the answers). */
 const LISTS: ListSessionsQueryDto[] = [
@@ -58,13 +58,8 @@ describe(`${SessionReadsService.name} list pages keyed by version`, () => {
     const c: E2eClient = clientFor(t, auth.userId);
     const cached = service(64 * 1024 * 1024, livenessTtlMs);
     const fresh = service(0, livenessTtlMs);
-    const newSession = async (body: Record<string, unknown> = {}): Promise<string> =>
-      (
-        await c
-          .post('/v1/sessions')
-          .send({ agent_id: ECHO_ID, ...body })
-          .expect(201)
-      ).body.id;
+    const newSession = async (body: Json = {}): Promise<string> =>
+      (await createSession(c, body)).id as string;
 
     /** One variant through the cache (miss, then hit) and without; returns the fresh answer. */
     async function compare(query: ListSessionsQueryDto) {

@@ -12,7 +12,7 @@ import { SessionEventsService } from 'src/modules/sessions/stream/session-events
 import { useTestApp } from 'test/e2e/create-app';
 import { agentFactory, factory, itemFactory, sessionFactory } from 'test/factories';
 import { clientFor, E2eClient, JWT_ENV } from 'test/utils/e2e-client';
-import { ECHO_ID } from 'test/utils/session-e2e';
+import { Json, newSession as createSession } from 'test/utils/session-e2e';
 import { sessionReadsWith } from 'test/utils/session-reads';
 
 /** The snapshot and items variants every check reads. */
@@ -43,13 +43,8 @@ describe(`${SessionReadsService.name} answers keyed by version`, () => {
     c = clientFor(t, auth.userId);
   });
 
-  const newSession = async (body: Record<string, unknown> = {}): Promise<string> =>
-    (
-      await c
-        .post('/v1/sessions')
-        .send({ agent_id: ECHO_ID, ...body })
-        .expect(201)
-    ).body.id;
+  const newSession = async (body: Json = {}): Promise<string> =>
+    (await createSession(c, body)).id as string;
 
   /** Reads every variant through the cache (twice: miss, then hit) and without; returns ETags. */
   async function expectFresh(id: string): Promise<string[]> {
