@@ -27,6 +27,9 @@ export const ON_OFF = ['on', 'off'] as const;
 
 const EVENT_KEYS = new Set(['type', 'data', 'model_override', 'tools', 'created_by']);
 
+/** SessionEventInputDto's string limits, for its decorators and its fastBody alike. */
+const EVENT_MAX_LENGTH = { type: 100, model_override: 200, created_by: 256 } as const;
+
 const isObjectValue = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -77,10 +80,10 @@ export class SessionEventInputDto {
     if (
       typeof type !== 'string' ||
       type === '' ||
-      type.length > 100 ||
+      type.length > EVENT_MAX_LENGTH.type ||
       (data !== undefined && !isObjectValue(data)) ||
-      !isShortStringOrNull(value.model_override, 200) ||
-      !isShortStringOrNull(value.created_by, 256) ||
+      !isShortStringOrNull(value.model_override, EVENT_MAX_LENGTH.model_override) ||
+      !isShortStringOrNull(value.created_by, EVENT_MAX_LENGTH.created_by) ||
       (tools !== undefined &&
         tools !== null &&
         !(Array.isArray(tools) && tools.every(isObjectValue)))
@@ -103,7 +106,7 @@ export class SessionEventInputDto {
 
   @ValidateString({
     notEmpty: true,
-    maxLength: 100,
+    maxLength: EVENT_MAX_LENGTH.type,
     description: 'Event type, e.g. message, interrupt.',
   })
   type: string;
@@ -117,7 +120,7 @@ export class SessionEventInputDto {
   @IsObject()
   data?: Record<string, unknown>;
 
-  @ValidateString({ optional: true, nullable: true, maxLength: 200 })
+  @ValidateString({ optional: true, nullable: true, maxLength: EVENT_MAX_LENGTH.model_override })
   model_override?: string | null;
 
   @ApiPropertyOptional({ type: 'array', items: { type: 'object' }, nullable: true })
@@ -126,7 +129,7 @@ export class SessionEventInputDto {
   @IsObject({ each: true })
   tools?: Record<string, unknown>[] | null;
 
-  @ValidateString({ optional: true, nullable: true, maxLength: 256 })
+  @ValidateString({ optional: true, nullable: true, maxLength: EVENT_MAX_LENGTH.created_by })
   created_by?: string | null;
 }
 
