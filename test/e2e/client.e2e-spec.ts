@@ -33,18 +33,25 @@ describe('@omnigent-server/client against a real server', () => {
     expect(session.id).toMatch(/^conv_[0-9a-f]{32}$/);
     const stream = client.sessions.stream(session.id, { lastEventId: '0' });
     const ack = await client.sessions.send(session.id, 'typed hello');
+    // As the client's README says: deltas are live only, and this stream connects after the POST,
+    // so a fast turn may stream some of them before it; the durable item carries the whole text.
+    let deltas = '';
     let reply = '';
     const types: string[] = [];
     for await (const event of stream) {
       types.push(event.type);
       if (event.type === 'response.output_text.delta') {
-        reply += event.delta;
+        deltas += event.delta;
+      }
+      if (event.type === 'response.output_item.done' && event.item.role === 'assistant') {
+        reply = event.item.content.map((part) => part.text ?? '').join('');
       }
       if (event.type === 'response.completed') {
         break;
       }
     }
     expect(reply).toBe('typed hello');
+    expect(reply.endsWith(deltas)).toBe(true);
     expect(types).toContain('session.input.consumed');
     expect(stream.closed).toBe(true);
     const items = await client.sessions.items(session.id);
