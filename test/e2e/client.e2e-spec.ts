@@ -44,7 +44,7 @@ describe('@omnigent-server/client against a real server', () => {
         deltas += event.delta;
       }
       if (event.type === 'response.output_item.done' && event.item.role === 'assistant') {
-        reply = event.item.content.map((part) => part.text ?? '').join('');
+        reply = (event.item.content as { text?: string }[]).map((part) => part.text ?? '').join('');
       }
       if (event.type === 'response.completed') {
         break;
