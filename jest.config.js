@@ -56,7 +56,6 @@ module.exports = {
       ...base,
       displayName: 'bench',
       testMatch: ['<rootDir>/test/bench/**/*.bench-spec.ts'],
-      setupFilesAfterEnv: ['<rootDir>/test/e2e/setup-after-env.ts'],
     },
   ],
 };
