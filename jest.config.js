@@ -50,5 +50,12 @@ module.exports = {
       globalSetup: '<rootDir>/test/global-setup.js',
       globalTeardown: '<rootDir>/test/global-teardown.js',
     },
+    {
+      // The CI bench guard (issue 12): `npm test` runs it in a jest invocation of its own after
+      // the other tiers, so that nothing else loads the machine while it measures ratios.
+      ...base,
+      displayName: 'bench',
+      testMatch: ['<rootDir>/test/bench/**/*.bench-spec.ts'],
+    },
   ],
 };

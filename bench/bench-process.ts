@@ -1,11 +1,14 @@
 /** Process, database and statistics helpers shared by the benchmarks in `bench/`. */
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Client } from 'pg';
 
-export const ROOT = join(__dirname, '..', '..');
+/** The repository: above dist/bench when compiled, above bench/ when Jest runs the source. */
+export const ROOT = existsSync(join(__dirname, '..', 'package.json'))
+  ? join(__dirname, '..')
+  : join(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'omnigent.js');
 export const ADMIN_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -1,6 +1,7 @@
 /**
  * Request bodies and runner events shared by the benches and the tests that check the same
- * paths (test/e2e/bench-smoke.e2e-spec.ts, test/e2e/runner-flood.e2e-spec.ts).
+ * paths (test/bench/bench-smoke.bench-spec.ts through bench/read-ratios.ts,
+ * test/e2e/runner-flood.e2e-spec.ts).
  */
 import { IdPrefix, newId } from 'src/common/ids/ids';
 import type { SessionEventParams } from 'src/protocol/runner-protocol';

@@ -1,7 +1,8 @@
 /** The read paths: snapshot, session list, items page, conditional snapshot (304). */
 import { backendPids } from 'bench/bench-process';
-import { interleaved, InterleavedSide, load, LoadResult } from 'bench/http-load';
-import { CONNECTIONS, LOAD_MS, READS_WARM_MS, wanted } from 'bench/suite/options';
+import { InterleavedSide, LoadResult } from 'bench/http-load';
+import { compareRead, warmReads } from 'bench/read-ratios';
+import { LOAD_MS, wanted } from 'bench/suite/options';
 import { Suite } from 'bench/suite/setup';
 import { record } from 'bench/suite/table';
 
@@ -16,10 +17,9 @@ function loadDetail(ours: LoadResult, raw: LoadResult): string {
 }
 
 /**
- * The same GET against ours and raw: req/s, and the CPU each server process spent per request
- * (from /proc): on a shared machine the rate is the machine's, the CPU per request is the
- * server's own cost. Latencies come from one load each; the ratio and the CPU per request from
- * alternating bursts (`interleaved`), so a load that comes and goes weighs on both sides alike.
+ * The same GET against ours and raw (`compareRead`, shared with the CI guard): req/s, and the
+ * CPU each server process spent per request (from /proc): on a shared machine the rate is the
+ * machine's, the CPU per request is the server's own cost.
  */
 async function compareGet(
   scenario: string,
@@ -27,15 +27,7 @@ async function compareGet(
   raw: InterleavedSide,
   headers?: Record<string, string>,
 ): Promise<void> {
-  const options = { connections: CONNECTIONS, durationMs: LOAD_MS / 4 };
-  const a = await load(ours.url, { ...options, headers });
-  const b = await load(raw.url, options);
-  const rounds = Math.max(2, Math.round(LOAD_MS / 1000));
-  const both = await interleaved([{ ...ours, headers }, raw], {
-    connections: CONNECTIONS,
-    rounds,
-    burstMs: 500,
-  });
+  const { ours: a, raw: b, both } = await compareRead(ours, raw, LOAD_MS, headers);
   record({
     scenario,
     metric: 'req/s',
@@ -77,11 +69,8 @@ export async function reads({ api, ours: warm, raw, paths, databaseUrl }: Suite)
   const hot = (['snapshot', 'list', 'items'] as const).filter((name) => wanted(name));
   if (hot.length > 0 || wanted('conditional')) {
     // Both sides to their steady state (READS_WARM_MS), not measured.
-    for (const path of hot.length > 0 ? hot.map((name) => paths[name]) : [paths.snapshot]) {
-      const durationMs = READS_WARM_MS / Math.max(1, hot.length);
-      await load(warm.url + path, { connections: CONNECTIONS, durationMs });
-      await load(raw.url + path, { connections: CONNECTIONS, durationMs: durationMs / 3 });
-    }
+    const warmed = hot.length > 0 ? hot.map((name) => paths[name]) : [paths.snapshot];
+    await warmReads(warm.url, raw.url, warmed);
   }
   if (wanted('snapshot')) {
     await compareGet('snapshot, 100 items', oursAt(paths.snapshot), rawAt(paths.snapshot));

@@ -7,8 +7,8 @@ import { Agent } from 'node:http';
 import { join } from 'node:path';
 
 import { ROOT, startNode, stop, waitForOutput } from 'bench/bench-process';
-import { history } from 'bench/fixtures';
 import { subscribe } from 'bench/http-load';
+import { ReadPaths, recordReads, seedReads } from 'bench/read-ratios';
 import { FANOUT_DELTAS, HEARTBEAT_MS } from 'bench/suite/options';
 import { Api, Server, startRaw, startServer, userMessage } from 'bench/suite/servers';
 
@@ -23,7 +23,7 @@ export interface Suite {
   raw: Server;
   runner: ChildProcess;
   /** The read paths, recorded for the raw baseline: a 100-item snapshot, a list, an items page. */
-  paths: { snapshot: string; list: string; items: string };
+  paths: ReadPaths;
   /** The scratch database (PostgreSQL runs only): its backends' CPU is measured on the reads. */
   databaseUrl?: string;
 }
@@ -47,16 +47,8 @@ export async function prepare(
     throw new Error('no echo agent');
   }
 
-  // Fixtures: one 100-item session, 60 more for the list.
-  const big = await api.call<{ id: string }>('POST', '/v1/sessions', {
-    agent_id: echo,
-    title: 'bench 100 items',
-    initial_items: history(100),
-  });
-  const id = big.body.id;
-  for (let i = 0; i < 60; i++) {
-    await api.call('POST', '/v1/sessions', { agent_id: echo, title: `bench ${i}` });
-  }
+  // Fixtures: one 100-item session, 60 more for the list (shared with the CI guard).
+  const { id, paths } = await seedReads(api, echo);
   // The runner comes after the seeded session: with a runner online, initial_items start a
   // turn (their items would no longer be the 100 seeded).
   const runner = startNode(
@@ -65,21 +57,7 @@ export async function prepare(
   );
   started.push(runner);
   await waitForOutput(runner, /Runner (runner_\S+) connected/, 60_000);
-  const paths = {
-    snapshot: `/v1/sessions/${id}`,
-    list: '/v1/sessions?limit=50',
-    items: `/v1/sessions/${id}/items?limit=100`,
-  };
-  const recorded = await Promise.all(
-    Object.values(paths).map(async (path) => {
-      const res = await api.call('GET', path);
-      return {
-        path,
-        contentType: res.headers.get('content-type') ?? 'application/json',
-        body: res.text,
-      };
-    }),
-  );
+  const recorded = await recordReads(api, paths);
 
   const snapshotItems = (JSON.parse(recorded[0].body) as { items: unknown[] }).items.length;
   console.log(
