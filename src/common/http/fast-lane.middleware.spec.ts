@@ -1,14 +1,20 @@
-import { Provider } from '@nestjs/common';
+import { Controller, Get, Provider } from '@nestjs/common';
 import { MODULE_METADATA } from '@nestjs/common/constants';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 
 import express, { Request, Response } from 'express';
+import { PinoLogger } from 'nestjs-pino';
+import pino from 'pino';
 import request from 'supertest';
 
 import { AppModule } from 'src/app.module';
 import { AuthGuard } from 'src/common/auth/auth.guard';
-import { sendAnswer } from 'src/common/http/fast-lane.middleware';
+import { LOCAL_PRINCIPAL } from 'src/common/auth/auth-principal';
+import { RequestAuthService } from 'src/common/auth/request-auth.service';
+import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
+import { FastLane, FastRoute, sendAnswer } from 'src/common/http/fast-lane.middleware';
 import { RateLimitGuard } from 'src/common/rate-limit/rate-limit.guard';
+import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 import { getConfig } from 'src/config/app-config';
 
 interface DynamicRef {
@@ -56,6 +62,64 @@ describe('FastLane', () => {
         OMNIGENT_RATE_LIMIT_PER_MINUTE: '60',
       }),
     ).toEqual(expect.arrayContaining([AuthGuard, RateLimitGuard]));
+  });
+});
+
+@Controller('v1')
+class ProbeController {
+  @Get('probe')
+  probe() {
+    return 'nest';
+  }
+}
+
+describe(`${FastLane.name} queries`, () => {
+  /** Whether a query goes to Nest, asked by the lane (a list's `search_query`). */
+  const fallThrough = jest.fn((query: Record<string, unknown>) => query.slow !== undefined);
+  const transform = jest.fn((query: Record<string, unknown>) => {
+    if (query.bad !== undefined) {
+      throw new Error('invalid');
+    }
+    return Promise.resolve(query);
+  });
+  const route: FastRoute = {
+    controller: ProbeController,
+    method: 'probe',
+    query: Object,
+    fallThrough,
+    handle: () => Promise.resolve('{"via":"lane"}'),
+  };
+  const lane = new FastLane([route], {
+    auth: { authenticate: () => Promise.resolve(LOCAL_PRINCIPAL) } as unknown as RequestAuthService,
+    filter: {
+      reply: (_error: unknown, _req: Request, res: Response) => res.status(422).send('refused'),
+    } as unknown as AllExceptionsFilter,
+    logs: {
+      logger: pino({ level: 'silent' }),
+      runInContext: (run: () => void) => run(),
+    } as unknown as PinoLogger,
+    pipe: { transform } as unknown as AppValidationPipe,
+  });
+  const app = express();
+  app.use(lane.middleware);
+  app.use((_req: Request, res: Response) => res.send('nest'));
+
+  beforeEach(() => jest.clearAllMocks());
+
+  it('should ask whether a query falls through until the lane validated that query string', async () => {
+    for (let i = 0; i < 3; i++) {
+      expect((await request(app).get('/v1/probe?limit=5')).text).toBe('{"via":"lane"}');
+    }
+    // Asked once: a string validated before did not fall through.
+    expect(fallThrough).toHaveBeenCalledTimes(1);
+    expect(transform).toHaveBeenCalledTimes(1);
+    for (let i = 0; i < 2; i++) {
+      expect((await request(app).get('/v1/probe?limit=5&slow=1')).text).toBe('nest');
+      expect((await request(app).get('/v1/probe?limit=5&bad=1')).text).toBe('refused');
+    }
+    // Strings that fell through or failed validation are asked about every time.
+    expect(fallThrough).toHaveBeenCalledTimes(5);
+    expect(fallThrough).toHaveBeenLastCalledWith({ limit: '5', bad: '1' });
   });
 });
 

@@ -135,7 +135,14 @@ export class FastLane {
       return null;
     }
     prepare?.();
-    return hit.compiled.route.fallThrough?.(req.query as Record<string, unknown>) ? null : hit;
+    const { fallThrough } = hit.compiled.route;
+    // A query string the lane validated before did not fall through (the same string, the same
+    // answer): not parsed again to ask.
+    return fallThrough &&
+      !this.validated.has(queryKey(hit.compiled, req.url)) &&
+      fallThrough(req.query as Record<string, unknown>)
+      ? null
+      : hit;
   }
 
   /** Answers a request `take` accepted, as its Nest route would. */
@@ -187,8 +194,7 @@ export class FastLane {
    * remembered (frozen: readers only read it), so a client polling the same URL pays once.
    */
   private async validQuery(compiled: CompiledRoute, req: Request): Promise<object> {
-    const q = req.url.indexOf('?');
-    const key = `${compiled.template}?${q < 0 ? '' : req.url.slice(q + 1)}`;
+    const key = queryKey(compiled, req.url);
     const known = this.validated.get(key);
     if (known) {
       return known;
@@ -225,6 +231,12 @@ export class FastLane {
 }
 
 const PARAM_METADATA = { type: 'param', data: undefined } as const;
+
+/** What the lane remembers a validated query by: the route's template and the query string. */
+function queryKey(compiled: CompiledRoute, url: string): string {
+  const q = url.indexOf('?');
+  return `${compiled.template}?${q < 0 ? '' : url.slice(q + 1)}`;
+}
 
 /**
  * `res.send(body)` for the lane's answers, with the same bytes: JSON text under the ETag the

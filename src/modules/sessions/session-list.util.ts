@@ -43,11 +43,64 @@ export interface SessionListSqlOptions {
 }
 
 /**
+ * sessionListSql's own parameters, in the order its text numbers them: `$1` the owner, `$2`
+ * `limit + 1`, then the value of each filter given (kind unless `any`, agent id, agent name,
+ * search) and the cursor's id. Which of them are given is the query's shape (sessionListShape).
+ */
+export function sessionListParams(filters: SessionListFilters, page: PageRequest): unknown[] {
+  const params: unknown[] = [filters.ownerId, page.limit + 1];
+  const given = [
+    filters.kind !== 'any' ? filters.kind : undefined,
+    filters.agentId,
+    filters.agentName,
+    filters.search,
+    page.after ?? page.before,
+  ];
+  for (const value of given) {
+    if (value) {
+      params.push(value);
+    }
+  }
+  return params;
+}
+
+/**
+ * Everything the text of sessionListSql depends on besides its `columns` and options: which
+ * filters are given (not their values), the sort column, whether there is a cursor and the
+ * walk's direction. Two queries of one shape get the same text (with the same `columns` and
+ * options) and their values in the same places, so a statement can be built once per shape
+ * (issue 12: building the list key statement's text, and hashing it for its batch and its
+ * prepared name, was most of Node's own work on a list page).
+ */
+export function sessionListShape(filters: SessionListFilters, page: PageRequest): string {
+  const { backwards, ascending } = walk(page);
+  return [
+    filters.sortBy === 'updated_at' ? 'updated_at' : 'created_at',
+    Boolean(filters.includeArchived),
+    filters.kind !== 'any',
+    Boolean(filters.agentId),
+    Boolean(filters.agentName),
+    Boolean(filters.search),
+    Boolean(page.after ?? page.before),
+    backwards,
+    ascending,
+  ].join(' ');
+}
+
+/** The keyset walk of a page: backwards for a `before` cursor, in the order asked for. */
+function walk(page: PageRequest): { cursorId?: string; backwards: boolean; ascending: boolean } {
+  const cursorId = page.after ?? page.before;
+  const backwards = Boolean(cursorId && !page.after);
+  return { cursorId, backwards, ascending: (page.order === 'asc') !== backwards };
+}
+
+/**
  * The session list in one raw statement (issue 12: entity hydration by the query builder was
  * most of the list's cost). Keyset on (sort column, id) like `keysetPage`; the cursor's sort key
  * is read in SQL (microseconds), from the caller's own sessions only, so a missing or foreign
  * cursor yields no rows and the caller then tells "unknown cursor" from "end of the list".
- * Asks for `limit + 1` rows to know `has_more`.
+ * Asks for `limit + 1` rows to know `has_more`. Its parameters are sessionListParams', then any
+ * `columns` adds; its text depends only on sessionListShape (and `columns` and the options).
  */
 export function sessionListSql(
   filters: SessionListFilters,
@@ -56,7 +109,10 @@ export function sessionListSql(
   options: SessionListSqlOptions = {},
 ): { sql: string; params: unknown[]; backwards: boolean } {
   const { withAgent = true, generic = false } = options;
-  const params: unknown[] = [filters.ownerId, page.limit + 1];
+  const params = sessionListParams(filters, page);
+  // The placeholders of sessionListParams' values after $1 and $2, taken in its order.
+  let given = 2;
+  const next = () => `$${++given}`;
   const param = (value: unknown) => `$${params.push(value)}`;
   const value = (placeholder: string, type: string) =>
     generic ? `(SELECT ${placeholder}::${type})` : placeholder;
@@ -65,18 +121,18 @@ export function sessionListSql(
     where.push('s.archived = false');
   }
   if (filters.kind !== 'any') {
-    where.push(`s.kind = ${value(param(filters.kind), 'text')}`);
+    where.push(`s.kind = ${value(next(), 'text')}`);
   }
   if (filters.agentId) {
-    where.push(`s.agent_id = ${value(param(filters.agentId), 'text')}`);
+    where.push(`s.agent_id = ${value(next(), 'text')}`);
   }
   if (filters.agentName) {
-    where.push(`a.name = ${value(param(filters.agentName), 'text')}`);
+    where.push(`a.name = ${value(next(), 'text')}`);
   }
   if (filters.search) {
     // Both to_tsvector expressions match the GIN indexes ix_sessions_title_search and
     // ix_items_text_search.
-    const query = prefixTsQuery(param(filters.search));
+    const query = prefixTsQuery(next());
     where.push(
       `(to_tsvector('simple', coalesce(s.title, '')) @@ ${query}
         OR s.id IN (SELECT i.session_id FROM items i
@@ -85,11 +141,9 @@ export function sessionListSql(
     );
   }
   const column = filters.sortBy === 'updated_at' ? 'updated_at' : 'created_at';
-  const cursorId = page.after ?? page.before;
-  const backwards = Boolean(cursorId && !page.after);
-  const ascending = (page.order === 'asc') !== backwards;
+  const { cursorId, backwards, ascending } = walk(page);
   if (cursorId) {
-    const cursor = param(cursorId);
+    const cursor = next();
     where.push(
       `(s.${column}, s.id) ${ascending ? '>' : '<'} ((SELECT c.${column} FROM sessions c WHERE c.id = ${cursor} AND c.owner_id = $1), ${cursor})`,
     );

@@ -12,6 +12,8 @@ import { TurnBatch } from 'src/modules/sessions/turn-batch.util';
 import {
   sessionColumns,
   sessionFromRow,
+  sessionListParams,
+  sessionListShape,
   sessionListSql,
   SessionListSqlOptions,
 } from 'src/modules/sessions/session-list.util';
@@ -241,6 +243,8 @@ export class SessionReadsRepository {
   private readonly prepared: boolean;
   /** version() by liveness variant: the reads of one event-loop turn share a statement. */
   private readonly versionBatches = new Map<string, TurnBatch<null, ReadVersion>>();
+  /** listVersion()'s statement text by query shape (sessionListShape: a few hundred at most). */
+  private readonly listKeyTexts = new Map<string, string>();
   /** listVersion() by statement and parameters: the same page asked for in one turn, once. */
   private readonly listVersions = new TurnBatch<
     { text: string; params: unknown[] },
@@ -414,7 +418,7 @@ export class SessionReadsRepository {
     permissionLevel: number | null,
   ): Promise<ListPageRow> {
     let ttl = '';
-    const list = this.listStatement(filters, page, (param) => {
+    const list = listStatement(filters, page, (param) => {
       ttl = param(runnerTtlMs / 1000);
       return `s.*, ${listRowColumns(ttl)}`;
     });
@@ -432,37 +436,81 @@ export class SessionReadsRepository {
 
   /**
    * The version key of the list page listPage would build (listVersion): the same walk of the
-   * same index range, without building a row. Null when the cursor is unknown.
+   * same index range, without building a row. Null when the cursor is unknown. The statement's
+   * text is built once per query shape (listKeyStatement), its parameters on every call.
    */
   async listVersion(
     filters: SessionListFilters,
     page: PageRequest,
     runnerTtlMs: number,
   ): Promise<string | null> {
-    const list = this.listStatement(filters, page, () => LIST_KEY_COLUMNS, { withAgent: false });
-    const ttl = list.param(runnerTtlMs / 1000);
-    const text = `WITH page AS (${list.sql})
-       SELECT ${listVersion('$2 - 1', ttl)} AS list_version, ${list.cursorKnown} AS cursor_known`;
-    return this.listVersions.load(JSON.stringify([text, list.params]), {
-      text,
-      params: list.params,
-    });
+    const shape = sessionListShape(filters, page);
+    const params = listKeyParams(filters, page, runnerTtlMs / 1000);
+    let text = this.listKeyTexts.get(shape);
+    if (text === undefined) {
+      const built = listKeyStatement(filters, page, runnerTtlMs / 1000);
+      if (JSON.stringify(built.params) !== JSON.stringify(params)) {
+        // A change to sessionListSql's parameters that listKeyParams does not follow.
+        throw new Error(`listKeyParams does not match the statement of shape ${shape}`);
+      }
+      text = built.text;
+      this.listKeyTexts.set(shape, text);
+    }
+    // The shape decides the text: the same shape and values, the same statement.
+    return this.listVersions.load(`${shape}|${JSON.stringify(params)}`, { text, params });
   }
+}
 
-  private listStatement(
-    filters: SessionListFilters,
-    page: PageRequest,
-    columns: (param: (value: unknown) => string) => string,
-    options: SessionListSqlOptions = {},
-  ) {
-    const list = sessionListSql(filters, page, columns, { ...options, generic: true });
-    const params = [...list.params];
-    const param = (value: unknown) => `$${params.push(value)}`;
-    const cursorId = page.after ?? page.before;
-    // Like SessionsRepository.list: a cursor must be one of the caller's own sessions.
-    const cursorKnown = cursorId
-      ? `EXISTS (SELECT 1 FROM sessions c WHERE c.id = ${param(cursorId)} AND c.owner_id = $1)`
-      : 'true';
-    return { sql: list.sql, params, param, backwards: list.backwards, cursorKnown };
+/**
+ * sessionListSql's statement with a page's rows, cursor check and `$ttl`, over `columns`
+ * (listStatement's `param` adds parameters after sessionListSql's own).
+ */
+function listStatement(
+  filters: SessionListFilters,
+  page: PageRequest,
+  columns: (param: (value: unknown) => string) => string,
+  options: SessionListSqlOptions = {},
+) {
+  const list = sessionListSql(filters, page, columns, { ...options, generic: true });
+  const params = [...list.params];
+  const param = (value: unknown) => `$${params.push(value)}`;
+  const cursorId = page.after ?? page.before;
+  // Like SessionsRepository.list: a cursor must be one of the caller's own sessions.
+  const cursorKnown = cursorId
+    ? `EXISTS (SELECT 1 FROM sessions c WHERE c.id = ${param(cursorId)} AND c.owner_id = $1)`
+    : 'true';
+  return { sql: list.sql, params, param, backwards: list.backwards, cursorKnown };
+}
+
+/**
+ * The list key statement of a page (listVersion), built afresh: its text depends only on the
+ * page's sessionListShape, its parameters are listKeyParams'.
+ */
+export function listKeyStatement(
+  filters: SessionListFilters,
+  page: PageRequest,
+  ttlSeconds: number,
+): { text: string; params: unknown[] } {
+  const list = listStatement(filters, page, () => LIST_KEY_COLUMNS, { withAgent: false });
+  const ttl = list.param(ttlSeconds);
+  return {
+    text: `WITH page AS (${list.sql})
+       SELECT ${listVersion('$2 - 1', ttl)} AS list_version, ${list.cursorKnown} AS cursor_known`,
+    params: list.params,
+  };
+}
+
+/** listKeyStatement's parameters without its text: sessionListParams', the cursor, the TTL. */
+export function listKeyParams(
+  filters: SessionListFilters,
+  page: PageRequest,
+  ttlSeconds: number,
+): unknown[] {
+  const params = sessionListParams(filters, page);
+  const cursorId = page.after ?? page.before;
+  if (cursorId) {
+    params.push(cursorId);
   }
+  params.push(ttlSeconds);
+  return params;
 }
