@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { QueryFailedError } from 'typeorm';
 
 import { IdPrefix, newId } from 'src/common/ids/ids';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
@@ -192,45 +193,140 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
 
-    it('should begin the transaction and lock the row in one round trip, then log in one statement', async () => {
-      const session = await ctx.newSession();
+    /** The statements a unit sends (each a round trip), and the unit's outcome. */
+    const statementsOf = async (run: () => Promise<unknown>) => {
       const query = jest.spyOn(Client.prototype, 'query');
       try {
-        await ctx.sessions.withLockedSession(session.id, async (s) => {
-          s.patch({ title: 'renamed' });
-          s.emit('session.status', { status: 'idle' });
-        });
-        const statements = query.mock.calls.map(([sql]) => String(sql));
-        expect(statements).toHaveLength(3);
-        expect(statements[0]).toMatch(/^START TRANSACTION; SELECT \* FROM sessions .* FOR UPDATE$/);
-        expect(statements[1]).toMatch(/^WITH u AS \(UPDATE "sessions"/);
-        expect(statements[2]).toBe('COMMIT');
+        const outcome = await run().then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
+        return { statements: query.mock.calls.map(([sql]) => String(sql)), ...outcome };
       } finally {
         query.mockRestore();
       }
+    };
+
+    it('should begin the transaction and lock the row in one round trip, then log and commit in one', async () => {
+      const session = await ctx.newSession();
+      const { statements } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.patch({ title: 'renamed' });
+          s.emit('session.status', { status: 'idle' });
+        }),
+      );
+      expect(statements).toHaveLength(2);
+      expect(statements[0]).toMatch(/^START TRANSACTION; SELECT \* FROM sessions .* FOR UPDATE$/);
+      expect(statements[1]).toMatch(/^WITH u AS \(UPDATE "sessions"[\s\S]*; COMMIT$/);
       expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'renamed', logSeq: 1 });
     });
 
-    it("should write insertItems' items in the log's statement: three round trips in all", async () => {
+    it('should send a patch without events, or a touch for items alone, with the COMMIT', async () => {
+      const session = await ctx.newSession();
+      const patched = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => s.patch({ title: 'patched' })),
+      );
+      expect(patched.statements).toHaveLength(2);
+      expect(patched.statements[1]).toMatch(/^UPDATE "sessions" SET [\s\S]*; COMMIT$/);
+      const touched = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          await s.upsertItems([itemFactory()]);
+        }),
+      );
+      expect(touched.statements).toHaveLength(3);
+      expect(touched.statements[2]).toMatch(/^UPDATE sessions SET log_seq = log_seq .*; COMMIT$/);
+      const idle = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async () => undefined),
+      );
+      expect(idle.statements).toEqual([expect.stringMatching(/^START/), 'COMMIT']);
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'patched', logSeq: 0 });
+      expect(await count('items', [session.id])).toBe(1);
+    });
+
+    it('should store values sent as literals exactly: quotes, backslashes, jsonb, bigint', async () => {
+      const session = await ctx.newSession({ logSeq: 1 });
+      const title = `it's a \\ "test" $1 \n ünï 😀 ''`;
+      const labels = { "o'k": 'back\\slash', nested: '$2' };
+
+      const done = await ctx.sessions.withLockedSession(session.id, async (s) => {
+        s.patch({ title, labels, eventSeq: 2 ** 40 });
+        s.emit('session.title', { title });
+      });
+
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({
+        title,
+        labels,
+        eventSeq: 2 ** 40,
+        logSeq: 2,
+      });
+      expect(await ctx.events.range(session.id, 0, 10, 10)).toEqual(done?.events);
+      expect(done?.events[0].event).toMatchObject({ title });
+    });
+
+    it('should roll the whole unit back when the write sent with the COMMIT fails, and the error surface as before', async () => {
+      const session = await ctx.newSession({ logSeq: 3 });
+      const { statements, error } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.patch({ title: 'changed' });
+          await s.upsertItems([itemFactory()]);
+          // jsonb refuses `\u0000`: the log's statement fails (22P05, a 4xx for the filter).
+          s.emit('session.title', { title: 'a\u0000b' });
+        }),
+      );
+
+      expect(error).toBeInstanceOf(QueryFailedError);
+      expect((error as QueryFailedError).driverError).toMatchObject({ code: '22P05' });
+      expect(statements.map((sql) => sql.slice(0, 12))).toEqual([
+        'START TRANSA',
+        'INSERT INTO ',
+        'WITH u AS (U',
+        'ROLLBACK',
+      ]);
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({
+        title: session.title,
+        logSeq: 3,
+      });
+      expect(await count('items', [session.id])).toBe(0);
+      expect(await count('session_event_log', [session.id])).toBe(0);
+      // The connection went back to the pool usable.
+      await ctx.sessions.withLockedSession(session.id, async (s) => s.patch({ title: 'after' }));
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'after' });
+    });
+
+    it('should send a value a literal cannot carry (a NUL) as a parameter, apart from the COMMIT, failing as before', async () => {
+      const session = await ctx.newSession();
+      const { statements, error } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.patch({ title: 'a\0b' });
+          s.emit('session.status', { status: 'idle' });
+        }),
+      );
+
+      // 22021: a NUL in text, which the exception filter answers as a request error.
+      expect((error as QueryFailedError).driverError).toMatchObject({ code: '22021' });
+      expect(statements).toHaveLength(3);
+      expect(statements[1]).toMatch(/^WITH u AS \(UPDATE "sessions"[\s\S]*FROM u$/);
+      expect(statements[2]).toBe('ROLLBACK');
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: session.title });
+    });
+
+    it("should write insertItems' items in the log's statement: two round trips in all", async () => {
       const session = await ctx.newSession({ logSeq: 2 });
       const first = await ctx.newItem(session.id);
       const item = itemFactory();
-      const query = jest.spyOn(Client.prototype, 'query');
-      let done;
-      try {
-        done = await ctx.sessions.withLockedSession(session.id, async (s) => {
+      const { statements, value: done } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
           s.patch({ liveStatus: 'running' });
           s.insertItems([item]);
           s.emit('session.input.consumed', {
             data: { item_id: item.id, type: 'message', data: item.data, created_by: null },
           });
-        });
-        const statements = query.mock.calls.map(([sql]) => String(sql));
-        expect(statements).toHaveLength(3);
-        expect(statements[1]).toMatch(/^WITH u AS \(UPDATE "sessions"[\s\S]*INSERT INTO items/);
-      } finally {
-        query.mockRestore();
-      }
+        }),
+      );
+      expect(statements).toHaveLength(2);
+      expect(statements[1]).toMatch(
+        /^WITH u AS \(UPDATE "sessions"[\s\S]*INSERT INTO items[\s\S]*; COMMIT$/,
+      );
       expect(done?.events.map((e) => [e.seq, e.event.type])).toEqual([
         [3, 'session.input.consumed'],
       ]);
@@ -249,13 +345,22 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       const existing = await ctx.newItem(session.id);
       const clash = itemFactory({ id: existing.id, response_id: newId(IdPrefix.Response) });
 
-      await expect(
+      const { statements, error } = await statementsOf(() =>
         ctx.sessions.withLockedSession(session.id, async (s) => {
           s.patch({ title: 'changed' });
-          s.insertItems([clash]);
+          s.insertItems([clash, itemFactory()]);
           s.emit('session.status', { status: 'running' });
         }),
-      ).rejects.toThrow('not stored');
+      );
+
+      // The statement's own check fails it (the COMMIT sent with it never runs).
+      expect(error).toEqual(
+        new Error(`Items of session ${session.id} not stored: an id belongs to another item`),
+      );
+      expect(statements).toHaveLength(3);
+      expect(statements[1]).toMatch(/; COMMIT$/);
+      expect(statements[2]).toBe('ROLLBACK');
+      expect(await count('items', [session.id])).toBe(1);
 
       expect(await ctx.sessions.getById(session.id)).toMatchObject({
         title: session.title,

@@ -11,11 +11,14 @@ import {
   StreamEvent,
 } from 'src/protocol/stream-events';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
-import { ItemsRepository, NewItem, touchSession } from 'src/modules/sessions/items.repository';
+import { ItemsRepository, NewItem, TOUCH_SESSION } from 'src/modules/sessions/items.repository';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import type { SessionFields } from 'src/modules/sessions/sessions.repository';
 import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.entity';
-import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
+import {
+  itemsNotStoredError,
+  SessionEventsRepository,
+} from 'src/modules/sessions/stream/session-events.repository';
 import { SessionEventMap, SessionEventType } from 'src/modules/sessions/stream/session.events';
 
 /**
@@ -54,6 +57,18 @@ export interface LockedSession {
   /** Queues an event that is already a complete stream event (relayed from a runner). */
   relay(event: StreamEvent): void;
 }
+
+/** A statement with its `$n` parameters. */
+export interface UnitStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Commits a unit of work, sending `last` (its last write) with the COMMIT, in one round trip
+ * when it can; resolves `last`'s rows. A failure of either rolls the whole unit back.
+ */
+export type UnitCommit = (last: UnitStatement | null) => Promise<Record<string, unknown>[]>;
 
 /** The transactional LockedSession the repository hands out (it alone holds the manager). */
 export class LockedSessionUnit implements LockedSession {
@@ -124,9 +139,10 @@ export class LockedSessionUnit implements LockedSession {
 
   /**
    * Inside the transaction, once the work is done: writes the patch, logs the durable events
-   * with their stream seqs, and returns every event in order for publishing after the commit.
+   * with their stream seqs, and commits: the unit's last write goes with its COMMIT (`commit`,
+   * one round trip). Returns every event in order for publishing after the commit.
    */
-  async flush(): Promise<LiveEvent<StreamEvent>[]> {
+  async finish(commit: UnitCommit): Promise<LiveEvent<StreamEvent>[]> {
     const events = await this.storeItems();
     const durable = events.filter((event) => !isTransientEvent(event.type));
     let withLog = this.withLog;
@@ -139,13 +155,20 @@ export class LockedSessionUnit implements LockedSession {
       withLog = [];
     }
     // The row's changes go with the log's seq bump: one UPDATE of the session per unit.
-    const logged = await new SessionEventsRepository(
+    const append = new SessionEventsRepository(
       this.manager.getRepository(SessionEventEntity),
-    ).append(this.manager, this.id, durable, this.changes, withLog);
-    if (this.itemsWritten && durable.length === 0 && Object.keys(this.changes).length === 0) {
-      await touchSession(this.manager, this.id);
+    ).appendStatement(this.id, durable, this.changes, withLog);
+    let last: UnitStatement | null = append;
+    if (!last && this.itemsWritten) {
+      last = { sql: TOUCH_SESSION, params: [this.id] };
     }
-    const seqs = new Map(logged.map(({ seq, event }) => [event, seq]));
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await commit(last);
+    } catch (error) {
+      throw itemsNotStoredError(error, this.id) ?? error;
+    }
+    const seqs = new Map((append?.read(rows) ?? []).map(({ seq, event }) => [event, seq]));
     return events.map((event) => ({ seq: seqs.get(event) ?? null, event }));
   }
 

@@ -12,6 +12,29 @@ import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.en
 
 export type LoggedEvent = Logged<StreamEvent>;
 
+/** A statement that logs a unit's events, and how its rows read (`appendStatement`). */
+export interface AppendStatement<E> {
+  sql: string;
+  params: unknown[];
+  read(rows: Record<string, unknown>[]): Logged<E>[];
+}
+
+/**
+ * What the log's statement says when one of its items was not stored: SQL has no RAISE, so it
+ * fails a cast whose text is this (the count makes the cast depend on the rows, so it is never
+ * folded into a constant and evaluated when it is not reached).
+ */
+const ITEMS_NOT_STORED = 'omnigent_items_not_stored';
+
+/** The error a unit fails with when an item's id belongs to another item, or null. */
+export function itemsNotStoredError(error: unknown, sessionId: string): Error | null {
+  const driver = (error as { driverError?: { code?: string; message?: string } } | null)
+    ?.driverError;
+  return driver?.code === '22P02' && driver.message?.includes(ITEMS_NOT_STORED)
+    ? new Error(`Items of session ${sessionId} not stored: an id belongs to another item`)
+    : null;
+}
+
 @Injectable()
 export class SessionEventsRepository {
   constructor(
@@ -23,8 +46,8 @@ export class SessionEventsRepository {
    * (`sessions.log_seq`, row-locked by the UPDATE) and logs it. Also bumps `updated_at`, and
    * writes the unit's other session `fields` in the same UPDATE (one round trip, not two).
    * `items` (upserted as by `ItemsRepository.upsert`) are written by the same statement when
-   * there are events to log; it throws, and the caller's transaction must roll back, if one of
-   * them was not stored (its id belongs to another item).
+   * there are events to log; the statement fails, and the caller's transaction must roll back,
+   * if one of them was not stored (its id belongs to another item).
    */
   async append<E extends StreamEvent | RawStreamEvent>(
     manager: EntityManager,
@@ -33,16 +56,46 @@ export class SessionEventsRepository {
     fields: SessionFields = {},
     items: NewItem[] = [],
   ): Promise<Logged<E>[]> {
+    const statement = this.appendStatement(sessionId, events, fields, items);
+    if (!statement) {
+      return [];
+    }
+    let raw: unknown;
+    try {
+      raw = await manager.query(statement.sql, statement.params);
+    } catch (error) {
+      throw itemsNotStoredError(error, sessionId) ?? error;
+    }
+    return statement.read(rowsOf<Record<string, unknown>>(raw));
+  }
+
+  /**
+   * The statement of `append`, for the caller to send (a unit of work sends it with its
+   * COMMIT: `LockedSessionUnit.finish`); `read` turns its rows into the logged events. Null when
+   * there is nothing to write.
+   */
+  appendStatement<E extends StreamEvent | RawStreamEvent>(
+    sessionId: string,
+    events: readonly E[],
+    fields: SessionFields = {},
+    items: NewItem[] = [],
+  ): AppendStatement<E> | null {
     if (events.length === 0 && items.length > 0) {
       throw new Error('append: items are written with logged events only');
     }
     if (events.length === 0) {
-      if (Object.keys(fields).length > 0) {
-        await manager.getRepository(SessionEntity).update({ id: sessionId }, fields as never);
+      if (Object.keys(fields).length === 0) {
+        return null;
       }
-      return [];
+      const [sql, params] = this.log.manager
+        .createQueryBuilder()
+        .update(SessionEntity)
+        .set(fields as never)
+        .where('id = :sessionId', { sessionId })
+        .getQueryAndParameters();
+      return { sql, params, read: () => [] };
     }
-    const [update, params] = manager
+    const [update, params] = this.log.manager
       .createQueryBuilder()
       .update(SessionEntity)
       .set({ ...fields, logSeq: () => `log_seq + ${events.length}` } as never)
@@ -53,34 +106,39 @@ export class SessionEventsRepository {
     // which take their seqs from the UPDATE's result (each unit of work is one round trip
     // shorter, three per turn; issue 12, POST → first delta).
     // Items too, when given (the POST's message: its unit is one round trip shorter again).
+    // Their check is the statement's own (an error, not a row to look at), so the statement
+    // can go with the unit's COMMIT: a clash fails it, and the unit rolls back.
     const n = params.length;
     const upsert = items.length > 0 ? itemsUpsert(items, n + 4) : null;
-    const raw: unknown = await manager.query(
-      `WITH u AS (${update}),
+    const sql = `WITH u AS (${update}),
        logged AS (
          INSERT INTO session_event_log (session_id, seq, type, payload)
          SELECT $${n + 1}, u.log_seq - $${n + 2} + x.i, x.type, x.payload
          FROM u CROSS JOIN jsonb_to_recordset($${n + 3}::jsonb) AS x(i bigint, type text, payload jsonb))
        ${upsert ? `, stored AS (${upsert.sql} RETURNING 1)` : ''}
-       SELECT log_seq${upsert ? ', (SELECT count(*) FROM stored)::int AS stored' : ''} FROM u`,
-      [
+       SELECT log_seq${
+         upsert
+           ? `, CASE WHEN (SELECT count(*) FROM stored) = ${upsert.unique.size} THEN 0
+               ELSE ('${ITEMS_NOT_STORED}: ' || (SELECT count(*) FROM stored))::int END AS stored`
+           : ''
+       } FROM u`;
+    return {
+      sql,
+      params: [
         ...params,
         sessionId,
         events.length,
         JSON.stringify(events.map((event, i) => ({ i: i + 1, type: event.type, payload: event }))),
         ...(upsert ? [sessionId, upsert.json] : []),
       ],
-    );
-    const rows = rowsOf<{ log_seq: string; stored?: number }>(raw);
-    if (upsert && rows[0]?.stored !== upsert.unique.size) {
-      throw new Error(`Items of session ${sessionId} not stored: an id belongs to another item`);
-    }
-    if (rows.length === 0) {
-      return [];
-    }
-    const last = Number(rows[0].log_seq);
-    const logged = events.map((event, i) => ({ seq: last - events.length + 1 + i, event }));
-    return logged;
+      read: (rows) => {
+        if (rows.length === 0) {
+          return [];
+        }
+        const last = Number(rows[0].log_seq);
+        return events.map((event, i) => ({ seq: last - events.length + 1 + i, event }));
+      },
+    };
   }
 
   async currentSeq(sessionId: string): Promise<number | null> {
