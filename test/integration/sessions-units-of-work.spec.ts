@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { QueryFailedError } from 'typeorm';
 
 import { IdPrefix, newId } from 'src/common/ids/ids';
+import { FlatItem } from 'src/protocol/items';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
@@ -194,12 +195,14 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
     });
 
     /** The statements a unit sends (each a round trip), and the unit's outcome. */
-    const statementsOf = async (run: () => Promise<unknown>) => {
+    const statementsOf = async <T>(
+      run: () => Promise<T>,
+    ): Promise<{ statements: string[]; value?: T; error?: unknown }> => {
       const query = jest.spyOn(Client.prototype, 'query');
       try {
         const outcome = await run().then(
-          (value) => ({ value }),
-          (error: unknown) => ({ error }),
+          (value) => ({ value, error: undefined }),
+          (error: unknown) => ({ value: undefined, error }),
         );
         return { statements: query.mock.calls.map(([sql]) => String(sql)), ...outcome };
       } finally {
@@ -217,7 +220,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       );
       expect(statements).toHaveLength(2);
       expect(statements[0]).toMatch(/^START TRANSACTION; SELECT \* FROM sessions .* FOR UPDATE$/);
-      expect(statements[1]).toMatch(/^WITH u AS \(UPDATE "sessions"[\s\S]*; COMMIT$/);
+      expect(statements[1]).toMatch(/^WITH [\s\S]*u AS \(UPDATE "sessions"[\s\S]*; COMMIT$/);
       expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'renamed', logSeq: 1 });
     });
 
@@ -276,10 +279,10 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
 
       expect(error).toBeInstanceOf(QueryFailedError);
       expect((error as QueryFailedError).driverError).toMatchObject({ code: '22P05' });
-      expect(statements.map((sql) => sql.slice(0, 12))).toEqual([
-        'START TRANSA',
-        'INSERT INTO ',
-        'WITH u AS (U',
+      expect(statements.map((sql) => sql.split(/\s/)[0])).toEqual([
+        'START',
+        'INSERT',
+        'WITH',
         'ROLLBACK',
       ]);
       expect(await ctx.sessions.getById(session.id)).toMatchObject({
@@ -305,7 +308,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       // 22021: a NUL in text, which the exception filter answers as a request error.
       expect((error as QueryFailedError).driverError).toMatchObject({ code: '22021' });
       expect(statements).toHaveLength(3);
-      expect(statements[1]).toMatch(/^WITH u AS \(UPDATE "sessions"[\s\S]*FROM u$/);
+      expect(statements[1]).toMatch(/^WITH [\s\S]*u AS \(UPDATE "sessions"[\s\S]*FROM u$/);
       expect(statements[2]).toBe('ROLLBACK');
       expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: session.title });
     });
@@ -325,7 +328,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       );
       expect(statements).toHaveLength(2);
       expect(statements[1]).toMatch(
-        /^WITH u AS \(UPDATE "sessions"[\s\S]*INSERT INTO items[\s\S]*; COMMIT$/,
+        /^WITH stored AS \(INSERT INTO items[\s\S]*u AS \(UPDATE "sessions"[\s\S]*; COMMIT$/,
       );
       expect(done?.events.map((e) => [e.seq, e.event.type])).toEqual([
         [3, 'session.input.consumed'],
@@ -338,6 +341,72 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       const stored = await ctx.items.listAll(session.id, 10);
       expect(stored.map((i) => i.id)).toEqual([first.id, item.id]);
       expect(stored[1]).toMatchObject({ response_id: item.response_id, data: item.data });
+    });
+
+    it("should write emitItem's items in the log's statement, each event with its stored row's created_at", async () => {
+      const session = await ctx.newSession({ logSeq: 1 });
+      const existing = await ctx.newItem(session.id);
+      await ctx.dataSource.query(
+        `UPDATE items SET created_at = now() - interval '2 days' WHERE session_id = $1`,
+        [session.id],
+      );
+      const fresh = itemFactory();
+      const { statements, value: done } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.emit('session.status', { status: 'running' });
+          s.emitItem(fresh);
+          // The same item again (a runner's update of it): the row keeps its created_at.
+          s.emitItem({ ...existing, status: 'incomplete' });
+          s.emit('session.status', { status: 'idle' });
+        }),
+      );
+
+      expect(statements).toHaveLength(2);
+      expect(statements[1]).toMatch(/^WITH stored AS \(INSERT INTO items[\s\S]*; COMMIT$/);
+      const stored = await ctx.items.listAll(session.id, 10);
+      expect(stored.map((i) => [i.id, i.status])).toEqual([
+        [existing.id, 'incomplete'],
+        [fresh.id, fresh.status],
+      ]);
+      expect(stored[0].created_at).toBeLessThan(stored[1].created_at - 86_400);
+      expect(done?.events.map((e) => [e.seq, e.event.type])).toEqual([
+        [2, 'session.status'],
+        [3, 'response.output_item.done'],
+        [4, 'response.output_item.done'],
+        [5, 'session.status'],
+      ]);
+      const items = done!.events
+        .slice(1, 3)
+        .map((e) => (e.event as unknown as { item: FlatItem }).item);
+      expect(items.map((i) => [i.id, i.created_at])).toEqual([
+        [fresh.id, stored[1].created_at],
+        [existing.id, stored[0].created_at],
+      ]);
+      // What was published is what was logged.
+      expect(await ctx.events.range(session.id, 0, 100, 100)).toEqual(done?.events);
+    });
+
+    it('should drop the event of an emitItem whose id belongs to another item, the seqs closing up', async () => {
+      const session = await ctx.newSession({ logSeq: 4 });
+      const existing = await ctx.newItem(session.id);
+      const clash = itemFactory({ id: existing.id, response_id: newId(IdPrefix.Response) });
+
+      const done = await ctx.sessions.withLockedSession(session.id, async (s) => {
+        s.patch({ title: 'kept' });
+        s.emit('session.status', { status: 'running' });
+        s.emitItem(clash);
+        s.emit('session.status', { status: 'idle' });
+      });
+
+      expect(done?.events.map((e) => [e.seq, e.event.type])).toEqual([
+        [5, 'session.status'],
+        [6, 'session.status'],
+      ]);
+      expect(await ctx.events.range(session.id, 0, 100, 100)).toEqual(done?.events);
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'kept', logSeq: 6 });
+      expect(await ctx.items.listAll(session.id, 10)).toEqual([
+        expect.objectContaining({ id: existing.id, response_id: existing.response_id }),
+      ]);
     });
 
     it('should roll the unit back when an insertItems id belongs to another item', async () => {

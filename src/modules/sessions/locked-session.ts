@@ -143,7 +143,7 @@ export class LockedSessionUnit implements LockedSession {
    * one round trip). Returns every event in order for publishing after the commit.
    */
   async finish(commit: UnitCommit): Promise<LiveEvent<StreamEvent>[]> {
-    const events = await this.storeItems();
+    const { events, items, itemOf } = this.itemEvents();
     const durable = events.filter((event) => !isTransientEvent(event.type));
     let withLog = this.withLog;
     if (withLog.length > 0 && durable.length === 0) {
@@ -154,10 +154,11 @@ export class LockedSessionUnit implements LockedSession {
       }
       withLog = [];
     }
-    // The row's changes go with the log's seq bump: one UPDATE of the session per unit.
+    // The row's changes go with the log's seq bump: one UPDATE of the session per unit; the
+    // items of `emitItem` go with it too (one round trip less per runner unit that has some).
     const append = new SessionEventsRepository(
       this.manager.getRepository(SessionEventEntity),
-    ).appendStatement(this.id, durable, this.changes, withLog);
+    ).appendStatement(this.id, durable, this.changes, withLog, { items, itemOf });
     let last: UnitStatement | null = append;
     if (!last && this.itemsWritten) {
       last = { sql: TOUCH_SESSION, params: [this.id] };
@@ -169,35 +170,49 @@ export class LockedSessionUnit implements LockedSession {
       throw itemsNotStoredError(error, this.id) ?? error;
     }
     const seqs = new Map((append?.read(rows) ?? []).map(({ seq, event }) => [event, seq]));
-    return events.map((event) => ({ seq: seqs.get(event) ?? null, event }));
-  }
-
-  /** Writes the queued items in one statement; returns the events with theirs in place. */
-  private async storeItems(): Promise<StreamEvent[]> {
-    const queued = this.emitted.flatMap((e) => ('pendingItem' in e ? [e.pendingItem] : []));
-    if (queued.length === 0) {
-      return this.emitted as StreamEvent[];
-    }
-    const stored = new Map(
-      (await this.upsertItems(queued)).map((item) => [item.id, item] as const),
-    );
-    return this.emitted.flatMap((e) => {
-      if (!('pendingItem' in e)) {
-        return [e];
-      }
-      const item = stored.get(e.pendingItem.id);
-      if (!item) {
-        new Logger('Items').warn(
-          `Item ${e.pendingItem.id} conflicts with an existing item; dropped`,
-        );
+    return events.flatMap((event) => {
+      const seq = seqs.get(event);
+      const item = itemOf(event);
+      if (item && seq === undefined) {
+        new Logger('Items').warn(`Item ${item.id} conflicts with an existing item; dropped`);
         return [];
       }
-      return [
-        normalizeStreamEvent(
-          { type: 'response.output_item.done', item: flattenItem(item) } as RawStreamEvent,
-          this.id,
-        ),
-      ];
+      return [{ seq: seq ?? null, event }];
     });
+  }
+
+  /**
+   * The unit's events with each queued item's `output_item.done` in its place (the item as it
+   * will be stored: a repeated id's last content), and the items to store with them.
+   */
+  private itemEvents(): {
+    events: StreamEvent[];
+    items: NewItem[];
+    itemOf(event: StreamEvent): { id: string; rowTime: boolean } | undefined;
+  } {
+    const items = this.emitted.flatMap((e) => ('pendingItem' in e ? [e.pendingItem] : []));
+    const merged = new Map<string, NewItem>();
+    for (const item of items) {
+      merged.set(item.id, { ...(merged.get(item.id) ?? {}), ...item });
+    }
+    const ofEvent = new Map<StreamEvent, { id: string; rowTime: boolean }>();
+    const events = this.emitted.map((e) => {
+      if (!('pendingItem' in e)) {
+        return e;
+      }
+      const item = merged.get(e.pendingItem.id)!;
+      // created_at is the stored row's: the log's statement writes it into the event.
+      const event = normalizeStreamEvent(
+        {
+          type: 'response.output_item.done',
+          item: flattenItem({ ...item, created_at: 0 }),
+        } as RawStreamEvent,
+        this.id,
+      );
+      ofEvent.set(event, { id: item.id, rowTime: !Object.hasOwn(item.data, 'created_at') });
+      return event;
+    });
+    this.itemsWritten ||= items.length > 0;
+    return { events, items, itemOf: (event) => ofEvent.get(event) };
   }
 }

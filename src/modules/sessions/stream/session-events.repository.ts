@@ -73,12 +73,25 @@ export class SessionEventsRepository {
    * The statement of `append`, for the caller to send (a unit of work sends it with its
    * COMMIT: `LockedSessionUnit.finish`); `read` turns its rows into the logged events. Null when
    * there is nothing to write.
+   *
+   * `emitted` are the items of `response.output_item.done` events among `events` (`itemOf`
+   * names an event's item): upserted by the same statement; an event whose item is not stored
+   * (its id belongs to another item) is not logged, and the other events' seqs close up; an
+   * event whose `item.created_at` is the row's (`itemOf(event).rowTime`) gets the stored row's,
+   * in the log and in what `read` returns (the event objects are updated in place).
    */
   appendStatement<E extends StreamEvent | RawStreamEvent>(
     sessionId: string,
     events: readonly E[],
     fields: SessionFields = {},
     items: NewItem[] = [],
+    emitted: {
+      items: NewItem[];
+      itemOf(event: E): { id: string; rowTime: boolean } | undefined;
+    } = {
+      items: [],
+      itemOf: () => undefined,
+    },
   ): AppendStatement<E> | null {
     if (events.length === 0 && items.length > 0) {
       throw new Error('append: items are written with logged events only');
@@ -95,10 +108,15 @@ export class SessionEventsRepository {
         .getQueryAndParameters();
       return { sql, params, read: () => [] };
     }
+    const withItems = emitted.items.length > 0;
     const [update, params] = this.log.manager
       .createQueryBuilder()
       .update(SessionEntity)
-      .set({ ...fields, logSeq: () => `log_seq + ${events.length}` } as never)
+      .set({
+        ...fields,
+        logSeq: () =>
+          withItems ? 'log_seq + (SELECT count(*) FROM ev)' : `log_seq + ${events.length}`,
+      } as never)
       .where('id = :sessionId', { sessionId })
       .returning('log_seq')
       .getQueryAndParameters();
@@ -108,35 +126,86 @@ export class SessionEventsRepository {
     // Items too, when given (the POST's message: its unit is one round trip shorter again).
     // Their check is the statement's own (an error, not a row to look at), so the statement
     // can go with the unit's COMMIT: a clash fails it, and the unit rolls back.
+    // Emitted items (runner ingest's `output_item.done`) likewise: their events keep only
+    // the items stored, with the stored rows' created_at.
     const n = params.length;
-    const upsert = items.length > 0 ? itemsUpsert(items, n + 4) : null;
-    const sql = `WITH u AS (${update}),
+    const all = [...emitted.items, ...items];
+    const upsert = all.length > 0 ? itemsUpsert(all, n + 4) : null;
+    const must = [...new Set(items.map((item) => item.id))];
+    const records = JSON.stringify(
+      events.map((event, i) => {
+        const item = withItems ? emitted.itemOf(event) : undefined;
+        return {
+          i: i + 1,
+          type: event.type,
+          payload: event,
+          ...(item ? { item: item.id, at: item.rowTime } : {}),
+        };
+      }),
+    );
+    const stored = upsert
+      ? `stored AS (${upsert.sql} RETURNING id, floor(extract(epoch FROM created_at))::float8 AS at),`
+      : '';
+    const ev = withItems
+      ? `ev AS (
+           SELECT row_number() OVER (ORDER BY x.i) AS k, x.i, x.type,
+             CASE WHEN x.at THEN jsonb_set(x.payload, '{item,created_at}', to_jsonb(s.at))
+               ELSE x.payload END AS payload
+           FROM jsonb_to_recordset($${n + 3}::jsonb)
+             AS x(i bigint, type text, payload jsonb, item text, at boolean)
+           LEFT JOIN stored s ON s.id = x.item
+           WHERE x.item IS NULL OR s.id IS NOT NULL),`
+      : `ev AS (
+           SELECT x.i AS k, x.i, x.type, x.payload
+           FROM jsonb_to_recordset($${n + 3}::jsonb) AS x(i bigint, type text, payload jsonb)),`;
+    const check =
+      must.length > 0
+        ? `, CASE WHEN (SELECT count(*) FROM stored WHERE $${n + 6}::jsonb ? stored.id) = ${must.length}
+             THEN 0
+             ELSE ('${ITEMS_NOT_STORED}: ' || (SELECT count(*) FROM stored))::int END AS checked`
+        : '';
+    const kept = withItems
+      ? `, (SELECT json_agg(json_build_array(id, at)) FROM stored) AS kept,
+           (SELECT json_agg(i) FROM ev) AS logged, $${n + 2}::int AS sent`
+      : '';
+    const sql = `WITH ${stored} ${ev}
+       u AS (${update}),
        logged AS (
          INSERT INTO session_event_log (session_id, seq, type, payload)
-         SELECT $${n + 1}, u.log_seq - $${n + 2} + x.i, x.type, x.payload
-         FROM u CROSS JOIN jsonb_to_recordset($${n + 3}::jsonb) AS x(i bigint, type text, payload jsonb))
-       ${upsert ? `, stored AS (${upsert.sql} RETURNING 1)` : ''}
-       SELECT log_seq${
-         upsert
-           ? `, CASE WHEN (SELECT count(*) FROM stored) = ${upsert.unique.size} THEN 0
-               ELSE ('${ITEMS_NOT_STORED}: ' || (SELECT count(*) FROM stored))::int END AS stored`
-           : ''
-       } FROM u`;
+         SELECT $${n + 1}, u.log_seq - ${withItems ? '(SELECT count(*) FROM ev)' : `$${n + 2}`} + ev.k, ev.type, ev.payload
+         FROM u CROSS JOIN ev)
+       SELECT log_seq${check}${kept} FROM u`;
     return {
       sql,
       params: [
         ...params,
         sessionId,
         events.length,
-        JSON.stringify(events.map((event, i) => ({ i: i + 1, type: event.type, payload: event }))),
+        records,
         ...(upsert ? [sessionId, upsert.json] : []),
+        ...(must.length > 0 ? [JSON.stringify(must)] : []),
       ],
       read: (rows) => {
         if (rows.length === 0) {
           return [];
         }
         const last = Number(rows[0].log_seq);
-        return events.map((event, i) => ({ seq: last - events.length + 1 + i, event }));
+        let written: readonly E[] = events;
+        if (withItems) {
+          const kept = (rows[0].kept as [string, number][] | null) ?? [];
+          const at = new Map(kept);
+          const loggedAt = new Set((rows[0].logged as number[] | null) ?? []);
+          written = events.filter((event, i) => {
+            const item = emitted.itemOf(event);
+            if (item?.rowTime && at.has(item.id)) {
+              (event as unknown as { item: { created_at: number } }).item.created_at = at.get(
+                item.id,
+              )!;
+            }
+            return loggedAt.has(i + 1);
+          });
+        }
+        return written.map((event, i) => ({ seq: last - written.length + 1 + i, event }));
       },
     };
   }
