@@ -42,5 +42,7 @@ describe('inlineParameters', () => {
     expect(inlineParameters('SELECT $1', ['a\0'])).toBeNull();
     expect(inlineParameters('SELECT $1, $2', ['a'])).toBeNull();
     expect(inlineParameters('SELECT 1', [])).toBe('SELECT 1');
+    expect(inlineParameters('SELECT $1, $2', ['abc', 'de'], 4)).toBeNull();
+    expect(inlineParameters('SELECT $1, $2', ['abc', 'd'], 4)).toBe("SELECT 'abc', 'd'");
   });
 });

@@ -39,12 +39,19 @@ export function sqlLiteral(value: unknown): string | null {
  * `sql` with its `$n` parameters replaced by their values as literals (`sqlLiteral`), for a
  * simple-protocol query that carries more than one statement (a unit's last write and its
  * COMMIT in one round trip). Only for statements this server builds: `$n` must not occur in
- * their text other than as a parameter. Null when a value cannot be inlined.
+ * their text other than as a parameter. Null when a value cannot be inlined, or when the text
+ * values come to more than `maxChars` characters.
  */
-export function inlineParameters(sql: string, params: readonly unknown[]): string | null {
+export function inlineParameters(
+  sql: string,
+  params: readonly unknown[],
+  maxChars = Infinity,
+): string | null {
   const literals: string[] = [];
+  let chars = 0;
   for (const param of params) {
-    const literal = sqlLiteral(param);
+    chars += typeof param === 'string' ? param.length : 0;
+    const literal = chars > maxChars ? null : sqlLiteral(param);
     if (literal === null) {
       return null;
     }

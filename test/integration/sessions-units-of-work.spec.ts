@@ -4,6 +4,7 @@ import { QueryFailedError } from 'typeorm';
 import { IdPrefix, newId } from 'src/common/ids/ids';
 import { FlatItem } from 'src/protocol/items';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
+import { MAX_ITEMS_WITH_LOG } from 'src/modules/sessions/locked-session';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { agentFactory, factory, itemFactory, messageData, sessionFactory } from 'test/factories';
@@ -407,6 +408,42 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       expect(await ctx.items.listAll(session.id, 10)).toEqual([
         expect.objectContaining({ id: existing.id, response_id: existing.response_id }),
       ]);
+    });
+
+    it('should write more than MAX_ITEMS_WITH_LOG emitItem items apart, first (a backlog)', async () => {
+      const session = await ctx.newSession();
+      const existing = await ctx.newItem(session.id);
+      const clash = itemFactory({ id: existing.id, response_id: newId(IdPrefix.Response) });
+      const items = Array.from({ length: MAX_ITEMS_WITH_LOG }, () => itemFactory());
+      const { statements, value: done } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          [clash, ...items].forEach((item) => s.emitItem(item));
+        }),
+      );
+
+      expect(statements).toHaveLength(3);
+      expect(statements[1]).toMatch(/^INSERT INTO items[\s\S]*RETURNING/);
+      expect(statements[2]).toMatch(/; COMMIT$/);
+      const stored = await ctx.items.listAll(session.id, 100);
+      expect(done?.events.map((e) => e.seq)).toEqual(items.map((_, i) => i + 1));
+      expect(
+        done?.events.map((e) => (e.event as unknown as { item: FlatItem }).item.created_at),
+      ).toEqual(stored.slice(1).map((i) => i.created_at));
+    });
+
+    it('should send a large last write as a parameter, apart from the COMMIT', async () => {
+      const session = await ctx.newSession();
+      const title = 'x'.repeat(40_000);
+      const { statements, value: done } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.emit('session.title', { title });
+        }),
+      );
+
+      expect(statements).toHaveLength(3);
+      expect(statements[1]).toMatch(/FROM u$/);
+      expect(statements[2]).toBe('COMMIT');
+      expect(await ctx.events.range(session.id, 0, 10, 10)).toEqual(done?.events);
     });
 
     it('should roll the unit back when an insertItems id belongs to another item', async () => {

@@ -58,6 +58,13 @@ export interface LockedSession {
   relay(event: StreamEvent): void;
 }
 
+/**
+ * Items of `emitItem` a unit writes with its log statement at most; more (a runner's backlog
+ * ingested in one unit) go in a statement of their own first, as the stored rows' `created_at`
+ * spliced into hundreds of events costs PostgreSQL more than the round trip it saves.
+ */
+export const MAX_ITEMS_WITH_LOG = 16;
+
 /** A statement with its `$n` parameters. */
 export interface UnitStatement {
   sql: string;
@@ -143,7 +150,10 @@ export class LockedSessionUnit implements LockedSession {
    * one round trip). Returns every event in order for publishing after the commit.
    */
   async finish(commit: UnitCommit): Promise<LiveEvent<StreamEvent>[]> {
-    const { events, items, itemOf } = this.itemEvents();
+    const { events, items, itemOf } =
+      this.emitted.filter((e) => 'pendingItem' in e).length > MAX_ITEMS_WITH_LOG
+        ? { events: await this.storeItemsApart(), items: [], itemOf: () => undefined }
+        : this.itemEvents();
     const durable = events.filter((event) => !isTransientEvent(event.type));
     let withLog = this.withLog;
     if (withLog.length > 0 && durable.length === 0) {
@@ -178,6 +188,35 @@ export class LockedSessionUnit implements LockedSession {
         return [];
       }
       return [{ seq: seq ?? null, event }];
+    });
+  }
+
+  /**
+   * Writes the queued items in one statement of their own; returns the events with theirs in
+   * place (built from the stored rows; an item whose id belongs to another item is dropped).
+   */
+  private async storeItemsApart(): Promise<StreamEvent[]> {
+    const queued = this.emitted.flatMap((e) => ('pendingItem' in e ? [e.pendingItem] : []));
+    const stored = new Map(
+      (await this.upsertItems(queued)).map((item) => [item.id, item] as const),
+    );
+    return this.emitted.flatMap((e) => {
+      if (!('pendingItem' in e)) {
+        return [e];
+      }
+      const item = stored.get(e.pendingItem.id);
+      if (!item) {
+        new Logger('Items').warn(
+          `Item ${e.pendingItem.id} conflicts with an existing item; dropped`,
+        );
+        return [];
+      }
+      return [
+        normalizeStreamEvent(
+          { type: 'response.output_item.done', item: flattenItem(item) } as RawStreamEvent,
+          this.id,
+        ),
+      ];
     });
   }
 

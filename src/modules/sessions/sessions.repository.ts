@@ -49,6 +49,13 @@ export interface LockedWork<T> {
   after: SessionEntity;
 }
 
+/**
+ * The largest last write sent with its COMMIT as one query (characters of its values): a turn's
+ * units are far below it; a runner's backlog ingested in one unit (hundreds of events) costs more
+ * to escape and for PostgreSQL to scan as literals than the round trip it would save.
+ */
+const MAX_INLINED_CHARS = 32_768;
+
 export interface UnitOptions {
   /**
    * Commit without waiting for the WAL flush (`synchronous_commit = off`): visible, and its
@@ -113,7 +120,7 @@ export class SessionsRepository {
         // The last write and the COMMIT in one simple-protocol query, its values inlined as
         // literals (node-postgres sends one query at a time): one round trip less per unit.
         // PostgreSQL skips the COMMIT when the write fails; the catch below rolls back.
-        const text = last && inlineParameters(last.sql, last.params);
+        const text = last && inlineParameters(last.sql, last.params, MAX_INLINED_CHARS);
         if (last && !text) {
           // A value a literal cannot carry: the write as a parameterised statement, as before.
           const rows = rowsOf<Record<string, unknown>>(await runner.query(last.sql, last.params));
