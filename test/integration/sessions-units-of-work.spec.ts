@@ -1,7 +1,10 @@
 import { Client } from 'pg';
+import { QueryFailedError } from 'typeorm';
 
 import { IdPrefix, newId } from 'src/common/ids/ids';
+import { FlatItem } from 'src/protocol/items';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
+import { MAX_ITEMS_WITH_LOG } from 'src/modules/sessions/locked-session';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { agentFactory, factory, itemFactory, messageData, sessionFactory } from 'test/factories';
@@ -192,45 +195,142 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
 
-    it('should begin the transaction and lock the row in one round trip, then log in one statement', async () => {
-      const session = await ctx.newSession();
+    /** The statements a unit sends (each a round trip), and the unit's outcome. */
+    const statementsOf = async <T>(
+      run: () => Promise<T>,
+    ): Promise<{ statements: string[]; value?: T; error?: unknown }> => {
       const query = jest.spyOn(Client.prototype, 'query');
       try {
-        await ctx.sessions.withLockedSession(session.id, async (s) => {
-          s.patch({ title: 'renamed' });
-          s.emit('session.status', { status: 'idle' });
-        });
-        const statements = query.mock.calls.map(([sql]) => String(sql));
-        expect(statements).toHaveLength(3);
-        expect(statements[0]).toMatch(/^START TRANSACTION; SELECT \* FROM sessions .* FOR UPDATE$/);
-        expect(statements[1]).toMatch(/^WITH u AS \(UPDATE "sessions"/);
-        expect(statements[2]).toBe('COMMIT');
+        const outcome = await run().then(
+          (value) => ({ value, error: undefined }),
+          (error: unknown) => ({ value: undefined, error }),
+        );
+        return { statements: query.mock.calls.map(([sql]) => String(sql)), ...outcome };
       } finally {
         query.mockRestore();
       }
+    };
+
+    it('should begin the transaction and lock the row in one round trip, then log and commit in one', async () => {
+      const session = await ctx.newSession();
+      const { statements } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.patch({ title: 'renamed' });
+          s.emit('session.status', { status: 'idle' });
+        }),
+      );
+      expect(statements).toHaveLength(2);
+      expect(statements[0]).toMatch(/^START TRANSACTION; SELECT \* FROM sessions .* FOR UPDATE$/);
+      expect(statements[1]).toMatch(/^WITH [\s\S]*u AS \(UPDATE "sessions"[\s\S]*; COMMIT$/);
       expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'renamed', logSeq: 1 });
     });
 
-    it("should write insertItems' items in the log's statement: three round trips in all", async () => {
+    it('should send a patch without events, or a touch for items alone, with the COMMIT', async () => {
+      const session = await ctx.newSession();
+      const patched = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => s.patch({ title: 'patched' })),
+      );
+      expect(patched.statements).toHaveLength(2);
+      expect(patched.statements[1]).toMatch(/^UPDATE "sessions" SET [\s\S]*; COMMIT$/);
+      const touched = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          await s.upsertItems([itemFactory()]);
+        }),
+      );
+      expect(touched.statements).toHaveLength(3);
+      expect(touched.statements[2]).toMatch(/^UPDATE sessions SET log_seq = log_seq .*; COMMIT$/);
+      const idle = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async () => undefined),
+      );
+      expect(idle.statements).toEqual([expect.stringMatching(/^START/), 'COMMIT']);
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'patched', logSeq: 0 });
+      expect(await count('items', [session.id])).toBe(1);
+    });
+
+    it('should store values sent as literals exactly: quotes, backslashes, jsonb, bigint', async () => {
+      const session = await ctx.newSession({ logSeq: 1 });
+      const title = `it's a \\ "test" $1 \n ünï 😀 ''`;
+      const labels = { "o'k": 'back\\slash', nested: '$2' };
+
+      const done = await ctx.sessions.withLockedSession(session.id, async (s) => {
+        s.patch({ title, labels, eventSeq: 2 ** 40 });
+        s.emit('session.title', { title });
+      });
+
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({
+        title,
+        labels,
+        eventSeq: 2 ** 40,
+        logSeq: 2,
+      });
+      expect(await ctx.events.range(session.id, 0, 10, 10)).toEqual(done?.events);
+      expect(done?.events[0].event).toMatchObject({ title });
+    });
+
+    it('should roll the whole unit back when the write sent with the COMMIT fails, and the error surface as before', async () => {
+      const session = await ctx.newSession({ logSeq: 3 });
+      const { statements, error } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.patch({ title: 'changed' });
+          await s.upsertItems([itemFactory()]);
+          // jsonb refuses `\u0000`: the log's statement fails (22P05, a 4xx for the filter).
+          s.emit('session.title', { title: 'a\u0000b' });
+        }),
+      );
+
+      expect(error).toBeInstanceOf(QueryFailedError);
+      expect((error as QueryFailedError).driverError).toMatchObject({ code: '22P05' });
+      expect(statements.map((sql) => sql.split(/\s/)[0])).toEqual([
+        'START',
+        'INSERT',
+        'WITH',
+        'ROLLBACK',
+      ]);
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({
+        title: session.title,
+        logSeq: 3,
+      });
+      expect(await count('items', [session.id])).toBe(0);
+      expect(await count('session_event_log', [session.id])).toBe(0);
+      // The connection went back to the pool usable.
+      await ctx.sessions.withLockedSession(session.id, async (s) => s.patch({ title: 'after' }));
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'after' });
+    });
+
+    it('should send a value a literal cannot carry (a NUL) as a parameter, apart from the COMMIT, failing as before', async () => {
+      const session = await ctx.newSession();
+      const { statements, error } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.patch({ title: 'a\0b' });
+          s.emit('session.status', { status: 'idle' });
+        }),
+      );
+
+      // 22021: a NUL in text, which the exception filter answers as a request error.
+      expect((error as QueryFailedError).driverError).toMatchObject({ code: '22021' });
+      expect(statements).toHaveLength(3);
+      expect(statements[1]).toMatch(/^WITH [\s\S]*u AS \(UPDATE "sessions"[\s\S]*FROM u$/);
+      expect(statements[2]).toBe('ROLLBACK');
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: session.title });
+    });
+
+    it("should write insertItems' items in the log's statement: two round trips in all", async () => {
       const session = await ctx.newSession({ logSeq: 2 });
       const first = await ctx.newItem(session.id);
       const item = itemFactory();
-      const query = jest.spyOn(Client.prototype, 'query');
-      let done;
-      try {
-        done = await ctx.sessions.withLockedSession(session.id, async (s) => {
+      const { statements, value: done } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
           s.patch({ liveStatus: 'running' });
           s.insertItems([item]);
           s.emit('session.input.consumed', {
             data: { item_id: item.id, type: 'message', data: item.data, created_by: null },
           });
-        });
-        const statements = query.mock.calls.map(([sql]) => String(sql));
-        expect(statements).toHaveLength(3);
-        expect(statements[1]).toMatch(/^WITH u AS \(UPDATE "sessions"[\s\S]*INSERT INTO items/);
-      } finally {
-        query.mockRestore();
-      }
+        }),
+      );
+      expect(statements).toHaveLength(2);
+      expect(statements[1]).toMatch(
+        /^WITH stored AS \(INSERT INTO items[\s\S]*u AS \(UPDATE "sessions"[\s\S]*; COMMIT$/,
+      );
       expect(done?.events.map((e) => [e.seq, e.event.type])).toEqual([
         [3, 'session.input.consumed'],
       ]);
@@ -244,18 +344,129 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       expect(stored[1]).toMatchObject({ response_id: item.response_id, data: item.data });
     });
 
+    it("should write emitItem's items in the log's statement, each event with its stored row's created_at", async () => {
+      const session = await ctx.newSession({ logSeq: 1 });
+      const existing = await ctx.newItem(session.id);
+      await ctx.dataSource.query(
+        `UPDATE items SET created_at = now() - interval '2 days' WHERE session_id = $1`,
+        [session.id],
+      );
+      const fresh = itemFactory();
+      const { statements, value: done } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.emit('session.status', { status: 'running' });
+          s.emitItem(fresh);
+          // The same item again (a runner's update of it): the row keeps its created_at.
+          s.emitItem({ ...existing, status: 'incomplete' });
+          s.emit('session.status', { status: 'idle' });
+        }),
+      );
+
+      expect(statements).toHaveLength(2);
+      expect(statements[1]).toMatch(/^WITH stored AS \(INSERT INTO items[\s\S]*; COMMIT$/);
+      const stored = await ctx.items.listAll(session.id, 10);
+      expect(stored.map((i) => [i.id, i.status])).toEqual([
+        [existing.id, 'incomplete'],
+        [fresh.id, fresh.status],
+      ]);
+      expect(stored[0].created_at).toBeLessThan(stored[1].created_at - 86_400);
+      expect(done?.events.map((e) => [e.seq, e.event.type])).toEqual([
+        [2, 'session.status'],
+        [3, 'response.output_item.done'],
+        [4, 'response.output_item.done'],
+        [5, 'session.status'],
+      ]);
+      const items = done!.events
+        .slice(1, 3)
+        .map((e) => (e.event as unknown as { item: FlatItem }).item);
+      expect(items.map((i) => [i.id, i.created_at])).toEqual([
+        [fresh.id, stored[1].created_at],
+        [existing.id, stored[0].created_at],
+      ]);
+      // What was published is what was logged.
+      expect(await ctx.events.range(session.id, 0, 100, 100)).toEqual(done?.events);
+    });
+
+    it('should drop the event of an emitItem whose id belongs to another item, the seqs closing up', async () => {
+      const session = await ctx.newSession({ logSeq: 4 });
+      const existing = await ctx.newItem(session.id);
+      const clash = itemFactory({ id: existing.id, response_id: newId(IdPrefix.Response) });
+
+      const done = await ctx.sessions.withLockedSession(session.id, async (s) => {
+        s.patch({ title: 'kept' });
+        s.emit('session.status', { status: 'running' });
+        s.emitItem(clash);
+        s.emit('session.status', { status: 'idle' });
+      });
+
+      expect(done?.events.map((e) => [e.seq, e.event.type])).toEqual([
+        [5, 'session.status'],
+        [6, 'session.status'],
+      ]);
+      expect(await ctx.events.range(session.id, 0, 100, 100)).toEqual(done?.events);
+      expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'kept', logSeq: 6 });
+      expect(await ctx.items.listAll(session.id, 10)).toEqual([
+        expect.objectContaining({ id: existing.id, response_id: existing.response_id }),
+      ]);
+    });
+
+    it('should write more than MAX_ITEMS_WITH_LOG emitItem items apart, first (a backlog)', async () => {
+      const session = await ctx.newSession();
+      const existing = await ctx.newItem(session.id);
+      const clash = itemFactory({ id: existing.id, response_id: newId(IdPrefix.Response) });
+      const items = Array.from({ length: MAX_ITEMS_WITH_LOG }, () => itemFactory());
+      const { statements, value: done } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          [clash, ...items].forEach((item) => s.emitItem(item));
+        }),
+      );
+
+      expect(statements).toHaveLength(3);
+      expect(statements[1]).toMatch(/^INSERT INTO items[\s\S]*RETURNING/);
+      expect(statements[2]).toMatch(/; COMMIT$/);
+      const stored = await ctx.items.listAll(session.id, 100);
+      expect(done?.events.map((e) => e.seq)).toEqual(items.map((_, i) => i + 1));
+      expect(
+        done?.events.map((e) => (e.event as unknown as { item: FlatItem }).item.created_at),
+      ).toEqual(stored.slice(1).map((i) => i.created_at));
+    });
+
+    it('should send a large last write as a parameter, apart from the COMMIT', async () => {
+      const session = await ctx.newSession();
+      const title = 'x'.repeat(40_000);
+      const { statements, value: done } = await statementsOf(() =>
+        ctx.sessions.withLockedSession(session.id, async (s) => {
+          s.emit('session.title', { title });
+        }),
+      );
+
+      expect(statements).toHaveLength(3);
+      expect(statements[1]).toMatch(/FROM u$/);
+      expect(statements[2]).toBe('COMMIT');
+      expect(await ctx.events.range(session.id, 0, 10, 10)).toEqual(done?.events);
+    });
+
     it('should roll the unit back when an insertItems id belongs to another item', async () => {
       const session = await ctx.newSession();
       const existing = await ctx.newItem(session.id);
       const clash = itemFactory({ id: existing.id, response_id: newId(IdPrefix.Response) });
 
-      await expect(
+      const { statements, error } = await statementsOf(() =>
         ctx.sessions.withLockedSession(session.id, async (s) => {
           s.patch({ title: 'changed' });
-          s.insertItems([clash]);
+          s.insertItems([clash, itemFactory()]);
           s.emit('session.status', { status: 'running' });
         }),
-      ).rejects.toThrow('not stored');
+      );
+
+      // The statement's own check fails it (the COMMIT sent with it never runs).
+      expect(error).toEqual(
+        new Error(`Items of session ${session.id} not stored: an id belongs to another item`),
+      );
+      expect(statements).toHaveLength(3);
+      expect(statements[1]).toMatch(/; COMMIT$/);
+      expect(statements[2]).toBe('ROLLBACK');
+      expect(await count('items', [session.id])).toBe(1);
 
       expect(await ctx.sessions.getById(session.id)).toMatchObject({
         title: session.title,

@@ -27,8 +27,11 @@ export function prefixTsQuery(param: string): string {
  * (`xmin`) covers the session's items too: SessionReadsService keys answers by it.
  */
 export async function touchSession(manager: EntityManager, sessionId: string): Promise<void> {
-  await manager.query(`UPDATE sessions SET log_seq = log_seq WHERE id = $1`, [sessionId]);
+  await manager.query(TOUCH_SESSION, [sessionId]);
 }
+
+/** The statement of `touchSession` (the session's id is `$1`). */
+export const TOUCH_SESSION = 'UPDATE sessions SET log_seq = log_seq WHERE id = $1';
 
 /**
  * The statement of `ItemsRepository.upsert` without its RETURNING: the session id is parameter

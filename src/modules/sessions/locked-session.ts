@@ -11,11 +11,14 @@ import {
   StreamEvent,
 } from 'src/protocol/stream-events';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
-import { ItemsRepository, NewItem, touchSession } from 'src/modules/sessions/items.repository';
+import { ItemsRepository, NewItem, TOUCH_SESSION } from 'src/modules/sessions/items.repository';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import type { SessionFields } from 'src/modules/sessions/sessions.repository';
 import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.entity';
-import { SessionEventsRepository } from 'src/modules/sessions/stream/session-events.repository';
+import {
+  itemsNotStoredError,
+  SessionEventsRepository,
+} from 'src/modules/sessions/stream/session-events.repository';
 import { SessionEventMap, SessionEventType } from 'src/modules/sessions/stream/session.events';
 
 /**
@@ -54,6 +57,25 @@ export interface LockedSession {
   /** Queues an event that is already a complete stream event (relayed from a runner). */
   relay(event: StreamEvent): void;
 }
+
+/**
+ * Items of `emitItem` a unit writes with its log statement at most; more (a runner's backlog
+ * ingested in one unit) go in a statement of their own first, as the stored rows' `created_at`
+ * spliced into hundreds of events costs PostgreSQL more than the round trip it saves.
+ */
+export const MAX_ITEMS_WITH_LOG = 16;
+
+/** A statement with its `$n` parameters. */
+export interface UnitStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Commits a unit of work, sending `last` (its last write) with the COMMIT, in one round trip
+ * when it can; resolves `last`'s rows. A failure of either rolls the whole unit back.
+ */
+export type UnitCommit = (last: UnitStatement | null) => Promise<Record<string, unknown>[]>;
 
 /** The transactional LockedSession the repository hands out (it alone holds the manager). */
 export class LockedSessionUnit implements LockedSession {
@@ -124,10 +146,14 @@ export class LockedSessionUnit implements LockedSession {
 
   /**
    * Inside the transaction, once the work is done: writes the patch, logs the durable events
-   * with their stream seqs, and returns every event in order for publishing after the commit.
+   * with their stream seqs, and commits: the unit's last write goes with its COMMIT (`commit`,
+   * one round trip). Returns every event in order for publishing after the commit.
    */
-  async flush(): Promise<LiveEvent<StreamEvent>[]> {
-    const events = await this.storeItems();
+  async finish(commit: UnitCommit): Promise<LiveEvent<StreamEvent>[]> {
+    const { events, items, itemOf } =
+      this.emitted.filter((e) => 'pendingItem' in e).length > MAX_ITEMS_WITH_LOG
+        ? { events: await this.storeItemsApart(), items: [], itemOf: () => undefined }
+        : this.itemEvents();
     const durable = events.filter((event) => !isTransientEvent(event.type));
     let withLog = this.withLog;
     if (withLog.length > 0 && durable.length === 0) {
@@ -138,23 +164,39 @@ export class LockedSessionUnit implements LockedSession {
       }
       withLog = [];
     }
-    // The row's changes go with the log's seq bump: one UPDATE of the session per unit.
-    const logged = await new SessionEventsRepository(
+    // The row's changes go with the log's seq bump: one UPDATE of the session per unit; the
+    // items of `emitItem` go with it too (one round trip less per runner unit that has some).
+    const append = new SessionEventsRepository(
       this.manager.getRepository(SessionEventEntity),
-    ).append(this.manager, this.id, durable, this.changes, withLog);
-    if (this.itemsWritten && durable.length === 0 && Object.keys(this.changes).length === 0) {
-      await touchSession(this.manager, this.id);
+    ).appendStatement(this.id, durable, this.changes, withLog, { items, itemOf });
+    let last: UnitStatement | null = append;
+    if (!last && this.itemsWritten) {
+      last = { sql: TOUCH_SESSION, params: [this.id] };
     }
-    const seqs = new Map(logged.map(({ seq, event }) => [event, seq]));
-    return events.map((event) => ({ seq: seqs.get(event) ?? null, event }));
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await commit(last);
+    } catch (error) {
+      throw itemsNotStoredError(error, this.id) ?? error;
+    }
+    const seqs = new Map((append?.read(rows) ?? []).map(({ seq, event }) => [event, seq]));
+    return events.flatMap((event) => {
+      const seq = seqs.get(event);
+      const item = itemOf(event);
+      if (item && seq === undefined) {
+        new Logger('Items').warn(`Item ${item.id} conflicts with an existing item; dropped`);
+        return [];
+      }
+      return [{ seq: seq ?? null, event }];
+    });
   }
 
-  /** Writes the queued items in one statement; returns the events with theirs in place. */
-  private async storeItems(): Promise<StreamEvent[]> {
+  /**
+   * Writes the queued items in one statement of their own; returns the events with theirs in
+   * place (built from the stored rows; an item whose id belongs to another item is dropped).
+   */
+  private async storeItemsApart(): Promise<StreamEvent[]> {
     const queued = this.emitted.flatMap((e) => ('pendingItem' in e ? [e.pendingItem] : []));
-    if (queued.length === 0) {
-      return this.emitted as StreamEvent[];
-    }
     const stored = new Map(
       (await this.upsertItems(queued)).map((item) => [item.id, item] as const),
     );
@@ -176,5 +218,40 @@ export class LockedSessionUnit implements LockedSession {
         ),
       ];
     });
+  }
+
+  /**
+   * The unit's events with each queued item's `output_item.done` in its place (the item as it
+   * will be stored: a repeated id's last content), and the items to store with them.
+   */
+  private itemEvents(): {
+    events: StreamEvent[];
+    items: NewItem[];
+    itemOf(event: StreamEvent): { id: string; rowTime: boolean } | undefined;
+  } {
+    const items = this.emitted.flatMap((e) => ('pendingItem' in e ? [e.pendingItem] : []));
+    const merged = new Map<string, NewItem>();
+    for (const item of items) {
+      merged.set(item.id, { ...(merged.get(item.id) ?? {}), ...item });
+    }
+    const ofEvent = new Map<StreamEvent, { id: string; rowTime: boolean }>();
+    const events = this.emitted.map((e) => {
+      if (!('pendingItem' in e)) {
+        return e;
+      }
+      const item = merged.get(e.pendingItem.id)!;
+      // created_at is the stored row's: the log's statement writes it into the event.
+      const event = normalizeStreamEvent(
+        {
+          type: 'response.output_item.done',
+          item: flattenItem({ ...item, created_at: 0 }),
+        } as RawStreamEvent,
+        this.id,
+      );
+      ofEvent.set(event, { id: item.id, rowTime: !Object.hasOwn(item.data, 'created_at') });
+      return event;
+    });
+    this.itemsWritten ||= items.length > 0;
+    return { events, items, itemOf: (event) => ofEvent.get(event) };
   }
 }

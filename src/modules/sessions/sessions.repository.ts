@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { Client as PgClient, escapeLiteral, QueryResult } from 'pg';
-import { DataSource, EntityManager, Repository } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError, Repository } from 'typeorm';
 
 import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/pagination';
 import { LiveEvent } from 'src/common/sse/event-stream';
+import { inlineParameters } from 'src/database/inline-parameters.util';
+import { rowsOf } from 'src/database/transformers';
 import { WalPositions } from 'src/database/wal-flush-watch.util';
 import { StreamEvent } from 'src/protocol/stream-events';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
@@ -46,6 +48,13 @@ export interface LockedWork<T> {
   before: SessionEntity;
   after: SessionEntity;
 }
+
+/**
+ * The largest last write sent with its COMMIT as one query (characters of its values): a turn's
+ * units are far below it; a runner's backlog ingested in one unit (hundreds of events) costs more
+ * to escape and for PostgreSQL to scan as literals than the round trip it would save.
+ */
+const MAX_INLINED_CHARS = 32_768;
 
 export interface UnitOptions {
   /**
@@ -100,15 +109,38 @@ export class SessionsRepository {
         ].join('; '),
       )) as unknown as QueryResult<Record<string, unknown>>[];
       const found = results[results.length - 1].rows[0];
-      let done: LockedWork<T> | null = null;
-      if (found) {
-        const row = sessionFromRow(sessionColumns(this.sessions.metadata), found);
-        const session = new LockedSessionUnit(runner.manager, row);
-        const result = await work(session);
-        done = { result, events: await session.flush(), before: row, after: session.row };
+      if (!found) {
+        await runner.commitTransaction();
+        return null;
       }
-      await runner.commitTransaction();
-      return done;
+      const row = sessionFromRow(sessionColumns(this.sessions.metadata), found);
+      const session = new LockedSessionUnit(runner.manager, row);
+      const result = await work(session);
+      const events = await session.finish(async (last) => {
+        // The last write and the COMMIT in one simple-protocol query, its values inlined as
+        // literals (node-postgres sends one query at a time): one round trip less per unit.
+        // PostgreSQL skips the COMMIT when the write fails; the catch below rolls back.
+        const text = last && inlineParameters(last.sql, last.params, MAX_INLINED_CHARS);
+        if (last && !text) {
+          // A value a literal cannot carry: the write as a parameterised statement, as before.
+          const rows = rowsOf<Record<string, unknown>>(await runner.query(last.sql, last.params));
+          await runner.commitTransaction();
+          return rows;
+        }
+        let results: QueryResult<Record<string, unknown>>[];
+        try {
+          results = (await client.query(
+            text ? `${text}; COMMIT` : 'COMMIT',
+          )) as unknown as QueryResult<Record<string, unknown>>[];
+        } catch (error) {
+          // As TypeORM's own queries fail (the exception filter reads `driverError`).
+          throw new QueryFailedError(text ?? 'COMMIT', [], error as Error);
+        }
+        tx.isTransactionActive = false;
+        tx.transactionDepth = 0;
+        return text ? results[0].rows : [];
+      });
+      return { result, events, before: row, after: session.row };
     } catch (error) {
       if (tx.isTransactionActive) {
         // The original error is the one that counts, as in TypeORM's transaction().

@@ -12,6 +12,29 @@ import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.en
 
 export type LoggedEvent = Logged<StreamEvent>;
 
+/** A statement that logs a unit's events, and how its rows read (`appendStatement`). */
+export interface AppendStatement<E> {
+  sql: string;
+  params: unknown[];
+  read(rows: Record<string, unknown>[]): Logged<E>[];
+}
+
+/**
+ * What the log's statement says when one of its items was not stored: SQL has no RAISE, so it
+ * fails a cast whose text is this (the count makes the cast depend on the rows, so it is never
+ * folded into a constant and evaluated when it is not reached).
+ */
+const ITEMS_NOT_STORED = 'omnigent_items_not_stored';
+
+/** The error a unit fails with when an item's id belongs to another item, or null. */
+export function itemsNotStoredError(error: unknown, sessionId: string): Error | null {
+  const driver = (error as { driverError?: { code?: string; message?: string } } | null)
+    ?.driverError;
+  return driver?.code === '22P02' && driver.message?.includes(ITEMS_NOT_STORED)
+    ? new Error(`Items of session ${sessionId} not stored: an id belongs to another item`)
+    : null;
+}
+
 @Injectable()
 export class SessionEventsRepository {
   constructor(
@@ -23,8 +46,8 @@ export class SessionEventsRepository {
    * (`sessions.log_seq`, row-locked by the UPDATE) and logs it. Also bumps `updated_at`, and
    * writes the unit's other session `fields` in the same UPDATE (one round trip, not two).
    * `items` (upserted as by `ItemsRepository.upsert`) are written by the same statement when
-   * there are events to log; it throws, and the caller's transaction must roll back, if one of
-   * them was not stored (its id belongs to another item).
+   * there are events to log; the statement fails, and the caller's transaction must roll back,
+   * if one of them was not stored (its id belongs to another item).
    */
   async append<E extends StreamEvent | RawStreamEvent>(
     manager: EntityManager,
@@ -33,19 +56,67 @@ export class SessionEventsRepository {
     fields: SessionFields = {},
     items: NewItem[] = [],
   ): Promise<Logged<E>[]> {
+    const statement = this.appendStatement(sessionId, events, fields, items);
+    if (!statement) {
+      return [];
+    }
+    let raw: unknown;
+    try {
+      raw = await manager.query(statement.sql, statement.params);
+    } catch (error) {
+      throw itemsNotStoredError(error, sessionId) ?? error;
+    }
+    return statement.read(rowsOf<Record<string, unknown>>(raw));
+  }
+
+  /**
+   * The statement of `append`, for the caller to send (a unit of work sends it with its
+   * COMMIT: `LockedSessionUnit.finish`); `read` turns its rows into the logged events. Null when
+   * there is nothing to write.
+   *
+   * `emitted` are the items of `response.output_item.done` events among `events` (`itemOf`
+   * names an event's item): upserted by the same statement; an event whose item is not stored
+   * (its id belongs to another item) is not logged, and the other events' seqs close up; an
+   * event whose `item.created_at` is the row's (`itemOf(event).rowTime`) gets the stored row's,
+   * in the log and in what `read` returns (the event objects are updated in place).
+   */
+  appendStatement<E extends StreamEvent | RawStreamEvent>(
+    sessionId: string,
+    events: readonly E[],
+    fields: SessionFields = {},
+    items: NewItem[] = [],
+    emitted: {
+      items: NewItem[];
+      itemOf(event: E): { id: string; rowTime: boolean } | undefined;
+    } = {
+      items: [],
+      itemOf: () => undefined,
+    },
+  ): AppendStatement<E> | null {
     if (events.length === 0 && items.length > 0) {
       throw new Error('append: items are written with logged events only');
     }
     if (events.length === 0) {
-      if (Object.keys(fields).length > 0) {
-        await manager.getRepository(SessionEntity).update({ id: sessionId }, fields as never);
+      if (Object.keys(fields).length === 0) {
+        return null;
       }
-      return [];
+      const [sql, params] = this.log.manager
+        .createQueryBuilder()
+        .update(SessionEntity)
+        .set(fields as never)
+        .where('id = :sessionId', { sessionId })
+        .getQueryAndParameters();
+      return { sql, params, read: () => [] };
     }
-    const [update, params] = manager
+    const withItems = emitted.items.length > 0;
+    const [update, params] = this.log.manager
       .createQueryBuilder()
       .update(SessionEntity)
-      .set({ ...fields, logSeq: () => `log_seq + ${events.length}` } as never)
+      .set({
+        ...fields,
+        logSeq: () =>
+          withItems ? 'log_seq + (SELECT count(*) FROM ev)' : `log_seq + ${events.length}`,
+      } as never)
       .where('id = :sessionId', { sessionId })
       .returning('log_seq')
       .getQueryAndParameters();
@@ -53,34 +124,90 @@ export class SessionEventsRepository {
     // which take their seqs from the UPDATE's result (each unit of work is one round trip
     // shorter, three per turn; issue 12, POST → first delta).
     // Items too, when given (the POST's message: its unit is one round trip shorter again).
+    // Their check is the statement's own (an error, not a row to look at), so the statement
+    // can go with the unit's COMMIT: a clash fails it, and the unit rolls back.
+    // Emitted items (runner ingest's `output_item.done`) likewise: their events keep only
+    // the items stored, with the stored rows' created_at.
     const n = params.length;
-    const upsert = items.length > 0 ? itemsUpsert(items, n + 4) : null;
-    const raw: unknown = await manager.query(
-      `WITH u AS (${update}),
+    const all = [...emitted.items, ...items];
+    const upsert = all.length > 0 ? itemsUpsert(all, n + 4) : null;
+    const must = [...new Set(items.map((item) => item.id))];
+    const records = JSON.stringify(
+      events.map((event, i) => {
+        const item = withItems ? emitted.itemOf(event) : undefined;
+        return {
+          i: i + 1,
+          type: event.type,
+          payload: event,
+          ...(item ? { item: item.id, at: item.rowTime } : {}),
+        };
+      }),
+    );
+    const stored = upsert
+      ? `stored AS (${upsert.sql} RETURNING id, floor(extract(epoch FROM created_at))::float8 AS at),`
+      : '';
+    const ev = withItems
+      ? `ev AS (
+           SELECT row_number() OVER (ORDER BY x.i) AS k, x.i, x.type,
+             CASE WHEN x.at THEN jsonb_set(x.payload, '{item,created_at}', to_jsonb(s.at))
+               ELSE x.payload END AS payload
+           FROM jsonb_to_recordset($${n + 3}::jsonb)
+             AS x(i bigint, type text, payload jsonb, item text, at boolean)
+           LEFT JOIN stored s ON s.id = x.item
+           WHERE x.item IS NULL OR s.id IS NOT NULL),`
+      : `ev AS (
+           SELECT x.i AS k, x.i, x.type, x.payload
+           FROM jsonb_to_recordset($${n + 3}::jsonb) AS x(i bigint, type text, payload jsonb)),`;
+    const check =
+      must.length > 0
+        ? `, CASE WHEN (SELECT count(*) FROM stored WHERE $${n + 6}::jsonb ? stored.id) = ${must.length}
+             THEN 0
+             ELSE ('${ITEMS_NOT_STORED}: ' || (SELECT count(*) FROM stored))::int END AS checked`
+        : '';
+    const kept = withItems
+      ? `, (SELECT json_agg(json_build_array(id, at)) FROM stored) AS kept,
+           (SELECT json_agg(i) FROM ev) AS logged, $${n + 2}::int AS sent`
+      : '';
+    const sql = `WITH ${stored} ${ev}
+       u AS (${update}),
        logged AS (
          INSERT INTO session_event_log (session_id, seq, type, payload)
-         SELECT $${n + 1}, u.log_seq - $${n + 2} + x.i, x.type, x.payload
-         FROM u CROSS JOIN jsonb_to_recordset($${n + 3}::jsonb) AS x(i bigint, type text, payload jsonb))
-       ${upsert ? `, stored AS (${upsert.sql} RETURNING 1)` : ''}
-       SELECT log_seq${upsert ? ', (SELECT count(*) FROM stored)::int AS stored' : ''} FROM u`,
-      [
+         SELECT $${n + 1}, u.log_seq - ${withItems ? '(SELECT count(*) FROM ev)' : `$${n + 2}`} + ev.k, ev.type, ev.payload
+         FROM u CROSS JOIN ev)
+       SELECT log_seq${check}${kept} FROM u`;
+    return {
+      sql,
+      params: [
         ...params,
         sessionId,
         events.length,
-        JSON.stringify(events.map((event, i) => ({ i: i + 1, type: event.type, payload: event }))),
+        records,
         ...(upsert ? [sessionId, upsert.json] : []),
+        ...(must.length > 0 ? [JSON.stringify(must)] : []),
       ],
-    );
-    const rows = rowsOf<{ log_seq: string; stored?: number }>(raw);
-    if (upsert && rows[0]?.stored !== upsert.unique.size) {
-      throw new Error(`Items of session ${sessionId} not stored: an id belongs to another item`);
-    }
-    if (rows.length === 0) {
-      return [];
-    }
-    const last = Number(rows[0].log_seq);
-    const logged = events.map((event, i) => ({ seq: last - events.length + 1 + i, event }));
-    return logged;
+      read: (rows) => {
+        if (rows.length === 0) {
+          return [];
+        }
+        const last = Number(rows[0].log_seq);
+        let written: readonly E[] = events;
+        if (withItems) {
+          const kept = (rows[0].kept as [string, number][] | null) ?? [];
+          const at = new Map(kept);
+          const loggedAt = new Set((rows[0].logged as number[] | null) ?? []);
+          written = events.filter((event, i) => {
+            const item = emitted.itemOf(event);
+            if (item?.rowTime && at.has(item.id)) {
+              (event as unknown as { item: { created_at: number } }).item.created_at = at.get(
+                item.id,
+              )!;
+            }
+            return loggedAt.has(i + 1);
+          });
+        }
+        return written.map((event, i) => ({ seq: last - written.length + 1 + i, event }));
+      },
+    };
   }
 
   async currentSeq(sessionId: string): Promise<number | null> {
