@@ -19,6 +19,8 @@ if (!fs.existsSync(cliMain)) {
 }
 process.env.NODE_PATH = [distDir, process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
 Module._initPaths();
+// `src/…` straight to dist/src, without Node's search of every node_modules above (issue 12).
+require(path.join(distDir, 'src', 'cli', 'module-paths.js')).resolveSrcFromDist(distDir);
 require(cliMain)
   .runCli(process.argv.slice(2))
   .then((code) => {
