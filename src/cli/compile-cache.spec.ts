@@ -160,6 +160,9 @@ describe(installCompileCache.name, () => {
     const plain = compileCacheFile('/c', []);
     expect(plain).toContain(process.versions.v8);
     expect(compileCacheFile('/c', ['--max-old-space-size=512'])).not.toBe(plain);
+    expect(compileCacheFile('/c', ['-r', '/tmp/a.js'], '--require=/tmp/b.js --import /c.mjs')).toBe(
+      plain,
+    );
   });
 
   it("should use Node's own compile cache where there is one (Node 22)", () => {

@@ -65,10 +65,26 @@ export function compileCacheDir(env: NodeJS.ProcessEnv, root: string): string | 
   return resolve(value);
 }
 
-/** The cache file of this V8, architecture and V8 flags (cached data is refused across them). */
+// Options that load code rather than change how V8 compiles it: they do not split the cache.
+const PRELOADS = new Set(['-r', '--require', '--import', '--loader', '--experimental-loader']);
+
+/**
+ * The cache file of this V8, architecture and command-line flags (V8 refuses data made under
+ * other flags), preloads left out: a test's `--require <temp file>` gets no file of its own.
+ */
 export function compileCacheFile(dir: string, execArgv: string[], nodeOptions = ''): string {
-  const flags = sha1([...execArgv, nodeOptions].join('\0')).slice(0, 8);
-  return join(dir, `v8-${process.versions.v8}-${process.arch}-${flags}.bin`);
+  const flags: string[] = [];
+  const args = [...execArgv, ...nodeOptions.split(/\s+/).filter(Boolean)];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].split('=')[0];
+    if (PRELOADS.has(name)) {
+      i += args[i].includes('=') ? 0 : 1;
+    } else {
+      flags.push(args[i]);
+    }
+  }
+  const hash = sha1(flags.join('\0')).slice(0, 8);
+  return join(dir, `v8-${process.versions.v8}-${process.arch}-${hash}.bin`);
 }
 
 function sha1(text: string): string {
