@@ -137,6 +137,19 @@ describe(installCompileCache.name, () => {
     };
   }
 
+  it('should leave our hook off on Node 20 unless asked for', () => {
+    for (const value of [undefined, '', 'auto']) {
+      const { target, original } = fakeModule();
+      const result = installCompileCache({
+        env: { OMNIGENT_COMPILE_CACHE: value },
+        root,
+        module: target,
+      });
+      expect(result.mode).toBe('off');
+      expect(target.prototype._compile).toBe(original);
+    }
+  });
+
   it.each(['0', 'off', 'false', 'OFF'])('should stay off with %s, hooking nothing', (value) => {
     const { target, original } = fakeModule();
     const result = installCompileCache({
@@ -165,11 +178,15 @@ describe(installCompileCache.name, () => {
     );
   });
 
-  it("should use Node's own compile cache where there is one (Node 22)", () => {
+  it("should use Node's own compile cache where there is one (Node 22), by default", () => {
     const enableCompileCache = jest.fn();
     const { target, original } = fakeModule({ enableCompileCache });
     const result = installCompileCache({ env: {}, root, module: target });
     expect(result.mode).toBe('node');
+    expect(
+      installCompileCache({ env: { OMNIGENT_COMPILE_CACHE: '0' }, root, module: target }).mode,
+    ).toBe('off');
+    expect(enableCompileCache).toHaveBeenCalledTimes(1);
     expect(enableCompileCache).toHaveBeenCalledWith(
       join(root, 'node_modules', '.cache', 'omnigent', 'node'),
     );
