@@ -19,6 +19,10 @@ COPY migrations ./migrations
 COPY clients/typescript ./clients/typescript
 COPY console ./console
 RUN npm run build && npm prune --omit=dev
+# Prime the V8 code cache (node_modules/.cache/omnigent, copied below) so the first start of a
+# read-only container is warm too: sync-openapi loads the whole server without a database (its
+# openapi.json stays in this stage). Same Node image as the runtime, so the cache is valid there.
+RUN node bin/omnigent.js sync-openapi > /dev/null && rm -f openapi.json
 
 # --- runtime: slim image, non-root, healthchecked ---------------------------------------------
 FROM node:22-bookworm-slim AS runtime

@@ -19,6 +19,13 @@ if (!fs.existsSync(cliMain)) {
 }
 process.env.NODE_PATH = [distDir, process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
 Module._initPaths();
+// Start-up (issue 12): `src/…` straight to dist/src, and a V8 code cache for the modules loaded
+// from here on (OMNIGENT_COMPILE_CACHE).
+require(path.join(distDir, 'src', 'cli', 'module-paths.js')).resolveSrcFromDist(distDir);
+require(path.join(distDir, 'src', 'cli', 'compile-cache.js')).installCompileCache({
+  env: process.env,
+  root: path.join(__dirname, '..'),
+});
 require(cliMain)
   .runCli(process.argv.slice(2))
   .then((code) => {

@@ -1,3 +1,6 @@
+import Ajv from 'ajv';
+
+import type { AppConfig } from 'src/config/app-config';
 import {
   PolicyParamsError,
   PolicyRegistryService,
@@ -57,5 +60,35 @@ describe(PolicyRegistryService.name, () => {
     expect(() =>
       registry.validateParams('omnigent.policies.builtins.safety.block_skills', {}),
     ).toThrow(/blocked/);
+  });
+
+  it('should compile a handler schema on its first use only, not at construction', () => {
+    const compile = jest.spyOn(Ajv.prototype, 'compile');
+    try {
+      const fresh = new PolicyRegistryService();
+      expect(compile).not.toHaveBeenCalled();
+      fresh.validateParams(MAX, {});
+      fresh.validateParams(MAX, { limit: 3 });
+      fresh.validateParams(ASK, {});
+      expect(compile).toHaveBeenCalledTimes(1);
+    } finally {
+      compile.mockRestore();
+    }
+  });
+
+  it('should compile every handler schema in strict mode, the judged ones included', () => {
+    const judged = new PolicyRegistryService({
+      policies: { judge: { model: 'judge' } },
+    } as unknown as AppConfig);
+    const handlers = judged.list().map((e) => e.handler);
+    expect(handlers.length).toBeGreaterThan(registry.list().length);
+    for (const handler of handlers) {
+      try {
+        judged.validateParams(handler, {});
+      } catch (error) {
+        // Missing required params are fine here; a schema Ajv refuses is not.
+        expect(error).toBeInstanceOf(PolicyParamsError);
+      }
+    }
   });
 });

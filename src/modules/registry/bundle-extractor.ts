@@ -2,7 +2,7 @@ import { Readable, Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 
-import { extract as tarExtract, Header } from 'tar-stream';
+import type { Header } from 'tar-stream';
 
 export const DEFAULT_BUNDLE_MAX_ENTRIES = 1000;
 export const DEFAULT_BUNDLE_MAX_UNPACKED_BYTES = 10 * 1024 * 1024;
@@ -204,7 +204,9 @@ export async function readBundle(
     throw new BundleError('bundle is not a gzip archive');
   }
   const collector = new BundleCollector(maxEntries, maxUnpackedBytes);
-  const extract = tarExtract();
+  // tar-stream loads with the first bundle, not at start-up (issue 12).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const extract = (require('tar-stream') as typeof import('tar-stream')).extract();
   const feeding = pipeline(
     Readable.from([archive]),
     createGunzip(),
