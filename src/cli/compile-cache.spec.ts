@@ -137,15 +137,17 @@ describe(installCompileCache.name, () => {
     };
   }
 
-  it('should leave Node its own compile under a policy manifest', () => {
-    const { target, original } = fakeModule();
-    const result = installCompileCache({
-      env: { NODE_OPTIONS: '--experimental-policy=/etc/policy.json' },
-      root,
-      module: target,
-    });
-    expect(result.mode).toBe('off');
-    expect(target.prototype._compile).toBe(original);
+  it('should leave our hook off on Node 20 unless asked for', () => {
+    for (const value of [undefined, '', 'auto']) {
+      const { target, original } = fakeModule();
+      const result = installCompileCache({
+        env: { OMNIGENT_COMPILE_CACHE: value },
+        root,
+        module: target,
+      });
+      expect(result.mode).toBe('off');
+      expect(target.prototype._compile).toBe(original);
+    }
   });
 
   it.each(['0', 'off', 'false', 'OFF'])('should stay off with %s, hooking nothing', (value) => {

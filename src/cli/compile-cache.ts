@@ -18,13 +18,18 @@ import { crc32 } from 'node:zlib';
  * one file per V8 version, architecture and set of V8 flags; anything unreadable in it counts as
  * a miss. Nest and the other ES-module packages are not covered on Node 20 (its ES-module loader
  * takes no cached data); on Node 22 `module.enableCompileCache` is used instead and covers both.
+ * On by default only there (the image); on Node 20 our hook is opt-in (`installCompileCache`).
  */
 
-/** OMNIGENT_COMPILE_CACHE: `0`/`off`/`false` switches it off; a path puts it there. */
+/**
+ * OMNIGENT_COMPILE_CACHE: unset or `auto`, Node's own cache where Node has one (22+), else off;
+ * `1`/`on`, also our hook on Node 20; a path, on and there; `0`/`off`/`false`, off.
+ */
 export const COMPILE_CACHE_ENV = 'OMNIGENT_COMPILE_CACHE';
 
 const OFF = new Set(['0', 'false', 'off', 'no']);
-const ON = new Set(['', 'auto', '1', 'true', 'on', 'yes']);
+const AUTO = new Set(['', 'auto']);
+const ON = new Set([...AUTO, '1', 'true', 'on', 'yes']);
 const MAGIC = Buffer.from('OMNIGENT-V8C-1\n\0');
 // Data of modules compiled from source is written once no module has compiled for this long.
 const QUIET_MS = 1_000;
@@ -290,11 +295,10 @@ export function installCompileCache(options: {
   const dir = compileCacheDir(options.env, options.root);
   const target = (options.module ?? Module) as ModuleInternals;
   const builtIn = typeof target.enableCompileCache === 'function';
-  // Under a policy manifest Node checks each module's integrity in `_compile`: keep Node's.
-  const policy = [...process.execArgv, options.env.NODE_OPTIONS ?? ''].some((arg) =>
-    /--(experimental-policy|policy-integrity)/.test(arg),
-  );
-  if (!dir || (policy && !builtIn)) {
+  // Our hook is opt-in: on this server's start-up it measured within the noise of a shared
+  // machine (docs/PERFORMANCE.md, Start-up), while it stands in for a piece of Node's loader.
+  const auto = AUTO.has((options.env[COMPILE_CACHE_ENV] ?? '').trim().toLowerCase());
+  if (!dir || (auto && !builtIn)) {
     return { mode: 'off' };
   }
   if (builtIn) {
