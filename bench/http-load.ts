@@ -172,6 +172,11 @@ export interface InterleavedResult {
   requests: [number, number];
   /** CPU ms per request of each side's `alsoPids` (null without them). */
   alsoCpuMs: [number | null, number | null];
+  /**
+   * This process's own CPU ms per request (the client: `process.cpuUsage`), over each side's
+   * bursts: when it nears a core, the client, not the server, sets that side's rate.
+   */
+  clientCpuMs: [number, number];
 }
 
 /** CPU seconds of each process; null for one that has ended. */
@@ -203,13 +208,14 @@ export async function interleaved(
   options: { connections: number; rounds: number; burstMs: number },
 ): Promise<InterleavedResult> {
   const agents = sides.map(() => new Agent({ keepAlive: true, maxSockets: options.connections }));
-  const totals = sides.map(() => ({ requests: 0, ms: 0, cpu: 0, alsoCpu: 0 }));
+  const totals = sides.map(() => ({ requests: 0, ms: 0, cpu: 0, alsoCpu: 0, clientCpu: 0 }));
   const burst = async (i: number) => {
     const side = sides[i];
     const target = new URL(side.url);
     const alsoPids = (await side.alsoPids?.()) ?? [];
     const also0 = cpuOf(alsoPids);
     const cpu0 = cpuSeconds(side.pid);
+    const client0 = process.cpuUsage();
     const started = performance.now();
     const deadline = started + options.burstMs;
     let requests = 0;
@@ -222,6 +228,8 @@ export async function interleaved(
       }),
     );
     totals[i].ms += performance.now() - started;
+    const client = process.cpuUsage(client0);
+    totals[i].clientCpu += (client.user + client.system) / 1e6;
     totals[i].requests += requests;
     totals[i].cpu += cpuSeconds(side.pid) - cpu0;
     totals[i].alsoCpu += cpuSpent(also0, cpuOf(alsoPids));
@@ -229,7 +237,7 @@ export async function interleaved(
   // Warm-up: connections, JIT and caches on both sides.
   await burst(0);
   await burst(1);
-  totals.forEach((t) => Object.assign(t, { requests: 0, ms: 0, cpu: 0, alsoCpu: 0 }));
+  totals.forEach((t) => Object.assign(t, { requests: 0, ms: 0, cpu: 0, alsoCpu: 0, clientCpu: 0 }));
   for (let round = 0; round < options.rounds; round++) {
     const order = round % 2 === 0 ? [0, 1] : [1, 0];
     for (const i of order) {
@@ -246,5 +254,9 @@ export async function interleaved(
     alsoCpuMs: totals.map((t, i) =>
       sides[i].alsoPids ? (t.alsoCpu * 1000) / Math.max(1, t.requests) : null,
     ) as [number | null, number | null],
+    clientCpuMs: totals.map((t) => (t.clientCpu * 1000) / Math.max(1, t.requests)) as [
+      number,
+      number,
+    ],
   };
 }
