@@ -4,6 +4,8 @@ import { AddressInfo, createServer, Server, Socket } from 'node:net';
 import { interleaved, NetClient, requestBytes } from 'bench/http-load';
 
 /**
+ * Here, not in test/bench: the guard's Jest run holds the guard alone (one file, in band).
+ *
  * The bench's client (bench/http-load.ts): with `BENCH_CLIENT=net` the loads go through
  * `NetClient`, which must send what node:http's client sends (the server's work is what is
  * measured) and count each answer's bytes as node:http's would.
