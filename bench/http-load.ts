@@ -3,6 +3,7 @@
  * drives our server and the raw baseline, so its own cost is in both sides of a ratio).
  */
 import { Agent, IncomingMessage, request } from 'node:http';
+import { connect, Socket } from 'node:net';
 
 import { cpuSeconds, percentile } from 'bench/bench-process';
 
@@ -32,28 +33,140 @@ function once(
   });
 }
 
+/**
+ * Which client the loads use: `node:http` (default) or, with `BENCH_CLIENT=net`, `NetClient`
+ * below. docs/PERFORMANCE.md "The bench's client": node:http's client costs more per response
+ * than the raw baseline does, so on raw's side it, not raw, sets the rate.
+ */
+export const NET_CLIENT = process.env.BENCH_CLIENT === 'net';
+
+/** The request node:http's client sends for a keep-alive GET with `headers`, byte for byte. */
+export function requestBytes(url: URL, headers: Record<string, string>): Buffer {
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return Buffer.from(
+    `GET ${url.pathname}${url.search} HTTP/1.1\r\n${lines.join('')}Host: ${url.host}\r\n` +
+      'Connection: keep-alive\r\n\r\n',
+    'latin1',
+  );
+}
+
+/**
+ * One keep-alive connection sending the same GET back to back, one at a time (no pipelining),
+ * as node:http's client does, at a fraction of its cost per response: the request's bytes are
+ * built once, of each answer only the head is parsed (status, `content-length`), the body's
+ * bytes are counted. An answer without a length (chunked, or closed) fails the request: it is
+ * not what the read paths answer, and would be measured wrong.
+ */
+export class NetClient {
+  private readonly socket: Socket;
+  private head: Buffer | null = null;
+  /** Bytes of the current answer still to come once its head is read (-1: head not read). */
+  private left = -1;
+  private status = 0;
+  private bytes = 0;
+  private pending: {
+    resolve: (r: { status: number; bytes: number }) => void;
+    reject: (e: Error) => void;
+  } | null = null;
+
+  constructor(
+    url: URL,
+    private readonly request: Buffer,
+  ) {
+    this.socket = connect(Number(url.port), url.hostname);
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', (error) => this.fail(error));
+    this.socket.on('close', () => this.fail(new Error('connection closed')));
+  }
+
+  get(): Promise<{ status: number; bytes: number }> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.head = null;
+      this.left = -1;
+      this.socket.write(this.request);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private fail(error: Error): void {
+    const pending = this.pending;
+    this.pending = null;
+    pending?.reject(error);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.left < 0) {
+      this.head = this.head ? Buffer.concat([this.head, chunk]) : chunk;
+      const end = this.head.indexOf('\r\n\r\n');
+      if (end < 0) {
+        return;
+      }
+      const head = this.head.toString('latin1', 0, end);
+      this.status = Number(head.slice(9, 12));
+      const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+      if (!length && this.status !== 304 && this.status !== 204) {
+        this.fail(new Error(`an answer without content-length: ${head.split('\r\n')[0]}`));
+        this.socket.destroy();
+        return;
+      }
+      const body = length ? Number(length[1]) : 0;
+      this.bytes = body;
+      this.left = body - (this.head.length - end - 4);
+      this.head = null;
+    } else {
+      this.left -= chunk.length;
+    }
+    if (this.left === 0) {
+      const pending = this.pending;
+      this.pending = null;
+      pending?.resolve({ status: this.status, bytes: this.bytes });
+    } else if (this.left < 0) {
+      this.fail(new Error('more bytes than the answer announced'));
+      this.socket.destroy();
+    }
+  }
+}
+
+/** `connections` clients for GET `url`: node:http's through one agent, or `NetClient`s. */
+function clients(
+  url: URL,
+  headers: Record<string, string>,
+  connections: number,
+): { get: (i: number) => Promise<{ status: number; bytes: number }>; close: () => void } {
+  if (NET_CLIENT) {
+    const request = requestBytes(url, headers);
+    const pool = Array.from({ length: connections }, () => new NetClient(url, request));
+    return { get: (i) => pool[i].get(), close: () => pool.forEach((c) => c.close()) };
+  }
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  return { get: () => once(agent, url, headers), close: () => agent.destroy() };
+}
+
 /** `connections` keep-alive connections send GET `url` back to back for `durationMs`. */
 export async function load(
   url: string,
   options: { connections: number; durationMs: number; headers?: Record<string, string> },
 ): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
-  const target = new URL(url);
-  const headers = options.headers ?? {};
+  const client = clients(new URL(url), options.headers ?? {}, options.connections);
   const latencies: number[] = [];
   const status: Record<number, number> = {};
   let bytes = 0;
   // Warm-up: JIT, pools and caches on both sides.
   for (let i = 0; i < options.connections * 5; i++) {
-    await once(agent, target, headers);
+    await client.get(i % options.connections);
   }
   const started = performance.now();
   const deadline = started + options.durationMs;
   await Promise.all(
-    Array.from({ length: options.connections }, async () => {
+    Array.from({ length: options.connections }, async (_, c) => {
       while (performance.now() < deadline) {
         const t0 = performance.now();
-        const res = await once(agent, target, headers);
+        const res = await client.get(c);
         latencies.push(performance.now() - t0);
         status[res.status] = (status[res.status] ?? 0) + 1;
         bytes += res.bytes;
@@ -61,7 +174,7 @@ export async function load(
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  agent.destroy();
+  client.close();
   latencies.sort((a, b) => a - b);
   return {
     requests: latencies.length,
@@ -172,6 +285,11 @@ export interface InterleavedResult {
   requests: [number, number];
   /** CPU ms per request of each side's `alsoPids` (null without them). */
   alsoCpuMs: [number | null, number | null];
+  /**
+   * This process's own CPU ms per request (the client: `process.cpuUsage`), over each side's
+   * bursts: when it nears a core, the client, not the server, sets that side's rate.
+   */
+  clientCpuMs: [number, number];
 }
 
 /** CPU seconds of each process; null for one that has ended. */
@@ -202,26 +320,30 @@ export async function interleaved(
   sides: [InterleavedSide, InterleavedSide],
   options: { connections: number; rounds: number; burstMs: number },
 ): Promise<InterleavedResult> {
-  const agents = sides.map(() => new Agent({ keepAlive: true, maxSockets: options.connections }));
-  const totals = sides.map(() => ({ requests: 0, ms: 0, cpu: 0, alsoCpu: 0 }));
+  const pools = sides.map((side) =>
+    clients(new URL(side.url), side.headers ?? {}, options.connections),
+  );
+  const totals = sides.map(() => ({ requests: 0, ms: 0, cpu: 0, alsoCpu: 0, clientCpu: 0 }));
   const burst = async (i: number) => {
     const side = sides[i];
-    const target = new URL(side.url);
     const alsoPids = (await side.alsoPids?.()) ?? [];
     const also0 = cpuOf(alsoPids);
     const cpu0 = cpuSeconds(side.pid);
+    const client0 = process.cpuUsage();
     const started = performance.now();
     const deadline = started + options.burstMs;
     let requests = 0;
     await Promise.all(
-      Array.from({ length: options.connections }, async () => {
+      Array.from({ length: options.connections }, async (_, c) => {
         while (performance.now() < deadline) {
-          await once(agents[i], target, side.headers ?? {});
+          await pools[i].get(c);
           requests++;
         }
       }),
     );
     totals[i].ms += performance.now() - started;
+    const client = process.cpuUsage(client0);
+    totals[i].clientCpu += (client.user + client.system) / 1e6;
     totals[i].requests += requests;
     totals[i].cpu += cpuSeconds(side.pid) - cpu0;
     totals[i].alsoCpu += cpuSpent(also0, cpuOf(alsoPids));
@@ -229,14 +351,14 @@ export async function interleaved(
   // Warm-up: connections, JIT and caches on both sides.
   await burst(0);
   await burst(1);
-  totals.forEach((t) => Object.assign(t, { requests: 0, ms: 0, cpu: 0, alsoCpu: 0 }));
+  totals.forEach((t) => Object.assign(t, { requests: 0, ms: 0, cpu: 0, alsoCpu: 0, clientCpu: 0 }));
   for (let round = 0; round < options.rounds; round++) {
     const order = round % 2 === 0 ? [0, 1] : [1, 0];
     for (const i of order) {
       await burst(i);
     }
   }
-  agents.forEach((agent) => agent.destroy());
+  pools.forEach((pool) => pool.close());
   const rps = totals.map((t) => (t.requests * 1000) / t.ms) as [number, number];
   return {
     ratio: rps[0] / rps[1],
@@ -246,5 +368,9 @@ export async function interleaved(
     alsoCpuMs: totals.map((t, i) =>
       sides[i].alsoPids ? (t.alsoCpu * 1000) / Math.max(1, t.requests) : null,
     ) as [number | null, number | null],
+    clientCpuMs: totals.map((t) => (t.clientCpu * 1000) / Math.max(1, t.requests)) as [
+      number,
+      number,
+    ],
   };
 }

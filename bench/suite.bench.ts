@@ -9,6 +9,7 @@
  *   npm run bench -- --embedded    # the embedded PostgreSQL (no DATABASE_URL)
  *   npm run bench -- --only snapshot,list
  *   npm run bench -- --profile <dir>   # the server runs under `node --cpu-prof` (one .cpuprofile per start)
+ *   BENCH_CLIENT=net npm run bench     # the reads through bench/http-load's NetClient, not node:http
  *
  * Scenarios: start-up (first, warm); snapshot of a 100-item session; session list; items page;
  * conditional snapshot (If-None-Match → 304); stream fan-out of a `/stream <n>` turn to 100 and

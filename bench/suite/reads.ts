@@ -41,7 +41,7 @@ async function compareGet(
       metric: 'server CPU ms/req',
       ours: both.cpuMs[0],
       raw: both.cpuMs[1],
-      detail: 'raw/ours',
+      detail: `raw/ours; the bench's client ${both.clientCpuMs[0].toFixed(3)}/${both.clientCpuMs[1].toFixed(3)} ms/req`,
     },
     false,
   );

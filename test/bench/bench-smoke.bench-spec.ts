@@ -75,6 +75,7 @@ function verdict(name: string, floor: number, result: ReadComparison): string {
         ? `${margin.toFixed(2)}× the floor`
         : `${((1 - margin) * 100).toFixed(0)} % below the floor`
     }); server CPU ${both.cpuMs[0].toFixed(2)} vs ${both.cpuMs[1].toFixed(2)} ms/req${pg}; ` +
+    `client CPU ${both.clientCpuMs[0].toFixed(3)}/${both.clientCpuMs[1].toFixed(3)} ms/req; ` +
     `p50 ${ours.p50.toFixed(1)}/${raw.p50.toFixed(1)} ms; load average ${load}`
   );
 }
