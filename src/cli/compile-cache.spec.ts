@@ -137,28 +137,26 @@ describe(installCompileCache.name, () => {
     };
   }
 
-  it('should leave our hook off on Node 20 unless asked for', () => {
-    for (const value of [undefined, '', 'auto']) {
-      const { target, original } = fakeModule();
-      const result = installCompileCache({
-        env: { OMNIGENT_COMPILE_CACHE: value },
-        root,
-        module: target,
-      });
-      expect(result.mode).toBe('off');
-      expect(target.prototype._compile).toBe(original);
-    }
+  function expectUnhooked(env: NodeJS.ProcessEnv): void {
+    const { target, original } = fakeModule();
+    const result = installCompileCache({ env, root, module: target });
+    expect(result.mode).toBe('off');
+    expect(target.prototype._compile).toBe(original);
+  }
+
+  it.each([undefined, '', 'auto'])('should leave our hook off on Node 20 with %p', (value) => {
+    expectUnhooked({ OMNIGENT_COMPILE_CACHE: value });
   });
 
   it.each(['0', 'off', 'false', 'OFF'])('should stay off with %s, hooking nothing', (value) => {
-    const { target, original } = fakeModule();
-    const result = installCompileCache({
-      env: { OMNIGENT_COMPILE_CACHE: value },
-      root,
-      module: target,
+    expectUnhooked({ OMNIGENT_COMPILE_CACHE: value });
+  });
+
+  it('should leave Node its own compile under a policy manifest, even when asked for', () => {
+    expectUnhooked({
+      OMNIGENT_COMPILE_CACHE: '1',
+      NODE_OPTIONS: '--experimental-policy=/etc/policy.json',
     });
-    expect(result.mode).toBe('off');
-    expect(target.prototype._compile).toBe(original);
   });
 
   it('should put the cache under node_modules/.cache by default, or where the variable says', () => {

@@ -298,7 +298,11 @@ export function installCompileCache(options: {
   // Our hook is opt-in: on this server's start-up it measured within the noise of a shared
   // machine (docs/PERFORMANCE.md, Start-up), while it stands in for a piece of Node's loader.
   const auto = AUTO.has((options.env[COMPILE_CACHE_ENV] ?? '').trim().toLowerCase());
-  if (!dir || (auto && !builtIn)) {
+  // Under a policy manifest Node checks each module's integrity in `_compile`: keep Node's.
+  const policy = [...process.execArgv, options.env.NODE_OPTIONS ?? ''].some((arg) =>
+    /--(experimental-policy|policy-integrity)/.test(arg),
+  );
+  if (!dir || ((auto || policy) && !builtIn)) {
     return { mode: 'off' };
   }
   if (builtIn) {
