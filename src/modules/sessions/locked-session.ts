@@ -150,10 +150,11 @@ export class LockedSessionUnit implements LockedSession {
    * one round trip). Returns every event in order for publishing after the commit.
    */
   async finish(commit: UnitCommit): Promise<LiveEvent<StreamEvent>[]> {
+    const queued = this.emitted.flatMap((e) => ('pendingItem' in e ? [e.pendingItem] : []));
     const { events, items, itemOf } =
-      this.emitted.filter((e) => 'pendingItem' in e).length > MAX_ITEMS_WITH_LOG
-        ? { events: await this.storeItemsApart(), items: [], itemOf: () => undefined }
-        : this.itemEvents();
+      queued.length > MAX_ITEMS_WITH_LOG
+        ? { events: await this.storeItemsApart(queued), items: [], itemOf: () => undefined }
+        : this.itemEvents(queued);
     const durable = events.filter((event) => !isTransientEvent(event.type));
     let withLog = this.withLog;
     if (withLog.length > 0 && durable.length === 0) {
@@ -195,8 +196,7 @@ export class LockedSessionUnit implements LockedSession {
    * Writes the queued items in one statement of their own; returns the events with theirs in
    * place (built from the stored rows; an item whose id belongs to another item is dropped).
    */
-  private async storeItemsApart(): Promise<StreamEvent[]> {
-    const queued = this.emitted.flatMap((e) => ('pendingItem' in e ? [e.pendingItem] : []));
+  private async storeItemsApart(queued: NewItem[]): Promise<StreamEvent[]> {
     const stored = new Map(
       (await this.upsertItems(queued)).map((item) => [item.id, item] as const),
     );
@@ -224,12 +224,11 @@ export class LockedSessionUnit implements LockedSession {
    * The unit's events with each queued item's `output_item.done` in its place (the item as it
    * will be stored: a repeated id's last content), and the items to store with them.
    */
-  private itemEvents(): {
+  private itemEvents(items: NewItem[]): {
     events: StreamEvent[];
     items: NewItem[];
     itemOf(event: StreamEvent): { id: string; rowTime: boolean } | undefined;
   } {
-    const items = this.emitted.flatMap((e) => ('pendingItem' in e ? [e.pendingItem] : []));
     const merged = new Map<string, NewItem>();
     for (const item of items) {
       merged.set(item.id, { ...(merged.get(item.id) ?? {}), ...item });

@@ -164,6 +164,9 @@ export class SessionEventsRepository {
              THEN 0
              ELSE ('${ITEMS_NOT_STORED}: ' || (SELECT count(*) FROM stored))::int END AS checked`
         : '';
+    // `sent` is read by nobody: it keeps `$n + 2` (the event count, which this path takes from
+    // `ev` instead) referenced, so the parameter list is the same on both paths and PostgreSQL
+    // can type every parameter when the statement goes parameterised (not inlined).
     const kept = withItems
       ? `, (SELECT json_agg(json_build_array(id, at)) FROM stored) AS kept,
            (SELECT json_agg(i) FROM ev) AS logged, $${n + 2}::int AS sent`
