@@ -9,6 +9,7 @@ import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { EdgeMiddleware, FastFrontCounters, frontRequests } from 'src/common/http/fast-front';
 import { FastLane } from 'src/common/http/fast-lane.middleware';
 import { applyEdges } from 'src/common/http/edge.util';
+import { ExpressServerAdapter } from 'src/common/http/express-server.util';
 import { handleClientErrors } from 'src/common/http/client-error.handler';
 import { serveConsole } from 'src/common/http/console-static';
 import { inputGuardMiddleware, rejectDeepJson } from 'src/common/http/input-guard.middleware';
@@ -98,7 +99,9 @@ export async function createApplication(
   config: AppConfig,
   options: { preview?: boolean } = {},
 ): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+  // Requests and responses born with Express's prototypes (express-server.util.ts, issue 12).
+  const adapter = new ExpressServerAdapter();
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), adapter, {
     bodyParser: false,
     // Held until the pino logger takes over, so even the first lines come out as JSON or pretty.
     bufferLogs: true,

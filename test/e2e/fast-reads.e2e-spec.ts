@@ -5,6 +5,7 @@ import { Response } from 'supertest';
 
 import { fastFrontOf, fastLaneOf } from 'src/app.factory';
 import { RUNNER_TOKEN_AUDIENCE } from 'src/common/auth/jwt-verifier.service';
+import { ExpressServerAdapter } from 'src/common/http/express-server.util';
 import { mintToken } from 'src/common/auth/token-signer';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
 import { history } from 'bench/fixtures';
@@ -119,6 +120,12 @@ describe('fast lane of the hot session reads (OMNIGENT_HTTP_FAST_READS)', () => 
     expect(fastLaneOf(nest.app)).toBeUndefined();
     expect(fastFrontOf(fast.app)).toBeDefined();
     expect(fastFrontOf(nest.app)).toBeUndefined();
+  });
+
+  it("should serve from a server whose requests are born with Express's prototypes", () => {
+    // Lane on or off: ExpressServerAdapter (issue 12, PERFORMANCE.md "Tenth pass").
+    expect(fast.app.getHttpAdapter()).toBeInstanceOf(ExpressServerAdapter);
+    expect(nest.app.getHttpAdapter()).toBeInstanceOf(ExpressServerAdapter);
   });
 
   it('should echo a safe X-Request-Id and mint one otherwise, as Nest does', async () => {
