@@ -24,6 +24,7 @@ export interface LockedSessionFake extends LockedSession {
 export function lockedSessionFactory(
   row: SessionEntity,
   terminals = new Set<string>(),
+  itemCount: number | null = null,
 ): LockedSessionFake {
   let current = row;
   let conflict = false;
@@ -37,6 +38,7 @@ export function lockedSessionFactory(
     get row() {
       return current;
     },
+    itemCount,
     patched,
     events,
     items,

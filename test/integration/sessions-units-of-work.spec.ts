@@ -225,6 +225,63 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'renamed', logSeq: 1 });
     });
 
+    it('should read the item count with the locked row when asked, in the same round trip', async () => {
+      const session = await ctx.newSession();
+      const other = await ctx.newSession();
+      await ctx.newItem(session.id);
+      await ctx.newItem(session.id);
+      await ctx.newItem(other.id);
+      const counted = await statementsOf(() =>
+        ctx.sessions.withLockedSession(
+          session.id,
+          async (s) => ({ itemCount: s.itemCount, row: s.row }),
+          { countItems: true },
+        ),
+      );
+      expect(counted.value?.result).toEqual({
+        itemCount: 2,
+        row: await ctx.sessions.getById(session.id),
+      });
+      // The posted message's access check, quota and lock: one round trip; nothing written.
+      expect(counted.statements).toEqual([
+        expect.stringMatching(
+          /^START TRANSACTION; SELECT s\.\*, \(SELECT count[\s\S]* FOR UPDATE OF s$/,
+        ),
+        'COMMIT',
+      ]);
+      const plain = await ctx.sessions.withLockedSession(session.id, async (s) => s.itemCount);
+      expect(plain?.result).toBeNull();
+      await expect(
+        ctx.sessions.withLockedSession(newId(IdPrefix.Session), async () => 1, {
+          countItems: true,
+        }),
+      ).resolves.toBeNull();
+    });
+
+    it('should hold the row lock of a counted unit until it ends', async () => {
+      const session = await ctx.newSession();
+      const order: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const first = ctx.sessions.withLockedSession(
+        session.id,
+        async () => {
+          order.push('first locked');
+          await held;
+          order.push('first done');
+        },
+        { countItems: true },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const second = ctx.sessions.withLockedSession(session.id, async () => {
+        order.push('second locked');
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      release();
+      await Promise.all([first, second]);
+      expect(order).toEqual(['first locked', 'first done', 'second locked']);
+    });
+
     it('should send a patch without events, or a touch for items alone, with the COMMIT', async () => {
       const session = await ctx.newSession();
       const patched = await statementsOf(() =>

@@ -1,6 +1,6 @@
 import { InMemoryBus } from 'src/common/bus/in-memory.bus';
 import { PoliciesRepository } from 'src/modules/policies/policies.repository';
-import { PolicyCacheService } from 'src/modules/policies/policy-cache.service';
+import { POLICY_CACHE_TTL_MS, PolicyCacheService } from 'src/modules/policies/policy-cache.service';
 import { PolicyEntity } from 'src/modules/policies/policy.entity';
 import { AgentsService } from 'src/modules/registry/agents.service';
 
@@ -70,6 +70,51 @@ describe(PolicyCacheService.name, () => {
     cache.changed({ scope: 'session', sessionId: 's1' });
     expect(await stale).toEqual([]);
     expect(await cache.sessionPolicies('s1')).toEqual([row('new')]);
+  });
+
+  it('should peek at a settled, unexpired entry only, never loading', async () => {
+    const { list, getById, rows, replica } = setup();
+    const cache = replica();
+    // Nothing cached: nothing to peek at, and nothing loaded by looking.
+    expect(cache.peekSessionPolicies('s1')).toBeUndefined();
+    expect(cache.peekDefaultPolicies()).toBeUndefined();
+    expect(cache.peekAgentSpec('ag_1')).toBeUndefined();
+    expect(list).not.toHaveBeenCalled();
+    expect(getById).not.toHaveBeenCalled();
+
+    rows.s1 = [row('mine')];
+    const loading = cache.sessionPolicies('s1');
+    const spec = cache.agentSpec('ag_1');
+    // Still loading: a peek does not wait.
+    expect(cache.peekSessionPolicies('s1')).toBeUndefined();
+    await loading;
+    await spec;
+    expect(cache.peekSessionPolicies('s1')).toEqual({ value: [row('mine')] });
+    expect(cache.peekAgentSpec('ag_1')).toEqual({ value: await spec });
+
+    // Dropped by a change: nothing to peek at until loaded again.
+    cache.changed({ scope: 'session', sessionId: 's1' });
+    expect(cache.peekSessionPolicies('s1')).toBeUndefined();
+
+    // Expired: as a lookup would load again, a peek has nothing.
+    await cache.defaultPolicies();
+    expect(cache.peekDefaultPolicies()).toEqual({ value: [] });
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now + POLICY_CACHE_TTL_MS);
+    try {
+      expect(cache.peekDefaultPolicies()).toBeUndefined();
+      expect(cache.peekAgentSpec('ag_1')).toBeUndefined();
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('should have nothing to peek at after a failed load', async () => {
+    const { list, replica } = setup();
+    const cache = replica();
+    list.mockRejectedValueOnce(new Error('database down'));
+    await expect(cache.sessionPolicies('s1')).rejects.toThrow('database down');
+    expect(cache.peekSessionPolicies('s1')).toBeUndefined();
   });
 
   it('should stop listening when the module stops', async () => {

@@ -24,7 +24,12 @@ export type SpecGuardrails =
 interface Entry<T> {
   at: number;
   value: Promise<T>;
+  /** The value, once the load succeeded (what `peek` answers). */
+  settled?: { value: T };
 }
+
+/** A cached lookup's value, read without loading or waiting (`{ value }`: it may be undefined). */
+export type Peeked<T> = { value: T } | undefined;
 
 /**
  * The per-session policy lookups every turn start and tool call makes (its stored policies, its
@@ -73,6 +78,23 @@ export class PolicyCacheService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
+  /**
+   * What `sessionPolicies`, `defaultPolicies` and `agentSpec` would answer now, synchronously:
+   * undefined unless the entry is cached, settled and not expired (nothing is loaded). For a
+   * caller that may not wait for a read (a unit of work holding a session's row lock).
+   */
+  peekSessionPolicies(sessionId: string): Peeked<PolicyEntity[]> {
+    return this.peek(this.sessions, sessionId);
+  }
+
+  peekDefaultPolicies(): Peeked<PolicyEntity[]> {
+    return this.peek(this.defaults, '');
+  }
+
+  peekAgentSpec(agentId: string): Peeked<SpecGuardrails> {
+    return this.peek(this.specs, agentId);
+  }
+
   /** A change was made here: dropped at once locally, then announced to every replica. */
   changed(change: PolicyChange): void {
     this.invalidate(change);
@@ -89,6 +111,11 @@ export class PolicyCacheService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  private peek<T>(map: Map<string, Entry<T>>, key: string): Peeked<T> {
+    const hit = map.get(key);
+    return hit && Date.now() - hit.at < POLICY_CACHE_TTL_MS ? hit.settled : undefined;
+  }
+
   private cached<T>(map: Map<string, Entry<T>>, key: string, load: () => Promise<T>): Promise<T> {
     const now = Date.now();
     const hit = map.get(key);
@@ -97,7 +124,7 @@ export class PolicyCacheService implements OnModuleInit, OnModuleDestroy {
     }
     // Stored as its promise at once, so a change that comes in while it loads drops it too.
     const value = load();
-    const entry = { at: now, value };
+    const entry: Entry<T> = { at: now, value };
     map.delete(key);
     map.set(key, entry);
     if (map.size > MAX_SESSIONS) {
@@ -105,7 +132,12 @@ export class PolicyCacheService implements OnModuleInit, OnModuleDestroy {
       map.delete(map.keys().next().value as string);
     }
     // A failed load is not kept.
-    value.catch(() => map.get(key) === entry && map.delete(key));
+    value.then(
+      (loaded) => {
+        entry.settled = { value: loaded };
+      },
+      () => map.get(key) === entry && map.delete(key),
+    );
     return value;
   }
 }

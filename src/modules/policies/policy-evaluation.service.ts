@@ -13,7 +13,7 @@ import {
   PolicySource,
   StateUpdate,
 } from 'src/modules/policies/engine/policy.types';
-import { PolicyCacheService } from 'src/modules/policies/policy-cache.service';
+import { PolicyCacheService, SpecGuardrails } from 'src/modules/policies/policy-cache.service';
 import { PolicyRegistryService } from 'src/modules/policies/policy-registry.service';
 import {
   COST_APPROVED_KEY,
@@ -137,6 +137,31 @@ export class PolicyEvaluationService {
       this.cache.agentSpec(session.agentId),
       this.cache.defaultPolicies(),
     ]);
+    return this.resolve(own, inherited, spec, defaults);
+  }
+
+  /**
+   * `policiesFor` from the policy cache alone, synchronously: undefined unless every lookup it
+   * needs is cached and settled (nothing is read; see `PolicyCacheService.peekSessionPolicies`).
+   */
+  cachedPoliciesFor(session: SessionEntity): ResolvedPolicies | undefined {
+    const rootId = session.rootSessionId ?? session.id;
+    const own = this.cache.peekSessionPolicies(session.id);
+    const inherited =
+      rootId !== session.id ? this.cache.peekSessionPolicies(rootId) : { value: [] };
+    const spec = this.cache.peekAgentSpec(session.agentId);
+    const defaults = this.cache.peekDefaultPolicies();
+    return own && inherited && spec && defaults
+      ? this.resolve(own.value, inherited.value, spec.value, defaults.value)
+      : undefined;
+  }
+
+  private resolve(
+    own: PolicyEntity[],
+    inherited: PolicyEntity[],
+    spec: SpecGuardrails,
+    defaults: PolicyEntity[],
+  ): ResolvedPolicies {
     const ownNames = new Set(own.map((p) => p.name));
     const stored = [...inherited.filter((p) => !ownNames.has(p.name)), ...own];
     const bindRow = (p: PolicyEntity) =>

@@ -1,3 +1,4 @@
+import { BoundPolicy } from 'src/modules/policies/engine/policy.types';
 import { ElicitationsService } from 'src/modules/policies/elicitations.service';
 import {
   ALLOW_NO_POLICY,
@@ -33,6 +34,32 @@ describe(PolicyGateService.name, () => {
       expect(await t.sut.flags(session)).toEqual({ tool_call: true, tool_result: false });
       phases.mockResolvedValueOnce(new Set(['tool_result'] as const));
       expect(await t.sut.flags(session)).toEqual({ tool_call: false, tool_result: true });
+    });
+  });
+
+  describe('requestGateIsOpen', () => {
+    const bound = (phases: BoundPolicy['phases']) => ({ phases }) as BoundPolicy;
+    const resolved = (policies: BoundPolicy[]) => ({
+      policies,
+      labelDecls: {},
+      model: null,
+      askTimeoutS: null,
+    });
+
+    it('should be open when the cache knows no policy acts on the request phase', () => {
+      const cached = t.mock(PolicyEvaluationService).cachedPoliciesFor;
+      cached.mockReturnValue(resolved([bound(['tool_call']), bound(['response'])]));
+      expect(t.sut.requestGateIsOpen(session)).toBe(true);
+      expect(cached).toHaveBeenCalledWith(session);
+      expect(t.mock(PolicyEvaluationService).evaluate).not.toHaveBeenCalled();
+    });
+
+    it('should not be open when a policy acts on the request phase, or the cache cannot tell', () => {
+      const cached = t.mock(PolicyEvaluationService).cachedPoliciesFor;
+      cached.mockReturnValue(resolved([bound(['tool_call']), bound(['request', 'response'])]));
+      expect(t.sut.requestGateIsOpen(session)).toBe(false);
+      cached.mockReturnValue(undefined);
+      expect(t.sut.requestGateIsOpen(session)).toBe(false);
     });
   });
 

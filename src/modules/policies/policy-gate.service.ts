@@ -135,6 +135,13 @@ export class PolicyGateService implements TurnPolicyGate, OnModuleInit {
     });
   }
 
+  requestGateIsOpen(session: SessionEntity): boolean {
+    // What gateRequest's evaluation would find: no policy on the request phase is an ALLOW
+    // with nothing written (PolicyEvaluationService.evaluate).
+    const resolved = this.evaluation.cachedPoliciesFor(session);
+    return resolved !== undefined && !resolved.policies.some((p) => p.phases.includes('request'));
+  }
+
   async gateRequest(
     auth: AuthPrincipal,
     session: SessionEntity,

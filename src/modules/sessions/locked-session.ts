@@ -30,6 +30,11 @@ export interface LockedSession {
   readonly id: string;
   /** The row, with this unit's patches applied. */
   readonly row: SessionEntity;
+  /**
+   * How many items the session held when it was locked (read by the locking statement), or
+   * null unless the unit asked for it (`UnitOptions.countItems`).
+   */
+  readonly itemCount: number | null;
   patch(fields: SessionFields): void;
   /** Inserts or updates items of this session (see `ItemsRepository.upsert`). */
   upsertItems(items: NewItem[]): Promise<StoredItem[]>;
@@ -91,6 +96,7 @@ export class LockedSessionUnit implements LockedSession {
   constructor(
     private readonly manager: EntityManager,
     row: SessionEntity,
+    readonly itemCount: number | null = null,
   ) {
     this.current = row;
   }

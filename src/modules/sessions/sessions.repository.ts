@@ -63,6 +63,11 @@ export interface UnitOptions {
    * nobody is told of before then (runner ingest, whose acks wait for the flush).
    */
   asyncCommit?: boolean;
+  /**
+   * Read how many items the session holds with the locked row (`LockedSession.itemCount`): a
+   * posted message's item quota, checked under the lock instead of by a read of its own.
+   */
+  countItems?: boolean;
 }
 
 @Injectable()
@@ -105,7 +110,10 @@ export class SessionsRepository {
         [
           'START TRANSACTION',
           ...(options.asyncCommit ? ['SET LOCAL synchronous_commit = off'] : []),
-          `SELECT * FROM sessions WHERE id = ${escapeLiteral(id)} FOR UPDATE`,
+          options.countItems
+            ? `SELECT s.*, (SELECT count(*)::int FROM items i WHERE i.session_id = s.id) AS item_count__
+               FROM sessions s WHERE s.id = ${escapeLiteral(id)} FOR UPDATE OF s`
+            : `SELECT * FROM sessions WHERE id = ${escapeLiteral(id)} FOR UPDATE`,
         ].join('; '),
       )) as unknown as QueryResult<Record<string, unknown>>[];
       const found = results[results.length - 1].rows[0];
@@ -114,7 +122,8 @@ export class SessionsRepository {
         return null;
       }
       const row = sessionFromRow(sessionColumns(this.sessions.metadata), found);
-      const session = new LockedSessionUnit(runner.manager, row);
+      const itemCount = options.countItems ? (found.item_count__ as number) : null;
+      const session = new LockedSessionUnit(runner.manager, row, itemCount);
       const result = await work(session);
       const events = await session.finish(async (last) => {
         // The last write and the COMMIT in one simple-protocol query, its values inlined as

@@ -70,7 +70,8 @@ describe(RunnerEventIngestService.name, () => {
     t.sut.onSessionEvent(connection as unknown as RunnerConnection, params);
   const acks = () => connection.notify.mock.calls.filter(([m]) => m === Methods.sessionAck);
 
-  beforeEach(() => jest.useFakeTimers());
+  // The worker starts on process.nextTick (real), its timers (acks, the WAL poll) are faked.
+  beforeEach(() => jest.useFakeTimers({ doNotFake: ['nextTick'] }));
   afterEach(() => jest.useRealTimers());
 
   describe('with asynchronous ingest commits', () => {
@@ -147,6 +148,26 @@ describe(RunnerEventIngestService.name, () => {
       );
       // The first delta of a turn does not wait for a read of the session after the unit.
       expect(t.mock(SessionsRepository).getById).not.toHaveBeenCalled();
+    });
+
+    it('should start one unit for the frames read together on the next tick, before any macrotask', async () => {
+      const inProgress: SessionEventParams = {
+        ...created(session.id, 2),
+        event: {
+          type: 'response.in_progress',
+          response: { id: 'resp_1', status: 'in_progress', created_at: 0, model: 'echo' },
+        },
+      };
+      send(created(session.id, 1));
+      send(inProgress);
+      expect(units).toEqual([]);
+      // setImmediate is faked and never runs here: the unit does not wait for the check phase
+      // (after the POST's 202 when turn.start's answer came in the same read).
+      await new Promise((resolve) => process.nextTick(resolve));
+      expect(units).toEqual([{ asyncCommit: false }]);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(units).toHaveLength(1);
+      expect(t.mock(TurnEventsService).applyRunnerEvent).toHaveBeenCalledTimes(2);
     });
 
     it('should commit synchronously and acknowledge without reading the WAL', async () => {

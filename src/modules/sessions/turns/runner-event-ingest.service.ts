@@ -137,9 +137,12 @@ export class RunnerEventIngestService implements OnApplicationBootstrap {
     if (!queue.draining) {
       queue.draining = true;
       // After the frames read with this one: a turn's first events (response.created and
-      // response.in_progress, sent together) share one unit of work instead of one each.
+      // response.in_progress, sent together) share one unit of work instead of one each. On
+      // the next tick, before promise continuations: the unit's connection checkout and its
+      // first statement go out before the POST's 202 when turn.start's answer came in the
+      // same read (issue 12: the first delta waits for this unit).
       const draining = queue;
-      setImmediate(() => void this.drain(connection, draining));
+      process.nextTick(() => void this.drain(connection, draining));
     }
   }
 

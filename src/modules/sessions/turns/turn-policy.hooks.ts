@@ -38,6 +38,12 @@ export interface TurnPolicyGate {
     params: ToolAuthorizeParams,
   ): Promise<ToolAuthorizeResult>;
   reviewToolResult(session: SessionEntity, params: ToolReviewParams): Promise<ToolReviewResult>;
+  /**
+   * Whether `gateRequest` would allow any message of the session without evaluating anything,
+   * known synchronously (the policy cache holds every lookup and no policy acts on the request
+   * phase). False when that would take a read: the caller then runs `gateRequest`.
+   */
+  requestGateIsOpen(session: SessionEntity): boolean;
   /** Request phase: an ASK parks `input` until the approval decides. */
   gateRequest(
     auth: AuthPrincipal,

@@ -7,11 +7,12 @@ import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
+import { UnitOptions } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { RunnerLinkService } from 'src/modules/sessions/turns/runner-link.service';
 import { TurnInterruptService } from 'src/modules/sessions/turns/turn-interrupt.service';
 import { TurnsService } from 'src/modules/sessions/turns/turns.service';
-import { TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
+import { RequestGateResult, TurnPolicyHooks } from 'src/modules/sessions/turns/turn-policy.hooks';
 import {
   factory,
   lockedSessionFactory,
@@ -36,6 +37,8 @@ describe(TurnsService.name, () => {
   let units: LockedSessionFake[];
   /** Turns with a terminal event, shared by the units as the turn_terminals table is. */
   let terminals: Set<string>;
+  /** The item count a unit that asks for it reads with the locked row. */
+  let itemCount: number;
   const auth = factory.auth();
 
   /** Every unit of work runs on a fresh fake of the current row; `null` rows are missing sessions. */
@@ -43,12 +46,13 @@ describe(TurnsService.name, () => {
     t.mock(SessionEventsService).locked.mockImplementation(((
       _id: string,
       work: (s: LockedSession) => Promise<unknown>,
+      options?: UnitOptions,
     ) => {
       const current = row();
       if (!current) {
         return Promise.resolve(undefined);
       }
-      const unit = lockedSessionFactory(current, terminals);
+      const unit = lockedSessionFactory(current, terminals, options?.countItems ? itemCount : null);
       units.push(unit);
       return work(unit).then((result) => {
         session = unit.row;
@@ -56,6 +60,9 @@ describe(TurnsService.name, () => {
       });
     }) as never);
   const types = (unit: LockedSessionFake) => unit.events.map((e) => e.type);
+  /** Whether a unit of work wrote anything (a unit that did not commits nothing). */
+  const wrote = (unit: LockedSessionFake) =>
+    unit.events.length > 0 || unit.items.length > 0 || Object.keys(unit.patched).length > 0;
 
   beforeEach(() => {
     t = newTestService(TurnsService);
@@ -65,9 +72,21 @@ describe(TurnsService.name, () => {
     sut = t.sut;
     units = [];
     terminals = new Set();
+    itemCount = 0;
     session = sessionEntityFactory({ ownerId: auth.userId, runnerId: RUNNER });
     lockOn(() => session);
     t.mock(SessionAccessService).require.mockImplementation(() => Promise.resolve(session));
+    // The access decision on a row the caller read (here: the owner's own session).
+    t.mock(SessionAccessService).check.mockImplementation(((
+      _auth: unknown,
+      id: string,
+      row: SessionEntity | null,
+    ) => {
+      if (!row) {
+        throw new DomainError(ErrorCode.NotFound, `Session ${id} does not exist`);
+      }
+      return row;
+    }) as never);
     t.mock(SessionAccessService).requireWithItemCount.mockImplementation(() =>
       Promise.resolve({ session, itemCount: 0 }),
     );
@@ -97,9 +116,10 @@ describe(TurnsService.name, () => {
       t.mock(SessionQuotasService).checkItems.mockImplementation(() => {
         throw SessionError.quota('Item quota reached');
       });
-      await expect(sut.post(auth, session.id, say('hi'))).rejects.toMatchObject({
-        code: 'quota_exceeded',
-      });
+      const compaction = { summary: 'short', last_item_id: 'msg_1', token_count: 12 };
+      await expect(
+        sut.post(auth, session.id, { type: 'compaction', data: compaction }),
+      ).rejects.toMatchObject({ code: 'quota_exceeded' });
       // One statement: no separate access read, no separate count.
       expect(t.mock(SessionAccessService).require).not.toHaveBeenCalled();
       expect(t.mock(SessionQuotasService).checkItems).toHaveBeenCalledWith(7);
@@ -110,9 +130,9 @@ describe(TurnsService.name, () => {
       t.mock(SessionAccessService).requireWithItemCount.mockRejectedValue(
         new DomainError(ErrorCode.NotFound, 'Session does not exist'),
       );
-      await expect(sut.post(auth, session.id, say('hi'))).rejects.toMatchObject({
-        code: 'not_found',
-      });
+      await expect(
+        sut.post(auth, session.id, { type: 'compaction', data: { summary: 'x' } }),
+      ).rejects.toMatchObject({ code: 'not_found' });
       expect(t.mock(SessionQuotasService).checkItems).not.toHaveBeenCalled();
     });
 
@@ -199,7 +219,118 @@ describe(TurnsService.name, () => {
       await expect(sut.post(auth, session.id, say('anyone?'))).rejects.toMatchObject({
         code: 'runner_unavailable',
       });
-      expect(units).toEqual([]);
+      // The message's unit ended without writing (a runner not connected here: today's path).
+      expect(units.filter(wrote)).toEqual([]);
+      expect(t.mock(RunnerLinkService).noteTurn).not.toHaveBeenCalled();
+    });
+
+    describe('a user message checked and recorded under the row lock', () => {
+      const gate = (open: boolean, decision: RequestGateResult = { decision: 'allow' }) => {
+        const hooks = {
+          requestGateIsOpen: jest.fn().mockReturnValue(open),
+          gateRequest: jest.fn().mockResolvedValue(decision),
+        };
+        t.mock(TurnPolicyHooks).get.mockReturnValue(hooks as never);
+        return hooks;
+      };
+
+      it('should check access and the quota on the locked row, with no read before it', async () => {
+        itemCount = 41;
+        const hooks = gate(true);
+
+        await sut.post(auth, session.id, say('hello'));
+
+        expect(t.mock(SessionAccessService).requireWithItemCount).not.toHaveBeenCalled();
+        expect(t.mock(SessionAccessService).require).not.toHaveBeenCalled();
+        expect(t.mock(SessionEventsService).locked).toHaveBeenCalledTimes(1);
+        expect(t.mock(SessionEventsService).locked.mock.calls[0][2]).toEqual({ countItems: true });
+        expect(t.mock(SessionAccessService).check).toHaveBeenCalledWith(
+          auth,
+          session.id,
+          expect.objectContaining({ id: session.id }),
+          SessionLevel.Edit,
+        );
+        expect(t.mock(SessionQuotasService).checkItems).toHaveBeenCalledWith(41);
+        expect(hooks.requestGateIsOpen).toHaveBeenCalledWith(
+          expect.objectContaining({ id: session.id }),
+        );
+        expect(hooks.gateRequest).not.toHaveBeenCalled();
+        expect(types(units[0])).toEqual(['session.status', 'session.input.consumed']);
+      });
+
+      it('should answer 404, then 403, then the quota, each before anything is written', async () => {
+        lockOn(() => null);
+        await expect(sut.post(auth, session.id, say('hi'))).rejects.toMatchObject({
+          code: 'not_found',
+          message: `Session ${session.id} does not exist`,
+        });
+
+        lockOn(() => session);
+        t.mock(SessionAccessService).check.mockImplementationOnce(() => {
+          throw new DomainError(ErrorCode.Forbidden, 'needs edit permission');
+        });
+        t.mock(SessionQuotasService).checkItems.mockImplementation(() => {
+          throw SessionError.quota('Item quota reached');
+        });
+        await expect(sut.post(auth, session.id, say('hi'))).rejects.toMatchObject({
+          code: 'forbidden',
+        });
+        expect(t.mock(SessionQuotasService).checkItems).not.toHaveBeenCalled();
+
+        await expect(sut.post(auth, session.id, say('hi'))).rejects.toMatchObject({
+          code: 'quota_exceeded',
+        });
+        expect(units.filter(wrote)).toEqual([]);
+        expect(t.mock(RunnerLinkService).noteTurn).not.toHaveBeenCalled();
+        expect(t.mock(RunnerLinkService).startTurn).not.toHaveBeenCalled();
+      });
+
+      it('should answer a 422 after the access check and the quota, as before', async () => {
+        t.mock(SessionAccessService).requireWithItemCount.mockRejectedValue(
+          new DomainError(ErrorCode.NotFound, 'Session does not exist'),
+        );
+        const bad = { type: 'message', data: { role: 'user', content: 'not a list' } };
+        await expect(sut.post(auth, session.id, bad)).rejects.toMatchObject({
+          code: 'not_found',
+        });
+        // created_by (403 after access) takes the same path as before.
+        await expect(
+          sut.post(auth, session.id, say('hi', { created_by: 'bob' })),
+        ).rejects.toMatchObject({ code: 'not_found' });
+        expect(units).toEqual([]);
+      });
+
+      it('should end the unit without writing and gate the message as before when the gate cannot tell at once', async () => {
+        const hooks = gate(false, { decision: 'ask', elicitation_id: 'elicit_1' });
+
+        const ack = await sut.post(auth, session.id, say('hello'));
+
+        expect(ack).toEqual({ queued: false, elicitation_id: 'elicit_1' });
+        expect(units).toHaveLength(1);
+        expect(wrote(units[0])).toBe(false);
+        expect(hooks.gateRequest).toHaveBeenCalledWith(
+          auth,
+          expect.objectContaining({ id: session.id }),
+          { data: messageData('user', 'hello'), createdBy: auth.userId },
+        );
+        expect(t.mock(RunnerLinkService).noteTurn).not.toHaveBeenCalled();
+        // The access check and the quota were the unit's; no read repeats them.
+        expect(t.mock(SessionAccessService).requireWithItemCount).not.toHaveBeenCalled();
+      });
+
+      it('should record the message in a second unit when the gate, asked, allows it', async () => {
+        gate(false);
+
+        const ack = await sut.post(auth, session.id, say('hello'));
+
+        expect(units.map(wrote)).toEqual([false, true]);
+        expect(types(units[1])).toEqual(['session.status', 'session.input.consumed']);
+        expect(t.mock(RunnerLinkService).startTurn.mock.calls[0][1]).toMatchObject({
+          turn_id: units[1].patched.currentTurnId,
+          input: { item_id: ack.item_id },
+          running_published: true,
+        });
+      });
     });
 
     it('should fail the turn when turn.start is refused, and answer 503', async () => {

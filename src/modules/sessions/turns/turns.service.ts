@@ -12,6 +12,7 @@ import { EventAckResponseDto } from 'src/modules/sessions/dto/session-response.d
 import { SessionAccessService, SessionLevel } from 'src/modules/sessions/session-access.service';
 import { SessionQuotasService } from 'src/modules/sessions/session-quotas.service';
 import { MetricsService } from 'src/modules/metrics/metrics.service';
+import { LockedSession } from 'src/modules/sessions/locked-session';
 import { isBusy, SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionError } from 'src/modules/sessions/sessions.errors';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
@@ -66,6 +67,10 @@ export class TurnsService {
       );
     }
     const level = type === 'stop_session' ? SessionLevel.Owner : SessionLevel.Edit;
+    const userMessage = type === 'message' ? plainUserMessage(auth, input) : undefined;
+    if (userMessage) {
+      return this.postUserMessage(auth, sessionId, userMessage);
+    }
     // The item quota is read by the access check's statement (one statement on the path of
     // every message, not two; issue 12), and looked at only once access is granted: its answer
     // never reaches a caller the check refuses.
@@ -101,6 +106,58 @@ export class TurnsService {
       case 'approval':
         return this.approval(auth, session, input.data);
     }
+  }
+
+  /**
+   * A user message that parsed (no 422 to answer, no `created_by`): checked and recorded by one
+   * unit of work, one round trip less than the access check's read before it (issue 12). The
+   * access check and the item quota look at the locked row (and its item count, read by the
+   * locking statement), their errors in the same order as before. What must not run under the
+   * row lock makes the unit end without writing, and the message takes the path of `message`
+   * with the row already read: a request gate that needs an evaluation (or a read to know; the
+   * unit may not read on another connection, style rule 7), and a runner not connected here
+   * (the host relaunch, or the 503 after the gate).
+   */
+  private async postUserMessage(
+    auth: AuthPrincipal,
+    sessionId: string,
+    message: PlainUserMessage,
+  ): Promise<EventAckResponseDto> {
+    const turnId = newId(IdPrefix.Response);
+    const itemId = newId(IdPrefix.Message);
+    const input = { itemId, data: message.data, createdBy: message.createdBy };
+    const outcome = await this.stream.locked(
+      sessionId,
+      async (s) => {
+        const session = this.access.check(auth, sessionId, s.row, SessionLevel.Edit);
+        this.quotas.checkItems(s.itemCount ?? 0);
+        if (!this.requestGateIsOpen(session) || !this.runnerLink.isReachable(session)) {
+          return { session, started: null };
+        }
+        // Before the turn is recorded as running (see startInput).
+        this.runnerLink.noteTurn(session, turnId);
+        return { session, started: this.record(s, turnId, input) };
+      },
+      { countItems: true },
+    );
+    if (!outcome) {
+      // The access check's answer for a session that does not exist.
+      throw SessionError.notFound(sessionId);
+    }
+    const { session, started } = outcome;
+    if (started === null) {
+      return this.message(auth, session, message.input);
+    }
+    return this.dispatch(session, turnId, input, started, {
+      tools: message.tools,
+      model: message.input.model_override ?? session.modelOverride,
+    });
+  }
+
+  /** No policy gate, or one that allows every message of the session without evaluating. */
+  private requestGateIsOpen(session: SessionEntity): boolean {
+    const gate = this.policyHooks.get();
+    return !gate || gate.requestGateIsOpen(session);
   }
 
   private async message(
@@ -230,7 +287,26 @@ export class TurnsService {
     // Before the turn is recorded as running: a hello being reconciled on this connection must
     // not take it for a turn the runner lost.
     this.runnerLink.noteTurn(session, turnId);
-    const runningPublished = await this.queue(session.id, turnId, { itemId, data, createdBy });
+    const input = { itemId, data, createdBy };
+    const runningPublished = await this.queue(session.id, turnId, input);
+    return this.dispatch(session, turnId, input, runningPublished, {
+      tools,
+      model: options.model,
+    });
+  }
+
+  /**
+   * `turn.start` of a recorded message (`runningPublished`: its unit started the turn); a
+   * refusal fails the turn and answers 503.
+   */
+  private async dispatch(
+    session: SessionEntity,
+    turnId: string,
+    input: { itemId: string; data: Record<string, unknown> },
+    runningPublished: boolean,
+    options: { tools?: ReturnType<typeof clientTools>; model: string | null },
+  ): Promise<EventAckResponseDto> {
+    const { itemId, data } = input;
     try {
       await this.runnerLink.startTurn(session, {
         session_id: session.id,
@@ -240,7 +316,7 @@ export class TurnsService {
           model: options.model,
           reasoning_effort: session.reasoningEffort,
         },
-        client_tools: tools,
+        client_tools: options.tools,
         running_published: runningPublished,
       });
     } catch (error) {
@@ -303,43 +379,52 @@ export class TurnsService {
     turnId: string,
     input: { itemId: string; data: Record<string, unknown>; createdBy: string | null },
   ): Promise<boolean> {
-    const started = await this.stream.locked(sessionId, async (s) => {
-      const idle = !isBusy(s.row.liveStatus);
-      if (idle) {
-        s.patch({
-          liveStatus: 'running',
-          lastError: null,
-          currentTurnId: turnId,
-          cancelRequestedTurnId: null,
-        });
-        s.emit('session.status', { status: 'running', response_id: turnId });
-      }
-      // Written with the unit's log (one round trip less on the way to turn.start): its event
-      // needs only the id minted here, not the stored row.
-      s.insertItems([
-        {
-          id: input.itemId,
-          response_id: turnId,
-          type: 'message',
-          status: 'completed',
-          created_by: input.createdBy,
-          data: input.data,
-        },
-      ]);
-      s.emit('session.input.consumed', {
-        data: {
-          item_id: input.itemId,
-          type: 'message',
-          data: input.data,
-          created_by: input.createdBy,
-        },
-      });
-      return idle;
-    });
+    const started = await this.stream.locked(sessionId, (s) =>
+      Promise.resolve(this.record(s, turnId, input)),
+    );
     if (started === undefined) {
       throw SessionError.notFound(sessionId);
     }
     return started;
+  }
+
+  /** `queue`'s work on the locked session; returns whether it started the turn. */
+  private record(
+    s: LockedSession,
+    turnId: string,
+    input: { itemId: string; data: Record<string, unknown>; createdBy: string | null },
+  ): boolean {
+    const idle = !isBusy(s.row.liveStatus);
+    if (idle) {
+      s.patch({
+        liveStatus: 'running',
+        lastError: null,
+        currentTurnId: turnId,
+        cancelRequestedTurnId: null,
+      });
+      s.emit('session.status', { status: 'running', response_id: turnId });
+    }
+    // Written with the unit's log (one round trip less on the way to turn.start): its event
+    // needs only the id minted here, not the stored row.
+    s.insertItems([
+      {
+        id: input.itemId,
+        response_id: turnId,
+        type: 'message',
+        status: 'completed',
+        created_by: input.createdBy,
+        data: input.data,
+      },
+    ]);
+    s.emit('session.input.consumed', {
+      data: {
+        item_id: input.itemId,
+        type: 'message',
+        data: input.data,
+        created_by: input.createdBy,
+      },
+    });
+    return idle;
   }
 
   /** Items stored as they are, no runner involved (assistant messages, compactions). */
@@ -401,6 +486,41 @@ export class TurnsService {
       s.emit('session.status', { status: 'failed', error, response_id: turnId });
     });
     await this.policyHooks.get()?.turnEnded(sessionId, turnId);
+  }
+}
+
+/** A posted user message, parsed as `message` would parse it. */
+interface PlainUserMessage {
+  input: SessionEventInputDto;
+  data: Record<string, unknown>;
+  tools: ReturnType<typeof clientTools>;
+  createdBy: string | null;
+}
+
+/**
+ * The message parsed, when it is a user message `message` would accept as it is: undefined for
+ * one that has a 4xx of its own to answer after the access check (`created_by`, a 422) and
+ * for an assistant message.
+ */
+function plainUserMessage(
+  auth: AuthPrincipal,
+  input: SessionEventInputDto,
+): PlainUserMessage | undefined {
+  if (input.created_by !== undefined && input.created_by !== null) {
+    return undefined;
+  }
+  try {
+    const data = eventData('message', input.data);
+    return data.role === 'assistant'
+      ? undefined
+      : {
+          input,
+          data,
+          tools: clientTools(input.tools),
+          createdBy: auth.userId === LOCAL_USER_ID ? null : auth.userId,
+        };
+  } catch {
+    return undefined;
   }
 }
 
