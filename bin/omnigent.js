@@ -21,10 +21,10 @@ process.env.NODE_PATH = [distDir, process.env.NODE_PATH].filter(Boolean).join(pa
 Module._initPaths();
 // Start-up (issue 12): `npm run build` also writes dist/omnigent.cjs (bin/bundle.js), the CLI and
 // the packages it loads in one file, read and compiled once instead of ~1,900 modules. It runs
-// when it is up to date with dist/src (OMNIGENT_BUNDLE=0: never); else `src/…` resolves straight
-// to dist/src.
+// the commands that load the server when it is up to date with dist/src (OMNIGENT_BUNDLE=1: every
+// command; 0: none); else `src/…` resolves straight to dist/src.
 const modulePaths = require(path.join(distDir, 'src', 'cli', 'module-paths.js'));
-const bundle = modulePaths.bundleToRun(distDir, process.env);
+const bundle = modulePaths.bundleToRun(distDir, process.env, process.argv.slice(2));
 if (!bundle) {
   modulePaths.resolveSrcFromDist(distDir);
 }

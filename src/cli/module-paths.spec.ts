@@ -71,6 +71,7 @@ describe(resolveSrcFromDist.name, () => {
 describe(bundleToRun.name, () => {
   let dist: string;
   let bundle: string;
+  const serve = ['serve'];
 
   beforeEach(() => {
     dist = realpathSync(mkdtempSync(join(tmpdir(), 'omnigent-bundle-')));
@@ -78,29 +79,45 @@ describe(bundleToRun.name, () => {
     writeFileSync(join(dist, 'src', 'cli', 'main.js'), '');
     bundle = join(dist, 'omnigent.cjs');
     writeFileSync(bundle, '');
+    utimesSync(bundle, 2_000, 2_000);
+    utimesSync(join(dist, 'src', 'cli', 'main.js'), 1_000, 1_000);
   });
   afterEach(() => rmSync(dist, { recursive: true, force: true }));
 
-  it('should run the bundle when it is as new as the compiled CLI or newer', () => {
-    utimesSync(bundle, 2_000, 2_000);
-    utimesSync(join(dist, 'src', 'cli', 'main.js'), 1_000, 1_000);
-    expect(bundleToRun(dist, {})).toBe(bundle);
-    expect(bundleToRun(dist, { OMNIGENT_BUNDLE: '1' })).toBe(bundle);
-  });
+  it.each([['serve'], ['migrate'], ['sync-openapi', '--check']])(
+    'should run `%s` from the bundle when it is as new as the compiled CLI or newer',
+    (...argv) => {
+      expect(bundleToRun(dist, {}, argv)).toBe(bundle);
+      expect(bundleToRun(dist, { OMNIGENT_BUNDLE: 'auto' }, argv)).toBe(bundle);
+      utimesSync(bundle, 1_000, 1_000);
+      expect(bundleToRun(dist, {}, argv)).toBe(bundle);
+    },
+  );
+
+  it.each([['runner', '--server', 'x'], ['chat'], ['token'], ['--version'], []])(
+    'should run `%s` from dist/src unless OMNIGENT_BUNDLE=1',
+    (...argv) => {
+      expect(bundleToRun(dist, {}, argv)).toBeNull();
+      expect(bundleToRun(dist, { OMNIGENT_BUNDLE: '1' }, argv)).toBe(bundle);
+      expect(bundleToRun(dist, { OMNIGENT_BUNDLE: ' On ' }, argv)).toBe(bundle);
+    },
+  );
 
   it('should run dist/src when the CLI was compiled after the bundle', () => {
     utimesSync(bundle, 1_000, 1_000);
     utimesSync(join(dist, 'src', 'cli', 'main.js'), 2_000, 2_000);
-    expect(bundleToRun(dist, {})).toBeNull();
+    expect(bundleToRun(dist, {}, serve)).toBeNull();
+    expect(bundleToRun(dist, { OMNIGENT_BUNDLE: '1' }, serve)).toBeNull();
   });
 
   it.each(['0', 'off', 'false', ' NO '])('should run dist/src with OMNIGENT_BUNDLE=%s', (value) => {
-    expect(bundleToRun(dist, { OMNIGENT_BUNDLE: value })).toBeNull();
+    expect(bundleToRun(dist, { OMNIGENT_BUNDLE: value }, serve)).toBeNull();
   });
 
   it('should run dist/src without a bundle', () => {
     rmSync(bundle);
-    expect(bundleToRun(dist, {})).toBeNull();
+    expect(bundleToRun(dist, {}, serve)).toBeNull();
+    expect(bundleToRun(dist, { OMNIGENT_BUNDLE: '1' }, serve)).toBeNull();
   });
 });
 

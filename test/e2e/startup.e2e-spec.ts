@@ -69,7 +69,7 @@ describe('a warm start (issue 12)', () => {
     probe = join(dir, 'probe.js');
     // Preloaded into the server: at each request, writes the modules it has loaded and its
     // compile cache's counters (first.json at the first request, last.json at each), and at
-    // exit the modules it has loaded (exit.json).
+    // exit the modules it has loaded (exit-<command>.json).
     writeFileSync(
       probe,
       `const fs = require('node:fs');
@@ -92,7 +92,10 @@ http.Server.prototype.emit = function (event) {
   return emit.apply(this, arguments);
 };
 process.on('exit', () => {
-  fs.writeFileSync(${JSON.stringify(join(dir, 'exit.json'))}, JSON.stringify(Object.keys(require.cache)));
+  fs.writeFileSync(
+    require('node:path').join(${JSON.stringify(dir)}, 'exit-' + process.argv[2] + '.json'),
+    JSON.stringify(Object.keys(require.cache)),
+  );
 });
 `,
     );
@@ -192,11 +195,14 @@ process.on('exit', () => {
     expect(second.stats?.misses).toBeLessThan((second.stats?.hits ?? 0) / 10);
   });
 
+  /** The modules a CLI process had loaded when it exited. */
+  const loadedAtExit = (command: string) =>
+    JSON.parse(readFileSync(join(dir, `exit-${command}.json`), 'utf8')) as string[];
+
   it.each([
     [['sync-openapi', '--check'], /openapi\.json is up to date/],
     [['migrate'], /Database is up to date/],
   ])('should run `omnigent %s` from the bundle', async (args, says) => {
-    rmSync(join(dir, 'exit.json'), { force: true });
     const cli = spawnCli(args, {
       DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
       OMNIGENT_LOG_FORMAT: 'json',
@@ -205,8 +211,39 @@ process.on('exit', () => {
     });
     expect(await cli.exited).toBe(0);
     expect(cli.output()).toMatch(says);
-    const modules = JSON.parse(readFileSync(join(dir, 'exit.json'), 'utf8')) as string[];
+    const modules = loadedAtExit(args[0]);
     expect(modules).toContain(join(dist, 'omnigent.cjs'));
     expect(modules.filter((file) => file.startsWith(join(dist, 'src')))).toHaveLength(2);
+  });
+
+  it('should run a runner and a chat from the bundle with OMNIGENT_BUNDLE=1 (dist/src by default)', async () => {
+    const server = spawnCli(['serve'], {
+      DATABASE_URL: process.env.OMNIGENT_TEST_DATABASE_URL,
+      OMNIGENT_DB_MIGRATE: 'false',
+      OMNIGENT_PORT: '0',
+      OMNIGENT_LOCAL_RUNNER: '0',
+      OMNIGENT_BUNDLE: undefined,
+    });
+    const bundled = { NODE_OPTIONS: `--require ${probe}`, OMNIGENT_BUNDLE: '1' };
+    try {
+      const [, url] = await server.waitForOutput(/Listening on (http:\/\/[0-9.:[\]]+)/, 60_000);
+      const runner = spawnCli(['runner', '--server', url], bundled);
+      try {
+        await runner.waitForOutput(/connected to/, 60_000);
+        const chat = spawnCli(['chat', '--server', url, 'hello from the bundle'], bundled);
+        expect(await chat.exited).toBe(0);
+        expect(chat.output()).toContain('hello from the bundle');
+        expect(loadedAtExit('chat')).toContain(join(dist, 'omnigent.cjs'));
+      } finally {
+        await runner.stop();
+      }
+      expect(loadedAtExit('runner')).toContain(join(dist, 'omnigent.cjs'));
+
+      const unbundled = spawnCli(['--version'], { NODE_OPTIONS: `--require ${probe}` });
+      expect(await unbundled.exited).toBe(0);
+      expect(loadedAtExit('--version')).not.toContain(join(dist, 'omnigent.cjs'));
+    } finally {
+      await server.stop();
+    }
   });
 });
