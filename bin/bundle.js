@@ -201,8 +201,9 @@ function asciiOnly(text) {
  */
 const TYPEORM_IMPORT = 'Function("return filePath => import(filePath)")';
 
-function finish(file) {
-  let text = asciiOnly(fs.readFileSync(file, 'utf8'));
+/** The bundle's final text: ASCII, and no `import(` left. */
+function finish(source) {
+  let text = asciiOnly(source);
   if (!text.includes(TYPEORM_IMPORT)) {
     throw new Error(`bundle: TypeORM's ${TYPEORM_IMPORT} is no longer in the bundle`);
   }
@@ -213,7 +214,14 @@ function finish(file) {
       `bundle: a dynamic import() is left in the bundle: …${text.slice(left.index - 80, left.index + 40)}…`,
     );
   }
-  fs.writeFileSync(file, text);
+  return text;
+}
+
+/** Written whole or not at all: bin/omnigent.js runs any bundle newer than dist/src. */
+function writeAtomically(file, contents) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, contents);
+  fs.renameSync(tmp, file);
 }
 
 async function main() {
@@ -225,6 +233,9 @@ async function main() {
     throw new Error(`bundle: esbuild is not installed (a devDependency: npm ci): ${error.message}`);
   }
   const started = Date.now();
+  // A failed build leaves no bundle behind (an older one would run against newer dist/src
+  // modules only until `nest build` wipes dist/, but say it plainly).
+  fs.rmSync(outfile, { force: true });
   const result = await esbuild.build({
     entryPoints: [entry],
     outfile,
@@ -254,8 +265,12 @@ async function main() {
     logOverride: { 'empty-import-meta': 'silent', 'require-resolve-not-external': 'silent' },
     metafile: true,
     plugins: [relocatePlugin],
+    write: false,
   });
-  finish(outfile);
+  const written = (suffix) => result.outputFiles.find((f) => f.path.endsWith(suffix));
+  // The map first: the bundle's presence is what makes bin/omnigent.js run it.
+  writeAtomically(`${outfile}.map`, written('.cjs.map').contents);
+  writeAtomically(outfile, finish(written('.cjs').text));
   if (process.argv.includes('--meta')) {
     // What went in, for esbuild's analyser (https://esbuild.github.io/analyze/).
     fs.writeFileSync(path.join(distDir, 'omnigent.meta.json'), JSON.stringify(result.metafile));
