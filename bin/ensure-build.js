@@ -11,6 +11,7 @@ const root = path.join(__dirname, '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
 const SOURCES = ['src', 'migrations', 'clients/typescript/src', 'console/src'];
 const CONFIG_FILES = [
+  'bin/bundle.js',
   'tsconfig.json',
   'tsconfig.build.json',
   'nest-cli.json',

@@ -108,6 +108,15 @@ describe(CompileCache.name, () => {
     expect(cache.stats).toMatchObject({ passed: 2, hits: 0, misses: 0 });
   });
 
+  it('should compile a module whose only `import(` ends a longer name or a method (the bundle)', () => {
+    const cache = new CompileCache(file);
+    const content = `function init_import() { return 'a'; }
+const loader = { ['import']: () => 'b' };
+module.exports = init_import() + loader.import() + '${tag}';`;
+    expect(run(cache, content, '/app/bundle.cjs')).toBe(`ab${tag}`);
+    expect(cache.stats).toMatchObject({ passed: 0, misses: 1 });
+  });
+
   it('should write nothing, and not fail, where the directory cannot be written', () => {
     writeFileSync(join(dir, 'blocked'), '');
     const cache = new CompileCache(join(dir, 'blocked', 'cache.bin'));
