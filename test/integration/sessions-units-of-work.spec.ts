@@ -220,7 +220,9 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         }),
       );
       expect(statements).toHaveLength(2);
-      expect(statements[0]).toMatch(/^START TRANSACTION; SELECT \* FROM sessions .* FOR UPDATE$/);
+      expect(statements[0]).toMatch(
+        /^START TRANSACTION; SELECT \*, xmin::text AS row_version__ FROM sessions .* FOR UPDATE$/,
+      );
       expect(statements[1]).toMatch(/^WITH [\s\S]*u AS \(UPDATE "sessions"[\s\S]*; COMMIT$/);
       expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'renamed', logSeq: 1 });
     });
@@ -245,7 +247,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       // The posted message's access check, quota and lock: one round trip; nothing written.
       expect(counted.statements).toEqual([
         expect.stringMatching(
-          /^START TRANSACTION; SELECT s\.\*, \(SELECT count[\s\S]* FOR UPDATE OF s$/,
+          /^START TRANSACTION; SELECT s\.\*, s\.xmin::text AS row_version__,\s+\(SELECT count[\s\S]* FOR UPDATE OF s$/,
         ),
         'COMMIT',
       ]);
@@ -302,6 +304,272 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       expect(idle.statements).toEqual([expect.stringMatching(/^START/), 'COMMIT']);
       expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'patched', logSeq: 0 });
       expect(await count('items', [session.id])).toBe(1);
+    });
+
+    describe('optimistic units', () => {
+      /** A unit that logs an event, so this process knows the version it leaves. */
+      const logged = (id: string, title: string) =>
+        ctx.sessions.withLockedSession(id, async (s) => {
+          s.patch({ title });
+          s.emit('session.title', { title });
+        });
+      const optimistic = (
+        id: string,
+        work: Parameters<SessionsRepository['withLockedSession']>[1],
+      ) => statementsOf(() => ctx.sessions.withLockedSession(id, work, { optimistic: true }));
+
+      it('should write in one round trip, guarded by the version the last unit here committed', async () => {
+        const session = await ctx.newSession();
+        await logged(session.id, 'one');
+        const stored = await ctx.sessions.getById(session.id);
+        const rows: SessionEntity[] = [];
+        const { statements, value: done } = await optimistic(session.id, async (s) => {
+          rows.push(s.row);
+          s.patch({ liveStatus: 'running', eventSeq: 7 });
+          s.emit('session.status', { status: 'running' });
+          s.emit('response.output_text.delta', { delta: 'hi' });
+        });
+
+        expect(rows).toEqual([stored]);
+        expect(statements).toHaveLength(1);
+        expect(statements[0]).toMatch(
+          /^START TRANSACTION; WITH [\s\S]*WHERE "id" = '[^']+' AND xmin::text = '\d+'[\s\S]*; COMMIT$/,
+        );
+        expect(done?.events.map((e) => [e.seq, e.event.type])).toEqual([
+          [2, 'session.status'],
+          [null, 'response.output_text.delta'],
+        ]);
+        expect(await ctx.sessions.getById(session.id)).toMatchObject({
+          title: 'one',
+          liveStatus: 'running',
+          eventSeq: 7,
+          logSeq: 2,
+        });
+        // And the next one too: the row it left is known, with PostgreSQL's log_seq and updated_at.
+        const after = await ctx.sessions.getById(session.id);
+        const next = await optimistic(session.id, async (s) => {
+          rows.push(s.row);
+          s.emit('session.status', { status: 'idle' });
+        });
+        expect(rows[1]).toEqual(after);
+        expect(next.statements).toHaveLength(1);
+        expect(next.value?.events[0].seq).toBe(3);
+      });
+
+      it('should lock the row when nothing here committed its last version', async () => {
+        const session = await ctx.newSession();
+        const first = await optimistic(session.id, async (s) => {
+          s.emit('session.status', { status: 'idle' });
+        });
+        expect(first.statements).toHaveLength(2);
+        expect(first.statements[0]).toMatch(/FOR UPDATE$/);
+        // A write that returns no version (a patch alone) leaves nothing known either.
+        await ctx.sessions.withLockedSession(session.id, async (s) => s.patch({ title: 'x' }));
+        const second = await optimistic(session.id, async (s) => {
+          s.emit('session.status', { status: 'running' });
+        });
+        expect(second.statements).toHaveLength(2);
+        expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'x', logSeq: 2 });
+      });
+
+      it('should write nothing when another writer changed the row, and run the work again on the locked row', async () => {
+        const session = await ctx.newSession();
+        await logged(session.id, 'mine');
+        // Another replica (or any statement) changes the row behind this process's back.
+        await ctx.dataSource.query(
+          `UPDATE sessions SET title = 'theirs', event_seq = 5 WHERE id = $1`,
+          [session.id],
+        );
+        const seen: number[] = [];
+        const { statements, value: done } = await optimistic(session.id, async (s) => {
+          seen.push(s.row.eventSeq);
+          s.patch({ eventSeq: s.row.eventSeq + 1 });
+          s.emit('session.status', { status: 'running' });
+        });
+
+        expect(seen).toEqual([0, 5]);
+        // The guarded try fails (PostgreSQL skips its COMMIT), is rolled back, then the locked unit.
+        expect(statements).toHaveLength(4);
+        expect(statements[0]).toMatch(/^START TRANSACTION; WITH [\s\S]*xmin::text[\s\S]*; COMMIT$/);
+        expect(statements[1]).toBe('ROLLBACK');
+        expect(statements[2]).toMatch(/FOR UPDATE$/);
+        expect(done?.events.map((e) => e.seq)).toEqual([2]);
+        expect(await ctx.sessions.getById(session.id)).toMatchObject({
+          title: 'theirs',
+          eventSeq: 6,
+          logSeq: 2,
+        });
+        expect((await ctx.events.range(session.id, 0, 10, 10)).map((e) => e.seq)).toEqual([1, 2]);
+      });
+
+      it('should wait for a unit holding the lock and write nothing over what it changed', async () => {
+        const session = await ctx.newSession();
+        await logged(session.id, 'start');
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let locked!: () => void;
+        const isLocked = new Promise<void>((resolve) => (locked = resolve));
+        // A unit without the log's statement: it leaves no version known here.
+        const holder = ctx.sessions.transaction(async (manager) => {
+          await manager.query(`SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE`, [session.id]);
+          await manager.query(`UPDATE sessions SET title = 'holder' WHERE id = $1`, [session.id]);
+          locked();
+          await held;
+        });
+        await isLocked;
+        const racing = optimistic(session.id, async (s) => {
+          s.patch({ liveStatus: s.row.title === 'holder' ? 'idle' : 'running' });
+          s.emit('session.status', { status: 'idle' });
+        });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        release();
+        await holder;
+        const { statements } = await racing;
+
+        // The holder's own COMMIT aside: the guarded try, then the locked unit's two.
+        const unit = statements.filter((sql) => sql !== 'COMMIT');
+        expect(unit).toHaveLength(4);
+        expect(unit[0]).toMatch(/xmin::text[\s\S]*; COMMIT$/);
+        expect(unit[1]).toBe('ROLLBACK');
+        expect(unit[2]).toMatch(/FOR UPDATE$/);
+        expect(await ctx.sessions.getById(session.id)).toMatchObject({
+          title: 'holder',
+          liveStatus: 'idle',
+          logSeq: 2,
+        });
+      });
+
+      it('should send nothing for work that needs the lock, and run it on the locked row', async () => {
+        const session = await ctx.newSession();
+        await logged(session.id, 'one');
+        const item = itemFactory();
+        let runs = 0;
+        const { statements } = await optimistic(session.id, async (s) => {
+          runs++;
+          s.emit('session.status', { status: 'running' });
+          await s.upsertItems([item]);
+        });
+        expect(runs).toBe(2);
+        expect(statements.map((sql) => sql.split(/\s/)[0])).toEqual(['START', 'INSERT', 'WITH']);
+        expect(await count('items', [session.id])).toBe(1);
+
+        // A unit that logs nothing (a patch alone) takes the lock too.
+        await logged(session.id, 'two');
+        const patch = await optimistic(session.id, async (s) => s.patch({ title: 'three' }));
+        expect(patch.statements).toHaveLength(2);
+        expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'three' });
+      });
+
+      it("should write a unit's items with its guarded statement, and know the item count after a counted unit", async () => {
+        const session = await ctx.newSession();
+        await ctx.newItem(session.id);
+        // A counted unit (a posted message's) knows the count; nothing known yet: it locks.
+        const first = await statementsOf(() =>
+          ctx.sessions.withLockedSession(
+            session.id,
+            async (s) => {
+              s.insertItems([itemFactory()]);
+              s.emit('session.status', { status: 'running' });
+              return s.itemCount;
+            },
+            { countItems: true, optimistic: true },
+          ),
+        );
+        expect(first.value?.result).toBe(1);
+        expect(first.statements).toHaveLength(2);
+        // A runner's item, optimistic: the count is carried on (one new item).
+        const item = itemFactory();
+        const emitted = await optimistic(session.id, async (s) => {
+          s.emitItem(item);
+        });
+        expect(emitted.statements).toHaveLength(1);
+        expect(emitted.value?.events[0]).toMatchObject({
+          seq: 2,
+          event: { type: 'response.output_item.done', item: { id: item.id } },
+        });
+        // The same item again is an update, not a new item.
+        await optimistic(session.id, async (s) => s.emitItem({ ...item, status: 'completed' }));
+        // The next counted unit is optimistic: its guard checks the row and the count (3).
+        const counted = await statementsOf(() =>
+          ctx.sessions.withLockedSession(
+            session.id,
+            async (s) => {
+              s.insertItems([itemFactory()]);
+              s.emit('session.status', { status: 'running' });
+              return s.itemCount;
+            },
+            { countItems: true, optimistic: true },
+          ),
+        );
+        expect(counted.value?.result).toBe(3);
+        expect(counted.statements).toHaveLength(1);
+        expect(counted.statements[0]).toMatch(
+          /SELECT count\(\*\) FROM items WHERE session_id = '[^']+'\) = '3'/,
+        );
+        expect(await count('items', [session.id])).toBe(4);
+        expect(await ctx.sessions.getById(session.id)).toMatchObject({ logSeq: 4 });
+      });
+
+      it('should refuse a counted unit whose count changed without the row, writing none of its items', async () => {
+        const session = await ctx.newSession();
+        const counted = (text: string) =>
+          statementsOf(() =>
+            ctx.sessions.withLockedSession(
+              session.id,
+              async (s) => {
+                s.insertItems([itemFactory({ data: messageData('user', text) })]);
+                s.emit('session.status', { status: 'running' });
+                return s.itemCount;
+              },
+              { countItems: true, optimistic: true },
+            ),
+          );
+        await counted('one');
+        // An item written apart from any unit (the row is not touched): the count is stale.
+        await ctx.newItem(session.id);
+        const second = await counted('two');
+        expect(second.value?.result).toBe(2);
+        expect(second.statements.map((sql) => sql.split(/\s/)[0])).toEqual([
+          'START',
+          'ROLLBACK',
+          'START',
+          'WITH',
+        ]);
+        expect(await count('items', [session.id])).toBe(3);
+        expect(await ctx.sessions.getById(session.id)).toMatchObject({ logSeq: 2 });
+      });
+
+      it('should give an error only from the locked row: work that throws on the known row runs again', async () => {
+        const session = await ctx.newSession();
+        await logged(session.id, 'old');
+        await ctx.dataSource.query(`UPDATE sessions SET title = 'new' WHERE id = $1`, [session.id]);
+        const titles: string[] = [];
+        const { statements, value } = await optimistic(session.id, async (s) => {
+          titles.push(s.row.title ?? '');
+          if (s.row.title !== 'new') {
+            throw new Error('refused on a stale row');
+          }
+          s.emit('session.status', { status: 'idle' });
+          return 'ok';
+        });
+        expect(titles).toEqual(['old', 'new']);
+        expect(value?.result).toBe('ok');
+        expect(statements).toHaveLength(2);
+      });
+
+      it('should roll back and fail as a locked unit does when its write fails', async () => {
+        const session = await ctx.newSession();
+        await logged(session.id, 'kept');
+        const { statements, error } = await optimistic(session.id, async (s) => {
+          s.patch({ title: 'lost' });
+          s.emit('session.title', { title: 'a\u0000b' });
+        });
+        expect((error as QueryFailedError).driverError).toMatchObject({ code: '22P05' });
+        expect(statements.map((sql) => sql.split(/\s/)[0])).toEqual(['START', 'ROLLBACK']);
+        expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'kept', logSeq: 1 });
+        await logged(session.id, 'after');
+        expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'after', logSeq: 2 });
+      });
     });
 
     it('should store values sent as literals exactly: quotes, backslashes, jsonb, bigint', async () => {

@@ -17,6 +17,7 @@ import type { SessionFields } from 'src/modules/sessions/sessions.repository';
 import { SessionEventEntity } from 'src/modules/sessions/stream/session-event.entity';
 import {
   itemsNotStoredError,
+  RowGuard,
   SessionEventsRepository,
 } from 'src/modules/sessions/stream/session-events.repository';
 import { SessionEventMap, SessionEventType } from 'src/modules/sessions/stream/session.events';
@@ -82,6 +83,18 @@ export interface UnitStatement {
  */
 export type UnitCommit = (last: UnitStatement | null) => Promise<Record<string, unknown>[]>;
 
+/**
+ * Thrown in an optimistic unit of work (one that did not lock the row first:
+ * `UnitOptions.optimistic`) by what needs the lock (a statement of its own, items, a write
+ * that logs nothing), and by its commit when the row is no longer the version it read: nothing
+ * was written, and the unit runs again on the locked row.
+ */
+export class UnitNeedsLock extends Error {
+  constructor(reason: string) {
+    super(`The unit needs the row lock: ${reason}`);
+  }
+}
+
 /** The transactional LockedSession the repository hands out (it alone holds the manager). */
 export class LockedSessionUnit implements LockedSession {
   private readonly changes: SessionFields = {};
@@ -93,12 +106,26 @@ export class LockedSessionUnit implements LockedSession {
   /** Items for the log's statement (`insertItems`). */
   private readonly withLog: NewItem[] = [];
 
+  /** Whether items were written by statements of their own (their count is not known). */
+  private itemsApart = false;
+
+  /**
+   * `guard`: the row's version (and item count) when it was read without a lock (an optimistic
+   * unit): the log's statement writes only if the row still has it, and what needs the lock
+   * (a statement of its own) throws UnitNeedsLock.
+   */
   constructor(
     private readonly manager: EntityManager,
     row: SessionEntity,
     readonly itemCount: number | null = null,
+    private readonly guard?: RowGuard,
   ) {
     this.current = row;
+  }
+
+  /** Whether the unit wrote items by statements of their own (`upsertItems`, a backlog). */
+  get wroteItemsApart(): boolean {
+    return this.itemsApart;
   }
 
   get id(): string {
@@ -115,7 +142,9 @@ export class LockedSessionUnit implements LockedSession {
   }
 
   upsertItems(items: NewItem[]): Promise<StoredItem[]> {
+    this.needsLock('items written apart');
     this.itemsWritten ||= items.length > 0;
+    this.itemsApart ||= items.length > 0;
     return new ItemsRepository(this.manager.getRepository(ItemEntity)).upsert(
       this.manager,
       this.id,
@@ -133,6 +162,7 @@ export class LockedSessionUnit implements LockedSession {
   }
 
   async claimTerminal(turnId: string, type: string): Promise<boolean> {
+    this.needsLock('a statement of its own');
     const rows: unknown[] = await this.manager.query(
       `INSERT INTO turn_terminals (session_id, turn_id, type) VALUES ($1, $2, $3)
        ON CONFLICT (session_id, turn_id) DO NOTHING RETURNING turn_id`,
@@ -162,6 +192,10 @@ export class LockedSessionUnit implements LockedSession {
         ? { events: await this.storeItemsApart(queued), items: [], itemOf: () => undefined }
         : this.itemEvents(queued);
     const durable = events.filter((event) => !isTransientEvent(event.type));
+    if (this.guard !== undefined && durable.length === 0) {
+      // Only the log's statement carries the guard (and returns the version it wrote).
+      this.needsLock('nothing to log');
+    }
     let withLog = this.withLog;
     if (withLog.length > 0 && durable.length === 0) {
       // Nothing to log: the items go alone, as upsertItems would write them.
@@ -175,7 +209,7 @@ export class LockedSessionUnit implements LockedSession {
     // items of `emitItem` go with it too (one round trip less per runner unit that has some).
     const append = new SessionEventsRepository(
       this.manager.getRepository(SessionEventEntity),
-    ).appendStatement(this.id, durable, this.changes, withLog, { items, itemOf });
+    ).appendStatement(this.id, durable, this.changes, withLog, { items, itemOf }, this.guard);
     let last: UnitStatement | null = append;
     if (!last && this.itemsWritten) {
       last = { sql: TOUCH_SESSION, params: [this.id] };
@@ -224,6 +258,12 @@ export class LockedSessionUnit implements LockedSession {
         ),
       ];
     });
+  }
+
+  private needsLock(reason: string): void {
+    if (this.guard !== undefined) {
+      throw new UnitNeedsLock(reason);
+    }
   }
 
   /**

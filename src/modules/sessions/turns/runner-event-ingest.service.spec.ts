@@ -84,7 +84,7 @@ describe(RunnerEventIngestService.name, () => {
     it('should acknowledge an event only once the WAL is flushed past its commit', async () => {
       send(created(session.id, 1));
       await jest.advanceTimersByTimeAsync(500);
-      expect(units).toEqual([{ asyncCommit: true }]);
+      expect(units).toEqual([{ asyncCommit: true, optimistic: true }]);
       expect(t.mock(TurnEventsService).applyRunnerEvent).toHaveBeenCalledTimes(1);
       // Committed (at 150) and published, but the flush stands at 100: no ack yet.
       expect(acks()).toEqual([]);
@@ -164,16 +164,40 @@ describe(RunnerEventIngestService.name, () => {
       // setImmediate is faked and never runs here: the unit does not wait for the check phase
       // (after the POST's 202 when turn.start's answer came in the same read).
       await new Promise((resolve) => process.nextTick(resolve));
-      expect(units).toEqual([{ asyncCommit: false }]);
+      expect(units).toEqual([{ asyncCommit: false, optimistic: true }]);
       await jest.advanceTimersByTimeAsync(0);
       expect(units).toHaveLength(1);
       expect(t.mock(TurnEventsService).applyRunnerEvent).toHaveBeenCalledTimes(2);
     });
 
+    it('should ask for an optimistic unit unless an event of the run is a terminal (its claim needs the lock)', async () => {
+      const item: SessionEventParams = {
+        ...created(session.id, 2),
+        event: {
+          type: 'response.output_item.done',
+          item: { id: 'msg_1', type: 'message', role: 'assistant', content: [] },
+        },
+      };
+      const completed: SessionEventParams = {
+        ...created(session.id, 3),
+        event: {
+          type: 'response.completed',
+          response: { id: 'resp_1', status: 'completed', created_at: 0, model: 'echo' },
+        },
+      };
+      send(created(session.id, 1));
+      await jest.advanceTimersByTimeAsync(10);
+      send(item);
+      await jest.advanceTimersByTimeAsync(10);
+      send(completed);
+      await jest.advanceTimersByTimeAsync(10);
+      expect(units.map((u) => u.optimistic)).toEqual([true, true, false]);
+    });
+
     it('should commit synchronously and acknowledge without reading the WAL', async () => {
       send(created(session.id, 1));
       await jest.advanceTimersByTimeAsync(500);
-      expect(units).toEqual([{ asyncCommit: false }]);
+      expect(units).toEqual([{ asyncCommit: false, optimistic: true }]);
       expect(acks()).toEqual([[Methods.sessionAck, { session_id: session.id, seq: 1 }]]);
       expect(t.mock(SessionsRepository).walPositions).not.toHaveBeenCalled();
     });

@@ -243,7 +243,10 @@ describe(TurnsService.name, () => {
         expect(t.mock(SessionAccessService).requireWithItemCount).not.toHaveBeenCalled();
         expect(t.mock(SessionAccessService).require).not.toHaveBeenCalled();
         expect(t.mock(SessionEventsService).locked).toHaveBeenCalledTimes(1);
-        expect(t.mock(SessionEventsService).locked.mock.calls[0][2]).toEqual({ countItems: true });
+        expect(t.mock(SessionEventsService).locked.mock.calls[0][2]).toEqual({
+          countItems: true,
+          optimistic: true,
+        });
         expect(t.mock(SessionAccessService).check).toHaveBeenCalledWith(
           auth,
           session.id,
