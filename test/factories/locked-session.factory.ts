@@ -50,6 +50,10 @@ export function lockedSessionFactory(
       terminals.add(turnId);
       return Promise.resolve(true);
     },
+    afterCommit(callback) {
+      // The fake commits as the work goes.
+      callback();
+    },
     conflictOnUpsert: () => {
       conflict = true;
     },

@@ -301,8 +301,24 @@ describe('PostgresBus statements', () => {
       bus.publish(channel, 3);
       await eventually(() => got.length === 3);
       expect(got).toEqual([1, 2, 3]);
-      const notifies = query.mock.calls.filter(([sql]) => String(sql).includes('pg_notify'));
+      const notifies = query.mock.calls.filter(([config]) =>
+        String((config as { text?: string }).text ?? config).includes('pg_notify'),
+      );
       expect(notifies).toHaveLength(1);
+      // Prepared once per connection, by name: PostgreSQL does not parse it again.
+      expect(notifies[0][0]).toMatchObject({ name: 'omnigent_bus_notify_many' });
+      bus.publish(channel, 4);
+      await eventually(() => got.length === 4);
+      bus.publish(channel, 5);
+      await eventually(() => got.length === 5);
+      expect(got).toEqual([1, 2, 3, 4, 5]);
+      const prepared = (await (bus as unknown as { client: Client }).client.query(
+        `SELECT name, statement FROM pg_prepared_statements ORDER BY name`,
+      )) as { rows: { name: string; statement: string }[] };
+      expect(prepared.rows.map((row) => row.name)).toEqual([
+        'omnigent_bus_notify',
+        'omnigent_bus_notify_many',
+      ]);
     } finally {
       query.mockRestore();
       await Promise.all([bus.close(), other.close()]);

@@ -539,6 +539,55 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         expect(await ctx.sessions.getById(session.id)).toMatchObject({ logSeq: 2 });
       });
 
+      it("should claim a turn's terminal with the guarded statement, and run afterCommit once", async () => {
+        const session = await ctx.newSession();
+        await logged(session.id, 'one');
+        const committed: string[] = [];
+        const claim = (turnId: string) =>
+          optimistic(session.id, async (s) => {
+            const claimed = await s.claimTerminal(turnId, 'response.completed');
+            if (claimed) {
+              s.afterCommit(() => committed.push(turnId));
+              s.emit('session.status', { status: 'idle' });
+            }
+            return claimed;
+          });
+        const first = await claim('resp_a');
+        expect(first.value?.result).toBe(true);
+        expect(first.statements).toHaveLength(1);
+        expect(first.statements[0]).toMatch(/claimed AS \(\s*INSERT INTO turn_terminals/);
+        expect(committed).toEqual(['resp_a']);
+        // Claimed before: the guarded statement fails, and the locked unit's claim answers false.
+        const again = await claim('resp_a');
+        expect(again.value?.result).toBe(false);
+        expect(again.statements.map((sql) => sql.split(/\s/)[0])).toEqual([
+          'START',
+          'ROLLBACK',
+          'START',
+          'INSERT',
+          'COMMIT',
+        ]);
+        expect(committed).toEqual(['resp_a']);
+        const rows: { turn_id: string; type: string }[] = await ctx.dataSource.query(
+          `SELECT turn_id, type FROM turn_terminals WHERE session_id = $1`,
+          [session.id],
+        );
+        expect(rows).toEqual([{ turn_id: 'resp_a', type: 'response.completed' }]);
+        expect(await ctx.sessions.getById(session.id)).toMatchObject({ logSeq: 2 });
+      });
+
+      it('should not run afterCommit when the unit fails', async () => {
+        const session = await ctx.newSession();
+        const committed: number[] = [];
+        await expect(
+          ctx.sessions.withLockedSession(session.id, async (s) => {
+            s.afterCommit(() => committed.push(1));
+            s.emit('session.title', { title: 'a\u0000b' });
+          }),
+        ).rejects.toBeInstanceOf(QueryFailedError);
+        expect(committed).toEqual([]);
+      });
+
       it('should give an error only from the locked row: work that throws on the known row runs again', async () => {
         const session = await ctx.newSession();
         await logged(session.id, 'old');

@@ -58,6 +58,8 @@ export interface LockedSession {
    * turn already has its terminal event: the caller must then write none (one per turn).
    */
   claimTerminal(turnId: string, type: string): Promise<boolean>;
+  /** Runs `callback` once the unit committed (never when it fails, nor twice when it runs again). */
+  afterCommit(callback: () => void): void;
   /** Queues an event for this session's stream (normalised now: a bad payload throws here). */
   emit<K extends SessionEventType>(type: K, payload: SessionEventMap[K]): void;
   /** Queues an event that is already a complete stream event (relayed from a runner). */
@@ -108,6 +110,9 @@ export class LockedSessionUnit implements LockedSession {
 
   /** Whether items were written by statements of their own (their count is not known). */
   private itemsApart = false;
+  /** Terminals claimed by an optimistic unit: its guarded statement claims them. */
+  private readonly terminals: { turnId: string; type: string }[] = [];
+  private readonly committedCallbacks: (() => void)[] = [];
 
   /**
    * `guard`: the row's version (and item count) when it was read without a lock (an optimistic
@@ -162,13 +167,32 @@ export class LockedSessionUnit implements LockedSession {
   }
 
   async claimTerminal(turnId: string, type: string): Promise<boolean> {
-    this.needsLock('a statement of its own');
+    if (this.guard !== undefined) {
+      // Claimed by the guarded statement, which fails (and the unit runs again, locked, where
+      // the claim is answered) unless it claims every one.
+      if (!this.terminals.some((t) => t.turnId === turnId)) {
+        this.terminals.push({ turnId, type });
+        return true;
+      }
+      return false;
+    }
     const rows: unknown[] = await this.manager.query(
       `INSERT INTO turn_terminals (session_id, turn_id, type) VALUES ($1, $2, $3)
        ON CONFLICT (session_id, turn_id) DO NOTHING RETURNING turn_id`,
       [this.id, turnId, type],
     );
     return rows.length > 0;
+  }
+
+  afterCommit(callback: () => void): void {
+    this.committedCallbacks.push(callback);
+  }
+
+  /** Called by the repository once the unit committed. */
+  committed(): void {
+    for (const callback of this.committedCallbacks) {
+      callback();
+    }
   }
 
   emit<K extends SessionEventType>(type: K, payload: SessionEventMap[K]): void {
@@ -209,7 +233,14 @@ export class LockedSessionUnit implements LockedSession {
     // items of `emitItem` go with it too (one round trip less per runner unit that has some).
     const append = new SessionEventsRepository(
       this.manager.getRepository(SessionEventEntity),
-    ).appendStatement(this.id, durable, this.changes, withLog, { items, itemOf }, this.guard);
+    ).appendStatement(
+      this.id,
+      durable,
+      this.changes,
+      withLog,
+      { items, itemOf },
+      this.guard && { ...this.guard, terminals: this.terminals },
+    );
     let last: UnitStatement | null = append;
     if (!last && this.itemsWritten) {
       last = { sql: TOUCH_SESSION, params: [this.id] };

@@ -206,6 +206,7 @@ export class SessionsRepository {
       if (wrote) {
         this.remember(id, session, written, items);
       }
+      session.committed();
       return { result, events, before: row, after: session.row };
     } catch (error) {
       if (tx.isTransactionActive) {
@@ -277,6 +278,7 @@ export class SessionsRepository {
         return rows;
       });
       this.remember(id, session, written, known.itemCount);
+      session.committed();
       return { result, events, before: known.row, after: session.row };
     } catch (error) {
       if (tx.isTransactionActive) {

@@ -42,10 +42,14 @@ export function isRowChangedError(error: unknown): boolean {
   return driver?.code === '22P02' && driver.message?.includes(ROW_CHANGED) === true;
 }
 
-/** The version a guarded statement expects of the row, and of its item count when given. */
+/**
+ * The version a guarded statement expects of the row, and of its item count when given; the
+ * turns whose terminal event it claims (`turn_terminals`), each of which must be unclaimed.
+ */
 export interface RowGuard {
   version: string;
   itemCount?: number;
+  terminals?: { turnId: string; type: string }[];
 }
 
 /**
@@ -208,13 +212,27 @@ export class SessionEventsRepository {
            (SELECT json_agg(i) FROM ev) AS logged, $${n + 2}::int AS sent`
       : '';
     const fresh = upsert ? `, (SELECT count(*)::int FROM stored WHERE fresh) AS ${NEW_ITEMS}` : '';
-    // Guarded: one row whatever the UPDATE did, failing when it changed none.
+    const terminals = guard?.terminals ?? [];
+    let claimed = '';
+    let unclaimed = '';
+    // Its parameter comes last, after the items' (and the check's).
+    const claims = n + 4 + (upsert ? 2 : 0) + (must.length > 0 ? 1 : 0);
+    if (terminals.length > 0) {
+      claimed = `claimed AS (
+           INSERT INTO turn_terminals (session_id, turn_id, type)
+           SELECT $${n + 1}, x.turn_id, x.type
+           FROM jsonb_to_recordset($${claims}::jsonb) AS x(turn_id text, type text)
+           ON CONFLICT (session_id, turn_id) DO NOTHING RETURNING turn_id),`;
+      unclaimed = ` OR (SELECT count(*) FROM claimed) <> ${terminals.length}`;
+    }
+    // Guarded: one row whatever the UPDATE did, failing when it changed none (or a terminal
+    // was claimed before).
     const from = guard
       ? `FROM (SELECT 1) AS one LEFT JOIN u ON true
-         WHERE CASE WHEN u.log_seq IS NULL
+         WHERE CASE WHEN u.log_seq IS NULL${unclaimed}
            THEN ('${ROW_CHANGED}: ' || (SELECT count(*) FROM u))::int ELSE 0 END = 0`
       : 'FROM u';
-    const sql = `WITH ${stored} ${ev}
+    const sql = `WITH ${stored} ${claimed} ${ev}
        u AS (${update}),
        logged AS (
          INSERT INTO session_event_log (session_id, seq, type, payload)
@@ -230,6 +248,9 @@ export class SessionEventsRepository {
         records,
         ...(upsert ? [sessionId, upsert.json] : []),
         ...(must.length > 0 ? [JSON.stringify(must)] : []),
+        ...(terminals.length > 0
+          ? [JSON.stringify(terminals.map((t) => ({ turn_id: t.turnId, type: t.type })))]
+          : []),
       ],
       read: (rows) => {
         if (rows.length === 0) {

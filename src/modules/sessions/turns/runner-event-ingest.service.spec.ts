@@ -170,7 +170,7 @@ describe(RunnerEventIngestService.name, () => {
       expect(t.mock(TurnEventsService).applyRunnerEvent).toHaveBeenCalledTimes(2);
     });
 
-    it('should ask for an optimistic unit unless an event of the run is a terminal (its claim needs the lock)', async () => {
+    it('should ask for optimistic units (the repository locks when the work needs it)', async () => {
       const item: SessionEventParams = {
         ...created(session.id, 2),
         event: {
@@ -191,7 +191,7 @@ describe(RunnerEventIngestService.name, () => {
       await jest.advanceTimersByTimeAsync(10);
       send(completed);
       await jest.advanceTimersByTimeAsync(10);
-      expect(units.map((u) => u.optimistic)).toEqual([true, true, false]);
+      expect(units.map((u) => u.optimistic)).toEqual([true, true, true]);
     });
 
     it('should commit synchronously and acknowledge without reading the WAL', async () => {

@@ -16,7 +16,7 @@ import { SessionEntity } from 'src/modules/sessions/session.entity';
 import { SessionsRepository } from 'src/modules/sessions/sessions.repository';
 import { SessionEventsService } from 'src/modules/sessions/stream/session-events.service';
 import { servedBy } from 'src/modules/sessions/turns/runner-binding.util';
-import { needsRowLock, TurnEventsService } from 'src/modules/sessions/turns/turn-events.service';
+import { TurnEventsService } from 'src/modules/sessions/turns/turn-events.service';
 
 const ACK_DELAY_MS = 100;
 /** How long a session's binding and fence are trusted for transient events (deltas) without a read. */
@@ -318,10 +318,7 @@ export class RunnerEventIngestService implements OnApplicationBootstrap {
       // loses nothing the runner dropped: it resends from the stored event_seq (issue 12).
       // Without the locking round trip when the unit before (the POST's, for a turn's first
       // events) was committed here and nothing changed the row since (issue 12: first delta).
-      {
-        asyncCommit: this.asyncCommit,
-        optimistic: run.every(({ event }) => !needsRowLock(event.type)),
-      },
+      { asyncCommit: this.asyncCommit, optimistic: true },
     );
     if (accepted !== undefined) {
       // Committed: the row as this unit left it is what a read now would return, so the deltas

@@ -24,22 +24,6 @@ import { addUsage } from 'src/modules/sessions/usage-totals';
  * relayed unless their turn was interrupted. Every write to the turn's state made on the
  * runner's word happens here.
  */
-/**
- * Whether applying a runner event of this type needs the session row locked first: a terminal
- * (its claim is a statement of its own). Units of the other types can be optimistic
- * (`UnitOptions.optimistic`): they patch the row, queue items and log events.
- */
-export function needsRowLock(type: string): boolean {
-  return TERMINAL_TYPES.has(type);
-}
-
-const TERMINAL_TYPES = new Set([
-  'response.completed',
-  'response.failed',
-  'response.incomplete',
-  'response.cancelled',
-]);
-
 @Injectable()
 export class TurnEventsService {
   private readonly logger = new Logger('Turns');
@@ -195,9 +179,12 @@ export class TurnEventsService {
       }
       return false;
     }
-    this.metrics.recordTurn(
-      event.type.slice('response.'.length) as TurnOutcome,
-      response.created_at,
+    // Once, when the unit commits (an optimistic unit may run again).
+    s.afterCommit(() =>
+      this.metrics.recordTurn(
+        event.type.slice('response.'.length) as TurnOutcome,
+        response.created_at,
+      ),
     );
     if (s.row.currentTurnId === response.id) {
       s.patch({ currentTurnId: null });

@@ -73,6 +73,24 @@ describe(TurnInterruptService.name, () => {
       });
     });
 
+    it("should withdraw the turn's approvals before asking the runner to cancel", async () => {
+      const order: string[] = [];
+      const turnEnded = jest.fn((_session: string, _turn: string | null) => {
+        order.push('approvals withdrawn');
+        return Promise.resolve();
+      });
+      t.mock(TurnPolicyHooks).get.mockReturnValue({ turnEnded } as never);
+      t.mock(RunnerLinkService).cancelTurn.mockImplementation(() => {
+        order.push('cancel asked');
+        return Promise.resolve(true);
+      });
+
+      await sut.interrupt(session, 'user_interrupt');
+
+      expect(turnEnded).toHaveBeenCalledWith(session.id, 'resp_1');
+      expect(order).toEqual(['approvals withdrawn', 'cancel asked']);
+    });
+
     it('should end the turn itself when the runner cannot cancel it', async () => {
       t.mock(RunnerLinkService).cancelTurn.mockResolvedValue(false);
 

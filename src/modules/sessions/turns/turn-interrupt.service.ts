@@ -41,12 +41,15 @@ export class TurnInterruptService {
         });
         return current;
       })) ?? null;
+    // Its pending approvals are withdrawn first (the runner is not told: it is cancelling), so
+    // their `response.elicitation_resolved` is on the stream before the runner's
+    // `response.incomplete` and `idle`, not in a race with them.
+    await this.policyHooks.get()?.turnEnded(session.id, turnId);
     const cancelled = await this.runnerLink.cancelTurn(session, {
       session_id: session.id,
       turn_id: turnId,
       reason,
     });
-    await this.policyHooks.get()?.turnEnded(session.id, turnId);
     if (reason === 'stop') {
       this.runnerLink.closed(session, 'stopped');
     }
