@@ -317,6 +317,19 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         id: string,
         work: Parameters<SessionsRepository['withLockedSession']>[1],
       ) => statementsOf(() => ctx.sessions.withLockedSession(id, work, { optimistic: true }));
+      /** A posted message's unit: counted, optimistic, one item; its result is the count. */
+      const message = (id: string, text = 'hello there') =>
+        statementsOf(() =>
+          ctx.sessions.withLockedSession(
+            id,
+            async (s) => {
+              s.insertItems([itemFactory({ data: messageData('user', text) })]);
+              s.emit('session.status', { status: 'running' });
+              return s.itemCount;
+            },
+            { countItems: true, optimistic: true },
+          ),
+        );
 
       it('should write in one round trip, guarded by the version the last unit here committed', async () => {
         const session = await ctx.newSession();
@@ -464,17 +477,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         const session = await ctx.newSession();
         await ctx.newItem(session.id);
         // A counted unit (a posted message's) knows the count; nothing known yet: it locks.
-        const first = await statementsOf(() =>
-          ctx.sessions.withLockedSession(
-            session.id,
-            async (s) => {
-              s.insertItems([itemFactory()]);
-              s.emit('session.status', { status: 'running' });
-              return s.itemCount;
-            },
-            { countItems: true, optimistic: true },
-          ),
-        );
+        const first = await message(session.id);
         expect(first.value?.result).toBe(1);
         expect(first.statements).toHaveLength(2);
         // A runner's item, optimistic: the count is carried on (one new item).
@@ -490,17 +493,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         // The same item again is an update, not a new item.
         await optimistic(session.id, async (s) => s.emitItem({ ...item, status: 'completed' }));
         // The next counted unit is optimistic: its guard checks the row and the count (3).
-        const counted = await statementsOf(() =>
-          ctx.sessions.withLockedSession(
-            session.id,
-            async (s) => {
-              s.insertItems([itemFactory()]);
-              s.emit('session.status', { status: 'running' });
-              return s.itemCount;
-            },
-            { countItems: true, optimistic: true },
-          ),
-        );
+        const counted = await message(session.id);
         expect(counted.value?.result).toBe(3);
         expect(counted.statements).toHaveLength(1);
         expect(counted.statements[0]).toMatch(
@@ -512,22 +505,10 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
 
       it('should refuse a counted unit whose count changed without the row, writing none of its items', async () => {
         const session = await ctx.newSession();
-        const counted = (text: string) =>
-          statementsOf(() =>
-            ctx.sessions.withLockedSession(
-              session.id,
-              async (s) => {
-                s.insertItems([itemFactory({ data: messageData('user', text) })]);
-                s.emit('session.status', { status: 'running' });
-                return s.itemCount;
-              },
-              { countItems: true, optimistic: true },
-            ),
-          );
-        await counted('one');
+        await message(session.id, 'one');
         // An item written apart from any unit (the row is not touched): the count is stale.
         await ctx.newItem(session.id);
-        const second = await counted('two');
+        const second = await message(session.id, 'two');
         expect(second.value?.result).toBe(2);
         expect(second.statements.map((sql) => sql.split(/\s/)[0])).toEqual([
           'START',

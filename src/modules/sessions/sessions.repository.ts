@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { Client as PgClient, escapeLiteral, QueryResult } from 'pg';
-import { DataSource, EntityManager, QueryFailedError, Repository } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError, QueryRunner, Repository } from 'typeorm';
 
 import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/pagination';
 import { LiveEvent } from 'src/common/sse/event-stream';
@@ -65,6 +65,12 @@ export interface LockedWork<T> {
  * to escape and for PostgreSQL to scan as literals than the round trip it would save.
  */
 const MAX_INLINED_CHARS = 32_768;
+
+/** TypeORM's own bookkeeping of a query runner's transaction (what startTransaction sets). */
+interface TransactionState {
+  isTransactionActive: boolean;
+  transactionDepth: number;
+}
 
 export interface UnitOptions {
   /**
@@ -135,15 +141,12 @@ export class SessionsRepository {
     return this.lockedUnit(id, work, options);
   }
 
-  private async lockedUnit<T>(
+  private lockedUnit<T>(
     id: string,
     work: (session: LockedSession) => Promise<T>,
     options: UnitOptions,
   ): Promise<LockedWork<T> | null> {
-    const runner = this.dataSource.createQueryRunner();
-    // TypeORM's own bookkeeping of the transaction begun below (what startTransaction sets).
-    const tx = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
-    try {
+    return this.onConnection(async (runner, tx) => {
       const client = (await runner.connect()) as PgClient;
       tx.isTransactionActive = true;
       tx.transactionDepth = 1;
@@ -208,15 +211,7 @@ export class SessionsRepository {
       }
       session.committed();
       return { result, events, before: row, after: session.row };
-    } catch (error) {
-      if (tx.isTransactionActive) {
-        // The original error is the one that counts, as in TypeORM's transaction().
-        await runner.rollbackTransaction().catch(() => undefined);
-      }
-      throw error;
-    } finally {
-      await runner.release();
-    }
+    });
   }
 
   /**
@@ -225,15 +220,13 @@ export class SessionsRepository {
    * the row is no longer that version (nothing written), when the work needs the lock (nothing
    * sent), or when it threw: an answer (a 403, a quota) is given from the locked row only.
    */
-  private async optimisticUnit<T>(
+  private optimisticUnit<T>(
     id: string,
     known: CommittedRow,
     work: (session: LockedSession) => Promise<T>,
     options: UnitOptions,
   ): Promise<LockedWork<T>> {
-    const runner = this.dataSource.createQueryRunner();
-    const tx = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
-    try {
+    return this.onConnection(async (runner, tx) => {
       const client = (await runner.connect()) as PgClient;
       const counted = options.countItems ? known.itemCount : undefined;
       const session = new LockedSessionUnit(runner.manager, known.row, counted ?? null, {
@@ -280,6 +273,22 @@ export class SessionsRepository {
       this.remember(id, session, written, known.itemCount);
       session.committed();
       return { result, events, before: known.row, after: session.row };
+    });
+  }
+
+  /**
+   * `body` on a connection of its own, which it may begin a transaction on by hand (simple
+   * protocol) keeping TypeORM's bookkeeping in `tx`: a transaction left open by an error is
+   * rolled back (the original error is the one that counts, as in TypeORM's transaction()), and
+   * the connection released.
+   */
+  private async onConnection<T>(
+    body: (runner: QueryRunner, tx: TransactionState) => Promise<T>,
+  ): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    const tx = runner as unknown as TransactionState;
+    try {
+      return await body(runner, tx);
     } catch (error) {
       if (tx.isTransactionActive) {
         await runner.rollbackTransaction().catch(() => undefined);
