@@ -87,9 +87,10 @@ export type UnitCommit = (last: UnitStatement | null) => Promise<Record<string, 
 
 /**
  * Thrown in an optimistic unit of work (one that did not lock the row first:
- * `UnitOptions.optimistic`) by what needs the lock (a statement of its own, items, a write
- * that logs nothing), and by its commit when the row is no longer the version it read: nothing
- * was written, and the unit runs again on the locked row.
+ * `UnitOptions.optimistic`) by what needs the lock (a statement of its own, items written
+ * apart, a write that logs nothing), and by its commit when the row is no longer the version it
+ * read (or a terminal it claims was claimed before): nothing was written, and the unit runs
+ * again on the locked row.
  */
 export class UnitNeedsLock extends Error {
   constructor(reason: string) {
