@@ -37,9 +37,7 @@ const ROW_CHANGED = 'omnigent_row_changed';
 
 /** Whether `error` is a guarded statement's (the row changed since it was read). */
 export function isRowChangedError(error: unknown): boolean {
-  const driver = (error as { driverError?: { code?: string; message?: string } } | null)
-    ?.driverError;
-  return driver?.code === '22P02' && driver.message?.includes(ROW_CHANGED) === true;
+  return failedCast(error, ROW_CHANGED);
 }
 
 /**
@@ -61,11 +59,16 @@ const ITEMS_NOT_STORED = 'omnigent_items_not_stored';
 
 /** The error a unit fails with when an item's id belongs to another item, or null. */
 export function itemsNotStoredError(error: unknown, sessionId: string): Error | null {
-  const driver = (error as { driverError?: { code?: string; message?: string } } | null)
-    ?.driverError;
-  return driver?.code === '22P02' && driver.message?.includes(ITEMS_NOT_STORED)
+  return failedCast(error, ITEMS_NOT_STORED)
     ? new Error(`Items of session ${sessionId} not stored: an id belongs to another item`)
     : null;
+}
+
+/** Whether `error` is the failed cast (22P02) a statement made on purpose, whose text is `marker`. */
+function failedCast(error: unknown, marker: string): boolean {
+  const driver = (error as { driverError?: { code?: string; message?: string } } | null)
+    ?.driverError;
+  return driver?.code === '22P02' && driver.message?.includes(marker) === true;
 }
 
 @Injectable()
@@ -212,16 +215,24 @@ export class SessionEventsRepository {
            (SELECT json_agg(i) FROM ev) AS logged, $${n + 2}::int AS sent`
       : '';
     const fresh = upsert ? `, (SELECT count(*)::int FROM stored WHERE fresh) AS ${NEW_ITEMS}` : '';
+    // $n+1 … as the statement above reads them.
+    const values = [
+      ...params,
+      sessionId,
+      events.length,
+      records,
+      ...(upsert ? [sessionId, upsert.json] : []),
+      ...(must.length > 0 ? [JSON.stringify(must)] : []),
+    ];
     const terminals = guard?.terminals ?? [];
     let claimed = '';
     let unclaimed = '';
-    // Its parameter comes last, after the items' (and the check's).
-    const claims = n + 4 + (upsert ? 2 : 0) + (must.length > 0 ? 1 : 0);
     if (terminals.length > 0) {
+      values.push(JSON.stringify(terminals.map((t) => ({ turn_id: t.turnId, type: t.type }))));
       claimed = `claimed AS (
            INSERT INTO turn_terminals (session_id, turn_id, type)
            SELECT $${n + 1}, x.turn_id, x.type
-           FROM jsonb_to_recordset($${claims}::jsonb) AS x(turn_id text, type text)
+           FROM jsonb_to_recordset($${values.length}::jsonb) AS x(turn_id text, type text)
            ON CONFLICT (session_id, turn_id) DO NOTHING RETURNING turn_id),`;
       unclaimed = ` OR (SELECT count(*) FROM claimed) <> ${terminals.length}`;
     }
@@ -241,17 +252,7 @@ export class SessionEventsRepository {
        SELECT u.log_seq, u.updated_at, u.${ROW_VERSION}${check}${kept}${fresh} ${from}`;
     return {
       sql,
-      params: [
-        ...params,
-        sessionId,
-        events.length,
-        records,
-        ...(upsert ? [sessionId, upsert.json] : []),
-        ...(must.length > 0 ? [JSON.stringify(must)] : []),
-        ...(terminals.length > 0
-          ? [JSON.stringify(terminals.map((t) => ({ turn_id: t.turnId, type: t.type })))]
-          : []),
-      ],
+      params: values,
       read: (rows) => {
         if (rows.length === 0) {
           return [];

@@ -27,16 +27,24 @@ function fakeConnection(ownerId: string) {
   };
 }
 
-const created = (sessionId: string, seq: number): SessionEventParams => ({
+/** A durable event of turn resp_1; `response.*` events carry `{id: resp_1, status}`. */
+const turnEvent = (
+  sessionId: string,
+  seq: number,
+  type: SessionEventParams['event']['type'],
+  event: Record<string, unknown> = {},
+): SessionEventParams => ({
   session_id: sessionId,
   seq,
   durable: true,
   turn_id: 'resp_1',
-  event: {
-    type: 'response.created',
-    response: { id: 'resp_1', status: 'in_progress', created_at: 0, model: 'echo' },
-  },
+  event: { type, ...event } as SessionEventParams['event'],
 });
+const response = (status: string) => ({
+  response: { id: 'resp_1', status, created_at: 0, model: 'echo' },
+});
+const created = (sessionId: string, seq: number): SessionEventParams =>
+  turnEvent(sessionId, seq, 'response.created', response('in_progress'));
 
 describe(RunnerEventIngestService.name, () => {
   let t: TestService<RunnerEventIngestService>;
@@ -151,13 +159,7 @@ describe(RunnerEventIngestService.name, () => {
     });
 
     it('should start one unit for the frames read together on the next tick, before any macrotask', async () => {
-      const inProgress: SessionEventParams = {
-        ...created(session.id, 2),
-        event: {
-          type: 'response.in_progress',
-          response: { id: 'resp_1', status: 'in_progress', created_at: 0, model: 'echo' },
-        },
-      };
+      const inProgress = turnEvent(session.id, 2, 'response.in_progress', response('in_progress'));
       send(created(session.id, 1));
       send(inProgress);
       expect(units).toEqual([]);
@@ -171,20 +173,10 @@ describe(RunnerEventIngestService.name, () => {
     });
 
     it('should ask for optimistic units (the repository locks when the work needs it)', async () => {
-      const item: SessionEventParams = {
-        ...created(session.id, 2),
-        event: {
-          type: 'response.output_item.done',
-          item: { id: 'msg_1', type: 'message', role: 'assistant', content: [] },
-        },
-      };
-      const completed: SessionEventParams = {
-        ...created(session.id, 3),
-        event: {
-          type: 'response.completed',
-          response: { id: 'resp_1', status: 'completed', created_at: 0, model: 'echo' },
-        },
-      };
+      const item = turnEvent(session.id, 2, 'response.output_item.done', {
+        item: { id: 'msg_1', type: 'message', role: 'assistant', content: [] },
+      });
+      const completed = turnEvent(session.id, 3, 'response.completed', response('completed'));
       send(created(session.id, 1));
       await jest.advanceTimersByTimeAsync(10);
       send(item);
