@@ -1,35 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { Client as PgClient, escapeLiteral, QueryResult } from 'pg';
-import { DataSource, EntityManager, QueryFailedError, QueryRunner, Repository } from 'typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
 
 import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/pagination';
-import { LiveEvent } from 'src/common/sse/event-stream';
-import { inlineParameters } from 'src/database/inline-parameters.util';
-import { rowsOf } from 'src/database/transformers';
 import { WalPositions } from 'src/database/wal-flush-watch.util';
-import { StreamEvent } from 'src/protocol/stream-events';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { AgentsRepository, NewAgent } from 'src/modules/registry/agents.repository';
 import { ItemEntity } from 'src/modules/sessions/item.entity';
 import { ItemsRepository, NewItem } from 'src/modules/sessions/items.repository';
-import { CommittedRow, CommittedRows } from 'src/modules/sessions/committed-rows.util';
-import {
-  LockedSession,
-  LockedSessionUnit,
-  UnitNeedsLock,
-} from 'src/modules/sessions/locked-session';
+import { LockedSession } from 'src/modules/sessions/locked-session';
 import { SessionEntity } from 'src/modules/sessions/session.entity';
 import {
   sessionColumns,
   sessionFromRow,
   sessionListSql,
 } from 'src/modules/sessions/session-list.util';
-import {
-  isRowChangedError,
-  NEW_ITEMS,
-  ROW_VERSION,
-} from 'src/modules/sessions/stream/session-events.repository';
+import { LockedWork, SessionUnits, UnitOptions } from 'src/modules/sessions/session-units';
+
+export type { LockedWork, UnitOptions } from 'src/modules/sessions/session-units';
 
 export interface SessionListFilters {
   ownerId: string;
@@ -50,61 +38,16 @@ export interface SessionRow {
   agentName: string | null;
 }
 
-/** The outcome of a unit of work on a locked session: what to publish once it committed. */
-export interface LockedWork<T> {
-  result: T;
-  events: LiveEvent<StreamEvent>[];
-  /** The row as locked, and as the unit left it. */
-  before: SessionEntity;
-  after: SessionEntity;
-}
-
-/**
- * The largest last write sent with its COMMIT as one query (characters of its values): a turn's
- * units are far below it; a runner's backlog ingested in one unit (hundreds of events) costs more
- * to escape and for PostgreSQL to scan as literals than the round trip it would save.
- */
-const MAX_INLINED_CHARS = 32_768;
-
-/** TypeORM's own bookkeeping of a query runner's transaction (what startTransaction sets). */
-interface TransactionState {
-  isTransactionActive: boolean;
-  transactionDepth: number;
-}
-
-export interface UnitOptions {
-  /**
-   * Commit without waiting for the WAL flush (`synchronous_commit = off`): visible, and its
-   * events published, at once; durable only once `walPositions().flush` passes it. For units
-   * nobody is told of before then (runner ingest, whose acks wait for the flush).
-   */
-  asyncCommit?: boolean;
-  /**
-   * Read how many items the session holds with the locked row (`LockedSession.itemCount`): a
-   * posted message's item quota, checked under the lock instead of by a read of its own.
-   */
-  countItems?: boolean;
-  /**
-   * Skip the locking round trip when this process committed the row's last version: `work`
-   * runs on that row, and the unit's one statement (the transaction, its log statement guarded
-   * by the version, the COMMIT) writes only if the row still has it. When it does not, or when
-   * `work` needs the lock (a statement of its own, nothing to log: UnitNeedsLock) or throws,
-   * nothing is written and `work` runs again on the locked row: it must have no effect outside
-   * the unit that matters when it runs twice. With `countItems`, only when the item count is
-   * known too (the guard checks it as well).
-   */
-  optimistic?: boolean;
-}
-
 @Injectable()
 export class SessionsRepository {
-  /** What this process's units last committed, for optimistic units (`UnitOptions`). */
-  private readonly committed = new CommittedRows();
+  private readonly units: SessionUnits;
 
   constructor(
     @InjectRepository(SessionEntity) private readonly sessions: Repository<SessionEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
-  ) {}
+  ) {
+    this.units = new SessionUnits(dataSource, sessions.metadata);
+  }
 
   /**
    * Runs `work` in one transaction, for this layer's own units of work (and tests of its
@@ -119,214 +62,14 @@ export class SessionsRepository {
    * The unit of work of every turn-state change: locks the session row, runs `work`, then writes
    * its patch, items and durable stream events in the same transaction. Returns null (without
    * calling `work`) when the session does not exist; the caller publishes `events` after commit.
+   * Optimistic units skip the lock (`UnitOptions.optimistic`, `SessionUnits`).
    */
-  async withLockedSession<T>(
+  withLockedSession<T>(
     id: string,
     work: (session: LockedSession) => Promise<T>,
     options: UnitOptions = {},
   ): Promise<LockedWork<T> | null> {
-    const known = options.optimistic ? this.committed.get(id) : undefined;
-    if (known && (!options.countItems || known.itemCount !== undefined)) {
-      try {
-        return await this.optimisticUnit(id, known, work, options);
-      } catch (error) {
-        if (!(error instanceof UnitNeedsLock)) {
-          throw error;
-        }
-        // Nothing was written: the row moved on, or the work needs the lock (or failed on a
-        // row it cannot trust). The locked unit below remembers the row it leaves.
-        this.committed.delete(id);
-      }
-    }
-    return this.lockedUnit(id, work, options);
-  }
-
-  private lockedUnit<T>(
-    id: string,
-    work: (session: LockedSession) => Promise<T>,
-    options: UnitOptions,
-  ): Promise<LockedWork<T> | null> {
-    return this.onConnection(async (runner, tx) => {
-      const client = (await runner.connect()) as PgClient;
-      tx.isTransactionActive = true;
-      tx.transactionDepth = 1;
-      // The transaction, its settings and the row lock in one round trip (simple protocol, so
-      // the id goes as an escaped literal): every unit of work is on a turn's path, three of
-      // them before its first delta reaches a client (issue 12).
-      const results = (await client.query(
-        [
-          'START TRANSACTION',
-          ...(options.asyncCommit ? ['SET LOCAL synchronous_commit = off'] : []),
-          options.countItems
-            ? `SELECT s.*, s.xmin::text AS ${ROW_VERSION},
-                 (SELECT count(*)::int FROM items i WHERE i.session_id = s.id) AS item_count__
-               FROM sessions s WHERE s.id = ${escapeLiteral(id)} FOR UPDATE OF s`
-            : `SELECT *, xmin::text AS ${ROW_VERSION} FROM sessions WHERE id = ${escapeLiteral(id)} FOR UPDATE`,
-        ].join('; '),
-      )) as unknown as QueryResult<Record<string, unknown>>[];
-      const found = results[results.length - 1].rows[0];
-      if (!found) {
-        await runner.commitTransaction();
-        return null;
-      }
-      const row = sessionFromRow(sessionColumns(this.sessions.metadata), found);
-      const itemCount = options.countItems ? (found.item_count__ as number) : null;
-      // The item count this process knew still holds if nothing changed the row since.
-      const known = this.committed.get(id);
-      const items =
-        itemCount ?? (known && known.version === found[ROW_VERSION] ? known.itemCount : undefined);
-      const session = new LockedSessionUnit(runner.manager, row, itemCount);
-      const result = await work(session);
-      let wrote = false;
-      let written: Record<string, unknown> | undefined;
-      const events = await session.finish(async (last) => {
-        wrote = last !== null;
-        // The last write and the COMMIT in one simple-protocol query, its values inlined as
-        // literals (node-postgres sends one query at a time): one round trip less per unit.
-        // PostgreSQL skips the COMMIT when the write fails; the catch below rolls back.
-        const text = last && inlineParameters(last.sql, last.params, MAX_INLINED_CHARS);
-        if (last && !text) {
-          // A value a literal cannot carry: the write as a parameterised statement, as before.
-          const rows = rowsOf<Record<string, unknown>>(await runner.query(last.sql, last.params));
-          await runner.commitTransaction();
-          written = rows[0];
-          return rows;
-        }
-        let results: QueryResult<Record<string, unknown>>[];
-        try {
-          results = (await client.query(
-            text ? `${text}; COMMIT` : 'COMMIT',
-          )) as unknown as QueryResult<Record<string, unknown>>[];
-        } catch (error) {
-          // As TypeORM's own queries fail (the exception filter reads `driverError`).
-          throw new QueryFailedError(text ?? 'COMMIT', [], error as Error);
-        }
-        tx.isTransactionActive = false;
-        tx.transactionDepth = 0;
-        written = text ? results[0].rows[0] : undefined;
-        return text ? results[0].rows : [];
-      });
-      if (wrote) {
-        this.remember(id, session, written, items);
-      }
-      session.committed();
-      return { result, events, before: row, after: session.row };
-    });
-  }
-
-  /**
-   * `work` on the row this process last committed, then one round trip: the transaction, the
-   * log statement guarded by the row's version (and item count), the COMMIT. UnitNeedsLock when
-   * the row is no longer that version (nothing written), when the work needs the lock (nothing
-   * sent), or when it threw: an answer (a 403, a quota) is given from the locked row only.
-   */
-  private optimisticUnit<T>(
-    id: string,
-    known: CommittedRow,
-    work: (session: LockedSession) => Promise<T>,
-    options: UnitOptions,
-  ): Promise<LockedWork<T>> {
-    return this.onConnection(async (runner, tx) => {
-      const client = (await runner.connect()) as PgClient;
-      const counted = options.countItems ? known.itemCount : undefined;
-      const session = new LockedSessionUnit(runner.manager, known.row, counted ?? null, {
-        version: known.version,
-        itemCount: counted,
-      });
-      let result: T;
-      try {
-        result = await work(session);
-      } catch (error) {
-        throw error instanceof UnitNeedsLock
-          ? error
-          : new UnitNeedsLock(`the work failed (${(error as Error).message})`);
-      }
-      let written: Record<string, unknown> | undefined;
-      const events = await session.finish(async (last) => {
-        const text = last && inlineParameters(last.sql, last.params, MAX_INLINED_CHARS);
-        if (!text) {
-          throw new UnitNeedsLock('a value a literal cannot carry');
-        }
-        tx.isTransactionActive = true;
-        tx.transactionDepth = 1;
-        let results: QueryResult<Record<string, unknown>>[];
-        try {
-          results = (await client.query(
-            [
-              'START TRANSACTION',
-              ...(options.asyncCommit ? ['SET LOCAL synchronous_commit = off'] : []),
-              text,
-              'COMMIT',
-            ].join('; '),
-          )) as unknown as QueryResult<Record<string, unknown>>[];
-        } catch (error) {
-          const failed = new QueryFailedError(text, [], error as Error);
-          // The guard refused the write: PostgreSQL skipped the COMMIT; the catch below rolls back.
-          throw isRowChangedError(failed) ? new UnitNeedsLock('the row changed') : failed;
-        }
-        tx.isTransactionActive = false;
-        tx.transactionDepth = 0;
-        const rows = results[results.length - 2].rows;
-        written = rows[0];
-        return rows;
-      });
-      this.remember(id, session, written, known.itemCount);
-      session.committed();
-      return { result, events, before: known.row, after: session.row };
-    });
-  }
-
-  /**
-   * `body` on a connection of its own, which it may begin a transaction on by hand (simple
-   * protocol) keeping TypeORM's bookkeeping in `tx`: a transaction left open by an error is
-   * rolled back (the original error is the one that counts, as in TypeORM's transaction()), and
-   * the connection released.
-   */
-  private async onConnection<T>(
-    body: (runner: QueryRunner, tx: TransactionState) => Promise<T>,
-  ): Promise<T> {
-    const runner = this.dataSource.createQueryRunner();
-    const tx = runner as unknown as TransactionState;
-    try {
-      return await body(runner, tx);
-    } catch (error) {
-      if (tx.isTransactionActive) {
-        await runner.rollbackTransaction().catch(() => undefined);
-      }
-      throw error;
-    } finally {
-      await runner.release();
-    }
-  }
-
-  /**
-   * After a unit wrote: the row it left, when its last statement returned the row's version
-   * (the log's statement does), with the columns PostgreSQL computed, and the session's item
-   * count when the one before the unit (`items`) is known and so is what the unit added;
-   * otherwise nothing known.
-   */
-  private remember(
-    id: string,
-    session: LockedSessionUnit,
-    written: Record<string, unknown> | undefined,
-    items: number | undefined,
-  ): void {
-    const version = written?.[ROW_VERSION];
-    if (typeof version !== 'string') {
-      this.committed.delete(id);
-      return;
-    }
-    const added = written![NEW_ITEMS];
-    this.committed.set(
-      id,
-      {
-        ...session.row,
-        logSeq: Number(written!.log_seq),
-        updatedAt: written!.updated_at as Date,
-      },
-      version,
-      items === undefined || session.wroteItemsApart ? undefined : items + Number(added ?? 0),
-    );
+    return this.units.run(id, work, options);
   }
 
   /** PostgreSQL's WAL insert and flush positions, and which run of the server (WalFlushWatch). */
