@@ -65,6 +65,32 @@ export interface UnitOptions {
   optimistic?: boolean;
 }
 
+/**
+ * `opening` (statements of the transaction, if it is not open yet), the unit's last write
+ * (`write`; none: the COMMIT alone) and the COMMIT, as one simple-protocol query; PostgreSQL
+ * skips the COMMIT when something before it fails, and the caller rolls back. Returns the
+ * write's rows; a failure is a QueryFailedError, as TypeORM's own queries fail (the exception
+ * filter reads `driverError`).
+ */
+async function commitWith(
+  client: PgClient,
+  tx: TransactionState,
+  opening: string[],
+  write: string | null,
+): Promise<Record<string, unknown>[]> {
+  const statements = [...opening, ...(write ? [write] : []), 'COMMIT'];
+  let results: QueryResult<Record<string, unknown>> | QueryResult<Record<string, unknown>>[];
+  try {
+    results = (await client.query(statements.join('; '))) as unknown as typeof results;
+  } catch (error) {
+    throw new QueryFailedError(write ?? 'COMMIT', [], error as Error);
+  }
+  tx.isTransactionActive = false;
+  tx.transactionDepth = 0;
+  // One result per statement when there are several; the write's is the one before COMMIT's.
+  return write && Array.isArray(results) ? results[results.length - 2].rows : [];
+}
+
 /** A unit of work's opening statements: the transaction and its settings. */
 function unitStart(options: UnitOptions): string[] {
   return [
@@ -164,19 +190,9 @@ export class SessionUnits {
           written = rows[0];
           return rows;
         }
-        let results: QueryResult<Record<string, unknown>>[];
-        try {
-          results = (await client.query(
-            text ? `${text}; COMMIT` : 'COMMIT',
-          )) as unknown as QueryResult<Record<string, unknown>>[];
-        } catch (error) {
-          // As TypeORM's own queries fail (the exception filter reads `driverError`).
-          throw new QueryFailedError(text ?? 'COMMIT', [], error as Error);
-        }
-        tx.isTransactionActive = false;
-        tx.transactionDepth = 0;
-        written = text ? results[0].rows[0] : undefined;
-        return text ? results[0].rows : [];
+        const rows = await commitWith(client, tx, [], text);
+        written = rows[0];
+        return rows;
       });
       if (wrote) {
         this.remember(id, session, written, items);
@@ -221,19 +237,13 @@ export class SessionUnits {
         }
         tx.isTransactionActive = true;
         tx.transactionDepth = 1;
-        let results: QueryResult<Record<string, unknown>>[];
+        let rows: Record<string, unknown>[];
         try {
-          results = (await client.query(
-            [...unitStart(options), text, 'COMMIT'].join('; '),
-          )) as unknown as QueryResult<Record<string, unknown>>[];
+          rows = await commitWith(client, tx, unitStart(options), text);
         } catch (error) {
-          const failed = new QueryFailedError(text, [], error as Error);
           // The guard refused the write: PostgreSQL skipped the COMMIT; the catch below rolls back.
-          throw isRowChangedError(failed) ? new UnitNeedsLock('the row changed') : failed;
+          throw isRowChangedError(error) ? new UnitNeedsLock('the row changed') : error;
         }
-        tx.isTransactionActive = false;
-        tx.transactionDepth = 0;
-        const rows = results[results.length - 2].rows;
         written = rows[0];
         return rows;
       });
