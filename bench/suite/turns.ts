@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { cpuSeconds, percentile, stop } from 'bench/bench-process';
 import { subscribe } from 'bench/http-load';
 import { LOAD_MS, TURN_SESSIONS, wanted } from 'bench/suite/options';
-
-/** Turns before the measured ones, on each server: its turn path compiled (JIT) first. */
-const WARMUP_MS = 1_000;
 import { Api, startHarness, userMessage } from 'bench/suite/servers';
 import { Suite } from 'bench/suite/setup';
 import { record } from 'bench/suite/table';
+
+/** Turns before the measured ones, on each server: its turn path compiled (JIT) first. */
+const WARMUP_MS = 1_000;
 
 interface TurnResult {
   rate: number;

@@ -224,9 +224,8 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
     params: unknown[],
     name?: string,
   ): Promise<{ rows: R[] }> {
-    const result = this.statements.then(() =>
-      client.query<R>(name ? { name, text: sql, values: params } : { text: sql, values: params }),
-    );
+    // Without a name, pg sends the statement unnamed (parsed on every call), as before.
+    const result = this.statements.then(() => client.query<R>({ name, text: sql, values: params }));
     this.statements = result.catch(() => undefined);
     return result;
   }
