@@ -114,6 +114,26 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** The whole machine's CPU time (`/proc/stat`, all cores): busy and total, in clock ticks. */
+export interface MachineTicks {
+  busy: number;
+  total: number;
+}
+
+export function machineTicks(): MachineTicks {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  // cpu user nice system idle iowait irq softirq steal …: idle and iowait are not busy.
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((sum, t) => sum + t, 0);
+  return { busy: total - ticks[3] - ticks[4], total };
+}
+
+/** The share (0–1) of the machine's CPU time that was busy between two `machineTicks()`. */
+export function busyShare(from: MachineTicks, to: MachineTicks): number {
+  const total = to.total - from.total;
+  return total > 0 ? (to.busy - from.busy) / total : NaN;
+}
+
 /** The value at percentile p (0–100) of ascending `sorted`. */
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) {

@@ -8,7 +8,7 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { cpuSeconds, percentile, stop } from 'bench/bench-process';
+import { busyShare, cpuSeconds, machineTicks, percentile, stop } from 'bench/bench-process';
 import { subscribe } from 'bench/http-load';
 import { LOAD_MS, TURN_SESSIONS, wanted } from 'bench/suite/options';
 import { Api, startHarness, userMessage } from 'bench/suite/servers';
@@ -26,6 +26,11 @@ interface TurnResult {
   done: number[];
   /** The server's CPU (ms) per turn: steadier than the times on a loaded machine. */
   cpuMs: number;
+  /**
+   * The share of the whole machine's CPU that was busy while they ran (0–1): well under 1 with
+   * one session means the turn is a chain of hops waiting on each other, not on the cores.
+   */
+  busy: number;
 }
 
 /** `count` sessions of the echo agent, each posting turns back to back for LOAD_MS. */
@@ -64,7 +69,9 @@ async function turns(base: string, pid: number, echo: string, count: number): Pr
   await run(performance.now() + WARMUP_MS, [], []);
   const t0 = performance.now();
   const cpu0 = cpuSeconds(pid);
+  const ticks0 = machineTicks();
   await run(t0 + LOAD_MS, firstDelta, done);
+  const busy = busyShare(ticks0, machineTicks());
   const seconds = (performance.now() - t0) / 1000;
   const cpuMs = ((cpuSeconds(pid) - cpu0) * 1000) / done.length;
   for (const s of streams) {
@@ -73,10 +80,11 @@ async function turns(base: string, pid: number, echo: string, count: number): Pr
   agent.destroy();
   firstDelta.sort((x, y) => x - y);
   done.sort((x, y) => x - y);
-  return { rate: done.length / seconds, firstDelta, done, cpuMs };
+  return { rate: done.length / seconds, firstDelta, done, cpuMs, busy };
 }
 
 const ms = (sorted: number[], p: number) => percentile(sorted, p).toFixed(1);
+const percent = (share: number) => `${Math.round(share * 100)} %`;
 
 function report(count: number, ours: TurnResult, harness: TurnResult): void {
   const scenario = `turns, ${count} session${count === 1 ? '' : 's'}`;
@@ -100,7 +108,8 @@ function report(count: number, ours: TurnResult, harness: TurnResult): void {
       raw: percentile(harness.firstDelta, 50),
       detail:
         `${above.toFixed(1)} ms above the harness${count === 1 ? ' (target < 5 ms)' : ''}; p99 ${ms(ours.firstDelta, 99)} ms ` +
-        `(harness ${ms(harness.firstDelta, 99)} ms)`,
+        `(harness ${ms(harness.firstDelta, 99)} ms); the machine ${percent(ours.busy)} busy ` +
+        `(harness ${percent(harness.busy)})`,
     },
     false,
   );
