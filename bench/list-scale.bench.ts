@@ -130,7 +130,7 @@ async function main(): Promise<void> {
       `Seeded ${items} items in ${((Date.now() - started) / 1000).toFixed(1)} s\n\n`,
     );
 
-    const sessions = new SessionsRepository(ds.getRepository(SessionEntity), ds);
+    const sessions = new SessionsRepository(ds.getRepository(SessionEntity), ds, config);
     const itemsRepo = new ItemsRepository(ds.getRepository(ItemEntity));
     const filters = (
       ownerId: string,

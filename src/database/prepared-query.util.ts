@@ -3,20 +3,33 @@ import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 
-/** Statement names by text; bounded so generated texts could never grow it without end. */
-const NAMES = new Map<string, string>();
-const MAX_NAMES = 1_000;
+/**
+ * Names of prepared statements by text, for at most `max` texts: past it a text gets no name
+ * and runs as the unnamed statement (parsed and planned on every call, as an unprepared query),
+ * so texts built at run time can never grow what each pooled connection keeps prepared.
+ */
+export class StatementNames {
+  private readonly names = new Map<string, string>();
 
-/** The name a text is prepared under: the same text, the same name, on every connection. */
-export function statementName(text: string): string {
-  let name = NAMES.get(text);
-  if (!name) {
-    name = `omni_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
-    if (NAMES.size < MAX_NAMES) {
-      NAMES.set(text, name);
+  constructor(private readonly max: number) {}
+
+  /** The same text, the same name, on every connection (and in every process). */
+  name(text: string): string | undefined {
+    let name = this.names.get(text);
+    if (name === undefined && this.names.size < this.max) {
+      name = `omni_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+      this.names.set(text, name);
     }
+    return name;
   }
-  return name;
+}
+
+/** The hot reads' statements (`queryPrepared`): a handful of texts, one per query shape. */
+const READS = new StatementNames(1_000);
+
+/** The name a read's text is prepared under (undefined past the budget: unnamed). */
+export function statementName(text: string): string | undefined {
+  return READS.name(text);
 }
 
 /**

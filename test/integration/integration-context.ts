@@ -83,7 +83,8 @@ export async function createIntegrationContext(
     embedded = await startEmbeddedPostgres({ dataDir });
     url = embedded.url;
   }
-  const options: DataSourceOptions = typeOrmOptions(getConfig({ DATABASE_URL: url }));
+  const config = getConfig({ DATABASE_URL: url });
+  const options: DataSourceOptions = typeOrmOptions(config);
   let dataSource: DataSource;
   try {
     dataSource = await new DataSource(options).initialize();
@@ -99,7 +100,11 @@ export async function createIntegrationContext(
     dataSource.getRepository(RunnerConnectionEntity),
     dataSource.getRepository(RunnerLaunchEntity),
   );
-  const sessions = new SessionsRepository(dataSource.getRepository(SessionEntity), dataSource);
+  const sessions = new SessionsRepository(
+    dataSource.getRepository(SessionEntity),
+    dataSource,
+    config,
+  );
 
   const newAgent = (overrides: NewAgent = {}): Promise<AgentEntity> =>
     agents.insertWith(dataSource.manager, agentFactory(overrides));

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { QueryFailedError } from 'typeorm';
 
 import { IdPrefix, newId } from 'src/common/ids/ids';
+import type { AppConfig } from 'src/config/app-config';
 import { FlatItem } from 'src/protocol/items';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { MAX_ITEMS_WITH_LOG } from 'src/modules/sessions/locked-session';
@@ -195,17 +196,32 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
       expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
 
-    /** The statements a unit sends (each a round trip), and the unit's outcome. */
+    /**
+     * The statements a unit sends (each a round trip), and the unit's outcome; `named` has the
+     * name of each one sent as a prepared statement (its text is in `statements`).
+     */
     const statementsOf = async <T>(
       run: () => Promise<T>,
-    ): Promise<{ statements: string[]; value?: T; error?: unknown }> => {
+    ): Promise<{
+      statements: string[];
+      named: (string | undefined)[];
+      value?: T;
+      error?: unknown;
+    }> => {
       const query = jest.spyOn(Client.prototype, 'query');
       try {
         const outcome = await run().then(
           (value) => ({ value, error: undefined }),
           (error: unknown) => ({ value: undefined, error }),
         );
-        return { statements: query.mock.calls.map(([sql]) => String(sql)), ...outcome };
+        const sent = query.mock.calls.map(([sql]) =>
+          typeof sql === 'string' ? { text: sql } : (sql as { text: string; name?: string }),
+        );
+        return {
+          statements: sent.map((q) => q.text),
+          named: sent.map((q) => q.name),
+          ...outcome,
+        };
       } finally {
         query.mockRestore();
       }
@@ -336,7 +352,11 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         await logged(session.id, 'one');
         const stored = await ctx.sessions.getById(session.id);
         const rows: SessionEntity[] = [];
-        const { statements, value: done } = await optimistic(session.id, async (s) => {
+        const {
+          statements,
+          named,
+          value: done,
+        } = await optimistic(session.id, async (s) => {
           rows.push(s.row);
           s.patch({ liveStatus: 'running', eventSeq: 7 });
           s.emit('session.status', { status: 'running' });
@@ -344,10 +364,13 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         });
 
         expect(rows).toEqual([stored]);
+        // The statement alone, prepared: its own transaction, no START TRANSACTION or COMMIT.
         expect(statements).toHaveLength(1);
         expect(statements[0]).toMatch(
-          /^START TRANSACTION; WITH [\s\S]*WHERE "id" = '[^']+' AND xmin::text = '\d+'[\s\S]*; COMMIT$/,
+          /^WITH [\s\S]*WHERE "id" = \$\d+ AND xmin::text = \$\d+[\s\S]*\S$/,
         );
+        expect(statements[0]).not.toMatch(/COMMIT|START TRANSACTION/);
+        expect(named[0]).toMatch(/^omni_[0-9a-f]{24}$/);
         expect(done?.events.map((e) => [e.seq, e.event.type])).toEqual([
           [2, 'session.status'],
           [null, 'response.output_text.delta'],
@@ -367,6 +390,14 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         expect(rows[1]).toEqual(after);
         expect(next.statements).toHaveLength(1);
         expect(next.value?.events[0].seq).toBe(3);
+        // A unit of the same shape with more events: the same text, so the same statement.
+        const more = await optimistic(session.id, async (s) => {
+          s.emit('session.status', { status: 'running' });
+          s.emit('session.status', { status: 'idle' });
+        });
+        expect(more.named).toEqual(next.named);
+        expect(more.value?.events.map((e) => e.seq)).toEqual([4, 5]);
+        expect(await ctx.sessions.getById(session.id)).toMatchObject({ logSeq: 5 });
       });
 
       it('should lock the row when nothing here committed its last version', async () => {
@@ -401,11 +432,10 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         });
 
         expect(seen).toEqual([0, 5]);
-        // The guarded try fails (PostgreSQL skips its COMMIT), is rolled back, then the locked unit.
-        expect(statements).toHaveLength(4);
-        expect(statements[0]).toMatch(/^START TRANSACTION; WITH [\s\S]*xmin::text[\s\S]*; COMMIT$/);
-        expect(statements[1]).toBe('ROLLBACK');
-        expect(statements[2]).toMatch(/FOR UPDATE$/);
+        // The guarded statement fails (nothing of it is committed), then the locked unit.
+        expect(statements).toHaveLength(3);
+        expect(statements[0]).toMatch(/^WITH [\s\S]*xmin::text/);
+        expect(statements[1]).toMatch(/FOR UPDATE$/);
         expect(done?.events.map((e) => e.seq)).toEqual([2]);
         expect(await ctx.sessions.getById(session.id)).toMatchObject({
           title: 'theirs',
@@ -441,10 +471,9 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
 
         // The holder's own COMMIT aside: the guarded try, then the locked unit's two.
         const unit = statements.filter((sql) => sql !== 'COMMIT');
-        expect(unit).toHaveLength(4);
-        expect(unit[0]).toMatch(/xmin::text[\s\S]*; COMMIT$/);
-        expect(unit[1]).toBe('ROLLBACK');
-        expect(unit[2]).toMatch(/FOR UPDATE$/);
+        expect(unit).toHaveLength(3);
+        expect(unit[0]).toMatch(/^WITH [\s\S]*xmin::text/);
+        expect(unit[1]).toMatch(/FOR UPDATE$/);
         expect(await ctx.sessions.getById(session.id)).toMatchObject({
           title: 'holder',
           liveStatus: 'idle',
@@ -497,7 +526,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         expect(counted.value?.result).toBe(3);
         expect(counted.statements).toHaveLength(1);
         expect(counted.statements[0]).toMatch(
-          /SELECT count\(\*\) FROM items WHERE session_id = '[^']+'\) = '3'/,
+          /SELECT count\(\*\) FROM items WHERE session_id = \$\d+\) = \$\d+/,
         );
         expect(await count('items', [session.id])).toBe(4);
         expect(await ctx.sessions.getById(session.id)).toMatchObject({ logSeq: 4 });
@@ -511,8 +540,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         const second = await message(session.id, 'two');
         expect(second.value?.result).toBe(2);
         expect(second.statements.map((sql) => sql.split(/\s/)[0])).toEqual([
-          'START',
-          'ROLLBACK',
+          'WITH',
           'START',
           'WITH',
         ]);
@@ -542,8 +570,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         const again = await claim('resp_a');
         expect(again.value?.result).toBe(false);
         expect(again.statements.map((sql) => sql.split(/\s/)[0])).toEqual([
-          'START',
-          'ROLLBACK',
+          'WITH',
           'START',
           'INSERT',
           'COMMIT',
@@ -587,7 +614,7 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
         expect(statements).toHaveLength(2);
       });
 
-      it('should roll back and fail as a locked unit does when its write fails', async () => {
+      it('should fail as a locked unit does when its write fails, writing nothing', async () => {
         const session = await ctx.newSession();
         await logged(session.id, 'kept');
         const { statements, error } = await optimistic(session.id, async (s) => {
@@ -595,10 +622,59 @@ describeIntegration(`${SessionsRepository.name} units of work`, (ctx) => {
           s.emit('session.title', { title: 'a\u0000b' });
         });
         expect((error as QueryFailedError).driverError).toMatchObject({ code: '22P05' });
-        expect(statements.map((sql) => sql.split(/\s/)[0])).toEqual(['START', 'ROLLBACK']);
+        // The statement alone was its own transaction: nothing to roll back.
+        expect(statements.map((sql) => sql.split(/\s/)[0])).toEqual(['WITH']);
         expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'kept', logSeq: 1 });
         await logged(session.id, 'after');
         expect(await ctx.sessions.getById(session.id)).toMatchObject({ title: 'after', logSeq: 2 });
+      });
+
+      it('should send the write inlined, with its transaction, when prepared statements are off', async () => {
+        // Behind a pooler that cannot keep prepared statements (OMNIGENT_DB_PREPARED_STATEMENTS).
+        const unprepared = new SessionsRepository(
+          ctx.dataSource.getRepository(SessionEntity),
+          ctx.dataSource,
+          { database: { preparedStatements: false } } as AppConfig,
+        );
+        const session = await ctx.newSession();
+        await unprepared.withLockedSession(session.id, async (s) => {
+          s.emit('session.title', { title: 'one' });
+        });
+        const { statements, named } = await statementsOf(() =>
+          unprepared.withLockedSession(
+            session.id,
+            async (s) => {
+              s.emit('session.status', { status: 'idle' });
+            },
+            { optimistic: true },
+          ),
+        );
+        expect(statements).toHaveLength(1);
+        expect(statements[0]).toMatch(
+          /^START TRANSACTION; WITH [\s\S]*WHERE "id" = '[^']+' AND xmin::text = '\d+'[\s\S]*; COMMIT$/,
+        );
+        expect(named).toEqual([undefined]);
+        expect(await ctx.sessions.getById(session.id)).toMatchObject({ logSeq: 2 });
+      });
+
+      it('should keep the transaction around a write that commits asynchronously', async () => {
+        const session = await ctx.newSession();
+        await logged(session.id, 'one');
+        const { statements, named } = await statementsOf(() =>
+          ctx.sessions.withLockedSession(
+            session.id,
+            async (s) => {
+              s.emit('session.status', { status: 'idle' });
+            },
+            { optimistic: true, asyncCommit: true },
+          ),
+        );
+        expect(statements).toHaveLength(1);
+        expect(statements[0]).toMatch(
+          /^START TRANSACTION; SET LOCAL synchronous_commit = off; WITH [\s\S]*; COMMIT$/,
+        );
+        expect(named).toEqual([undefined]);
+        expect(await ctx.sessions.getById(session.id)).toMatchObject({ logSeq: 2 });
       });
     });
 

@@ -40,8 +40,9 @@ export class ServerEnvDto {
   OMNIGENT_DB_POOL_SIZE = 10;
 
   /**
-   * Hot reads run as named prepared statements (planned once per connection). Turn off behind a
-   * pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
+   * Hot reads and the turns' units of work run as named prepared statements (planned once per
+   * connection). Turn off behind a pooler that cannot keep them (PgBouncer in transaction mode
+   * before 1.21): units then send their transaction and write as one query, values inlined.
    */
   @Transform(toBool)
   @IsBoolean()

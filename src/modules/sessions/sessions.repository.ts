@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 
 import { Cursor, keysetPage, PageRequest } from 'src/common/pagination/pagination';
+import type { AppConfig } from 'src/config/app-config';
+import { APP_CONFIG } from 'src/config/config.constants';
 import { WalPositions } from 'src/database/wal-flush-watch.util';
 import { AgentEntity } from 'src/modules/registry/agent.entity';
 import { AgentsRepository, NewAgent } from 'src/modules/registry/agents.repository';
@@ -45,8 +47,13 @@ export class SessionsRepository {
   constructor(
     @InjectRepository(SessionEntity) private readonly sessions: Repository<SessionEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.units = new SessionUnits(dataSource, sessions.metadata);
+    this.units = new SessionUnits(
+      dataSource,
+      sessions.metadata,
+      config.database.preparedStatements,
+    );
   }
 
   /**

@@ -155,8 +155,9 @@ export class SessionEventsRepository {
     const update = `${this.sessionUpdate(
       {
         ...fields,
-        logSeq: () =>
-          withItems ? 'log_seq + (SELECT count(*) FROM ev)' : `log_seq + ${events.length}`,
+        // From `ev`, not the count as a literal: the text stays the same whatever the number of
+        // events, so one prepared statement serves every unit of its shape (SessionUnits).
+        logSeq: () => 'log_seq + (SELECT count(*) FROM ev)',
       },
       sessionId,
       params,
