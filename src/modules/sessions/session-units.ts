@@ -58,12 +58,12 @@ export interface UnitOptions {
   countItems?: boolean;
   /**
    * Skip the locking round trip when this process committed the row's last version: `work`
-   * runs on that row, and the unit's one statement (the transaction, its log statement guarded
-   * by the version, the COMMIT) writes only if the row still has it. When it does not, or when
-   * `work` needs the lock (a statement of its own, nothing to log: UnitNeedsLock) or throws,
-   * nothing is written and `work` runs again on the locked row: it must have no effect outside
-   * the unit that matters when it runs twice. With `countItems`, only when the item count is
-   * known too (the guard checks it as well).
+   * runs on that row, and the unit's one round trip (its log statement guarded by the version,
+   * alone as a prepared statement, or inlined between START TRANSACTION and COMMIT) writes only
+   * if the row still has it. When it does not, or when `work` needs the lock (a statement of its
+   * own, nothing to log: UnitNeedsLock) or throws, nothing is written and `work` runs again on
+   * the locked row: it must have no effect outside the unit that matters when it runs twice.
+   * With `countItems`, only when the item count is known too (the guard checks it as well).
    */
   optimistic?: boolean;
 }
@@ -242,10 +242,11 @@ export class SessionUnits {
   }
 
   /**
-   * `work` on the row this process last committed, then one round trip: the transaction, the
-   * log statement guarded by the row's version (and item count), the COMMIT. UnitNeedsLock when
-   * the row is no longer that version (nothing written), when the work needs the lock (nothing
-   * sent), or when it threw: an answer (a 403, a quota) is given from the locked row only.
+   * `work` on the row this process last committed, then one round trip: the log statement
+   * guarded by the row's version (and item count), alone (`writeAlone`) or inlined in its
+   * transaction (`commitInlined`). UnitNeedsLock when the row is no longer that version (nothing
+   * written), when the work needs the lock (nothing sent), or when it threw: an answer (a 403,
+   * a quota) is given from the locked row only.
    */
   private optimisticUnit<T>(
     id: string,
