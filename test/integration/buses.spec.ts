@@ -324,4 +324,34 @@ describe('PostgresBus statements', () => {
       await Promise.all([bus.close(), other.close()]);
     }
   });
+
+  it("should send the NOTIFY after what this replica's handlers scheduled for the same turn", async () => {
+    Logger.overrideLogger(['error']);
+    const bus = new PostgresBus({ url: pgUrl() });
+    await bus.start();
+    const order: string[] = [];
+    const original = Client.prototype.query;
+    const query = jest.spyOn(Client.prototype, 'query').mockImplementation(function (
+      this: Client,
+      ...args: unknown[]
+    ) {
+      const config = args[0] as { text?: string } | string;
+      if (String(typeof config === 'string' ? config : config.text).includes('pg_notify')) {
+        order.push('notify');
+      }
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as never);
+    try {
+      const channel = key('s');
+      // A stream's writer: its frames leave at the end of the turn (setImmediate), as SseWriter's.
+      bus.subscribe(channel, () => setImmediate(() => order.push('frames written')));
+      bus.publish(channel, 1);
+      await eventually(() => order.length === 2);
+      // A write to PostgreSQL can hand this core to the backend it wakes: the frames go first.
+      expect(order).toEqual(['frames written', 'notify']);
+    } finally {
+      query.mockRestore();
+      await bus.close();
+    }
+  });
 });

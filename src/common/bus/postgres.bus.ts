@@ -65,6 +65,8 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
   private outbox: Outgoing[] = [];
   private flushing = false;
   private flushScheduled = false;
+  /** A publish is delivering locally: the outbox's flush is scheduled once it is done. */
+  private holding = false;
   /** Makes every payload unique: PostgreSQL folds identical notifications of one transaction. */
   private counter = 0;
   /** Notifications are handled one after another: an overflow read must not reorder them. */
@@ -98,10 +100,24 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
     return this.client !== undefined;
   }
 
-  /** Queued for the other replicas first: what a handler publishes in turn goes out after it. */
+  /**
+   * Queued for the other replicas first: what a handler publishes in turn goes out after it.
+   * The outbox's flush is scheduled after the local delivery, so the frames it made for this
+   * replica's streams are written before the NOTIFY: a write to PostgreSQL can hand this
+   * process's core to the backend it wakes, and a turn's first delta waited behind it (issue 12).
+   */
   publish(channel: string, message: unknown): void {
-    this.sendOut(channel, message);
-    this.handlers.deliverOwn(channel, message, this.options.metrics);
+    const outer = !this.holding;
+    this.holding = true;
+    try {
+      this.sendOut(channel, message);
+      this.handlers.deliverOwn(channel, message, this.options.metrics);
+    } finally {
+      if (outer) {
+        this.holding = false;
+        this.scheduleFlush();
+      }
+    }
   }
 
   subscriberCount(channel: string): number {
@@ -165,7 +181,7 @@ export class PostgresBus extends EventBus implements OnApplicationShutdown {
    * instead of the first alone and the rest behind it (issue 12, POST → first delta).
    */
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.flushing) {
+    if (this.flushScheduled || this.flushing || this.holding) {
       return;
     }
     this.flushScheduled = true;

@@ -172,6 +172,31 @@ describe(RunnerEventIngestService.name, () => {
       expect(t.mock(TurnEventsService).applyRunnerEvent).toHaveBeenCalledTimes(2);
     });
 
+    it("should let the deltas' frames leave before it sends the next unit", async () => {
+      const delta: SessionEventParams = {
+        session_id: session.id,
+        seq: 2,
+        durable: false,
+        turn_id: 'resp_1',
+        event: { type: 'response.output_text.delta', delta: 'hi', message_id: 'msg_1', index: 0 },
+      };
+      const completed = turnEvent(session.id, 3, 'response.completed', response('completed'));
+      send(created(session.id, 1));
+      send(delta);
+      send(completed);
+      await new Promise((resolve) => process.nextTick(resolve));
+      for (let i = 0; i < 20; i++) {
+        await Promise.resolve();
+      }
+      // The frames of a stream are written at the end of the turn (setImmediate, faked here):
+      // the unit after the delta waits for them.
+      expect(t.mock(TurnEventsService).relayTransient).toHaveBeenCalledTimes(1);
+      expect(units).toHaveLength(1);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(units).toHaveLength(2);
+      expect(t.mock(TurnEventsService).applyRunnerEvent).toHaveBeenCalledTimes(2);
+    });
+
     it('should ask for optimistic units (the repository locks when the work needs it)', async () => {
       const item = turnEvent(session.id, 2, 'response.output_item.done', {
         item: { id: 'msg_1', type: 'message', role: 'assistant', content: [] },
