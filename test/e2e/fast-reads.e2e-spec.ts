@@ -310,6 +310,54 @@ describe('fast lane of the hot session reads (OMNIGENT_HTTP_FAST_READS)', () => 
     expect(front?.served).toBe(frontBefore);
   });
 
+  it('should answer posted events as Nest does, and leave keyed posts to Nest', async () => {
+    const lane = fastLaneOf(fast.app);
+    const post = async (
+      name: string,
+      path: string,
+      body: unknown,
+      headers: Record<string, string> = bearer(token),
+    ) => {
+      const viaLane = await fast.http
+        .post(path)
+        .set(headers)
+        .send(body as object);
+      const viaNest = await nest.http
+        .post(path)
+        .set(headers)
+        .send(body as object);
+      expect({ name, ...comparable(viaLane) }).toEqual({ name, ...comparable(viaNest) });
+      return viaLane;
+    };
+    const events = `/v1/sessions/${session}/events`;
+    const user = { role: 'user', content: [{ type: 'input_text', text: 'hi' }] };
+    const before = lane?.served ?? 0;
+    const answers = [
+      // No runner serves the session: the message is refused with 503, as Nest refuses it.
+      await post('message', events, { type: 'message', data: user }),
+      await post('interrupt', events, { type: 'interrupt' }),
+      await post('no type', events, { data: user }),
+      await post('unknown type', events, { type: 'dance' }),
+      await post('unknown field', events, { type: 'interrupt', colour: 'red' }),
+      await post('not an object', events, [1, 2]),
+      await post("bob's session", `/v1/sessions/${bobSession}/events`, { type: 'interrupt' }),
+      await post('no session', `/v1/sessions/${randomSessionId()}/events`, { type: 'interrupt' }),
+      await post('bad id', '/v1/sessions/nope/events', { type: 'interrupt' }),
+      await post('no token', events, { type: 'interrupt' }, {}),
+    ];
+    expect(answers.map((res) => res.status)).toEqual([
+      503, 202, 422, 400, 202, 422, 404, 404, 404, 401,
+    ]);
+    expect((lane?.served ?? 0) - before).toBe(answers.length);
+    // The idempotency interceptor's posts: stored and replayed by Nest.
+    const keyed = { ...bearer(token), 'Idempotency-Key': `k-${randomSessionId()}` };
+    const first = await fast.http.post(events).set(keyed).send({ type: 'interrupt' }).expect(202);
+    const again = await fast.http.post(events).set(keyed).send({ type: 'interrupt' }).expect(202);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect((lane?.served ?? 0) - before).toBe(answers.length);
+  });
+
   it('should count its answers under the route template, as Nest routes are', async () => {
     const text = await fast.app.get(MetricsService).registry.metrics();
     expect(text).toContain(

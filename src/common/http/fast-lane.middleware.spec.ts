@@ -1,4 +1,4 @@
-import { Controller, Get, Provider } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Provider } from '@nestjs/common';
 import { MODULE_METADATA } from '@nestjs/common/constants';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 
@@ -120,6 +120,118 @@ describe(`${FastLane.name} queries`, () => {
     // Strings that fell through or failed validation are asked about every time.
     expect(fallThrough).toHaveBeenCalledTimes(5);
     expect(fallThrough).toHaveBeenLastCalledWith({ limit: '5', bad: '1' });
+  });
+});
+
+@Controller('v1/things')
+class PostProbeController {
+  @Post(':id/events')
+  @HttpCode(202)
+  post(@Param('id') id: string, @Body() body: object) {
+    return { id, body };
+  }
+
+  @Post(':id/plain')
+  plain(@Param('id') id: string) {
+    return { id };
+  }
+}
+
+describe(`${FastLane.name} POST routes`, () => {
+  const order: string[] = [];
+  const transform = jest.fn((value: unknown, metadata: { type: string }) => {
+    order.push(`pipe ${metadata.type}`);
+    if ((value as { bad?: unknown }).bad !== undefined) {
+      throw new Error('invalid');
+    }
+    return Promise.resolve({ ...(value as object), validated: true });
+  });
+  const param = {
+    transform: (id: string) => {
+      order.push('pipe param');
+      if (id === 'gone') {
+        throw new Error('not found');
+      }
+      return id;
+    },
+  };
+  const handle = jest.fn((_auth, id: string, _query, _req, _res, body: object) =>
+    Promise.resolve({ queued: true, id, body }),
+  );
+  const routes: FastRoute[] = [
+    {
+      controller: PostProbeController,
+      method: 'post',
+      param,
+      body: Object,
+      nestOnly: (req) => req.headers['idempotency-key'] !== undefined,
+      handle,
+    },
+    { controller: PostProbeController, method: 'plain', param, body: Object, handle },
+  ];
+  const lane = new FastLane(routes, {
+    auth: {
+      authenticate: () => {
+        order.push('auth');
+        return Promise.resolve(LOCAL_PRINCIPAL);
+      },
+    } as unknown as RequestAuthService,
+    filter: {
+      reply: (error: Error, _req: Request, res: Response) => res.status(422).send(error.message),
+    } as unknown as AllExceptionsFilter,
+    logs: {
+      logger: pino({ level: 'silent' }),
+      runInContext: (run: () => void) => run(),
+    } as unknown as PinoLogger,
+    pipe: { transform } as unknown as AppValidationPipe,
+  });
+  const app = express();
+  app.set('etag', 'strong');
+  app.use(express.json());
+  app.use(lane.middleware);
+  app.use((_req: Request, res: Response) => res.send('nest'));
+
+  beforeEach(() => {
+    jest.clearAllMocks();
+    order.length = 0;
+  });
+
+  it("should answer with the handler's status and its result as res.json sends it", async () => {
+    const res = await request(app).post('/v1/things/t1/events').send({ type: 'message' });
+    expect(res.status).toBe(202);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(res.headers.etag).toBeDefined();
+    expect(res.body).toEqual({
+      queued: true,
+      id: 't1',
+      body: { type: 'message', validated: true },
+    });
+    // Nest's order: the guard, then the parameters' pipes in the method's order.
+    expect(order).toEqual(['auth', 'pipe param', 'pipe body']);
+    // Without @HttpCode, Nest's default for a POST.
+    expect((await request(app).post('/v1/things/t1/plain').send({})).status).toBe(201);
+  });
+
+  it("should refuse through the app's filter, the path's pipe before the body's", async () => {
+    const gone = await request(app).post('/v1/things/gone/events').send({ bad: 1 });
+    expect(gone.text).toBe('not found');
+    expect(order).toEqual(['auth', 'pipe param']);
+    const bad = await request(app).post('/v1/things/t1/events').send({ bad: 1 });
+    expect([bad.status, bad.text]).toEqual([422, 'invalid']);
+    expect(handle).not.toHaveBeenCalled();
+  });
+
+  it('should leave to Nest what the route says Nest answers, and other methods', async () => {
+    const served = lane.served;
+    const keyed = await request(app)
+      .post('/v1/things/t1/events')
+      .set('Idempotency-Key', 'k1')
+      .send({ type: 'message' });
+    expect(keyed.text).toBe('nest');
+    expect((await request(app).get('/v1/things/t1/events')).text).toBe('nest');
+    expect((await request(app).put('/v1/things/t1/events').send({})).text).toBe('nest');
+    expect(handle).not.toHaveBeenCalled();
+    expect(lane.served).toBe(served);
   });
 });
 

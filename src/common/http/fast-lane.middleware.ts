@@ -1,5 +1,10 @@
-import { PipeTransform, Type } from '@nestjs/common';
-import { HEADERS_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { HttpStatus, PipeTransform, RequestMethod, Type } from '@nestjs/common';
+import {
+  HEADERS_METADATA,
+  HTTP_CODE_METADATA,
+  METHOD_METADATA,
+  PATH_METADATA,
+} from '@nestjs/common/constants';
 import { NextFunction, Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
 
@@ -10,30 +15,39 @@ import { RequestLineWriter, requestLineWriter } from 'src/common/logging/pino-op
 import { AppValidationPipe } from 'src/common/validation/app-validation.pipe';
 
 /**
- * A GET route the fast lane answers as its Nest route would (issue 12). The template, the status
- * and the headers come from the Nest handler's own metadata, so the two cannot drift apart.
+ * A GET or POST route the fast lane answers as its Nest route would (issue 12). The method, the
+ * template, the status and the headers come from the Nest handler's own metadata, so the two
+ * cannot drift apart.
  */
-export interface FastRoute<Q extends object = object> {
+export interface FastRoute<Q extends object = object, B extends object = object> {
   /** The controller whose method serves the route through Nest. */
   controller: Type;
   /** That method's name: its path and `@Header`s are the lane's. */
   method: string;
   /** The pipe of the one path parameter, when the template has one. */
   param?: PipeTransform<string, string>;
-  /** The `@Query()` DTO, validated by the app's pipe as Nest does. */
-  query: Type<Q>;
+  /** The `@Query()` DTO, validated by the app's pipe as Nest does (none: no query read). */
+  query?: Type<Q>;
+  /** The `@Body()` DTO of a POST, validated by the app's pipe as Nest does. */
+  body?: Type<B>;
   /** Queries Nest must answer (a slow path the lane does not take). */
   fallThrough?: (query: Record<string, unknown>) => boolean;
+  /** Requests Nest must answer whatever their query (an interceptor's header, say). */
+  nestOnly?: (req: Request) => boolean;
   /** The UTF-8 bytes of a body the route answered before, if it still has them (its cache's). */
   encoded?: (json: string) => Buffer | undefined;
-  /** Calls the controller method with the arguments Nest would give it; its result is sent. */
+  /**
+   * Calls the controller method with the arguments Nest would give it; its result is sent (JSON
+   * text as is, an object as `res.json` sends it, as Nest's Express adapter does).
+   */
   handle(
     auth: AuthPrincipal,
     param: string,
     query: Q,
     req: Request,
     res: Response,
-  ): Promise<string | undefined>;
+    body: B,
+  ): Promise<string | object | undefined>;
 }
 
 interface Header {
@@ -43,6 +57,9 @@ interface Header {
 
 interface CompiledRoute {
   route: FastRoute;
+  method: 'GET' | 'POST';
+  /** `@HttpCode()`, else Nest's default for the method. */
+  status: number;
   template: string;
   segments: string[];
   paramAt: number;
@@ -72,13 +89,15 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const PLAIN_SEGMENT = /^[A-Za-z0-9_.~-]{1,200}$/;
 
 /**
- * Answers a few hot GET routes without Express's route walk and Nest's per-request machinery
+ * Answers a few hot routes (`@Authenticated()` GETs and POSTs without interceptors of their own
+ * that apply, see `nestOnly`) without Express's route walk and Nest's per-request machinery
  * (issue 12), in the order Nest runs them: authenticate (`RequestAuthService`, as `AuthGuard`),
- * set the handler's headers, the path pipe, the query through the app's validation pipe, the
- * controller method itself, `res.send` (Express's ETag and 304); errors through `AllExceptionsFilter`; the request
- * line as pino-http writes it. Mounted after the id, metrics, helmet, CORS and input-guard
- * middleware, which run as for any route; anything it does not recognise goes on to Nest. The
- * fast front (`fast-front.ts`) calls `take` and `answer` from the server's request listener.
+ * the handler's status and headers, the path pipe, the query and the body through the app's
+ * validation pipe, the controller method itself, `res.send` or `res.json` (Express's ETag and
+ * 304); errors through `AllExceptionsFilter`; the request line as pino-http writes it. Mounted
+ * after the id, metrics, helmet, CORS, JSON body and input-guard middleware, which run as for
+ * any route; anything it does not recognise goes on to Nest. The fast front (`fast-front.ts`)
+ * calls `take` and `answer` from the server's request listener for the GETs.
  */
 export class FastLane {
   /** Requests this lane answered (tests read it to know the lane, not Nest, served them). */
@@ -105,8 +124,17 @@ export class FastLane {
         .replace(/\/+/g, '/')
         .replace(/(.)\/$/, '$1');
       const segments = template.split('/');
+      const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod;
+      if (method !== RequestMethod.GET && method !== RequestMethod.POST) {
+        throw new Error(`FastLane: ${route.method} is neither a GET nor a POST route`);
+      }
+      const verb = method === RequestMethod.GET ? 'GET' : 'POST';
       return {
         route,
+        method: verb,
+        status:
+          (Reflect.getMetadata(HTTP_CODE_METADATA, handler) as number | undefined) ??
+          (verb === 'GET' ? HttpStatus.OK : HttpStatus.CREATED),
         template,
         segments,
         paramAt: segments.findIndex((s) => s.startsWith(':')),
@@ -130,12 +158,15 @@ export class FastLane {
    * (it needs Express's request prototype, `req.query`).
    */
   take(req: Request, prepare?: () => void): LaneHit | null {
-    const hit = req.method === 'GET' ? this.match(req.url) : null;
+    const hit = this.match(req.method, req.url);
     if (!hit) {
       return null;
     }
     prepare?.();
-    const { fallThrough } = hit.compiled.route;
+    const { fallThrough, nestOnly } = hit.compiled.route;
+    if (nestOnly?.(req)) {
+      return null;
+    }
     // A query string the lane validated before did not fall through (the same string, the same
     // answer): not parsed again to ask.
     return fallThrough &&
@@ -177,16 +208,27 @@ export class FastLane {
   ): Promise<void> {
     const { route } = compiled;
     const principal = await this.deps.auth.authenticate(req, { admin: false });
-    res.status(200);
+    res.status(compiled.status);
     for (const { name, value } of compiled.headers) {
       res.setHeader(name, value);
     }
-    // The path pipe settles before the query's validation does in Nest: its 404 wins.
+    // The path pipe settles before the query's and the body's validation do in Nest (the
+    // parameters' order): its 404 wins.
     const param = route.param ? route.param.transform(rawParam, PARAM_METADATA) : rawParam;
-    const query = await this.validQuery(compiled, req);
-    const body = await route.handle(principal, param, query, req, res);
+    const query = route.query ? await this.validQuery(compiled, req) : {};
+    const input = route.body
+      ? ((await this.deps.pipe.transform(req.body, {
+          type: 'body',
+          metatype: route.body,
+        })) as object)
+      : {};
+    const answer = await route.handle(principal, param, query, req, res, input);
     // What Nest's Express adapter does with a handler's result (`reply`, status left as set).
-    sendAnswer(route, req, res, body);
+    if (typeof answer === 'object' && answer !== null) {
+      res.json(answer);
+      return;
+    }
+    sendAnswer(route, req, res, answer);
   }
 
   /**
@@ -202,7 +244,7 @@ export class FastLane {
     const query = Object.freeze(
       (await this.deps.pipe.transform(req.query, {
         type: 'query',
-        metatype: compiled.route.query,
+        metatype: compiled.route.query!,
       })) as object,
     );
     if (this.validated.size >= VALIDATED_QUERIES) {
@@ -212,11 +254,11 @@ export class FastLane {
     return query;
   }
 
-  private match(url: string): LaneHit | null {
+  private match(method: string | undefined, url: string): LaneHit | null {
     const q = url.indexOf('?');
     const segments = (q < 0 ? url : url.slice(0, q)).split('/');
     for (const compiled of this.routes) {
-      if (compiled.segments.length !== segments.length) {
+      if (compiled.method !== method || compiled.segments.length !== segments.length) {
         continue;
       }
       const matches = compiled.segments.every((s, i) =>

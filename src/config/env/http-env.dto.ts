@@ -44,8 +44,9 @@ export class HttpEnvDto extends AuthEnvDto {
   OMNIGENT_JSON_MAX_DEPTH = 64;
 
   /**
-   * The fast lane for `GET /v1/sessions`, `/v1/sessions/{id}` and `/v1/sessions/{id}/items`: the
-   * same answers without the Express/Nest pipeline (issue 12). `false` sends them through Nest.
+   * The fast lane for `GET /v1/sessions`, `/v1/sessions/{id}` and `/v1/sessions/{id}/items`, and
+   * `POST /v1/sessions/{id}/events` without an Idempotency-Key: the same answers without the
+   * Express/Nest pipeline (issue 12). `false` sends them through Nest.
    */
   @Transform(toBool)
   @IsBoolean()

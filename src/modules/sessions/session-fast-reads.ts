@@ -6,13 +6,15 @@ import {
   GetSessionQueryDto,
   ListItemsQueryDto,
   ListSessionsQueryDto,
+  SessionEventInputDto,
 } from 'src/modules/sessions/dto/session-request.dto';
 import { SessionsController } from 'src/modules/sessions/sessions.controller';
 
 /**
- * `GET /v1/sessions`, `GET /v1/sessions/{id}` and `GET /v1/sessions/{id}/items` on the fast lane
- * (issue 12): the controller's own methods, called with what Nest's parameter decorators would
- * give them. A list with `search_query` takes Nest's path (a search is not a hot read).
+ * `GET /v1/sessions`, `GET /v1/sessions/{id}`, `GET /v1/sessions/{id}/items` and
+ * `POST /v1/sessions/{id}/events` on the fast lane (issue 12): the controller's own methods,
+ * called with what Nest's parameter decorators would give them. A list with `search_query` takes
+ * Nest's path (a search is not a hot read).
  */
 export function sessionFastRoutes(controller: SessionsController): FastRoute[] {
   const list: FastRoute<ListSessionsQueryDto> = {
@@ -37,5 +39,20 @@ export function sessionFastRoutes(controller: SessionsController): FastRoute[] {
     handle: (auth, id, dto, req, res) =>
       controller[method](auth, id, dto, req.headers['if-none-match'], res),
   });
-  return [list, bySession('get', GetSessionQueryDto), bySession('items', ListItemsQueryDto)];
+  // A turn's POST (a user message, above all): its first delta waits for it (issue 12). With an
+  // Idempotency-Key, Nest answers (its interceptor stores or replays the answer).
+  const postEvent: FastRoute<object, SessionEventInputDto> = {
+    controller: SessionsController,
+    method: 'postEvent',
+    param: SessionIdPipe,
+    body: SessionEventInputDto,
+    nestOnly: (req) => req.headers['idempotency-key'] !== undefined,
+    handle: (auth, id, _query, _req, _res, body) => controller.postEvent(auth, id, body),
+  };
+  return [
+    list,
+    bySession('get', GetSessionQueryDto),
+    bySession('items', ListItemsQueryDto),
+    postEvent,
+  ];
 }
