@@ -65,6 +65,26 @@ describe('FastLane', () => {
   });
 });
 
+/** A lane over `routes` with the given authentication, error answer and validation pipe. */
+function testLane(
+  routes: FastRoute[],
+  deps: {
+    authenticate: () => Promise<unknown>;
+    reply: (error: Error, req: Request, res: Response) => void;
+    transform: (value: never, metadata: never) => Promise<unknown>;
+  },
+): FastLane {
+  return new FastLane(routes, {
+    auth: { authenticate: deps.authenticate } as unknown as RequestAuthService,
+    filter: { reply: deps.reply } as unknown as AllExceptionsFilter,
+    logs: {
+      logger: pino({ level: 'silent' }),
+      runInContext: (run: () => void) => run(),
+    } as unknown as PinoLogger,
+    pipe: { transform: deps.transform } as unknown as AppValidationPipe,
+  });
+}
+
 @Controller('v1')
 class ProbeController {
   @Get('probe')
@@ -89,16 +109,10 @@ describe(`${FastLane.name} queries`, () => {
     fallThrough,
     handle: () => Promise.resolve('{"via":"lane"}'),
   };
-  const lane = new FastLane([route], {
-    auth: { authenticate: () => Promise.resolve(LOCAL_PRINCIPAL) } as unknown as RequestAuthService,
-    filter: {
-      reply: (_error: unknown, _req: Request, res: Response) => res.status(422).send('refused'),
-    } as unknown as AllExceptionsFilter,
-    logs: {
-      logger: pino({ level: 'silent' }),
-      runInContext: (run: () => void) => run(),
-    } as unknown as PinoLogger,
-    pipe: { transform } as unknown as AppValidationPipe,
+  const lane = testLane([route], {
+    authenticate: () => Promise.resolve(LOCAL_PRINCIPAL),
+    reply: (_error, _req, res) => res.status(422).send('refused'),
+    transform,
   });
   const app = express();
   app.use(lane.middleware);
@@ -169,21 +183,13 @@ describe(`${FastLane.name} POST routes`, () => {
     },
     { controller: PostProbeController, method: 'plain', param, body: Object, handle },
   ];
-  const lane = new FastLane(routes, {
-    auth: {
-      authenticate: () => {
-        order.push('auth');
-        return Promise.resolve(LOCAL_PRINCIPAL);
-      },
-    } as unknown as RequestAuthService,
-    filter: {
-      reply: (error: Error, _req: Request, res: Response) => res.status(422).send(error.message),
-    } as unknown as AllExceptionsFilter,
-    logs: {
-      logger: pino({ level: 'silent' }),
-      runInContext: (run: () => void) => run(),
-    } as unknown as PinoLogger,
-    pipe: { transform } as unknown as AppValidationPipe,
+  const lane = testLane(routes, {
+    authenticate: () => {
+      order.push('auth');
+      return Promise.resolve(LOCAL_PRINCIPAL);
+    },
+    reply: (error, _req, res) => res.status(422).send(error.message),
+    transform,
   });
   const app = express();
   app.set('etag', 'strong');
