@@ -139,10 +139,28 @@ describe(TurnInterruptService.name, () => {
       t.mock(SessionsRepository).listBusyChildren.mockImplementation(async (id) =>
         id === session.id ? [child] : [],
       );
-      t.mock(RunnerLinkService).cancelTurn.mockResolvedValue(true);
+      const order: string[] = [];
+      t.mock(TurnPolicyHooks).get.mockReturnValue({
+        turnEnded: (id: string, turnId: string | null) => {
+          order.push(`approvals of ${id === child.id ? 'child' : 'parent'} ${turnId} withdrawn`);
+          return Promise.resolve();
+        },
+      } as never);
+      t.mock(RunnerLinkService).cancelTurn.mockImplementation((_session, params) => {
+        order.push(`${params.turn_id} cancelled`);
+        return Promise.resolve(true);
+      });
 
       await sut.interrupt(session, 'user_interrupt');
 
+      // The runner ends the child's turn with the parent's: its approvals are withdrawn before
+      // (their elicitation_resolved must not race the child's idle), and again when it is
+      // interrupted itself (nothing left by then).
+      expect(order.slice(0, 3)).toEqual([
+        'approvals of parent resp_1 withdrawn',
+        'approvals of child resp_child withdrawn',
+        'resp_1 cancelled',
+      ]);
       expect(t.mock(RunnerLinkService).cancelTurn.mock.calls.map((c) => c[1])).toEqual([
         { session_id: session.id, turn_id: 'resp_1', reason: 'user_interrupt' },
         { session_id: child.id, turn_id: 'resp_child', reason: 'user_interrupt' },

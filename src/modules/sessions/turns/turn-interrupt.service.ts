@@ -43,8 +43,9 @@ export class TurnInterruptService {
       })) ?? null;
     // Its pending approvals are withdrawn first (the runner is not told: it is cancelling), so
     // their `response.elicitation_resolved` is on the stream before the runner's
-    // `response.incomplete` and `idle`, not in a race with them.
-    await this.policyHooks.get()?.turnEnded(session.id, turnId);
+    // `response.incomplete` and `idle`, not in a race with them. Its running sub-agents' too:
+    // the runner ends their turns with this one, before they are interrupted below.
+    await this.withdrawApprovals(session.id, turnId);
     const cancelled = await this.runnerLink.cancelTurn(session, {
       session_id: session.id,
       turn_id: turnId,
@@ -61,6 +62,18 @@ export class TurnInterruptService {
       await this.interrupt(child, 'user_interrupt');
     }
     return { queued: false };
+  }
+
+  /** The pending approvals of a turn and of its running sub-agents' turns, withdrawn. */
+  private async withdrawApprovals(sessionId: string, turnId: string | null): Promise<void> {
+    const gate = this.policyHooks.get();
+    if (!gate) {
+      return;
+    }
+    await gate.turnEnded(sessionId, turnId);
+    for (const child of await this.sessions.listBusyChildren(sessionId)) {
+      await this.withdrawApprovals(child.id, child.currentTurnId);
+    }
   }
 
   /** Ends a turn the runner could not cancel: `response.incomplete` + `idle`, only if still busy. */
