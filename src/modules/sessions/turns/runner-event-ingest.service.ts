@@ -185,24 +185,21 @@ export class RunnerEventIngestService implements OnApplicationBootstrap {
     this.ingest.set(sessionId, state);
     clearTimeout(state.idleTimer);
     try {
-      let published = false;
-      for (const run of durabilityRuns(events)) {
+      for (const [index, run] of durabilityRuns(events).entries()) {
         // The event type decides durability (runner-protocol §7), whatever flag the runner sent.
         if (isTransientEvent(run[0].event.type)) {
           for (const params of run) {
             state.highestSeen = Math.max(state.highestSeen, params.seq);
             await this.relay(connection, params, state);
           }
-          published = true;
           continue;
         }
-        if (published) {
+        if (index > 0) {
           // What the runs before published reaches its streams first (their writes wait for
           // the end of this turn of the event loop): sending the next unit can hand this core
           // to PostgreSQL, and a turn's first delta waited behind its unit (issue 12).
           await new Promise((resolve) => setImmediate(resolve));
         }
-        published = true;
         state.binding = undefined;
         const epoch = this.durabilityEpoch();
         const accepted = await this.ingestDurable(connection, sessionId, run, state);
