@@ -29,13 +29,52 @@ export async function admin(sql: string, params: unknown[] = [], url = ADMIN_URL
   }
 }
 
-/** Starts `node <args>` from the repository root with the given extra environment. */
+/** The processes `startNode` started that have not exited yet. */
+const children = new Set<ChildProcess>();
+
+/**
+ * Kills (SIGKILL) every process `startNode` started that is still running. It runs when this
+ * process exits, however it exits (a scenario's error, an uncaught exception, Ctrl-C, `kill`),
+ * so a failed or interrupted bench leaves no server, runner or baseline behind to skew the next
+ * run (they did: a later run measured against a machine still serving the last one).
+ */
+export function reapChildren(): void {
+  for (const child of children) {
+    child.kill('SIGKILL');
+  }
+}
+
+let reaping = false;
+
+function reapOnExit(): void {
+  if (reaping) {
+    return;
+  }
+  reaping = true;
+  process.once('exit', reapChildren);
+  // A signal's default action ends the process without 'exit': reap, then die of it as before.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      reapChildren();
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
+/**
+ * Starts `node <args>` from the repository root with the given extra environment; the process
+ * is killed when this one exits (`reapChildren`).
+ */
 export function startNode(args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, args, {
+  reapOnExit();
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
 }
 
 /** Resolves with the first capture group of `pattern` in the process's output. */
