@@ -38,7 +38,7 @@ const children = new Set<ChildProcess>();
  * so a failed or interrupted bench leaves no server, runner or baseline behind to skew the next
  * run (they did: a later run measured against a machine still serving the last one).
  */
-export function reapChildren(): void {
+function reapChildren(): void {
   for (const child of children) {
     child.kill('SIGKILL');
   }
