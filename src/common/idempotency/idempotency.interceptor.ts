@@ -32,6 +32,14 @@ export function requestHash(req: Request): string {
 }
 
 /**
+ * Whether the interceptor acts on a request (it sent an `Idempotency-Key`): routes answered
+ * outside Nest (the fast lane) hand such requests to Nest.
+ */
+export function carriesIdempotencyKey(req: Request): boolean {
+  return req.headers['idempotency-key'] !== undefined;
+}
+
+/**
  * `Idempotency-Key` (applied by `@Idempotent()`): the first successful answer for a (user, key)
  * is stored for 24 h and replayed with `Idempotent-Replayed: true`; the same key with another
  * request is 409; a retry while the first request still runs is 409 too. A failed request
@@ -49,10 +57,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const req = http.getRequest<Request & { principal?: AuthPrincipal }>();
     const res = http.getResponse<Response>();
-    const key = req.headers['idempotency-key'];
-    if (key === undefined || !req.principal) {
+    if (!carriesIdempotencyKey(req) || !req.principal) {
       return next.handle();
     }
+    const key = req.headers['idempotency-key'];
     if (typeof key !== 'string' || !KEY.test(key)) {
       throw new DomainError(
         ErrorCode.InvalidInput,

@@ -1,5 +1,6 @@
 import type { AuthPrincipal } from 'src/common/auth/auth-principal';
 import { FastRoute } from 'src/common/http/fast-lane.middleware';
+import { carriesIdempotencyKey } from 'src/common/idempotency/idempotency.interceptor';
 import { SessionIdPipe } from 'src/common/validation/id-param.pipe';
 import { encodedAnswer } from 'src/modules/sessions/answer-cache.util';
 import {
@@ -46,7 +47,7 @@ export function sessionFastRoutes(controller: SessionsController): FastRoute[] {
     method: 'postEvent',
     param: SessionIdPipe,
     body: SessionEventInputDto,
-    nestOnly: (req) => req.headers['idempotency-key'] !== undefined,
+    nestOnly: carriesIdempotencyKey,
     handle: (auth, id, _query, _req, _res, body) => controller.postEvent(auth, id, body),
   };
   return [
